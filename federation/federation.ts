@@ -1,0 +1,130 @@
+import {
+  createExponentialBackoffPolicy,
+  createFederation,
+  exportJwk,
+  type Federation,
+  generateCryptoKeyPair,
+  importJwk,
+  type KvStore,
+  type MessageQueue,
+} from "@fedify/fedify";
+import { Application, Endpoints } from "@fedify/vocab";
+import { eq } from "drizzle-orm";
+import { serverKeys } from "../src/db/schema.ts";
+import type { Deps } from "../src/deps.ts";
+import { software } from "../src/version.ts";
+
+/** The identifier of the instance actor in the shared actor dispatcher. */
+export const instanceActorIdentifier = "actor";
+
+/** Options of {@link createChatFederation}. */
+export interface ChatFederationOptions {
+  readonly origin: string;
+  readonly kv: KvStore;
+  readonly queue: MessageQueue;
+  /** Lets Fedify reach loopback and private addresses: tests only. */
+  readonly allowPrivateAddress: boolean;
+  readonly instanceName: string;
+}
+
+/**
+ * Deliveries are retried with exponential backoff up to 6 hours apart, 28 attempts: at least
+ * three and a half days in all, so a peer that is down over a long weekend still gets
+ * everything. (Fedify's default gives up after about half an hour.)
+ */
+export const outboxRetryPolicy = createExponentialBackoffPolicy({
+  initialDelay: { seconds: 1 },
+  maxDelay: { hours: 6 },
+  maxAttempts: 28,
+});
+
+type KeyPurpose = "instance:rsa" | "instance:ed25519";
+
+/**
+ * The server's own key pairs, generated on first use by whichever process gets there first
+ * (insert-or-nothing, then read back, so concurrent processes agree on one key).
+ */
+async function serverKeyPair(deps: Deps, purpose: KeyPurpose): Promise<CryptoKeyPair> {
+  let [row] = await deps.db.select().from(serverKeys).where(eq(serverKeys.purpose, purpose));
+  if (row == null) {
+    const pair = await generateCryptoKeyPair(purpose === "instance:rsa" ? "RSASSA-PKCS1-v1_5" : "Ed25519");
+    await deps.db
+      .insert(serverKeys)
+      .values({ purpose, privateKey: await exportJwk(pair.privateKey), publicKey: await exportJwk(pair.publicKey) })
+      .onConflictDoNothing();
+    [row] = await deps.db.select().from(serverKeys).where(eq(serverKeys.purpose, purpose));
+    if (row == null) throw new Error(`The ${purpose} key could not be stored.`);
+  }
+  return {
+    privateKey: await importJwk(row.privateKey as JsonWebKey, "private"),
+    publicKey: await importJwk(row.publicKey as JsonWebKey, "public"),
+  };
+}
+
+/**
+ * Builds the one Fedify `Federation` of this server: durable KV store and queue, our retry
+ * policy, NodeInfo, and the shared actor dispatcher (Fedify allows one; users and rooms join
+ * the instance actor there as their issues land).
+ */
+export function createChatFederation(options: ChatFederationOptions): Federation<Deps> {
+  const federation = createFederation<Deps>({
+    kv: options.kv,
+    queue: options.queue,
+    manuallyStartQueue: true,
+    origin: options.origin,
+    allowPrivateAddress: options.allowPrivateAddress,
+    userAgent: { software: `${software.name}/${software.version}`, url: options.origin },
+    outboxRetryPolicy,
+  });
+
+  const instanceHandle = new URL(options.origin).hostname;
+  const keyCache = new Map<KeyPurpose, Promise<CryptoKeyPair>>();
+  const cachedKeyPair = (deps: Deps, purpose: KeyPurpose) => {
+    let pending = keyCache.get(purpose);
+    if (pending == null) {
+      pending = serverKeyPair(deps, purpose);
+      pending.catch(() => keyCache.delete(purpose));
+      keyCache.set(purpose, pending);
+    }
+    return pending;
+  };
+
+  federation
+    .setActorDispatcher("/{+identifier}", async (ctx, identifier) => {
+      if (identifier !== instanceActorIdentifier) return null;
+      const keys = await ctx.getActorKeyPairs(identifier);
+      return new Application({
+        id: ctx.getActorUri(identifier),
+        preferredUsername: instanceHandle,
+        name: options.instanceName,
+        summary: `The instance actor of ${options.instanceName}: it signs this server's own requests.`,
+        url: new URL("/", ctx.origin),
+        inbox: ctx.getInboxUri(identifier),
+        endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+        manuallyApprovesFollowers: true,
+        publicKey: keys[0]?.cryptographicKey,
+        assertionMethods: keys.map((k) => k.multikey),
+      });
+    })
+    .mapHandle((_ctx, username) => (username === instanceHandle ? instanceActorIdentifier : null))
+    .setKeyPairsDispatcher(async (ctx, identifier) => {
+      if (identifier !== instanceActorIdentifier) return [];
+      return [await cachedKeyPair(ctx.data, "instance:rsa"), await cachedKeyPair(ctx.data, "instance:ed25519")];
+    });
+
+  federation.setInboxListeners("/{+identifier}/inbox", "/inbox");
+
+  federation.setNodeInfoDispatcher("/nodeinfo/2.1", () => ({
+    software: {
+      name: software.name,
+      version: software.version,
+    },
+    protocols: ["activitypub"],
+    services: { inbound: [], outbound: [] },
+    openRegistrations: true,
+    usage: { users: { total: 0, activeHalfyear: 0, activeMonth: 0 }, localPosts: 0, localComments: 0 },
+    metadata: { nodeName: options.instanceName },
+  }));
+
+  return federation;
+}

@@ -1,0 +1,114 @@
+import type { Federation } from "@fedify/fedify";
+import type { Hono } from "hono";
+import type { Config } from "../src/config.ts";
+import { type DatabaseHandle, openDatabase, ping } from "../src/db/client.ts";
+import { migrateDatabase, migrationStatus } from "../src/db/migrate.ts";
+import type { Deps } from "../src/deps.ts";
+import { createApp, type Env, type Readiness } from "../src/http/app.ts";
+import { logger } from "../src/log.ts";
+import { createChatFederation } from "./federation.ts";
+import { PostgresKvStore } from "./kv.ts";
+import { fedifyMiddleware } from "./middleware.ts";
+import { PostgresMessageQueue } from "./queue.ts";
+
+/** One running server: its app, its federation, and how to stop it. */
+export interface Instance {
+  readonly config: Config;
+  readonly deps: Deps;
+  readonly database: DatabaseHandle;
+  readonly federation: Federation<Deps>;
+  readonly queue: PostgresMessageQueue;
+  readonly app: Hono<Env>;
+  /** Starts this process's queue workers (`QUEUE_WORKERS` of them; none when 0). */
+  startWorkers(): void;
+  /** Marks the instance as shutting down: `/readyz` answers 503 from now on. */
+  drain(): void;
+  /** Stops the workers (letting in-flight messages finish), the periodic jobs and the database. */
+  close(): Promise<void>;
+}
+
+const log = logger("instance");
+
+/**
+ * The composition root: opens and migrates the database, then wires the domain, the HTTP app
+ * and Fedify together. It lives in federation/ because it is the one place that needs both
+ * layers; src/ never imports federation/. The Node entry, the Deno entry and tests call it.
+ * @param config The parsed configuration.
+ * @param options `database` to reuse an open database (tests), instead of opening one.
+ */
+export async function createInstance(config: Config, options: { database?: DatabaseHandle } = {}): Promise<Instance> {
+  const database =
+    options.database ??
+    (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
+  try {
+    await migrateDatabase(database);
+  } catch (error) {
+    if (options.database == null) await database.close();
+    throw error;
+  }
+  const deps: Deps = { config, db: database.db };
+  const kv = new PostgresKvStore(database.db);
+  const queue = new PostgresMessageQueue(database, {
+    pollIntervalMs: config.queuePollIntervalMs,
+    concurrency: Math.max(1, config.queueWorkers),
+  });
+  const federation = createChatFederation({
+    origin: config.origin,
+    kv,
+    queue,
+    allowPrivateAddress: config.allowPrivateAddress,
+    instanceName: config.instanceName,
+  });
+
+  let draining = false;
+  const readiness = async (): Promise<Readiness> => {
+    const checks: Record<string, string> = {};
+    checks.shutdown = draining ? "shutting down" : "ok";
+    try {
+      await ping(database.db);
+      checks.database = "ok";
+      const migrations = await migrationStatus(database.db);
+      checks.migrations = migrations.upToDate ? "ok" : `${migrations.applied} of ${migrations.expected} applied`;
+    } catch {
+      checks.database = "unreachable";
+    }
+    return { ready: Object.values(checks).every((v) => v === "ok"), checks };
+  };
+
+  const app = createApp(deps, { readiness, frontends: [fedifyMiddleware(federation)] });
+
+  const workers = new AbortController();
+  let working: Promise<void> | undefined;
+  const purge = setInterval(
+    () => {
+      kv.purgeExpired().catch((error) => log.warn("Purging expired cache entries failed: {error}", { error }));
+    },
+    10 * 60 * 1000,
+  );
+  purge.unref?.();
+
+  return {
+    config,
+    deps,
+    database,
+    federation,
+    queue,
+    app,
+    startWorkers() {
+      if (working != null || config.queueWorkers === 0) return;
+      working = federation.startQueue(deps, { signal: workers.signal });
+      log.info("Started {count} queue workers.", { count: config.queueWorkers });
+    },
+    drain() {
+      draining = true;
+    },
+    async close() {
+      draining = true;
+      clearInterval(purge);
+      workers.abort();
+      await working;
+      await queue.close();
+      if (options.database == null) await database.close();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * The Node entry point (`npm start`): the shared start-up of federation/server.ts, served by
+ * @hono/node-server.
+ * @module
+ */
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { runServer } from "./server.ts";
+
+function closeIdle(server: object): void {
+  if ("closeIdleConnections" in server && typeof server.closeIdleConnections === "function") {
+    server.closeIdleConnections();
+  }
+}
+
+await runServer({
+  name: `Node ${process.version}`,
+  env: () => process.env,
+  async serve(fetch, { port, hostname }) {
+    const server = serve({ fetch, port, hostname });
+    await new Promise<void>((resolve, reject) => {
+      server.once("listening", resolve);
+      server.once("error", reject);
+    });
+    return {
+      port: (server.address() as AddressInfo).port,
+      shutdown: () =>
+        new Promise<void>((resolve) => {
+          // close() stops accepting and waits for open connections. A connection whose
+          // request finishes turns idle (keep-alive) and would hold close() for the keep-alive
+          // timeout, so idle connections are closed until none is left.
+          const sweep = setInterval(() => closeIdle(server), 50);
+          server.close(() => {
+            clearInterval(sweep);
+            resolve();
+          });
+          closeIdle(server);
+        }),
+    };
+  },
+  onSignal: (signal, handler) => process.on(signal, handler),
+  exit: (code) => process.exit(code),
+});

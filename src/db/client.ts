@@ -1,0 +1,148 @@
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { type SQL, sql } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import { logger } from "../log.ts";
+import * as schema from "./schema.ts";
+
+export type Schema = typeof schema;
+
+/** A drizzle database on either driver. */
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+
+/** A database or a transaction on it: domain functions take this, so callers can pass either. */
+export type DatabaseLike = Database | PgTransaction<PgQueryResultHKT, Schema>;
+
+/** An open database: the drizzle handle plus what differs between the two drivers. */
+export interface DatabaseHandle {
+  readonly db: Database;
+  readonly driver: "pglite" | "postgres";
+  /**
+   * Subscribes to a PostgreSQL notification channel (LISTEN). Notifications from every
+   * process on the same database arrive here.
+   * @returns A function that unsubscribes.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Runs `fn` while holding a session-level advisory lock, for start-up work such as migrations. */
+  withAdvisoryLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
+  /** Closes every connection. */
+  close(): Promise<void>;
+}
+
+const log = logger("db");
+
+/**
+ * Runs a raw SQL statement and returns its rows, whichever driver is underneath
+ * (postgres.js answers with an array, PGlite with `{ rows }`).
+ */
+export async function queryRows<T extends Record<string, unknown>>(db: DatabaseLike, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown;
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/**
+ * Opens the database: postgres.js when a URL is given, else PGlite stored in `dataDir`
+ * (created on first use, which takes about ten seconds while it initialises a cluster).
+ * @param options `url` for PostgreSQL; `dataDir` for the embedded database, or `memory`.
+ */
+export async function openDatabase(options: {
+  url?: string | undefined;
+  dataDir?: string;
+  memory?: boolean;
+  poolSize?: number;
+  pglite?: PGlite;
+}): Promise<DatabaseHandle> {
+  if (options.url) return openPostgres(options.url, options.poolSize ?? 10);
+  return openPglite(options);
+}
+
+function openPostgres(url: string, poolSize: number): DatabaseHandle {
+  const client = postgres(url, {
+    max: poolSize,
+    onnotice: () => {},
+    connect_timeout: 10,
+    // Fail fast when PostgreSQL is gone rather than queueing forever.
+    idle_timeout: 60,
+    connection: { application_name: "fedchat" },
+  });
+  const db = drizzlePostgres(client, { schema }) as unknown as Database;
+  return {
+    db,
+    driver: "postgres",
+    async listen(channel, onNotify) {
+      const { unlisten } = await client.listen(channel, (payload) => onNotify(payload));
+      return unlisten;
+    },
+    async withAdvisoryLock(key, fn) {
+      // A connection of its own: holding one of the pool's would starve a pool of one.
+      const locker = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+      try {
+        await locker`select pg_advisory_lock(${key})`;
+        return await fn();
+      } finally {
+        // Ending the session releases the lock too, even if the unlock is never sent.
+        await locker.end({ timeout: 5 });
+      }
+    },
+    async close() {
+      await client.end({ timeout: 5 });
+    },
+  };
+}
+
+async function openPglite(options: { dataDir?: string; memory?: boolean; pglite?: PGlite }): Promise<DatabaseHandle> {
+  let pg = options.pglite;
+  if (pg == null) {
+    if (options.memory || options.dataDir == null) {
+      pg = new PGlite();
+    } else {
+      const dir = join(options.dataDir, "pglite");
+      const fresh = !existsSync(join(dir, "PG_VERSION"));
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const started = Date.now();
+      let timer: ReturnType<typeof setInterval> | undefined;
+      if (fresh) {
+        log.info("Creating the embedded database in {dir}; the first start takes about 10 seconds.", { dir });
+        timer = setInterval(() => {
+          log.info("Still initialising the embedded database ({seconds} s)…", {
+            seconds: Math.round((Date.now() - started) / 1000),
+          });
+        }, 2000);
+        timer.unref?.();
+      }
+      try {
+        pg = new PGlite(dir);
+        await pg.waitReady;
+      } finally {
+        if (timer) clearInterval(timer);
+      }
+      if (fresh) log.info("Embedded database ready in {ms} ms.", { ms: Date.now() - started });
+    }
+    await pg.waitReady;
+  }
+  const client = pg;
+  const db = drizzlePglite(client, { schema }) as unknown as Database;
+  return {
+    db,
+    driver: "pglite",
+    async listen(channel, onNotify) {
+      return await client.listen(channel, onNotify);
+    },
+    // PGlite is one connection in one process: nothing else can race us.
+    async withAdvisoryLock(_key, fn) {
+      return await fn();
+    },
+    async close() {
+      if (!client.closed) await client.close();
+    },
+  };
+}
+
+/** Checks that the database answers a trivial query. */
+export async function ping(db: DatabaseLike): Promise<void> {
+  await db.execute(sql`select 1`);
+}

@@ -1,0 +1,11 @@
+import type { Config } from "./config.ts";
+import type { DatabaseLike } from "./db/client.ts";
+
+/**
+ * What domain functions and handlers need, passed explicitly (no module-level database), so a
+ * test or a caller can pass a transaction instead of the pool.
+ */
+export interface Deps {
+  readonly config: Config;
+  readonly db: DatabaseLike;
+}

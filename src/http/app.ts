@@ -1,0 +1,133 @@
+import { withContext } from "@logtape/logtape";
+import { Hono, type MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import type { Deps } from "../deps.ts";
+import { AppError, type ErrorCode, errorCodes, isErrorCode } from "../errors.ts";
+import { logger } from "../log.ts";
+import { problemResponse } from "./problem.ts";
+
+/** Hono's environment for every route of this server. */
+export interface Env {
+  Variables: {
+    deps: Deps;
+    origin: string;
+    requestId: string;
+  };
+}
+
+/** The answer of a readiness probe. */
+export interface Readiness {
+  readonly ready: boolean;
+  /** One entry per check, `ok` or what is wrong. */
+  readonly checks: Readonly<Record<string, string>>;
+}
+
+/** What the app factory needs besides the domain dependencies. */
+export interface AppOptions {
+  /** Answers `/readyz`: database reachable, migrations applied, not shutting down. */
+  readiness(): Promise<Readiness>;
+  /**
+   * Middleware mounted in front of the routes, in order: the federation layer plugs Fedify in
+   * here, so src/ never imports federation/.
+   */
+  frontends?: readonly MiddlewareHandler<Env>[];
+  /** Extra routes mounted after the built-in ones (the federation layer's, tests'). */
+  routes?: (app: Hono<Env>) => void;
+}
+
+const log = logger("http");
+
+const statusCodes: Record<number, ErrorCode> = Object.fromEntries(
+  Object.entries(errorCodes).map(([code, { status }]) => [status, code as ErrorCode]),
+);
+
+/**
+ * Builds the HTTP application: request ids, access logs, security headers, body limits,
+ * problem documents for every error, health probes, then the front-ends (Fedify) and routes.
+ * The Node entry and the Deno entry both serve what this returns.
+ */
+export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
+  const app = new Hono<Env>();
+
+  app.use(requestId({ limitLength: 64 }));
+  app.use(async (c, next) => {
+    c.set("deps", deps);
+    c.set("origin", deps.config.origin);
+    const started = performance.now();
+    await withContext({ requestId: c.var.requestId }, async () => {
+      await next();
+      const status = c.res.status;
+      const fields = {
+        method: c.req.method,
+        path: c.req.path,
+        status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      };
+      if (status >= 500) log.error("{method} {path} {status} in {ms} ms", fields);
+      else log.info("{method} {path} {status} in {ms} ms", fields);
+    });
+  });
+  app.use(
+    secureHeaders({
+      // The JSON API and federation documents never need to load anything; the web client
+      // sets its own policy when it is served.
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"] },
+      crossOriginResourcePolicy: "same-site",
+      referrerPolicy: "no-referrer",
+      strictTransportSecurity: new URL(deps.config.origin).protocol === "https:" ? "max-age=31536000" : false,
+    }),
+  );
+  app.use(
+    bodyLimit({
+      maxSize: deps.config.bodyLimit,
+      onError: () => {
+        throw new AppError("payload_too_large", `The body is larger than ${deps.config.bodyLimit} bytes.`);
+      },
+    }),
+  );
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) =>
+        problemResponse(c, "method_not_allowed", `${c.req.method} is not allowed here.`, {
+          headers: { Allow: methods.join(", ") },
+        }),
+    }),
+  );
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) => {
+    const readiness = await options.readiness();
+    if (readiness.ready) return c.json({ status: "ready", checks: readiness.checks });
+    return problemResponse(c, "not_ready", "The server is not ready to serve requests.", {
+      details: readiness.checks,
+      headers: { "Retry-After": "5" },
+    });
+  });
+  app.get("/problems/:code", (c) => {
+    const code = c.req.param("code");
+    if (!isErrorCode(code)) throw new AppError("not_found", "No such problem type.");
+    return c.json({ code, ...errorCodes[code] });
+  });
+
+  for (const frontend of options.frontends ?? []) app.use(frontend);
+  options.routes?.(app);
+
+  app.notFound((c) => problemResponse(c, "not_found", `Nothing is at ${c.req.path}.`));
+  app.onError((error, c) => {
+    if (error instanceof AppError) {
+      return problemResponse(c, error.code, error.message, { details: error.details, headers: error.headers });
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      const code = statusCodes[error.status] ?? "bad_request";
+      return problemResponse(c, code, error.message || errorCodes[code].title);
+    }
+    log.error("Unhandled error on {method} {path}: {error}", { method: c.req.method, path: c.req.path, error });
+    return problemResponse(c, "internal", "An unexpected error occurred; it has been logged.");
+  });
+  return app;
+}
