@@ -1,0 +1,25 @@
+// `npm run bench`: runs every benchmark and prints one line per figure. Pick some with
+// `npm run bench -- queue startup`. Timings are printed, never asserted.
+import { Temporal } from "@js-temporal/polyfill";
+import { queueBenchmark } from "./queue.ts";
+import { startupBenchmark } from "./startup.ts";
+
+if (!("Temporal" in globalThis)) Object.assign(globalThis, { Temporal });
+
+const benchmarks: Record<string, () => Promise<void>> = {
+  startup: startupBenchmark,
+  queue: queueBenchmark,
+};
+
+const chosen = process.argv.slice(2);
+for (const name of chosen) {
+  if (!(name in benchmarks)) {
+    process.stderr.write(`Unknown benchmark ${name}; choose from ${Object.keys(benchmarks).join(", ")}.\n`);
+    process.exit(2);
+  }
+}
+process.stdout.write(`node ${process.version}, ${new Date().toISOString()}\n`);
+for (const [name, run] of Object.entries(benchmarks)) {
+  if (chosen.length > 0 && !chosen.includes(name)) continue;
+  await run();
+}
