@@ -16,7 +16,7 @@ declare const Deno: {
   addSignalListener(signal: "SIGTERM" | "SIGINT", handler: () => void): void;
   serve(
     options: { port: number; hostname: string; onListen?: (address: { hostname: string; port: number }) => void },
-    handler: (request: Request) => Response | Promise<Response>,
+    handler: (request: Request, info: { remoteAddr: { hostname?: string } }) => Response | Promise<Response>,
   ): { shutdown(): Promise<void> };
 };
 
@@ -25,7 +25,9 @@ await runServer({
   env: () => Deno.env.toObject(),
   async serve(fetch, { port, hostname }) {
     const listening = Promise.withResolvers<number>();
-    const server = Deno.serve({ port, hostname, onListen: ({ port }) => listening.resolve(port) }, fetch);
+    const server = Deno.serve({ port, hostname, onListen: ({ port }) => listening.resolve(port) }, (request, info) =>
+      fetch(request, { clientAddress: info.remoteAddr.hostname }),
+    );
     return { port: await listening.promise, shutdown: () => server.shutdown() };
   },
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),

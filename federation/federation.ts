@@ -10,9 +10,11 @@ import {
 } from "@fedify/fedify";
 import { Application, Endpoints } from "@fedify/vocab";
 import { eq } from "drizzle-orm";
+import { findUser, userCounts } from "../src/accounts/accounts.ts";
 import { serverKeys } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { software } from "../src/version.ts";
+import { toPerson, userIdentifier, userKeyPairs, userOf } from "./users.ts";
 
 /** The identifier of the instance actor in the shared actor dispatcher. */
 export const instanceActorIdentifier = "actor";
@@ -91,7 +93,10 @@ export function createChatFederation(options: ChatFederationOptions): Federation
 
   federation
     .setActorDispatcher("/{+identifier}", async (ctx, identifier) => {
-      if (identifier !== instanceActorIdentifier) return null;
+      if (identifier !== instanceActorIdentifier) {
+        const user = await userOf(ctx.data, identifier);
+        return user ? toPerson(ctx, identifier, user) : null;
+      }
       const keys = await ctx.getActorKeyPairs(identifier);
       return new Application({
         id: ctx.getActorUri(identifier),
@@ -106,25 +111,39 @@ export function createChatFederation(options: ChatFederationOptions): Federation
         assertionMethods: keys.map((k) => k.multikey),
       });
     })
-    .mapHandle((_ctx, username) => (username === instanceHandle ? instanceActorIdentifier : null))
+    .mapHandle(async (ctx, username) => {
+      if (username === instanceHandle) return instanceActorIdentifier;
+      const user = await findUser(ctx.data, username);
+      return user ? userIdentifier(user.username) : null;
+    })
     .setKeyPairsDispatcher(async (ctx, identifier) => {
-      if (identifier !== instanceActorIdentifier) return [];
-      return [await cachedKeyPair(ctx.data, "instance:rsa"), await cachedKeyPair(ctx.data, "instance:ed25519")];
+      if (identifier === instanceActorIdentifier) {
+        return [await cachedKeyPair(ctx.data, "instance:rsa"), await cachedKeyPair(ctx.data, "instance:ed25519")];
+      }
+      const user = await userOf(ctx.data, identifier);
+      return user ? await userKeyPairs(user) : [];
     });
 
   federation.setInboxListeners("/{+identifier}/inbox", "/inbox");
 
-  federation.setNodeInfoDispatcher("/nodeinfo/2.1", () => ({
-    software: {
-      name: software.name,
-      version: software.version,
-    },
-    protocols: ["activitypub"],
-    services: { inbound: [], outbound: [] },
-    openRegistrations: true,
-    usage: { users: { total: 0, activeHalfyear: 0, activeMonth: 0 }, localPosts: 0, localComments: 0 },
-    metadata: { nodeName: options.instanceName },
-  }));
+  federation.setNodeInfoDispatcher("/nodeinfo/2.1", async (ctx) => {
+    const users = await userCounts(ctx.data);
+    return {
+      software: {
+        name: software.name,
+        version: software.version,
+      },
+      protocols: ["activitypub"],
+      services: { inbound: [], outbound: [] },
+      openRegistrations: true,
+      usage: {
+        users: { total: users.total, activeHalfyear: users.halfYear, activeMonth: users.month },
+        localPosts: 0,
+        localComments: 0,
+      },
+      metadata: { nodeName: options.instanceName },
+    };
+  });
 
   return federation;
 }

@@ -1,11 +1,15 @@
 import type { Federation } from "@fedify/fedify";
 import type { Hono } from "hono";
+import { purgeSessions } from "../src/accounts/sessions.ts";
+import { createTokenService } from "../src/accounts/tokens.ts";
 import type { Config } from "../src/config.ts";
 import { type DatabaseHandle, openDatabase, ping } from "../src/db/client.ts";
 import { migrateDatabase, migrationStatus } from "../src/db/migrate.ts";
 import type { Deps } from "../src/deps.ts";
 import { createApp, type Env, type Readiness } from "../src/http/app.ts";
+import { purgeRateLimits } from "../src/http/rate-limit.ts";
 import { logger } from "../src/log.ts";
+import type { Secrets } from "../src/secrets.ts";
 import { createChatFederation } from "./federation.ts";
 import { PostgresKvStore } from "./kv.ts";
 import { fedifyMiddleware } from "./middleware.ts";
@@ -34,9 +38,12 @@ const log = logger("instance");
  * and Fedify together. It lives in federation/ because it is the one place that needs both
  * layers; src/ never imports federation/. The Node entry, the Deno entry and tests call it.
  * @param config The parsed configuration.
- * @param options `database` to reuse an open database (tests), instead of opening one.
+ * @param options `secrets` (see src/secrets.ts); `database` to reuse an open database (tests).
  */
-export async function createInstance(config: Config, options: { database?: DatabaseHandle } = {}): Promise<Instance> {
+export async function createInstance(
+  config: Config,
+  options: { secrets: Secrets; database?: DatabaseHandle },
+): Promise<Instance> {
   const database =
     options.database ??
     (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
@@ -46,7 +53,11 @@ export async function createInstance(config: Config, options: { database?: Datab
     if (options.database == null) await database.close();
     throw error;
   }
-  const deps: Deps = { config, db: database.db };
+  const deps: Deps = {
+    config,
+    db: database.db,
+    tokens: await createTokenService(options.secrets.jwtPrivateKey, config.origin),
+  };
   const kv = new PostgresKvStore(database.db);
   const queue = new PostgresMessageQueue(database, {
     pollIntervalMs: config.queuePollIntervalMs,
@@ -79,9 +90,16 @@ export async function createInstance(config: Config, options: { database?: Datab
 
   const workers = new AbortController();
   let working: Promise<void> | undefined;
+  // Housekeeping: each is one statement, harmless when several processes run it.
   const purge = setInterval(
     () => {
-      kv.purgeExpired().catch((error) => log.warn("Purging expired cache entries failed: {error}", { error }));
+      for (const [what, job] of [
+        ["cache entries", () => kv.purgeExpired()],
+        ["sessions", () => purgeSessions(deps)],
+        ["rate limit counters", () => purgeRateLimits(deps)],
+      ] as const) {
+        job().catch((error) => log.warn("Purging expired {what} failed: {error}", { what, error }));
+      }
     },
     10 * 60 * 1000,
   );

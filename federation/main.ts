@@ -4,7 +4,7 @@
  * @module
  */
 import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
+import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server";
 import { runServer } from "./server.ts";
 
 function closeIdle(server: object): void {
@@ -17,7 +17,12 @@ await runServer({
   name: `Node ${process.version}`,
   env: () => process.env,
   async serve(fetch, { port, hostname }) {
-    const server = serve({ fetch, port, hostname });
+    const server = serve({
+      fetch: (request, env: HttpBindings | Http2Bindings) =>
+        fetch(request, { clientAddress: env.incoming.socket.remoteAddress }),
+      port,
+      hostname,
+    });
     await new Promise<void>((resolve, reject) => {
       server.once("listening", resolve);
       server.once("error", reject);

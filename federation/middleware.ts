@@ -1,7 +1,7 @@
 import type { Federation } from "@fedify/fedify";
 import type { MiddlewareHandler } from "hono";
 import type { Deps } from "../src/deps.ts";
-import { AppError, type ErrorCode, errorCodes } from "../src/errors.ts";
+import { AppError, codeForStatus, errorCodes } from "../src/errors.ts";
 import type { Env } from "../src/http/app.ts";
 import { problemMediaType, problemResponse } from "../src/http/problem.ts";
 
@@ -9,10 +9,6 @@ import { problemMediaType, problemResponse } from "../src/http/problem.ts";
 const appOnly = /^\/(api\/|healthz$|readyz$|problems\/)/;
 
 const jsonType = /^application\/(activity\+json|ld\+json|json)\s*(;|$)/i;
-
-const codeByStatus = new Map<number, ErrorCode>(
-  Object.entries(errorCodes).map(([code, { status }]) => [status, code as ErrorCode]),
-);
 
 /**
  * Checks an inbox POST before Fedify sees it: a JSON media type and a body that parses,
@@ -60,7 +56,7 @@ export function fedifyMiddleware(federation: Federation<Deps>): MiddlewareHandle
     });
     if (fellThrough) return;
     if (response.status >= 400 && !response.headers.get("content-type")?.startsWith(problemMediaType)) {
-      const code = codeByStatus.get(response.status) ?? (response.status >= 500 ? "internal" : "bad_request");
+      const code = codeForStatus(response.status);
       const text = response.status >= 500 ? "" : (await response.text()).trim().slice(0, 300);
       c.res = problemResponse(c, code, text || errorCodes[code].title, {
         headers: Object.fromEntries([...response.headers].filter(([name]) => /^(allow|retry-after|vary)$/i.test(name))),

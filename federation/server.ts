@@ -15,8 +15,12 @@ export interface RunningServer {
 export interface Runtime {
   readonly name: string;
   env(): Record<string, string | undefined>;
+  /**
+   * Serves `fetch`; the runtime passes the socket peer's address as
+   * `fetch(request, { clientAddress })`.
+   */
   serve(
-    fetch: (request: Request) => Response | Promise<Response>,
+    fetch: (request: Request, env: { clientAddress?: string }) => Response | Promise<Response>,
     options: { port: number; hostname: string },
   ): Promise<RunningServer>;
   onSignal(signal: "SIGTERM" | "SIGINT", handler: () => void): void;
@@ -48,15 +52,18 @@ export async function runServer(runtime: Runtime): Promise<void> {
   await setupLogging(config.logLevel, config.logFormat);
   const log = logger("main");
   const started = performance.now();
-  orExit(runtime, () => loadSecrets(config));
+  const secrets = orExit(runtime, () => loadSecrets(config));
   log.info("Starting {name} {version} on {runtime} with {database}.", {
     name: software.name,
     version: software.version,
     runtime: runtime.name,
     database: config.databaseUrl ? "PostgreSQL" : `the embedded database in ${config.dataDir}`,
   });
-  const instance = await createInstance(config);
-  const server = await runtime.serve(instance.app.fetch, { port: config.port, hostname: config.host });
+  const instance = await createInstance(config, { secrets });
+  const server = await runtime.serve((request, env) => instance.app.fetch(request, env), {
+    port: config.port,
+    hostname: config.host,
+  });
   instance.startWorkers();
   log.info("Listening on {host}:{port} as {origin}; ready in {ms} ms.", {
     host: config.host,

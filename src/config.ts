@@ -55,6 +55,17 @@ const envSchema = z.object({
     .default(4),
   QUEUE_POLL_INTERVAL_MS: positiveInt("milliseconds").default(1000),
   FEDERATION_ALLOW_PRIVATE_ADDRESS: booleanText.default(false),
+  RATE_LIMIT_FACTOR: z.coerce
+    .number({ error: "expected a number such as 1 or 0.5" })
+    .positive("expected a number above 0")
+    .max(100_000, "expected at most 100000")
+    .default(1),
+  TRUST_PROXY: z.coerce
+    .number({ error: "expected the number of reverse proxies in front of the server" })
+    .int("expected a whole number")
+    .min(0, "expected 0 (no proxy) or more")
+    .max(10, "expected at most 10")
+    .default(0),
   INSTANCE_NAME: z.string().min(1).max(100, "expected at most 100 characters").optional(),
   JWT_PRIVATE_KEY: z.string().min(1).optional(),
 });
@@ -83,6 +94,10 @@ export interface Config {
   readonly queuePollIntervalMs: number;
   /** Lets federation reach loopback and private addresses: for tests only. */
   readonly allowPrivateAddress: boolean;
+  /** Multiplies every rate limit (2 doubles them); 1 by default. */
+  readonly rateLimitFactor: number;
+  /** Reverse proxies in front of the server whose `X-Forwarded-For` entries are trusted. */
+  readonly trustProxy: number;
   /** Name shown in NodeInfo and the client; defaults to the host name. */
   readonly instanceName: string;
   /** An Ed25519 private key as JWK JSON; generated into the data folder when absent. */
@@ -132,6 +147,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queueWorkers: e.QUEUE_WORKERS,
     queuePollIntervalMs: e.QUEUE_POLL_INTERVAL_MS,
     allowPrivateAddress: e.FEDERATION_ALLOW_PRIVATE_ADDRESS,
+    trustProxy: e.TRUST_PROXY,
+    rateLimitFactor: e.RATE_LIMIT_FACTOR,
     instanceName: e.INSTANCE_NAME ?? new URL(origin).hostname,
     jwtPrivateKey: e.JWT_PRIVATE_KEY,
   };

@@ -1,3 +1,4 @@
+import type { TokenService } from "./accounts/tokens.ts";
 import type { Config } from "./config.ts";
 import type { DatabaseLike } from "./db/client.ts";
 
@@ -8,4 +9,6 @@ import type { DatabaseLike } from "./db/client.ts";
 export interface Deps {
   readonly config: Config;
   readonly db: DatabaseLike;
+  /** Signs and verifies access tokens. */
+  readonly tokens: TokenService;
 }

@@ -7,13 +7,19 @@ export const errorCodes = {
   bad_request: { status: 400, title: "The request is malformed" },
   malformed_json: { status: 400, title: "The body is not valid JSON" },
   unauthenticated: { status: 401, title: "Authentication is required" },
+  token_expired: { status: 401, title: "The access token has expired; refresh it" },
+  invalid_credentials: { status: 401, title: "Wrong username or password" },
+  invalid_refresh_token: { status: 401, title: "The refresh token is not valid" },
   forbidden: { status: 403, title: "Not allowed" },
   not_a_member: { status: 403, title: "Not a member of this room" },
   not_found: { status: 404, title: "Nothing is at this address" },
   room_not_found: { status: 404, title: "No such room" },
+  user_not_found: { status: 404, title: "No such user" },
+  session_not_found: { status: 404, title: "No such session" },
   method_not_allowed: { status: 405, title: "This address does not accept that method" },
   not_acceptable: { status: 406, title: "No acceptable representation" },
   conflict: { status: 409, title: "Conflicts with the current state" },
+  username_taken: { status: 409, title: "This username is taken" },
   payload_too_large: { status: 413, title: "The body is too large" },
   unsupported_media_type: { status: 415, title: "The body's media type is not accepted here" },
   validation_failed: { status: 422, title: "The input is not valid" },
@@ -24,6 +30,26 @@ export const errorCodes = {
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;
+
+/** The generic code for an HTTP status, for errors that come with a status only. */
+export function codeForStatus(status: number): ErrorCode {
+  const generic: Record<number, ErrorCode> = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+    502: "remote_unreachable",
+    503: "not_ready",
+  };
+  return generic[status] ?? (status >= 500 ? "internal" : "bad_request");
+}
 
 /** Whether a string is one of the known error codes. */
 export function isErrorCode(code: string): code is ErrorCode {

@@ -5,17 +5,28 @@ import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { accountRoutes } from "../accounts/routes.ts";
+import type { Session, User } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
-import { AppError, type ErrorCode, errorCodes, isErrorCode } from "../errors.ts";
+import { AppError, codeForStatus, errorCodes, isErrorCode } from "../errors.ts";
 import { logger } from "../log.ts";
+import { Api } from "./api.ts";
+import { requireUser } from "./auth.ts";
 import { problemResponse } from "./problem.ts";
 
 /** Hono's environment for every route of this server. */
 export interface Env {
+  Bindings: {
+    /** The socket peer's address, passed by the runtime entry. */
+    clientAddress?: string;
+  };
   Variables: {
     deps: Deps;
     origin: string;
     requestId: string;
+    /** Set by `requireUser`. */
+    user?: User;
+    session?: Session;
   };
 }
 
@@ -35,15 +46,11 @@ export interface AppOptions {
    * here, so src/ never imports federation/.
    */
   frontends?: readonly MiddlewareHandler<Env>[];
-  /** Extra routes mounted after the built-in ones (the federation layer's, tests'). */
-  routes?: (app: Hono<Env>) => void;
+  /** Extra routes mounted after the built-in ones (tests'). */
+  routes?: (app: Hono<Env>, api: Api) => void;
 }
 
 const log = logger("http");
-
-const statusCodes: Record<number, ErrorCode> = Object.fromEntries(
-  Object.entries(errorCodes).map(([code, { status }]) => [status, code as ErrorCode]),
-);
 
 /**
  * Builds the HTTP application: request ids, access logs, security headers, body limits,
@@ -73,6 +80,9 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   });
   app.use(
     secureHeaders({
+      // Defaults only: a route that sets its own header (an avatar's sandboxing CSP and
+      // cross-origin resource policy) keeps it.
+      overwrite: false,
       // The JSON API and federation documents never need to load anything; the web client
       // sets its own policy when it is served.
       contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"] },
@@ -81,14 +91,22 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
       strictTransportSecurity: new URL(deps.config.origin).protocol === "https:" ? "max-age=31536000" : false,
     }),
   );
-  app.use(
-    bodyLimit({
-      maxSize: deps.config.bodyLimit,
-      onError: () => {
-        throw new AppError("payload_too_large", `The body is larger than ${deps.config.bodyLimit} bytes.`);
-      },
-    }),
-  );
+  const api = new Api(requireUser);
+  const limiters = new Map<number, MiddlewareHandler>();
+  app.use((c, next) => {
+    const max = api.bodyLimitFor(c.req.method, c.req.path) ?? deps.config.bodyLimit;
+    let limiter = limiters.get(max);
+    if (limiter == null) {
+      limiter = bodyLimit({
+        maxSize: max,
+        onError: () => {
+          throw new AppError("payload_too_large", `The body is larger than ${max} bytes.`);
+        },
+      });
+      limiters.set(max, limiter);
+    }
+    return limiter(c, next);
+  });
   app.use(
     methodNotAllowed({
       app,
@@ -115,7 +133,10 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   });
 
   for (const frontend of options.frontends ?? []) app.use(frontend);
-  options.routes?.(app);
+  accountRoutes(api, app);
+  options.routes?.(app, api);
+  const openapi = JSON.stringify(api.document(deps.config.origin));
+  app.get("/api/v1/openapi.json", (c) => c.body(openapi, 200, { "Content-Type": "application/json" }));
 
   app.notFound((c) => problemResponse(c, "not_found", `Nothing is at ${c.req.path}.`));
   app.onError((error, c) => {
@@ -123,7 +144,7 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
       return problemResponse(c, error.code, error.message, { details: error.details, headers: error.headers });
     }
     if (error instanceof HTTPException && error.status < 500) {
-      const code = statusCodes[error.status] ?? "bad_request";
+      const code = codeForStatus(error.status);
       return problemResponse(c, code, error.message || errorCodes[code].title);
     }
     log.error("Unhandled error on {method} {path}: {error}", { method: c.req.method, path: c.req.path, error });

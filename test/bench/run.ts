@@ -1,6 +1,7 @@
 // `npm run bench`: runs every benchmark and prints one line per figure. Pick some with
 // `npm run bench -- queue startup`. Timings are printed, never asserted.
 import { Temporal } from "@js-temporal/polyfill";
+import { loginBenchmark } from "./login.ts";
 import { queueBenchmark } from "./queue.ts";
 import { startupBenchmark } from "./startup.ts";
 
@@ -9,6 +10,7 @@ if (!("Temporal" in globalThis)) Object.assign(globalThis, { Temporal });
 const benchmarks: Record<string, () => Promise<void>> = {
   startup: startupBenchmark,
   queue: queueBenchmark,
+  login: loginBenchmark,
 };
 
 const chosen = process.argv.slice(2);

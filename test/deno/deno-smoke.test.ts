@@ -107,6 +107,27 @@ describe("the Deno entry", { timeout: 30_000 }, () => {
     expect(await response.json()).toMatchObject({ status: 404, code: "not_found" });
   });
 
+  it("registers and logs in (argon2 and EdDSA tokens work on Deno), recording the client address", async () => {
+    const post = (path: string, body: unknown) =>
+      fetch(`${origin}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const registered = await post("/api/v1/auth/register", { username: "deno_user", password: "a fine password" });
+    expect(registered.status).toBe(201);
+    const loggedIn = await post("/api/v1/auth/login", { username: "deno_user", password: "a fine password" });
+    expect(loggedIn.status).toBe(200);
+    const { accessToken } = (await loggedIn.json()) as { accessToken: string };
+    const sessions = await fetch(`${origin}/api/v1/auth/sessions`, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    expect(sessions.status).toBe(200);
+    const list = ((await sessions.json()) as { sessions: { address: string | null }[] }).sessions;
+    expect(list).toHaveLength(2);
+    expect(list.map((session) => session.address)).toEqual(["127.0.0.1", "127.0.0.1"]);
+  });
+
   it("stops cleanly on SIGTERM", async () => {
     expect(child?.kill("SIGTERM")).toBe(true);
     const result = await Promise.race([

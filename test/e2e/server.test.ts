@@ -69,6 +69,21 @@ describe("the server on the embedded database", () => {
     firstKey = await actorKey(server.url);
   }, 90_000);
 
+  it("records the socket's address on the session", async () => {
+    const res = await fetch(`${server.url}/api/v1/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0" },
+      body: JSON.stringify({ username: "socket_user", password: "a fine password" }),
+    });
+    expect(res.status).toBe(201);
+    const { accessToken } = (await res.json()) as { accessToken: string };
+    const sessions = await fetch(`${server.url}/api/v1/auth/sessions`, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    const [session] = ((await sessions.json()) as { sessions: { address: string; deviceLabel: string }[] }).sessions;
+    expect(session).toMatchObject({ address: "127.0.0.1", deviceLabel: "Firefox on Linux" });
+  });
+
   it("answers bad requests over real HTTP with problem documents, never a 500", async () => {
     const malformed = await rawRequest(server.url, {
       method: "POST",

@@ -3,6 +3,7 @@ import { createInstance, type Instance } from "../../federation/instance.ts";
 import { loadConfig } from "../../src/config.ts";
 import { serverKeys } from "../../src/db/schema.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
+import { testSecrets } from "../helpers/secrets.ts";
 
 let database: TestDatabase;
 let instance: Instance;
@@ -10,7 +11,10 @@ const origin = "https://chat.example";
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  instance = await createInstance(loadConfig({ ORIGIN: origin, QUEUE_WORKERS: "0" }), { database });
+  instance = await createInstance(loadConfig({ ORIGIN: origin, QUEUE_WORKERS: "0" }), {
+    database,
+    secrets: testSecrets(),
+  });
 });
 afterAll(async () => {
   await instance.close();

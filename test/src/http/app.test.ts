@@ -2,31 +2,51 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { loadConfig } from "../../../src/config.ts";
 import type { DatabaseLike } from "../../../src/db/client.ts";
+import type { Deps } from "../../../src/deps.ts";
 import { AppError } from "../../../src/errors.ts";
 import { createApp, type Readiness } from "../../../src/http/app.ts";
-import { validate } from "../../../src/http/validate.ts";
 
 const config = loadConfig({ ORIGIN: "https://chat.example", BODY_LIMIT: "1024" });
 
 function app(readiness: Readiness = { ready: true, checks: { database: "ok" } }) {
-  return createApp(
-    { config, db: {} as DatabaseLike },
-    {
-      readiness: async () => readiness,
-      routes: (a) => {
-        a.post("/api/v1/echo", validate("json", z.object({ name: z.string().min(1).max(5) })), (c) =>
-          c.json({ hello: c.req.valid("json").name }),
-        );
-        a.get("/api/v1/echo", (c) => c.json({ ok: true }));
-        a.get("/api/v1/forbidden", () => {
-          throw new AppError("forbidden", "You may not.", { headers: { "Retry-After": "9" } });
-        });
-        a.get("/api/v1/crash", () => {
-          throw new Error("secret connection string postgres://admin:hunter2@db");
-        });
-      },
+  // No database or tokens: these routes touch neither.
+  const deps = { config, db: {} as DatabaseLike, tokens: {} } as unknown as Deps;
+  return createApp(deps, {
+    readiness: async () => readiness,
+    routes: (a, api) => {
+      api.route(
+        a,
+        {
+          method: "post",
+          path: "/api/v1/echo",
+          tag: "test",
+          summary: "Echo",
+          body: z.object({ name: z.string().min(1).max(5) }),
+          responses: { 200: { description: "ok" } },
+        },
+        (c, { body }) => c.json({ hello: body.name }),
+      );
+      api.route(
+        a,
+        {
+          method: "post",
+          path: "/api/v1/optional",
+          tag: "test",
+          summary: "All fields optional",
+          body: z.object({ note: z.string().optional() }),
+          responses: { 200: { description: "ok" } },
+        },
+        (c, { body }) => c.json({ note: body.note ?? null }),
+      );
+      a.get("/api/v1/echo", (c) => c.json({ ok: true }));
+      a.get("/api/v1/forbidden", () => {
+        throw new AppError("forbidden", "You may not.", { headers: { "Retry-After": "9" } });
+      });
+      a.get("/api/v1/crash", () => {
+        throw new Error("secret connection string postgres://admin:hunter2@db");
+      });
     },
-  );
+  });
 }
 
 async function problem(response: Response) {
@@ -103,13 +123,33 @@ describe("the HTTP app", () => {
     expect(res.status).toBe(422);
     const body = await problem(res);
     expect(body.code).toBe("validation_failed");
-    expect(body.details).toEqual([{ path: "name", message: expect.any(String) }]);
+    expect(body.details).toEqual([{ path: "name", in: "fields", message: expect.any(String) }]);
     const ok = await app().request("/api/v1/echo", {
       method: "POST",
       headers: { "content-type": "application/json; charset=utf-8" },
       body: JSON.stringify({ name: "ann" }),
     });
     expect(await ok.json()).toEqual({ hello: "ann" });
+  });
+
+  it("refuses text PostgreSQL cannot store: a NUL anywhere, or an unpaired surrogate", async () => {
+    for (const body of ['{"name":"a\\u0000b"}', '{"name":"\\ud800"}', '{"name":"ok","extra":["\\u0000"]}']) {
+      const res = await app().request("/api/v1/echo", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      expect(res.status, body).toBe(422);
+      expect(await problem(res)).toMatchObject({ code: "validation_failed" });
+    }
+  });
+
+  it("reads a request without a body as {} for endpoints whose fields are optional", async () => {
+    const res = await app().request("/api/v1/optional", { method: "POST" });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ note: null });
+    const required = await app().request("/api/v1/echo", { method: "POST" });
+    expect(required.status).toBe(422);
   });
 
   it("refuses a body over the limit with payload_too_large, declared or streamed", async () => {

@@ -1,0 +1,164 @@
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { uuidv7 } from "uuidv7";
+import { type User, users } from "../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { AppError } from "../errors.ts";
+import { generateActorKeys } from "./keys.ts";
+import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "./passwords.ts";
+import { type ClientInfo, type IssuedTokens, revokeOtherSessions, startSession } from "./sessions.ts";
+import { checkUsername, usernamePattern } from "./usernames.ts";
+
+/** The host part of this server's handles (`alice@<host>`), port included when not default. */
+export function handleHost(deps: Deps): string {
+  return new URL(deps.config.origin).host;
+}
+
+/**
+ * Creates an account. The username is checked (and lowercased), the password hashed with
+ * argon2id, and the user's RSA and Ed25519 key pairs made now, so the `Person` can sign from
+ * its first activity.
+ * @throws {AppError} `validation_failed` for a bad or reserved username, `username_taken`.
+ */
+export async function createAccount(
+  deps: Pick<Deps, "db" | "config">,
+  input: { username: string; password: string; displayName?: string | undefined },
+): Promise<User> {
+  const username = checkUsername(input.username, new URL(deps.config.origin).hostname);
+  const [existing] = await deps.db.select({ id: users.id }).from(users).where(eq(users.username, username));
+  if (existing) throw new AppError("username_taken", `The username ${username} is taken.`);
+  const [passwordHash, keys] = await Promise.all([hashPassword(input.password), generateActorKeys()]);
+  const [user] = await deps.db
+    .insert(users)
+    .values({
+      id: uuidv7(),
+      username,
+      displayName: input.displayName ?? username,
+      passwordHash,
+      ...keys,
+    })
+    .onConflictDoNothing({ target: users.username })
+    .returning();
+  // Someone else took the name between the check and the insert.
+  if (user == null) throw new AppError("username_taken", `The username ${username} is taken.`);
+  return user;
+}
+
+/** Creates an account and its first session (sign-up). See {@link createAccount}. */
+export async function register(
+  deps: Deps,
+  input: { username: string; password: string; displayName?: string | undefined },
+  client: ClientInfo,
+): Promise<IssuedTokens> {
+  return await startSession(deps, await createAccount(deps, input), client);
+}
+
+/**
+ * Logs in with a username and password. An unknown username costs the same time as a wrong
+ * password and gets the same answer. A hash made with weaker parameters is replaced.
+ * @throws {AppError} `invalid_credentials`.
+ */
+export async function login(
+  deps: Deps,
+  input: { username: string; password: string },
+  client: ClientInfo,
+): Promise<IssuedTokens> {
+  const user = await findUser(deps, input.username);
+  const ok = user ? await verifyPassword(user.passwordHash, input.password) : await verifyDummyPassword(input.password);
+  if (!user || !ok) throw new AppError("invalid_credentials", "Wrong username or password.");
+  if (needsRehash(user.passwordHash)) {
+    await deps.db
+      .update(users)
+      .set({ passwordHash: await hashPassword(input.password) })
+      .where(eq(users.id, user.id));
+  }
+  return await startSession(deps, user, client);
+}
+
+/**
+ * Changes the password after checking the current one, and ends every other session: whoever
+ * knew the old password is logged out everywhere else.
+ * @throws {AppError} `invalid_credentials` when the current password is wrong.
+ */
+export async function changePassword(
+  deps: Deps,
+  user: User,
+  sessionId: string,
+  input: { currentPassword: string; newPassword: string },
+): Promise<{ revokedSessions: number }> {
+  if (!(await verifyPassword(user.passwordHash, input.currentPassword))) {
+    throw new AppError("invalid_credentials", "The current password is wrong.");
+  }
+  await deps.db
+    .update(users)
+    .set({ passwordHash: await hashPassword(input.newPassword), updatedAt: sql`now()` })
+    .where(eq(users.id, user.id));
+  return { revokedSessions: await revokeOtherSessions(deps, user.id, sessionId, "password_changed") };
+}
+
+/** Profile fields a user may change; each is already validated and cleaned. */
+export interface ProfileChanges {
+  readonly displayName?: string | undefined;
+  readonly bio?: string | undefined;
+  readonly color?: string | null | undefined;
+}
+
+/** Applies profile changes and returns the updated user. */
+export async function updateProfile(deps: Deps, user: User, changes: ProfileChanges): Promise<User> {
+  const set: Partial<User> = {};
+  if (changes.displayName !== undefined) set.displayName = changes.displayName;
+  if (changes.bio !== undefined) set.bio = changes.bio;
+  if (changes.color !== undefined) set.color = changes.color;
+  if (Object.keys(set).length === 0) return user;
+  const [updated] = await deps.db
+    .update(users)
+    .set({ ...set, updatedAt: sql`now()` })
+    .where(eq(users.id, user.id))
+    .returning();
+  return updated ?? user;
+}
+
+/**
+ * Finds a local user by handle: `alice`, `@alice`, `alice@<this host>` (any case).
+ * Handles of other servers are not looked up here.
+ * @throws {AppError} `user_not_found`.
+ */
+export async function findLocalUser(deps: Deps, handle: string): Promise<User> {
+  const match = /^@?([^@\s]+)(?:@([^@\s]+))?$/.exec(handle.trim());
+  const name = match?.[1]?.toLowerCase();
+  const host = match?.[2]?.toLowerCase();
+  const user = name && (!host || host === handleHost(deps).toLowerCase()) ? await findUser(deps, name) : undefined;
+  if (user == null) throw new AppError("user_not_found", `No user ${handle} on this server.`);
+  return user;
+}
+
+/**
+ * The active (not suspended) local user with this username, any case. A string that cannot be
+ * a username is not looked up at all.
+ */
+export async function findUser(deps: Pick<Deps, "db">, username: string): Promise<User | undefined> {
+  if (!usernamePattern.test(username.toLowerCase())) return undefined;
+  const [user] = await deps.db
+    .select()
+    .from(users)
+    .where(and(eq(users.username, username.toLowerCase()), isNull(users.suspendedAt)));
+  return user;
+}
+
+/** Counts for NodeInfo: all users, and those active in the last month and half year. */
+export async function userCounts(deps: Pick<Deps, "db">): Promise<{ total: number; month: number; halfYear: number }> {
+  const [row] = await deps.db
+    .select({
+      total: sql<number>`count(*)`.mapWith(Number),
+      month:
+        sql<number>`count(*) filter (where exists (select 1 from sessions s where s.user_id = ${users.id} and s.last_used_at > now() - interval '30 days'))`.mapWith(
+          Number,
+        ),
+      halfYear:
+        sql<number>`count(*) filter (where exists (select 1 from sessions s where s.user_id = ${users.id} and s.last_used_at > now() - interval '180 days'))`.mapWith(
+          Number,
+        ),
+    })
+    .from(users)
+    .where(isNull(users.suspendedAt));
+  return row ?? { total: 0, month: 0, halfYear: 0 };
+}

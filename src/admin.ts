@@ -1,0 +1,153 @@
+/**
+ * The operator's command line, in the manner of Mastodon's tootctl: `npm run admin -- <command>`.
+ * It uses the same configuration (DATABASE_URL, DATA_DIR, ...) as the server and may run while
+ * the server runs.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { createAccount } from "./accounts/accounts.ts";
+import { deleteUser, listUsers, resetPassword, suspendUser, unsuspendUser } from "./accounts/admin.ts";
+import { createTokenService } from "./accounts/tokens.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import { openDatabase } from "./db/client.ts";
+import { migrateDatabase } from "./db/migrate.ts";
+import type { Deps } from "./deps.ts";
+import { AppError } from "./errors.ts";
+import { setupLogging } from "./log.ts";
+import { loadSecrets } from "./secrets.ts";
+
+const usage = `Usage: npm run admin -- <command> [options]
+
+  users:create <name> --password <p> [--display-name <n>]   create an account
+  users:list [--json]                                       list accounts
+  users:suspend <name>                                      block logins, end every session
+  users:unsuspend <name>                                    lift a suspension
+  users:reset-password <name> [--password <p>]              set a password (random if none), end sessions
+  users:delete <name>                                       delete an account and its sessions
+`;
+
+type Command = (
+  deps: Deps,
+  args: string[],
+  options: Record<string, string | boolean | (string | boolean)[] | undefined>,
+) => Promise<void>;
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+function one(args: string[]): string {
+  if (args.length !== 1 || !args[0]) throw new UsageError("Expected exactly one user name.");
+  return args[0];
+}
+
+class UsageError extends Error {}
+
+const commands: Record<string, Command> = {
+  async "users:create"(deps, args, options) {
+    const password = options.password;
+    if (typeof password !== "string") throw new UsageError("users:create needs --password.");
+    const displayName = typeof options["display-name"] === "string" ? options["display-name"] : undefined;
+    const user = await createAccount(deps, { username: one(args), password, displayName });
+    print(`Created ${user.username} (${user.id}).`);
+  },
+  async "users:list"(deps, _args, options) {
+    const users = await listUsers(deps);
+    if (options.json) {
+      print(
+        JSON.stringify(
+          users.map((u) => ({
+            id: u.id,
+            username: u.username,
+            displayName: u.displayName,
+            createdAt: u.createdAt.toISOString(),
+            suspended: u.suspendedAt != null,
+          })),
+        ),
+      );
+      return;
+    }
+    for (const u of users) {
+      print(`${u.username}\t${u.displayName}\t${u.createdAt.toISOString()}${u.suspendedAt ? "\tsuspended" : ""}`);
+    }
+    print(`${users.length} user${users.length === 1 ? "" : "s"}.`);
+  },
+  async "users:suspend"(deps, args) {
+    const user = await suspendUser(deps, one(args));
+    print(`Suspended ${user.username}; every session has ended.`);
+  },
+  async "users:unsuspend"(deps, args) {
+    const user = await unsuspendUser(deps, one(args));
+    print(`${user.username} may log in again.`);
+  },
+  async "users:reset-password"(deps, args, options) {
+    const given = typeof options.password === "string" ? options.password : undefined;
+    const password = await resetPassword(deps, one(args), given);
+    print(given ? "Password set; every session has ended." : `New password: ${password}`);
+  },
+  async "users:delete"(deps, args) {
+    await deleteUser(deps, one(args));
+    print(`Deleted ${args[0]}.`);
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        password: { type: "string" },
+        "display-name": { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  const [name, ...args] = parsed.positionals;
+  const command = name ? commands[name] : undefined;
+  if (parsed.values.help || command == null) {
+    (command == null && name ? process.stderr : process.stdout).write(
+      name ? `Unknown command ${name}.\n\n${usage}` : usage,
+    );
+    return parsed.values.help ? 0 : 2;
+  }
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 78;
+    }
+    throw error;
+  }
+  await setupLogging(config.logLevel === "info" ? "warning" : config.logLevel, "pretty");
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  try {
+    await migrateDatabase(database);
+    const deps: Deps = {
+      config,
+      db: database.db,
+      tokens: await createTokenService(loadSecrets(config).jwtPrivateKey, config.origin),
+    };
+    await command(deps, args, parsed.values);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n\n${usage}`);
+      return 2;
+    }
+    if (error instanceof AppError) {
+      process.stderr.write(`${error.message} (${error.code})\n`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    await database.close();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

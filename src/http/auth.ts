@@ -1,0 +1,33 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { authenticate } from "../accounts/sessions.ts";
+import type { Session, User } from "../db/schema.ts";
+import { AppError } from "../errors.ts";
+import type { Env } from "./app.ts";
+import { clientAddress } from "./client-address.ts";
+
+/**
+ * Authenticates `Authorization: Bearer <access token>` and sets `c.var.user` and
+ * `c.var.session`; anything else is 401 `unauthenticated` (or `token_expired`).
+ */
+export const requireUser: MiddlewareHandler<Env> = async (c, next) => {
+  const header = c.req.header("authorization") ?? "";
+  // RFC 9110 §11.1: the scheme is case-insensitive.
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
+  if (match?.[1] == null) {
+    throw new AppError("unauthenticated", "Send an access token: Authorization: Bearer <token>.", {
+      headers: { "WWW-Authenticate": "Bearer" },
+    });
+  }
+  const deps = c.var.deps;
+  const { user, session } = await authenticate(deps, match[1], clientAddress(c, deps.config.trustProxy));
+  c.set("user", user);
+  c.set("session", session);
+  await next();
+};
+
+/** The authenticated user and session of a request that went through {@link requireUser}. */
+export function authenticated(c: Context<Env>): { user: User; session: Session } {
+  const { user, session } = c.var;
+  if (user == null || session == null) throw new AppError("unauthenticated", "Authentication is required.");
+  return { user, session };
+}

@@ -1,0 +1,50 @@
+import { lte, sql } from "drizzle-orm";
+import { queryRows } from "../db/client.ts";
+import { rateLimits } from "../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { AppError } from "../errors.ts";
+
+/** One limit: at most `limit` hits per `windowSeconds` for `key`. */
+export interface RateLimitRule {
+  readonly key: string;
+  readonly limit: number;
+  readonly windowSeconds: number;
+}
+
+/**
+ * Counts a hit against each rule (fixed windows kept in PostgreSQL, so every process shares
+ * them) and refuses when any is over its limit.
+ * @throws {AppError} `rate_limited` with `Retry-After` set to when the longest wait ends.
+ */
+export async function enforceRateLimits(deps: Pick<Deps, "db">, rules: readonly RateLimitRule[]): Promise<void> {
+  let retryAfter = 0;
+  for (const rule of rules) {
+    const window = `${rule.windowSeconds} seconds`;
+    const [row] = await queryRows<{ hits: number; remaining: number }>(
+      deps.db,
+      sql`insert into ${rateLimits} (key, window_start, hits, expires_at)
+          values (${rule.key}, now(), 1, now() + ${window}::interval)
+          on conflict (key) do update set
+            window_start = case when ${rateLimits.expiresAt} <= now() then now() else ${rateLimits.windowStart} end,
+            hits = case when ${rateLimits.expiresAt} <= now() then 1 else ${rateLimits.hits} + 1 end,
+            expires_at = case when ${rateLimits.expiresAt} <= now() then now() + ${window}::interval
+                              else ${rateLimits.expiresAt} end
+          returning hits, ceil(extract(epoch from expires_at - now()))::int as remaining`,
+    );
+    if (row && Number(row.hits) > rule.limit) retryAfter = Math.max(retryAfter, Number(row.remaining), 1);
+  }
+  if (retryAfter > 0) {
+    throw new AppError("rate_limited", `Too many attempts; try again in ${retryAfter} seconds.`, {
+      headers: { "Retry-After": String(retryAfter) },
+    });
+  }
+}
+
+/** Deletes counters whose window has passed; returns how many. */
+export async function purgeRateLimits(deps: Pick<Deps, "db">): Promise<number> {
+  const deleted = await deps.db
+    .delete(rateLimits)
+    .where(lte(rateLimits.expiresAt, sql`now()`))
+    .returning({ key: rateLimits.key });
+  return deleted.length;
+}

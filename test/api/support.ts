@@ -1,0 +1,218 @@
+import { crc32, deflateSync } from "node:zlib";
+import { type SQL, sql } from "drizzle-orm";
+import { expect } from "vitest";
+import { queryRows } from "../../src/db/client.ts";
+import type { ProblemDocument } from "../../src/http/problem.ts";
+import { createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
+
+/** A User-Agent that the sessions list should call "Firefox on Linux". */
+export const firefoxOnLinux = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
+/** The user object of the API, as the tests read it. */
+export interface ApiUser {
+  id: string;
+  username: string;
+  handle: string;
+  displayName: string;
+  bio: string;
+  color: string | null;
+  avatarUrl: string | null;
+  url: string;
+  createdAt: string;
+}
+
+/** What registration, login and refresh answer. */
+export interface TokensBody {
+  user: ApiUser;
+  accessToken: string;
+  expiresIn: number;
+  refreshToken?: string;
+}
+
+/** A logged-in session: its tokens, with the refresh token delivered in the body. */
+export interface LoggedIn {
+  user: ApiUser;
+  accessToken: string;
+  refreshToken: string;
+}
+
+/**
+ * Registers a user and returns the session, failing the test unless it is 201.
+ * @param extra More fields of the body (displayName, deviceLabel).
+ */
+export async function registerUser(
+  t: TestInstance,
+  username: string,
+  password = "correct horse battery",
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<LoggedIn> {
+  const res = await t.request(
+    "/api/v1/auth/register",
+    json("POST", { username, password, refreshTokenIn: "body", ...extra }, headers),
+  );
+  expect(res.status, await peek(res)).toBe(201);
+  const body = (await res.json()) as TokensBody;
+  return { user: body.user, accessToken: body.accessToken, refreshToken: body.refreshToken ?? "" };
+}
+
+/** Logs in (refresh token in the body) and returns the session, failing the test unless it is 200. */
+export async function loginUser(
+  t: TestInstance,
+  username: string,
+  password = "correct horse battery",
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+  address?: string,
+): Promise<LoggedIn> {
+  const res = await t.request(
+    "/api/v1/auth/login",
+    json("POST", { username, password, refreshTokenIn: "body", ...extra }, headers),
+    address,
+  );
+  expect(res.status, await peek(res)).toBe(200);
+  const body = (await res.json()) as TokensBody;
+  return { user: body.user, accessToken: body.accessToken, refreshToken: body.refreshToken ?? "" };
+}
+
+/** The body of a response as text, without consuming it (for assertion messages). */
+export async function peek(res: Response): Promise<string> {
+  return await res.clone().text();
+}
+
+/** Asserts that a response is a problem document with this status and code, and returns it. */
+export async function expectProblem(res: Response, status: number, code: string): Promise<ProblemDocument> {
+  const text = await res.text();
+  expect({ status: res.status, text }).toMatchObject({ status });
+  expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+  const problem = JSON.parse(text) as ProblemDocument;
+  expect(problem.code).toBe(code);
+  expect(problem.status).toBe(status);
+  return problem;
+}
+
+/** Answers GET /api/v1/me with this access token: the status, and the user when 200. */
+export async function whoAmI(t: TestInstance, accessToken: string): Promise<{ status: number; code?: string }> {
+  const res = await t.request("/api/v1/me", { headers: { authorization: `Bearer ${accessToken}` } });
+  const body = (await res.json()) as { code?: string; username?: string };
+  return res.status === 200 ? { status: 200 } : { status: res.status, code: body.code ?? "" };
+}
+
+/** A parsed Set-Cookie header. */
+export interface SetCookie {
+  name: string;
+  value: string;
+  /** Attribute names lowercased; valueless attributes map to "". */
+  attributes: Record<string, string>;
+}
+
+/** The Set-Cookie headers of a response, parsed. */
+export function setCookies(res: Response): SetCookie[] {
+  return res.headers.getSetCookie().map((header) => {
+    const [pair = "", ...rest] = header.split(";").map((part) => part.trim());
+    const at = pair.indexOf("=");
+    const attributes: Record<string, string> = {};
+    for (const attribute of rest) {
+      const eq = attribute.indexOf("=");
+      if (eq < 0) attributes[attribute.toLowerCase()] = "";
+      else attributes[attribute.slice(0, eq).toLowerCase()] = attribute.slice(eq + 1);
+    }
+    return { name: pair.slice(0, at), value: pair.slice(at + 1), attributes };
+  });
+}
+
+/** The refresh cookie's name on an https origin. */
+export const refreshCookieName = "__Secure-fedchat_refresh";
+
+/** The one refresh cookie a response sets, or undefined. */
+export function refreshCookie(res: Response, name = refreshCookieName): SetCookie | undefined {
+  const cookies = setCookies(res).filter((cookie) => cookie.name === name);
+  expect(cookies.length).toBeLessThanOrEqual(1);
+  return cookies[0];
+}
+
+/** The JSON of a JWT's header and payload, unverified. */
+export function decodeJwt(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+  const [header = "", payload = ""] = token.split(".");
+  return {
+    header: JSON.parse(Buffer.from(header, "base64url").toString("utf8")),
+    payload: JSON.parse(Buffer.from(payload, "base64url").toString("utf8")),
+  };
+}
+
+/** Rows of a raw query, on either driver. */
+export async function rows<T extends Record<string, unknown>>(t: TestInstance, query: SQL): Promise<T[]> {
+  return await queryRows<T>(t.database.db, query);
+}
+
+/** How many users the instance's database holds. */
+export async function countUsers(t: TestInstance): Promise<number> {
+  const [row] = await rows<{ n: number }>(t, sql`select count(*)::int as n from users`);
+  return Number(row?.n);
+}
+
+function pngChunk(type: string, data: Uint8Array): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const typeAndData = Buffer.concat([Buffer.from(type, "latin1"), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(typeAndData));
+  return Buffer.concat([length, typeAndData, crc]);
+}
+
+/**
+ * A valid PNG (8-bit RGB, correct CRCs). Only a small image gets real pixel rows; a large one
+ * declares its size in IHDR and carries a token IDAT (nothing may decode it anyway).
+ * @param padding Bytes of an extra ancillary `tEXt` chunk, to make a file of a given size.
+ */
+export function png(width: number, height: number, options: { seed?: number; padding?: number } = {}): Uint8Array {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const small = width * height <= 64 * 64;
+  const raw = Buffer.alloc(small ? height * (1 + width * 3) : 1);
+  if (small) {
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width * 3; x++)
+        raw[y * (1 + width * 3) + 1 + x] = (x * 37 + y * 11 + (options.seed ?? 0)) & 0xff;
+    }
+  }
+  const chunks = [pngChunk("IHDR", ihdr)];
+  if (options.padding) {
+    chunks.push(pngChunk("tEXt", Buffer.concat([Buffer.from("Comment\0"), Buffer.alloc(options.padding, 0x61)])));
+  }
+  chunks.push(pngChunk("IDAT", deflateSync(raw)), pngChunk("IEND", new Uint8Array()));
+  return new Uint8Array(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ...chunks]));
+}
+
+/** A 1×1 GIF89a. */
+export const gif1x1 = new Uint8Array(
+  Buffer.from("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==", "base64"),
+);
+
+/** A 1×1 baseline JPEG. */
+export const jpeg1x1 = new Uint8Array(
+  Buffer.from(
+    "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=",
+    "base64",
+  ),
+);
+
+/** A 1×1 lossless WebP. */
+export const webp1x1 = new Uint8Array(Buffer.from("UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==", "base64"));
+
+/** A multipart/form-data body with one file in the field `file`. */
+export function avatarForm(bytes: Uint8Array, fileName: string, type: string): FormData {
+  const form = new FormData();
+  form.append("file", new File([new Uint8Array(bytes)], fileName, { type }));
+  return form;
+}
+
+/** An instance whose token signing key the test knows, so it can forge tokens with it. */
+export async function createKeyedInstance(
+  env: Record<string, string>,
+  jwtPrivateKey: JsonWebKey,
+): Promise<TestInstance> {
+  return await createTestInstance(env, { jwtPrivateKey });
+}
