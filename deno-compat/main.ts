@@ -7,6 +7,8 @@
  * @module
  */
 import { runServer } from "../federation/server.ts";
+import { AppError, errorCodes } from "../src/errors.ts";
+import { attachSocket, checkUpgrade } from "../src/stream/websocket.ts";
 
 // The few Deno APIs used here, so that `tsc` (which has no Deno types) checks this file.
 declare const Deno: {
@@ -18,15 +20,36 @@ declare const Deno: {
     options: { port: number; hostname: string; onListen?: (address: { hostname: string; port: number }) => void },
     handler: (request: Request, info: { remoteAddr: { hostname?: string } }) => Response | Promise<Response>,
   ): { shutdown(): Promise<void> };
+  upgradeWebSocket(request: Request, options: { protocol: string }): { socket: WebSocket; response: Response };
 };
 
 await runServer({
   name: `Deno ${Deno.version.deno}`,
   env: () => Deno.env.toObject(),
-  async serve(fetch, { port, hostname }) {
+  async serve(fetch, { port, hostname, hub, config }) {
     const listening = Promise.withResolvers<number>();
-    const server = Deno.serve({ port, hostname, onListen: ({ port }) => listening.resolve(port) }, (request, info) =>
-      fetch(request, { clientAddress: info.remoteAddr.hostname }),
+    const server = Deno.serve(
+      { port, hostname, onListen: ({ port }) => listening.resolve(port) },
+      async (request, info) => {
+        const isStream = new URL(request.url).pathname === "/api/v1/stream";
+        if (!isStream || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+          return fetch(request, { clientAddress: info.remoteAddr.hostname });
+        }
+        try {
+          const check = await checkUpgrade(hub, config, request);
+          const { socket, response } = Deno.upgradeWebSocket(request, { protocol: "chat.v1" });
+          socket.onopen = async () => {
+            const handlers = await attachSocket(hub, socket, check);
+            socket.onmessage = (event) =>
+              handlers.onMessage(typeof event.data === "string" ? event.data : new Uint8Array(event.data));
+            socket.onclose = () => handlers.onClose();
+          };
+          return response;
+        } catch (error) {
+          const code = error instanceof AppError ? error.code : "internal";
+          return Response.json({ code, status: errorCodes[code].status }, { status: errorCodes[code].status });
+        }
+      },
     );
     return { port: await listening.promise, shutdown: () => server.shutdown() };
   },

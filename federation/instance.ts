@@ -10,6 +10,7 @@ import { createApp, type Env, type Readiness } from "../src/http/app.ts";
 import { purgeRateLimits } from "../src/http/rate-limit.ts";
 import { logger } from "../src/log.ts";
 import type { Secrets } from "../src/secrets.ts";
+import { Hub } from "../src/stream/hub.ts";
 import { createChatFederation } from "./federation.ts";
 import { PostgresKvStore } from "./kv.ts";
 import { fedifyMiddleware } from "./middleware.ts";
@@ -23,6 +24,8 @@ export interface Instance {
   readonly federation: Federation<Deps>;
   readonly queue: PostgresMessageQueue;
   readonly app: Hono<Env>;
+  /** This process's live stream. */
+  readonly hub: Hub;
   /** Starts this process's queue workers (`QUEUE_WORKERS` of them; none when 0). */
   startWorkers(): void;
   /** Marks the instance as shutting down: `/readyz` answers 503 from now on. */
@@ -86,7 +89,9 @@ export async function createInstance(
     return { ready: Object.values(checks).every((v) => v === "ok"), checks };
   };
 
-  const app = createApp(deps, { readiness, frontends: [fedifyMiddleware(federation)] });
+  const hub = new Hub(deps, database);
+  await hub.start();
+  const app = createApp(deps, { readiness, hub, frontends: [fedifyMiddleware(federation)] });
 
   const workers = new AbortController();
   let working: Promise<void> | undefined;
@@ -112,6 +117,7 @@ export async function createInstance(
     federation,
     queue,
     app,
+    hub,
     startWorkers() {
       if (working != null || config.queueWorkers === 0) return;
       working = federation.startQueue(deps, { signal: workers.signal });
@@ -123,6 +129,7 @@ export async function createInstance(
     async close() {
       draining = true;
       clearInterval(purge);
+      await hub.stop();
       workers.abort();
       await working;
       await queue.close();

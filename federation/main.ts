@@ -3,8 +3,10 @@
  * @hono/node-server.
  * @module
  */
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server";
+import { serveWebSockets } from "../src/stream/node-websocket.ts";
 import { runServer } from "./server.ts";
 
 function closeIdle(server: object): void {
@@ -16,13 +18,14 @@ function closeIdle(server: object): void {
 await runServer({
   name: `Node ${process.version}`,
   env: () => process.env,
-  async serve(fetch, { port, hostname }) {
+  async serve(fetch, { port, hostname, hub, config }) {
     const server = serve({
       fetch: (request, env: HttpBindings | Http2Bindings) =>
         fetch(request, { clientAddress: env.incoming.socket.remoteAddress }),
       port,
       hostname,
     });
+    serveWebSockets(server as Server, hub, config);
     await new Promise<void>((resolve, reject) => {
       server.once("listening", resolve);
       server.once("error", reject);

@@ -1,6 +1,7 @@
 import { type Config, ConfigError, loadConfig } from "../src/config.ts";
 import { logger, setupLogging, teardownLogging } from "../src/log.ts";
 import { loadSecrets } from "../src/secrets.ts";
+import type { Hub } from "../src/stream/hub.ts";
 import { software } from "../src/version.ts";
 import { createInstance } from "./instance.ts";
 
@@ -21,7 +22,7 @@ export interface Runtime {
    */
   serve(
     fetch: (request: Request, env: { clientAddress?: string }) => Response | Promise<Response>,
-    options: { port: number; hostname: string },
+    options: { port: number; hostname: string; hub: Hub; config: Config },
   ): Promise<RunningServer>;
   onSignal(signal: "SIGTERM" | "SIGINT", handler: () => void): void;
   exit(code: number): never;
@@ -63,6 +64,8 @@ export async function runServer(runtime: Runtime): Promise<void> {
   const server = await runtime.serve((request, env) => instance.app.fetch(request, env), {
     port: config.port,
     hostname: config.host,
+    hub: instance.hub,
+    config,
   });
   instance.startWorkers();
   log.info("Listening on {host}:{port} as {origin}; ready in {ms} ms.", {
@@ -86,6 +89,8 @@ export async function runServer(runtime: Runtime): Promise<void> {
     }, config.shutdownTimeoutMs);
     (force as { unref?: () => void }).unref?.();
     instance.drain();
+    // Streams first: open WebSockets and SSE responses would hold the listener's close.
+    await instance.hub.stop();
     await server.shutdown();
     await instance.close();
     log.info("Stopped cleanly.");

@@ -1,6 +1,6 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
-import { type User, users } from "../db/schema.ts";
+import { actors, type User, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { generateActorKeys } from "./keys.ts";
@@ -27,17 +27,22 @@ export async function createAccount(
   const [existing] = await deps.db.select({ id: users.id }).from(users).where(eq(users.username, username));
   if (existing) throw new AppError("username_taken", `The username ${username} is taken.`);
   const [passwordHash, keys] = await Promise.all([hashPassword(input.password), generateActorKeys()]);
-  const [user] = await deps.db
-    .insert(users)
-    .values({
-      id: uuidv7(),
-      username,
-      displayName: input.displayName ?? username,
-      passwordHash,
-      ...keys,
-    })
-    .onConflictDoNothing({ target: users.username })
-    .returning();
+  const user = await deps.db.transaction(async (tx) => {
+    const [created] = await tx
+      .insert(users)
+      .values({
+        id: uuidv7(),
+        username,
+        displayName: input.displayName ?? username,
+        passwordHash,
+        ...keys,
+      })
+      .onConflictDoNothing({ target: users.username })
+      .returning();
+    // The user's actor shares its id: rooms and messages refer to actors.
+    if (created) await tx.insert(actors).values({ id: created.id, userId: created.id });
+    return created;
+  });
   // Someone else took the name between the check and the insert.
   if (user == null) throw new AppError("username_taken", `The username ${username} is taken.`);
   return user;

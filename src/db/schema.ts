@@ -1,5 +1,17 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 
 /**
  * Fedify's key–value store (federation/kv.ts): caches, idempotency records, key caches.
@@ -127,6 +139,252 @@ export const rateLimits = pgTable(
   (t) => [index("rate_limits_expires_at_idx").on(t.expiresAt)],
 );
 
+/**
+ * Everyone who can be in a room: a local user (`user_id` set, `id` equal to the user's id) or,
+ * from the federation issue on, a remote `Person` (`iri` set). Rooms, messages and reactions
+ * refer to actors, never to users, so remote members fit in without special cases.
+ */
+export const actors = pgTable("actors", {
+  id: uuid("id").primaryKey(),
+  userId: uuid("user_id")
+    .unique()
+    .references(() => users.id, { onDelete: "cascade" }),
+  /** The remote actor's IRI; null for local users. */
+  iri: text("iri").unique(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** A chat room: an ActivityPub `Group`. `last_seq` hands out the per-room message sequence. */
+export const rooms = pgTable(
+  "rooms",
+  {
+    id: uuid("id").primaryKey(),
+    /** The remote room's Group IRI; null for rooms hosted here. */
+    iri: text("iri").unique(),
+    name: text("name").notNull(),
+    topic: text("topic").notNull().default(""),
+    avatar: text("avatar"),
+    theme: text("theme"),
+    visibility: text("visibility", { enum: ["public", "private"] }).notNull(),
+    direct: boolean("direct").notNull().default(false),
+    /** For a one-to-one conversation, its two actor ids in order: the same pair gets one room. */
+    directKey: text("direct_key").unique(),
+    createdBy: uuid("created_by").references(() => actors.id, { onDelete: "set null" }),
+    lastSeq: bigint("last_seq", { mode: "number" }).notNull().default(0),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
+  },
+  (t) => [index("rooms_directory_idx").on(t.visibility, t.direct, t.deletedAt)],
+);
+
+/** Who is in which room, with what role, and how far they have read. */
+export const roomMembers = pgTable(
+  "room_members",
+  {
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    actorId: uuid("actor_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    role: text("role", { enum: ["owner", "admin", "moderator", "member"] }).notNull(),
+    nickname: text("nickname"),
+    color: text("color"),
+    lastReadSeq: bigint("last_read_seq", { mode: "number" }).notNull().default(0),
+    joinedAt: timestamp("joined_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.actorId] }), index("room_members_actor_idx").on(t.actorId)],
+);
+
+/** Bans: a banned actor can neither rejoin nor be invited until unbanned. */
+export const roomBans = pgTable(
+  "room_bans",
+  {
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    actorId: uuid("actor_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    reason: text("reason").notNull().default(""),
+    bannedBy: uuid("banned_by").references(() => actors.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.actorId] })],
+);
+
+/** Invite codes, stored as SHA-256 hashes; redeeming counts a use atomically. */
+export const invites = pgTable(
+  "invites",
+  {
+    id: uuid("id").primaryKey(),
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    codeHash: text("code_hash").notNull().unique(),
+    createdBy: uuid("created_by").references(() => actors.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    maxUses: integer("max_uses"),
+    uses: integer("uses").notNull().default(0),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [index("invites_room_idx").on(t.roomId)],
+);
+
+/** Who did what to whom in a room, readable by its moderators. */
+export const moderationLog = pgTable(
+  "moderation_log",
+  {
+    id: uuid("id").primaryKey(),
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    actorId: uuid("actor_id").references(() => actors.id, { onDelete: "set null" }),
+    action: text("action").notNull(),
+    targetActorId: uuid("target_actor_id").references(() => actors.id, { onDelete: "set null" }),
+    targetMessageId: uuid("target_message_id"),
+    reason: text("reason"),
+    data: jsonb("data"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("moderation_log_room_idx").on(t.roomId, t.createdAt)],
+);
+
+/**
+ * Messages. `seq` is the room's order, assigned by the room's server without gaps; `iri` is set
+ * for messages that came from other servers. A delete keeps the row as a tombstone (content and
+ * html emptied, `deleted_at` set) so replies and sequence numbers hold.
+ */
+export const messages = pgTable(
+  "messages",
+  {
+    id: uuid("id").primaryKey(),
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+    authorId: uuid("author_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    iri: text("iri").unique(),
+    /** The client's transaction id: a resend with the same one returns the first message. */
+    txnId: text("txn_id"),
+    content: text("content").notNull(),
+    html: text("html").notNull(),
+    replyTo: uuid("reply_to"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    editedAt: timestamp("edited_at", { withTimezone: true }),
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
+    deletedBy: uuid("deleted_by").references(() => actors.id, { onDelete: "set null" }),
+  },
+  (t) => [
+    uniqueIndex("messages_room_seq_idx").on(t.roomId, t.seq),
+    uniqueIndex("messages_txn_idx").on(t.roomId, t.authorId, t.txnId),
+    index("messages_reply_idx").on(t.replyTo),
+  ],
+);
+
+/** Earlier versions of edited messages, newest last. */
+export const messageEdits = pgTable(
+  "message_edits",
+  {
+    id: uuid("id").primaryKey(),
+    messageId: uuid("message_id")
+      .notNull()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    content: text("content").notNull(),
+    html: text("html").notNull(),
+    /** When this version was replaced. */
+    replacedAt: timestamp("replaced_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("message_edits_message_idx").on(t.messageId, t.replacedAt)],
+);
+
+/** Who a message mentions (for mention counts and notifications). */
+export const messageMentions = pgTable(
+  "message_mentions",
+  {
+    messageId: uuid("message_id")
+      .notNull()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    actorId: uuid("actor_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    roomId: uuid("room_id").notNull(),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.messageId, t.actorId] }),
+    index("message_mentions_actor_idx").on(t.actorId, t.roomId, t.seq),
+  ],
+);
+
+/** Reactions: one row per actor, message and emoji (a unicode emoji or `:shortcode:`). */
+export const reactions = pgTable(
+  "reactions",
+  {
+    messageId: uuid("message_id")
+      .notNull()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    actorId: uuid("actor_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.messageId, t.actorId, t.key] })],
+);
+
+/**
+ * Everything the live stream carries that must survive a reconnect, in one log. `position` is
+ * handed out by `stream_position` inside the writing transaction, so positions follow commit
+ * order and a reader that has seen position P has seen everything before it.
+ */
+export const events = pgTable(
+  "events",
+  {
+    position: bigint("position", { mode: "number" }).primaryKey(),
+    /** The room the event belongs to (members see it), or null for a user's own events. */
+    roomId: uuid("room_id"),
+    /** For events meant for one actor only (read markers, notifications). */
+    actorId: uuid("actor_id"),
+    type: text("type").notNull(),
+    data: jsonb("data").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("events_room_idx").on(t.roomId, t.position), index("events_actor_idx").on(t.actorId, t.position)],
+);
+
+/**
+ * Single-use tickets that open a live stream (a browser cannot set headers on a WebSocket):
+ * valid 30 seconds, stored hashed, bound to the session that asked for them.
+ */
+export const streamTickets = pgTable(
+  "stream_tickets",
+  {
+    ticketHash: text("ticket_hash").primaryKey(),
+    sessionId: uuid("session_id")
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  },
+  (t) => [index("stream_tickets_expires_at_idx").on(t.expiresAt)],
+);
+
+/** The single counter behind `events.position`. */
+export const streamPosition = pgTable("stream_position", {
+  id: integer("id").primaryKey(),
+  position: bigint("position", { mode: "number" }).notNull(),
+});
+
+export type Actor = typeof actors.$inferSelect;
+export type Room = typeof rooms.$inferSelect;
+export type RoomMember = typeof roomMembers.$inferSelect;
+export type Invite = typeof invites.$inferSelect;
+export type StreamEvent = typeof events.$inferSelect;
+export type Message = typeof messages.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
 export type Session = typeof sessions.$inferSelect;

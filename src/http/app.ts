@@ -10,6 +10,10 @@ import type { Session, User } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, codeForStatus, errorCodes, isErrorCode } from "../errors.ts";
 import { logger } from "../log.ts";
+import { messageRoutes } from "../messages/routes.ts";
+import { roomRoutes } from "../rooms/routes.ts";
+import type { Hub } from "../stream/hub.ts";
+import { streamRoutes } from "../stream/routes.ts";
 import { Api } from "./api.ts";
 import { requireUser } from "./auth.ts";
 import { problemResponse } from "./problem.ts";
@@ -24,6 +28,8 @@ export interface Env {
     deps: Deps;
     origin: string;
     requestId: string;
+    /** The live stream hub of this process, when it runs one. */
+    hub?: Hub;
     /** Set by `requireUser`. */
     user?: User;
     session?: Session;
@@ -46,6 +52,8 @@ export interface AppOptions {
    * here, so src/ never imports federation/.
    */
   frontends?: readonly MiddlewareHandler<Env>[];
+  /** The live stream hub (absent in tests that need no stream). */
+  hub?: Hub;
   /** Extra routes mounted after the built-in ones (tests'). */
   routes?: (app: Hono<Env>, api: Api) => void;
 }
@@ -63,6 +71,7 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   app.use(requestId({ limitLength: 64 }));
   app.use(async (c, next) => {
     c.set("deps", deps);
+    if (options.hub) c.set("hub", options.hub);
     c.set("origin", deps.config.origin);
     const started = performance.now();
     await withContext({ requestId: c.var.requestId }, async () => {
@@ -134,6 +143,9 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
 
   for (const frontend of options.frontends ?? []) app.use(frontend);
   accountRoutes(api, app);
+  roomRoutes(api, app);
+  messageRoutes(api, app);
+  streamRoutes(api, app);
   options.routes?.(app, api);
   const openapi = JSON.stringify(api.document(deps.config.origin));
   app.get("/api/v1/openapi.json", (c) => c.body(openapi, 200, { "Content-Type": "application/json" }));

@@ -1,0 +1,342 @@
+/**
+ * The text of chat messages: a small Markdown subset rendered to sanitised HTML, mentions, and
+ * the plain text used for reply quotes and notifications.
+ *
+ * Rendering is done by markdown-it with raw HTML off and only the rules a chat needs; its
+ * output then goes through sanitize-html with a strict allowlist, so a mistake in one layer
+ * (ours or a library's) does not become script in someone's browser.
+ */
+import { Parser } from "htmlparser2";
+import markdownIt, { type Env, type MarkdownIt } from "markdown-it";
+import sanitizeHtml from "sanitize-html";
+
+/** A mention that {@link RenderOptions.resolveMention} recognised. */
+export interface Mention {
+  /** The username, lowercased. */
+  username: string;
+  /** The host as written (lowercased), or `undefined` for a local mention. */
+  host: string | undefined;
+  /** Where the mention links to. */
+  url: string;
+  /** The handle shown after the `@`. */
+  handle: string;
+}
+
+/** How {@link renderMessage} resolves mentions. */
+export interface RenderOptions {
+  /**
+   * This server's origin. A mention of a user at this origin's host (`@alice@our.host`) is
+   * resolved as a local one: `resolveMention` is given `host` `undefined`.
+   */
+  origin: string;
+  /**
+   * Looks a mentioned user up: given the lowercased username and the lowercased host (or
+   * `undefined` for a local mention), returns where to link and the handle to show, or
+   * `undefined` to leave the text as it is. Called at most once per username and host in a
+   * message.
+   */
+  resolveMention: (username: string, host: string | undefined) => { url: string; handle: string } | undefined;
+}
+
+/** The rendered message. */
+export interface RenderedMessage {
+  /** Sanitised HTML. */
+  html: string;
+  /** The resolved mentions, without repeats (by handle), in order of first appearance. */
+  mentions: Mention[];
+}
+
+/** What a render carries through markdown-it (its `env`). */
+interface RenderEnv extends Env {
+  ownHost: string | undefined;
+  resolve: RenderOptions["resolveMention"] | undefined;
+  cache: Map<string, { url: string; handle: string } | undefined>;
+  mentions: Mention[];
+}
+
+/** The tags the output may contain, and their attributes. */
+const allowedTags = ["p", "br", "strong", "em", "s", "code", "pre", "a", "ul", "ol", "li", "blockquote"];
+const linkRel = "nofollow noopener noreferrer ugc";
+const languagePattern = /^[a-z0-9+#-]{1,20}$/i;
+
+/** A username in a mention (the same shape as our usernames; see src/accounts/usernames.ts). */
+const usernamePattern = /[a-z0-9_]{3,32}/iy;
+/** A DNS name (labels of letters, digits and inner hyphens), with an optional port. */
+const hostPattern =
+  /(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?/iy;
+/**
+ * A mention must not continue a word, an address or a URL: `bob@example.com`, `a.b/@c`,
+ * `x=@y` are not mentions.
+ */
+const notBeforeMention = /[\p{L}\p{N}\p{M}_@./:+=%&#-]$/u;
+/** What may not follow a mention: more of a name (`@dev-chat` is a room, not user `dev`). */
+const notAfterMention = /[\p{L}\p{N}\p{M}_@-]/u;
+
+/** Whether a link's (normalised) address is one we link to: http(s) with a host, or mailto. */
+function isAllowedUrl(url: string): boolean {
+  // The raw text must start with the scheme itself, so that nothing the URL parser would skip
+  // (spaces, tabs, newlines, control characters) can hide another scheme.
+  if (!/^(?:https?:\/\/|mailto:)/i.test(url)) return false;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  if (parsed.protocol === "mailto:") return true;
+  return (parsed.protocol === "http:" || parsed.protocol === "https:") && parsed.hostname !== "";
+}
+
+function createRenderer(): MarkdownIt {
+  const md = markdownIt("default", {
+    html: false,
+    linkify: true,
+    typographer: false,
+    // A single newline is a line break, as in every chat client.
+    breaks: true,
+    xhtmlOut: false,
+    // Deep nesting is abuse, not formatting; markdown-it stops nesting at this depth.
+    maxNesting: 20,
+  });
+  // Not in the subset: headings, tables, rules, raw HTML, images, and link reference
+  // definitions (which would swallow a line that looks like `[x]: y`). Each stays literal text;
+  // `![x](https://y)` becomes `!` followed by a link.
+  md.disable(["heading", "lheading", "table", "hr", "html_block", "reference", "html_inline", "image"]);
+  // Only addresses with a scheme are linked: bare names such as `main.py` or `notes.md` are
+  // file names far more often than sites in a chat. Mail addresses are still linked (mailto:).
+  md.linkify.set({ fuzzyLink: false, fuzzyEmail: true, fuzzyIP: false });
+  md.linkify.add("//", null).add("ftp:", null);
+  md.validateLink = isAllowedUrl;
+
+  md.inline.ruler.before("emphasis", "mention", (state, silent) => {
+    // Only ever a single token with no brackets or backticks inside, so skipping it as text
+    // while scanning a link label (silent mode) finds the same label end.
+    if (silent || state.linkLevel > 0) return false;
+    const src = state.src;
+    const start = state.pos;
+    if (src.charCodeAt(start) !== 0x40 /* @ */) return false;
+    // Two code units, so that a letter outside the BMP is seen whole.
+    if (notBeforeMention.test(src.slice(Math.max(0, start - 2), start))) return false;
+    usernamePattern.lastIndex = start + 1;
+    const user = usernamePattern.exec(src);
+    if (user == null) return false;
+    let end = start + 1 + user[0].length;
+    let host: string | undefined;
+    if (src[end] === "@") {
+      hostPattern.lastIndex = end + 1;
+      const hostMatch = hostPattern.exec(src);
+      if (hostMatch == null || hostMatch[0].length > 253) return false;
+      host = hostMatch[0].toLowerCase();
+      end += 1 + hostMatch[0].length;
+    }
+    if (end < state.posMax && notAfterMention.test(String.fromCodePoint(src.codePointAt(end) ?? 0))) return false;
+    const env = state.env as RenderEnv;
+    if (host != null && host === env.ownHost) host = undefined;
+    const resolved = resolveOnce(env, user[0].toLowerCase(), host);
+    if (resolved == null) return false;
+    const token = state.push("mention", "a", 0);
+    token.meta = resolved;
+    state.pos = end;
+    return true;
+  });
+
+  const escapeHtml = md.utils.escapeHtml;
+  md.renderer.rules.mention = (tokens, idx) => {
+    const meta = tokens[idx]?.meta as { url: string; handle: string } | null | undefined;
+    if (meta == null) return "";
+    const { url, handle } = meta;
+    return `<a class="mention" href="${escapeHtml(url)}" rel="${linkRel}">@${escapeHtml(handle)}</a>`;
+  };
+  md.renderer.rules.link_open = (tokens, idx) => {
+    const href = String(tokens[idx]?.attrGet("href") ?? "");
+    return `<a href="${escapeHtml(href)}" rel="${linkRel}" target="_blank">`;
+  };
+  md.renderer.rules.fence = (tokens, idx) => {
+    const token = tokens[idx];
+    if (token == null) return "";
+    const language = md.utils.unescapeAll(token.info).trim().split(/\s+/)[0] ?? "";
+    const attribute = languagePattern.test(language) ? ` class="language-${escapeHtml(language)}"` : "";
+    return `<pre><code${attribute}>${escapeHtml(token.content)}</code></pre>\n`;
+  };
+  return md;
+}
+
+/** Calls the resolver at most once per username and host, and records what it recognised. */
+function resolveOnce(env: RenderEnv, username: string, host: string | undefined) {
+  const key = host == null ? username : `${username}@${host}`;
+  if (env.cache.has(key)) return env.cache.get(key);
+  const answer = env.resolve?.(username, host);
+  // A resolver that hands back something other than a web address gets no link from us.
+  const resolved = answer != null && /^https?:\/\//i.test(answer.url) && isAllowedUrl(answer.url) ? answer : undefined;
+  env.cache.set(key, resolved);
+  if (resolved != null && !env.mentions.some((m) => m.handle === resolved.handle)) {
+    env.mentions.push({ username, host, url: resolved.url, handle: resolved.handle });
+  }
+  return resolved;
+}
+
+const md = createRenderer();
+
+/** The second line of defence: only the subset's tags, attributes, classes and schemes. */
+const sanitizeOptions: sanitizeHtml.IOptions = {
+  allowedTags,
+  allowedAttributes: { a: ["href", "rel", "target", "class"], code: ["class"], ol: ["start"] },
+  allowedClasses: { a: ["mention"], code: [/^language-[a-z0-9+#-]{1,20}$/i] },
+  allowedSchemes: ["http", "https", "mailto"],
+  allowedSchemesByTag: {},
+  allowedSchemesAppliedToAttributes: ["href"],
+  allowProtocolRelative: false,
+  allowVulnerableTags: false,
+  // Anything unexpected is shown, not run and not silently dropped.
+  disallowedTagsMode: "escape",
+  transformTags: {
+    // Whatever produced the link, it carries our rel, and opens elsewhere unless a mention.
+    a: (tagName, attribs) => {
+      const href = attribs.href ?? "";
+      const out: sanitizeHtml.Attributes =
+        attribs.class === "mention"
+          ? { class: "mention", href, rel: linkRel }
+          : { href, rel: linkRel, target: "_blank" };
+      return { tagName, attribs: out };
+    },
+  },
+};
+
+function render(source: string, env: RenderEnv): string {
+  return sanitizeHtml(md.render(source, env), sanitizeOptions).trim();
+}
+
+/**
+ * Renders a chat message's Markdown source to sanitised HTML and collects its mentions.
+ *
+ * The subset: paragraphs, line breaks (a single newline is `<br>`), `**bold**`, `*italic*`,
+ * `~~strikethrough~~`, `` `code` ``, fenced and indented code blocks, links (`[text](url)`,
+ * `<url>` and bare `http(s)://` / `mailto:` addresses, plus mail addresses), lists and block
+ * quotes. Headings, tables, rules, images and raw HTML stay literal text (`![a](u)` is `!` and a
+ * link). Only http, https and mailto links are made; anything else stays text.
+ *
+ * Mentions are `@user` (local) and `@user@host`; they become links when `resolveMention`
+ * recognises them, never inside code, link text or addresses, nor after a word character
+ * (`bob@example.com`).
+ *
+ * @param source The Markdown source.
+ * @param options This server's origin and the mention resolver.
+ * @returns The HTML and the resolved mentions.
+ */
+export function renderMessage(source: string, options: RenderOptions): RenderedMessage {
+  let ownHost: string | undefined;
+  try {
+    ownHost = new URL(options.origin).host.toLowerCase();
+  } catch {
+    ownHost = undefined;
+  }
+  const env: RenderEnv = { ownHost, resolve: options.resolveMention, cache: new Map(), mentions: [] };
+  const html = render(source, env);
+  return { html, mentions: env.mentions };
+}
+
+/** Elements whose content is never text to show. */
+const hiddenElements = new Set(["script", "style", "template", "noscript", "title", "head"]);
+/** Elements that separate words; everything else (`<em>`, `<a>`…) is inline. */
+const breakingElements = new Set([
+  "address",
+  "article",
+  "aside",
+  "blockquote",
+  "br",
+  "dd",
+  "div",
+  "dl",
+  "dt",
+  "figcaption",
+  "figure",
+  "footer",
+  "h1",
+  "h2",
+  "h3",
+  "h4",
+  "h5",
+  "h6",
+  "header",
+  "hr",
+  "li",
+  "main",
+  "nav",
+  "ol",
+  "p",
+  "pre",
+  "section",
+  "table",
+  "td",
+  "th",
+  "tr",
+  "ul",
+]);
+
+/**
+ * The text of some HTML (ours or a remote server's): tags removed, entities decoded, the
+ * content of scripts and styles dropped, block boundaries and line breaks turned into spaces,
+ * whitespace collapsed and trimmed.
+ *
+ * @param html The HTML.
+ * @returns One line of plain text.
+ */
+export function plainText(html: string): string {
+  let text = "";
+  let hidden = 0;
+  const parser = new Parser(
+    {
+      onopentag(name) {
+        if (hiddenElements.has(name)) hidden++;
+        else if (breakingElements.has(name)) text += " ";
+      },
+      ontext(data) {
+        if (hidden === 0) text += data;
+      },
+      onclosetag(name) {
+        if (hiddenElements.has(name)) hidden = Math.max(0, hidden - 1);
+        else if (breakingElements.has(name)) text += " ";
+      },
+    },
+    { decodeEntities: true },
+  );
+  parser.write(html);
+  parser.end();
+  return text.replace(/\s+/gu, " ").trim();
+}
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/**
+ * A short plain-text excerpt of a message, for reply quotes: the text of the rendered message
+ * (mentions as written), cut at a word boundary with an ellipsis when longer than `max`.
+ *
+ * Lengths are in code points, the ellipsis included; a character made of several code points
+ * (an emoji sequence, a letter with accents) is never split.
+ *
+ * @param source The message's Markdown source.
+ * @param max The longest excerpt, at least 1.
+ * @returns The excerpt.
+ * @throws {RangeError} When `max` is not a positive integer.
+ */
+export function snippet(source: string, max = 140): string {
+  if (!Number.isInteger(max) || max < 1) throw new RangeError("max must be a positive integer");
+  const text = plainText(render(source, { ownHost: undefined, resolve: undefined, cache: new Map(), mentions: [] }));
+  let length = 0;
+  for (const _ of text) length++;
+  if (length <= max) return text;
+  // Keep whole graphemes while they fit, leaving room for the ellipsis.
+  let cut = "";
+  let used = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    const size = [...segment].length;
+    if (used + size > max - 1) break;
+    cut += segment;
+    used += size;
+  }
+  // Back up to the last space, unless the cut is already at one or backing up would throw away
+  // most of the excerpt.
+  const space = cut.lastIndexOf(" ");
+  if (text[cut.length] !== " " && space > 0 && space >= cut.length / 2) cut = cut.slice(0, space);
+  return `${cut.trimEnd()}…`;
+}

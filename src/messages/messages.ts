@@ -1,0 +1,466 @@
+import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
+import { uuidv7 } from "uuidv7";
+import { findUser, handleHost } from "../accounts/accounts.ts";
+import type { DatabaseLike } from "../db/client.ts";
+import { type Message, messageEdits, messageMentions, messages, reactions, roomMembers, rooms } from "../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { AppError } from "../errors.ts";
+import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
+import { authorize } from "../rooms/permissions.ts";
+import { accessRoom, logModeration, membership } from "../rooms/rooms.ts";
+import { appendEvents } from "../stream/events.ts";
+import { parseReactionKey } from "./emoji.ts";
+import { renderMessage, snippet } from "./markdown.ts";
+
+/** The longest message source accepted, in characters. */
+export const maxMessageLength = 4000;
+
+/** A message as the API and the stream show it. */
+export interface MessageView {
+  readonly id: string;
+  readonly seq: number;
+  readonly roomId: string;
+  /** The message's ActivityPub object IRI. */
+  readonly url: string;
+  readonly author: ActorProfile | null;
+  readonly content: string;
+  readonly html: string;
+  readonly replyTo: { id: string; seq: number; author: ActorProfile | null; snippet: string; deleted: boolean } | null;
+  readonly reactions: { emoji: string; count: number; me: boolean }[];
+  readonly attachments: never[];
+  readonly editedAt: string | null;
+  readonly deletedAt: string | null;
+  readonly createdAt: string;
+}
+
+/** The ActivityPub IRI of a local message. */
+export function messageUrl(deps: Pick<Deps, "config">, message: Pick<Message, "id" | "iri">): string {
+  return message.iri ?? `${deps.config.origin}/messages/${message.id}`;
+}
+
+/**
+ * Serialises messages for one viewer in a few queries for the whole page: authors, replied-to
+ * messages, and reaction counts with the viewer's own marked.
+ */
+export async function messageViews(
+  deps: Deps,
+  list: readonly Message[],
+  viewerId: string | null,
+): Promise<MessageView[]> {
+  if (list.length === 0) return [];
+  const replyIds = [...new Set(list.flatMap((m) => (m.replyTo ? [m.replyTo] : [])))];
+  const replied = replyIds.length ? await deps.db.select().from(messages).where(inArray(messages.id, replyIds)) : [];
+  const repliedById = new Map(replied.map((m) => [m.id, m]));
+  const profiles = await actorProfiles(
+    deps,
+    [...list, ...replied].map((m) => m.authorId),
+  );
+  const counts = await deps.db
+    .select({
+      messageId: reactions.messageId,
+      key: reactions.key,
+      count: sql<number>`count(*)`.mapWith(Number),
+      me: viewerId ? sql<boolean>`bool_or(${reactions.actorId} = ${viewerId})` : sql<boolean>`false`,
+      first: sql<string>`min(${reactions.createdAt})`,
+    })
+    .from(reactions)
+    .where(
+      inArray(
+        reactions.messageId,
+        list.map((m) => m.id),
+      ),
+    )
+    .groupBy(reactions.messageId, reactions.key)
+    .orderBy(sql`min(${reactions.createdAt})`);
+  const reactionsOf = new Map<string, MessageView["reactions"]>();
+  for (const row of counts) {
+    const entry = reactionsOf.get(row.messageId) ?? [];
+    entry.push({ emoji: row.key, count: row.count, me: Boolean(row.me) });
+    reactionsOf.set(row.messageId, entry);
+  }
+  return list.map((m) => {
+    const reply = m.replyTo ? repliedById.get(m.replyTo) : undefined;
+    return {
+      id: m.id,
+      seq: m.seq,
+      roomId: m.roomId,
+      url: messageUrl(deps, m),
+      author: profiles.get(m.authorId) ?? null,
+      content: m.content,
+      html: m.html,
+      replyTo: reply
+        ? {
+            id: reply.id,
+            seq: reply.seq,
+            author: profiles.get(reply.authorId) ?? null,
+            snippet: reply.deletedAt ? "" : snippet(reply.content),
+            deleted: reply.deletedAt != null,
+          }
+        : null,
+      reactions: reactionsOf.get(m.id) ?? [],
+      attachments: [],
+      editedAt: m.editedAt?.toISOString() ?? null,
+      deletedAt: m.deletedAt?.toISOString() ?? null,
+      createdAt: m.createdAt.toISOString(),
+    };
+  });
+}
+
+async function oneView(deps: Deps, message: Message, viewerId: string | null): Promise<MessageView> {
+  const [view] = await messageViews(deps, [message], viewerId);
+  if (view == null) throw new Error("A message could not be serialised.");
+  return view;
+}
+
+/** Renders Markdown and resolves mentions of local users (`@name`, `@name@this-host`). */
+async function render(deps: Deps, content: string) {
+  const host = handleHost(deps).toLowerCase();
+  const candidates = new Map<string, { id: string; username: string }>();
+  // Resolution is synchronous in the renderer: look the names up first.
+  for (const match of content.matchAll(/@([A-Za-z0-9_]{3,32})(?:@([A-Za-z0-9.-]+(?::\d+)?))?/g)) {
+    const name = (match[1] ?? "").toLowerCase();
+    const at = match[2]?.toLowerCase();
+    if (at && at !== host) continue;
+    if (!candidates.has(name)) {
+      const user = await findUser(deps, name);
+      if (user) candidates.set(name, { id: user.id, username: user.username });
+    }
+  }
+  const rendered = renderMessage(content, {
+    origin: deps.config.origin,
+    resolveMention: (username, mentionHost) => {
+      if (mentionHost && mentionHost.toLowerCase() !== host) return undefined;
+      const user = candidates.get(username);
+      // Local users are shown as @name, as people type them.
+      return user ? { url: `${deps.config.origin}/users/${user.username}`, handle: user.username } : undefined;
+    },
+  });
+  const mentioned = rendered.mentions.flatMap((m) => {
+    const user = candidates.get(m.username.toLowerCase());
+    return user && (!m.host || m.host.toLowerCase() === host) ? [user.id] : [];
+  });
+  return { html: rendered.html, mentioned: [...new Set(mentioned)] };
+}
+
+/** Records who a message mentions, among the room's members (for counts and notifications). */
+async function recordMentions(tx: DatabaseLike, message: Message, mentioned: readonly string[]) {
+  await tx.delete(messageMentions).where(eq(messageMentions.messageId, message.id));
+  const others = mentioned.filter((id) => id !== message.authorId);
+  if (others.length === 0) return;
+  const members = await tx
+    .select({ actorId: roomMembers.actorId })
+    .from(roomMembers)
+    .where(and(eq(roomMembers.roomId, message.roomId), inArray(roomMembers.actorId, others)));
+  if (members.length === 0) return;
+  await tx
+    .insert(messageMentions)
+    .values(
+      members.map((m) => ({ messageId: message.id, actorId: m.actorId, roomId: message.roomId, seq: message.seq })),
+    )
+    .onConflictDoNothing();
+}
+
+/**
+ * Sends a message. The client's transaction id makes it idempotent: a retry, even a concurrent
+ * one, returns the first message. The room row is locked while the next sequence number is
+ * taken, so numbers have no gaps and follow commit order.
+ * @returns The message and whether this call created it.
+ * @throws {AppError} `room_not_found`, `not_a_member`, `validation_failed` (empty, too long, a
+ *   reply to a message of another room).
+ */
+export async function sendMessage(
+  deps: Deps,
+  actorId: string,
+  roomId: string,
+  input: { txnId: string; content: string; replyTo?: string | undefined },
+): Promise<{ message: MessageView; created: boolean }> {
+  await accessRoom(deps, roomId, actorId);
+  const { html, mentioned } = await render(deps, input.content);
+  const result = await deps.db.transaction(async (tx) => {
+    const [room] = await tx.select({ id: rooms.id }).from(rooms).where(eq(rooms.id, roomId)).for("update");
+    if (room == null) throw new AppError("room_not_found", "No such room.");
+    const [existing] = await tx
+      .select()
+      .from(messages)
+      .where(and(eq(messages.roomId, roomId), eq(messages.authorId, actorId), eq(messages.txnId, input.txnId)));
+    if (existing) return { message: existing, created: false };
+    if (!(await membership(tx, roomId, actorId))) throw new AppError("not_a_member", "Join the room first.");
+    if (input.replyTo) {
+      const [target] = await tx
+        .select({ roomId: messages.roomId })
+        .from(messages)
+        .where(eq(messages.id, input.replyTo));
+      if (target?.roomId !== roomId) {
+        throw new AppError("validation_failed", "A reply must answer a message of the same room.", {
+          details: [{ path: "replyTo", message: "no such message in this room" }],
+        });
+      }
+    }
+    const [counter] = await tx
+      .update(rooms)
+      .set({ lastSeq: sql`${rooms.lastSeq} + 1`, updatedAt: sql`now()` })
+      .where(eq(rooms.id, roomId))
+      .returning({ seq: rooms.lastSeq });
+    if (counter == null) throw new AppError("room_not_found", "No such room.");
+    const [message] = await tx
+      .insert(messages)
+      .values({
+        id: uuidv7(),
+        roomId,
+        seq: counter.seq,
+        authorId: actorId,
+        txnId: input.txnId,
+        content: input.content,
+        html,
+        replyTo: input.replyTo ?? null,
+      })
+      .returning();
+    if (message == null) throw new Error("The message row was not written.");
+    await recordMentions(tx, message, mentioned);
+    // Sending reads everything before it.
+    await tx
+      .update(roomMembers)
+      .set({ lastReadSeq: sql`greatest(${roomMembers.lastReadSeq}, ${message.seq})` })
+      .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, actorId)));
+    const view = await oneView({ ...deps, db: tx }, message, null);
+    await appendEvents(tx, [{ type: "message.created", roomId, data: { message: view } }]);
+    return { message, created: true };
+  });
+  return { message: await oneView(deps, result.message, actorId), created: result.created };
+}
+
+async function messageIn(deps: Pick<Deps, "db">, roomId: string, messageId: string): Promise<Message> {
+  const [message] = await deps.db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.id, messageId), eq(messages.roomId, roomId)));
+  if (message == null) throw new AppError("message_not_found", "No such message in this room.");
+  return message;
+}
+
+/**
+ * Edits a message (its author only), keeping the previous version in the edit history.
+ * @throws {AppError} `forbidden`, `message_not_found`, `conflict` for a deleted message.
+ */
+export async function editMessage(
+  deps: Deps,
+  actorId: string,
+  roomId: string,
+  messageId: string,
+  content: string,
+): Promise<MessageView> {
+  await accessRoom(deps, roomId, actorId);
+  const message = await messageIn(deps, roomId, messageId);
+  if (message.authorId !== actorId) throw new AppError("forbidden", "Only the author may edit a message.");
+  if (message.deletedAt) throw new AppError("conflict", "A deleted message cannot be edited.");
+  if (message.content === content) return await oneView(deps, message, actorId);
+  const { html, mentioned } = await render(deps, content);
+  const updated = await deps.db.transaction(async (tx) => {
+    const [current] = await tx.select().from(messages).where(eq(messages.id, messageId)).for("update");
+    if (current == null || current.deletedAt) throw new AppError("conflict", "A deleted message cannot be edited.");
+    await tx.insert(messageEdits).values({ id: uuidv7(), messageId, content: current.content, html: current.html });
+    const [row] = await tx
+      .update(messages)
+      .set({ content, html, editedAt: sql`now()` })
+      .where(eq(messages.id, messageId))
+      .returning();
+    if (row == null) throw new Error("The message row was not updated.");
+    await recordMentions(tx, row, mentioned);
+    const view = await oneView({ ...deps, db: tx }, row, null);
+    await appendEvents(tx, [{ type: "message.updated", roomId, data: { message: view } }]);
+    return row;
+  });
+  return await oneView(deps, updated, actorId);
+}
+
+/**
+ * Deletes a message, leaving a tombstone: content, edit history, reactions and mentions go;
+ * the id and sequence number stay, so reply chains hold. The author may delete their own;
+ * a moderator may delete those of members ranked below them.
+ */
+export async function deleteMessage(deps: Deps, actorId: string, roomId: string, messageId: string): Promise<void> {
+  const { member } = await accessRoom(deps, roomId, actorId);
+  const message = await messageIn(deps, roomId, messageId);
+  if (message.deletedAt) return;
+  const byOther = message.authorId !== actorId;
+  if (byOther) {
+    const author = await membership(deps.db, roomId, message.authorId);
+    authorize(member as NonNullable<typeof member>, "deleteOthers", author ?? { role: "member" });
+  }
+  await deps.db.transaction(async (tx) => {
+    const deleted = await tx
+      .update(messages)
+      .set({ content: "", html: "", deletedAt: sql`now()`, deletedBy: actorId })
+      .where(and(eq(messages.id, messageId), isNull(messages.deletedAt)))
+      .returning({ id: messages.id });
+    if (deleted.length === 0) return;
+    await tx.delete(messageEdits).where(eq(messageEdits.messageId, messageId));
+    await tx.delete(reactions).where(eq(reactions.messageId, messageId));
+    await tx.delete(messageMentions).where(eq(messageMentions.messageId, messageId));
+    if (byOther) {
+      await logModeration(tx, {
+        roomId,
+        actorId,
+        action: "message.deleted",
+        targetActorId: message.authorId,
+        targetMessageId: messageId,
+      });
+    }
+    await appendEvents(tx, [
+      { type: "message.deleted", roomId, data: { id: messageId, seq: message.seq, deletedBy: actorId } },
+    ]);
+  });
+}
+
+/** The earlier versions of a message, oldest first. */
+export async function editHistory(deps: Deps, actorId: string, roomId: string, messageId: string) {
+  await accessRoom(deps, roomId, actorId);
+  await messageIn(deps, roomId, messageId);
+  const rows = await deps.db
+    .select()
+    .from(messageEdits)
+    .where(eq(messageEdits.messageId, messageId))
+    .orderBy(asc(messageEdits.replacedAt), asc(messageEdits.id));
+  return rows.map((r) => ({ content: r.content, html: r.html, replacedAt: r.replacedAt.toISOString() }));
+}
+
+/** A reaction key from the path: a single emoji or `:shortcode:`. */
+export function reactionKey(value: string): string {
+  const parsed = parseReactionKey(value);
+  if (parsed == null) {
+    throw new AppError("validation_failed", "A reaction is one emoji or a :shortcode:.", {
+      details: [{ path: "emoji", message: "expected one emoji or a :shortcode:" }],
+    });
+  }
+  return parsed.kind === "unicode" ? parsed.emoji : `:${parsed.shortcode}:`;
+}
+
+/** Adds or removes the caller's reaction; adding twice or removing a missing one is a no-op. */
+export async function react(
+  deps: Deps,
+  actorId: string,
+  roomId: string,
+  messageId: string,
+  key: string,
+  on: boolean,
+): Promise<void> {
+  await accessRoom(deps, roomId, actorId);
+  const message = await messageIn(deps, roomId, messageId);
+  if (message.deletedAt) throw new AppError("conflict", "A deleted message takes no reactions.");
+  await deps.db.transaction(async (tx) => {
+    const changed = on
+      ? await tx
+          .insert(reactions)
+          .values({ messageId, actorId, key })
+          .onConflictDoNothing()
+          .returning({ key: reactions.key })
+      : await tx
+          .delete(reactions)
+          .where(and(eq(reactions.messageId, messageId), eq(reactions.actorId, actorId), eq(reactions.key, key)))
+          .returning({ key: reactions.key });
+    if (changed.length === 0) return;
+    const [profile] = (await actorProfiles({ ...deps, db: tx }, [actorId])).values();
+    await appendEvents(tx, [
+      {
+        type: on ? "reaction.added" : "reaction.removed",
+        roomId,
+        data: { messageId, seq: message.seq, emoji: key, actor: profile ?? null },
+      },
+    ]);
+  });
+}
+
+/** Who reacted to a message with what, in order of first reaction. */
+export async function reactionDetails(deps: Deps, actorId: string, roomId: string, messageId: string) {
+  await accessRoom(deps, roomId, actorId);
+  await messageIn(deps, roomId, messageId);
+  const rows = await deps.db
+    .select()
+    .from(reactions)
+    .where(eq(reactions.messageId, messageId))
+    .orderBy(asc(reactions.createdAt));
+  const profiles = await actorProfiles(
+    deps,
+    rows.map((r) => r.actorId),
+  );
+  const byKey = new Map<string, ActorProfile[]>();
+  for (const row of rows) {
+    const profile = profiles.get(row.actorId);
+    if (profile) byKey.set(row.key, [...(byKey.get(row.key) ?? []), profile]);
+  }
+  return [...byKey].map(([emoji, actors]) => ({ emoji, count: actors.length, actors }));
+}
+
+/**
+ * A page of history in ascending `seq`: the latest `limit` messages, or those before or
+ * after a sequence number.
+ */
+export async function listMessages(
+  deps: Deps,
+  actorId: string,
+  roomId: string,
+  page: { before?: number | undefined; after?: number | undefined; limit: number },
+): Promise<MessageView[]> {
+  await accessRoom(deps, roomId, actorId);
+  const where = and(
+    eq(messages.roomId, roomId),
+    page.before != null ? lt(messages.seq, page.before) : undefined,
+    page.after != null ? gt(messages.seq, page.after) : undefined,
+  );
+  const rows =
+    page.after != null && page.before == null
+      ? await deps.db.select().from(messages).where(where).orderBy(asc(messages.seq)).limit(page.limit)
+      : (await deps.db.select().from(messages).where(where).orderBy(desc(messages.seq)).limit(page.limit)).reverse();
+  return await messageViews(deps, rows, actorId);
+}
+
+/** One message. */
+export async function getMessage(deps: Deps, actorId: string, roomId: string, messageId: string) {
+  await accessRoom(deps, roomId, actorId);
+  return await oneView(deps, await messageIn(deps, roomId, messageId), actorId);
+}
+
+/**
+ * Moves the caller's read marker forward to `seq` (never back, never past the last message)
+ * and tells the room, so the caller's other sessions update their counts and others can show
+ * read receipts.
+ */
+export async function markRead(deps: Deps, actorId: string, roomId: string, seq: number) {
+  const { room } = await accessRoom(deps, roomId, actorId);
+  return await deps.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(roomMembers)
+      .set({
+        lastReadSeq: sql`greatest(${roomMembers.lastReadSeq}, least(${seq}::bigint,
+          (select ${rooms.lastSeq} from ${rooms} where ${rooms.id} = ${roomId})))`,
+      })
+      .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, actorId)))
+      .returning({ lastReadSeq: roomMembers.lastReadSeq });
+    if (row == null) throw new AppError("not_a_member", "Join the room first.");
+    const [mentions] = await tx
+      .select({ n: sql<number>`count(*)`.mapWith(Number) })
+      .from(messageMentions)
+      .where(
+        and(
+          eq(messageMentions.actorId, actorId),
+          eq(messageMentions.roomId, roomId),
+          gt(messageMentions.seq, row.lastReadSeq),
+        ),
+      );
+    const [current] = await tx.select({ lastSeq: rooms.lastSeq }).from(rooms).where(eq(rooms.id, roomId));
+    const state = {
+      roomId,
+      actorId,
+      seq: row.lastReadSeq,
+      unread: Math.max(0, (current?.lastSeq ?? room.lastSeq) - row.lastReadSeq),
+      mentions: mentions?.n ?? 0,
+    };
+    // The room learns how far the member has read (read receipts); the member's own
+    // sessions also get the counts.
+    await appendEvents(tx, [
+      { type: "read", roomId, data: { roomId, actorId, seq: state.seq } },
+      { type: "read", actorId, data: state },
+    ]);
+    return state;
+  });
+}

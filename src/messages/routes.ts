@@ -1,0 +1,264 @@
+import type { Context, Hono } from "hono";
+import { z } from "zod";
+import type { Api } from "../http/api.ts";
+import type { Env } from "../http/app.ts";
+import { authenticated } from "../http/auth.ts";
+import { enforceRateLimits } from "../http/rate-limit.ts";
+import { roomId } from "../rooms/routes.ts";
+import {
+  deleteMessage,
+  editHistory,
+  editMessage,
+  getMessage,
+  listMessages,
+  markRead,
+  maxMessageLength,
+  react,
+  reactionDetails,
+  reactionKey,
+  sendMessage,
+} from "./messages.ts";
+
+const content = z
+  .string()
+  .max(maxMessageLength, `expected at most ${maxMessageLength} characters`)
+  .refine((v) => v.trim().length > 0, "expected some text");
+const messageId = z.uuid({ error: "expected a message id" });
+const txnParams = z.object({
+  roomId,
+  txnId: z
+    .string()
+    .regex(/^[A-Za-z0-9._~-]{1,64}$/, "expected 1 to 64 characters of A-Z, a-z, 0-9, . _ ~ -")
+    .describe("The client's transaction id: resending with the same one returns the first message"),
+});
+const messageParams = z.object({ roomId, messageId });
+const reactionParams = z.object({ roomId, messageId, emoji: z.string().min(1).max(100) });
+const seq = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const historyQuery = z.object({
+  before: seq.optional(),
+  after: seq.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+const roomParams = z.object({ roomId });
+
+const profile = z.object({
+  id: z.string(),
+  handle: z.string(),
+  displayName: z.string(),
+  avatarUrl: z.string().nullable(),
+  color: z.string().nullable(),
+  url: z.string(),
+});
+export const messageSchema = z.object({
+  id: z.string(),
+  seq: z.number().describe("The room's order, without gaps"),
+  roomId: z.string(),
+  url: z.string().describe("The message's ActivityPub object IRI"),
+  author: profile.nullable(),
+  content: z.string().describe("The Markdown source; empty once deleted"),
+  html: z.string().describe("Sanitised HTML rendered from the source"),
+  replyTo: z
+    .object({ id: z.string(), seq: z.number(), author: profile.nullable(), snippet: z.string(), deleted: z.boolean() })
+    .nullable(),
+  reactions: z.array(z.object({ emoji: z.string(), count: z.number(), me: z.boolean() })),
+  attachments: z.array(z.never()),
+  editedAt: z.string().nullable(),
+  deletedAt: z.string().nullable(),
+  createdAt: z.string(),
+});
+
+/** Mounts the message, reaction and read-marker endpoints. */
+export function messageRoutes(api: Api, app: Hono<Env>): void {
+  const me = (c: Context<Env>) => authenticated(c).user.id;
+
+  api.route(
+    app,
+    {
+      method: "put",
+      path: "/api/v1/rooms/:roomId/messages/:txnId",
+      tag: "messages",
+      summary: "Send a message (idempotent per sender and transaction id)",
+      description: "201 for a new message; 200 with the same message when the transaction id was used already.",
+      auth: true,
+      params: txnParams,
+      body: z.object({ content, replyTo: messageId.optional() }),
+      responses: {
+        201: { description: "Sent", schema: messageSchema },
+        200: { description: "Sent before with this transaction id", schema: messageSchema },
+      },
+      errors: ["room_not_found", "not_a_member"],
+    },
+    async (c, { params, body }) => {
+      const deps = c.var.deps;
+      await enforceRateLimits(deps, [
+        {
+          key: `messages:send:${me(c)}`,
+          limit: Math.max(1, Math.round(60 * deps.config.rateLimitFactor)),
+          windowSeconds: 60,
+        },
+      ]);
+      const { message, created } = await sendMessage(deps, me(c), params.roomId, { txnId: params.txnId, ...body });
+      return c.json(message, created ? 201 : 200);
+    },
+  );
+
+  api.route(
+    app,
+    {
+      method: "get",
+      path: "/api/v1/rooms/:roomId/messages",
+      tag: "messages",
+      summary: "History in ascending seq: the latest, or before/after a sequence number",
+      auth: true,
+      params: roomParams,
+      query: historyQuery,
+      responses: { 200: { description: "Messages", schema: z.object({ messages: z.array(messageSchema) }) } },
+      errors: ["room_not_found", "not_a_member"],
+    },
+    async (c, { params, query }) => c.json({ messages: await listMessages(c.var.deps, me(c), params.roomId, query) }),
+  );
+
+  api.route(
+    app,
+    {
+      method: "get",
+      path: "/api/v1/rooms/:roomId/messages/:messageId",
+      tag: "messages",
+      summary: "One message",
+      auth: true,
+      params: messageParams,
+      responses: { 200: { description: "The message", schema: messageSchema } },
+      errors: ["room_not_found", "not_a_member", "message_not_found"],
+    },
+    async (c, { params }) => c.json(await getMessage(c.var.deps, me(c), params.roomId, params.messageId)),
+  );
+
+  api.route(
+    app,
+    {
+      method: "patch",
+      path: "/api/v1/rooms/:roomId/messages/:messageId",
+      tag: "messages",
+      summary: "Edit one's own message; the previous version joins its edit history",
+      auth: true,
+      params: messageParams,
+      body: z.object({ content }),
+      responses: { 200: { description: "The edited message", schema: messageSchema } },
+      errors: ["room_not_found", "not_a_member", "message_not_found", "forbidden", "conflict"],
+    },
+    async (c, { params, body }) =>
+      c.json(await editMessage(c.var.deps, me(c), params.roomId, params.messageId, body.content)),
+  );
+
+  api.route(
+    app,
+    {
+      method: "delete",
+      path: "/api/v1/rooms/:roomId/messages/:messageId",
+      tag: "messages",
+      summary: "Delete a message (the author, or a moderator), leaving a tombstone",
+      auth: true,
+      params: messageParams,
+      responses: { 204: { description: "Deleted" } },
+      errors: ["room_not_found", "not_a_member", "message_not_found", "forbidden"],
+    },
+    async (c, { params }) => {
+      await deleteMessage(c.var.deps, me(c), params.roomId, params.messageId);
+      return c.body(null, 204);
+    },
+  );
+
+  api.route(
+    app,
+    {
+      method: "get",
+      path: "/api/v1/rooms/:roomId/messages/:messageId/edits",
+      tag: "messages",
+      summary: "A message's earlier versions, oldest first",
+      auth: true,
+      params: messageParams,
+      responses: {
+        200: {
+          description: "Versions",
+          schema: z.object({
+            edits: z.array(z.object({ content: z.string(), html: z.string(), replacedAt: z.string() })),
+          }),
+        },
+      },
+      errors: ["room_not_found", "not_a_member", "message_not_found"],
+    },
+    async (c, { params }) => c.json({ edits: await editHistory(c.var.deps, me(c), params.roomId, params.messageId) }),
+  );
+
+  for (const [method, on] of [
+    ["put", true],
+    ["delete", false],
+  ] as const) {
+    api.route(
+      app,
+      {
+        method,
+        path: "/api/v1/rooms/:roomId/messages/:messageId/reactions/:emoji",
+        tag: "messages",
+        summary: on
+          ? "React with one emoji or a :shortcode: (several per user, one per emoji)"
+          : "Remove one's reaction",
+        auth: true,
+        params: reactionParams,
+        responses: { 204: { description: "Done" } },
+        errors: ["room_not_found", "not_a_member", "message_not_found", "conflict"],
+      },
+      async (c, { params }) => {
+        await react(c.var.deps, me(c), params.roomId, params.messageId, reactionKey(params.emoji), on);
+        return c.body(null, 204);
+      },
+    );
+  }
+
+  api.route(
+    app,
+    {
+      method: "get",
+      path: "/api/v1/rooms/:roomId/messages/:messageId/reactions",
+      tag: "messages",
+      summary: "Who reacted with what",
+      auth: true,
+      params: messageParams,
+      responses: {
+        200: {
+          description: "Reactions",
+          schema: z.object({
+            reactions: z.array(z.object({ emoji: z.string(), count: z.number(), actors: z.array(profile) })),
+          }),
+        },
+      },
+      errors: ["room_not_found", "not_a_member", "message_not_found"],
+    },
+    async (c, { params }) =>
+      c.json({ reactions: await reactionDetails(c.var.deps, me(c), params.roomId, params.messageId) }),
+  );
+
+  api.route(
+    app,
+    {
+      method: "post",
+      path: "/api/v1/rooms/:roomId/read",
+      tag: "messages",
+      summary: "Move the read marker forward",
+      auth: true,
+      params: roomParams,
+      body: z.object({ seq }),
+      responses: {
+        200: {
+          description: "The read state",
+          schema: z.object({ roomId: z.string(), seq: z.number(), unread: z.number(), mentions: z.number() }),
+        },
+      },
+      errors: ["room_not_found", "not_a_member"],
+    },
+    async (c, { params, body }) => {
+      const { actorId: _, ...state } = await markRead(c.var.deps, me(c), params.roomId, body.seq);
+      return c.json(state);
+    },
+  );
+}

@@ -1,0 +1,63 @@
+import { eq, inArray } from "drizzle-orm";
+import { handleHost } from "../accounts/accounts.ts";
+import { actors, users } from "../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { avatarUrl } from "../media/avatars.ts";
+
+/** How an actor is shown next to what it does: in member lists, messages and events. */
+export interface ActorProfile {
+  readonly id: string;
+  readonly handle: string;
+  readonly displayName: string;
+  readonly avatarUrl: string | null;
+  readonly color: string | null;
+  /** The actor's ActivityPub IRI. */
+  readonly url: string;
+}
+
+/**
+ * Profiles of the given actors, in one query. Local actors are shown from their user row;
+ * remote ones (from the federation issue on) from their IRI.
+ */
+export async function actorProfiles(deps: Deps, ids: readonly string[]): Promise<Map<string, ActorProfile>> {
+  const unique = [...new Set(ids)];
+  const result = new Map<string, ActorProfile>();
+  if (unique.length === 0) return result;
+  const rows = await deps.db
+    .select({
+      id: actors.id,
+      iri: actors.iri,
+      username: users.username,
+      displayName: users.displayName,
+      avatar: users.avatar,
+      color: users.color,
+    })
+    .from(actors)
+    .leftJoin(users, eq(users.id, actors.userId))
+    .where(inArray(actors.id, unique));
+  const host = handleHost(deps);
+  for (const row of rows) {
+    if (row.username != null && row.iri == null) {
+      result.set(row.id, {
+        id: row.id,
+        handle: `${row.username}@${host}`,
+        displayName: row.displayName ?? row.username,
+        avatarUrl: avatarUrl(deps, row.avatar),
+        color: row.color,
+        url: `${deps.config.origin}/users/${row.username}`,
+      });
+    } else if (row.iri != null) {
+      const url = new URL(row.iri);
+      const name = url.pathname.split("/").filter(Boolean).at(-1) ?? url.hostname;
+      result.set(row.id, {
+        id: row.id,
+        handle: `${name}@${url.host}`,
+        displayName: name,
+        avatarUrl: null,
+        color: null,
+        url: row.iri,
+      });
+    }
+  }
+  return result;
+}

@@ -1,0 +1,140 @@
+import { createHash, randomBytes } from "node:crypto";
+import { and, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
+import { uuidv7 } from "uuidv7";
+import { type Invite, invites, type Room, roomMembers, rooms } from "../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { AppError } from "../errors.ts";
+import { accessRoomFor, addMember, logModeration, membership } from "./rooms.ts";
+
+/** The longest an invite may last: 30 days. */
+export const maxInviteSeconds = 30 * 24 * 60 * 60;
+
+function hashCode(code: string): string {
+  return createHash("sha256").update(code).digest("base64url");
+}
+
+/** An invite as its creators see it (the code itself is shown once, at creation). */
+export function serializeInvite(deps: Deps, invite: Invite, code?: string) {
+  return {
+    id: invite.id,
+    roomId: invite.roomId,
+    ...(code ? { code, url: `${deps.config.origin}/invite/${code}` } : {}),
+    createdAt: invite.createdAt.toISOString(),
+    expiresAt: invite.expiresAt?.toISOString() ?? null,
+    maxUses: invite.maxUses,
+    uses: invite.uses,
+    revoked: invite.revokedAt != null,
+  };
+}
+
+/**
+ * Creates an invite code: 128 random bits, stored only as a hash.
+ * @param options `expiresIn` seconds (at most 30 days; null for none), `maxUses` (1 = one-time;
+ *                null for unlimited).
+ */
+export async function createInvite(
+  deps: Deps,
+  actorId: string,
+  roomId: string,
+  options: { expiresIn: number | null; maxUses: number | null },
+): Promise<{ invite: Invite; code: string }> {
+  await accessRoomFor(deps, roomId, actorId, "invite");
+  const code = randomBytes(16).toString("base64url");
+  return await deps.db.transaction(async (tx) => {
+    const [invite] = await tx
+      .insert(invites)
+      .values({
+        id: uuidv7(),
+        roomId,
+        codeHash: hashCode(code),
+        createdBy: actorId,
+        expiresAt: options.expiresIn == null ? null : new Date(Date.now() + options.expiresIn * 1000),
+        maxUses: options.maxUses,
+      })
+      .returning();
+    if (invite == null) throw new Error("The invite row was not written.");
+    await logModeration(tx, { roomId, actorId, action: "invite.created", data: { inviteId: invite.id } });
+    return { invite, code };
+  });
+}
+
+/** The room's invites that can still be used, newest first. */
+export async function listInvites(deps: Deps, actorId: string, roomId: string): Promise<Invite[]> {
+  await accessRoomFor(deps, roomId, actorId, "invite");
+  return await deps.db
+    .select()
+    .from(invites)
+    .where(and(eq(invites.roomId, roomId), usable()))
+    .orderBy(desc(invites.createdAt));
+}
+
+/** Revokes an invite. */
+export async function revokeInvite(deps: Deps, actorId: string, roomId: string, inviteId: string): Promise<void> {
+  await accessRoomFor(deps, roomId, actorId, "invite");
+  await deps.db.transaction(async (tx) => {
+    const revoked = await tx
+      .update(invites)
+      .set({ revokedAt: sql`now()` })
+      .where(and(eq(invites.id, inviteId), eq(invites.roomId, roomId), isNull(invites.revokedAt)))
+      .returning({ id: invites.id });
+    if (revoked.length === 0) throw new AppError("invite_not_found", "No such invite.");
+    await logModeration(tx, { roomId, actorId, action: "invite.revoked", data: { inviteId } });
+  });
+}
+
+/** Not revoked, not expired, not used up. */
+function usable() {
+  return and(
+    isNull(invites.revokedAt),
+    or(isNull(invites.expiresAt), gt(invites.expiresAt, sql`now()`)),
+    or(isNull(invites.maxUses), lt(invites.uses, invites.maxUses)),
+  );
+}
+
+async function inviteByCode(deps: Pick<Deps, "db">, code: string): Promise<{ invite: Invite; room: Room }> {
+  const [row] = await deps.db
+    .select({ invite: invites, room: rooms })
+    .from(invites)
+    .innerJoin(rooms, eq(rooms.id, invites.roomId))
+    .where(and(eq(invites.codeHash, hashCode(code)), isNull(rooms.deletedAt)));
+  if (row == null) throw new AppError("invite_not_found", "No such invite.");
+  return row;
+}
+
+/** What an invite leads to, for the page that asks before accepting. */
+export async function previewInvite(deps: Deps, code: string) {
+  const { invite, room } = await inviteByCode(deps, code);
+  const [members] = await deps.db
+    .select({ n: sql<number>`count(*)`.mapWith(Number) })
+    .from(roomMembers)
+    .where(eq(roomMembers.roomId, room.id));
+  const [live] = await deps.db
+    .select({ id: invites.id })
+    .from(invites)
+    .where(and(eq(invites.id, invite.id), usable()));
+  return { room, members: members?.n ?? 0, usable: live != null };
+}
+
+/**
+ * Redeems an invite: counts one use and adds the caller, in one transaction. The use is
+ * counted by a conditional UPDATE, so two concurrent redemptions of a one-time code give
+ * exactly one member. A current member consumes nothing; a banned actor is refused.
+ * @throws {AppError} `invite_not_found`, `invite_expired`, `banned`.
+ */
+export async function redeemInvite(deps: Deps, actorId: string, code: string): Promise<Room> {
+  const { invite, room } = await inviteByCode(deps, code);
+  if (await membership(deps.db, room.id, actorId)) return room;
+  await deps.db.transaction(async (tx) => {
+    const counted = await tx
+      .update(invites)
+      .set({ uses: sql`${invites.uses} + 1` })
+      .where(and(eq(invites.id, invite.id), usable()))
+      .returning({ id: invites.id });
+    if (counted.length === 0) {
+      throw new AppError("invite_expired", "This invite has expired, been used up or been revoked.");
+    }
+    await addMember(deps, tx, room.id, actorId);
+    await logModeration(tx, { roomId: room.id, actorId, action: "invite.redeemed", data: { inviteId: invite.id } });
+  });
+  return room;
+}

@@ -1,0 +1,57 @@
+import { eq, sql } from "drizzle-orm";
+import type { DatabaseLike } from "../db/client.ts";
+import { events, streamPosition } from "../db/schema.ts";
+
+/** The live stream's event types (DESIGN.md §5). */
+export type EventType =
+  | "message.created"
+  | "message.updated"
+  | "message.deleted"
+  | "reaction.added"
+  | "reaction.removed"
+  | "member.joined"
+  | "member.left"
+  | "member.updated"
+  | "room.updated"
+  | "room.deleted"
+  | "read";
+
+/** One event to append: for a room's members, or (with `actorId` and no room) for one actor. */
+export interface NewEvent {
+  readonly type: EventType;
+  readonly roomId?: string | null;
+  readonly actorId?: string | null;
+  readonly data: unknown;
+}
+
+/** PostgreSQL notification channel: its payload is the newest position. */
+export const eventsChannel = "fedchat_events";
+
+/**
+ * Appends events to the stream log inside the caller's transaction. Positions come from the
+ * single `stream_position` row, locked until the transaction commits: positions therefore
+ * follow commit order, and a reader that has seen position P has seen every event before it.
+ * The NOTIFY is delivered at commit, to every process listening.
+ * @returns The position of each event, in order.
+ */
+export async function appendEvents(tx: DatabaseLike, list: readonly NewEvent[]): Promise<number[]> {
+  if (list.length === 0) return [];
+  const [counter] = await tx
+    .update(streamPosition)
+    .set({ position: sql`${streamPosition.position} + ${list.length}` })
+    .where(eq(streamPosition.id, 1))
+    .returning({ position: streamPosition.position });
+  if (counter == null) throw new Error("The stream_position row is missing: were the migrations applied?");
+  const first = counter.position - list.length + 1;
+  await tx.insert(events).values(
+    list.map((event, i) => ({
+      position: first + i,
+      roomId: event.roomId ?? null,
+      actorId: event.actorId ?? null,
+      type: event.type,
+      data: event.data as object,
+    })),
+  );
+  await tx.execute(sql`select pg_notify(${eventsChannel}, ${String(counter.position)})`);
+  return list.map((_, i) => first + i);
+}

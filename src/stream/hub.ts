@@ -1,0 +1,344 @@
+import { createHash, randomBytes } from "node:crypto";
+import { and, asc, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
+import type { DatabaseHandle } from "../db/client.ts";
+import { events, roomMembers, sessions, streamTickets } from "../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { AppError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { eventsChannel } from "./events.ts";
+
+/** Where a stream connection writes; each transport (WebSocket, SSE) provides one. */
+export interface StreamSink {
+  /** Writes one serialised event; returns false when the client is too far behind. */
+  send(text: string): boolean;
+  /** Ends the connection with a code (WebSocket close codes; SSE just ends). */
+  close(code: number, reason: string): void;
+}
+
+/** Close codes the server uses. */
+export const closeCodes = {
+  /** The session ended (logout, revocation, expiry). */
+  sessionEnded: 4001,
+  /** The client fell too far behind. */
+  slowConsumer: 4008,
+  /** The server is shutting down; reconnect elsewhere or later. */
+  goingAway: 1001,
+} as const;
+
+/** Ticket lifetime: a client asks for one right before it connects. */
+export const ticketSeconds = 30;
+/** Ephemeral events (typing, presence) travel on their own channel and are not replayed. */
+export const ephemeralChannel = "fedchat_ephemeral";
+/** How many past events a reconnecting client may replay before it must resync. */
+export const replayLimit = 10_000;
+
+const log = logger("stream");
+
+interface Connection {
+  readonly actorId: string;
+  readonly sessionId: string;
+  readonly sink: StreamSink;
+  rooms: Set<string>;
+  /** Events that arrived while the replay ran. */
+  pending: { position: number; text: string }[] | null;
+  lastPosition: number;
+}
+
+function hashTicket(ticket: string): string {
+  return createHash("sha256").update(ticket).digest("base64url");
+}
+
+/** One event as the client sees it. */
+function serialize(event: { position: number; type: string; roomId: string | null; data: unknown }): string {
+  return JSON.stringify({
+    type: event.type,
+    position: event.position,
+    ...(event.roomId ? { roomId: event.roomId } : {}),
+    data: event.data,
+  });
+}
+
+/**
+ * The live stream of one process. Every process LISTENs for new event positions; on each it
+ * reads the new events once (one query for all its clients), serialises each once, and
+ * writes the same text to every local connection that may see it: members of the event's
+ * room, or the actor an event is addressed to. Membership is tracked per connection from the
+ * events themselves, so delivery needs no query per recipient.
+ */
+export class Hub {
+  readonly #deps: Deps;
+  readonly #database: DatabaseHandle;
+  readonly #byRoom = new Map<string, Set<Connection>>();
+  readonly #byActor = new Map<string, Set<Connection>>();
+  #lastPosition = 0;
+  #fetching: Promise<void> | null = null;
+  #again = false;
+  #unlisten: (() => Promise<void>)[] = [];
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #stopped = false;
+
+  constructor(deps: Deps, database: DatabaseHandle) {
+    this.#deps = deps;
+    this.#database = database;
+  }
+
+  /** Starts listening; events before this moment are reachable by replay only. */
+  async start(): Promise<void> {
+    const [row] = await this.#deps.db
+      .select({ position: sql<number>`coalesce(max(${events.position}), 0)`.mapWith(Number) })
+      .from(events);
+    this.#lastPosition = row?.position ?? 0;
+    this.#unlisten.push(await this.#database.listen(eventsChannel, () => this.#pull()));
+    this.#unlisten.push(await this.#database.listen(ephemeralChannel, (payload) => this.#ephemeral(payload)));
+    // Sessions that end (logout, revocation, suspension) lose their streams within seconds.
+    this.#sweeper = setInterval(() => void this.#sweepSessions(), 2000);
+    (this.#sweeper as { unref?: () => void }).unref?.();
+  }
+
+  /** Closes every connection and stops listening; calling it again does nothing. */
+  async stop(): Promise<void> {
+    clearInterval(this.#sweeper);
+    this.#stopped = true;
+    for (const connection of this.#connections()) connection.sink.close(closeCodes.goingAway, "server shutting down");
+    this.#byActor.clear();
+    this.#byRoom.clear();
+    for (const unlisten of this.#unlisten.splice(0)) await unlisten().catch(() => {});
+  }
+
+  /** The number of open connections in this process. */
+  get size(): number {
+    return [...this.#byActor.values()].reduce((n, set) => n + set.size, 0);
+  }
+
+  *#connections(): Iterable<Connection> {
+    for (const set of this.#byActor.values()) yield* set;
+  }
+
+  /** Issues a single-use ticket for the session, valid {@link ticketSeconds} seconds. */
+  async issueTicket(sessionId: string): Promise<{ ticket: string; expiresIn: number }> {
+    const ticket = randomBytes(32).toString("base64url");
+    await this.#deps.db.insert(streamTickets).values({
+      ticketHash: hashTicket(ticket),
+      sessionId,
+      expiresAt: new Date(Date.now() + ticketSeconds * 1000),
+    });
+    return { ticket, expiresIn: ticketSeconds };
+  }
+
+  /**
+   * Redeems a ticket (deleting it: a ticket works once) and returns its live session.
+   * @throws {AppError} `unauthenticated` for an unknown, used or expired ticket.
+   */
+  async redeemTicket(ticket: string): Promise<{ actorId: string; sessionId: string }> {
+    const [row] = await this.#deps.db
+      .delete(streamTickets)
+      .where(eq(streamTickets.ticketHash, hashTicket(ticket)))
+      .returning();
+    if (row == null || row.expiresAt.getTime() <= Date.now()) {
+      throw new AppError("unauthenticated", "The stream ticket is unknown, used or expired.");
+    }
+    const [session] = await this.#deps.db
+      .select({ userId: sessions.userId })
+      .from(sessions)
+      .where(and(eq(sessions.id, row.sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)));
+    if (session == null) throw new AppError("unauthenticated", "The session of this ticket has ended.");
+    return { actorId: session.userId, sessionId: row.sessionId };
+  }
+
+  /**
+   * Opens a connection: subscribes it first (buffering), replays what it missed since
+   * `since`, then hands over to live delivery with nothing lost or repeated. A position older
+   * than the replay window gets `{ type: "resync" }` and live events from now on.
+   */
+  async connect(who: { actorId: string; sessionId: string }, sink: StreamSink, since?: number): Promise<() => void> {
+    if (this.#stopped) {
+      sink.close(closeCodes.goingAway, "server shutting down");
+      return () => {};
+    }
+    const memberships = await this.#deps.db
+      .select({ roomId: roomMembers.roomId })
+      .from(roomMembers)
+      .where(eq(roomMembers.actorId, who.actorId));
+    const connection: Connection = {
+      ...who,
+      sink,
+      rooms: new Set(memberships.map((m) => m.roomId)),
+      pending: [],
+      lastPosition: since ?? this.#lastPosition,
+    };
+    this.#add(connection);
+    try {
+      if (since != null) await this.#replay(connection, since);
+      else connection.sink.send(JSON.stringify({ type: "ready", position: this.#lastPosition, data: {} }));
+    } finally {
+      const pending = connection.pending ?? [];
+      connection.pending = null;
+      for (const item of pending) this.#write(connection, item.position, item.text);
+    }
+    return () => this.#remove(connection);
+  }
+
+  async #replay(connection: Connection, since: number): Promise<void> {
+    const [oldest] = await this.#deps.db
+      .select({ position: sql<number>`min(${events.position})`.mapWith(Number) })
+      .from(events);
+    const head = this.#lastPosition;
+    const tooOld = (oldest?.position != null && since < oldest.position - 1) || head - since > replayLimit;
+    if (tooOld || since > head) {
+      connection.lastPosition = head;
+      connection.sink.send(JSON.stringify({ type: "resync", position: head, data: {} }));
+      return;
+    }
+    const rooms = [...connection.rooms];
+    const rows = await this.#deps.db
+      .select()
+      .from(events)
+      .where(
+        and(
+          gt(events.position, since),
+          lte(events.position, head),
+          or(rooms.length ? inArray(events.roomId, rooms) : sql`false`, eq(events.actorId, connection.actorId)),
+        ),
+      )
+      .orderBy(asc(events.position));
+    for (const row of rows) {
+      if (!connection.sink.send(serialize(row))) return;
+    }
+    connection.lastPosition = head;
+    connection.sink.send(JSON.stringify({ type: "ready", position: head, data: {} }));
+  }
+
+  #add(connection: Connection): void {
+    const set = this.#byActor.get(connection.actorId) ?? new Set<Connection>();
+    this.#byActor.set(connection.actorId, set);
+    set.add(connection);
+    for (const room of connection.rooms) this.#subscribe(connection, room);
+  }
+
+  #remove(connection: Connection): void {
+    this.#byActor.get(connection.actorId)?.delete(connection);
+    if (this.#byActor.get(connection.actorId)?.size === 0) this.#byActor.delete(connection.actorId);
+    for (const room of connection.rooms) this.#unsubscribe(connection, room);
+  }
+
+  #subscribe(connection: Connection, roomId: string): void {
+    connection.rooms.add(roomId);
+    const set = this.#byRoom.get(roomId) ?? new Set<Connection>();
+    this.#byRoom.set(roomId, set);
+    set.add(connection);
+  }
+
+  #unsubscribe(connection: Connection, roomId: string): void {
+    connection.rooms.delete(roomId);
+    const set = this.#byRoom.get(roomId);
+    set?.delete(connection);
+    if (set?.size === 0) this.#byRoom.delete(roomId);
+  }
+
+  #write(connection: Connection, position: number, text: string): void {
+    if (connection.pending) {
+      connection.pending.push({ position, text });
+      return;
+    }
+    if (position !== 0 && position <= connection.lastPosition) return;
+    if (position !== 0) connection.lastPosition = position;
+    if (!connection.sink.send(text)) {
+      this.#remove(connection);
+      connection.sink.close(closeCodes.slowConsumer, "too far behind; reconnect with your last position");
+    }
+  }
+
+  /** Reads every event after the last one seen, once, however many notifications came. */
+  #pull(): void {
+    if (this.#fetching) {
+      this.#again = true;
+      return;
+    }
+    this.#fetching = (async () => {
+      do {
+        this.#again = false;
+        try {
+          const rows = await this.#deps.db
+            .select()
+            .from(events)
+            .where(gt(events.position, this.#lastPosition))
+            .orderBy(asc(events.position))
+            .limit(1000);
+          for (const row of rows) this.#dispatch(row);
+          if (rows.length === 1000) this.#again = true;
+        } catch (error) {
+          log.error("Reading new stream events failed: {error}", { error });
+        }
+      } while (this.#again);
+      this.#fetching = null;
+    })();
+  }
+
+  #dispatch(row: { position: number; type: string; roomId: string | null; actorId: string | null; data: unknown }) {
+    this.#lastPosition = Math.max(this.#lastPosition, row.position);
+    const text = serialize(row);
+    if (row.roomId == null) {
+      for (const connection of this.#byActor.get(row.actorId ?? "") ?? []) this.#write(connection, row.position, text);
+      return;
+    }
+    const data = row.data as { member?: { actor?: { id?: string } }; actorId?: string };
+    // A new member's connections subscribe before the event, so they see their own join.
+    if (row.type === "member.joined" && data.member?.actor?.id) {
+      for (const connection of this.#byActor.get(data.member.actor.id) ?? []) this.#subscribe(connection, row.roomId);
+    }
+    // Whoever leaves gets the copy addressed to them (as a replay would give them), not this one.
+    if (row.type === "member.left" && data.actorId) {
+      for (const connection of this.#byActor.get(data.actorId) ?? []) this.#unsubscribe(connection, row.roomId);
+    }
+    for (const connection of [...(this.#byRoom.get(row.roomId) ?? [])]) this.#write(connection, row.position, text);
+    if (row.type === "room.deleted") {
+      for (const connection of [...(this.#byRoom.get(row.roomId) ?? [])]) this.#unsubscribe(connection, row.roomId);
+    }
+  }
+
+  /** Sends an event that is not kept (typing, presence) to every process's room members. */
+  async publishEphemeral(roomId: string, type: string, data: unknown): Promise<void> {
+    const payload = JSON.stringify({ roomId, type, data });
+    await this.#deps.db.execute(sql`select pg_notify(${ephemeralChannel}, ${payload})`);
+  }
+
+  #ephemeral(payload: string): void {
+    let event: { roomId: string; type: string; data: unknown };
+    try {
+      event = JSON.parse(payload);
+    } catch {
+      return;
+    }
+    for (const connection of [...(this.#byRoom.get(event.roomId) ?? [])]) {
+      // Not replayed, so it carries the connection's own position and moves nothing.
+      const text = JSON.stringify({ ...event, position: connection.lastPosition });
+      this.#write(connection, 0, text);
+    }
+  }
+
+  /** Whether the actor has a local connection subscribed to the room. */
+  isSubscribed(actorId: string, roomId: string): boolean {
+    return [...(this.#byActor.get(actorId) ?? [])].some((c) => c.rooms.has(roomId));
+  }
+
+  async #sweepSessions(): Promise<void> {
+    const ids = [...new Set([...this.#connections()].map((c) => c.sessionId))];
+    if (ids.length === 0) return;
+    try {
+      const live = await this.#deps.db
+        .select({ id: sessions.id })
+        .from(sessions)
+        .where(and(inArray(sessions.id, ids), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)));
+      const alive = new Set(live.map((s) => s.id));
+      for (const connection of [...this.#connections()]) {
+        if (!alive.has(connection.sessionId)) {
+          this.#remove(connection);
+          connection.sink.close(closeCodes.sessionEnded, "the session has ended");
+        }
+      }
+      await this.#deps.db.delete(streamTickets).where(lte(streamTickets.expiresAt, sql`now()`));
+    } catch (error) {
+      log.warn("Checking stream sessions failed: {error}", { error });
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import type { Config } from "../config.ts";
+import { AppError, errorCodes } from "../errors.ts";
+import type { Hub } from "./hub.ts";
+import { attachSocket, checkUpgrade, maxClientFrameBytes } from "./websocket.ts";
+
+/**
+ * Serves the stream's WebSocket on a Node HTTP server: upgrades to `/api/v1/stream` are
+ * checked (origin, subprotocols, ticket) before the handshake; refused ones get a plain HTTP
+ * answer with the problem's status.
+ */
+export function serveWebSockets(server: Server, hub: Hub, config: Config): void {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: maxClientFrameBytes,
+    handleProtocols: (protocols) => (protocols.has("chat.v1") ? "chat.v1" : false),
+  });
+  server.on("upgrade", (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(incoming.url ?? "/", config.origin);
+    if (url.pathname !== "/api/v1/stream") {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+      return;
+    }
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(incoming.headers)) {
+      if (typeof value === "string") headers.set(name, value);
+    }
+    checkUpgrade(hub, config, new Request(url, { headers })).then(
+      (check) => {
+        wss.handleUpgrade(incoming, socket, head, async (ws) => {
+          const handlers = await attachSocket(hub, ws, check);
+          ws.on("message", (data, isBinary) =>
+            handlers.onMessage(isBinary ? new Uint8Array(data as Buffer) : String(data)),
+          );
+          ws.on("close", () => handlers.onClose());
+          ws.on("error", () => ws.terminate());
+        });
+      },
+      (error: unknown) => {
+        const status = error instanceof AppError ? errorCodes[error.code].status : 500;
+        const code = error instanceof AppError ? error.code : "internal";
+        const body = JSON.stringify({ code, status });
+        socket.end(
+          `HTTP/1.1 ${status} Refused\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      },
+    );
+  });
+}

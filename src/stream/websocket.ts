@@ -1,0 +1,110 @@
+import type { Config } from "../config.ts";
+import { AppError } from "../errors.ts";
+import { logger } from "../log.ts";
+import type { Hub, StreamSink } from "./hub.ts";
+
+/** The largest frame a client may send. */
+export const maxClientFrameBytes = 64 * 1024;
+/** Bytes a WebSocket may have waiting before its client counts as too slow. */
+export const maxBufferedBytes = 1024 * 1024;
+/** Client frames allowed per 10 seconds. */
+const frameBudget = 50;
+
+const log = logger("stream", "websocket");
+
+/** What a WebSocket upgrade request must carry, checked before accepting it. */
+export interface UpgradeCheck {
+  /** The connection's owner, from the single-use ticket. */
+  readonly who: { actorId: string; sessionId: string };
+  readonly since: number | undefined;
+}
+
+/**
+ * Checks a WebSocket upgrade: same-origin browsers only (a cross-site page cannot open a
+ * stream with someone's ticket), the `chat.v1` subprotocol and a `ticket.<t>` one, and a
+ * valid ticket (used up by this check).
+ * @throws {AppError} `forbidden` for another origin, `bad_request`, `unauthenticated`.
+ */
+export async function checkUpgrade(hub: Hub, config: Config, request: Request): Promise<UpgradeCheck> {
+  const origin = request.headers.get("origin");
+  if (origin != null && origin !== config.origin) {
+    throw new AppError("forbidden", "Cross-site WebSocket connections are refused.");
+  }
+  const protocols = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+  const ticket = protocols.find((p) => p.startsWith("ticket."))?.slice("ticket.".length);
+  if (!protocols.includes("chat.v1") || !ticket) {
+    throw new AppError("bad_request", 'Offer the subprotocols "chat.v1" and "ticket.<ticket>".');
+  }
+  const sinceText = new URL(request.url).searchParams.get("since");
+  const since = sinceText == null ? undefined : Number(sinceText);
+  if (since !== undefined && !(Number.isSafeInteger(since) && since >= 0)) {
+    throw new AppError("validation_failed", "since is a stream position (a whole number).");
+  }
+  return { who: await hub.redeemTicket(ticket), since };
+}
+
+/** The minimal socket this module drives: the `ws` package's and the web's both fit. */
+export interface SocketLike {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+  readonly bufferedAmount: number;
+}
+
+/**
+ * Wires an accepted socket to the hub: events out, client frames in. Client frames are JSON
+ * of at most 64 KiB, rate limited; `{"type":"ping"}` is answered with `pong`, anything else
+ * with an error frame.
+ * @returns Handlers the transport calls for incoming frames and for the close.
+ */
+export async function attachSocket(
+  hub: Hub,
+  socket: SocketLike,
+  check: UpgradeCheck,
+): Promise<{ onMessage(data: string | Uint8Array): void; onClose(): void }> {
+  let closed = false;
+  const sink: StreamSink = {
+    send(text) {
+      if (closed) return false;
+      socket.send(text);
+      return socket.bufferedAmount <= maxBufferedBytes;
+    },
+    close(code, reason) {
+      if (closed) return;
+      closed = true;
+      socket.close(code, reason);
+    },
+  };
+  const detach = await hub.connect(check.who, sink, check.since);
+  let windowStart = Date.now();
+  let frames = 0;
+  const error = (code: string, detail: string) =>
+    socket.send(JSON.stringify({ type: "error", data: { code, detail } }));
+  return {
+    onMessage(data) {
+      const now = Date.now();
+      if (now - windowStart > 10_000) {
+        windowStart = now;
+        frames = 0;
+      }
+      if (++frames > frameBudget) {
+        if (frames === frameBudget + 1) error("rate_limited", "Too many frames; slow down.");
+        return;
+      }
+      const size = typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
+      if (size > maxClientFrameBytes) return error("payload_too_large", "Frames are at most 64 KiB.");
+      let frame: { type?: unknown };
+      try {
+        frame = JSON.parse(typeof data === "string" ? data : new TextDecoder().decode(data));
+      } catch {
+        return error("malformed_json", "Frames are JSON objects.");
+      }
+      if (frame?.type === "ping") return socket.send(JSON.stringify({ type: "pong", data: {} }));
+      error("validation_failed", `Unknown frame type ${JSON.stringify(String(frame?.type)).slice(0, 40)}.`);
+    },
+    onClose() {
+      closed = true;
+      detach();
+      log.debug("A stream socket closed.");
+    },
+  };
+}
