@@ -373,6 +373,23 @@ export const streamTickets = pgTable(
   (t) => [index("stream_tickets_expires_at_idx").on(t.expiresAt)],
 );
 
+/**
+ * Who is connected where: one row per actor and server process with open streams, refreshed
+ * every few seconds. An actor is online while any row of theirs is fresh, so a crashed
+ * process's rows simply go stale.
+ */
+export const presence = pgTable(
+  "presence",
+  {
+    actorId: uuid("actor_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    nodeId: text("node_id").notNull(),
+    seenAt: timestamp("seen_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.actorId, t.nodeId] }), index("presence_seen_at_idx").on(t.seenAt)],
+);
+
 /** The single counter behind `events.position`. */
 export const streamPosition = pgTable("stream_position", {
   id: integer("id").primaryKey(),

@@ -13,6 +13,7 @@ import {
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { appendEvents } from "../stream/events.ts";
+import { onlineActors } from "../stream/presence.ts";
 import { type ActorProfile, actorProfiles } from "./actors.ts";
 import { type Action, authorize, type Role } from "./permissions.ts";
 
@@ -29,6 +30,8 @@ export interface MemberView {
   readonly nickname: string | null;
   readonly color: string | null;
   readonly joinedAt: string;
+  /** Online while any of the member's sessions has a live stream; only in member lists. */
+  readonly presence?: "online" | "offline";
 }
 
 /** Serialises a membership for the API and the stream. */
@@ -276,7 +279,14 @@ export async function listMembers(deps: Deps, actorId: string, roomId: string): 
       sql`case ${roomMembers.role} when 'owner' then 0 when 'admin' then 1 when 'moderator' then 2 else 3 end`,
       asc(roomMembers.joinedAt),
     );
-  return await memberViews(deps, members);
+  const online = await onlineActors(
+    deps.db,
+    members.map((m) => m.actorId),
+  );
+  return (await memberViews(deps, members)).map((view) => ({
+    ...view,
+    presence: online.has(view.actor.id) ? "online" : "offline",
+  }));
 }
 
 /**

@@ -130,6 +130,7 @@ const memberSchema = z.object({
   nickname: z.string().nullable(),
   color: z.string().nullable(),
   joinedAt: z.string(),
+  presence: z.enum(["online", "offline"]).optional(),
 });
 const roomSchema = z.object({
   id: z.string(),

@@ -1,11 +1,12 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { and, asc, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import type { DatabaseHandle } from "../db/client.ts";
-import { events, roomMembers, sessions, streamTickets } from "../db/schema.ts";
+import { events, presence, roomMembers, sessions, streamTickets } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { eventsChannel } from "./events.ts";
+import { presenceFreshSeconds } from "./presence.ts";
 
 /** Where a stream connection writes; each transport (WebSocket, SSE) provides one. */
 export interface StreamSink {
@@ -31,6 +32,8 @@ export const ticketSeconds = 30;
 export const ephemeralChannel = "fedchat_ephemeral";
 /** How many past events a reconnecting client may replay before it must resync. */
 export const replayLimit = 10_000;
+/** A user whose last connection closed stays online this long (a reload is not a departure). */
+export const presenceGraceMs = 5000;
 
 const log = logger("stream");
 
@@ -75,7 +78,11 @@ export class Hub {
   #again = false;
   #unlisten: (() => Promise<void>)[] = [];
   #sweeper: ReturnType<typeof setInterval> | undefined;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
+  /** This process, in the presence table. */
+  readonly #nodeId = randomUUID();
+  readonly #goingOffline = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(deps: Deps, database: DatabaseHandle) {
     this.#deps = deps;
@@ -93,11 +100,21 @@ export class Hub {
     // Sessions that end (logout, revocation, suspension) lose their streams within seconds.
     this.#sweeper = setInterval(() => void this.#sweepSessions(), 2000);
     (this.#sweeper as { unref?: () => void }).unref?.();
+    this.#heartbeat = setInterval(() => void this.#beat(), 10_000);
+    (this.#heartbeat as { unref?: () => void }).unref?.();
   }
 
   /** Closes every connection and stops listening; calling it again does nothing. */
   async stop(): Promise<void> {
     clearInterval(this.#sweeper);
+    clearInterval(this.#heartbeat);
+    for (const timer of this.#goingOffline.values()) clearTimeout(timer);
+    this.#goingOffline.clear();
+    if (!this.#stopped)
+      await this.#deps.db
+        .delete(presence)
+        .where(eq(presence.nodeId, this.#nodeId))
+        .catch(() => {});
     this.#stopped = true;
     for (const connection of this.#connections()) connection.sink.close(closeCodes.goingAway, "server shutting down");
     this.#byActor.clear();
@@ -213,12 +230,96 @@ export class Hub {
     this.#byActor.set(connection.actorId, set);
     set.add(connection);
     for (const room of connection.rooms) this.#subscribe(connection, room);
+    if (set.size === 1) void this.#arrive(connection.actorId);
   }
 
   #remove(connection: Connection): void {
-    this.#byActor.get(connection.actorId)?.delete(connection);
-    if (this.#byActor.get(connection.actorId)?.size === 0) this.#byActor.delete(connection.actorId);
+    const set = this.#byActor.get(connection.actorId);
+    if (!set?.delete(connection)) return;
     for (const room of connection.rooms) this.#unsubscribe(connection, room);
+    if (set.size > 0) return;
+    this.#byActor.delete(connection.actorId);
+    const actorId = connection.actorId;
+    this.#goingOffline.set(
+      actorId,
+      setTimeout(() => {
+        this.#goingOffline.delete(actorId);
+        if (!this.#byActor.has(actorId)) void this.#depart(actorId);
+      }, presenceGraceMs),
+    );
+  }
+
+  // ---- Presence: online while any process holds a connection of the user ----
+
+  /** Whether another process has a fresh presence row for the actor. */
+  async #elsewhere(actorId: string): Promise<boolean> {
+    const [row] = await this.#deps.db
+      .select({ n: sql<number>`count(*)`.mapWith(Number) })
+      .from(presence)
+      .where(
+        and(
+          eq(presence.actorId, actorId),
+          sql`${presence.nodeId} <> ${this.#nodeId}`,
+          gt(presence.seenAt, sql`now() - make_interval(secs => ${presenceFreshSeconds})`),
+        ),
+      );
+    return (row?.n ?? 0) > 0;
+  }
+
+  async #arrive(actorId: string): Promise<void> {
+    const pending = this.#goingOffline.get(actorId);
+    if (pending) {
+      // Back within the grace period: nobody was told they left.
+      clearTimeout(pending);
+      this.#goingOffline.delete(actorId);
+      return;
+    }
+    try {
+      const known = await this.#elsewhere(actorId);
+      await this.#deps.db
+        .insert(presence)
+        .values({ actorId, nodeId: this.#nodeId })
+        .onConflictDoUpdate({ target: [presence.actorId, presence.nodeId], set: { seenAt: sql`now()` } });
+      if (!known) await this.#announce(actorId, "online");
+    } catch (error) {
+      log.warn("Recording presence failed: {error}", { error });
+    }
+  }
+
+  async #depart(actorId: string): Promise<void> {
+    try {
+      await this.#deps.db.delete(presence).where(and(eq(presence.actorId, actorId), eq(presence.nodeId, this.#nodeId)));
+      if (!(await this.#elsewhere(actorId))) await this.#announce(actorId, "offline");
+    } catch (error) {
+      log.warn("Recording presence failed: {error}", { error });
+    }
+  }
+
+  async #announce(actorId: string, status: "online" | "offline"): Promise<void> {
+    const payload = JSON.stringify({ type: "presence", actorId, data: { actorId, status } });
+    await this.#deps.db.execute(sql`select pg_notify(${ephemeralChannel}, ${payload})`);
+  }
+
+  /** Keeps this process's rows fresh, and announces users whose only process went away. */
+  async #beat(): Promise<void> {
+    try {
+      const local = [...this.#byActor.keys()];
+      if (local.length > 0) {
+        await this.#deps.db
+          .update(presence)
+          .set({ seenAt: sql`now()` })
+          .where(and(eq(presence.nodeId, this.#nodeId), inArray(presence.actorId, local)));
+      }
+      const stale = await this.#deps.db
+        .delete(presence)
+        .where(lte(presence.seenAt, sql`now() - make_interval(secs => ${presenceFreshSeconds})`))
+        .returning({ actorId: presence.actorId });
+      for (const actorId of new Set(stale.map((row) => row.actorId))) {
+        if (!this.#byActor.has(actorId) && !(await this.#elsewhere(actorId))) await this.#announce(actorId, "offline");
+      }
+    } catch (error) {
+      log.warn("The presence heartbeat failed: {error}", { error });
+    }
   }
 
   #subscribe(connection: Connection, roomId: string): void {
@@ -303,16 +404,41 @@ export class Hub {
   }
 
   #ephemeral(payload: string): void {
-    let event: { roomId: string; type: string; data: unknown };
+    let event: { roomId?: string; actorId?: string; type: string; data: unknown };
     try {
       event = JSON.parse(payload);
     } catch {
       return;
     }
-    for (const connection of [...(this.#byRoom.get(event.roomId) ?? [])]) {
+    if (event.type === "presence" && event.actorId) {
+      void this.#deliverPresence(event.actorId, event.data);
+      return;
+    }
+    for (const connection of [...(this.#byRoom.get(event.roomId ?? "") ?? [])]) {
       // Not replayed, so it carries the connection's own position and moves nothing.
       const text = JSON.stringify({ ...event, position: connection.lastPosition });
       this.#write(connection, 0, text);
+    }
+  }
+
+  /** A presence change goes to everyone else who shares a room with the user, once each. */
+  async #deliverPresence(actorId: string, data: unknown): Promise<void> {
+    try {
+      const rows = await this.#deps.db
+        .select({ roomId: roomMembers.roomId })
+        .from(roomMembers)
+        .where(eq(roomMembers.actorId, actorId));
+      const recipients = new Set<Connection>();
+      for (const { roomId } of rows) {
+        for (const connection of this.#byRoom.get(roomId) ?? []) {
+          if (connection.actorId !== actorId) recipients.add(connection);
+        }
+      }
+      for (const connection of recipients) {
+        this.#write(connection, 0, JSON.stringify({ type: "presence", position: connection.lastPosition, data }));
+      }
+    } catch (error) {
+      log.warn("Delivering presence failed: {error}", { error });
     }
   }
 

@@ -205,4 +205,34 @@ describe("the live stream over SSE", () => {
     await expect(stream.take(1, 500)).rejects.toThrow(/expected 1 events/);
     await stream.close();
   });
+
+  it("shows presence: online with the first connection, offline after the last one and a grace period", async () => {
+    const kate = await user("kate");
+    const liam = await user("liam");
+    const room = (await (
+      await t.request("/api/v1/rooms", json("POST", { name: "Presence", visibility: "public" }, kate.headers))
+    ).json()) as { id: string };
+    await t.request(`/api/v1/rooms/${room.id}/join`, { method: "POST", headers: liam.headers });
+    const watcher = await openSse(kate.headers);
+    await watcher.take(1);
+    const members = async () =>
+      (
+        (await (await t.request(`/api/v1/rooms/${room.id}/members`, { headers: kate.headers })).json()) as {
+          members: { actor: { id: string }; presence: string }[];
+        }
+      ).members.find((m) => m.actor.id === liam.id)?.presence;
+    expect(await members()).toBe("offline");
+    const first = await openSse(liam.headers);
+    const second = await openSse(liam.headers);
+    const [online] = await watcher.take(1);
+    expect(online).toMatchObject({ type: "presence", data: { actorId: liam.id, status: "online" } });
+    expect(await members()).toBe("online");
+    await first.close();
+    await expect(watcher.take(1, 6500)).rejects.toThrow(/expected 1 events/);
+    await second.close();
+    const [offline] = await watcher.take(1, 8000);
+    expect(offline).toMatchObject({ type: "presence", data: { actorId: liam.id, status: "offline" } });
+    expect(await members()).toBe("offline");
+    await watcher.close();
+  }, 30_000);
 });
