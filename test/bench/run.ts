@@ -1,6 +1,7 @@
 // `npm run bench`: runs every benchmark and prints one line per figure. Pick some with
 // `npm run bench -- queue startup`. Timings are printed, never asserted.
 import { Temporal } from "@js-temporal/polyfill";
+import { fanoutBenchmark } from "./fanout.ts";
 import { loginBenchmark } from "./login.ts";
 import { queueBenchmark } from "./queue.ts";
 import { startupBenchmark } from "./startup.ts";
@@ -11,6 +12,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   startup: startupBenchmark,
   queue: queueBenchmark,
   login: loginBenchmark,
+  fanout: fanoutBenchmark,
 };
 
 const chosen = process.argv.slice(2);
