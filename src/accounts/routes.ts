@@ -8,6 +8,7 @@ import type { Api } from "../http/api.ts";
 import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
 import { addressKey, clientAddress } from "../http/client-address.ts";
+import { multipartFile } from "../http/multipart.ts";
 import { enforceRateLimits } from "../http/rate-limit.ts";
 import { avatarLimits, avatarUrl, readAvatar, removeAvatar, setAvatar } from "../media/avatars.ts";
 import { cleanName, cleanText, codePointLength } from "../text.ts";
@@ -480,27 +481,4 @@ export function accountRoutes(api: Api, app: Hono<Env>): void {
       });
     },
   );
-}
-
-/**
- * The one file of a `multipart/form-data` body.
- * @throws {AppError} `unsupported_media_type` for another body, `validation_failed` without the file.
- */
-async function multipartFile(c: Context<Env>, field: string): Promise<File> {
-  if (!/^multipart\/form-data\s*;/i.test(c.req.header("content-type") ?? "")) {
-    throw new AppError("unsupported_media_type", `Send the file as multipart/form-data in the field "${field}".`);
-  }
-  let form: Record<string, string | File | (string | File)[]>;
-  try {
-    form = await c.req.parseBody({ all: true });
-  } catch (cause) {
-    throw new AppError("bad_request", "The multipart body could not be read.", { cause });
-  }
-  const value = form[field];
-  if (!(value instanceof File)) {
-    throw new AppError("validation_failed", `Send exactly one file in the field "${field}".`, {
-      details: [{ path: field, message: "expected one file" }],
-    });
-  }
-  return value;
 }

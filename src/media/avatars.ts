@@ -31,6 +31,15 @@ function avatarDir(deps: Deps): string {
  * @throws {AppError} `payload_too_large`, `unsupported_media_type` or `validation_failed`.
  */
 export async function setAvatar(deps: Deps, user: User, bytes: Uint8Array): Promise<User> {
+  return await replaceAvatar(deps, user, await storeAvatarFile(deps, bytes));
+}
+
+/**
+ * Checks an avatar image (users' and rooms') and stores it under a new server-generated name.
+ * @returns The file name.
+ * @throws {AppError} `payload_too_large`, `unsupported_media_type` or `validation_failed`.
+ */
+export async function storeAvatarFile(deps: Deps, bytes: Uint8Array): Promise<string> {
   const image = await inspectImage(bytes, avatarLimits);
   const dir = avatarDir(deps);
   await mkdir(dir, { recursive: true });
@@ -39,7 +48,7 @@ export async function setAvatar(deps: Deps, user: User, bytes: Uint8Array): Prom
   const temporary = join(dir, `.${name}.part`);
   await writeFile(temporary, bytes, { mode: 0o644 });
   await rename(temporary, join(dir, name));
-  return await replaceAvatar(deps, user, name);
+  return name;
 }
 
 /** Removes the user's avatar. */
@@ -66,7 +75,8 @@ async function replaceAvatar(deps: Deps, user: User, name: string | null): Promi
   return updated ?? user;
 }
 
-async function removeAvatarFile(deps: Deps, name: string): Promise<void> {
+/** Deletes a stored avatar file; a name we would not have generated is ignored. */
+export async function removeAvatarFile(deps: Deps, name: string): Promise<void> {
   if (!avatarFileName.test(name)) return;
   await unlink(join(avatarDir(deps), name)).catch(() => {});
 }

@@ -12,6 +12,7 @@ import {
 } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
+import { avatarUrl, removeAvatarFile, storeAvatarFile } from "../media/avatars.ts";
 import { appendEvents } from "../stream/events.ts";
 import { onlineActors } from "../stream/presence.ts";
 import { type ActorProfile, actorProfiles } from "./actors.ts";
@@ -193,6 +194,34 @@ export async function updateRoom(deps: Deps, actorId: string, roomId: string, ch
     await appendEvents(tx, [{ type: "room.updated", roomId, data: { changes: set } }]);
     return updated;
   });
+}
+
+/**
+ * Sets or removes the room's avatar (by the setAvatar permission); the previous file, read
+ * under the row lock, is deleted after commit.
+ */
+export async function setRoomAvatar(
+  deps: Deps,
+  actorId: string,
+  roomId: string,
+  bytes: Uint8Array | null,
+): Promise<Room> {
+  await accessRoomFor(deps, roomId, actorId, "setAvatar");
+  const name = bytes ? await storeAvatarFile(deps, bytes) : null;
+  const { updated, previous } = await deps.db.transaction(async (tx) => {
+    const [row] = await tx.select({ avatar: rooms.avatar }).from(rooms).where(eq(rooms.id, roomId)).for("update");
+    const [updated] = await tx
+      .update(rooms)
+      .set({ avatar: name, updatedAt: sql`now()` })
+      .where(eq(rooms.id, roomId))
+      .returning();
+    await logModeration(tx, { roomId, actorId, action: "room.updated", data: { avatar: name != null } });
+    await appendEvents(tx, [{ type: "room.updated", roomId, data: { changes: { avatarUrl: avatarUrl(deps, name) } } }]);
+    return { updated, previous: row?.avatar ?? null };
+  });
+  if (previous) await removeAvatarFile(deps, previous);
+  if (updated == null) throw new AppError("room_not_found", "No such room.");
+  return updated;
 }
 
 /** Deletes a room (owner only): members are told, and its history is no longer served. */

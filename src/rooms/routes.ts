@@ -7,7 +7,9 @@ import type { Api } from "../http/api.ts";
 import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
 import { addressKey, clientAddress } from "../http/client-address.ts";
+import { multipartFile } from "../http/multipart.ts";
 import { enforceRateLimits } from "../http/rate-limit.ts";
+import { avatarLimits, avatarUrl } from "../media/avatars.ts";
 import { cleanName, cleanText, codePointLength } from "../text.ts";
 import { maxDirectParticipants, openDirect } from "./direct.ts";
 import {
@@ -34,6 +36,7 @@ import {
   moderationLogOf,
   roomDirectory,
   setMemberRole,
+  setRoomAvatar,
   unbanMember,
   updateMyMembership,
   updateRoom,
@@ -139,6 +142,7 @@ const roomSchema = z.object({
   visibility,
   direct: z.boolean(),
   theme: z.string().nullable(),
+  avatarUrl: z.string().nullable(),
   role: z.enum(roles).nullable().describe("The caller's role; null when not a member"),
   permissions: z.array(z.string()).describe("What the caller may do here"),
   unread: z.number(),
@@ -174,6 +178,7 @@ export function serializeRoom(
     visibility: room.visibility,
     direct: room.direct,
     theme: room.theme,
+    avatarUrl: avatarUrl(deps, room.avatar),
     role: caller.role,
     permissions: caller.role ? allowedActions(caller.role) : [],
     unread: caller.unread ?? 0,
@@ -344,6 +349,45 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
     async (c, { params }) => {
       await deleteRoom(c.var.deps, me(c), params.roomId);
       return c.body(null, 204);
+    },
+  );
+
+  api.route(
+    app,
+    {
+      method: "put",
+      path: "/api/v1/rooms/:roomId/avatar",
+      tag: "rooms",
+      summary: "Upload the room's avatar (PNG, JPEG, WebP or GIF; at most 2 MB and 4096×4096)",
+      auth: true,
+      params: roomParams,
+      bodyLimit: avatarLimits.maxBytes + 64 * 1024,
+      multipart: { file: { description: "The image; its type is recognised from its bytes", binary: true } },
+      responses: { 200: { description: "The room", schema: roomSchema } },
+      errors: ["room_not_found", "not_a_member", "forbidden"],
+    },
+    async (c, { params }) => {
+      const file = await multipartFile(c, "file");
+      await setRoomAvatar(c.var.deps, me(c), params.roomId, new Uint8Array(await file.arrayBuffer()));
+      return c.json(await roomFor(c, params.roomId));
+    },
+  );
+
+  api.route(
+    app,
+    {
+      method: "delete",
+      path: "/api/v1/rooms/:roomId/avatar",
+      tag: "rooms",
+      summary: "Remove the room's avatar",
+      auth: true,
+      params: roomParams,
+      responses: { 200: { description: "The room", schema: roomSchema } },
+      errors: ["room_not_found", "not_a_member", "forbidden"],
+    },
+    async (c, { params }) => {
+      await setRoomAvatar(c.var.deps, me(c), params.roomId, null);
+      return c.json(await roomFor(c, params.roomId));
     },
   );
 

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "../../src/db/schema.ts";
 import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
+import { png } from "./support.ts";
 
 let t: TestInstance;
 beforeAll(async () => {
@@ -333,5 +334,30 @@ describe("direct messages", () => {
     expect((await res(["alice"])).status).toBe(422);
     expect((await res(["nobody_at_all"])).status).toBe(404);
     expect((await res(Array.from({ length: 10 }, (_, i) => `u${i}xx`))).status).toBe(422);
+  });
+});
+
+describe("room avatars", () => {
+  it("lets admins set the room's avatar from an image's bytes, and refuses members and SVG", async () => {
+    const r = await room(alice);
+    await t.request(`/api/v1/rooms/${r}/join`, { method: "POST", headers: bob.headers });
+    const upload = (who: User, bytes: Uint8Array, name = "a.png") => {
+      const form = new FormData();
+      form.set("file", new File([bytes], name, { type: "image/png" }));
+      return t.request(`/api/v1/rooms/${r}/avatar`, { method: "PUT", headers: who.headers, body: form });
+    };
+    const ok = await upload(alice, png(8, 8));
+    expect(ok.status).toBe(200);
+    const { avatarUrl } = (await ok.json()) as { avatarUrl: string };
+    expect(avatarUrl).toMatch(/^https:\/\/chat\.example\/media\/avatars\/[0-9a-f-]{36}\.png$/);
+    const served = await t.request(new URL(avatarUrl).pathname);
+    expect(served.headers.get("content-type")).toBe("image/png");
+    const byMember = await upload(bob, png(8, 8));
+    expect([byMember.status, await code(byMember)]).toEqual([403, "forbidden"]);
+    const svg = await upload(alice, new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"/>'), "a.png");
+    expect([svg.status, await code(svg)]).toEqual([415, "unsupported_media_type"]);
+    const removed = await t.request(`/api/v1/rooms/${r}/avatar`, { method: "DELETE", headers: alice.headers });
+    expect(((await removed.json()) as { avatarUrl: string | null }).avatarUrl).toBeNull();
+    expect((await t.request(new URL(avatarUrl).pathname)).status).toBe(404);
   });
 });
