@@ -373,6 +373,21 @@ export const streamTickets = pgTable(
   (t) => [index("stream_tickets_expires_at_idx").on(t.expiresAt)],
 );
 
+/** Who blocks whom: a blocked actor cannot open a conversation with the blocker. */
+export const blocks = pgTable(
+  "blocks",
+  {
+    blockerId: uuid("blocker_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    blockedId: uuid("blocked_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.blockerId, t.blockedId] }), index("blocks_blocked_idx").on(t.blockedId)],
+);
+
 /**
  * Who is connected where: one row per actor and server process with open streams, refreshed
  * every few seconds. An actor is online while any row of theirs is fresh, so a crashed

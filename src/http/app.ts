@@ -6,6 +6,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { accountRoutes } from "../accounts/routes.ts";
+import { contactRoutes } from "../contacts/routes.ts";
 import type { Session, User } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, codeForStatus, errorCodes, isErrorCode } from "../errors.ts";
@@ -146,6 +147,7 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   roomRoutes(api, app);
   messageRoutes(api, app);
   streamRoutes(api, app);
+  contactRoutes(api, app);
   options.routes?.(app, api);
   const openapi = JSON.stringify(api.document(deps.config.origin));
   app.get("/api/v1/openapi.json", (c) => c.body(openapi, 200, { "Content-Type": "application/json" }));

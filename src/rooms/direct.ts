@@ -1,5 +1,6 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { findLocalUser } from "../accounts/accounts.ts";
+import { assertNotBlocked } from "../contacts/blocks.ts";
 import { type Room, rooms, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
@@ -11,7 +12,8 @@ export const maxDirectParticipants = 10;
 /**
  * Opens a direct conversation: with one other user, the same pair always gets the same room
  * (found by its `direct_key`, or created); with several (at most 9 others), a new private
- * group. Direct rooms are private and marked `direct`.
+ * group. Direct rooms are private and marked `direct`. Nobody who blocks the caller, or whom
+ * the caller blocks, can be in one with them.
  * @param handles The other participants' handles (`bob` or `bob@this-host`).
  * @throws {AppError} `user_not_found`, `validation_failed` (self only, too many).
  */
@@ -26,6 +28,7 @@ export async function openDirect(deps: Deps, actorId: string, handles: readonly 
       details: [{ path: "users", message: "expected someone other than yourself" }],
     });
   }
+  await assertNotBlocked(deps, actorId, [...others.keys()]);
   if (others.size > maxDirectParticipants - 1) {
     throw new AppError("validation_failed", `A conversation holds at most ${maxDirectParticipants} people.`, {
       details: [{ path: "users", message: `expected at most ${maxDirectParticipants - 1} others` }],

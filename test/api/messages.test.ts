@@ -343,7 +343,7 @@ describe("room avatars", () => {
     await t.request(`/api/v1/rooms/${r}/join`, { method: "POST", headers: bob.headers });
     const upload = (who: User, bytes: Uint8Array, name = "a.png") => {
       const form = new FormData();
-      form.set("file", new File([bytes], name, { type: "image/png" }));
+      form.set("file", new File([new Uint8Array(bytes)], name, { type: "image/png" }));
       return t.request(`/api/v1/rooms/${r}/avatar`, { method: "PUT", headers: who.headers, body: form });
     };
     const ok = await upload(alice, png(8, 8));
@@ -359,5 +359,31 @@ describe("room avatars", () => {
     const removed = await t.request(`/api/v1/rooms/${r}/avatar`, { method: "DELETE", headers: alice.headers });
     expect(((await removed.json()) as { avatarUrl: string | null }).avatarUrl).toBeNull();
     expect((await t.request(new URL(avatarUrl).pathname)).status).toBe(404);
+  });
+});
+
+describe("blocks", () => {
+  it("keeps a blocked user from opening a conversation with the blocker, either way round", async () => {
+    const mia = await user("mia");
+    const ned = await user("ned");
+    const blocked = await t.request("/api/v1/blocks", json("POST", { user: "ned" }, mia.headers));
+    expect(blocked.status).toBe(200);
+    const list = (await (await t.request("/api/v1/blocks", { headers: mia.headers })).json()) as {
+      blocks: { actor: { id: string } }[];
+    };
+    expect(list.blocks.map((b) => b.actor.id)).toEqual([ned.id]);
+    for (const [who, other] of [
+      [ned, "mia"],
+      [mia, "ned"],
+    ] as const) {
+      const res = await t.request("/api/v1/dms", json("POST", { users: [other] }, who.headers));
+      expect([res.status, await code(res)]).toEqual([403, "forbidden"]);
+    }
+    const group = await t.request("/api/v1/dms", json("POST", { users: ["mia", "alice"] }, ned.headers));
+    expect(group.status).toBe(403);
+    expect((await t.request("/api/v1/blocks/ned", { method: "DELETE", headers: mia.headers })).status).toBe(204);
+    expect((await t.request("/api/v1/dms", json("POST", { users: ["mia"] }, ned.headers))).status).toBe(200);
+    const self = await t.request("/api/v1/blocks", json("POST", { user: "mia" }, mia.headers));
+    expect(self.status).toBe(422);
   });
 });
