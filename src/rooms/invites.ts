@@ -4,7 +4,7 @@ import { uuidv7 } from "uuidv7";
 import { type Invite, invites, type Room, roomMembers, rooms } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
-import { accessRoomFor, addMember, logModeration, membership } from "./rooms.ts";
+import { accessRoomFor, addMember, logModeration } from "./rooms.ts";
 
 /** The longest an invite may last: 30 days. */
 export const maxInviteSeconds = 30 * 24 * 60 * 60;
@@ -123,8 +123,11 @@ export async function previewInvite(deps: Deps, code: string) {
  */
 export async function redeemInvite(deps: Deps, actorId: string, code: string): Promise<Room> {
   const { invite, room } = await inviteByCode(deps, code);
-  if (await membership(deps.db, room.id, actorId)) return room;
   await deps.db.transaction(async (tx) => {
+    // Join first: a member already in (a repeated click) uses nothing up. Counting the use can
+    // then fail, which rolls the join back.
+    const { added } = await addMember(deps, tx, room.id, actorId);
+    if (!added) return;
     const counted = await tx
       .update(invites)
       .set({ uses: sql`${invites.uses} + 1` })
@@ -133,7 +136,6 @@ export async function redeemInvite(deps: Deps, actorId: string, code: string): P
     if (counted.length === 0) {
       throw new AppError("invite_expired", "This invite has expired, been used up or been revoked.");
     }
-    await addMember(deps, tx, room.id, actorId);
     await logModeration(tx, { roomId: room.id, actorId, action: "invite.redeemed", data: { inviteId: invite.id } });
   });
   return room;

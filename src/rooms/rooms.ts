@@ -2,6 +2,7 @@ import { and, asc, count, desc, eq, ilike, isNull, ne, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import type { DatabaseLike } from "../db/client.ts";
 import {
+  actors,
   messageMentions,
   moderationLog,
   type Room,
@@ -229,8 +230,15 @@ export async function deleteRoom(deps: Deps, actorId: string, roomId: string): P
   await accessRoomFor(deps, roomId, actorId, "deleteRoom");
   await deps.db.transaction(async (tx) => {
     await tx.update(rooms).set({ deletedAt: sql`now()` }).where(eq(rooms.id, roomId));
-    await tx.delete(roomMembers).where(eq(roomMembers.roomId, roomId));
-    await appendEvents(tx, [{ type: "room.deleted", roomId, data: { roomId } }]);
+    const former = await tx
+      .delete(roomMembers)
+      .where(eq(roomMembers.roomId, roomId))
+      .returning({ actorId: roomMembers.actorId });
+    // Addressed to each former member: they are no longer members, so a replay finds it too.
+    await appendEvents(
+      tx,
+      former.map(({ actorId }) => ({ type: "room.deleted" as const, actorId, data: { roomId } })),
+    );
   });
 }
 
@@ -322,7 +330,7 @@ export async function listMembers(deps: Deps, actorId: string, roomId: string): 
  * Adds an actor to a room (join, invite) in the caller's transaction: refused if banned; a
  * second concurrent join adds nothing (the primary key), and only the join that added the row
  * announces it.
- * @returns The membership, new or existing.
+ * @returns The membership, new or existing, and whether this call added it.
  */
 export async function addMember(
   deps: Deps,
@@ -330,20 +338,20 @@ export async function addMember(
   roomId: string,
   actorId: string,
   role: Role = "member",
-): Promise<RoomMember> {
+): Promise<{ member: RoomMember; added: boolean }> {
   const [ban] = await tx
     .select()
     .from(roomBans)
     .where(and(eq(roomBans.roomId, roomId), eq(roomBans.actorId, actorId)));
   if (ban) throw new AppError("banned", "You are banned from this room.");
   const [added] = await tx.insert(roomMembers).values({ roomId, actorId, role }).onConflictDoNothing().returning();
-  if (added == null) return (await membership(tx, roomId, actorId)) as RoomMember;
+  if (added == null) return { member: (await membership(tx, roomId, actorId)) as RoomMember, added: false };
   const [profile] = (await actorProfiles({ ...deps, db: tx }, [actorId])).values();
   if (profile) {
     await appendEvents(tx, [{ type: "member.joined", roomId, data: { member: memberView(added, profile) } }]);
   }
   await tx.update(rooms).set({ updatedAt: sql`now()` }).where(eq(rooms.id, roomId));
-  return added;
+  return { member: added, added: true };
 }
 
 /** Joins a public room. Joining a room one is in already is a no-op. */
@@ -434,6 +442,8 @@ export async function banMember(
 ): Promise<void> {
   const { member } = await accessRoomFor(deps, roomId, actorId, "ban");
   if (targetId === actorId) throw new AppError("forbidden", "You cannot ban yourself.");
+  const [known] = await deps.db.select({ id: actors.id }).from(actors).where(eq(actors.id, targetId));
+  if (known == null) throw new AppError("user_not_found", "No such user.");
   const target = await membership(deps.db, roomId, targetId);
   if (target) authorize(member, "ban", target);
   await deps.db.transaction(async (tx) => {
@@ -501,20 +511,22 @@ export async function setMemberRole(
   }
   await deps.db.transaction(async (tx) => {
     const updated = [];
+    if (handover) {
+      // Demote first, conditionally: of concurrent hand-overs only the first finds an owner.
+      const [demoted] = await tx
+        .update(roomMembers)
+        .set({ role: "admin" })
+        .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, actorId), eq(roomMembers.role, "owner")))
+        .returning();
+      if (demoted == null) throw new AppError("forbidden", "Only the owner hands over ownership.");
+      updated.push(demoted);
+    }
     const [changed] = await tx
       .update(roomMembers)
       .set({ role })
       .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, targetId)))
       .returning();
     updated.push(changed);
-    if (handover) {
-      const [demoted] = await tx
-        .update(roomMembers)
-        .set({ role: "admin" })
-        .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, actorId)))
-        .returning();
-      updated.push(demoted);
-    }
     await logModeration(tx, { roomId, actorId, action: "member.role", targetActorId: targetId, data: { role } });
     const rows = updated.filter((m): m is RoomMember => m != null);
     const profiles = await actorProfiles(

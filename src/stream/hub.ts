@@ -51,12 +51,13 @@ function hashTicket(ticket: string): string {
   return createHash("sha256").update(ticket).digest("base64url");
 }
 
-/** One event as the client sees it. */
+/** One event as the client sees it; an event addressed to one actor names its room too. */
 function serialize(event: { position: number; type: string; roomId: string | null; data: unknown }): string {
+  const roomId = event.roomId ?? (event.data as { roomId?: unknown } | null)?.roomId;
   return JSON.stringify({
     type: event.type,
     position: event.position,
-    ...(event.roomId ? { roomId: event.roomId } : {}),
+    ...(typeof roomId === "string" ? { roomId } : {}),
     data: event.data,
   });
 }
@@ -379,7 +380,12 @@ export class Hub {
     this.#lastPosition = Math.max(this.#lastPosition, row.position);
     const text = serialize(row);
     if (row.roomId == null) {
-      for (const connection of this.#byActor.get(row.actorId ?? "") ?? []) this.#write(connection, row.position, text);
+      const roomId = (row.data as { roomId?: unknown }).roomId;
+      for (const connection of this.#byActor.get(row.actorId ?? "") ?? []) {
+        // A deleted room's members get their own copy; the room is gone for them.
+        if (row.type === "room.deleted" && typeof roomId === "string") this.#unsubscribe(connection, roomId);
+        this.#write(connection, row.position, text);
+      }
       return;
     }
     const data = row.data as { member?: { actor?: { id?: string } }; actorId?: string };
@@ -392,9 +398,6 @@ export class Hub {
       for (const connection of this.#byActor.get(data.actorId) ?? []) this.#unsubscribe(connection, row.roomId);
     }
     for (const connection of [...(this.#byRoom.get(row.roomId) ?? [])]) this.#write(connection, row.position, text);
-    if (row.type === "room.deleted") {
-      for (const connection of [...(this.#byRoom.get(row.roomId) ?? [])]) this.#unsubscribe(connection, row.roomId);
-    }
   }
 
   /** Sends an event that is not kept (typing, presence) to every process's room members. */
