@@ -132,7 +132,7 @@ describe("the live stream over SSE", () => {
     expect(replayed[30]?.type).toBe("ready");
     await t.request(`/api/v1/rooms/${room.id}/messages/live`, json("PUT", { content: "live" }, carol.headers));
     const [live] = await again.take(1);
-    expect((live?.data.message as { content: string }).content).toBe("live");
+    expect(live?.data.message).toMatchObject({ content: "live" });
     expect(live?.position).toBeGreaterThan(replayed[29]?.position ?? Number.POSITIVE_INFINITY);
     await again.close();
   });
