@@ -38,11 +38,28 @@ await runServer({
         try {
           const check = await checkUpgrade(hub, config, request);
           const { socket, response } = Deno.upgradeWebSocket(request, { protocol: "chat.v1" });
-          socket.onopen = async () => {
-            const handlers = await attachSocket(hub, socket, check);
-            socket.onmessage = (event) =>
-              handlers.onMessage(typeof event.data === "string" ? event.data : new Uint8Array(event.data));
-            socket.onclose = () => handlers.onClose();
+          // Frames and a close that arrive while the hub replays are held, not lost.
+          const early: (string | Uint8Array)[] = [];
+          let handlers: Awaited<ReturnType<typeof attachSocket>> | undefined;
+          let closed = false;
+          socket.onmessage = (event) => {
+            const frame = typeof event.data === "string" ? event.data : new Uint8Array(event.data);
+            if (handlers) handlers.onMessage(frame);
+            else early.push(frame);
+          };
+          socket.onclose = () => {
+            closed = true;
+            handlers?.onClose();
+          };
+          socket.onopen = () => {
+            attachSocket(hub, socket, check).then(
+              (attached) => {
+                handlers = attached;
+                for (const frame of early.splice(0)) attached.onMessage(frame);
+                if (closed) attached.onClose();
+              },
+              () => socket.close(1011, "could not start the stream"),
+            );
           };
           return response;
         } catch (error) {

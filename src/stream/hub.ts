@@ -200,7 +200,12 @@ export class Hub {
     const [oldest] = await this.#deps.db
       .select({ position: sql<number>`min(${events.position})`.mapWith(Number) })
       .from(events);
-    const head = this.#lastPosition;
+    // Another process may have written events this one has not read yet: replay up to the
+    // log's real head, and let live delivery skip what the replay already sent.
+    const [newest] = await this.#deps.db
+      .select({ position: sql<number>`coalesce(max(${events.position}), 0)`.mapWith(Number) })
+      .from(events);
+    const head = Math.max(this.#lastPosition, newest?.position ?? 0);
     const tooOld = (oldest?.position != null && since < oldest.position - 1) || head - since > replayLimit;
     if (tooOld || since > head) {
       connection.lastPosition = head;
@@ -220,7 +225,13 @@ export class Hub {
       )
       .orderBy(asc(events.position));
     for (const row of rows) {
-      if (!connection.sink.send(serialize(row))) return;
+      if (!connection.sink.send(serialize(row))) {
+        // Too far behind to take its own backlog: it must come back and resume from where
+        // it got to, rather than miss the rest silently.
+        this.#remove(connection);
+        connection.sink.close(closeCodes.slowConsumer, "too far behind; reconnect with your last position");
+        return;
+      }
     }
     connection.lastPosition = head;
     connection.sink.send(JSON.stringify({ type: "ready", position: head, data: {} }));

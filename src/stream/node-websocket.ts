@@ -29,13 +29,30 @@ export function serveWebSockets(server: Server, hub: Hub, config: Config): void 
     }
     checkUpgrade(hub, config, new Request(url, { headers })).then(
       (check) => {
-        wss.handleUpgrade(incoming, socket, head, async (ws) => {
-          const handlers = await attachSocket(hub, ws, check);
-          ws.on("message", (data, isBinary) =>
-            handlers.onMessage(isBinary ? new Uint8Array(data as Buffer) : String(data)),
-          );
-          ws.on("close", () => handlers.onClose());
+        wss.handleUpgrade(incoming, socket, head, (ws) => {
+          // Listeners go on at once: a frame or a close that arrives while the hub replays
+          // must neither crash the process (an unhandled "error") nor be lost.
+          const early: (string | Uint8Array)[] = [];
+          let handlers: Awaited<ReturnType<typeof attachSocket>> | undefined;
+          let closed = false;
+          ws.on("message", (data, isBinary) => {
+            const frame = isBinary ? new Uint8Array(data as Buffer) : String(data);
+            if (handlers) handlers.onMessage(frame);
+            else early.push(frame);
+          });
+          ws.on("close", () => {
+            closed = true;
+            handlers?.onClose();
+          });
           ws.on("error", () => ws.terminate());
+          attachSocket(hub, ws, check).then(
+            (attached) => {
+              handlers = attached;
+              for (const frame of early.splice(0)) attached.onMessage(frame);
+              if (closed) attached.onClose();
+            },
+            () => ws.terminate(),
+          );
         });
       },
       (error: unknown) => {
