@@ -3,17 +3,10 @@ import { z } from "zod";
 import type { Api } from "../http/api.ts";
 import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
+import { actorProfileSchema } from "../rooms/actors.ts";
 import { blockUser, listBlocks, unblockUser } from "./blocks.ts";
 
 const handle = z.string().min(1).max(300);
-const profile = z.object({
-  id: z.string(),
-  handle: z.string(),
-  displayName: z.string(),
-  avatarUrl: z.string().nullable(),
-  color: z.string().nullable(),
-  url: z.string(),
-});
 
 /** Mounts the block list endpoints. */
 export function contactRoutes(api: Api, app: Hono<Env>): void {
@@ -30,7 +23,7 @@ export function contactRoutes(api: Api, app: Hono<Env>): void {
       responses: {
         200: {
           description: "Blocks",
-          schema: z.object({ blocks: z.array(z.object({ actor: profile, createdAt: z.string() })) }),
+          schema: z.object({ blocks: z.array(z.object({ actor: actorProfileSchema, createdAt: z.string() })) }),
         },
       },
     },
@@ -46,7 +39,7 @@ export function contactRoutes(api: Api, app: Hono<Env>): void {
       summary: "Block a user: they can no longer open a conversation with the caller",
       auth: true,
       body: z.object({ user: handle }),
-      responses: { 200: { description: "The blocked user", schema: z.object({ actor: profile }) } },
+      responses: { 200: { description: "The blocked user", schema: z.object({ actor: actorProfileSchema }) } },
       errors: ["user_not_found"],
     },
     async (c, { body }) => c.json({ actor: await blockUser(c.var.deps, me(c), body.user) }),

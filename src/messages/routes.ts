@@ -4,6 +4,7 @@ import type { Api } from "../http/api.ts";
 import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
 import { enforceRateLimits } from "../http/rate-limit.ts";
+import { actorProfileSchema } from "../rooms/actors.ts";
 import { roomId } from "../rooms/routes.ts";
 import {
   deleteMessage,
@@ -41,24 +42,22 @@ const historyQuery = z.object({
 });
 const roomParams = z.object({ roomId });
 
-const profile = z.object({
-  id: z.string(),
-  handle: z.string(),
-  displayName: z.string(),
-  avatarUrl: z.string().nullable(),
-  color: z.string().nullable(),
-  url: z.string(),
-});
 export const messageSchema = z.object({
   id: z.string(),
   seq: z.number().describe("The room's order, without gaps"),
   roomId: z.string(),
   url: z.string().describe("The message's ActivityPub object IRI"),
-  author: profile.nullable(),
+  author: actorProfileSchema.nullable(),
   content: z.string().describe("The Markdown source; empty once deleted"),
   html: z.string().describe("Sanitised HTML rendered from the source"),
   replyTo: z
-    .object({ id: z.string(), seq: z.number(), author: profile.nullable(), snippet: z.string(), deleted: z.boolean() })
+    .object({
+      id: z.string(),
+      seq: z.number(),
+      author: actorProfileSchema.nullable(),
+      snippet: z.string(),
+      deleted: z.boolean(),
+    })
     .nullable(),
   reactions: z.array(z.object({ emoji: z.string(), count: z.number(), me: z.boolean() })),
   attachments: z.array(z.never()),
@@ -228,7 +227,7 @@ export function messageRoutes(api: Api, app: Hono<Env>): void {
         200: {
           description: "Reactions",
           schema: z.object({
-            reactions: z.array(z.object({ emoji: z.string(), count: z.number(), actors: z.array(profile) })),
+            reactions: z.array(z.object({ emoji: z.string(), count: z.number(), actors: z.array(actorProfileSchema) })),
           }),
         },
       },

@@ -1,4 +1,5 @@
 import { eq, inArray } from "drizzle-orm";
+import { z } from "zod";
 import { handleHost } from "../accounts/accounts.ts";
 import { actors, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
@@ -14,6 +15,16 @@ export interface ActorProfile {
   /** The actor's ActivityPub IRI. */
   readonly url: string;
 }
+
+/** The API schema of {@link ActorProfile}. */
+export const actorProfileSchema = z.object({
+  id: z.string(),
+  handle: z.string(),
+  displayName: z.string(),
+  avatarUrl: z.string().nullable(),
+  color: z.string().nullable(),
+  url: z.string(),
+});
 
 /**
  * Profiles of the given actors, in one query. Local actors are shown from their user row;

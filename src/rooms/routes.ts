@@ -11,6 +11,7 @@ import { multipartFile } from "../http/multipart.ts";
 import { enforceRateLimits } from "../http/rate-limit.ts";
 import { avatarLimits, avatarUrl } from "../media/avatars.ts";
 import { cleanName, cleanText, codePointLength } from "../text.ts";
+import { actorProfileSchema } from "./actors.ts";
 import { maxDirectParticipants, openDirect } from "./direct.ts";
 import {
   createInvite,
@@ -119,16 +120,8 @@ const banBody = z.object({ reason: reason.default("") });
 const myMembershipBody = z.object({ nickname: nickname.nullable().optional(), color: color.nullable().optional() });
 const logQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
-const profileSchema = z.object({
-  id: z.string(),
-  handle: z.string(),
-  displayName: z.string(),
-  avatarUrl: z.string().nullable(),
-  color: z.string().nullable(),
-  url: z.string(),
-});
 const memberSchema = z.object({
-  actor: profileSchema,
+  actor: actorProfileSchema,
   role: z.enum(roles),
   nickname: z.string().nullable(),
   color: z.string().nullable(),
