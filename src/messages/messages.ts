@@ -175,58 +175,106 @@ export async function sendMessage(
   input: { txnId: string; content: string; replyTo?: string | undefined },
 ): Promise<{ message: MessageView; created: boolean }> {
   await accessRoom(deps, roomId, actorId);
+  // Everything that needs no lock happens first: rendering, the author, the quoted message.
   const { html, mentioned } = await render(deps, input.content);
-  const result = await deps.db.transaction(async (tx) => {
-    const [room] = await tx.select({ id: rooms.id }).from(rooms).where(eq(rooms.id, roomId)).for("update");
-    if (room == null) throw new AppError("room_not_found", "No such room.");
-    const [existing] = await tx
-      .select()
-      .from(messages)
-      .where(and(eq(messages.roomId, roomId), eq(messages.authorId, actorId), eq(messages.txnId, input.txnId)));
-    if (existing) return { message: existing, created: false };
-    if (!(await membership(tx, roomId, actorId))) throw new AppError("not_a_member", "Join the room first.");
-    if (input.replyTo) {
-      const [target] = await tx
-        .select({ roomId: messages.roomId })
+  const [reply] = input.replyTo
+    ? await deps.db
+        .select()
         .from(messages)
-        .where(eq(messages.id, input.replyTo));
-      if (target?.roomId !== roomId) {
-        throw new AppError("validation_failed", "A reply must answer a message of the same room.", {
-          details: [{ path: "replyTo", message: "no such message in this room" }],
-        });
-      }
-    }
-    const [counter] = await tx
-      .update(rooms)
-      .set({ lastSeq: sql`${rooms.lastSeq} + 1`, updatedAt: sql`now()` })
-      .where(eq(rooms.id, roomId))
-      .returning({ seq: rooms.lastSeq });
-    if (counter == null) throw new AppError("room_not_found", "No such room.");
-    const [message] = await tx
-      .insert(messages)
-      .values({
-        id: uuidv7(),
-        roomId,
-        seq: counter.seq,
-        authorId: actorId,
-        txnId: input.txnId,
-        content: input.content,
-        html,
-        replyTo: input.replyTo ?? null,
-      })
-      .returning();
-    if (message == null) throw new Error("The message row was not written.");
-    await recordMentions(tx, message, mentioned);
-    // Sending reads everything before it.
-    await tx
-      .update(roomMembers)
-      .set({ lastReadSeq: sql`greatest(${roomMembers.lastReadSeq}, ${message.seq})` })
-      .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, actorId)));
-    const view = await oneView({ ...deps, db: tx }, message, null);
-    await appendEvents(tx, [{ type: "message.created", roomId, data: { message: view } }]);
-    return { message, created: true };
-  });
-  return { message: await oneView(deps, result.message, actorId), created: result.created };
+        .where(and(eq(messages.id, input.replyTo), eq(messages.roomId, roomId)))
+    : [];
+  if (input.replyTo && reply == null) {
+    throw new AppError("validation_failed", "A reply must answer a message of the same room.", {
+      details: [{ path: "replyTo", message: "no such message in this room" }],
+    });
+  }
+  const profiles = await actorProfiles(deps, [actorId, ...(reply ? [reply.authorId] : [])]);
+  const retried = new Error("retried");
+  let existing: Message | undefined;
+  let view: MessageView | undefined;
+  try {
+    await deps.db.transaction(async (tx) => {
+      // Taking the next number locks the room row until commit: sends to a room are serial,
+      // so numbers have no gaps, and a retry below sees the first attempt's row.
+      const [counter] = await tx
+        .update(rooms)
+        .set({ lastSeq: sql`${rooms.lastSeq} + 1`, updatedAt: sql`now()` })
+        .where(
+          and(
+            eq(rooms.id, roomId),
+            isNull(rooms.deletedAt),
+            sql`exists (select 1 from ${roomMembers} where ${roomMembers.roomId} = ${roomId} and ${roomMembers.actorId} = ${actorId})`,
+          ),
+        )
+        .returning({ seq: rooms.lastSeq });
+      if (counter == null) throw new AppError("not_a_member", "Join the room first.");
+      [existing] = await tx
+        .select()
+        .from(messages)
+        .where(and(eq(messages.roomId, roomId), eq(messages.authorId, actorId), eq(messages.txnId, input.txnId)));
+      // A retry: roll back, so the number taken above is not spent.
+      if (existing) throw retried;
+      const [message] = await tx
+        .insert(messages)
+        .values({
+          id: uuidv7(),
+          roomId,
+          seq: counter.seq,
+          authorId: actorId,
+          txnId: input.txnId,
+          content: input.content,
+          html,
+          replyTo: input.replyTo ?? null,
+        })
+        .returning();
+      if (message == null) throw new Error("The message row was not written.");
+      if (mentioned.length > 0) await recordMentions(tx, message, mentioned);
+      // Sending reads everything before it.
+      await tx
+        .update(roomMembers)
+        .set({ lastReadSeq: sql`greatest(${roomMembers.lastReadSeq}, ${message.seq})` })
+        .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, actorId)));
+      view = newMessageView(deps, message, profiles, reply);
+      await appendEvents(tx, [{ type: "message.created", roomId, data: { message: view } }]);
+    });
+  } catch (error) {
+    if (error !== retried || existing == null) throw error;
+    return { message: await oneView(deps, existing, actorId), created: false };
+  }
+  if (view == null) throw new Error("The message was not sent.");
+  return { message: view, created: true };
+}
+
+/** The view of a message just written: no reactions, no edits, built without a query. */
+function newMessageView(
+  deps: Deps,
+  message: Message,
+  profiles: Map<string, ActorProfile>,
+  reply: Message | undefined,
+): MessageView {
+  return {
+    id: message.id,
+    seq: message.seq,
+    roomId: message.roomId,
+    url: messageUrl(deps, message),
+    author: profiles.get(message.authorId) ?? null,
+    content: message.content,
+    html: message.html,
+    replyTo: reply
+      ? {
+          id: reply.id,
+          seq: reply.seq,
+          author: profiles.get(reply.authorId) ?? null,
+          snippet: reply.deletedAt ? "" : snippet(reply.content),
+          deleted: reply.deletedAt != null,
+        }
+      : null,
+    reactions: [],
+    attachments: [],
+    editedAt: null,
+    deletedAt: null,
+    createdAt: message.createdAt.toISOString(),
+  };
 }
 
 async function messageIn(deps: Pick<Deps, "db">, roomId: string, messageId: string): Promise<Message> {
