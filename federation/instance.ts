@@ -10,6 +10,7 @@ import { createApp, type Env, type Readiness } from "../src/http/app.ts";
 import { purgeRateLimits } from "../src/http/rate-limit.ts";
 import { logger } from "../src/log.ts";
 import type { Secrets } from "../src/secrets.ts";
+import { purgeEvents } from "../src/stream/events.ts";
 import { Hub } from "../src/stream/hub.ts";
 import { createChatFederation } from "./federation.ts";
 import { PostgresKvStore } from "./kv.ts";
@@ -102,6 +103,7 @@ export async function createInstance(
         ["cache entries", () => kv.purgeExpired()],
         ["sessions", () => purgeSessions(deps)],
         ["rate limit counters", () => purgeRateLimits(deps)],
+        ["stream events", () => purgeEvents(deps.db)],
       ] as const) {
         job().catch((error) => log.warn("Purging expired {what} failed: {error}", { what, error }));
       }

@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { eq, lt, sql } from "drizzle-orm";
 import type { DatabaseLike } from "../db/client.ts";
 import { events, streamPosition } from "../db/schema.ts";
 
@@ -54,4 +54,16 @@ export async function appendEvents(tx: DatabaseLike, list: readonly NewEvent[]):
   );
   await tx.execute(sql`select pg_notify(${eventsChannel}, ${String(counter.position)})`);
   return list.map((_, i) => first + i);
+}
+
+/** How long the log keeps events for clients that reconnect; older positions get resync. */
+export const eventRetentionDays = 7;
+
+/** Deletes events older than the retention period, in one statement; returns how many. */
+export async function purgeEvents(db: DatabaseLike): Promise<number> {
+  const deleted = await db
+    .delete(events)
+    .where(lt(events.createdAt, sql`now() - make_interval(days => ${eventRetentionDays})`))
+    .returning({ position: events.position });
+  return deleted.length;
 }

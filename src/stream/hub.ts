@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { and, asc, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import type { DatabaseHandle } from "../db/client.ts";
-import { events, presence, roomMembers, sessions, streamTickets } from "../db/schema.ts";
+import { events, presence, roomMembers, sessions, streamPosition, streamTickets } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { logger } from "../log.ts";
@@ -92,10 +92,7 @@ export class Hub {
 
   /** Starts listening; events before this moment are reachable by replay only. */
   async start(): Promise<void> {
-    const [row] = await this.#deps.db
-      .select({ position: sql<number>`coalesce(max(${events.position}), 0)`.mapWith(Number) })
-      .from(events);
-    this.#lastPosition = row?.position ?? 0;
+    this.#lastPosition = await this.#committedHead();
     this.#unlisten.push(await this.#database.listen(eventsChannel, () => this.#pull()));
     this.#unlisten.push(await this.#database.listen(ephemeralChannel, (payload) => this.#ephemeral(payload)));
     // Sessions that end (logout, revocation, suspension) lose their streams within seconds.
@@ -103,6 +100,15 @@ export class Hub {
     (this.#sweeper as { unref?: () => void }).unref?.();
     this.#heartbeat = setInterval(() => void this.#beat(), 10_000);
     (this.#heartbeat as { unref?: () => void }).unref?.();
+  }
+
+  /** The newest committed position (the counter; the log itself may have been purged). */
+  async #committedHead(): Promise<number> {
+    const [row] = await this.#deps.db
+      .select({ position: streamPosition.position })
+      .from(streamPosition)
+      .where(eq(streamPosition.id, 1));
+    return Number(row?.position ?? 0);
   }
 
   /** Closes every connection and stops listening; calling it again does nothing. */
@@ -197,16 +203,13 @@ export class Hub {
   }
 
   async #replay(connection: Connection, since: number): Promise<void> {
-    const [oldest] = await this.#deps.db
-      .select({ position: sql<number>`min(${events.position})`.mapWith(Number) })
-      .from(events);
-    // Another process may have written events this one has not read yet: replay up to the
-    // log's real head, and let live delivery skip what the replay already sent.
-    const [newest] = await this.#deps.db
-      .select({ position: sql<number>`coalesce(max(${events.position}), 0)`.mapWith(Number) })
-      .from(events);
-    const head = Math.max(this.#lastPosition, newest?.position ?? 0);
-    const tooOld = (oldest?.position != null && since < oldest.position - 1) || head - since > replayLimit;
+    // The head is the committed counter: another process may have written events this one
+    // has not read yet. Replay up to it; live delivery skips what the replay already sent.
+    const head = Math.max(this.#lastPosition, await this.#committedHead());
+    const [oldest] = await this.#deps.db.select({ position: sql<number | null>`min(${events.position})` }).from(events);
+    // Events before the oldest kept (all of them, when the log is empty) were purged.
+    const firstKept = oldest?.position == null ? head + 1 : Number(oldest.position);
+    const tooOld = since < firstKept - 1 || head - since > replayLimit;
     if (tooOld || since > head) {
       connection.lastPosition = head;
       connection.sink.send(JSON.stringify({ type: "resync", position: head, data: {} }));

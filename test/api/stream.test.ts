@@ -236,3 +236,19 @@ describe("the live stream over SSE", () => {
     await watcher.close();
   }, 30_000);
 });
+
+describe("the event log's retention", () => {
+  it("deletes events older than a week, after which their positions resync", async () => {
+    const { purgeEvents } = await import("../../src/stream/events.ts");
+    const [newest] = await t.testDatabase.db
+      .select({ p: sql<number>`max(${events.position})`.mapWith(Number) })
+      .from(events);
+    await t.testDatabase.db.update(events).set({ createdAt: sql`now() - interval '8 days'` });
+    expect(await purgeEvents(t.testDatabase.db)).toBeGreaterThan(0);
+    expect(await t.testDatabase.db.select().from(events)).toEqual([]);
+    const olga = await user("olga");
+    const stream = await openSse(olga.headers, (newest?.p ?? 1) - 1);
+    expect((await stream.take(1))[0]?.type).toBe("resync");
+    await stream.close();
+  });
+});
