@@ -78,32 +78,9 @@ export async function messageViews(
     entry.push({ emoji: row.key, count: row.count, me: Boolean(row.me) });
     reactionsOf.set(row.messageId, entry);
   }
-  return list.map((m) => {
-    const reply = m.replyTo ? repliedById.get(m.replyTo) : undefined;
-    return {
-      id: m.id,
-      seq: m.seq,
-      roomId: m.roomId,
-      url: messageUrl(deps, m),
-      author: profiles.get(m.authorId) ?? null,
-      content: m.content,
-      html: m.html,
-      replyTo: reply
-        ? {
-            id: reply.id,
-            seq: reply.seq,
-            author: profiles.get(reply.authorId) ?? null,
-            snippet: reply.deletedAt ? "" : snippet(reply.content),
-            deleted: reply.deletedAt != null,
-          }
-        : null,
-      reactions: reactionsOf.get(m.id) ?? [],
-      attachments: [],
-      editedAt: m.editedAt?.toISOString() ?? null,
-      deletedAt: m.deletedAt?.toISOString() ?? null,
-      createdAt: m.createdAt.toISOString(),
-    };
-  });
+  return list.map((m) =>
+    toView(deps, m, profiles, m.replyTo ? repliedById.get(m.replyTo) : undefined, reactionsOf.get(m.id) ?? []),
+  );
 }
 
 async function oneView(deps: Deps, message: Message, viewerId: string | null): Promise<MessageView> {
@@ -234,7 +211,8 @@ export async function sendMessage(
         .update(roomMembers)
         .set({ lastReadSeq: sql`greatest(${roomMembers.lastReadSeq}, ${message.seq})` })
         .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, actorId)));
-      view = newMessageView(deps, message, profiles, reply);
+      // Just written: no reactions or edits yet, so the view needs no query.
+      view = toView(deps, message, profiles, reply, []);
       await appendEvents(tx, [{ type: "message.created", roomId, data: { message: view } }]);
     });
   } catch (error) {
@@ -245,12 +223,16 @@ export async function sendMessage(
   return { message: view, created: true };
 }
 
-/** The view of a message just written: no reactions, no edits, built without a query. */
-function newMessageView(
+/**
+ * A message's view from its row, the profiles of its author (and of the quoted message's),
+ * the quoted message and its reaction counts.
+ */
+function toView(
   deps: Deps,
   message: Message,
   profiles: Map<string, ActorProfile>,
   reply: Message | undefined,
+  reactionCounts: MessageView["reactions"],
 ): MessageView {
   return {
     id: message.id,
@@ -269,10 +251,10 @@ function newMessageView(
           deleted: reply.deletedAt != null,
         }
       : null,
-    reactions: [],
+    reactions: reactionCounts,
     attachments: [],
-    editedAt: null,
-    deletedAt: null,
+    editedAt: message.editedAt?.toISOString() ?? null,
+    deletedAt: message.deletedAt?.toISOString() ?? null,
     createdAt: message.createdAt.toISOString(),
   };
 }
