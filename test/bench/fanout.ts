@@ -152,7 +152,11 @@ async function run(clients: number, senders: number, ratePerSender: number, seco
     report(`${label}: server RSS`, after.rssMiB, "MiB");
     // The load generator shares this machine's two cores with the server and PostgreSQL: a
     // client that falls 1 MiB behind is closed by the server (4008) and counted here.
-    report(`${label}: sockets closed during the run`, [...closes.values()].reduce((a, b) => a + b, 0), "sockets");
+    report(
+      `${label}: sockets closed during the run`,
+      [...closes.values()].reduce((a, b) => a + b, 0),
+      "sockets",
+    );
 
     // Ingest: as fast as 8 concurrent senders can go.
     const count = 1000;
