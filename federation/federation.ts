@@ -13,8 +13,10 @@ import { eq } from "drizzle-orm";
 import { findUser, userCounts } from "../src/accounts/accounts.ts";
 import { serverKeys } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
+import { roomKeyPairs } from "../src/rooms/keys.ts";
 import { software } from "../src/version.ts";
-import { toPerson, userIdentifier, userKeyPairs, userOf } from "./users.ts";
+import { roomIdentifier, roomOf, toGroup } from "./rooms.ts";
+import { keyPairsOf, toPerson, userIdentifier, userOf } from "./users.ts";
 
 /** The identifier of the instance actor in the shared actor dispatcher. */
 export const instanceActorIdentifier = "actor";
@@ -95,7 +97,9 @@ export function createChatFederation(options: ChatFederationOptions): Federation
     .setActorDispatcher("/{+identifier}", async (ctx, identifier) => {
       if (identifier !== instanceActorIdentifier) {
         const user = await userOf(ctx.data, identifier);
-        return user ? toPerson(ctx, identifier, user) : null;
+        if (user) return toPerson(ctx, identifier, user);
+        const room = await roomOf(ctx.data, identifier);
+        return room ? toGroup(ctx, identifier, room) : null;
       }
       const keys = await ctx.getActorKeyPairs(identifier);
       return new Application({
@@ -114,14 +118,18 @@ export function createChatFederation(options: ChatFederationOptions): Federation
     .mapHandle(async (ctx, username) => {
       if (username === instanceHandle) return instanceActorIdentifier;
       const user = await findUser(ctx.data, username);
-      return user ? userIdentifier(user.username) : null;
+      if (user) return userIdentifier(user.username);
+      const room = await roomOf(ctx.data, roomIdentifier(username.toLowerCase()));
+      return room ? roomIdentifier(room.id) : null;
     })
     .setKeyPairsDispatcher(async (ctx, identifier) => {
       if (identifier === instanceActorIdentifier) {
         return [await cachedKeyPair(ctx.data, "instance:rsa"), await cachedKeyPair(ctx.data, "instance:ed25519")];
       }
       const user = await userOf(ctx.data, identifier);
-      return user ? await userKeyPairs(user) : [];
+      if (user) return await keyPairsOf(user);
+      const room = await roomOf(ctx.data, identifier);
+      return room ? await keyPairsOf(await roomKeyPairs(ctx.data, room.id)) : [];
     });
 
   federation.setInboxListeners("/{+identifier}/inbox", "/inbox");

@@ -2,6 +2,7 @@ import { importJwk, type RequestContext } from "@fedify/fedify";
 import { Endpoints, Image, Person } from "@fedify/vocab";
 import { Temporal } from "@js-temporal/polyfill";
 import { findUser } from "../src/accounts/accounts.ts";
+import type { ActorKeys } from "../src/accounts/keys.ts";
 import type { User } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { avatarMediaType, avatarUrl } from "../src/media/avatars.ts";
@@ -19,12 +20,12 @@ export async function userOf(deps: Deps, identifier: string): Promise<User | und
   return username ? await findUser(deps, username) : undefined;
 }
 
-/** A user's RSA and Ed25519 key pairs, RSA first (it is the one Mastodon reads). */
-export async function userKeyPairs(user: User): Promise<CryptoKeyPair[]> {
+/** An actor's RSA and Ed25519 key pairs, RSA first (it is the one Mastodon reads). */
+export async function keyPairsOf(keys: { readonly [K in keyof ActorKeys]: unknown }): Promise<CryptoKeyPair[]> {
   return await Promise.all(
     [
-      [user.rsaPrivateKey, user.rsaPublicKey],
-      [user.ed25519PrivateKey, user.ed25519PublicKey],
+      [keys.rsaPrivateKey, keys.rsaPublicKey],
+      [keys.ed25519PrivateKey, keys.ed25519PublicKey],
     ].map(async ([privateKey, publicKey]) => ({
       privateKey: await importJwk(privateKey as JsonWebKey, "private"),
       publicKey: await importJwk(publicKey as JsonWebKey, "public"),

@@ -197,6 +197,21 @@ export const roomMembers = pgTable(
   (t) => [primaryKey({ columns: [t.roomId, t.actorId] }), index("room_members_actor_idx").on(t.actorId)],
 );
 
+/**
+ * A room's key pairs (JWK), for its `Group` actor: RSA for HTTP signatures, Ed25519 for
+ * integrity proofs. Made the first time the room is fetched or has to sign.
+ */
+export const roomKeys = pgTable("room_keys", {
+  roomId: uuid("room_id")
+    .primaryKey()
+    .references(() => rooms.id, { onDelete: "cascade" }),
+  rsaPrivateKey: jsonb("rsa_private_key").notNull(),
+  rsaPublicKey: jsonb("rsa_public_key").notNull(),
+  ed25519PrivateKey: jsonb("ed25519_private_key").notNull(),
+  ed25519PublicKey: jsonb("ed25519_public_key").notNull(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
 /** Bans: a banned actor can neither rejoin nor be invited until unbanned. */
 export const roomBans = pgTable(
   "room_bans",

@@ -1,0 +1,39 @@
+import { and, eq, isNull } from "drizzle-orm";
+import { type ActorKeys, generateActorKeys } from "../accounts/keys.ts";
+import { type Room, roomKeys, rooms } from "../db/schema.ts";
+import type { Deps } from "../deps.ts";
+
+/**
+ * A public room as other servers may see it: public, not a direct conversation, not deleted.
+ * Private rooms are not published (their existence is not revealed to outsiders).
+ */
+export async function publishedRoom(deps: Pick<Deps, "db">, roomId: string): Promise<Room | undefined> {
+  const [room] = await deps.db
+    .select()
+    .from(rooms)
+    .where(and(eq(rooms.id, roomId), eq(rooms.visibility, "public"), eq(rooms.direct, false), isNull(rooms.deletedAt)));
+  return room;
+}
+
+/**
+ * The room's key pairs, made the first time they are needed; concurrent first calls agree on
+ * one pair (insert-or-nothing, then read back).
+ */
+export async function roomKeyPairs(deps: Pick<Deps, "db">, roomId: string): Promise<ActorKeys> {
+  const read = async () => (await deps.db.select().from(roomKeys).where(eq(roomKeys.roomId, roomId)))[0];
+  let row = await read();
+  if (row == null) {
+    await deps.db
+      .insert(roomKeys)
+      .values({ roomId, ...(await generateActorKeys()) })
+      .onConflictDoNothing();
+    row = await read();
+  }
+  if (row == null) throw new Error(`The keys of room ${roomId} could not be stored.`);
+  return {
+    rsaPrivateKey: row.rsaPrivateKey as JsonWebKey,
+    rsaPublicKey: row.rsaPublicKey as JsonWebKey,
+    ed25519PrivateKey: row.ed25519PrivateKey as JsonWebKey,
+    ed25519PublicKey: row.ed25519PublicKey as JsonWebKey,
+  };
+}
