@@ -254,8 +254,9 @@ export interface RoomListEntry {
 /**
  * The rooms the actor is in, most recently active first, with unread and mention counts
  * (messages after their read marker; their own messages move the marker).
+ * @param only A room id: that room's entry alone, if the actor is in it.
  */
-export async function listMyRooms(deps: Pick<Deps, "db">, actorId: string): Promise<RoomListEntry[]> {
+export async function listMyRooms(deps: Pick<Deps, "db">, actorId: string, only?: string): Promise<RoomListEntry[]> {
   const rows = await deps.db
     .select({
       room: rooms,
@@ -268,7 +269,13 @@ export async function listMyRooms(deps: Pick<Deps, "db">, actorId: string): Prom
     })
     .from(roomMembers)
     .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
-    .where(and(eq(roomMembers.actorId, actorId), isNull(rooms.deletedAt)))
+    .where(
+      and(
+        eq(roomMembers.actorId, actorId),
+        isNull(rooms.deletedAt),
+        only === undefined ? undefined : eq(roomMembers.roomId, only),
+      ),
+    )
     .orderBy(desc(rooms.updatedAt));
   return rows.map((row) => ({
     room: row.room,

@@ -187,7 +187,7 @@ export function serializeRoom(
 async function roomFor(c: Context<Env>, roomId: string) {
   const deps = c.var.deps;
   const { user } = authenticated(c);
-  const entry = (await listMyRooms(deps, user.id)).find((r) => r.room.id === roomId);
+  const [entry] = await listMyRooms(deps, user.id, roomId);
   if (entry) return serializeRoom(deps, entry.room, entry);
   const { room } = await accessRoom(deps, roomId, user.id, "visible");
   return serializeRoom(deps, room, { role: null });
