@@ -1,11 +1,9 @@
 import type { RequestContext } from "@fedify/fedify";
-import { Endpoints, Group, Image } from "@fedify/vocab";
-import { Temporal } from "@js-temporal/polyfill";
+import { Group } from "@fedify/vocab";
 import type { Room } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
-import { avatarMediaType, avatarUrl } from "../src/media/avatars.ts";
 import { publishedRoom } from "../src/rooms/keys.ts";
-import { bioHtml } from "./users.ts";
+import { actorProperties } from "./actors.ts";
 
 const roomPath = /^rooms\/([0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})$/;
 
@@ -26,21 +24,13 @@ export async function roomOf(deps: Deps, identifier: string): Promise<Room | und
  * two never collide.
  */
 export async function toGroup(ctx: RequestContext<Deps>, identifier: string, room: Room): Promise<Group> {
-  const keys = await ctx.getActorKeyPairs(identifier);
-  const icon = avatarUrl(ctx.data, room.avatar);
-  return new Group({
-    id: ctx.getActorUri(identifier),
-    preferredUsername: room.id,
-    name: room.name,
-    summary: bioHtml(room.topic),
-    url: ctx.getActorUri(identifier),
-    icon: icon && room.avatar ? new Image({ url: new URL(icon), mediaType: avatarMediaType(room.avatar) }) : null,
-    published: Temporal.Instant.fromEpochMilliseconds(room.createdAt.getTime()),
-    inbox: ctx.getInboxUri(identifier),
-    endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
-    manuallyApprovesFollowers: false,
-    discoverable: true,
-    publicKey: keys[0]?.cryptographicKey,
-    assertionMethods: keys.map((k) => k.multikey),
-  });
+  return new Group(
+    await actorProperties(ctx, identifier, {
+      preferredUsername: room.id,
+      name: room.name,
+      text: room.topic,
+      avatar: room.avatar,
+      createdAt: room.createdAt,
+    }),
+  );
 }

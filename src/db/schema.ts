@@ -13,6 +13,16 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 
+/** An actor's two key pairs as JWK columns: RSA (HTTP signatures) and Ed25519 (proofs). */
+function actorKeyColumns() {
+  return {
+    rsaPrivateKey: jsonb("rsa_private_key").$type<JsonWebKey>().notNull(),
+    rsaPublicKey: jsonb("rsa_public_key").$type<JsonWebKey>().notNull(),
+    ed25519PrivateKey: jsonb("ed25519_private_key").$type<JsonWebKey>().notNull(),
+    ed25519PublicKey: jsonb("ed25519_public_key").$type<JsonWebKey>().notNull(),
+  };
+}
+
 /**
  * Fedify's key–value store (federation/kv.ts): caches, idempotency records, key caches.
  * Keys are Fedify's string arrays, so prefix listing is an array slice comparison.
@@ -75,10 +85,7 @@ export const users = pgTable(
     /** File name of the avatar under DATA_DIR/media/avatars, server-generated. */
     avatar: text("avatar"),
     passwordHash: text("password_hash").notNull(),
-    rsaPrivateKey: jsonb("rsa_private_key").notNull(),
-    rsaPublicKey: jsonb("rsa_public_key").notNull(),
-    ed25519PrivateKey: jsonb("ed25519_private_key").notNull(),
-    ed25519PublicKey: jsonb("ed25519_public_key").notNull(),
+    ...actorKeyColumns(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
     suspendedAt: timestamp("suspended_at", { withTimezone: true }),
@@ -205,10 +212,7 @@ export const roomKeys = pgTable("room_keys", {
   roomId: uuid("room_id")
     .primaryKey()
     .references(() => rooms.id, { onDelete: "cascade" }),
-  rsaPrivateKey: jsonb("rsa_private_key").notNull(),
-  rsaPublicKey: jsonb("rsa_public_key").notNull(),
-  ed25519PrivateKey: jsonb("ed25519_private_key").notNull(),
-  ed25519PublicKey: jsonb("ed25519_public_key").notNull(),
+  ...actorKeyColumns(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 

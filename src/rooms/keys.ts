@@ -30,10 +30,5 @@ export async function roomKeyPairs(deps: Pick<Deps, "db">, roomId: string): Prom
     row = await read();
   }
   if (row == null) throw new Error(`The keys of room ${roomId} could not be stored.`);
-  return {
-    rsaPrivateKey: row.rsaPrivateKey as JsonWebKey,
-    rsaPublicKey: row.rsaPublicKey as JsonWebKey,
-    ed25519PrivateKey: row.ed25519PrivateKey as JsonWebKey,
-    ed25519PublicKey: row.ed25519PublicKey as JsonWebKey,
-  };
+  return row;
 }
