@@ -1,4 +1,4 @@
-import type { RequestContext } from "@fedify/fedify";
+import type { Context } from "@fedify/fedify";
 import { Endpoints, Image } from "@fedify/vocab";
 import { Temporal } from "@js-temporal/polyfill";
 import type { Deps } from "../src/deps.ts";
@@ -23,7 +23,7 @@ function summaryHtml(text: string): string | null {
  * and both keys (RSA as `publicKey`, both as FEP-521a multikeys).
  */
 export async function actorProperties(
-  ctx: RequestContext<Deps>,
+  ctx: Context<Deps>,
   identifier: string,
   actor: { preferredUsername: string; name: string; text: string; avatar: string | null; createdAt: Date },
 ) {

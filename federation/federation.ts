@@ -4,22 +4,39 @@ import {
   exportJwk,
   type Federation,
   generateCryptoKeyPair,
+  getAuthenticatedDocumentLoader,
   importJwk,
   type KvStore,
   type MessageQueue,
 } from "@fedify/fedify";
 import { Application, Endpoints } from "@fedify/vocab";
+import { type DocumentLoader, getDocumentLoader } from "@fedify/vocab-runtime";
 import { eq } from "drizzle-orm";
 import { findUser, userCounts } from "../src/accounts/accounts.ts";
 import { serverKeys } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { roomKeyPairs } from "../src/rooms/keys.ts";
 import { software } from "../src/version.ts";
+import { historyDispatchers } from "./history.ts";
+import { inboxHandlers } from "./inbox.ts";
+import { dropUnreachableMembers } from "./remote.ts";
 import { roomIdentifier, roomOf, toGroup } from "./rooms.ts";
 import { keyPairsOf, toPerson, userIdentifier, userOf } from "./users.ts";
 
 /** The identifier of the instance actor in the shared actor dispatcher. */
 export const instanceActorIdentifier = "actor";
+
+/** How long one remote document fetch may take. */
+export const fetchTimeoutMs = 10_000;
+
+function withTimeout(loader: DocumentLoader): DocumentLoader {
+  return (url, options) => {
+    const signal = options?.signal
+      ? AbortSignal.any([options.signal, AbortSignal.timeout(fetchTimeoutMs)])
+      : AbortSignal.timeout(fetchTimeoutMs);
+    return loader(url, { ...options, signal });
+  };
+}
 
 /** Options of {@link createChatFederation}. */
 export interface ChatFederationOptions {
@@ -71,14 +88,28 @@ async function serverKeyPair(deps: Deps, purpose: KeyPurpose): Promise<CryptoKey
  * the instance actor there as their issues land).
  */
 export function createChatFederation(options: ChatFederationOptions): Federation<Deps> {
+  const loaderOptions = {
+    allowPrivateAddress: options.allowPrivateAddress,
+    userAgent: { software: `${software.name}/${software.version}`, url: new URL(options.origin) },
+  };
   const federation = createFederation<Deps>({
     kv: options.kv,
     queue: options.queue,
     manuallyStartQueue: true,
     origin: options.origin,
-    allowPrivateAddress: options.allowPrivateAddress,
-    userAgent: { software: `${software.name}/${software.version}`, url: options.origin },
     outboxRetryPolicy,
+    // Every remote fetch is bounded in time (Fedify bounds redirects itself).
+    documentLoaderFactory: () => withTimeout(getDocumentLoader(loaderOptions)),
+    authenticatedDocumentLoaderFactory: (identity) =>
+      withTimeout(getAuthenticatedDocumentLoader(identity, loaderOptions)),
+    // A server that keeps failing is left alone for a while instead of being hammered; what
+    // it misses is held (four days) and sent once it answers again.
+    circuitBreaker: {
+      failureThreshold: 20,
+      failureWindow: { minutes: 10 },
+      recoveryDelay: { minutes: 2 },
+      heldActivityTtl: { days: 4 },
+    },
   });
 
   const instanceHandle = new URL(options.origin).hostname;
@@ -120,7 +151,7 @@ export function createChatFederation(options: ChatFederationOptions): Federation
       const user = await findUser(ctx.data, username);
       if (user) return userIdentifier(user.username);
       const room = await roomOf(ctx.data, roomIdentifier(username.toLowerCase()));
-      return room ? roomIdentifier(room.id) : null;
+      return room?.visibility === "public" ? roomIdentifier(room.id) : null;
     })
     .setKeyPairsDispatcher(async (ctx, identifier) => {
       if (identifier === instanceActorIdentifier) {
@@ -132,7 +163,15 @@ export function createChatFederation(options: ChatFederationOptions): Federation
       return room ? await keyPairsOf(await roomKeyPairs(ctx.data, room.id)) : [];
     });
 
-  federation.setInboxListeners("/{+identifier}/inbox", "/inbox");
+  inboxHandlers(federation.setInboxListeners("/{+identifier}/inbox", "/inbox").withIdempotency("global"));
+  historyDispatchers(federation);
+
+  // A member whose inbox answers 404 or 410 for good is gone: they leave the room.
+  federation.setOutboxPermanentFailureHandler(async (ctx, { inbox, activity }) => {
+    const room = activity.actorId ? /\/rooms\/([0-9a-f-]{36})$/.exec(activity.actorId.pathname)?.[1] : undefined;
+    if (room == null) return;
+    await dropUnreachableMembers(ctx.data, room, inbox);
+  });
 
   federation.setNodeInfoDispatcher("/nodeinfo/2.1", async (ctx) => {
     const users = await userCounts(ctx.data);

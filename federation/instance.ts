@@ -5,7 +5,7 @@ import { createTokenService } from "../src/accounts/tokens.ts";
 import type { Config } from "../src/config.ts";
 import { type DatabaseHandle, openDatabase, ping } from "../src/db/client.ts";
 import { migrateDatabase, migrationStatus } from "../src/db/migrate.ts";
-import type { Deps } from "../src/deps.ts";
+import type { Deps, Federator } from "../src/deps.ts";
 import { createApp, type Env, type Readiness } from "../src/http/app.ts";
 import { purgeRateLimits } from "../src/http/rate-limit.ts";
 import { logger } from "../src/log.ts";
@@ -15,6 +15,8 @@ import { Hub } from "../src/stream/hub.ts";
 import { createChatFederation } from "./federation.ts";
 import { PostgresKvStore } from "./kv.ts";
 import { fedifyMiddleware } from "./middleware.ts";
+import { createFederator } from "./port.ts";
+import { Publisher } from "./publisher.ts";
 import { PostgresMessageQueue } from "./queue.ts";
 
 /** One running server: its app, its federation, and how to stop it. */
@@ -57,10 +59,15 @@ export async function createInstance(
     if (options.database == null) await database.close();
     throw error;
   }
+  let federator: Federator | undefined;
   const deps: Deps = {
     config,
     db: database.db,
     tokens: await createTokenService(options.secrets.jwtPrivateKey, config.origin),
+    // Set below, once the federation that implements it exists.
+    get federation() {
+      return federator;
+    },
   };
   const kv = new PostgresKvStore(database.db);
   const queue = new PostgresMessageQueue(database, {
@@ -74,6 +81,8 @@ export async function createInstance(
     allowPrivateAddress: config.allowPrivateAddress,
     instanceName: config.instanceName,
   });
+  federator = createFederator(federation, deps);
+  const publisher = new Publisher(federation, deps);
 
   let draining = false;
   const readiness = async (): Promise<Readiness> => {
@@ -123,6 +132,7 @@ export async function createInstance(
     startWorkers() {
       if (working != null || config.queueWorkers === 0) return;
       working = federation.startQueue(deps, { signal: workers.signal });
+      publisher.start();
       log.info("Started {count} queue workers.", { count: config.queueWorkers });
     },
     drain() {
@@ -132,6 +142,7 @@ export async function createInstance(
       draining = true;
       clearInterval(purge);
       await hub.stop();
+      await publisher.stop();
       workers.abort();
       await working;
       await queue.close();

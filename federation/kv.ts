@@ -14,9 +14,17 @@ const valueText = sql<string>`${fedifyKv.value}::text`;
 /** Rows that have not expired. */
 const live = () => or(isNull(fedifyKv.expiresAt), gt(fedifyKv.expiresAt, sql`now()`));
 
-function expiresAt(options?: KvStoreSetOptions): Date | null {
+/**
+ * How long processed activity ids are remembered: Fedify asks for a day; we keep them a week,
+ * so a peer retrying for days cannot make us apply an activity twice.
+ */
+export const processedActivityTtlMs = 7 * 24 * 60 * 60 * 1000;
+
+function expiresAt(options: KvStoreSetOptions | undefined, key: KvKey): Date | null {
   if (options?.ttl == null) return null;
-  return new Date(Date.now() + options.ttl.total({ unit: "milliseconds" }));
+  let ms = options.ttl.total({ unit: "milliseconds" });
+  if (key[0] === "_fedify" && key[1] === "activityIdempotence") ms = Math.max(ms, processedActivityTtlMs);
+  return new Date(Date.now() + ms);
 }
 
 /**
@@ -40,7 +48,7 @@ export class PostgresKvStore implements KvStore {
 
   async set(key: KvKey, value: unknown, options?: KvStoreSetOptions): Promise<void> {
     if (value === undefined) throw new TypeError("A KvStore value cannot be undefined.");
-    const row = { key: [...key], value: jsonb(value), expiresAt: expiresAt(options) };
+    const row = { key: [...key], value: jsonb(value), expiresAt: expiresAt(options, key) };
     await this.#db
       .insert(fedifyKv)
       .values(row)
@@ -57,7 +65,7 @@ export class PostgresKvStore implements KvStore {
    */
   async cas(key: KvKey, expectedValue: unknown, newValue: unknown, options?: KvStoreSetOptions): Promise<boolean> {
     const k = [...key];
-    const expires = expiresAt(options);
+    const expires = expiresAt(options, key);
     if (newValue === undefined) {
       if (expectedValue === undefined) return (await this.get(key)) === undefined;
       const deleted = await this.#db

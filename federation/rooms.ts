@@ -1,6 +1,7 @@
-import type { RequestContext } from "@fedify/fedify";
+import type { Context, RequestContext } from "@fedify/fedify";
 import { Group } from "@fedify/vocab";
-import type { Room } from "../src/db/schema.ts";
+import { and, eq, inArray, isNotNull, or } from "drizzle-orm";
+import { actors, type Room, roomInvitations, roomMembers } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { publishedRoom } from "../src/rooms/keys.ts";
 import { actorProperties } from "./actors.ts";
@@ -23,14 +24,50 @@ export async function roomOf(deps: Deps, identifier: string): Promise<Room | und
  * WebFinger handle is `<room id>@<host>`: room ids contain `-`, which usernames cannot, so the
  * two never collide.
  */
-export async function toGroup(ctx: RequestContext<Deps>, identifier: string, room: Room): Promise<Group> {
-  return new Group(
-    await actorProperties(ctx, identifier, {
-      preferredUsername: room.id,
-      name: room.name,
-      text: room.topic,
-      avatar: room.avatar,
-      createdAt: room.createdAt,
-    }),
-  );
+export async function toGroup(ctx: Context<Deps>, identifier: string, room: Room): Promise<Group> {
+  const open = room.visibility === "public" || (await signedByMemberServer(ctx, room));
+  const properties = await actorProperties(ctx, identifier, {
+    preferredUsername: room.id,
+    name: open ? room.name : "Private room",
+    text: open ? room.topic : "",
+    avatar: open ? room.avatar : null,
+    createdAt: room.createdAt,
+  });
+  return new Group({
+    ...properties,
+    // A private room admits only the invited: followers are approved, not automatic.
+    manuallyApprovesFollowers: room.visibility === "private",
+    discoverable: room.visibility === "public",
+    outbox: ctx.getOutboxUri(identifier),
+  });
+}
+
+/** Whether a request is signed by a server that has a member (or an invited user) in the room. */
+async function signedByMemberServer(ctx: Context<Deps>, room: Room): Promise<boolean> {
+  if (!("getSignedKeyOwner" in ctx)) return true;
+  const owner = await (ctx as RequestContext<Deps>).getSignedKeyOwner().catch(() => null);
+  if (owner?.id == null) return false;
+  const rows = await ctx.data.db
+    .select({ iri: actors.iri })
+    .from(actors)
+    .where(
+      and(
+        isNotNull(actors.iri),
+        or(
+          inArray(
+            actors.id,
+            ctx.data.db.select({ id: roomMembers.actorId }).from(roomMembers).where(eq(roomMembers.roomId, room.id)),
+          ),
+          inArray(
+            actors.id,
+            ctx.data.db
+              .select({ id: roomInvitations.actorId })
+              .from(roomInvitations)
+              .where(eq(roomInvitations.roomId, room.id)),
+          ),
+        ),
+      ),
+    );
+  const origin = owner.id.origin;
+  return rows.some((r) => r.iri != null && new URL(r.iri).origin === origin);
 }

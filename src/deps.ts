@@ -1,6 +1,41 @@
 import type { TokenService } from "./accounts/tokens.ts";
 import type { Config } from "./config.ts";
 import type { DatabaseLike } from "./db/client.ts";
+import type { Room } from "./db/schema.ts";
+
+/**
+ * What a local member does in a room hosted on another server. The room's server decides:
+ * nothing is applied here until it announces the result back.
+ */
+export type RemoteRoomAction =
+  | {
+      readonly type: "create";
+      readonly id: string;
+      readonly content: string;
+      readonly html: string;
+      /** The IRI of the message answered. */
+      readonly inReplyTo: string | null;
+    }
+  | { readonly type: "update"; readonly messageIri: string; readonly content: string; readonly html: string }
+  | { readonly type: "delete"; readonly messageIri: string }
+  | { readonly type: "react"; readonly messageIri: string; readonly emoji: string; readonly on: boolean }
+  | { readonly type: "leave" };
+
+/**
+ * What the domain asks of federation. The federation layer implements it; src/ never imports
+ * federation/, and without it (tests of the domain alone) remote targets are simply not found.
+ */
+export interface Federator {
+  /** The actor id of a remote user, by `name@host` handle or actor URL, fetched and stored. */
+  lookupActor(target: string): Promise<string | undefined>;
+  /**
+   * Asks a remote room (by handle, `Group` URL or invite link) to admit a local user.
+   * @returns The local id of the room's mirror, where the request is pending.
+   */
+  joinRemoteRoom(actorId: string, target: string): Promise<string>;
+  /** Sends a local member's action in a remote room to the room's `Group`. */
+  sendToRoom(actorId: string, room: Room, action: RemoteRoomAction): Promise<void>;
+}
 
 /**
  * What domain functions and handlers need, passed explicitly (no module-level database), so a
@@ -11,4 +46,6 @@ export interface Deps {
   readonly db: DatabaseLike;
   /** Signs and verifies access tokens. */
   readonly tokens: TokenService;
+  /** Federation, when this process runs it. */
+  readonly federation?: Federator | undefined;
 }

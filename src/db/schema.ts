@@ -158,6 +158,14 @@ export const actors = pgTable("actors", {
     .references(() => users.id, { onDelete: "cascade" }),
   /** The remote actor's IRI; null for local users. */
   iri: text("iri").unique(),
+  /** A remote actor's `name@host` (lowercase), from WebFinger or its `preferredUsername`. */
+  handle: text("handle"),
+  /** A remote actor's display name, inbox, shared inbox and avatar, as last fetched. */
+  name: text("name"),
+  inbox: text("inbox"),
+  sharedInbox: text("shared_inbox"),
+  avatarUrl: text("avatar_url"),
+  fetchedAt: timestamp("fetched_at", { withTimezone: true }),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
@@ -168,6 +176,10 @@ export const rooms = pgTable(
     id: uuid("id").primaryKey(),
     /** The remote room's Group IRI; null for rooms hosted here. */
     iri: text("iri").unique(),
+    /** A remote room's Group inbox, shared inbox and outbox (its history, paged by seq). */
+    inbox: text("inbox"),
+    sharedInbox: text("shared_inbox"),
+    outbox: text("outbox"),
     name: text("name").notNull(),
     topic: text("topic").notNull().default(""),
     avatar: text("avatar"),
@@ -293,6 +305,11 @@ export const messages = pgTable(
     content: text("content").notNull(),
     html: text("html").notNull(),
     replyTo: uuid("reply_to"),
+    /**
+     * For a message from another server: the author's latest activity about it (`Create` or
+     * `Update`) as received, with its integrity proof, which the room relays verbatim.
+     */
+    activity: jsonb("activity"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     editedAt: timestamp("edited_at", { withTimezone: true }),
     deletedAt: timestamp("deleted_at", { withTimezone: true }),
@@ -371,6 +388,11 @@ export const events = pgTable(
     actorId: uuid("actor_id"),
     type: text("type").notNull(),
     data: jsonb("data").notNull(),
+    /**
+     * The remote activity that caused the event, as received: the room's server relays it
+     * to the other member servers as it is. Never sent to clients.
+     */
+    activity: jsonb("activity"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index("events_room_idx").on(t.roomId, t.position), index("events_actor_idx").on(t.actorId, t.position)],
@@ -424,6 +446,88 @@ export const presence = pgTable(
   (t) => [primaryKey({ columns: [t.actorId, t.nodeId] }), index("presence_seen_at_idx").on(t.seenAt)],
 );
 
+/**
+ * A local user's request to join a room on another server, until its `Group` answers with
+ * `Accept` (the user becomes a member) or `Reject`.
+ */
+export const pendingJoins = pgTable(
+  "pending_joins",
+  {
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    actorId: uuid("actor_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    /** The `Join` activity's IRI, which the answer refers to. */
+    activityIri: text("activity_iri").notNull().unique(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.actorId] })],
+);
+
+/**
+ * Messages a local user sent to a room on another server, until the room's server announces
+ * them back with their sequence number. Keeps sends idempotent per txnId meanwhile.
+ */
+export const outboundMessages = pgTable(
+  "outbound_messages",
+  {
+    id: uuid("id").primaryKey(),
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    authorId: uuid("author_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    txnId: text("txn_id").notNull(),
+    content: text("content").notNull(),
+    html: text("html").notNull(),
+    replyTo: uuid("reply_to"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("outbound_messages_txn_idx").on(t.roomId, t.authorId, t.txnId)],
+);
+
+/** Users invited into a room by name (an `Invite` activity for remote ones). */
+export const roomInvitations = pgTable(
+  "room_invitations",
+  {
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    actorId: uuid("actor_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    invitedBy: uuid("invited_by").references(() => actors.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.actorId] })],
+);
+
+/**
+ * Messages from other servers deleted before they arrived here (a `Delete` that overtook its
+ * `Create`): a late `Create` of one of these is ignored, so the message cannot come back.
+ */
+export const tombstones = pgTable("tombstones", {
+  iri: text("iri").primaryKey(),
+  deletedAt: timestamp("deleted_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Servers whose activities and IRIs are refused, managed by the admin command. */
+export const blockedServers = pgTable("blocked_servers", {
+  /** Lowercase host name (with port when not the default). */
+  host: text("host").primaryKey(),
+  reason: text("reason").notNull().default(""),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** How far the federation publisher has read the event log (one row). */
+export const federationCursor = pgTable("federation_cursor", {
+  id: integer("id").primaryKey(),
+  position: bigint("position", { mode: "number" }).notNull(),
+});
+
 /** The single counter behind `events.position`. */
 export const streamPosition = pgTable("stream_position", {
   id: integer("id").primaryKey(),
@@ -431,6 +535,7 @@ export const streamPosition = pgTable("stream_position", {
 });
 
 export type Actor = typeof actors.$inferSelect;
+export type PendingJoin = typeof pendingJoins.$inferSelect;
 export type Room = typeof rooms.$inferSelect;
 export type RoomMember = typeof roomMembers.$inferSelect;
 export type Invite = typeof invites.$inferSelect;

@@ -202,6 +202,14 @@ const sanitizeOptions: sanitizeHtml.IOptions = {
   },
 };
 
+/**
+ * Sanitises a message's HTML from another server with the same allowlist. Unknown elements
+ * (Mastodon's `<span class="h-card">`, say) are dropped but their text stays.
+ */
+export function sanitizeRemoteHtml(html: string): string {
+  return sanitizeHtml(html, { ...sanitizeOptions, disallowedTagsMode: "discard" }).trim();
+}
+
 function render(source: string, env: RenderEnv): string {
   return sanitizeHtml(md.render(source, env), sanitizeOptions).trim();
 }

@@ -2,12 +2,22 @@ import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { findUser, handleHost } from "../accounts/accounts.ts";
 import type { DatabaseLike } from "../db/client.ts";
-import { type Message, messageEdits, messageMentions, messages, reactions, roomMembers, rooms } from "../db/schema.ts";
+import {
+  type Message,
+  messageEdits,
+  messageMentions,
+  messages,
+  outboundMessages,
+  type Room,
+  reactions,
+  roomMembers,
+  rooms,
+} from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
 import { authorize } from "../rooms/permissions.ts";
-import { accessRoom, logModeration, membership } from "../rooms/rooms.ts";
+import { accessRoom, logModeration, membership, remote } from "../rooms/rooms.ts";
 import { appendEvents } from "../stream/events.ts";
 import { parseReactionKey } from "./emoji.ts";
 import { renderMessage, snippet } from "./markdown.ts";
@@ -31,6 +41,8 @@ export interface MessageView {
   readonly editedAt: string | null;
   readonly deletedAt: string | null;
   readonly createdAt: string;
+  /** Sent to a room on another server, which has not numbered it yet (`seq` is 0 meanwhile). */
+  readonly pending?: true;
 }
 
 /** The ActivityPub IRI of a local message. */
@@ -83,7 +95,7 @@ export async function messageViews(
   );
 }
 
-async function oneView(deps: Deps, message: Message, viewerId: string | null): Promise<MessageView> {
+export async function oneView(deps: Deps, message: Message, viewerId: string | null): Promise<MessageView> {
   const [view] = await messageViews(deps, [message], viewerId);
   if (view == null) throw new Error("A message could not be serialised.");
   return view;
@@ -120,7 +132,7 @@ async function render(deps: Deps, content: string) {
 }
 
 /** Records who a message mentions, among the room's members (for counts and notifications). */
-async function recordMentions(tx: DatabaseLike, message: Message, mentioned: readonly string[]) {
+export async function recordMentions(tx: DatabaseLike, message: Message, mentioned: readonly string[]) {
   await tx.delete(messageMentions).where(eq(messageMentions.messageId, message.id));
   const others = mentioned.filter((id) => id !== message.authorId);
   if (others.length === 0) return;
@@ -151,7 +163,7 @@ export async function sendMessage(
   roomId: string,
   input: { txnId: string; content: string; replyTo?: string | undefined },
 ): Promise<{ message: MessageView; created: boolean }> {
-  await accessRoom(deps, roomId, actorId);
+  const { room } = await accessRoom(deps, roomId, actorId);
   // Everything that needs no lock happens first: rendering, the author, the quoted message.
   const { html, mentioned } = await render(deps, input.content);
   const [reply] = input.replyTo
@@ -166,6 +178,9 @@ export async function sendMessage(
     });
   }
   const profiles = await actorProfiles(deps, [actorId, ...(reply ? [reply.authorId] : [])]);
+  if (room.iri != null) {
+    return await sendToRemoteRoom(deps, actorId, room, { ...input, html, reply }, profiles);
+  }
   const retried = new Error("retried");
   let existing: Message | undefined;
   let view: MessageView | undefined;
@@ -224,10 +239,73 @@ export async function sendMessage(
 }
 
 /**
+ * Sends a message to a room on another server: kept as outbound (so a retry with the same
+ * txnId sends the same message) and sent to the room's `Group`, which numbers it and announces
+ * it back; the stream then shows it like any other.
+ */
+async function sendToRemoteRoom(
+  deps: Deps,
+  actorId: string,
+  room: Room,
+  input: { txnId: string; content: string; html: string; reply: Message | undefined },
+  profiles: Map<string, ActorProfile>,
+): Promise<{ message: MessageView; created: boolean }> {
+  const [inserted] = await deps.db
+    .insert(outboundMessages)
+    .values({
+      id: uuidv7(),
+      roomId: room.id,
+      authorId: actorId,
+      txnId: input.txnId,
+      content: input.content,
+      html: input.html,
+      replyTo: input.reply?.id ?? null,
+    })
+    .onConflictDoNothing()
+    .returning();
+  const [row] = inserted
+    ? [inserted]
+    : await deps.db
+        .select()
+        .from(outboundMessages)
+        .where(
+          and(
+            eq(outboundMessages.roomId, room.id),
+            eq(outboundMessages.authorId, actorId),
+            eq(outboundMessages.txnId, input.txnId),
+          ),
+        );
+  if (row == null) {
+    // Numbered and stored already: this is a retry of a delivered message.
+    const [sent] = await deps.db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.roomId, room.id), eq(messages.authorId, actorId), eq(messages.txnId, input.txnId)));
+    if (sent == null) throw new Error("An outbound message vanished.");
+    return { message: await oneView(deps, sent, actorId), created: false };
+  }
+  await remote(deps).sendToRoom(actorId, room, {
+    type: "create",
+    id: row.id,
+    content: row.content,
+    html: row.html,
+    inReplyTo: input.reply ? messageUrl(deps, input.reply) : null,
+  });
+  const message = toView(
+    deps,
+    { ...row, seq: 0, iri: null, activity: null, editedAt: null, deletedAt: null, deletedBy: null },
+    profiles,
+    input.reply,
+    [],
+  );
+  return { message: { ...message, pending: true }, created: inserted != null };
+}
+
+/**
  * A message's view from its row, the profiles of its author (and of the quoted message's),
  * the quoted message and its reaction counts.
  */
-function toView(
+export function toView(
   deps: Deps,
   message: Message,
   profiles: Map<string, ActorProfile>,
@@ -259,7 +337,7 @@ function toView(
   };
 }
 
-async function messageIn(deps: Pick<Deps, "db">, roomId: string, messageId: string): Promise<Message> {
+export async function messageIn(deps: Pick<Deps, "db">, roomId: string, messageId: string): Promise<Message> {
   const [message] = await deps.db
     .select()
     .from(messages)
@@ -279,12 +357,22 @@ export async function editMessage(
   messageId: string,
   content: string,
 ): Promise<MessageView> {
-  await accessRoom(deps, roomId, actorId);
+  const { room } = await accessRoom(deps, roomId, actorId);
   const message = await messageIn(deps, roomId, messageId);
   if (message.authorId !== actorId) throw new AppError("forbidden", "Only the author may edit a message.");
   if (message.deletedAt) throw new AppError("conflict", "A deleted message cannot be edited.");
   if (message.content === content) return await oneView(deps, message, actorId);
   const { html, mentioned } = await render(deps, content);
+  if (room.iri != null) {
+    // Applied when the room's server announces it.
+    await remote(deps).sendToRoom(actorId, room, {
+      type: "update",
+      messageIri: messageUrl(deps, message),
+      content,
+      html,
+    });
+    return await oneView(deps, message, actorId);
+  }
   const updated = await deps.db.transaction(async (tx) => {
     const [current] = await tx.select().from(messages).where(eq(messages.id, messageId)).for("update");
     if (current == null || current.deletedAt) throw new AppError("conflict", "A deleted message cannot be edited.");
@@ -309,10 +397,15 @@ export async function editMessage(
  * a moderator may delete those of members ranked below them.
  */
 export async function deleteMessage(deps: Deps, actorId: string, roomId: string, messageId: string): Promise<void> {
-  const { member } = await accessRoom(deps, roomId, actorId);
+  const { room, member } = await accessRoom(deps, roomId, actorId);
   const message = await messageIn(deps, roomId, messageId);
   if (message.deletedAt) return;
   const byOther = message.authorId !== actorId;
+  if (room.iri != null) {
+    if (byOther) throw new AppError("managed_remotely", "Moderation of this room happens on its home server.");
+    await remote(deps).sendToRoom(actorId, room, { type: "delete", messageIri: messageUrl(deps, message) });
+    return;
+  }
   if (byOther) {
     const author = await membership(deps.db, roomId, message.authorId);
     authorize(member as NonNullable<typeof member>, "deleteOthers", author ?? { role: "member" });
@@ -374,9 +467,18 @@ export async function react(
   key: string,
   on: boolean,
 ): Promise<void> {
-  await accessRoom(deps, roomId, actorId);
+  const { room } = await accessRoom(deps, roomId, actorId);
   const message = await messageIn(deps, roomId, messageId);
   if (message.deletedAt) throw new AppError("conflict", "A deleted message takes no reactions.");
+  if (room.iri != null) {
+    await remote(deps).sendToRoom(actorId, room, {
+      type: "react",
+      messageIri: messageUrl(deps, message),
+      emoji: key,
+      on,
+    });
+    return;
+  }
   await deps.db.transaction(async (tx) => {
     const changed = on
       ? await tx

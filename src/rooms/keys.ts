@@ -4,14 +4,22 @@ import { type Room, roomKeys, rooms } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 
 /**
- * A public room as other servers may see it: public, not a direct conversation, not deleted.
- * Private rooms are not published (their existence is not revealed to outsiders).
+ * A room hosted here as other servers may see it: not a direct conversation, not deleted, not
+ * a mirror of a remote room. A private room's `Group` is served too (its members' servers
+ * need its keys), with its details hidden from outsiders, and WebFinger does not find it.
  */
 export async function publishedRoom(deps: Pick<Deps, "db">, roomId: string): Promise<Room | undefined> {
   const [room] = await deps.db
     .select()
     .from(rooms)
-    .where(and(eq(rooms.id, roomId), eq(rooms.visibility, "public"), eq(rooms.direct, false), isNull(rooms.deletedAt)));
+    .where(
+      and(
+        eq(rooms.id, roomId),
+        eq(rooms.direct, false),
+        isNull(rooms.deletedAt),
+        isNull(rooms.iri),
+      ),
+    );
   return room;
 }
 

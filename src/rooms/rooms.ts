@@ -11,13 +11,19 @@ import {
   roomMembers,
   rooms,
 } from "../db/schema.ts";
-import type { Deps } from "../deps.ts";
+import type { Deps, Federator } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { avatarUrl, removeAvatarFile, storeAvatarFile } from "../media/avatars.ts";
 import { appendEvents } from "../stream/events.ts";
 import { onlineActors } from "../stream/presence.ts";
 import { type ActorProfile, actorProfiles } from "./actors.ts";
 import { type Action, authorize, type Role } from "./permissions.ts";
+
+/** The federation port, for actions in rooms on other servers. */
+export function remote(deps: Deps): Federator {
+  if (deps.federation == null) throw new AppError("remote_unreachable", "Federation is not running in this process.");
+  return deps.federation;
+}
 
 /** A room as one actor sees it: the room and their membership, if any. */
 export interface RoomAccess {
@@ -98,6 +104,9 @@ export async function accessRoomFor(
   action: Action,
 ): Promise<RoomAccess & { member: RoomMember }> {
   const access = await accessRoom(deps, roomId, actorId, "member");
+  if (access.room.iri != null) {
+    throw new AppError("managed_remotely", "This room lives on another server: it is managed there.");
+  }
   const member = access.member as RoomMember;
   authorize(member, action);
   return { room: access.room, member };
@@ -177,6 +186,8 @@ const changePermission: Record<keyof RoomChanges, Action> = {
 /** Changes a room's name, topic, theme or visibility, each by its own permission. */
 export async function updateRoom(deps: Deps, actorId: string, roomId: string, changes: RoomChanges): Promise<Room> {
   const { room, member } = await accessRoom(deps, roomId, actorId);
+  if (room.iri != null)
+    throw new AppError("managed_remotely", "This room lives on another server: it is managed there.");
   const set = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as RoomChanges;
   for (const field of Object.keys(set) as (keyof RoomChanges)[])
     authorize(member as RoomMember, changePermission[field]);
@@ -302,6 +313,7 @@ export async function roomDirectory(
         eq(rooms.visibility, "public"),
         eq(rooms.direct, false),
         isNull(rooms.deletedAt),
+        isNull(rooms.iri),
         pattern ? ilike(rooms.name, pattern) : undefined,
       ),
     )
@@ -374,7 +386,7 @@ export async function joinRoom(deps: Deps, actorId: string, roomId: string): Pro
  * Removes a member and tells the room (and the removed actor, who no longer sees the room's
  * events) why: `left`, `kicked` or `banned`.
  */
-async function removeMember(
+export async function removeMember(
   tx: DatabaseLike,
   roomId: string,
   actorId: string,
@@ -399,7 +411,13 @@ async function removeMember(
  * owner leaving an otherwise empty room deletes it.
  */
 export async function leaveRoom(deps: Deps, actorId: string, roomId: string): Promise<void> {
-  const { member } = await accessRoom(deps, roomId, actorId);
+  const { room, member } = await accessRoom(deps, roomId, actorId);
+  if (room.iri != null) {
+    // Its server is told; here the member goes at once.
+    await remote(deps).sendToRoom(actorId, room, { type: "leave" });
+    await deps.db.transaction((tx) => removeMember(tx, roomId, actorId, "left"));
+    return;
+  }
   if (member?.role === "owner") {
     const [others] = await deps.db
       .select({ n: count() })

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { handleHost } from "../accounts/accounts.ts";
 import type { Room } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
+import { AppError } from "../errors.ts";
 import type { Api } from "../http/api.ts";
 import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
@@ -23,6 +24,7 @@ import {
   serializeInvite,
 } from "./invites.ts";
 import { allowedActions, type Role, roles } from "./permissions.ts";
+import { pendingRooms } from "./remote.ts";
 import {
   accessRoom,
   banMember,
@@ -35,6 +37,7 @@ import {
   listMembers,
   listMyRooms,
   moderationLogOf,
+  remote,
   roomDirectory,
   setMemberRole,
   setRoomAvatar,
@@ -144,6 +147,10 @@ const roomSchema = z.object({
   lastReadSeq: z.number(),
   handle: z.string().describe("The room's WebFinger handle"),
   url: z.string().describe("The room's ActivityPub Group IRI"),
+  remote: z.boolean().describe("Whether the room lives on another server"),
+  membership: z
+    .enum(["joined", "pending", "none"])
+    .describe("`pending` while a room on another server has not answered the caller's join"),
   createdAt: z.string(),
 });
 const inviteSchema = z.object({
@@ -162,8 +169,9 @@ const inviteSchema = z.object({
 export function serializeRoom(
   deps: Deps,
   room: Room,
-  caller: { role: Role | null; unread?: number; mentions?: number; lastReadSeq?: number },
+  caller: { role: Role | null; unread?: number; mentions?: number; lastReadSeq?: number; pending?: boolean },
 ): z.infer<typeof roomSchema> {
+  const remoteUrl = room.iri ? new URL(room.iri) : undefined;
   return {
     id: room.id,
     name: room.name,
@@ -178,8 +186,12 @@ export function serializeRoom(
     mentions: caller.mentions ?? 0,
     lastSeq: room.lastSeq,
     lastReadSeq: caller.lastReadSeq ?? 0,
-    handle: `${room.id}@${handleHost(deps)}`,
-    url: `${deps.config.origin}/rooms/${room.id}`,
+    handle: remoteUrl
+      ? `${remoteUrl.pathname.split("/").filter(Boolean).at(-1) ?? room.id}@${remoteUrl.host}`
+      : `${room.id}@${handleHost(deps)}`,
+    url: room.iri ?? `${deps.config.origin}/rooms/${room.id}`,
+    remote: room.iri != null,
+    membership: caller.pending ? "pending" : caller.role ? "joined" : "none",
     createdAt: room.createdAt.toISOString(),
   };
 }
@@ -189,11 +201,41 @@ async function roomFor(c: Context<Env>, roomId: string) {
   const { user } = authenticated(c);
   const [entry] = await listMyRooms(deps, user.id, roomId);
   if (entry) return serializeRoom(deps, entry.room, entry);
+  const pending = (await pendingRooms(deps, user.id)).find((r) => r.id === roomId);
+  if (pending) return serializeRoom(deps, pending, { role: null, pending: true });
   const { room } = await accessRoom(deps, roomId, user.id, "visible");
   return serializeRoom(deps, room, { role: null });
 }
 
 const noContent = { 204: { description: "Done" } } as const;
+
+/**
+ * A join target that names something on this server: a room handle (`<id>@host`), the room's
+ * URL, or an invite link. Anything else is for federation to resolve.
+ */
+function localTarget(deps: Deps, target: string): { kind: "room" | "invite"; id: string } | undefined {
+  const host = handleHost(deps).toLowerCase();
+  const handle = /^@?([0-9a-f-]{36})@(.+)$/i.exec(target);
+  if (handle?.[1] && handle[2]?.toLowerCase() === host) return { kind: "room", id: roomIdOf(handle[1]) };
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return undefined;
+  }
+  if (url.origin !== new URL(deps.config.origin).origin) return undefined;
+  const room = /^\/rooms\/([0-9a-f-]{36})\/?$/i.exec(url.pathname)?.[1];
+  if (room) return { kind: "room", id: roomIdOf(room) };
+  const code = /^\/invite\/([A-Za-z0-9_-]{16,64})$/.exec(url.pathname)?.[1];
+  if (code) return { kind: "invite", id: code };
+  throw new AppError("room_not_found", "Nothing on this server is at that address.");
+}
+
+function roomIdOf(value: string): string {
+  const parsed = roomId.safeParse(value.toLowerCase());
+  if (!parsed.success) throw new AppError("room_not_found", "No such room.");
+  return parsed.data;
+}
 
 /** Mounts the room, membership, moderation and invite endpoints. */
 export function roomRoutes(api: Api, app: Hono<Env>): void {
@@ -260,7 +302,13 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
     async (c) => {
       const deps = c.var.deps;
       const entries = await listMyRooms(deps, me(c));
-      return c.json({ rooms: entries.map((e) => serializeRoom(deps, e.room, e)) });
+      const pending = await pendingRooms(deps, me(c));
+      return c.json({
+        rooms: [
+          ...pending.map((room) => serializeRoom(deps, room, { role: null, pending: true })),
+          ...entries.map((e) => serializeRoom(deps, e.room, e)),
+        ],
+      });
     },
   );
 
@@ -381,6 +429,54 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
     async (c, { params }) => {
       await setRoomAvatar(c.var.deps, me(c), params.roomId, null);
       return c.json(await roomFor(c, params.roomId));
+    },
+  );
+
+  api.route(
+    app,
+    {
+      method: "post",
+      path: "/api/v1/rooms/join",
+      tag: "members",
+      summary:
+        "Join a room by handle (`<room>@host`), Group URL or invite link, here or on another server. " +
+        "A remote room answers later: until then the room is listed with `membership: pending`.",
+      auth: true,
+      body: z.object({ target: z.string().trim().min(3).max(2000) }),
+      responses: {
+        200: { description: "Joined a room on this server", schema: roomSchema },
+        202: { description: "Asked a room on another server; the answer comes on the stream", schema: roomSchema },
+      },
+      errors: [
+        "room_not_found",
+        "banned",
+        "invite_not_found",
+        "invite_expired",
+        "remote_unreachable",
+        "server_blocked",
+      ],
+    },
+    async (c, { body }) => {
+      const deps = c.var.deps;
+      await enforceRateLimits(deps, [
+        {
+          key: `rooms:join:${me(c)}`,
+          limit: Math.max(1, Math.round(60 * deps.config.rateLimitFactor)),
+          windowSeconds: 3600,
+        },
+      ]);
+      const local = localTarget(deps, body.target);
+      if (local?.kind === "room") {
+        await joinRoom(deps, me(c), local.id);
+        return c.json(await roomFor(c, local.id));
+      }
+      if (local?.kind === "invite") {
+        const room = await redeemInvite(deps, me(c), local.id);
+        return c.json(await roomFor(c, room.id));
+      }
+      const roomId = await remote(deps).joinRemoteRoom(me(c), body.target);
+      const room = await roomFor(c, roomId);
+      return c.json(room, room.membership === "pending" ? 202 : 200);
     },
   );
 

@@ -14,6 +14,7 @@ export type EventType =
   | "member.updated"
   | "room.updated"
   | "room.deleted"
+  | "room.invited"
   | "read";
 
 /** One event to append: for a room's members, or (with `actorId` and no room) for one actor. */
@@ -22,6 +23,8 @@ export interface NewEvent {
   readonly roomId?: string | null;
   readonly actorId?: string | null;
   readonly data: unknown;
+  /** The remote activity behind the event, which the room's server relays as it is. */
+  readonly activity?: unknown;
 }
 
 /** PostgreSQL notification channel: its payload is the newest position. */
@@ -50,6 +53,7 @@ export async function appendEvents(tx: DatabaseLike, list: readonly NewEvent[]):
       actorId: event.actorId ?? null,
       type: event.type,
       data: event.data as object,
+      activity: (event.activity ?? null) as object | null,
     })),
   );
   await tx.execute(sql`select pg_notify(${eventsChannel}, ${String(counter.position)})`);

@@ -62,15 +62,20 @@ describe("rooms as ActivityPub Groups", () => {
     expect(jrd.links).toContainEqual(expect.objectContaining({ rel: "self", href: r.url }));
   });
 
-  it("publishes neither private rooms nor deleted ones", async () => {
-    const hidden = await room({ name: "Hidden", visibility: "private" });
+  it("publishes no deleted room, and a private one only as a name-less Group WebFinger does not find", async () => {
+    const hidden = await room({ name: "Hidden", topic: "secret plans", visibility: "private" });
     const gone = await room({ name: "Gone", visibility: "public" });
     await t.request(`/api/v1/rooms/${gone.id}`, { method: "DELETE", headers });
+    expect((await t.request(`/rooms/${gone.id}`, { headers: asActivityPub })).status).toBe(404);
     for (const r of [hidden, gone]) {
-      expect((await t.request(`/rooms/${r.id}`, { headers: asActivityPub })).status).toBe(404);
       expect((await t.request(`/.well-known/webfinger?resource=acct:${r.handle}`)).status).toBe(404);
     }
-    expect(await t.testDatabase.db.select().from(roomKeys).where(eq(roomKeys.roomId, hidden.id))).toHaveLength(0);
+    const res = await t.request(`/rooms/${hidden.id}`, { headers: asActivityPub });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).not.toContain("Hidden");
+    expect(text).not.toContain("secret plans");
+    expect(JSON.parse(text)).toMatchObject({ type: "Group", name: "Private room", manuallyApprovesFollowers: true });
   });
 
   it.each(["rooms/conv1", "rooms/..%2Fx", `rooms/${"a".repeat(500)}`])(

@@ -1,0 +1,132 @@
+import type { Federation, RequestContext } from "@fedify/fedify";
+import { Activity, Announce, Delete, Note, Tombstone } from "@fedify/vocab";
+import { and, asc, eq, gt, isNull, lte } from "drizzle-orm";
+import { actors, type Message, messages, outboundMessages, type Room, roomMembers, rooms } from "../src/db/schema.ts";
+import type { Deps } from "../src/deps.ts";
+import { messageUrl } from "../src/messages/messages.ts";
+import { actorIri, createActivity, localActorIri, toNote } from "./notes.ts";
+import { roomOf } from "./rooms.ts";
+
+/** Messages per history page. */
+const pageSize = 50;
+
+/** The IRI of the `Announce` that gave a message its number. */
+export function historyId(group: URL, seq: number): URL {
+  return new URL(`${group.href}/history/${seq}`);
+}
+
+/**
+ * Whether the signer of a request may read a room's history and messages: anyone for a public
+ * room; for a private one, a server that has a member in it.
+ */
+async function mayRead(ctx: RequestContext<Deps>, room: Room): Promise<boolean> {
+  if (room.visibility === "public" && !room.direct) return true;
+  const owner = await ctx.getSignedKeyOwner().catch(() => null);
+  if (owner?.id == null) return false;
+  const origin = owner.id.origin;
+  const members = await ctx.data.db
+    .select({ iri: actors.iri })
+    .from(roomMembers)
+    .innerJoin(actors, eq(actors.id, roomMembers.actorId))
+    .where(eq(roomMembers.roomId, room.id));
+  return members.some((m) => m.iri != null && new URL(m.iri).origin === origin);
+}
+
+/**
+ * The activity that stands for a message in the history: its author's latest activity as
+ * received (remote authors), a freshly signed `Create` of the current version (ours), or the
+ * room's `Delete` for a tombstone.
+ */
+export async function messageActivity(
+  ctx: RequestContext<Deps> | Parameters<typeof createActivity>[0],
+  room: Room,
+  message: Message,
+): Promise<Activity | undefined> {
+  const deps = ctx.data;
+  const group = ctx.getActorUri(`rooms/${room.id}`);
+  const note = messageUrl(deps, message);
+  if (message.deletedAt) {
+    return new Delete({
+      id: new URL(`${note}#delete`),
+      actor: group,
+      object: new Tombstone({ id: new URL(note) }),
+      to: group,
+    });
+  }
+  if (message.activity) {
+    return await Activity.fromJsonLd(message.activity, {
+      documentLoader: ctx.documentLoader,
+      contextLoader: ctx.contextLoader,
+    }).catch(() => undefined);
+  }
+  const author = await localActorIri(deps, message.authorId);
+  if (author == null) return undefined;
+  return await createActivity(ctx, author.identifier, await toNote(deps, message, author.iri, group), author.iri);
+}
+
+/** Registers the rooms' history (their `outbox`, paged by sequence number) and messages as `Note`s. */
+export function historyDispatchers(federation: Federation<Deps>): void {
+  federation
+    .setOutboxDispatcher("/history/{identifier}", async (ctx, identifier, cursor) => {
+      const room = await roomOf(ctx.data, identifier);
+      if (room == null) return { items: [] };
+      const after = cursor === "latest" ? Math.max(0, room.lastSeq - pageSize) : Number(cursor ?? 0);
+      if (!Number.isSafeInteger(after) || after < 0) return null;
+      const rows = await ctx.data.db
+        .select()
+        .from(messages)
+        .where(and(eq(messages.roomId, room.id), gt(messages.seq, after), lte(messages.seq, after + pageSize)))
+        .orderBy(asc(messages.seq));
+      const group = ctx.getActorUri(identifier);
+      const items: Announce[] = [];
+      for (const message of rows) {
+        const object = await messageActivity(ctx, room, message);
+        if (object) items.push(new Announce({ id: historyId(group, message.seq), actor: group, object, to: group }));
+      }
+      const last = after + pageSize;
+      return { items, nextCursor: last < room.lastSeq ? String(last) : null };
+    })
+    .setFirstCursor(() => "latest")
+    .setCounter(async (ctx, identifier) => (await roomOf(ctx.data, identifier))?.lastSeq ?? 0)
+    .authorize(async (ctx, identifier) => {
+      const room = await roomOf(ctx.data, identifier);
+      return room == null || (await mayRead(ctx, room));
+    });
+
+  federation
+    .setObjectDispatcher(Note, "/messages/{id}", async (ctx, { id }) => {
+      const deps = ctx.data;
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) return null;
+      const [message] = await deps.db
+        .select()
+        .from(messages)
+        .where(and(eq(messages.id, id), isNull(messages.iri), isNull(messages.deletedAt)));
+      const [outbound] = message
+        ? []
+        : await deps.db.select().from(outboundMessages).where(eq(outboundMessages.id, id));
+      const row = message ?? (outbound ? { ...outbound, iri: null, editedAt: null } : undefined);
+      if (row == null) return null;
+      const [room] = await deps.db.select().from(rooms).where(eq(rooms.id, row.roomId));
+      const author = await actorIri(deps, row.authorId);
+      if (room == null || author == null || room.deletedAt) return null;
+      const group = room.iri ? new URL(room.iri) : ctx.getActorUri(`rooms/${room.id}`);
+      return await toNote(deps, row, author, group);
+    })
+    .authorize(async (ctx, { id }) => {
+      const deps = ctx.data;
+      const [row] = await deps.db
+        .select({ roomId: messages.roomId })
+        .from(messages)
+        .where(eq(messages.id, id))
+        .union(
+          deps.db.select({ roomId: outboundMessages.roomId }).from(outboundMessages).where(eq(outboundMessages.id, id)),
+        );
+      if (row == null) return true;
+      const [room] = await deps.db.select().from(rooms).where(eq(rooms.id, row.roomId));
+      if (room == null) return true;
+      if (room.iri == null) return await mayRead(ctx, room);
+      // A message of ours in a remote room: its room's server may read it.
+      const owner = await ctx.getSignedKeyOwner().catch(() => null);
+      return owner?.id != null && owner.id.origin === new URL(room.iri).origin;
+    });
+}

@@ -1,0 +1,173 @@
+import type { Context, Federation } from "@fedify/fedify";
+import { Group, isActor, Join, Leave, Note, Source } from "@fedify/vocab";
+import { Temporal } from "@js-temporal/polyfill";
+import { and, eq } from "drizzle-orm";
+import { type Room, roomMembers } from "../src/db/schema.ts";
+import type { Deps, Federator, RemoteRoomAction } from "../src/deps.ts";
+import { AppError } from "../src/errors.ts";
+import { addPendingJoin } from "../src/rooms/remote.ts";
+import {
+  createActivity,
+  deleteActivity,
+  localActorIri,
+  reactionActivity,
+  signAs,
+  toNote,
+  updateActivity,
+} from "./notes.ts";
+import { fetchGroup, hostOf, isBlockedHost, rememberActor, rememberGroup } from "./remote.ts";
+
+/** A context for work that is not a request (the domain calling out). */
+function contextOf(federation: Federation<Deps>, deps: Deps): Context<Deps> {
+  return federation.createContext(new URL(deps.config.origin), deps);
+}
+
+/** What the user typed as a target, as something `lookupObject` takes. */
+function lookupTarget(target: string): string {
+  const handle = /^@?([^@\s/]+)@([^@\s/]+)$/.exec(target.trim());
+  return handle ? `acct:${handle[1]}@${handle[2]}` : target.trim();
+}
+
+async function refuseBlocked(deps: Deps, target: string) {
+  let host: string | undefined;
+  try {
+    host = target.includes("://") ? hostOf(target) : target.split("@").at(-1)?.toLowerCase();
+  } catch {
+    host = undefined;
+  }
+  if (host && (await isBlockedHost(deps, host))) {
+    throw new AppError("server_blocked", `This server does not federate with ${host}.`);
+  }
+}
+
+/** Re-reads a mirrored room's `Group`, signed as a local member (private rooms show more to members). */
+export async function refreshMirror(ctx: Context<Deps>, mirror: Room, actorId: string): Promise<void> {
+  if (mirror.iri == null) return;
+  const signer = await localActorIri(ctx.data, actorId);
+  const group = await fetchGroup(ctx, mirror.iri, signer?.identifier);
+  if (group?.id?.href === mirror.iri) await rememberGroup(ctx.data, group);
+}
+
+/** The `Group` of a mirrored room as a recipient. */
+function groupRecipient(room: Room) {
+  if (room.iri == null || room.inbox == null) throw new AppError("remote_unreachable", "The room's server is unknown.");
+  return {
+    id: new URL(room.iri),
+    inboxId: new URL(room.inbox),
+    endpoints: room.sharedInbox ? { sharedInbox: new URL(room.sharedInbox) } : null,
+  };
+}
+
+/** The federation side of the domain's {@link Federator} port. */
+export function createFederator(federation: Federation<Deps>, deps: Deps): Federator {
+  return {
+    async lookupActor(target) {
+      await refuseBlocked(deps, target);
+      const ctx = contextOf(federation, deps);
+      const found = await ctx.lookupObject(lookupTarget(target)).catch(() => null);
+      if (found == null || !isActor(found) || found.id == null || found instanceof Group) return undefined;
+      if (found.id.origin === new URL(deps.config.origin).origin) return undefined;
+      return await rememberActor(deps, found);
+    },
+
+    async joinRemoteRoom(actorId, target) {
+      await refuseBlocked(deps, target);
+      const ctx = contextOf(federation, deps);
+      const user = await localActorIri(deps, actorId);
+      if (user == null) throw new AppError("forbidden", "Only local users join rooms from here.");
+      const invite = /^https?:\/\/[^/]+\/invite\/[A-Za-z0-9_-]{16,64}$/.test(target) ? new URL(target) : undefined;
+      const group = await fetchGroup(ctx, lookupTarget(target), user.identifier);
+      if (group?.id == null || group.inboxId == null) throw new AppError("room_not_found", "No room was found there.");
+      if (invite && invite.origin !== group.id.origin) throw new AppError("room_not_found", "No room was found there.");
+      await refuseBlocked(deps, group.id.href);
+      const room = await rememberGroup(deps, group);
+      const [member] = await deps.db
+        .select()
+        .from(roomMembers)
+        .where(and(eq(roomMembers.roomId, room.id), eq(roomMembers.actorId, actorId)));
+      if (member) return room.id;
+      const activityIri = await addPendingJoin(
+        deps,
+        room.id,
+        actorId,
+        `${user.iri.href}#join-${room.id}-${Date.now()}`,
+      );
+      const join = await signAs(
+        ctx,
+        user.identifier,
+        new Join({
+          id: new URL(activityIri),
+          actor: user.iri,
+          object: group.id,
+          to: group.id,
+          instrument: invite ?? null,
+        }),
+      );
+      await ctx.sendActivity({ identifier: user.identifier }, groupRecipient(room), join, { orderingKey: room.id });
+      return room.id;
+    },
+
+    async sendToRoom(actorId, room, action) {
+      const ctx = contextOf(federation, deps);
+      const user = await localActorIri(deps, actorId);
+      if (user == null || room.iri == null) throw new AppError("forbidden", "Only local users act from here.");
+      const group = new URL(room.iri);
+      const activity = await activityFor(ctx, user, group, action);
+      await ctx.sendActivity({ identifier: user.identifier }, groupRecipient(room), activity, {
+        orderingKey: room.id,
+      });
+    },
+  };
+}
+
+async function activityFor(
+  ctx: Context<Deps>,
+  user: { iri: URL; identifier: string },
+  group: URL,
+  action: RemoteRoomAction,
+) {
+  const deps = ctx.data;
+  switch (action.type) {
+    case "create": {
+      const note = await toNote(
+        deps,
+        {
+          id: action.id,
+          iri: null,
+          content: action.content,
+          html: action.html,
+          createdAt: new Date(),
+          editedAt: null,
+          replyTo: null,
+        },
+        user.iri,
+        group,
+      );
+      const withReply = action.inReplyTo ? note.clone({ replyTarget: new URL(action.inReplyTo) }) : note;
+      return await createActivity(ctx, user.identifier, withReply, user.iri);
+    }
+    case "update": {
+      const at = new Date();
+      const note = new Note({
+        id: new URL(action.messageIri),
+        attribution: user.iri,
+        content: action.html,
+        source: new Source({ content: action.content, mediaType: "text/markdown" }),
+        updated: Temporal.Instant.fromEpochMilliseconds(at.getTime()),
+        to: group,
+        audience: group,
+      });
+      return await updateActivity(ctx, user.identifier, note, user.iri, at);
+    }
+    case "delete":
+      return await deleteActivity(ctx, user.identifier, action.messageIri, user.iri, group);
+    case "react":
+      return await reactionActivity(ctx, user.identifier, user.iri, action.messageIri, action.emoji, action.on, group);
+    case "leave":
+      return await signAs(
+        ctx,
+        user.identifier,
+        new Leave({ id: new URL(`${user.iri.href}#leave-${Date.now()}`), actor: user.iri, object: group, to: group }),
+      );
+  }
+}

@@ -1,0 +1,246 @@
+import type { Context, Federation } from "@fedify/fedify";
+import { Activity, Add, Announce, Block, Delete, Remove, Update } from "@fedify/vocab";
+import { and, asc, eq, gt, isNull, sql } from "drizzle-orm";
+import type { DatabaseLike } from "../src/db/client.ts";
+import { actors, events, federationCursor, messages, type Room, rooms, type StreamEvent } from "../src/db/schema.ts";
+import type { Deps } from "../src/deps.ts";
+import { logger } from "../src/log.ts";
+import { messageUrl } from "../src/messages/messages.ts";
+import { historyId, messageActivity } from "./history.ts";
+import { actorIri, deleteActivity, localActorIri, reactionActivity, toNote, updateActivity } from "./notes.ts";
+import { recipient, remoteMembers } from "./remote.ts";
+import { roomIdentifier, toGroup } from "./rooms.ts";
+
+const log = logger("publisher");
+
+/** Events read per round. */
+const batchSize = 200;
+
+type Recipient = ReturnType<typeof recipient>;
+
+/**
+ * Tells other servers what happened in rooms hosted here. It reads the same event log as the
+ * live stream, from a cursor kept in the database, so nothing committed is missed across
+ * restarts: each event of a room with members elsewhere becomes an activity of the room's
+ * `Group`, queued (durably, ordered per room) for every member server. A crash between queueing
+ * and moving the cursor queues an event twice; its activity id is the same, so receivers drop
+ * the repeat. Several processes take turns through a row lock on the cursor.
+ */
+export class Publisher {
+  readonly #federation: Federation<Deps>;
+  readonly #deps: Deps;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(federation: Federation<Deps>, deps: Deps) {
+    this.#federation = federation;
+    this.#deps = deps;
+  }
+
+  /** Starts reading the log every `intervalMs`. */
+  start(intervalMs = 200): void {
+    const tick = async () => {
+      if (this.#stopped) return;
+      this.#running = this.publishPending()
+        .then(() => undefined)
+        .catch((error) => log.warn("Publishing events failed: {error}", { error }));
+      await this.#running;
+      if (!this.#stopped) this.#timer = setTimeout(tick, intervalMs);
+    };
+    this.#timer = setTimeout(tick, 0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  /** Publishes what the log holds past the cursor; returns how many events were read. */
+  async publishPending(): Promise<number> {
+    const ctx = this.#federation.createContext(new URL(this.#deps.config.origin), this.#deps);
+    let total = 0;
+    for (;;) {
+      const read = await this.#deps.db.transaction(async (tx) => {
+        const [cursor] = await tx
+          .select()
+          .from(federationCursor)
+          .where(eq(federationCursor.id, 1))
+          .for("update", { skipLocked: true });
+        if (cursor == null) return 0;
+        const batch = await tx
+          .select()
+          .from(events)
+          .where(gt(events.position, cursor.position))
+          .orderBy(asc(events.position))
+          .limit(batchSize);
+        if (batch.length === 0) return 0;
+        await publishBatch(ctx, tx, batch);
+        await tx
+          .update(federationCursor)
+          .set({ position: (batch.at(-1) as StreamEvent).position })
+          .where(eq(federationCursor.id, 1));
+        return batch.length;
+      });
+      total += read;
+      if (read < batchSize) return total;
+    }
+  }
+}
+
+async function publishBatch(ctx: Context<Deps>, tx: DatabaseLike, batch: StreamEvent[]) {
+  const deps = ctx.data;
+  const hosted = new Map<string, { room: Room; members: Recipient[] } | null>();
+  for (const event of batch) {
+    const roomId = event.roomId ?? (event.type === "room.deleted" ? (event.data as { roomId?: string }).roomId : null);
+    if (roomId == null) continue;
+    if (!hosted.has(roomId)) {
+      const [room] = await tx
+        .select()
+        .from(rooms)
+        .where(and(eq(rooms.id, roomId), isNull(rooms.iri)));
+      hosted.set(roomId, room && !room.direct ? { room, members: await remoteMembers(deps, roomId) } : null);
+    }
+    const target = hosted.get(roomId);
+    if (target == null) continue;
+    const extra = await extraRecipient(deps, event);
+    // Rooms nobody elsewhere is in have nothing to tell.
+    if (target.members.length === 0 && extra == null) continue;
+    try {
+      const activity = await activityOf(ctx, target.room, event);
+      if (activity == null) continue;
+      const recipients =
+        event.type === "room.deleted" ? (extra ? [extra] : []) : [...target.members, ...(extra ? [extra] : [])];
+      if (recipients.length === 0) continue;
+      await ctx.sendActivity({ identifier: roomIdentifier(target.room.id) }, recipients, activity, {
+        preferSharedInbox: true,
+        orderingKey: target.room.id,
+      });
+    } catch (error) {
+      log.warn("Event {position} ({type}) could not be published: {error}", {
+        position: event.position,
+        type: event.type,
+        error,
+      });
+    }
+  }
+}
+
+/** A removed member's server hears of the removal (they are no longer a member to send to). */
+async function extraRecipient(deps: Deps, event: StreamEvent): Promise<Recipient | undefined> {
+  if (event.type !== "member.left" && event.type !== "room.deleted") return undefined;
+  const actorId = event.type === "member.left" ? (event.data as { actorId?: string }).actorId : event.actorId;
+  if (actorId == null) return undefined;
+  const [row] = await deps.db.select().from(actors).where(eq(actors.id, actorId));
+  return row?.iri && row.inbox ? recipient(row) : undefined;
+}
+
+/** The activity of the room's `Group` that tells other servers about one event. */
+async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): Promise<Activity | undefined> {
+  const deps = ctx.data;
+  const identifier = roomIdentifier(room.id);
+  const group = ctx.getActorUri(identifier);
+  const eventId = new URL(`${group.href}/events/${event.position}`);
+  const relayed = event.activity
+    ? await Activity.fromJsonLd(event.activity, {
+        documentLoader: ctx.documentLoader,
+        contextLoader: ctx.contextLoader,
+      })
+    : undefined;
+  const announce = (object: Activity, id = eventId) => new Announce({ id, actor: group, object, to: group });
+  const data = event.data as Record<string, unknown>;
+  switch (event.type) {
+    case "message.created": {
+      const id = (data.message as { id?: string } | undefined)?.id;
+      if (id == null) return undefined;
+      const [message] = await deps.db.select().from(messages).where(eq(messages.id, id));
+      if (message == null) return undefined;
+      const object = relayed ?? (await messageActivity(ctx, room, message));
+      return object ? announce(object, historyId(group, message.seq)) : undefined;
+    }
+    case "message.updated": {
+      if (relayed) return announce(relayed);
+      const id = (data.message as { id?: string } | undefined)?.id;
+      if (id == null) return undefined;
+      const [message] = await deps.db.select().from(messages).where(eq(messages.id, id));
+      const author = message ? await localActorIri(deps, message.authorId) : undefined;
+      if (message == null || author == null || message.editedAt == null) return undefined;
+      const note = await toNote(deps, message, author.iri, group);
+      return announce(await updateActivity(ctx, author.identifier, note, author.iri, message.editedAt));
+    }
+    case "message.deleted": {
+      if (relayed) return announce(relayed);
+      const [message] = await deps.db
+        .select()
+        .from(messages)
+        .where(eq(messages.id, String(data.id)));
+      if (message == null) return undefined;
+      const note = messageUrl(deps, message);
+      const author = await localActorIri(deps, message.authorId);
+      if (author && data.deletedBy === message.authorId) {
+        return announce(await deleteActivity(ctx, author.identifier, note, author.iri, group));
+      }
+      // A moderator's delete is the room's own.
+      return new Delete({ id: eventId, actor: group, object: new URL(note), to: group });
+    }
+    case "reaction.added":
+    case "reaction.removed": {
+      if (relayed) return announce(relayed);
+      const actorId = (data.actor as { id?: string } | null)?.id;
+      const reactor = actorId ? await localActorIri(deps, actorId) : undefined;
+      const [message] = await deps.db
+        .select()
+        .from(messages)
+        .where(eq(messages.id, String(data.messageId)));
+      if (reactor == null || message == null) return undefined;
+      const note = messageUrl(deps, message);
+      return announce(
+        await reactionActivity(
+          ctx,
+          reactor.identifier,
+          reactor.iri,
+          note,
+          String(data.emoji),
+          event.type === "reaction.added",
+          group,
+        ),
+      );
+    }
+    case "member.joined": {
+      const actorId = (data.member as { actor?: { id?: string } } | undefined)?.actor?.id;
+      const member = actorId ? await actorIri(deps, actorId) : undefined;
+      return member
+        ? new Add({ id: eventId, actor: group, object: member, target: new URL(`${group.href}/members`), to: group })
+        : undefined;
+    }
+    case "member.left": {
+      if (event.actorId != null) return undefined;
+      const member = await actorIri(deps, String(data.actorId));
+      if (member == null) return undefined;
+      if (data.reason === "banned") return new Block({ id: eventId, actor: group, object: member, to: member });
+      return new Remove({
+        id: eventId,
+        actor: group,
+        object: member,
+        target: new URL(`${group.href}/members`),
+        to: group,
+      });
+    }
+    case "room.updated": {
+      const [current] = await deps.db.select().from(rooms).where(eq(rooms.id, room.id));
+      if (current == null) return undefined;
+      return new Update({ id: eventId, actor: group, object: await toGroup(ctx, identifier, current), to: group });
+    }
+    case "room.deleted":
+      return new Delete({ id: new URL(`${group.href}#delete`), actor: group, object: group, to: group });
+    default:
+      return undefined;
+  }
+}
+
+/** For tests and benchmarks: the cursor's position. */
+export async function publishedPosition(db: DatabaseLike): Promise<number> {
+  const [row] = await db.select({ position: sql<number>`position`.mapWith(Number) }).from(federationCursor);
+  return row?.position ?? 0;
+}

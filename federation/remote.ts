@@ -1,0 +1,182 @@
+import type { Context } from "@fedify/fedify";
+import { type Actor, type Object as APObject, Group, isActor } from "@fedify/vocab";
+import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
+import { actors, blockedServers, type Room, roomMembers } from "../src/db/schema.ts";
+import type { Deps } from "../src/deps.ts";
+import { AppError } from "../src/errors.ts";
+import { plainText } from "../src/messages/markdown.ts";
+import { removeRemoteMember, roomByIri, upsertRemoteActor, upsertRemoteRoom } from "../src/rooms/remote.ts";
+
+/** How long a stored remote actor is trusted before it is fetched again. */
+const actorTtlMs = 24 * 60 * 60 * 1000;
+/** Remote names and topics are cut to what our own rooms and users allow. */
+const maxName = 100;
+const maxTopic = 1000;
+
+/** A host as block lists compare it: lowercase, port kept when not the default. */
+export function hostOf(iri: URL | string): string {
+  return (typeof iri === "string" ? new URL(iri) : iri).host.toLowerCase();
+}
+
+/** Whether an admin blocked this host or a parent domain of it. */
+export async function isBlockedHost(deps: Pick<Deps, "db">, host: string): Promise<boolean> {
+  const bare = host.replace(/:\d+$/, "");
+  const candidates = new Set([host]);
+  const labels = bare.split(".");
+  for (let i = 0; i < labels.length - 1; i++) candidates.add(labels.slice(i).join("."));
+  const rows = await deps.db
+    .select({ host: blockedServers.host })
+    .from(blockedServers)
+    .where(inArray(blockedServers.host, [...candidates]));
+  return rows.length > 0;
+}
+
+/**
+ * Every host named by an IRI anywhere in a JSON document (bounded: at most `limit` strings
+ * looked at), so that a blocked server is refused wherever it appears in an activity.
+ */
+export function hostsIn(json: unknown, limit = 10_000): Set<string> {
+  const hosts = new Set<string>();
+  const stack: unknown[] = [json];
+  let seen = 0;
+  while (stack.length > 0 && seen < limit) {
+    const value = stack.pop();
+    seen++;
+    if (typeof value === "string") {
+      if (/^https?:\/\//i.test(value)) {
+        try {
+          hosts.add(hostOf(value));
+        } catch {
+          // Not a URL after all: nothing to compare.
+        }
+      }
+    } else if (Array.isArray(value)) {
+      stack.push(...value);
+    } else if (value != null && typeof value === "object") {
+      for (const [key, inner] of Object.entries(value)) {
+        // Contexts name vocabularies, not servers that act.
+        if (key !== "@context") stack.push(inner);
+      }
+    }
+  }
+  return hosts;
+}
+
+/** The first blocked host among those a document names, if any. */
+export async function blockedHostIn(deps: Pick<Deps, "db">, json: unknown): Promise<string | undefined> {
+  const hosts = [...hostsIn(json)];
+  if (hosts.length === 0) return undefined;
+  const rows = await deps.db.select({ host: blockedServers.host }).from(blockedServers);
+  if (rows.length === 0) return undefined;
+  for (const host of hosts) if (await isBlockedHost(deps, host)) return host;
+  return undefined;
+}
+
+/** Stores what an actor document says about a remote actor; returns its local id. */
+export async function rememberActor(deps: Deps, actor: Actor): Promise<string> {
+  if (actor.id == null) throw new AppError("validation_failed", "The actor has no id.");
+  const icon = await actor.getIcon().catch(() => null);
+  const iconUrl = icon?.url instanceof URL ? icon.url.href : (icon?.url?.href?.href ?? null);
+  const name = plainText(actor.name?.toString() ?? "").slice(0, maxName);
+  const username = actor.preferredUsername?.toString() ?? actor.id.pathname.split("/").filter(Boolean).at(-1) ?? "";
+  return await upsertRemoteActor(deps, {
+    iri: actor.id.href,
+    handle: `${username.slice(0, 100)}@${actor.id.host}`,
+    name: name || username,
+    inbox: actor.inboxId?.href ?? null,
+    sharedInbox: actor.endpoints?.sharedInbox?.href ?? null,
+    avatarUrl: iconUrl && /^https?:/.test(iconUrl) ? iconUrl : null,
+  });
+}
+
+/**
+ * The local id of a remote actor, fetching its document the first time (and again once a
+ * day). Our own actors are never fetched: their id is looked up directly.
+ * @returns undefined when it cannot be fetched or is not an actor.
+ */
+export async function actorIdFor(ctx: Context<Deps>, iri: URL): Promise<string | undefined> {
+  const deps = ctx.data;
+  if (iri.origin === new URL(deps.config.origin).origin) {
+    const username = /^\/users\/([a-z0-9_]{3,32})$/.exec(iri.pathname)?.[1];
+    if (username == null) return undefined;
+    const [row] = await deps.db
+      .select({ id: actors.id })
+      .from(actors)
+      .where(sql`${actors.userId} = (select id from users where username = ${username} and suspended_at is null)`);
+    return row?.id;
+  }
+  if (await isBlockedHost(deps, hostOf(iri))) return undefined;
+  const [known] = await deps.db.select().from(actors).where(eq(actors.iri, iri.href));
+  if (known?.fetchedAt && Date.now() - known.fetchedAt.getTime() < actorTtlMs) return known.id;
+  const fetched = await ctx.lookupObject(iri.href).catch(() => null);
+  if (fetched == null || !isActor(fetched) || fetched.id?.href !== iri.href) return known?.id;
+  return await rememberActor(deps, fetched);
+}
+
+/** Remote actor ids by IRI for those already stored (no fetching). */
+export async function storedActorId(deps: Pick<Deps, "db">, iri: URL): Promise<string | undefined> {
+  const [row] = await deps.db.select({ id: actors.id }).from(actors).where(eq(actors.iri, iri.href));
+  return row?.id;
+}
+
+/** Stores what a `Group` document says about a remote room; returns the room's mirror. */
+export async function rememberGroup(deps: Deps, group: Group): Promise<Room> {
+  if (group.id == null) throw new AppError("validation_failed", "The group has no id.");
+  const name = plainText(group.name?.toString() ?? "").slice(0, maxName);
+  return await upsertRemoteRoom(deps, {
+    iri: group.id.href,
+    name: name || (group.preferredUsername?.toString() ?? "Remote room").slice(0, maxName),
+    topic: plainText(group.summary?.toString() ?? "").slice(0, maxTopic),
+    visibility: group.manuallyApprovesFollowers ? "private" : "public",
+    inbox: group.inboxId?.href ?? null,
+    sharedInbox: group.endpoints?.sharedInbox?.href ?? null,
+    outbox: group.outboxId?.href ?? null,
+  });
+}
+
+/** The mirror of the remote room a `Group` IRI names, if we have one. */
+export async function mirrorOf(deps: Deps, iri: URL): Promise<Room | undefined> {
+  return await roomByIri(deps, iri.href);
+}
+
+/** Fetches a `Group` (signed as `identifier` when given, for private rooms). */
+export async function fetchGroup(ctx: Context<Deps>, target: string, identifier?: string): Promise<Group | undefined> {
+  const documentLoader = identifier ? await ctx.getDocumentLoader({ identifier }) : undefined;
+  const found: APObject | null = await ctx.lookupObject(target, { documentLoader }).catch(() => null);
+  return found instanceof Group ? found : undefined;
+}
+
+/** The remote members of a room, as Fedify recipients (one delivery per shared inbox). */
+export async function remoteMembers(deps: Pick<Deps, "db">, roomId: string) {
+  const rows = await deps.db
+    .select({ iri: actors.iri, inbox: actors.inbox, sharedInbox: actors.sharedInbox })
+    .from(roomMembers)
+    .innerJoin(actors, eq(actors.id, roomMembers.actorId))
+    .where(and(eq(roomMembers.roomId, roomId), isNotNull(actors.iri), isNotNull(actors.inbox)));
+  return rows.map(recipient);
+}
+
+/** One stored remote actor as a Fedify recipient. */
+export function recipient(row: { iri: string | null; inbox: string | null; sharedInbox: string | null }) {
+  return {
+    id: new URL(row.iri as string),
+    inboxId: new URL(row.inbox as string),
+    endpoints: row.sharedInbox ? { sharedInbox: new URL(row.sharedInbox) } : null,
+  };
+}
+
+/** Removes a room's remote members whose inbox (or shared inbox) is gone for good. */
+export async function dropUnreachableMembers(deps: Deps, roomId: string, inbox: URL): Promise<void> {
+  const gone = await deps.db
+    .select({ actorId: roomMembers.actorId })
+    .from(roomMembers)
+    .innerJoin(actors, eq(actors.id, roomMembers.actorId))
+    .where(
+      and(
+        eq(roomMembers.roomId, roomId),
+        isNotNull(actors.iri),
+        sql`(${actors.inbox} = ${inbox.href} or ${actors.sharedInbox} = ${inbox.href})`,
+      ),
+    );
+  for (const { actorId } of gone) await removeRemoteMember(deps, roomId, actorId, "left");
+}

@@ -1,0 +1,230 @@
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { uuidv7 } from "uuidv7";
+import {
+  type Message,
+  messageEdits,
+  messageMentions,
+  messages,
+  outboundMessages,
+  reactions,
+  rooms,
+  tombstones,
+} from "../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { AppError } from "../errors.ts";
+import { actorProfiles } from "../rooms/actors.ts";
+import { membership } from "../rooms/rooms.ts";
+import { appendEvents } from "../stream/events.ts";
+import { oneView, recordMentions, toView } from "./messages.ts";
+
+/** A message from another server, checked and sanitised by the federation layer. */
+export interface RemoteNote {
+  /** The `Note`'s IRI. */
+  readonly iri: string;
+  readonly authorId: string;
+  readonly content: string;
+  readonly html: string;
+  /** The IRI of the message it answers. */
+  readonly inReplyTo: string | null;
+  readonly published: Date | null;
+  /** Local actors it mentions. */
+  readonly mentioned: readonly string[];
+  /** The author's activity, as received, to relay (rooms hosted here). */
+  readonly activity: unknown;
+}
+
+/** A message by its ActivityPub IRI: ours (`/messages/<id>`) or a remote one. */
+export async function messageByIri(deps: Deps, iri: string): Promise<Message | undefined> {
+  const local = `${deps.config.origin}/messages/`;
+  const id = iri.startsWith(local) ? iri.slice(local.length) : undefined;
+  const [row] =
+    id && /^[0-9a-f-]{36}$/.test(id)
+      ? await deps.db.select().from(messages).where(eq(messages.id, id))
+      : await deps.db.select().from(messages).where(eq(messages.iri, iri));
+  return row;
+}
+
+/**
+ * Stores a message that came from another server: in a room hosted here (`seq` absent: the
+ * next number is taken, the author must be a member) or in the mirror of a remote room (`seq`
+ * as its server assigned it). A message already stored, or deleted before it arrived, is left
+ * as it is. Our own users' messages come back this way from remote rooms: they keep the id
+ * and transaction id they were sent with.
+ * @returns The message, or undefined when it was refused or already known.
+ * @throws {AppError} `not_a_member` in a hosted room.
+ */
+export async function storeRemoteMessage(
+  deps: Deps,
+  roomId: string,
+  note: RemoteNote,
+  seq?: number,
+): Promise<Message | undefined> {
+  if (await messageByIri(deps, note.iri)) return undefined;
+  const [tombstone] = await deps.db.select().from(tombstones).where(eq(tombstones.iri, note.iri));
+  if (tombstone) return undefined;
+  const reply = note.inReplyTo ? await messageByIri(deps, note.inReplyTo) : undefined;
+  const ownPrefix = `${deps.config.origin}/messages/`;
+  const ownId = note.iri.startsWith(ownPrefix) ? note.iri.slice(ownPrefix.length) : undefined;
+  const profiles = await actorProfiles(deps, [note.authorId, ...(reply ? [reply.authorId] : [])]);
+  return await deps.db.transaction(async (tx) => {
+    let number = seq;
+    if (number == null) {
+      const [counter] = await tx
+        .update(rooms)
+        .set({ lastSeq: sql`${rooms.lastSeq} + 1`, updatedAt: sql`now()` })
+        .where(and(eq(rooms.id, roomId), isNull(rooms.deletedAt)))
+        .returning({ seq: rooms.lastSeq });
+      if (counter == null) throw new AppError("room_not_found", "No such room.");
+      if ((await membership(tx, roomId, note.authorId)) == null) {
+        throw new AppError("not_a_member", "Only members may post in this room.");
+      }
+      number = counter.seq;
+    } else {
+      await tx
+        .update(rooms)
+        .set({ lastSeq: sql`greatest(${rooms.lastSeq}, ${number})`, updatedAt: sql`now()` })
+        .where(eq(rooms.id, roomId));
+    }
+    let txnId: string | null = null;
+    if (ownId) {
+      const [sent] = await tx.delete(outboundMessages).where(eq(outboundMessages.id, ownId)).returning();
+      txnId = sent?.txnId ?? null;
+    }
+    const [message] = await tx
+      .insert(messages)
+      .values({
+        id: ownId ?? uuidv7(),
+        roomId,
+        seq: number,
+        authorId: note.authorId,
+        iri: ownId ? null : note.iri,
+        txnId,
+        content: note.content,
+        html: note.html,
+        replyTo: reply && reply.roomId === roomId ? reply.id : null,
+        activity: ownId ? null : (note.activity as object),
+        ...(note.published ? { createdAt: note.published } : {}),
+      })
+      .onConflictDoNothing()
+      .returning();
+    if (message == null) return undefined;
+    if (note.mentioned.length > 0) await recordMentions(tx, message, note.mentioned);
+    const view = toView(deps, message, profiles, reply, []);
+    await appendEvents(tx, [
+      { type: "message.created", roomId, data: { message: view }, activity: seq == null ? note.activity : null },
+    ]);
+    return message;
+  });
+}
+
+/**
+ * Applies an edit from the message's author on another server; an older edit than the one
+ * stored (by `updated`) is ignored.
+ */
+export async function applyRemoteEdit(
+  deps: Deps,
+  message: Message,
+  edit: { content: string; html: string; mentioned: readonly string[]; updated: Date | null; activity: unknown },
+  relay: boolean,
+): Promise<boolean> {
+  return await deps.db.transaction(async (tx) => {
+    const [current] = await tx.select().from(messages).where(eq(messages.id, message.id)).for("update");
+    if (current == null || current.deletedAt) return false;
+    if (edit.updated && current.editedAt && edit.updated <= current.editedAt) return false;
+    if (current.content === edit.content && current.html === edit.html) return false;
+    await tx
+      .insert(messageEdits)
+      .values({ id: uuidv7(), messageId: current.id, content: current.content, html: current.html });
+    const [row] = await tx
+      .update(messages)
+      .set({
+        content: edit.content,
+        html: edit.html,
+        editedAt: edit.updated ?? sql`now()`,
+        ...(current.iri ? { activity: edit.activity as object } : {}),
+      })
+      .where(eq(messages.id, current.id))
+      .returning();
+    if (row == null) return false;
+    await recordMentions(tx, row, edit.mentioned);
+    const view = await oneView({ ...deps, db: tx }, row, null);
+    await appendEvents(tx, [
+      { type: "message.updated", roomId: row.roomId, data: { message: view }, activity: relay ? edit.activity : null },
+    ]);
+    return true;
+  });
+}
+
+/**
+ * Deletes a message as its author's server or the room's server asked, leaving a tombstone.
+ * A message not here yet gets a tombstone record, so a late `Create` cannot bring it back.
+ */
+export async function applyRemoteDelete(
+  deps: Deps,
+  iri: string,
+  deletedBy: string | null,
+  activity: unknown,
+  relay: boolean,
+): Promise<boolean> {
+  const message = await messageByIri(deps, iri);
+  if (message == null) {
+    await deps.db.insert(tombstones).values({ iri }).onConflictDoNothing();
+    return false;
+  }
+  return await deps.db.transaction(async (tx) => {
+    const deleted = await tx
+      .update(messages)
+      .set({ content: "", html: "", deletedAt: sql`now()`, deletedBy, activity: null })
+      .where(and(eq(messages.id, message.id), isNull(messages.deletedAt)))
+      .returning({ id: messages.id });
+    if (deleted.length === 0) return false;
+    await tx.delete(messageEdits).where(eq(messageEdits.messageId, message.id));
+    await tx.delete(reactions).where(eq(reactions.messageId, message.id));
+    await tx.delete(messageMentions).where(eq(messageMentions.messageId, message.id));
+    await appendEvents(tx, [
+      {
+        type: "message.deleted",
+        roomId: message.roomId,
+        data: { id: message.id, seq: message.seq, deletedBy },
+        activity: relay ? activity : null,
+      },
+    ]);
+    return true;
+  });
+}
+
+/** Adds or removes a remote actor's reaction; a repeat is a no-op. */
+export async function applyRemoteReaction(
+  deps: Deps,
+  message: Message,
+  actorId: string,
+  key: string,
+  on: boolean,
+  activity: unknown,
+  relay: boolean,
+): Promise<boolean> {
+  if (message.deletedAt) return false;
+  return await deps.db.transaction(async (tx) => {
+    const changed = on
+      ? await tx
+          .insert(reactions)
+          .values({ messageId: message.id, actorId, key })
+          .onConflictDoNothing()
+          .returning({ key: reactions.key })
+      : await tx
+          .delete(reactions)
+          .where(and(eq(reactions.messageId, message.id), eq(reactions.actorId, actorId), eq(reactions.key, key)))
+          .returning({ key: reactions.key });
+    if (changed.length === 0) return false;
+    const [profile] = (await actorProfiles({ ...deps, db: tx }, [actorId])).values();
+    await appendEvents(tx, [
+      {
+        type: on ? "reaction.added" : "reaction.removed",
+        roomId: message.roomId,
+        data: { messageId: message.id, seq: message.seq, emoji: key, actor: profile ?? null },
+        activity: relay ? activity : null,
+      },
+    ]);
+    return true;
+  });
+}

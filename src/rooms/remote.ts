@@ -1,0 +1,171 @@
+import { and, eq, sql } from "drizzle-orm";
+import { uuidv7 } from "uuidv7";
+import type { DatabaseLike } from "../db/client.ts";
+import { actors, pendingJoins, type Room, roomBans, roomInvitations, roomMembers, rooms } from "../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { AppError } from "../errors.ts";
+import { appendEvents } from "../stream/events.ts";
+import { addMember, removeMember } from "./rooms.ts";
+
+/** What federation learnt about a remote actor (a `Person`, `Service`…). */
+export interface RemoteActor {
+  readonly iri: string;
+  /** `name@host`, lowercase. */
+  readonly handle: string;
+  readonly name: string;
+  readonly inbox: string | null;
+  readonly sharedInbox: string | null;
+  readonly avatarUrl: string | null;
+}
+
+/** Stores or refreshes a remote actor; returns its local actor id. */
+export async function upsertRemoteActor(deps: Pick<Deps, "db">, actor: RemoteActor): Promise<string> {
+  const values = {
+    handle: actor.handle.toLowerCase(),
+    name: actor.name,
+    inbox: actor.inbox,
+    sharedInbox: actor.sharedInbox,
+    avatarUrl: actor.avatarUrl,
+    fetchedAt: sql`now()`,
+  };
+  const [row] = await deps.db
+    .insert(actors)
+    .values({ id: uuidv7(), iri: actor.iri, ...values })
+    .onConflictDoUpdate({ target: actors.iri, set: values })
+    .returning({ id: actors.id });
+  if (row == null) throw new Error("The remote actor was not stored.");
+  return row.id;
+}
+
+/** What federation learnt about a remote room (a `Group`). */
+export interface RemoteRoom {
+  readonly iri: string;
+  readonly name: string;
+  readonly topic: string;
+  readonly visibility: "public" | "private";
+  readonly inbox: string | null;
+  readonly sharedInbox: string | null;
+  readonly outbox: string | null;
+}
+
+/** Stores or refreshes the mirror of a remote room; returns it. */
+export async function upsertRemoteRoom(deps: Pick<Deps, "db">, room: RemoteRoom): Promise<Room> {
+  const values = {
+    name: room.name,
+    topic: room.topic,
+    visibility: room.visibility,
+    inbox: room.inbox,
+    sharedInbox: room.sharedInbox,
+    outbox: room.outbox,
+  };
+  const [row] = await deps.db
+    .insert(rooms)
+    .values({ id: uuidv7(), iri: room.iri, ...values })
+    .onConflictDoUpdate({ target: rooms.iri, set: { ...values, deletedAt: null } })
+    .returning();
+  if (row == null) throw new Error("The remote room was not stored.");
+  return row;
+}
+
+/** The mirror of a remote room by its `Group` IRI. */
+export async function roomByIri(deps: Pick<Deps, "db">, iri: string): Promise<Room | undefined> {
+  const [room] = await deps.db.select().from(rooms).where(eq(rooms.iri, iri));
+  return room;
+}
+
+/** Records that a local user asked to join a remote room; asking again keeps the first. */
+export async function addPendingJoin(
+  deps: Pick<Deps, "db">,
+  roomId: string,
+  actorId: string,
+  activityIri: string,
+): Promise<string> {
+  await deps.db.insert(pendingJoins).values({ roomId, actorId, activityIri }).onConflictDoNothing();
+  const [row] = await deps.db
+    .select()
+    .from(pendingJoins)
+    .where(and(eq(pendingJoins.roomId, roomId), eq(pendingJoins.actorId, actorId)));
+  return row?.activityIri ?? activityIri;
+}
+
+/** The remote rooms the actor asked to join and that have not answered yet. */
+export async function pendingRooms(deps: Pick<Deps, "db">, actorId: string): Promise<Room[]> {
+  const rows = await deps.db
+    .select({ room: rooms })
+    .from(pendingJoins)
+    .innerJoin(rooms, eq(rooms.id, pendingJoins.roomId))
+    .where(eq(pendingJoins.actorId, actorId));
+  return rows.map((r) => r.room);
+}
+
+/**
+ * The remote room answered a local user's join: accepted, they become a member of its mirror;
+ * refused, the request goes and the user is told. Either way the pending request ends.
+ * @returns Whether such a request was pending.
+ */
+export async function settlePendingJoin(
+  deps: Deps,
+  roomId: string,
+  actorId: string,
+  accepted: boolean,
+): Promise<boolean> {
+  return await deps.db.transaction(async (tx) => {
+    const settled = await tx
+      .delete(pendingJoins)
+      .where(and(eq(pendingJoins.roomId, roomId), eq(pendingJoins.actorId, actorId)))
+      .returning();
+    if (settled.length === 0) return false;
+    if (accepted) {
+      await addMember(deps, tx, roomId, actorId);
+    } else {
+      const data = { roomId, actorId, reason: "rejected", by: null };
+      await appendEvents(tx, [{ type: "member.left", actorId, data }]);
+    }
+    return true;
+  });
+}
+
+/**
+ * A remote actor asks to join a room hosted here (`Follow` or `Join`). A public room admits
+ * anyone not banned; a private room admits an actor with an invitation, or one that redeemed
+ * an invite code (checked by the caller, who then passes `invited`).
+ * @throws {AppError} `room_not_found`, `banned`, `forbidden` (private and not invited).
+ */
+export async function admitRemoteActor(deps: Deps, roomId: string, actorId: string, invited = false): Promise<void> {
+  const [room] = await deps.db.select().from(rooms).where(eq(rooms.id, roomId));
+  if (room == null || room.deletedAt || room.iri != null || room.direct) {
+    throw new AppError("room_not_found", "No such room.");
+  }
+  await deps.db.transaction(async (tx) => {
+    if (room.visibility === "private" && !invited) {
+      const used = await tx
+        .delete(roomInvitations)
+        .where(and(eq(roomInvitations.roomId, roomId), eq(roomInvitations.actorId, actorId)))
+        .returning();
+      const already = await tx
+        .select()
+        .from(roomMembers)
+        .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, actorId)));
+      if (used.length === 0 && already.length === 0) {
+        throw new AppError("forbidden", "This room is private: an invitation is needed.");
+      }
+    }
+    await addMember(deps, tx, roomId, actorId);
+  });
+}
+
+/** A member leaves, or a mirror learns that one left: no-op when they are not in. */
+export async function removeRemoteMember(
+  deps: Pick<Deps, "db">,
+  roomId: string,
+  actorId: string,
+  reason: "left" | "kicked" | "banned",
+  by?: string,
+): Promise<boolean> {
+  return await deps.db.transaction((tx) => removeMember(tx, roomId, actorId, reason, by));
+}
+
+/** Records a ban learnt from a remote room's server (its members cannot rejoin through us). */
+export async function recordRemoteBan(tx: DatabaseLike, roomId: string, actorId: string, reason: string) {
+  await tx.insert(roomBans).values({ roomId, actorId, reason }).onConflictDoNothing();
+}
