@@ -38,6 +38,7 @@ export async function actorProperties(
     icon: icon && actor.avatar ? new Image({ url: new URL(icon), mediaType: avatarMediaType(actor.avatar) }) : null,
     published: Temporal.Instant.fromEpochMilliseconds(actor.createdAt.getTime()),
     inbox: ctx.getInboxUri(identifier),
+    outbox: ctx.getOutboxUri(identifier),
     endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
     manuallyApprovesFollowers: false,
     discoverable: true,

@@ -4,13 +4,11 @@ import {
   exportJwk,
   type Federation,
   generateCryptoKeyPair,
-  getAuthenticatedDocumentLoader,
   importJwk,
   type KvStore,
   type MessageQueue,
 } from "@fedify/fedify";
 import { Application, Endpoints } from "@fedify/vocab";
-import { type DocumentLoader, getDocumentLoader } from "@fedify/vocab-runtime";
 import { eq } from "drizzle-orm";
 import { findUser, userCounts } from "../src/accounts/accounts.ts";
 import { serverKeys } from "../src/db/schema.ts";
@@ -29,12 +27,21 @@ export const instanceActorIdentifier = "actor";
 /** How long one remote document fetch may take. */
 export const fetchTimeoutMs = 10_000;
 
-function withTimeout(loader: DocumentLoader): DocumentLoader {
-  return (url, options) => {
-    const signal = options?.signal
-      ? AbortSignal.any([options.signal, AbortSignal.timeout(fetchTimeoutMs)])
-      : AbortSignal.timeout(fetchTimeoutMs);
-    return loader(url, { ...options, signal });
+let fetchesBounded = false;
+
+/**
+ * Bounds every outgoing HTTP request of this process in time: Fedify's document loaders,
+ * WebFinger lookups and deliveries use the global `fetch` without a timeout, and one peer that
+ * never answers must not hold a worker. A request that brings its own signal gets both.
+ */
+function boundFetches(): void {
+  if (fetchesBounded) return;
+  fetchesBounded = true;
+  const unbounded = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    const timeout = AbortSignal.timeout(fetchTimeoutMs);
+    const own = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+    return unbounded(input, { ...init, signal: own ? AbortSignal.any([own, timeout]) : timeout });
   };
 }
 
@@ -88,20 +95,15 @@ async function serverKeyPair(deps: Deps, purpose: KeyPurpose): Promise<CryptoKey
  * the instance actor there as their issues land).
  */
 export function createChatFederation(options: ChatFederationOptions): Federation<Deps> {
-  const loaderOptions = {
-    allowPrivateAddress: options.allowPrivateAddress,
-    userAgent: { software: `${software.name}/${software.version}`, url: new URL(options.origin) },
-  };
+  boundFetches();
   const federation = createFederation<Deps>({
     kv: options.kv,
     queue: options.queue,
     manuallyStartQueue: true,
     origin: options.origin,
+    allowPrivateAddress: options.allowPrivateAddress,
+    userAgent: { software: `${software.name}/${software.version}`, url: options.origin },
     outboxRetryPolicy,
-    // Every remote fetch is bounded in time (Fedify bounds redirects itself).
-    documentLoaderFactory: () => withTimeout(getDocumentLoader(loaderOptions)),
-    authenticatedDocumentLoaderFactory: (identity) =>
-      withTimeout(getAuthenticatedDocumentLoader(identity, loaderOptions)),
     // A server that keeps failing is left alone for a while instead of being hammered; what
     // it misses is held (four days) and sent once it answers again.
     circuitBreaker: {
@@ -140,6 +142,7 @@ export function createChatFederation(options: ChatFederationOptions): Federation
         summary: `The instance actor of ${options.instanceName}: it signs this server's own requests.`,
         url: new URL("/", ctx.origin),
         inbox: ctx.getInboxUri(identifier),
+        outbox: ctx.getOutboxUri(identifier),
         endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
         manuallyApprovesFollowers: true,
         publicKey: keys[0]?.cryptographicKey,

@@ -1,10 +1,10 @@
-import type { Federation, RequestContext } from "@fedify/fedify";
+import type { Context, Federation, RequestContext } from "@fedify/fedify";
 import { Activity, Announce, Delete, Note, Tombstone } from "@fedify/vocab";
 import { and, asc, eq, gt, isNull, lte } from "drizzle-orm";
 import { actors, type Message, messages, outboundMessages, type Room, roomMembers, rooms } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { messageUrl } from "../src/messages/messages.ts";
-import { actorIri, createActivity, localActorIri, toNote } from "./notes.ts";
+import { actorIri, createActivity, localActorIri, signAs, toNote } from "./notes.ts";
 import { roomOf } from "./rooms.ts";
 
 /** Messages per history page. */
@@ -37,11 +37,7 @@ async function mayRead(ctx: RequestContext<Deps>, room: Room): Promise<boolean> 
  * received (remote authors), a freshly signed `Create` of the current version (ours), or the
  * room's `Delete` for a tombstone.
  */
-export async function messageActivity(
-  ctx: RequestContext<Deps> | Parameters<typeof createActivity>[0],
-  room: Room,
-  message: Message,
-): Promise<Activity | undefined> {
+export async function messageActivity(ctx: Context<Deps>, room: Room, message: Message): Promise<Activity | undefined> {
   const deps = ctx.data;
   const group = ctx.getActorUri(`rooms/${room.id}`);
   const note = messageUrl(deps, message);
@@ -61,7 +57,11 @@ export async function messageActivity(
   }
   const author = await localActorIri(deps, message.authorId);
   if (author == null) return undefined;
-  return await createActivity(ctx, author.identifier, await toNote(deps, message, author.iri, group), author.iri);
+  return await signAs(
+    ctx,
+    author.identifier,
+    createActivity(await toNote(deps, message, author.iri, group), author.iri),
+  );
 }
 
 /** Registers the rooms' history (their `outbox`, paged by sequence number) and messages as `Note`s. */

@@ -245,7 +245,7 @@ async function onUpdate(ctx: Context<Deps>, update: Update, mirror?: Room) {
   if (object.attributionId?.href !== update.actorId?.href) return;
   const message = await messageByIri(deps, object.id.href);
   if (message == null) return;
-  const authorId = await storedActorId(deps, update.actorId as URL);
+  const authorId = await actorIdFor(ctx, update.actorId as URL);
   if (authorId == null || authorId !== message.authorId) return;
   if (mirror && message.roomId !== mirror.id) return;
   const content = noteContent(object);
@@ -282,10 +282,10 @@ async function onDelete(ctx: Context<Deps>, del: Delete, mirror?: Room) {
   if (message) {
     if (mirror && message.roomId !== mirror.id) return;
     if (!byGroup) {
-      const authorId = await storedActorId(deps, del.actorId);
+      const authorId = await actorIdFor(ctx, del.actorId);
       if (authorId == null || authorId !== message.authorId) return;
     }
-    const [row] = byGroup ? [] : [await storedActorId(deps, del.actorId)];
+    const [row] = byGroup ? [] : [await actorIdFor(ctx, del.actorId)];
     await applyRemoteDelete(deps, objectId.href, row ?? null, await rawJson(ctx, del), mirror == null);
   } else {
     await applyRemoteDelete(deps, objectId.href, null, null, false);
@@ -359,28 +359,29 @@ async function onAnnounce(ctx: InboxContext<Deps>, announce: Announce) {
  * actor's key, or the object it is about re-fetches from its origin.
  */
 async function trustedInner(ctx: Context<Deps>, object: unknown, context: unknown): Promise<Activity | undefined> {
-  const loaders = { documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader, keyCache: undefined };
+  const loaders = { documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader };
   if (object != null && typeof object === "object" && !Array.isArray(object)) {
-    const document = "@context" in object ? object : { "@context": context, ...object };
-    const hasProof = "proof" in object;
-    if (hasProof) {
-      for (const cls of [Create, Update, Delete, Like, EmojiReact, Undo] as const) {
-        const verified = await (verifyObject as (c: unknown, j: unknown, o: unknown) => Promise<APObject | null>)(
-          cls,
-          document,
-          loaders,
-        ).catch(() => null);
-        if (verified instanceof cls) return verified as Activity;
+    const document = ("@context" in object ? object : { "@context": context, ...object }) as Record<string, unknown>;
+    const parsed = await Activity.fromJsonLd(document, loaders).catch(() => undefined);
+    if (parsed == null) return undefined;
+    if ("proof" in object) {
+      // Embedding strips the signer's own `@context`; Fedify-made activities are signed as
+      // they serialise on their own, so that form is tried too.
+      const standalone = await parsed.clone({}).toJsonLd({ format: "compact", contextLoader: ctx.contextLoader });
+      for (const candidate of [document, standalone]) {
+        const verified = await verifyObject(parsed.constructor as typeof Activity, candidate, loaders).catch(
+          () => null,
+        );
+        if (verified) return verified;
       }
+      log.info("A relayed activity's proof did not verify: {id}", { id: parsed.id?.href });
     }
     // No usable proof: believe only what the origin itself serves.
-    const id = (object as { id?: unknown }).id;
-    if (typeof id !== "string") return undefined;
-    return await refetch(ctx, document as Record<string, unknown>);
+    return await refetch(ctx, parsed);
   }
   if (typeof object === "string") {
     const fetched = await ctx.lookupObject(object).catch(() => null);
-    return fetched && "actorId" in fetched ? (fetched as Activity) : undefined;
+    return fetched instanceof Activity ? fetched : undefined;
   }
   return undefined;
 }
@@ -390,18 +391,8 @@ async function trustedInner(ctx: Context<Deps>, object: unknown, context: unknow
  * `Update` is replaced by the `Note` as its author's server serves it now; a `Delete` counts
  * when the note is gone there. Anything else is dropped.
  */
-async function refetch(ctx: Context<Deps>, document: Record<string, unknown>): Promise<Activity | undefined> {
-  const parsed = await (async () => {
-    try {
-      return await Activity.fromJsonLd(document, {
-        documentLoader: ctx.documentLoader,
-        contextLoader: ctx.contextLoader,
-      });
-    } catch {
-      return undefined;
-    }
-  })();
-  if (parsed == null || parsed.actorId == null || parsed.id == null || !sameOrigin(parsed.id, parsed.actorId)) {
+async function refetch(ctx: Context<Deps>, parsed: Activity): Promise<Activity | undefined> {
+  if (parsed.actorId == null || parsed.id == null || !sameOrigin(parsed.id, parsed.actorId)) {
     return undefined;
   }
   const objectId = parsed.objectId;

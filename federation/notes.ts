@@ -1,6 +1,6 @@
 import { type Context, signObject } from "@fedify/fedify";
 import {
-  type Activity,
+  Activity,
   type Object as APObject,
   ChatMessage,
   Create,
@@ -88,10 +88,14 @@ export async function signAs<T extends Activity>(ctx: Context<Deps>, identifier:
   const keys = await ctx.getActorKeyPairs(identifier);
   const ed25519 = keys.find((k) => k.privateKey.algorithm.name === "Ed25519");
   if (ed25519 == null) return activity;
-  return await signObject(activity, ed25519.privateKey, ed25519.keyId, {
-    contextLoader: ctx.contextLoader,
-    documentLoader: ctx.documentLoader,
-  });
+  const loaders = { contextLoader: ctx.contextLoader, documentLoader: ctx.documentLoader };
+  // The proof names the key as the actor lists it among its assertion methods (FEP-521a).
+  const keyId = ed25519.multikey.id ?? ed25519.keyId;
+  const signed = await signObject(activity, ed25519.privateKey, keyId, loaders);
+  // Parsed back from its JSON, the activity keeps those exact bytes wherever it is embedded
+  // (an `Announce`), so the proof still verifies there.
+  const json = await signed.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader });
+  return (await Activity.fromJsonLd(json, loaders)) as T;
 }
 
 /** The ids our activities about a message get: stable, so a repeat is recognised as one. */
@@ -101,64 +105,57 @@ export const activityIds = {
   delete: (note: string) => new URL(`${note}#delete`),
 };
 
-/** A local user's `Create` of a message, signed. */
-export async function createActivity(ctx: Context<Deps>, identifier: string, note: Note, actor: URL) {
+/*
+ * The builders below make a local user's activities unsigned: Fedify signs what it sends, and
+ * what a room embeds in its `Announce` is signed with {@link signAs} first.
+ */
+
+/** A local user's `Create` of a message. */
+export function createActivity(note: Note, actor: URL): Create {
   const id = note.id?.href as string;
-  return await signAs(
-    ctx,
-    identifier,
-    new Create({ id: activityIds.create(id), actor, object: note, tos: note.toIds, audience: note.audienceId }),
-  );
+  return new Create({ id: activityIds.create(id), actor, object: note, tos: note.toIds, audience: note.audienceId });
 }
 
-/** A local user's `Update` of a message, signed. */
-export async function updateActivity(ctx: Context<Deps>, identifier: string, note: Note, actor: URL, at: Date) {
+/** A local user's `Update` of a message. */
+export function updateActivity(note: Note, actor: URL, at: Date): Update {
   const id = note.id?.href as string;
-  return await signAs(
-    ctx,
-    identifier,
-    new Update({ id: activityIds.update(id, at), actor, object: note, tos: note.toIds, audience: note.audienceId }),
-  );
+  return new Update({
+    id: activityIds.update(id, at),
+    actor,
+    object: note,
+    tos: note.toIds,
+    audience: note.audienceId,
+  });
 }
 
-/** A local user's `Delete` of a message, signed. */
-export async function deleteActivity(ctx: Context<Deps>, identifier: string, note: string, actor: URL, room: URL) {
-  return await signAs(
-    ctx,
-    identifier,
-    new Delete({
-      id: activityIds.delete(note),
-      actor,
-      object: new Tombstone({ id: new URL(note) }),
-      to: room,
-      audience: room,
-    }),
-  );
+/** A local user's `Delete` of a message. */
+export function deleteActivity(note: string, actor: URL, room: URL): Delete {
+  return new Delete({
+    id: activityIds.delete(note),
+    actor,
+    object: new Tombstone({ id: new URL(note) }),
+    to: room,
+    audience: room,
+  });
 }
 
 /**
  * A reaction: a unicode emoji is a `Like` with `content` (what Misskey and Pleroma read), a
  * `:shortcode:` an `EmojiReact`. Removing one is an `Undo` of the same activity.
  */
-export async function reactionActivity(
-  ctx: Context<Deps>,
-  identifier: string,
+export function reactionActivity(
   actor: URL,
   note: string,
   key: string,
   on: boolean,
   room: URL,
-) {
-  const id = new URL(`${note}#react-${encodeURIComponent(identifier)}-${encodeURIComponent(key)}`);
+): Like | EmojiReact | Undo {
+  const id = new URL(`${note}#react-${encodeURIComponent(actor.href)}-${encodeURIComponent(key)}`);
   const reaction = key.startsWith(":")
     ? new EmojiReact({ id, actor, object: new URL(note), content: key, to: room, audience: room })
     : new Like({ id, actor, object: new URL(note), content: key, to: room, audience: room });
-  if (on) return await signAs(ctx, identifier, reaction);
-  return await signAs(
-    ctx,
-    identifier,
-    new Undo({ id: new URL(`${id.href}-undo-${Date.now()}`), actor, object: reaction, to: room, audience: room }),
-  );
+  if (on) return reaction;
+  return new Undo({ id: new URL(`${id.href}-undo-${Date.now()}`), actor, object: reaction, to: room, audience: room });
 }
 
 /** The reaction key of a `Like` or `EmojiReact`: its emoji, or ❤️ for a bare like. */

@@ -6,15 +6,7 @@ import { type Room, roomMembers } from "../src/db/schema.ts";
 import type { Deps, Federator, RemoteRoomAction } from "../src/deps.ts";
 import { AppError } from "../src/errors.ts";
 import { addPendingJoin } from "../src/rooms/remote.ts";
-import {
-  createActivity,
-  deleteActivity,
-  localActorIri,
-  reactionActivity,
-  signAs,
-  toNote,
-  updateActivity,
-} from "./notes.ts";
+import { createActivity, deleteActivity, localActorIri, reactionActivity, toNote, updateActivity } from "./notes.ts";
 import { fetchGroup, hostOf, isBlockedHost, rememberActor, rememberGroup } from "./remote.ts";
 
 /** A context for work that is not a request (the domain calling out). */
@@ -22,10 +14,26 @@ function contextOf(federation: Federation<Deps>, deps: Deps): Context<Deps> {
   return federation.createContext(new URL(deps.config.origin), deps);
 }
 
-/** What the user typed as a target, as something `lookupObject` takes. */
-function lookupTarget(target: string): string {
+/**
+ * What the user typed as a target, as something `lookupObject` takes: a URL, or `acct:` for a
+ * handle. WebFinger is always HTTPS; with the loopback test setting on, a handle is also
+ * looked up over plain HTTP (two test servers on 127.0.0.1 have no certificates).
+ */
+async function lookupTarget(deps: Deps, target: string): Promise<string> {
   const handle = /^@?([^@\s/]+)@([^@\s/]+)$/.exec(target.trim());
-  return handle ? `acct:${handle[1]}@${handle[2]}` : target.trim();
+  if (handle == null) return target.trim();
+  const acct = `acct:${handle[1]}@${handle[2]}`;
+  if (!deps.config.allowPrivateAddress) return acct;
+  try {
+    const url = new URL(`http://${handle[2]}/.well-known/webfinger`);
+    url.searchParams.set("resource", acct);
+    const res = await fetch(url, { headers: { accept: "application/jrd+json" }, redirect: "error" });
+    const jrd = (await res.json()) as { links?: { rel?: string; type?: string; href?: string }[] };
+    const self = jrd.links?.find((l) => l.rel === "self" && l.href && /activity\+json|ld\+json/.test(l.type ?? ""));
+    return self?.href ?? acct;
+  } catch {
+    return acct;
+  }
 }
 
 async function refuseBlocked(deps: Deps, target: string) {
@@ -64,7 +72,7 @@ export function createFederator(federation: Federation<Deps>, deps: Deps): Feder
     async lookupActor(target) {
       await refuseBlocked(deps, target);
       const ctx = contextOf(federation, deps);
-      const found = await ctx.lookupObject(lookupTarget(target)).catch(() => null);
+      const found = await ctx.lookupObject(await lookupTarget(deps, target)).catch(() => null);
       if (found == null || !isActor(found) || found.id == null || found instanceof Group) return undefined;
       if (found.id.origin === new URL(deps.config.origin).origin) return undefined;
       return await rememberActor(deps, found);
@@ -76,7 +84,7 @@ export function createFederator(federation: Federation<Deps>, deps: Deps): Feder
       const user = await localActorIri(deps, actorId);
       if (user == null) throw new AppError("forbidden", "Only local users join rooms from here.");
       const invite = /^https?:\/\/[^/]+\/invite\/[A-Za-z0-9_-]{16,64}$/.test(target) ? new URL(target) : undefined;
-      const group = await fetchGroup(ctx, lookupTarget(target), user.identifier);
+      const group = await fetchGroup(ctx, await lookupTarget(deps, target), user.identifier);
       if (group?.id == null || group.inboxId == null) throw new AppError("room_not_found", "No room was found there.");
       if (invite && invite.origin !== group.id.origin) throw new AppError("room_not_found", "No room was found there.");
       await refuseBlocked(deps, group.id.href);
@@ -92,17 +100,13 @@ export function createFederator(federation: Federation<Deps>, deps: Deps): Feder
         actorId,
         `${user.iri.href}#join-${room.id}-${Date.now()}`,
       );
-      const join = await signAs(
-        ctx,
-        user.identifier,
-        new Join({
-          id: new URL(activityIri),
-          actor: user.iri,
-          object: group.id,
-          to: group.id,
-          instrument: invite ?? null,
-        }),
-      );
+      const join = new Join({
+        id: new URL(activityIri),
+        actor: user.iri,
+        object: group.id,
+        to: group.id,
+        instrument: invite ?? null,
+      });
       await ctx.sendActivity({ identifier: user.identifier }, groupRecipient(room), join, { orderingKey: room.id });
       return room.id;
     },
@@ -144,7 +148,7 @@ async function activityFor(
         group,
       );
       const withReply = action.inReplyTo ? note.clone({ replyTarget: new URL(action.inReplyTo) }) : note;
-      return await createActivity(ctx, user.identifier, withReply, user.iri);
+      return createActivity(withReply, user.iri);
     }
     case "update": {
       const at = new Date();
@@ -157,17 +161,18 @@ async function activityFor(
         to: group,
         audience: group,
       });
-      return await updateActivity(ctx, user.identifier, note, user.iri, at);
+      return updateActivity(note, user.iri, at);
     }
     case "delete":
-      return await deleteActivity(ctx, user.identifier, action.messageIri, user.iri, group);
+      return deleteActivity(action.messageIri, user.iri, group);
     case "react":
-      return await reactionActivity(ctx, user.identifier, user.iri, action.messageIri, action.emoji, action.on, group);
+      return reactionActivity(user.iri, action.messageIri, action.emoji, action.on, group);
     case "leave":
-      return await signAs(
-        ctx,
-        user.identifier,
-        new Leave({ id: new URL(`${user.iri.href}#leave-${Date.now()}`), actor: user.iri, object: group, to: group }),
-      );
+      return new Leave({
+        id: new URL(`${user.iri.href}#leave-${Date.now()}`),
+        actor: user.iri,
+        object: group,
+        to: group,
+      });
   }
 }

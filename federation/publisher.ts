@@ -1,13 +1,13 @@
 import type { Context, Federation } from "@fedify/fedify";
 import { Activity, Add, Announce, Block, Delete, Remove, Update } from "@fedify/vocab";
-import { and, asc, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import type { DatabaseLike } from "../src/db/client.ts";
 import { actors, events, federationCursor, messages, type Room, rooms, type StreamEvent } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { logger } from "../src/log.ts";
 import { messageUrl } from "../src/messages/messages.ts";
 import { historyId, messageActivity } from "./history.ts";
-import { actorIri, deleteActivity, localActorIri, reactionActivity, toNote, updateActivity } from "./notes.ts";
+import { actorIri, deleteActivity, localActorIri, reactionActivity, signAs, toNote, updateActivity } from "./notes.ts";
 import { recipient, remoteMembers } from "./remote.ts";
 import { roomIdentifier, toGroup } from "./rooms.ts";
 
@@ -15,6 +15,8 @@ const log = logger("publisher");
 
 /** Events read per round. */
 const batchSize = 200;
+/** How long a process may hold the cursor before another takes over (it crashed). */
+const leaseSeconds = 60;
 
 type Recipient = ReturnType<typeof recipient>;
 
@@ -24,7 +26,7 @@ type Recipient = ReturnType<typeof recipient>;
  * restarts: each event of a room with members elsewhere becomes an activity of the room's
  * `Group`, queued (durably, ordered per room) for every member server. A crash between queueing
  * and moving the cursor queues an event twice; its activity id is the same, so receivers drop
- * the repeat. Several processes take turns through a row lock on the cursor.
+ * the repeat. Several processes take turns through a lease on the cursor row.
  */
 export class Publisher {
   readonly #federation: Federation<Deps>;
@@ -60,37 +62,43 @@ export class Publisher {
   /** Publishes what the log holds past the cursor; returns how many events were read. */
   async publishPending(): Promise<number> {
     const ctx = this.#federation.createContext(new URL(this.#deps.config.origin), this.#deps);
+    const db = this.#deps.db;
     let total = 0;
     for (;;) {
-      const read = await this.#deps.db.transaction(async (tx) => {
-        const [cursor] = await tx
-          .select()
-          .from(federationCursor)
-          .where(eq(federationCursor.id, 1))
-          .for("update", { skipLocked: true });
-        if (cursor == null) return 0;
-        const batch = await tx
+      const [cursor] = await db
+        .update(federationCursor)
+        .set({ leasedUntil: sql`now() + make_interval(secs => ${leaseSeconds})` })
+        .where(
+          and(
+            eq(federationCursor.id, 1),
+            or(isNull(federationCursor.leasedUntil), lt(federationCursor.leasedUntil, sql`now()`)),
+          ),
+        )
+        .returning();
+      // Another process is publishing: it will get to these events.
+      if (cursor == null) return total;
+      let last = cursor.position;
+      try {
+        const batch = await db
           .select()
           .from(events)
           .where(gt(events.position, cursor.position))
           .orderBy(asc(events.position))
           .limit(batchSize);
-        if (batch.length === 0) return 0;
-        await publishBatch(ctx, tx, batch);
-        await tx
-          .update(federationCursor)
-          .set({ position: (batch.at(-1) as StreamEvent).position })
-          .where(eq(federationCursor.id, 1));
-        return batch.length;
-      });
-      total += read;
-      if (read < batchSize) return total;
+        await publishBatch(ctx, batch);
+        last = batch.at(-1)?.position ?? last;
+        total += batch.length;
+        if (batch.length < batchSize) return total;
+      } finally {
+        await db.update(federationCursor).set({ position: last, leasedUntil: null }).where(eq(federationCursor.id, 1));
+      }
     }
   }
 }
 
-async function publishBatch(ctx: Context<Deps>, tx: DatabaseLike, batch: StreamEvent[]) {
+async function publishBatch(ctx: Context<Deps>, batch: StreamEvent[]) {
   const deps = ctx.data;
+  const tx = deps.db;
   const hosted = new Map<string, { room: Room; members: Recipient[] } | null>();
   for (const event of batch) {
     const roomId = event.roomId ?? (event.type === "room.deleted" ? (event.data as { roomId?: string }).roomId : null);
@@ -167,7 +175,7 @@ async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): P
       const author = message ? await localActorIri(deps, message.authorId) : undefined;
       if (message == null || author == null || message.editedAt == null) return undefined;
       const note = await toNote(deps, message, author.iri, group);
-      return announce(await updateActivity(ctx, author.identifier, note, author.iri, message.editedAt));
+      return announce(await signAs(ctx, author.identifier, updateActivity(note, author.iri, message.editedAt)));
     }
     case "message.deleted": {
       if (relayed) return announce(relayed);
@@ -179,7 +187,7 @@ async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): P
       const note = messageUrl(deps, message);
       const author = await localActorIri(deps, message.authorId);
       if (author && data.deletedBy === message.authorId) {
-        return announce(await deleteActivity(ctx, author.identifier, note, author.iri, group));
+        return announce(await signAs(ctx, author.identifier, deleteActivity(note, author.iri, group)));
       }
       // A moderator's delete is the room's own.
       return new Delete({ id: eventId, actor: group, object: new URL(note), to: group });
@@ -195,17 +203,8 @@ async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): P
         .where(eq(messages.id, String(data.messageId)));
       if (reactor == null || message == null) return undefined;
       const note = messageUrl(deps, message);
-      return announce(
-        await reactionActivity(
-          ctx,
-          reactor.identifier,
-          reactor.iri,
-          note,
-          String(data.emoji),
-          event.type === "reaction.added",
-          group,
-        ),
-      );
+      const reaction = reactionActivity(reactor.iri, note, String(data.emoji), event.type === "reaction.added", group);
+      return announce(await signAs(ctx, reactor.identifier, reaction));
     }
     case "member.joined": {
       const actorId = (data.member as { actor?: { id?: string } } | undefined)?.actor?.id;

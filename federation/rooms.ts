@@ -38,7 +38,6 @@ export async function toGroup(ctx: Context<Deps>, identifier: string, room: Room
     // A private room admits only the invited: followers are approved, not automatic.
     manuallyApprovesFollowers: room.visibility === "private",
     discoverable: room.visibility === "public",
-    outbox: ctx.getOutboxUri(identifier),
   });
 }
 

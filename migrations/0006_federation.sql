@@ -6,7 +6,8 @@ CREATE TABLE "blocked_servers" (
 --> statement-breakpoint
 CREATE TABLE "federation_cursor" (
 	"id" integer PRIMARY KEY NOT NULL,
-	"position" bigint NOT NULL
+	"position" bigint NOT NULL,
+	"leased_until" timestamp with time zone
 );
 --> statement-breakpoint
 CREATE TABLE "outbound_messages" (

@@ -522,10 +522,15 @@ export const blockedServers = pgTable("blocked_servers", {
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
-/** How far the federation publisher has read the event log (one row). */
+/**
+ * How far the federation publisher has read the event log (one row). A process leases it
+ * (`leased_until`) while it publishes a batch, so processes take turns without holding a
+ * transaction open across the work.
+ */
 export const federationCursor = pgTable("federation_cursor", {
   id: integer("id").primaryKey(),
   position: bigint("position", { mode: "number" }).notNull(),
+  leasedUntil: timestamp("leased_until", { withTimezone: true }),
 });
 
 /** The single counter behind `events.position`. */

@@ -275,15 +275,10 @@ async function sendToRemoteRoom(
             eq(outboundMessages.txnId, input.txnId),
           ),
         );
-  if (row == null) {
-    // Numbered and stored already: this is a retry of a delivered message.
-    const [sent] = await deps.db
-      .select()
-      .from(messages)
-      .where(and(eq(messages.roomId, room.id), eq(messages.authorId, actorId), eq(messages.txnId, input.txnId)));
-    if (sent == null) throw new Error("An outbound message vanished.");
-    return { message: await oneView(deps, sent, actorId), created: false };
-  }
+  if (row == null) throw new Error("An outbound message vanished.");
+  const [numbered] = await deps.db.select().from(messages).where(eq(messages.id, row.id));
+  // Numbered and stored already: this is a retry of a delivered message.
+  if (numbered) return { message: await oneView(deps, numbered, actorId), created: false };
   await remote(deps).sendToRoom(actorId, room, {
     type: "create",
     id: row.id,

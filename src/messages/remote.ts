@@ -87,7 +87,8 @@ export async function storeRemoteMessage(
     }
     let txnId: string | null = null;
     if (ownId) {
-      const [sent] = await tx.delete(outboundMessages).where(eq(outboundMessages.id, ownId)).returning();
+      // The outbound row stays: it keeps later retries of the same txnId answering this message.
+      const [sent] = await tx.select().from(outboundMessages).where(eq(outboundMessages.id, ownId));
       txnId = sent?.txnId ?? null;
     }
     const [message] = await tx

@@ -64,6 +64,7 @@ export const messageSchema = z.object({
   editedAt: z.string().nullable(),
   deletedAt: z.string().nullable(),
   createdAt: z.string(),
+  pending: z.literal(true).optional().describe("Sent to a room on another server that has not numbered it yet"),
 });
 
 /** Mounts the message, reaction and read-marker endpoints. */
@@ -77,15 +78,19 @@ export function messageRoutes(api: Api, app: Hono<Env>): void {
       path: "/api/v1/rooms/:roomId/messages/:txnId",
       tag: "messages",
       summary: "Send a message (idempotent per sender and transaction id)",
-      description: "201 for a new message; 200 with the same message when the transaction id was used already.",
+      description:
+        "201 for a new message; 200 with the same message when the transaction id was used already. " +
+        "In a room on another server, 202 with `pending: true` and `seq` 0: the room's server numbers it, " +
+        "and the stream shows it then.",
       auth: true,
       params: txnParams,
       body: z.object({ content, replyTo: messageId.optional() }),
       responses: {
         201: { description: "Sent", schema: messageSchema },
         200: { description: "Sent before with this transaction id", schema: messageSchema },
+        202: { description: "Sent to a room on another server", schema: messageSchema },
       },
-      errors: ["room_not_found", "not_a_member"],
+      errors: ["room_not_found", "not_a_member", "remote_unreachable"],
     },
     async (c, { params, body }) => {
       const deps = c.var.deps;
@@ -97,7 +102,7 @@ export function messageRoutes(api: Api, app: Hono<Env>): void {
         },
       ]);
       const { message, created } = await sendMessage(deps, me(c), params.roomId, { txnId: params.txnId, ...body });
-      return c.json(message, created ? 201 : 200);
+      return c.json(message, message.pending ? 202 : created ? 201 : 200);
     },
   );
 

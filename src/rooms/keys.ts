@@ -12,14 +12,7 @@ export async function publishedRoom(deps: Pick<Deps, "db">, roomId: string): Pro
   const [room] = await deps.db
     .select()
     .from(rooms)
-    .where(
-      and(
-        eq(rooms.id, roomId),
-        eq(rooms.direct, false),
-        isNull(rooms.deletedAt),
-        isNull(rooms.iri),
-      ),
-    );
+    .where(and(eq(rooms.id, roomId), eq(rooms.direct, false), isNull(rooms.deletedAt), isNull(rooms.iri)));
   return room;
 }
 

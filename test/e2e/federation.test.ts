@@ -1,0 +1,296 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { freePort, type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
+import { call, nextEvents, ok, openStream, register, type StreamSocket, sleep, type User } from "../helpers/stream.ts";
+
+// Two real servers with their own databases on loopback, federating through the public API
+// only: the story of issue 5.
+
+interface RoomBody {
+  id: string;
+  url: string;
+  handle: string;
+  membership: string;
+  remote: boolean;
+}
+interface MessageBody {
+  id: string;
+  seq: number;
+  url: string;
+  content: string;
+  pending?: boolean;
+  author: { handle: string } | null;
+  replyTo: { id: string } | null;
+  reactions: { emoji: string; count: number }[];
+  editedAt: string | null;
+  deletedAt: string | null;
+}
+
+/** Polls until `check` returns a value (not undefined), for at most `ms`. */
+async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(150);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+describe("two federating servers", () => {
+  const dirs: string[] = [];
+  let a: ServerProcess;
+  let b: ServerProcess;
+  let portA: number;
+  let alice: User;
+  let bob: User;
+  let carol: User;
+  const sockets: StreamSocket[] = [];
+
+  async function start(dir: string, port: number) {
+    return await startServer({
+      DATA_DIR: dir,
+      PORT: String(port),
+      RATE_LIMIT_FACTOR: "1000",
+      FEDERATION_ALLOW_PRIVATE_ADDRESS: "true",
+      QUEUE_POLL_INTERVAL_MS: "100",
+      LOG_LEVEL: process.env.FED_LOG ?? "warning",
+    });
+  }
+
+  beforeAll(async () => {
+    for (let i = 0; i < 2; i++) dirs.push(mkdtempSync(join(tmpdir(), "fedchat-federation-")));
+    portA = await freePort();
+    [a, b] = await Promise.all([start(dirs[0] as string, portA), start(dirs[1] as string, await freePort())]);
+    [alice, bob, carol] = await Promise.all([register(a, "alice"), register(b, "bob"), register(b, "carol")]);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (process.env.FED_DUMP) {
+      const { writeFileSync } = await import("node:fs");
+      writeFileSync(`${process.env.FED_DUMP}/a.log`, a?.output() ?? "");
+      writeFileSync(`${process.env.FED_DUMP}/b.log`, b?.output() ?? "");
+    }
+    for (const s of sockets) s.ws.close();
+    await Promise.all([a, b].map((s) => (s ? stopServer(s) : undefined)));
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    onTestFailed(() => {
+      console.error(`A:\n${a?.output().slice(-6000)}\nB:\n${b?.output().slice(-6000)}`);
+    });
+  });
+
+  const history = (server: ServerProcess, user: User, roomId: string) =>
+    ok<{ messages: MessageBody[] }>(200, server, user.token, "GET", `/api/v1/rooms/${roomId}/messages?limit=100`).then(
+      (r) => r.messages,
+    );
+  const roomsOf = (server: ServerProcess, user: User) =>
+    ok<{ rooms: RoomBody[] }>(200, server, user.token, "GET", "/api/v1/rooms").then((r) => r.rooms);
+
+  /** Joins a room by target on B and waits until the join is accepted. */
+  async function joinFromB(user: User, target: string): Promise<RoomBody> {
+    const asked = await call<RoomBody>(b, user.token, "POST", "/api/v1/rooms/join", { target });
+    expect(asked.status, JSON.stringify(asked.body)).toBe(202);
+    expect(asked.body).toMatchObject({ membership: "pending", remote: true });
+    return await eventually(`${user.username} to be in the room`, async () =>
+      (await roomsOf(b, user)).find((r) => r.id === asked.body.id && r.membership === "joined"),
+    );
+  }
+
+  let lobby: RoomBody;
+  let mirror: RoomBody;
+
+  it("lets bob on B join alice's public room on A by its handle, with its history", async () => {
+    lobby = await ok<RoomBody>(201, a, alice.token, "POST", "/api/v1/rooms", { name: "Lobby", visibility: "public" });
+    await ok(201, a, alice.token, "PUT", `/api/v1/rooms/${lobby.id}/messages/t0`, { content: "before you came" });
+    mirror = await joinFromB(bob, lobby.handle);
+    expect(mirror.url).toBe(lobby.url);
+    const backfilled = await eventually("the history to be backfilled", async () => {
+      const list = await history(b, bob, mirror.id);
+      return list.length > 0 ? list : undefined;
+    });
+    expect(backfilled.map((m) => [m.seq, m.content])).toEqual([[1, "before you came"]]);
+    const { members } = await ok<{ members: { actor: { handle: string } }[] }>(
+      200,
+      a,
+      alice.token,
+      "GET",
+      `/api/v1/rooms/${lobby.id}/members`,
+    );
+    expect(members.map((m) => m.actor.handle)).toContain(`bob@${new URL(b.url).host}`);
+  });
+
+  it("carries messages both ways with the room's numbers, live on B's stream", async () => {
+    const stream = await openStream(b, bob, "bob@B");
+    sockets.push(stream);
+    const sent = await ok<MessageBody>(201, a, alice.token, "PUT", `/api/v1/rooms/${lobby.id}/messages/t1`, {
+      content: "hello from **A**",
+    });
+    const [live] = await nextEvents(stream, 1, 20_000, (f) => f.type === "message.created");
+    if (live == null) throw new Error("no event");
+    expect(live.roomId).toBe(mirror.id);
+    expect((live.data as { message: MessageBody }).message).toMatchObject({
+      seq: sent.seq,
+      content: "hello from **A**",
+    });
+
+    const pending = await call<MessageBody>(b, bob.token, "PUT", `/api/v1/rooms/${mirror.id}/messages/b1`, {
+      content: "hi from B",
+    });
+    expect(pending.status).toBe(202);
+    expect(pending.body.pending).toBe(true);
+    const onA = await eventually("bob's message on A", async () =>
+      (await history(a, alice, lobby.id)).find((m) => m.content === "hi from B"),
+    );
+    expect(onA.seq).toBe(3);
+    const onB = await eventually("bob's message numbered on B", async () =>
+      (await history(b, bob, mirror.id)).find((m) => m.content === "hi from B"),
+    );
+    expect(onB).toMatchObject({ id: pending.body.id, seq: 3 });
+    // A retry with the same transaction id is the same message.
+    const again = await call<MessageBody>(b, bob.token, "PUT", `/api/v1/rooms/${mirror.id}/messages/b1`, {
+      content: "hi from B",
+    });
+    expect(again.body.id).toBe(pending.body.id);
+  });
+
+  it("federates replies, reactions, edits and deletes", async () => {
+    const onB = await history(b, bob, mirror.id);
+    const hello = onB.find((m) => m.content === "hello from **A**") as MessageBody;
+    await call(b, bob.token, "PUT", `/api/v1/rooms/${mirror.id}/messages/b2`, {
+      content: "a reply",
+      replyTo: hello.id,
+    });
+    const reply = await eventually("the reply on A", async () =>
+      (await history(a, alice, lobby.id)).find((m) => m.content === "a reply"),
+    );
+    const helloOnA = (await history(a, alice, lobby.id)).find((m) => m.content === "hello from **A**") as MessageBody;
+    expect(reply.replyTo?.id).toBe(helloOnA.id);
+
+    await ok(
+      204,
+      a,
+      alice.token,
+      "PUT",
+      `/api/v1/rooms/${lobby.id}/messages/${reply.id}/reactions/${encodeURIComponent("🎉")}`,
+    );
+    await call(
+      b,
+      bob.token,
+      "PUT",
+      `/api/v1/rooms/${mirror.id}/messages/${hello.id}/reactions/${encodeURIComponent("👍")}`,
+    );
+    await eventually("alice's reaction on B", async () => {
+      const m = (await history(b, bob, mirror.id)).find((x) => x.content === "a reply");
+      return m?.reactions.some((r) => r.emoji === "🎉") ? m : undefined;
+    });
+    await eventually("bob's reaction on A", async () => {
+      const m = (await history(a, alice, lobby.id)).find((x) => x.id === helloOnA.id);
+      return m?.reactions.some((r) => r.emoji === "👍") ? m : undefined;
+    });
+
+    const replyOnB = (await history(b, bob, mirror.id)).find((m) => m.content === "a reply") as MessageBody;
+    await call(b, bob.token, "PATCH", `/api/v1/rooms/${mirror.id}/messages/${replyOnB.id}`, {
+      content: "a better reply",
+    });
+    await eventually("the edit on A", async () =>
+      (await history(a, alice, lobby.id)).find((m) => m.content === "a better reply" && m.editedAt),
+    );
+    await eventually("the edit back on B", async () =>
+      (await history(b, bob, mirror.id)).find((m) => m.content === "a better reply" && m.editedAt),
+    );
+
+    await ok(204, a, alice.token, "DELETE", `/api/v1/rooms/${lobby.id}/messages/${helloOnA.id}`);
+    await eventually("the delete on B", async () =>
+      (await history(b, bob, mirror.id)).find((m) => m.id === hello.id && m.deletedAt && m.content === ""),
+    );
+  });
+
+  it("lets carol join a private room through an invite link, then kicks and bans her", async () => {
+    const secret = await ok<RoomBody>(201, a, alice.token, "POST", "/api/v1/rooms", {
+      name: "Secret",
+      visibility: "private",
+    });
+    // Without an invitation the room refuses.
+    const refused = await call<RoomBody>(b, carol.token, "POST", "/api/v1/rooms/join", { target: secret.url });
+    expect(refused.status).toBe(202);
+    await eventually("the refusal", async () =>
+      (await roomsOf(b, carol)).some((r) => r.id === refused.body.id) ? undefined : true,
+    );
+    const invite = await ok<{ url: string }>(201, a, alice.token, "POST", `/api/v1/rooms/${secret.id}/invites`, {
+      maxUses: 1,
+    });
+    const joined = await joinFromB(carol, invite.url);
+    const named = await eventually("the private room's name", async () => {
+      const room = (await roomsOf(b, carol)).find((r) => r.id === joined.id) as RoomBody & { name: string };
+      return room.name === "Secret" ? room : undefined;
+    });
+    expect(named.name).toBe("Secret");
+    await ok(201, a, alice.token, "PUT", `/api/v1/rooms/${secret.id}/messages/s1`, { content: "psst" });
+    await eventually("the private message on B", async () =>
+      (await history(b, carol, joined.id)).find((m) => m.content === "psst"),
+    );
+
+    const { members } = await ok<{ members: { actor: { id: string; handle: string } }[] }>(
+      200,
+      a,
+      alice.token,
+      "GET",
+      `/api/v1/rooms/${secret.id}/members`,
+    );
+    const carolOnA = members.find((m) => m.actor.handle.startsWith("carol@")) as { actor: { id: string } };
+    await ok(204, a, alice.token, "POST", `/api/v1/rooms/${secret.id}/members/${carolOnA.actor.id}/kick`, {});
+    await eventually("carol to be out on B", async () =>
+      (await roomsOf(b, carol)).some((r) => r.id === joined.id) ? undefined : true,
+    );
+
+    await ok(204, a, alice.token, "PUT", `/api/v1/rooms/${secret.id}/bans/${carolOnA.actor.id}`, { reason: "spam" });
+    const second = await ok<{ url: string }>(201, a, alice.token, "POST", `/api/v1/rooms/${secret.id}/invites`, {});
+    await call(b, carol.token, "POST", "/api/v1/rooms/join", { target: second.url });
+    await sleep(1500);
+    expect((await roomsOf(b, carol)).some((r) => r.id === joined.id && r.membership === "joined")).toBe(false);
+    const after = await ok<{ actor: { handle: string } }[]>(
+      200,
+      a,
+      alice.token,
+      "GET",
+      `/api/v1/rooms/${secret.id}/members`,
+    );
+    expect(after.map((m) => m.actor.handle)).not.toContainEqual(expect.stringMatching(/^carol@/));
+  });
+
+  it("loses nothing when A restarts mid-conversation", async () => {
+    await stopServer(a);
+    const whileDown = await call<MessageBody>(b, bob.token, "PUT", `/api/v1/rooms/${mirror.id}/messages/down1`, {
+      content: "sent while A was down",
+    });
+    expect(whileDown.status).toBe(202);
+    a = await start(dirs[0] as string, portA);
+    await ok(201, a, alice.token, "PUT", `/api/v1/rooms/${lobby.id}/messages/up1`, { content: "back up" });
+    const onA = await eventually(
+      "the message sent while A was down",
+      async () => (await history(a, alice, lobby.id)).find((m) => m.content === "sent while A was down"),
+      60_000,
+    );
+    expect(onA).toBeDefined();
+    const both = await eventually(
+      "the same history on both servers",
+      async () => {
+        const [ha, hb] = await Promise.all([history(a, alice, lobby.id), history(b, bob, mirror.id)]);
+        const view = (list: MessageBody[]) => list.map((m) => [m.seq, m.deletedAt ? null : m.content]);
+        return JSON.stringify(view(ha)) === JSON.stringify(view(hb)) ? view(ha) : undefined;
+      },
+      60_000,
+    );
+    expect(both.map((m) => m[0])).toEqual(both.map((_, i) => i + 1));
+  }, 120_000);
+});
