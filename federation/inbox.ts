@@ -25,7 +25,7 @@ import {
   Update,
 } from "@fedify/vocab";
 import { and, eq, isNull } from "drizzle-orm";
-import { actors, type Room, roomMembers, rooms } from "../src/db/schema.ts";
+import { actors, pendingJoins, type Room, roomMembers, rooms } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { AppError } from "../src/errors.ts";
 import { logger } from "../src/log.ts";
@@ -541,19 +541,21 @@ async function onMembership(ctx: InboxContext<Deps>, activity: Add | Remove | Bl
 /** `Accept` or `Reject` of a local user's join, from the room's `Group`. */
 async function onAnswer(ctx: InboxContext<Deps>, answer: Accept | Reject) {
   const deps = ctx.data;
-  if (answer.actorId == null) return;
+  if (answer.actorId == null || answer.objectId == null) return;
   const mirror = await mirrorOf(deps, answer.actorId);
   if (mirror == null) return;
-  const request = await answer.getObject({ crossOrigin: "ignore" }).catch(() => null);
-  const requester = request instanceof Follow || request instanceof Join ? request.actorId : null;
-  if (requester == null) return;
-  const actorId = await storedActorId(deps, requester).then(async (id) => id ?? (await actorIdFor(ctx, requester)));
-  if (actorId == null) return;
+  // The answer names our `Join` by its id: that is the request it settles, and only in the
+  // room that was asked.
+  const [pending] = await deps.db
+    .select()
+    .from(pendingJoins)
+    .where(and(eq(pendingJoins.activityIri, answer.objectId.href), eq(pendingJoins.roomId, mirror.id)));
+  if (pending == null) return;
   const accepted = answer instanceof Accept;
-  if (await settlePendingJoin(deps, mirror.id, actorId, accepted)) {
+  if (await settlePendingJoin(deps, mirror.id, pending.actorId, accepted)) {
     if (accepted) {
       // The room's details may be private until we are in.
-      await refreshMirror(ctx, mirror, actorId);
+      await refreshMirror(ctx, mirror, pending.actorId);
       await backfill(ctx, mirror, 0);
     }
   }
