@@ -1,13 +1,14 @@
 import type { Context, Federation } from "@fedify/fedify";
-import { Group, isActor, Join, Leave, Note, Source } from "@fedify/vocab";
+import { Group, Invite, isActor, Join, Leave, Note, Source } from "@fedify/vocab";
 import { Temporal } from "@js-temporal/polyfill";
 import { and, eq } from "drizzle-orm";
-import { type Room, roomMembers } from "../src/db/schema.ts";
+import { actors, type Room, roomMembers } from "../src/db/schema.ts";
 import type { Deps, Federator, RemoteRoomAction } from "../src/deps.ts";
 import { AppError } from "../src/errors.ts";
 import { addPendingJoin } from "../src/rooms/remote.ts";
 import { createActivity, deleteActivity, localActorIri, reactionActivity, toNote, updateActivity } from "./notes.ts";
-import { fetchGroup, hostOf, isBlockedHost, rememberActor, rememberGroup } from "./remote.ts";
+import { fetchGroup, hostOf, isBlockedHost, recipient, rememberActor, rememberGroup } from "./remote.ts";
+import { roomIdentifier } from "./rooms.ts";
 
 /** A context for work that is not a request (the domain calling out). */
 function contextOf(federation: Federation<Deps>, deps: Deps): Context<Deps> {
@@ -109,6 +110,29 @@ export function createFederator(federation: Federation<Deps>, deps: Deps): Feder
       });
       await ctx.sendActivity({ identifier: user.identifier }, groupRecipient(room), join, { orderingKey: room.id });
       return room.id;
+    },
+
+    async inviteToRoom(room, inviterId, actorId) {
+      const ctx = contextOf(federation, deps);
+      const [target] = await deps.db.select().from(actors).where(eq(actors.id, actorId));
+      if (target?.iri == null || target.inbox == null) throw new AppError("user_not_found", "No such remote user.");
+      const identifier = roomIdentifier(room.id);
+      const group = ctx.getActorUri(identifier);
+      const invitee = new URL(target.iri);
+      const inviter = await localActorIri(deps, inviterId);
+      await ctx.sendActivity(
+        { identifier },
+        recipient(target),
+        new Invite({
+          id: new URL(`${group.href}#invite-${encodeURIComponent(invitee.href)}-${Date.now()}`),
+          actor: group,
+          object: group,
+          target: invitee,
+          to: invitee,
+          ...(inviter ? { attribution: inviter.iri } : {}),
+        }),
+        { orderingKey: room.id },
+      );
     },
 
     async sendToRoom(actorId, room, action) {

@@ -14,7 +14,9 @@ import { migrateDatabase } from "./db/migrate.ts";
 import type { Deps } from "./deps.ts";
 import { AppError } from "./errors.ts";
 import { setupLogging } from "./log.ts";
+import { listAllRooms } from "./rooms/rooms.ts";
 import { loadSecrets } from "./secrets.ts";
+import { blockServer, listBlockedServers, unblockServer } from "./servers.ts";
 
 const usage = `Usage: npm run admin -- <command> [options]
 
@@ -24,6 +26,10 @@ const usage = `Usage: npm run admin -- <command> [options]
   users:unsuspend <name>                                    lift a suspension
   users:reset-password <name> [--password <p>]              set a password (random if none), end sessions
   users:delete <name>                                       delete an account and its sessions
+  rooms:list [--json]                                       list the rooms hosted here and mirrored
+  servers:block <host> [--reason <r>]                       refuse a remote server (and its subdomains)
+  servers:unblock <host>                                    federate with it again
+  servers:list                                              list blocked servers
 `;
 
 type Command = (
@@ -34,8 +40,8 @@ type Command = (
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
-function one(args: string[]): string {
-  if (args.length !== 1 || !args[0]) throw new UsageError("Expected exactly one user name.");
+function one(args: string[], what = "user name"): string {
+  if (args.length !== 1 || !args[0]) throw new UsageError(`Expected exactly one ${what}.`);
   return args[0];
 }
 
@@ -89,6 +95,36 @@ const commands: Record<string, Command> = {
   },
 };
 
+Object.assign(commands, {
+  async "rooms:list"(deps, _args, options) {
+    const rows = await listAllRooms(deps);
+    if (options.json) {
+      print(JSON.stringify(rows));
+      return;
+    }
+    for (const r of rows) {
+      print(
+        `${r.id}\t${r.visibility}${r.direct ? " direct" : ""}\t${r.members} members\t${r.lastSeq} messages\t${r.iri ?? "here"}\t${r.name}`,
+      );
+    }
+    print(`${rows.length} room${rows.length === 1 ? "" : "s"}.`);
+  },
+  async "servers:block"(deps, args, options) {
+    const reason = typeof options.reason === "string" ? options.reason : "";
+    const { host, removed } = await blockServer(deps, one(args, "server name"), reason);
+    print(`Blocked ${host}; ${removed} membership${removed === 1 ? "" : "s"} ended.`);
+  },
+  async "servers:unblock"(deps, args) {
+    const lifted = await unblockServer(deps, one(args, "server name"));
+    print(lifted ? `Unblocked ${args[0]}.` : `${args[0]} was not blocked.`);
+  },
+  async "servers:list"(deps) {
+    const rows = await listBlockedServers(deps);
+    for (const r of rows) print(`${r.host}\t${r.createdAt.toISOString()}\t${r.reason}`);
+    print(`${rows.length} blocked server${rows.length === 1 ? "" : "s"}.`);
+  },
+} satisfies Record<string, Command>);
+
 async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -99,6 +135,7 @@ async function main(argv: string[]): Promise<number> {
         password: { type: "string" },
         "display-name": { type: "string" },
         json: { type: "boolean" },
+        reason: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });

@@ -33,6 +33,8 @@ export interface Federator {
    * @returns The local id of the room's mirror, where the request is pending.
    */
   joinRemoteRoom(actorId: string, target: string): Promise<string>;
+  /** Tells a remote user's server that they are invited into a room hosted here (`Invite`). */
+  inviteToRoom(room: Room, inviterId: string, actorId: string): Promise<void>;
   /** Sends a local member's action in a remote room to the room's `Group`. */
   sendToRoom(actorId: string, room: Room, action: RemoteRoomAction): Promise<void>;
 }

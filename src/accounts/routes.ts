@@ -11,6 +11,7 @@ import { addressKey, clientAddress } from "../http/client-address.ts";
 import { multipartFile } from "../http/multipart.ts";
 import { enforceRateLimits } from "../http/rate-limit.ts";
 import { avatarLimits, avatarUrl, readAvatar, removeAvatar, setAvatar } from "../media/avatars.ts";
+import { actorProfiles } from "../rooms/actors.ts";
 import { cleanName, cleanText, codePointLength } from "../text.ts";
 import { changePassword, findLocalUser, handleHost, login, register, updateProfile } from "./accounts.ts";
 import {
@@ -448,14 +449,32 @@ export function accountRoutes(api: Api, app: Hono<Env>): void {
       method: "get",
       path: "/api/v1/users/:handle",
       tag: "profile",
-      summary: "A user's public profile, by handle (`alice` or `alice@host`)",
+      summary: "A user's public profile, by handle (`alice`, `alice@host`, or someone on another server)",
       params: handleParams,
       responses: { 200: { description: "The user", schema: userSchema } },
       errors: ["user_not_found"],
     },
     async (c, { params }) => {
       const deps = c.var.deps;
-      return c.json(serializeUser(deps, await findLocalUser(deps, params.handle)));
+      const host = /@([^@]+)$/.exec(params.handle.replace(/^@/, ""))?.[1]?.toLowerCase();
+      if (host == null || host === handleHost(deps).toLowerCase()) {
+        return c.json(serializeUser(deps, await findLocalUser(deps, params.handle)));
+      }
+      // Someone on another server: fetched through federation, then shown from what it said.
+      const actorId = deps.federation ? await deps.federation.lookupActor(params.handle) : undefined;
+      const profile = actorId ? (await actorProfiles(deps, [actorId])).get(actorId) : undefined;
+      if (profile == null) throw new AppError("user_not_found", `No user ${params.handle} was found.`);
+      return c.json({
+        id: profile.id,
+        username: profile.handle.split("@")[0] ?? profile.handle,
+        handle: profile.handle,
+        displayName: profile.displayName,
+        bio: "",
+        color: null,
+        avatarUrl: profile.avatarUrl,
+        url: profile.url,
+        createdAt: new Date(0).toISOString(),
+      });
     },
   );
 

@@ -38,6 +38,9 @@ export async function actorProfiles(deps: Deps, ids: readonly string[]): Promise
     .select({
       id: actors.id,
       iri: actors.iri,
+      remoteHandle: actors.handle,
+      remoteName: actors.name,
+      remoteAvatar: actors.avatarUrl,
       username: users.username,
       displayName: users.displayName,
       avatar: users.avatar,
@@ -62,9 +65,9 @@ export async function actorProfiles(deps: Deps, ids: readonly string[]): Promise
       const name = url.pathname.split("/").filter(Boolean).at(-1) ?? url.hostname;
       result.set(row.id, {
         id: row.id,
-        handle: `${name}@${url.host}`,
-        displayName: name,
-        avatarUrl: null,
+        handle: row.remoteHandle ?? `${name}@${url.host}`,
+        displayName: row.remoteName || name,
+        avatarUrl: row.remoteAvatar,
         color: null,
         url: row.iri,
       });

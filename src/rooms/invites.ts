@@ -1,10 +1,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
-import { type Invite, invites, type Room, roomMembers, rooms } from "../db/schema.ts";
+import { findLocalUser, handleHost } from "../accounts/accounts.ts";
+import { assertNotBlocked } from "../contacts/blocks.ts";
+import { type Invite, invites, type Room, roomBans, roomInvitations, roomMembers, rooms } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
-import { accessRoomFor, addMember, logModeration } from "./rooms.ts";
+import { appendEvents } from "../stream/events.ts";
+import { accessRoomFor, addMember, logModeration, membership, remote } from "./rooms.ts";
 
 /** The longest an invite may last: 30 days. */
 export const maxInviteSeconds = 30 * 24 * 60 * 60;
@@ -139,4 +142,41 @@ export async function redeemInvite(deps: Deps, actorId: string, code: string): P
     await logModeration(tx, { roomId: room.id, actorId, action: "invite.redeemed", data: { inviteId: invite.id } });
   });
   return room;
+}
+
+/**
+ * Invites a user by handle, here or on another server: they may then join the private room
+ * (an `Invite` activity tells a remote user's server). A blocked or blocking user, a banned
+ * one or a member already cannot be invited.
+ * @throws {AppError} `user_not_found`, `forbidden`, `banned`, `already_member`.
+ */
+export async function inviteUser(deps: Deps, actorId: string, roomId: string, handle: string): Promise<string> {
+  const { room } = await accessRoomFor(deps, roomId, actorId, "invite");
+  const host = /@([^@]+)$/.exec(handle.replace(/^@/, ""))?.[1]?.toLowerCase();
+  const local = host == null || host === handleHost(deps).toLowerCase();
+  const targetId = local ? (await findLocalUser(deps, handle)).id : await deps.federation?.lookupActor(handle);
+  if (targetId == null) throw new AppError("user_not_found", `No user ${handle} was found.`);
+  if (targetId === actorId) throw new AppError("validation_failed", "You cannot invite yourself.");
+  await assertNotBlocked(deps, actorId, [targetId]);
+  const [banned] = await deps.db
+    .select()
+    .from(roomBans)
+    .where(and(eq(roomBans.roomId, roomId), eq(roomBans.actorId, targetId)));
+  if (banned) throw new AppError("banned", "This user is banned from the room.");
+  if (await membership(deps.db, roomId, targetId)) throw new AppError("already_member", "Already a member.");
+  await deps.db.transaction(async (tx) => {
+    await tx.insert(roomInvitations).values({ roomId, actorId: targetId, invitedBy: actorId }).onConflictDoNothing();
+    await logModeration(tx, { roomId, actorId, action: "member.invited", targetActorId: targetId });
+    if (local) {
+      await appendEvents(tx, [
+        {
+          type: "room.invited",
+          actorId: targetId,
+          data: { roomId, url: `${deps.config.origin}/rooms/${roomId}`, name: room.name, invitedBy: actorId },
+        },
+      ]);
+    }
+  });
+  if (!local) await remote(deps).inviteToRoom(room, actorId, targetId);
+  return targetId;
 }

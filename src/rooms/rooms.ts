@@ -8,6 +8,7 @@ import {
   type Room,
   type RoomMember,
   roomBans,
+  roomInvitations,
   roomMembers,
   rooms,
 } from "../db/schema.ts";
@@ -373,12 +374,27 @@ export async function addMember(
   return { member: added, added: true };
 }
 
-/** Joins a public room. Joining a room one is in already is a no-op. */
+/**
+ * Joins a public room, or a private one the actor was invited into. Joining a room one is in
+ * already is a no-op; a private room without an invitation is `room_not_found`.
+ */
 export async function joinRoom(deps: Deps, actorId: string, roomId: string): Promise<Room> {
-  const { room, member } = await accessRoom(deps, roomId, actorId, "visible");
-  if (member) return room;
-  if (room.visibility !== "public" || room.direct) throw new AppError("room_not_found", "No such room.");
-  await deps.db.transaction((tx) => addMember(deps, tx, roomId, actorId));
+  const [room] = await deps.db
+    .select()
+    .from(rooms)
+    .where(and(eq(rooms.id, roomId), isNull(rooms.deletedAt)));
+  if (room == null || room.direct) throw new AppError("room_not_found", "No such room.");
+  if (await membership(deps.db, roomId, actorId)) return room;
+  await deps.db.transaction(async (tx) => {
+    if (room.visibility !== "public") {
+      const invited = await tx
+        .delete(roomInvitations)
+        .where(and(eq(roomInvitations.roomId, roomId), eq(roomInvitations.actorId, actorId)))
+        .returning();
+      if (invited.length === 0) throw new AppError("room_not_found", "No such room.");
+    }
+    await addMember(deps, tx, roomId, actorId);
+  });
   return room;
 }
 
@@ -618,5 +634,26 @@ export async function moderationLogOf(deps: Deps, actorId: string, roomId: strin
     reason: r.reason,
     data: r.data,
     createdAt: r.createdAt.toISOString(),
+  }));
+}
+
+/** Every room this server knows, hosted or mirrored, with member counts (for operators). */
+export async function listAllRooms(deps: Pick<Deps, "db">) {
+  const members = count(roomMembers.actorId);
+  const rows = await deps.db
+    .select({ room: rooms, members })
+    .from(rooms)
+    .leftJoin(roomMembers, eq(roomMembers.roomId, rooms.id))
+    .where(isNull(rooms.deletedAt))
+    .groupBy(rooms.id)
+    .orderBy(asc(rooms.createdAt));
+  return rows.map(({ room, members }) => ({
+    id: room.id,
+    name: room.name,
+    visibility: room.visibility,
+    direct: room.direct,
+    iri: room.iri,
+    members: Number(members),
+    lastSeq: room.lastSeq,
   }));
 }

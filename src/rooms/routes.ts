@@ -16,6 +16,7 @@ import { actorProfileSchema } from "./actors.ts";
 import { maxDirectParticipants, openDirect } from "./direct.ts";
 import {
   createInvite,
+  inviteUser,
   listInvites,
   maxInviteSeconds,
   previewInvite,
@@ -678,6 +679,26 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
       ]);
       const { invite, code } = await createInvite(deps, me(c), params.roomId, body);
       return c.json(serializeInvite(deps, invite, code), 201);
+    },
+  );
+
+  api.route(
+    app,
+    {
+      method: "post",
+      path: "/api/v1/rooms/:roomId/invitations",
+      tag: "invites",
+      summary: "Invite a user by handle, on this server or another: they may then join the private room",
+      auth: true,
+      params: roomParams,
+      body: z.object({ user: z.string().trim().min(1).max(300) }),
+      responses: { 204: { description: "Invited" } },
+      errors: ["room_not_found", "not_a_member", "forbidden", "user_not_found", "banned", "already_member"],
+    },
+    async (c, { params, body }) => {
+      await inviteLimit(c);
+      await inviteUser(c.var.deps, me(c), params.roomId, body.user);
+      return c.body(null, 204);
     },
   );
 

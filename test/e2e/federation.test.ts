@@ -268,6 +268,34 @@ describe("two federating servers", () => {
     expect(after.members.map((m) => m.actor.handle)).not.toContainEqual(expect.stringMatching(/^carol@/));
   });
 
+  it("finds bob's profile on B from A, and invites him by name into a private room", async () => {
+    const bobHandle = `bob@${new URL(b.url).host}`;
+    const profile = await ok<{ handle: string; url: string }>(
+      200,
+      a,
+      alice.token,
+      "GET",
+      `/api/v1/users/${encodeURIComponent(bobHandle)}`,
+    );
+    expect(profile).toMatchObject({ handle: bobHandle, url: `${b.url}/users/bob` });
+    expect((await call(a, alice.token, "GET", `/api/v1/users/nobody@${new URL(b.url).host}`)).status).toBe(404);
+
+    const stream = await openStream(b, bob, "bob@B invited");
+    sockets.push(stream);
+    const club = await ok<RoomBody>(201, a, alice.token, "POST", "/api/v1/rooms", { name: "Club", visibility: "private" });
+    await ok(204, a, alice.token, "POST", `/api/v1/rooms/${club.id}/invitations`, { user: bobHandle });
+    const [invited] = await nextEvents(stream, 1, 20_000, (f) => f.type === "room.invited");
+    expect((invited?.data as { url: string }).url).toBe(club.url);
+    const joined = await joinFromB(bob, club.url);
+    expect(joined.remote).toBe(true);
+    // The invitation is spent: someone else from B is still refused.
+    const other = await call<RoomBody>(b, carol.token, "POST", "/api/v1/rooms/join", { target: club.url });
+    expect(other.status).toBe(202);
+    await eventually("carol's refusal", async () =>
+      (await roomsOf(b, carol)).some((r) => r.id === other.body.id) ? undefined : true,
+    );
+  });
+
   it("loses nothing when A restarts mid-conversation", async () => {
     await stopServer(a);
     const whileDown = await call<MessageBody>(b, bob.token, "PUT", `/api/v1/rooms/${mirror.id}/messages/down1`, {

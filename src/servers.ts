@@ -1,0 +1,61 @@
+import { asc, eq, like, or } from "drizzle-orm";
+import { actors, blockedServers, roomMembers } from "./db/schema.ts";
+import type { Deps } from "./deps.ts";
+import { AppError } from "./errors.ts";
+import { removeRemoteMember } from "./rooms/remote.ts";
+
+/**
+ * A host as the block list stores it: lowercase, port kept, no scheme or path. Accepts a bare
+ * host (`bad.example`, `bad.example:8443`) or a URL.
+ * @throws {AppError} `validation_failed` for anything else.
+ */
+export function normalizeHost(input: string): string {
+  const text = input.trim().toLowerCase();
+  let host: string;
+  try {
+    host = new URL(text.includes("://") ? text : `https://${text}`).host;
+  } catch {
+    host = "";
+  }
+  if (
+    !/^[a-z0-9.-]+(:\d{1,5})?$/.test(host) ||
+    host.startsWith(".") ||
+    (!host.includes(".") && !host.startsWith("localhost"))
+  ) {
+    throw new AppError("validation_failed", `Not a server name: ${input}`);
+  }
+  return host;
+}
+
+/**
+ * Blocks a server: its activities and every activity naming it are refused from now on, and
+ * its users leave the rooms hosted here. Subdomains are blocked with it.
+ */
+export async function blockServer(deps: Deps, input: string, reason = ""): Promise<{ host: string; removed: number }> {
+  const host = normalizeHost(input);
+  await deps.db
+    .insert(blockedServers)
+    .values({ host, reason })
+    .onConflictDoUpdate({ target: blockedServers.host, set: { reason } });
+  const members = await deps.db
+    .select({ roomId: roomMembers.roomId, actorId: roomMembers.actorId })
+    .from(roomMembers)
+    .innerJoin(actors, eq(actors.id, roomMembers.actorId))
+    .where(
+      or(like(actors.iri, `http://${host}/%`), like(actors.iri, `https://${host}/%`), like(actors.iri, `%.${host}/%`)),
+    );
+  for (const m of members) await removeRemoteMember(deps, m.roomId, m.actorId, "banned");
+  return { host, removed: members.length };
+}
+
+/** Lifts a block; returns whether there was one. */
+export async function unblockServer(deps: Deps, input: string): Promise<boolean> {
+  const host = normalizeHost(input);
+  const removed = await deps.db.delete(blockedServers).where(eq(blockedServers.host, host)).returning();
+  return removed.length > 0;
+}
+
+/** The blocked servers, by name. */
+export async function listBlockedServers(deps: Pick<Deps, "db">) {
+  return await deps.db.select().from(blockedServers).orderBy(asc(blockedServers.host));
+}
