@@ -2,6 +2,7 @@
 // `npm run bench -- queue startup`. Timings are printed, never asserted.
 import { Temporal } from "@js-temporal/polyfill";
 import { fanoutBenchmark } from "./fanout.ts";
+import { federationBenchmark } from "./federation.ts";
 import { loginBenchmark } from "./login.ts";
 import { queueBenchmark } from "./queue.ts";
 import { startupBenchmark } from "./startup.ts";
@@ -13,6 +14,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   queue: queueBenchmark,
   login: loginBenchmark,
   fanout: fanoutBenchmark,
+  federation: federationBenchmark,
 };
 
 const chosen = process.argv.slice(2);
