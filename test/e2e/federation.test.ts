@@ -29,7 +29,7 @@ interface MessageBody {
 }
 
 /** Polls until `check` returns a value (not undefined), for at most `ms`. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 45_000): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -44,7 +44,7 @@ async function eventually<T>(what: string, check: () => Promise<T | undefined>, 
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
-describe("two federating servers", () => {
+describe("two federating servers", { timeout: 120_000 }, () => {
   const dirs: string[] = [];
   let a: ServerProcess;
   let b: ServerProcess;
@@ -282,7 +282,10 @@ describe("two federating servers", () => {
 
     const stream = await openStream(b, bob, "bob@B invited");
     sockets.push(stream);
-    const club = await ok<RoomBody>(201, a, alice.token, "POST", "/api/v1/rooms", { name: "Club", visibility: "private" });
+    const club = await ok<RoomBody>(201, a, alice.token, "POST", "/api/v1/rooms", {
+      name: "Club",
+      visibility: "private",
+    });
     await ok(204, a, alice.token, "POST", `/api/v1/rooms/${club.id}/invitations`, { user: bobHandle });
     const [invited] = await nextEvents(stream, 1, 20_000, (f) => f.type === "room.invited");
     expect((invited?.data as { url: string }).url).toBe(club.url);
