@@ -364,7 +364,14 @@ async function trustedInner(ctx: Context<Deps>, object: unknown, context: unknow
     const document = ("@context" in object ? object : { "@context": context, ...object }) as Record<string, unknown>;
     const parsed = await Activity.fromJsonLd(document, loaders).catch(() => undefined);
     if (parsed == null) return undefined;
-    if ("proof" in object) {
+    // A proof counts only when made by a key of the actor's own server: a key document
+    // elsewhere may claim any actor as its controller.
+    const proofs = "proof" in object ? [object.proof].flat() : [];
+    const ownProofs = proofs.every((proof) => {
+      const method = (proof as { verificationMethod?: unknown } | null)?.verificationMethod;
+      return typeof method === "string" && URL.canParse(method) && sameOrigin(new URL(method), parsed.actorId);
+    });
+    if ("proof" in object && ownProofs) {
       // Embedding strips the signer's own `@context`; Fedify-made activities are signed as
       // they serialise on their own, so that form is tried too.
       const standalone = await parsed.clone({}).toJsonLd({ format: "compact", contextLoader: ctx.contextLoader });
@@ -522,7 +529,7 @@ async function onMembership(ctx: InboxContext<Deps>, activity: Add | Remove | Bl
   if (activity instanceof Add) {
     // Our own user's pending join is answered by this too.
     if (await settlePendingJoin(deps, mirror.id, actorId, true)) {
-      await backfill(ctx, mirror, 0);
+      await welcome(ctx, mirror, actorId);
       return;
     }
     await deps.db
@@ -552,13 +559,19 @@ async function onAnswer(ctx: InboxContext<Deps>, answer: Accept | Reject) {
     .where(and(eq(pendingJoins.activityIri, answer.objectId.href), eq(pendingJoins.roomId, mirror.id)));
   if (pending == null) return;
   const accepted = answer instanceof Accept;
-  if (await settlePendingJoin(deps, mirror.id, pending.actorId, accepted)) {
-    if (accepted) {
-      // The room's details may be private until we are in.
-      await refreshMirror(ctx, mirror, pending.actorId);
-      await backfill(ctx, mirror, 0);
-    }
+  if ((await settlePendingJoin(deps, mirror.id, pending.actorId, accepted)) && accepted) {
+    await welcome(ctx, mirror, pending.actorId);
   }
+}
+
+/**
+ * A local user's join was accepted (by `Accept`, or an `Add` that came first): the room's
+ * details, hidden from outsiders in a private room, are read again as a member, and its
+ * latest history is fetched.
+ */
+async function welcome(ctx: Context<Deps>, mirror: Room, actorId: string) {
+  await refreshMirror(ctx, mirror, actorId);
+  await backfill(ctx, mirror, 0);
 }
 
 /** An `Invite` of a local user into a remote room: the user is told, and may then join it. */
@@ -600,7 +613,11 @@ export function inboxHandlers(listeners: InboxListenerSetters<Deps>): void {
     })
     .on(Create, onCreate)
     .on(Update, (ctx, update) => onUpdate(ctx, update))
-    .on(Delete, (ctx, del) => onDelete(ctx, del))
+    .on(Delete, async (ctx, del) => {
+      // A room's own delete (a moderator's, or of the room itself) comes straight from its Group.
+      const mirror = del.actorId ? await mirrorOf(ctx.data, del.actorId) : undefined;
+      await onDelete(ctx, del, mirror);
+    })
     .on(Like, (ctx, like) => onReaction(ctx, like, true, like))
     .on(EmojiReact, (ctx, react) => onReaction(ctx, react, true, react))
     .on(Announce, onAnnounce)

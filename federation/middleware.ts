@@ -12,6 +12,21 @@ const appOnly = /^\/(api\/|healthz$|readyz$|problems\/)/;
 
 const jsonType = /^application\/(activity\+json|ld\+json|json)\s*(;|$)/i;
 
+/** How deep objects and arrays may nest in an activity (real ones stay under 15). */
+const maxNesting = 64;
+
+/** Whether objects and arrays nest more than `limit` levels deep in a parsed JSON value (iteratively). */
+function nestedDeeperThan(json: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[json, 0]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop() as [unknown, number];
+    if (value == null || typeof value !== "object") continue;
+    if (depth >= limit) return true;
+    for (const inner of Array.isArray(value) ? value : Object.values(value)) stack.push([inner, depth + 1]);
+  }
+  return false;
+}
+
 /**
  * Checks an inbox POST before Fedify sees it: a JSON media type and a body that parses,
  * so that every malformed delivery gets the same coded problem as the rest of the API.
@@ -31,10 +46,28 @@ async function guardInbox(c: Parameters<MiddlewareHandler<Env>>[0]): Promise<voi
   if (json == null || typeof json !== "object" || Array.isArray(json)) {
     throw new AppError("bad_request", "An activity is a JSON object.");
   }
+  // JSON-LD processing recurses through the document: a deeply nested one (an inline
+  // `inReplyTo` chain, say) would exhaust the stack.
+  if (nestedDeeperThan(json, maxNesting)) {
+    throw new AppError("bad_request", `The activity is nested more than ${maxNesting} levels deep.`);
+  }
   // A blocked server is refused wherever it appears: as the signer, or any IRI in the activity.
-  const keyId = /keyId="([^"]+)"/.exec(c.req.header("signature") ?? c.req.header("signature-input") ?? "")?.[1];
+  // `keyId` in draft-cavage `Signature`, `keyid` in RFC 9421 `Signature-Input`.
+  // (RFC 9421 sends a `Signature` header too, without the key.)
+  const keyId = /keyId="([^"]+)"/i.exec(
+    `${c.req.header("signature") ?? ""} ${c.req.header("signature-input") ?? ""}`,
+  )?.[1];
   const blocked = await blockedHostIn(c.var.deps, [json, keyId ?? null]);
   if (blocked) throw new AppError("server_blocked", `Activities that involve ${blocked} are refused here.`);
+  // A server speaks only for its own actors: Fedify believes a key document's `owner`, so a key
+  // served by one server that names another server's actor as its owner must not sign for it.
+  const actor = (json as { actor?: unknown }).actor;
+  const actorIri = typeof actor === "string" ? actor : (actor as { id?: unknown } | null)?.id;
+  if (keyId && typeof actorIri === "string" && URL.canParse(keyId) && URL.canParse(actorIri)) {
+    if (new URL(keyId).origin !== new URL(actorIri).origin) {
+      throw new AppError("unauthenticated", "The activity is signed by a key of another server than its actor's.");
+    }
+  }
   c.req.raw = new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body: bytes });
 }
 
@@ -54,22 +87,32 @@ export function fedifyMiddleware(federation: Federation<Deps>): MiddlewareHandle
       return c.redirect(`${c.var.deps.config.origin}/rooms/${room.id}`, 302);
     }
     let fellThrough = false;
-    const response = await federation.fetch(c.req.raw, {
-      contextData: c.var.deps,
-      onNotFound: async () => {
-        fellThrough = true;
-        await next();
-        return c.res;
-      },
-      // Fedify cannot tell whether the actor exists before it negotiates, and the shared actor
-      // path `/{+identifier}` matches every path: a request that does not ask for ActivityPub
-      // is simply the app's (the web client serves pages for actor URLs).
-      onNotAcceptable: async () => {
-        fellThrough = true;
-        await next();
-        return c.res;
-      },
-    });
+    const inboxPost = c.req.method === "POST" && c.req.path.endsWith("/inbox");
+    const response = await federation
+      .fetch(c.req.raw, {
+        contextData: c.var.deps,
+        onNotFound: async () => {
+          fellThrough = true;
+          await next();
+          return c.res;
+        },
+        // Fedify cannot tell whether the actor exists before it negotiates, and the shared actor
+        // path `/{+identifier}` matches every path: a request that does not ask for ActivityPub
+        // is simply the app's (the web client serves pages for actor URLs).
+        onNotAcceptable: async () => {
+          fellThrough = true;
+          await next();
+          return c.res;
+        },
+      })
+      .catch((error: unknown) => {
+        // A document whose JSON-LD cannot be expanded (a context that does not load, an id that
+        // is no IRI) is the sender's fault, not ours.
+        if (inboxPost && error instanceof Error && error.name.startsWith("jsonld.")) {
+          throw new AppError("bad_request", "The activity's JSON-LD could not be processed.", { cause: error });
+        }
+        throw error;
+      });
     if (fellThrough) return;
     if (response.status >= 400 && !response.headers.get("content-type")?.startsWith(problemMediaType)) {
       const code = codeForStatus(response.status);

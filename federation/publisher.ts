@@ -6,10 +6,12 @@ import { actors, events, federationCursor, messages, type Room, rooms, type Stre
 import type { Deps } from "../src/deps.ts";
 import { logger } from "../src/log.ts";
 import { messageUrl } from "../src/messages/messages.ts";
+import { roomKeyPairs } from "../src/rooms/keys.ts";
 import { historyId, messageActivity } from "./history.ts";
 import { actorIri, deleteActivity, localActorIri, reactionActivity, signAs, toNote, updateActivity } from "./notes.ts";
 import { recipient, remoteMembers } from "./remote.ts";
 import { roomIdentifier, toGroup } from "./rooms.ts";
+import { keyPairsOf } from "./users.ts";
 
 const log = logger("publisher");
 
@@ -121,7 +123,10 @@ async function publishBatch(ctx: Context<Deps>, batch: StreamEvent[]) {
       const recipients =
         event.type === "room.deleted" ? (extra ? [extra] : []) : [...target.members, ...(extra ? [extra] : [])];
       if (recipients.length === 0) continue;
-      await ctx.sendActivity({ identifier: roomIdentifier(target.room.id) }, recipients, activity, {
+      const identifier = roomIdentifier(target.room.id);
+      // A deleted room's actor is gone, so Fedify cannot look its keys up: they are given.
+      const sender = target.room.deletedAt ? await deletedRoomKeys(ctx, target.room) : { identifier };
+      await ctx.sendActivity(sender, recipients, activity, {
         preferSharedInbox: true,
         orderingKey: target.room.id,
       });
@@ -133,6 +138,16 @@ async function publishBatch(ctx: Context<Deps>, batch: StreamEvent[]) {
       });
     }
   }
+}
+
+/** The signing keys of a deleted room, with the ids its `Group` published them under. */
+async function deletedRoomKeys(ctx: Context<Deps>, room: Room) {
+  const group = ctx.getActorUri(roomIdentifier(room.id));
+  const [rsa, ed25519] = await keyPairsOf(await roomKeyPairs(ctx.data, room.id));
+  return [
+    { keyId: new URL(`${group.href}#main-key`), privateKey: (rsa as CryptoKeyPair).privateKey },
+    { keyId: new URL(`${group.href}#key-2`), privateKey: (ed25519 as CryptoKeyPair).privateKey },
+  ];
 }
 
 /** A removed member's server hears of the removal (they are no longer a member to send to). */

@@ -47,8 +47,8 @@ export async function messageByIri(deps: Deps, iri: string): Promise<Message | u
 /**
  * Stores a message that came from another server: in a room hosted here (`seq` absent: the
  * next number is taken, the author must be a member) or in the mirror of a remote room (`seq`
- * as its server assigned it). A message already stored, or deleted before it arrived, is left
- * as it is. Our own users' messages come back this way from remote rooms: they keep the id
+ * as its server assigned it). A message already stored is left as it is; one deleted before
+ * it arrived is refused in a hosted room and kept as a tombstone (its number stays) in a mirror. Our own users' messages come back this way from remote rooms: they keep the id
  * and transaction id they were sent with.
  * @returns The message, or undefined when it was refused or already known.
  * @throws {AppError} `not_a_member` in a hosted room.
@@ -60,8 +60,9 @@ export async function storeRemoteMessage(
   seq?: number,
 ): Promise<Message | undefined> {
   if (await messageByIri(deps, note.iri)) return undefined;
+  // Deleted before it arrived: it keeps its number, as a tombstone, and never shows its content.
   const [tombstone] = await deps.db.select().from(tombstones).where(eq(tombstones.iri, note.iri));
-  if (tombstone) return undefined;
+  if (tombstone && seq == null) return undefined;
   const reply = note.inReplyTo ? await messageByIri(deps, note.inReplyTo) : undefined;
   const ownPrefix = `${deps.config.origin}/messages/`;
   const ownId = note.iri.startsWith(ownPrefix) ? note.iri.slice(ownPrefix.length) : undefined;
@@ -100,16 +101,17 @@ export async function storeRemoteMessage(
         authorId: note.authorId,
         iri: ownId ? null : note.iri,
         txnId,
-        content: note.content,
-        html: note.html,
+        content: tombstone ? "" : note.content,
+        html: tombstone ? "" : note.html,
         replyTo: reply && reply.roomId === roomId ? reply.id : null,
-        activity: ownId ? null : (note.activity as object),
+        activity: ownId || tombstone ? null : (note.activity as object),
+        deletedAt: tombstone?.deletedAt ?? null,
         ...(note.published ? { createdAt: note.published } : {}),
       })
       .onConflictDoNothing()
       .returning();
     if (message == null) return undefined;
-    if (note.mentioned.length > 0) await recordMentions(tx, message, note.mentioned);
+    if (note.mentioned.length > 0 && !tombstone) await recordMentions(tx, message, note.mentioned);
     const view = toView(deps, message, profiles, reply, []);
     await appendEvents(tx, [
       { type: "message.created", roomId, data: { message: view }, activity: seq == null ? note.activity : null },

@@ -299,6 +299,32 @@ describe("two federating servers", { timeout: 120_000 }, () => {
     );
   });
 
+  it("carries the room's own changes: a moderator's delete, a new name, the room's end", async () => {
+    const room = await ok<RoomBody>(201, a, alice.token, "POST", "/api/v1/rooms", {
+      name: "Temp",
+      visibility: "public",
+    });
+    const mirrored = await joinFromB(bob, room.handle);
+    await call(b, bob.token, "PUT", `/api/v1/rooms/${mirrored.id}/messages/x1`, { content: "delete me" });
+    const onA = await eventually("bob's message on A", async () =>
+      (await history(a, alice, room.id)).find((m) => m.content === "delete me"),
+    );
+    await ok(204, a, alice.token, "DELETE", `/api/v1/rooms/${room.id}/messages/${onA.id}`);
+    await eventually("the moderator's delete on B", async () =>
+      (await history(b, bob, mirrored.id)).find((m) => m.seq === onA.seq && m.deletedAt),
+    );
+    await ok(200, a, alice.token, "PATCH", `/api/v1/rooms/${room.id}`, { name: "Renamed", topic: "new topic" });
+    await eventually("the new name on B", async () =>
+      (await roomsOf(b, bob)).find(
+        (r) => r.id === mirrored.id && (r as RoomBody & { name: string }).name === "Renamed",
+      ),
+    );
+    await ok(204, a, alice.token, "DELETE", `/api/v1/rooms/${room.id}`);
+    await eventually("the room to be gone on B", async () =>
+      (await roomsOf(b, bob)).some((r) => r.id === mirrored.id) ? undefined : true,
+    );
+  });
+
   it("loses nothing when A restarts mid-conversation", async () => {
     await stopServer(a);
     const whileDown = await call<MessageBody>(b, bob.token, "PUT", `/api/v1/rooms/${mirror.id}/messages/down1`, {

@@ -1,0 +1,457 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import postgres from "postgres";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { withDatabase } from "../helpers/global-setup.ts";
+import { Peer, type PeerActor, prove } from "../helpers/peer.ts";
+import { type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
+import { call, ok, register, sleep, type User } from "../helpers/stream.ts";
+
+// A hostile peer on loopback against a real server process (issue 5, "Checks"). Every attempt
+// must be refused: nothing stored, nothing relayed to the room's other member servers.
+//
+// The server runs on a fresh PostgreSQL database, so the test can look at its tables and put a
+// server on the block list (there is no admin command for that yet).
+
+type Json = Record<string, unknown>;
+const PUBLIC = "https://www.w3.org/ns/activitystreams#Public";
+const AS = "https://www.w3.org/ns/activitystreams";
+const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+interface RoomBody {
+  id: string;
+  url: string;
+  membership?: string;
+}
+interface MessageBody {
+  id: string;
+  seq: number;
+  url: string;
+  content: string;
+  editedAt: string | null;
+  deletedAt: string | null;
+}
+
+async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+describe("a hostile peer", () => {
+  let dir: string;
+  let database: string;
+  let admin: postgres.Sql;
+  let sql: postgres.Sql;
+  let server: ServerProcess;
+  /** An honest server: felix posts in the room (so it receives the room's Announces) and hosts a room bob is in. */
+  let honest: Peer;
+  /** The attacker's server. */
+  let evil: Peer;
+  let alice: User;
+  let bob: User;
+  let room: RoomBody;
+  let mirror: RoomBody;
+  let felix: PeerActor;
+  let club: PeerActor;
+  let mallory: PeerActor;
+  let serial = 0;
+  let seq = 0;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "fedchat-hostile-"));
+    database = `fedchat_hostile_${process.pid}_${randomBytes(4).toString("hex")}`;
+    admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${database}`);
+    [server, honest, evil] = await Promise.all([
+      startServer({
+        DATA_DIR: dir,
+        DATABASE_URL: withDatabase(adminUrl, database),
+        RATE_LIMIT_FACTOR: "1000",
+        FEDERATION_ALLOW_PRIVATE_ADDRESS: "true",
+        QUEUE_POLL_INTERVAL_MS: "100",
+        LOG_LEVEL: process.env.FED_LOG ?? "warning",
+      }),
+      Peer.start(),
+      Peer.start(),
+    ]);
+    sql = postgres(withDatabase(adminUrl, database), { max: 2, onnotice: () => {} });
+    [alice, bob] = await Promise.all([register(server, "alice"), register(server, "bob")]);
+    room = await ok<RoomBody>(201, server, alice.token, "POST", "/api/v1/rooms", {
+      name: "Lobby",
+      visibility: "public",
+    });
+    [felix, club, mallory] = await Promise.all([
+      honest.actor("felix"),
+      honest.actor("club", { type: "Group" }),
+      evil.actor("mallory"),
+    ]);
+    // felix posts: the room now relays to the honest server.
+    await marker();
+
+    // bob joins club, a room on the honest server: we keep a mirror of it.
+    const asked = await ok<RoomBody>(202, server, bob.token, "POST", "/api/v1/rooms/join", { target: club.id });
+    const request = await honest.receive(
+      "bob's join",
+      (a) => (a.type === "Join" || a.type === "Follow") && a.object === club.id,
+    );
+    const accept = {
+      "@context": AS,
+      id: `${club.id}#accept-1`,
+      type: "Accept",
+      actor: club.id,
+      object: request.id,
+      to: request.actor,
+    };
+    expect((await honest.send(club, `${server.url}/inbox`, accept)).status).toBe(202);
+    mirror = await eventually("bob to be in club", async () => {
+      const { rooms } = await ok<{ rooms: RoomBody[] }>(200, server, bob.token, "GET", "/api/v1/rooms");
+      return rooms.find((r) => r.id === asked.id && r.membership === "joined");
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    if (process.env.FED_DUMP) writeFileSync(process.env.FED_DUMP, server?.output() ?? "");
+    await Promise.all([honest?.close(), evil?.close()]);
+    if (server) await stopServer(server);
+    await sql?.end();
+    if (admin) {
+      await admin.unsafe(`drop database if exists ${database} with (force)`);
+      await admin.end();
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    onTestFailed(() => console.error(server?.output().slice(-6000)));
+  });
+
+  const history = (user = alice, id = room.id) =>
+    ok<{ messages: MessageBody[] }>(200, server, user.token, "GET", `/api/v1/rooms/${id}/messages?limit=100`).then(
+      (r) => r.messages,
+    );
+  const roomInbox = () => `${room.url}/inbox`;
+  const sharedInbox = () => `${server.url}/inbox`;
+  const next = () => ++serial;
+
+  /** A `Create{Note}` by `author` addressed to the room, with its note. */
+  function createNote(author: PeerActor, text: string, extra: Json = {}): { create: Json; note: Json } {
+    const n = next();
+    const note: Json = {
+      id: `${author.id}/statuses/${n}`,
+      type: "Note",
+      attributedTo: author.id,
+      to: [room.url],
+      cc: [PUBLIC],
+      content: `<p>${text}</p>`,
+      published: new Date().toISOString(),
+      ...extra,
+    };
+    const create: Json = {
+      "@context": AS,
+      id: `${author.id}/statuses/${n}/activity`,
+      type: "Create",
+      actor: author.id,
+      to: [room.url],
+      cc: [PUBLIC],
+      object: note,
+    };
+    return { create, note };
+  }
+
+  /**
+   * felix posts a marker; once it is in the room and the room has relayed it to the honest
+   * server, everything delivered before it has been handled (one queue, processed in turn).
+   */
+  async function marker(): Promise<MessageBody> {
+    const text = `marker ${next()}`;
+    const { create } = createNote(felix, text);
+    expect((await honest.send(felix, roomInbox(), create)).status).toBe(202);
+    const stored = await eventually(`the ${text}`, async () => (await history()).find((m) => m.content === text));
+    await honest.receive(`the relay of ${text}`, (a) => a.type === "Announce" && JSON.stringify(a).includes(text));
+    return stored;
+  }
+
+  /** Fails if any message, stored or relayed, contains `text`. */
+  async function nowhere(text: string) {
+    await marker();
+    expect((await history()).map((m) => m.content).join("\n")).not.toContain(text);
+    expect((await history(bob, mirror.id)).map((m) => m.content).join("\n")).not.toContain(text);
+    const rows = await sql`select count(*)::int as count from messages where content like ${`%${text}%`}`;
+    expect(rows[0]?.count).toBe(0);
+    for (const peer of [honest, evil]) {
+      expect(peer.received("Announce").filter((a) => JSON.stringify(a).includes(text))).toEqual([]);
+    }
+  }
+
+  it("refuses a Create signed by one actor that claims another", async () => {
+    const { create } = createNote(felix, "impersonated felix");
+    const res = await evil.send(mallory, roomInbox(), create);
+    expect(res.status, res.body).toBe(401);
+    // The same from mallory's own server, naming felix's server as the actor's.
+    const { create: local } = createNote(felix, "impersonated felix again");
+    expect((await honest.send(mallory, roomInbox(), local, { keyId: mallory.keyId })).status).toBe(401);
+    await nowhere("impersonated felix");
+  });
+
+  it("refuses a key document whose owner lies", async () => {
+    // mallory's key says its owner is felix, on another server.
+    const liar = await evil.actor("liar", {
+      mutate: (json) => {
+        (json.publicKey as Json).owner = felix.id;
+      },
+    });
+    const { create } = createNote(felix, "owner lies");
+    const res = await evil.send(liar, roomInbox(), create);
+    expect(res.status, res.body).toBe(401);
+    // The same with an RFC 9421 signature (`keyid` in `Signature-Input`).
+    const { create: again } = createNote(felix, "owner lies again");
+    const rfc = await evil.send(liar, roomInbox(), again, { spec: "rfc9421" });
+    expect(rfc.status, rfc.body).toBe(401);
+    await nowhere("owner lies");
+  });
+
+  it("ignores an Update or Delete of a message from another origin", async () => {
+    const { create, note } = createNote(felix, "felix's words");
+    expect((await honest.send(felix, roomInbox(), create)).status).toBe(202);
+    const original = await eventually("felix's message", async () =>
+      (await history()).find((m) => m.content === "felix's words"),
+    );
+    const malloryNote = { ...note, attributedTo: mallory.id, content: "<p>rewritten by mallory</p>" };
+    const attempts: Json[] = [
+      // mallory names herself the author of felix's note.
+      { "@context": AS, id: `${mallory.id}#u${next()}`, type: "Update", actor: mallory.id, object: malloryNote },
+      // ...or leaves felix as the author.
+      {
+        "@context": AS,
+        id: `${mallory.id}#u${next()}`,
+        type: "Update",
+        actor: mallory.id,
+        object: { ...note, content: "<p>rewritten by mallory</p>" },
+      },
+      { "@context": AS, id: `${mallory.id}#d${next()}`, type: "Delete", actor: mallory.id, object: note.id },
+      {
+        "@context": AS,
+        id: `${mallory.id}#d${next()}`,
+        type: "Delete",
+        actor: mallory.id,
+        object: { id: note.id, type: "Tombstone" },
+      },
+    ];
+    for (const activity of attempts) {
+      const res = await evil.send(mallory, roomInbox(), activity);
+      expect(res.status, res.body).toBe(202);
+    }
+    await nowhere("rewritten by mallory");
+    const after = (await history()).find((m) => m.id === original.id);
+    expect(after).toMatchObject({ content: "felix's words", editedAt: null, deletedAt: null });
+  });
+
+  it("ignores an Announce into a room by a server that does not host it", async () => {
+    const fakeGroup = await evil.actor("lobby", { type: "Group" });
+    // Relaying an author's activity into our room is only our room's business.
+    const { create } = createNote(felix, "announced by a stranger", { audience: room.url });
+    const intoHosted = {
+      "@context": AS,
+      id: `${fakeGroup.id}/history/${next()}`,
+      type: "Announce",
+      actor: fakeGroup.id,
+      to: [room.url],
+      object: await prove(felix, create),
+    };
+    expect((await evil.send(fakeGroup, roomInbox(), intoHosted)).status).toBe(202);
+    // Into club's mirror: a Group on another server...
+    const { create: inner } = createNote(felix, "announced into club by a stranger", {
+      context: club.id,
+      to: [club.id],
+    });
+    const intoMirror = {
+      "@context": AS,
+      id: `${fakeGroup.id}/history/${next()}`,
+      type: "Announce",
+      actor: fakeGroup.id,
+      audience: club.id,
+      to: [club.id],
+      object: await prove(felix, inner),
+    };
+    expect((await evil.send(fakeGroup, sharedInbox(), intoMirror)).status).toBe(202);
+    // ...or claiming to be club, signed with its own key.
+    const posing = { ...intoMirror, id: `${club.id}/history/${++seq + 100}`, actor: club.id };
+    expect((await evil.send(fakeGroup, sharedInbox(), posing)).status).toBe(401);
+    await nowhere("by a stranger");
+  });
+
+  it("applies a relayed activity with a valid proof and drops one with a forged proof", async () => {
+    const relay = async (create: Json, text: string) => {
+      const announce = {
+        "@context": AS,
+        id: `${club.id}/history/${++seq}`,
+        type: "Announce",
+        actor: club.id,
+        to: [`${club.id}/followers`],
+        object: create,
+      };
+      expect((await honest.send(club, sharedInbox(), announce)).status).toBe(202);
+      return text;
+    };
+    const { create: good } = createNote(felix, "relayed honestly", { context: club.id, to: [club.id] });
+    good.to = [club.id];
+    await relay(await prove(felix, good), "relayed honestly");
+    await eventually("the relayed message in club's mirror", async () =>
+      (await history(bob, mirror.id)).find((m) => m.content === "relayed honestly"),
+    );
+
+    // The proof was made over other words (and the note is not served at its origin).
+    const { create: forged } = createNote(felix, "before forging", { context: club.id, to: [club.id] });
+    forged.to = [club.id];
+    const signed = await prove(felix, forged);
+    (signed.object as Json).content = "<p>forged relay</p>";
+    await relay(signed, "forged relay");
+    // A proof by mallory's key for felix's activity.
+    const { create: alien } = createNote(felix, "forged relay by mallory's key", { context: club.id, to: [club.id] });
+    alien.to = [club.id];
+    const byMallory = await prove({ ...mallory, proofKeyId: mallory.proofKeyId }, alien);
+    await relay(byMallory, "forged relay");
+    // A proof by a key whose document says felix controls it, on mallory's server.
+    const liar = await evil.actor("controller-liar", {
+      mutate: (json) => {
+        for (const key of [json.assertionMethod].flat() as Json[]) key.controller = felix.id;
+      },
+    });
+    const { create: lying } = createNote(felix, "forged relay by a lying controller", {
+      context: club.id,
+      to: [club.id],
+    });
+    lying.to = [club.id];
+    await relay(await prove(liar, lying), "forged relay");
+    // The honest relay after them is the marker here.
+    const { create: after } = createNote(felix, "relayed after the forgeries", { context: club.id, to: [club.id] });
+    after.to = [club.id];
+    await relay(await prove(felix, after), "after");
+    await eventually("the marker in club's mirror", async () =>
+      (await history(bob, mirror.id)).find((m) => m.content === "relayed after the forgeries"),
+    );
+    await nowhere("forged relay");
+  });
+
+  it("applies a replayed activity once", async () => {
+    const { create, note } = createNote(felix, "said once");
+    for (let i = 0; i < 3; i++) expect((await honest.send(felix, roomInbox(), create)).status).toBe(202);
+    // The same activity id again, now carrying another note.
+    const replay = { ...create, object: { ...note, id: `${note.id}-again`, content: "<p>said twice</p>" } };
+    expect((await honest.send(felix, roomInbox(), replay)).status).toBe(202);
+    await marker();
+    const said = (await history()).filter((m) => m.content === "said once");
+    expect(said).toHaveLength(1);
+    await nowhere("said twice");
+  });
+
+  it("answers a 5 MB activity with 413 and stores nothing", async () => {
+    const { create } = createNote(felix, `huge ${"x".repeat(5 * 1024 * 1024)}`);
+    const res = await honest.send(felix, roomInbox(), create);
+    expect(res.status).toBe(413);
+    await nowhere("huge x");
+  });
+
+  it("does not follow an inReplyTo chain 10,000 deep", async () => {
+    const depth = 10_000;
+    const chain = (i: number) => `${evil.url}/chain/${i}`;
+    for (let i = 1; i <= depth; i++) {
+      evil.serve(`/chain/${i}`, {
+        "@context": AS,
+        id: chain(i),
+        type: "Note",
+        attributedTo: mallory.id,
+        to: [room.url],
+        content: `<p>link ${i}</p>`,
+        inReplyTo: chain(i + 1),
+      });
+    }
+    const { create } = createNote(mallory, "end of a long chain", { inReplyTo: chain(1) });
+    const res = await evil.send(mallory, roomInbox(), create);
+    expect(res.status).toBe(202);
+
+    // The same chain inline: one document, nested 10,000 deep (under the body limit).
+    // (Written out by hand: JSON.stringify itself runs out of stack that deep.)
+    const { create: inline } = createNote(mallory, "inline chain", { inReplyTo: "NESTED" });
+    let nested = JSON.stringify({ id: chain(depth + 1), type: "Note" });
+    for (let i = depth; i >= 1; i--) nested = `{"id":"${chain(i)}","type":"Note","inReplyTo":${nested}}`;
+    const body = JSON.stringify(inline).replace('"NESTED"', nested);
+    expect(body.length).toBeLessThan(1024 * 1024);
+    const deep = await evil.send(mallory, roomInbox(), null, { body });
+    expect(deep.status, deep.body).toBe(400);
+
+    await marker();
+    const fetched = evil.hits.filter((h) => h.path.startsWith("/chain/")).length;
+    expect(fetched).toBeLessThanOrEqual(10);
+    expect((await call(server, null, "GET", "/healthz")).status).toBe(200);
+    // The reply itself is an ordinary message of a public room.
+    const stored = (await history()).find((m) => m.content === "end of a long chain");
+    expect(stored).toBeDefined();
+    expect((await history()).map((m) => m.content).join("\n")).not.toContain("link ");
+  });
+
+  it("refuses with 403 every activity that names a blocked server, and stores nothing", async () => {
+    const blocked = await Peer.start();
+    try {
+      const spammer = await blocked.actor("spammer");
+      await sql`insert into blocked_servers (host, reason) values (${blocked.host}, 'spam')`;
+      const attempts: [string, Peer, PeerActor, Json][] = [
+        ["its own actor", blocked, spammer, createNote(spammer, "blocked spam 1").create],
+        [
+          "felix, mentioning it",
+          honest,
+          felix,
+          createNote(felix, "blocked spam 2", { tag: [{ type: "Mention", href: spammer.id }] }).create,
+        ],
+        [
+          "felix, replying to it",
+          honest,
+          felix,
+          createNote(felix, "blocked spam 3", { inReplyTo: `${blocked.url}/notes/1` }).create,
+        ],
+        [
+          "felix, addressing it",
+          honest,
+          felix,
+          { ...createNote(felix, "blocked spam 4").create, cc: [PUBLIC, spammer.id] },
+        ],
+        [
+          "a follow",
+          blocked,
+          spammer,
+          { "@context": AS, id: `${spammer.id}#follow-${next()}`, type: "Follow", actor: spammer.id, object: room.url },
+        ],
+      ];
+      for (const [what, peer, signer, activity] of attempts) {
+        const res = await peer.send(signer, roomInbox(), activity);
+        expect(res.status, `${what}: ${res.body}`).toBe(403);
+        expect(res.json?.code, what).toBe("server_blocked");
+      }
+      // Signed by a key on the blocked server, for an actor elsewhere.
+      const res = await honest.send(spammer, roomInbox(), createNote(felix, "blocked spam 5").create);
+      expect(res.status).toBe(403);
+      const rfc = await honest.send(spammer, roomInbox(), createNote(felix, "blocked spam 6").create, {
+        spec: "rfc9421",
+      });
+      expect(rfc.status, rfc.body).toBe(403);
+      await nowhere("blocked spam");
+      expect(blocked.received()).toEqual([]);
+      const rows = await sql`select count(*)::int as count from actors where iri like ${`${blocked.url}%`}`;
+      expect(rows[0]?.count).toBe(0);
+    } finally {
+      await blocked.close();
+    }
+  });
+});

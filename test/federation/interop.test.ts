@@ -1,0 +1,459 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { Peer, type PeerActor, rehost } from "../helpers/peer.ts";
+import { type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
+import { ok, register, sleep, type User } from "../helpers/stream.ts";
+
+// Real-world documents from ../shared/interop-corpus/, moved to a test peer on loopback (their
+// structure kept) and delivered, signed, through the real inbox of a real server process.
+
+const corpus = fileURLToPath(new URL("../../../shared/interop-corpus/", import.meta.url));
+type Json = Record<string, unknown>;
+const load = (file: string): Json => JSON.parse(readFileSync(join(corpus, file), "utf8")) as Json;
+const PUBLIC = "https://www.w3.org/ns/activitystreams#Public";
+/** The part of Pleroma's `/schemas/litepub-0.1.jsonld` these documents use. */
+const litepub = {
+  "@context": [
+    "https://www.w3.org/ns/activitystreams",
+    "https://w3id.org/security/v1",
+    {
+      litepub: "http://litepub.social/ns#",
+      toot: "http://joinmastodon.org/ns#",
+      ChatMessage: "litepub:ChatMessage",
+      EmojiReact: "litepub:EmojiReact",
+      Emoji: "toot:Emoji",
+      sensitive: "as:sensitive",
+    },
+  ],
+};
+/** The part of Mbin's `/contexts` document these documents use. */
+const mbinContext = {
+  "@context": [
+    "https://www.w3.org/ns/activitystreams",
+    {
+      lemmy: "https://join-lemmy.org/ns#",
+      sensitive: "as:sensitive",
+      stickied: "lemmy:stickied",
+      commentsEnabled: "lemmy:commentsEnabled",
+      Hashtag: "as:Hashtag",
+    },
+  ],
+};
+/** The `@context` Pleroma sends. */
+const pleromaContext = (peerUrl: string) => [
+  "https://www.w3.org/ns/activitystreams",
+  `${peerUrl}/schemas/litepub-0.1.jsonld`,
+  { "@language": "und" },
+];
+
+interface RoomBody {
+  id: string;
+  url: string;
+  handle: string;
+}
+interface MessageBody {
+  id: string;
+  seq: number;
+  url: string;
+  content: string;
+  author: { handle: string } | null;
+  reactions: { emoji: string; count: number }[];
+  editedAt: string | null;
+  deletedAt: string | null;
+}
+
+/** Polls until `check` returns a value (not undefined), for at most `ms`. */
+async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+describe("interop: corpus documents through the real inbox", () => {
+  let dir: string;
+  let server: ServerProcess;
+  let peer: Peer;
+  let alice: User;
+  let room: RoomBody;
+  let felix: PeerActor;
+  let lain: PeerActor;
+  let serial = 0;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "fedchat-interop-"));
+    [server, peer] = await Promise.all([
+      startServer({
+        DATA_DIR: dir,
+        RATE_LIMIT_FACTOR: "1000",
+        FEDERATION_ALLOW_PRIVATE_ADDRESS: "true",
+        QUEUE_POLL_INTERVAL_MS: "100",
+        LOG_LEVEL: process.env.FED_LOG ?? "warning",
+      }),
+      Peer.start(),
+    ]);
+    alice = await register(server, "alice");
+    room = await ok<RoomBody>(201, server, alice.token, "POST", "/api/v1/rooms", {
+      name: "Lobby",
+      visibility: "public",
+    });
+    // Pleroma's deliveries name its LitePub context, served by the instance itself.
+    peer.serve("/schemas/litepub-0.1.jsonld", litepub, { contentType: "application/ld+json" });
+    felix = await peer.actor("felix");
+    lain = await peer.actor("lain", { type: "Person" });
+  }, 60_000);
+
+  afterAll(async () => {
+    if (process.env.FED_DUMP) writeFileSync(process.env.FED_DUMP, server?.output() ?? "");
+    await peer?.close();
+    if (server) await stopServer(server);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    onTestFailed(() => {
+      if (process.env.FED_DUMP) writeFileSync(process.env.FED_DUMP, server?.output() ?? "");
+      else console.error(server?.output().slice(-6000));
+    });
+  });
+
+  const history = () =>
+    ok<{ messages: MessageBody[] }>(
+      200,
+      server,
+      alice.token,
+      "GET",
+      `/api/v1/rooms/${room.id}/messages?limit=100`,
+    ).then((r) => r.messages);
+  const inbox = () => `${room.url}/inbox`;
+  const unique = (base: string) => `${base}-${++serial}`;
+
+  /**
+   * Mastodon's `Create{Note}` (mastodon/create_note.json), moved to the peer as `actor`'s,
+   * addressed to the room and mentioning it as Mastodon does when a post names a group.
+   */
+  function mastodonCreate(actor: PeerActor, text: string): { create: Json; note: Json } {
+    const create = rehost(load("mastodon/create_note.json"), peer.url) as Json;
+    const note = create.object as Json;
+    const noteId = unique(`${actor.id}/statuses/107224289116410645`);
+    Object.assign(create, { id: `${noteId}/activity`, actor: actor.id });
+    create.cc = [PUBLIC, room.url];
+    Object.assign(note, {
+      id: noteId,
+      attributedTo: actor.id,
+      url: noteId,
+      atomUri: noteId,
+      cc: [PUBLIC, room.url],
+      content: `<p><span class="h-card"><a href="${room.url}" class="u-url mention">@<span>lobby</span></a></span> ${text}</p>`,
+      contentMap: { en: `<p>${text}</p>` },
+      tag: [{ type: "Mention", href: room.url, name: `@${room.handle}` }],
+    });
+    return { create, note };
+  }
+
+  /** Delivers a Mastodon post and waits until it is in the room's history. */
+  async function post(actor: PeerActor, text: string): Promise<{ note: Json; message: MessageBody }> {
+    const { create, note } = mastodonCreate(actor, text);
+    const res = await peer.send(actor, inbox(), create);
+    expect(res.status, res.body).toBe(202);
+    const message = await eventually(`"${text}" in the room`, async () =>
+      (await history()).find((m) => m.content.includes(text)),
+    );
+    return { note, message };
+  }
+
+  it("stores a Mastodon Create{Note} that mentions a public room in it", async () => {
+    const { message } = await post(felix, "thinkpads are fine");
+    expect(message.author?.handle).toBe(`felix@${peer.host}`);
+    expect(message.content).not.toContain("<p>");
+    const { members } = await ok<{ members: { actor: { handle: string } }[] }>(
+      200,
+      server,
+      alice.token,
+      "GET",
+      `/api/v1/rooms/${room.id}/members`,
+    );
+    expect(members.map((m) => m.actor.handle)).toContain(`felix@${peer.host}`);
+  });
+
+  it("accepts a Mastodon Follow of a public room and then sends the follower the room's Announces", async () => {
+    const admin = await peer.actor("admin");
+    const follow = rehost(load("mastodon/mastodon-follow-activity.json"), peer.url) as Json;
+    Object.assign(follow, { id: `${admin.id}#follows/${++serial}`, actor: admin.id, object: room.url });
+    // Its embedded RsaSignature2017 was made by another key for another document: HTTP
+    // Signatures are what count.
+    const res = await peer.send(admin, inbox(), follow);
+    expect(res.status, res.body).toBe(202);
+    const accept = await peer.receive("the Accept", (a) => a.type === "Accept");
+    expect(accept.actor).toBe(room.url);
+    const acceptedFollow = accept.object as Json | string;
+    expect(typeof acceptedFollow === "string" ? acceptedFollow : acceptedFollow.id).toBe(follow.id);
+
+    await ok(201, server, alice.token, "PUT", `/api/v1/rooms/${room.id}/messages/follow-1`, { content: "welcome!" });
+    const announce = await peer.receive(
+      "the room's Announce",
+      (a) => a.type === "Announce" && JSON.stringify(a.object).includes("welcome!"),
+    );
+    expect(announce.actor).toBe(room.url);
+  });
+
+  it("applies a Pleroma EmojiReact to a message in the room", async () => {
+    const { message } = await post(lain, "react to me");
+    const react = rehost(load("pleroma/emoji-reaction.json"), peer.url) as Json;
+    Object.assign(react, {
+      "@context": pleromaContext(peer.url),
+      id: `${lain.id}#reactions/${++serial}`,
+      actor: lain.id,
+      object: message.url,
+    });
+    const res = await peer.send(lain, inbox(), react);
+    expect(res.status, res.body).toBe(202);
+    const reacted = await eventually("the 👌 reaction", async () =>
+      (await history()).find((m) => m.id === message.id && m.reactions.some((r) => r.emoji === "👌")),
+    );
+    expect(reacted.reactions).toContainEqual(expect.objectContaining({ emoji: "👌", count: 1 }));
+  });
+
+  it("stores a Pleroma ChatMessage addressed to the room, sanitised", async () => {
+    const raymoo = await peer.actor("raymoo");
+    const create = rehost(load("pleroma/create-chat-message.json"), peer.url) as Json;
+    const object = create.object as Json;
+    const n = ++serial;
+    // The fixture has no `@context` (see the invalid documents below); Pleroma sends its own.
+    Object.assign(create, {
+      "@context": pleromaContext(peer.url),
+      id: `${peer.url}/objects/${n}-1`,
+      actor: raymoo.id,
+      to: [room.url],
+    });
+    Object.assign(object, { id: `${peer.url}/objects/${n}-2`, attributedTo: raymoo.id, to: [room.url] });
+    const res = await peer.send(raymoo, inbox(), create);
+    expect(res.status, res.body).toBe(202);
+    const message = await eventually("the chat message", async () =>
+      (await history()).find((m) => m.content.includes("You expected a cute girl?")),
+    );
+    expect(message.author?.handle).toBe(`raymoo@${peer.host}`);
+    expect(JSON.stringify(message)).not.toContain("<script>");
+  });
+
+  it("applies a Mastodon Update of a note by its author", async () => {
+    const { note, message } = await post(felix, "first draft");
+    const update = rehost(load("mastodon/mastodon-update.json"), peer.url) as Json;
+    Object.assign(update, {
+      id: `${felix.id}#updates/${++serial}`,
+      actor: felix.id,
+      object: {
+        ...note,
+        content: "<p>second draft</p>",
+        contentMap: { en: "<p>second draft</p>" },
+        updated: new Date().toISOString(),
+      },
+    });
+    const res = await peer.send(felix, inbox(), update);
+    expect(res.status, res.body).toBe(202);
+    const edited = await eventually("the edit", async () =>
+      (await history()).find((m) => m.id === message.id && m.content.includes("second draft") && m.editedAt),
+    );
+    expect(edited.seq).toBe(message.seq);
+  });
+
+  it("applies a Mastodon Undo{Like}", async () => {
+    const { message } = await post(felix, "like and unlike");
+    const like = rehost(load("mastodon/mastodon-like.json"), peer.url) as Json;
+    const likeId = `${felix.id}#likes/${++serial}`;
+    Object.assign(like, { id: likeId, actor: felix.id, object: message.url });
+    expect((await peer.send(felix, inbox(), like)).status).toBe(202);
+    await eventually("the like", async () =>
+      (await history()).find((m) => m.id === message.id && m.reactions.some((r) => r.count === 1)),
+    );
+    const undo = rehost(load("mastodon/mastodon-undo-like.json"), peer.url) as Json;
+    Object.assign(undo, {
+      id: `${likeId}/undo`,
+      actor: felix.id,
+      object: { ...(undo.object as Json), id: likeId, actor: felix.id, object: message.url },
+    });
+    expect((await peer.send(felix, inbox(), undo)).status).toBe(202);
+    await eventually("the like to be undone", async () =>
+      (await history()).find((m) => m.id === message.id && m.reactions.length === 0),
+    );
+  });
+
+  it("applies a Mastodon Delete with a Tombstone", async () => {
+    const { note, message } = await post(felix, "delete me");
+    peer.gone(note.id as string);
+    const del = rehost(load("mastodon/delete.json"), peer.url) as Json;
+    Object.assign(del, {
+      id: `${note.id}#delete`,
+      actor: felix.id,
+      object: { id: note.id, type: "Tombstone", atomUri: note.id },
+    });
+    const res = await peer.send(felix, inbox(), del);
+    expect(res.status, res.body).toBe(202);
+    const deleted = await eventually("the delete", async () =>
+      (await history()).find((m) => m.id === message.id && m.deletedAt),
+    );
+    expect(deleted.content).toBe("");
+  });
+
+  it("ignores Lemmy and Mbin Announces from a Group it does not follow: 202, nothing stored", async () => {
+    const community = await peer.actor("main", { type: "Group", path: "/c/main" });
+    const magazine = await peer.actor("test", { type: "Group", path: "/m/test" });
+    const lemmyUser = await peer.actor("lemmy_beta", { path: "/u/lemmy_beta" });
+    const mbinUser = await peer.actor("user", { path: "/u/user" });
+
+    // Lemmy: Announce{Create{Page}}, here naming our room as the community.
+    const lemmy = rehost(load("lemmy/announce_create_page.json"), peer.url) as Json;
+    const lemmyCreate = lemmy.object as Json;
+    const page = lemmyCreate.object as Json;
+    Object.assign(page, {
+      id: `${peer.url}/post/${++serial}`,
+      to: [room.url, PUBLIC],
+      audience: room.url,
+      content: "lemmy relayed",
+    });
+    Object.assign(lemmyCreate, { id: `${peer.url}/activities/create/${serial}`, cc: [room.url] });
+    // Lemmy sends its context (the fixture has none).
+    lemmy["@context"] = ["https://join-lemmy.org/context.json", "https://www.w3.org/ns/activitystreams"];
+    lemmy.id = `${peer.url}/activities/announce/${serial}`;
+    expect((await peer.send(community, inbox(), lemmy)).status).toBe(202);
+
+    // Mbin: Announce{Create{Note}} (its ids scrubbed in the snapshot: given fresh ones).
+    const mbin = rehost(load("mbin/AnnounceTest__testAnnounceCreatePost__1.json"), peer.url) as Json;
+    const mbinCreate = mbin.object as Json;
+    const mbinNote = mbinCreate.object as Json;
+    const n = ++serial;
+    Object.assign(mbinNote, {
+      id: `${peer.url}/m/test/p/${n}`,
+      url: `${peer.url}/m/test/p/${n}`,
+      published: new Date().toISOString(),
+      to: [room.url, PUBLIC],
+      audience: room.url,
+      content: "<p>mbin relayed</p>",
+    });
+    Object.assign(mbinCreate, { id: `${peer.url}/f/object/${n}#create`, published: new Date().toISOString() });
+    Object.assign(mbin, { id: `${peer.url}/f/object/${n}#announce`, published: new Date().toISOString() });
+    // Mbin names its own context document (`https://<instance>/contexts`), served by the instance.
+    mbin["@context"] = (mbin["@context"] as string[]).map((c) => c.replace("https://kbin.test", peer.url));
+    peer.serve("/contexts", mbinContext, { contentType: "application/ld+json" });
+    expect((await peer.send(magazine, `${server.url}/inbox`, mbin)).status).toBe(202);
+
+    // A later post from the same peer is the marker: once it is in, the Announces were handled.
+    await post(lemmyUser, "marker after the announces");
+    void mbinUser;
+    const contents = (await history()).map((m) => m.content).join("\n");
+    expect(contents).not.toContain("lemmy relayed");
+    expect(contents).not.toContain("mbin relayed");
+    expect(contents).not.toContain("post 4");
+  });
+
+  it("applies an Mbin Announce{Create{Note}} from a magazine a local user is in, re-fetching the note", async () => {
+    const magazine = await peer.actor("books", { type: "Group", path: "/m/books" });
+    const author = await peer.actor("reader", { path: "/u/reader" });
+    const asked = await ok<{ id: string }>(202, server, alice.token, "POST", "/api/v1/rooms/join", {
+      target: magazine.id,
+    });
+    const request = await peer.receive(
+      "alice's join",
+      (a) => (a.type === "Join" || a.type === "Follow") && a.object === magazine.id,
+    );
+    const accept = rehost(load("mbin/FollowTest__testAcceptFollowMagazine__1.json"), peer.url) as Json;
+    Object.assign(accept, { id: `${magazine.id}#accept/${++serial}`, actor: magazine.id, object: request });
+    accept["@context"] = (accept["@context"] as string[]).map((c) => c.replace("https://kbin.test", peer.url));
+    peer.serve("/contexts", mbinContext, { contentType: "application/ld+json" });
+    expect((await peer.send(magazine, `${server.url}/inbox`, accept)).status).toBe(202);
+    const magazineRoom = await eventually("alice to be in the magazine", async () => {
+      const { rooms } = await ok<{ rooms: { id: string; membership: string }[] }>(
+        200,
+        server,
+        alice.token,
+        "GET",
+        "/api/v1/rooms",
+      );
+      return rooms.find((r) => r.id === asked.id && r.membership === "joined");
+    });
+
+    // Mbin relays the author's activity without a proof: the note counts as its origin serves it.
+    const mbin = rehost(load("mbin/AnnounceTest__testAnnounceCreatePost__1.json"), peer.url) as Json;
+    mbin["@context"] = (mbin["@context"] as string[]).map((c) => c.replace("https://kbin.test", peer.url));
+    const create = mbin.object as Json;
+    const note = create.object as Json;
+    const n = ++serial;
+    const now = new Date().toISOString();
+    Object.assign(note, {
+      id: `${peer.url}/m/books/p/${n}`,
+      url: `${peer.url}/m/books/p/${n}`,
+      attributedTo: author.id,
+      published: now,
+      to: [magazine.id, PUBLIC],
+      audience: magazine.id,
+      content: "<p>relayed by a magazine</p>",
+      contentMap: { en: "<p>relayed by a magazine</p>" },
+      source: { content: "relayed by a magazine", mediaType: "text/markdown" },
+    });
+    Object.assign(create, { id: `${peer.url}/f/object/${n}#create`, actor: author.id, published: now });
+    Object.assign(mbin, { id: `${peer.url}/f/object/${n}#announce`, actor: magazine.id, published: now });
+    peer.serve(`/m/books/p/${n}`, { "@context": mbin["@context"], ...note });
+    expect((await peer.send(magazine, `${server.url}/inbox`, mbin)).status).toBe(202);
+    const relayed = await eventually("the relayed note in the magazine's mirror", async () => {
+      const { messages } = await ok<{ messages: MessageBody[] }>(
+        200,
+        server,
+        alice.token,
+        "GET",
+        `/api/v1/rooms/${magazineRoom.id}/messages?limit=100`,
+      );
+      return messages.find((m) => m.content.includes("relayed by a magazine"));
+    });
+    expect(relayed.author?.handle).toBe(`reader@${peer.host}`);
+    expect(peer.hitsOn(`/m/books/p/${n}`)).toBeGreaterThan(0);
+  });
+
+  it("answers documents that cannot be valid with a 4xx and stores nothing", async () => {
+    const before = (await history()).length;
+    const { create } = mastodonCreate(felix, "never stored");
+    const cases: [string, Parameters<Peer["send"]>][] = [
+      ["not JSON", [felix, inbox(), null, { body: "<html>hello</html>" }]],
+      ["a JSON array", [felix, inbox(), [create]]],
+      ["no actor", [felix, inbox(), { ...create, actor: undefined }]],
+      ["unsigned", [null, inbox(), create]],
+      ["the wrong content type", [felix, inbox(), create, { contentType: "text/plain" }]],
+      ["scrubbed placeholders (Mbin snapshot)", [felix, inbox(), load("mbin/CreateTest__testCreateMessage__1.json")]],
+      [
+        "no @context (Pleroma fixture)",
+        [
+          felix,
+          inbox(),
+          rehost(load("pleroma/create-chat-message.json"), peer.url, { [`${peer.url}/users/raymoo`]: felix.id }),
+        ],
+      ],
+      [
+        "a context that does not load",
+        [
+          felix,
+          inbox(),
+          { ...create, "@context": [...(create["@context"] as unknown[]), `${peer.url}/no-such-context`] },
+        ],
+      ],
+    ];
+    for (const [what, args] of cases) {
+      const res = await peer.send(...args);
+      expect(res.status, `${what}: ${res.body}`).toBeGreaterThanOrEqual(400);
+      expect(res.status, `${what}: ${res.body}`).toBeLessThan(500);
+    }
+    await post(felix, "marker after the invalid ones");
+    const after = await history();
+    expect(after.length).toBe(before + 1);
+    expect(after.map((m) => m.content).join("\n")).not.toContain("never stored");
+  });
+});
