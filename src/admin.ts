@@ -14,7 +14,7 @@ import { migrateDatabase } from "./db/migrate.ts";
 import type { Deps } from "./deps.ts";
 import { AppError } from "./errors.ts";
 import { setupLogging } from "./log.ts";
-import { loadSecrets } from "./secrets.ts";
+import { loadSecrets, urlSigningKey } from "./secrets.ts";
 
 const usage = `Usage: npm run admin -- <command> [options]
 
@@ -128,10 +128,12 @@ async function main(argv: string[]): Promise<number> {
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   try {
     await migrateDatabase(database);
+    const secrets = loadSecrets(config);
     const deps: Deps = {
       config,
       db: database.db,
-      tokens: await createTokenService(loadSecrets(config).jwtPrivateKey, config.origin),
+      tokens: await createTokenService(secrets.jwtPrivateKey, config.origin),
+      urlKey: urlSigningKey(secrets),
     };
     await command(deps, args, parsed.values);
     return 0;

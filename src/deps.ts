@@ -11,4 +11,6 @@ export interface Deps {
   readonly db: DatabaseLike;
   /** Signs and verifies access tokens. */
   readonly tokens: TokenService;
+  /** Signs attachment download URLs (see `urlSigningKey` in secrets.ts). */
+  readonly urlKey: Uint8Array;
 }

@@ -1,9 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
+import { findLocalUser } from "../accounts/accounts.ts";
+import { assertNotBlocked } from "../contacts/blocks.ts";
 import { type Invite, invites, type Room, roomMembers, rooms } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
+import { notifyActor } from "../notifications/notifications.ts";
 import { accessRoomFor, addMember, logModeration } from "./rooms.ts";
 
 /** The longest an invite may last: 30 days. */
@@ -24,21 +27,34 @@ export function serializeInvite(deps: Deps, invite: Invite, code?: string) {
     maxUses: invite.maxUses,
     uses: invite.uses,
     revoked: invite.revokedAt != null,
+    invitee: invite.inviteeId,
   };
 }
 
 /**
  * Creates an invite code: 128 random bits, stored only as a hash.
  * @param options `expiresIn` seconds (at most 30 days; null for none), `maxUses` (1 = one-time;
- *                null for unlimited).
+ *                null for unlimited), `user`: a handle to invite that one user, who is notified
+ *                and is the only one who can redeem it (once).
+ * @throws {AppError} `forbidden` when the invited user blocks the caller or the other way round,
+ *   `user_not_found`, `already_member`.
  */
 export async function createInvite(
   deps: Deps,
   actorId: string,
   roomId: string,
-  options: { expiresIn: number | null; maxUses: number | null },
+  options: { expiresIn: number | null; maxUses: number | null; user?: string | undefined },
 ): Promise<{ invite: Invite; code: string }> {
-  await accessRoomFor(deps, roomId, actorId, "invite");
+  const { room } = await accessRoomFor(deps, roomId, actorId, "invite");
+  const invitee = options.user === undefined ? undefined : await findLocalUser(deps, options.user);
+  if (invitee) {
+    await assertNotBlocked(deps, actorId, [invitee.id], "invite");
+    const [present] = await deps.db
+      .select({ id: roomMembers.actorId })
+      .from(roomMembers)
+      .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, invitee.id)));
+    if (present) throw new AppError("already_member", "This user is in the room already.");
+  }
   const code = randomBytes(16).toString("base64url");
   return await deps.db.transaction(async (tx) => {
     const [invite] = await tx
@@ -49,10 +65,21 @@ export async function createInvite(
         codeHash: hashCode(code),
         createdBy: actorId,
         expiresAt: options.expiresIn == null ? null : new Date(Date.now() + options.expiresIn * 1000),
-        maxUses: options.maxUses,
+        maxUses: invitee ? 1 : options.maxUses,
+        inviteeId: invitee?.id ?? null,
       })
       .returning();
     if (invite == null) throw new Error("The invite row was not written.");
+    if (invitee) {
+      // The code travels in the invitee's own notification: it redeems for them alone.
+      await notifyActor(deps, tx, {
+        actorId: invitee.id,
+        type: "invite",
+        fromId: actorId,
+        roomId,
+        data: { code, roomName: room.name, inviteId: invite.id },
+      });
+    }
     await logModeration(tx, { roomId, actorId, action: "invite.created", data: { inviteId: invite.id } });
     return { invite, code };
   });
@@ -118,11 +145,15 @@ export async function previewInvite(deps: Deps, code: string) {
 /**
  * Redeems an invite: counts one use and adds the caller, in one transaction. The use is
  * counted by a conditional UPDATE, so two concurrent redemptions of a one-time code give
- * exactly one member. A current member consumes nothing; a banned actor is refused.
+ * exactly one member. A current member consumes nothing; a banned actor is refused. An invite
+ * for one user is `invite_not_found` to everyone else.
  * @throws {AppError} `invite_not_found`, `invite_expired`, `banned`.
  */
 export async function redeemInvite(deps: Deps, actorId: string, code: string): Promise<Room> {
   const { invite, room } = await inviteByCode(deps, code);
+  if (invite.inviteeId != null && invite.inviteeId !== actorId) {
+    throw new AppError("invite_not_found", "No such invite.");
+  }
   await deps.db.transaction(async (tx) => {
     // Join first: a member already in (a repeated click) uses nothing up. Counting the use can
     // then fail, which rolls the join back.

@@ -249,6 +249,21 @@ export interface RoomListEntry {
   readonly unread: number;
   readonly mentions: number;
   readonly lastReadSeq: number;
+  readonly notifications: NotificationSettings;
+}
+
+/** How a room notifies one member: the effective level, and whether it is muted. */
+export interface NotificationSettings {
+  readonly level: "all" | "mentions" | "none";
+  readonly muted: boolean;
+}
+
+/** A member's notification settings, with an unset level following the room's kind. */
+export function notificationSettings(
+  room: Pick<Room, "direct">,
+  member: Pick<RoomMember, "notificationLevel" | "muted">,
+): NotificationSettings {
+  return { level: member.notificationLevel ?? (room.direct ? "all" : "mentions"), muted: member.muted };
 }
 
 /**
@@ -262,6 +277,8 @@ export async function listMyRooms(deps: Pick<Deps, "db">, actorId: string, only?
       room: rooms,
       role: roomMembers.role,
       lastReadSeq: roomMembers.lastReadSeq,
+      notificationLevel: roomMembers.notificationLevel,
+      muted: roomMembers.muted,
       mentions: sql<number>`(select count(*) from ${messageMentions} mm
         where mm.actor_id = ${actorId} and mm.room_id = ${rooms.id} and mm.seq > ${roomMembers.lastReadSeq})`.mapWith(
         Number,
@@ -283,6 +300,7 @@ export async function listMyRooms(deps: Pick<Deps, "db">, actorId: string, only?
     lastReadSeq: row.lastReadSeq,
     unread: Math.max(0, row.room.lastSeq - row.lastReadSeq),
     mentions: row.mentions,
+    notifications: notificationSettings(row.room, row),
   }));
 }
 
@@ -550,16 +568,36 @@ export async function setMemberRole(
   });
 }
 
-/** Sets the caller's own nickname and colour in a room (null clears them). */
+/**
+ * Sets the caller's own nickname and colour in a room (null clears them), and how the room
+ * notifies them (level `default` follows the room's kind). Only nickname and colour are told to
+ * the room: notification settings are the member's own business.
+ */
 export async function updateMyMembership(
   deps: Deps,
   actorId: string,
   roomId: string,
-  changes: { nickname?: string | null | undefined; color?: string | null | undefined },
-): Promise<MemberView> {
-  await accessRoom(deps, roomId, actorId);
-  const set = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+  changes: {
+    nickname?: string | null | undefined;
+    color?: string | null | undefined;
+    notifications?: "all" | "mentions" | "none" | "default" | undefined;
+    muted?: boolean | undefined;
+  },
+): Promise<MemberView & { notifications: NotificationSettings }> {
+  const { room } = await accessRoom(deps, roomId, actorId);
+  const { notifications, muted, ...shown } = changes;
+  const set = Object.fromEntries(Object.entries(shown).filter(([, v]) => v !== undefined));
+  const own = {
+    ...(notifications === undefined ? {} : { notificationLevel: notifications === "default" ? null : notifications }),
+    ...(muted === undefined ? {} : { muted }),
+  };
   return await deps.db.transaction(async (tx) => {
+    if (Object.keys(own).length > 0) {
+      await tx
+        .update(roomMembers)
+        .set(own)
+        .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, actorId)));
+    }
     const [updated] =
       Object.keys(set).length > 0
         ? await tx
@@ -574,7 +612,7 @@ export async function updateMyMembership(
     const view = memberView(updated, profile);
     if (Object.keys(set).length > 0)
       await appendEvents(tx, [{ type: "member.updated", roomId, data: { member: view } }]);
-    return view;
+    return { ...view, notifications: notificationSettings(room, updated) };
   });
 }
 

@@ -35,6 +35,7 @@ import {
   listMembers,
   listMyRooms,
   moderationLogOf,
+  type NotificationSettings,
   roomDirectory,
   setMemberRole,
   setRoomAvatar,
@@ -95,6 +96,12 @@ const directoryQuery = z.object({
   offset: z.coerce.number().int().min(0).max(100_000).default(0),
 });
 const createInviteBody = z.object({
+  user: z
+    .string()
+    .min(1)
+    .max(300)
+    .optional()
+    .describe("A handle: invite this user only; they are notified, and the invite redeems once, for them"),
   expiresIn: z
     .number()
     .int()
@@ -117,7 +124,18 @@ const codeParams = z.object({ code: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, "
 const roleBody = z.object({ role: z.enum(roles) });
 const reasonBody = z.object({ reason: reason.optional() });
 const banBody = z.object({ reason: reason.default("") });
-const myMembershipBody = z.object({ nickname: nickname.nullable().optional(), color: color.nullable().optional() });
+const notificationSettingsSchema = z
+  .object({ level: z.enum(["all", "mentions", "none"]), muted: z.boolean() })
+  .describe("How the room notifies the caller: `all` messages, `mentions` and replies, or `none`; muted makes none");
+const myMembershipBody = z.object({
+  nickname: nickname.nullable().optional(),
+  color: color.nullable().optional(),
+  notifications: z
+    .enum(["all", "mentions", "none", "default"])
+    .optional()
+    .describe("Which messages notify the caller; `default` is `all` in direct conversations, else `mentions`"),
+  muted: z.boolean().optional().describe("A muted room creates no notifications"),
+});
 const logQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
 const memberSchema = z.object({
@@ -127,6 +145,7 @@ const memberSchema = z.object({
   color: z.string().nullable(),
   joinedAt: z.string(),
   presence: z.enum(["online", "offline"]).optional(),
+  notifications: notificationSettingsSchema.optional().describe("Only in the caller's own membership"),
 });
 const roomSchema = z.object({
   id: z.string(),
@@ -142,6 +161,7 @@ const roomSchema = z.object({
   mentions: z.number(),
   lastSeq: z.number(),
   lastReadSeq: z.number(),
+  notifications: notificationSettingsSchema.nullable(),
   handle: z.string().describe("The room's WebFinger handle"),
   url: z.string().describe("The room's ActivityPub Group IRI"),
   createdAt: z.string(),
@@ -156,13 +176,20 @@ const inviteSchema = z.object({
   maxUses: z.number().nullable(),
   uses: z.number(),
   revoked: z.boolean(),
+  invitee: z.string().nullable().describe("The invited user's actor id, for an invite to one user"),
 });
 
 /** A room as the API shows it to one caller. */
 export function serializeRoom(
   deps: Deps,
   room: Room,
-  caller: { role: Role | null; unread?: number; mentions?: number; lastReadSeq?: number },
+  caller: {
+    role: Role | null;
+    unread?: number;
+    mentions?: number;
+    lastReadSeq?: number;
+    notifications?: NotificationSettings;
+  },
 ): z.infer<typeof roomSchema> {
   return {
     id: room.id,
@@ -178,6 +205,7 @@ export function serializeRoom(
     mentions: caller.mentions ?? 0,
     lastSeq: room.lastSeq,
     lastReadSeq: caller.lastReadSeq ?? 0,
+    notifications: caller.notifications ?? null,
     handle: `${room.id}@${handleHost(deps)}`,
     url: `${deps.config.origin}/rooms/${room.id}`,
     createdAt: room.createdAt.toISOString(),
@@ -569,7 +597,7 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
       params: roomParams,
       body: createInviteBody,
       responses: { 201: { description: "The invite, with its code (shown only now)", schema: inviteSchema } },
-      errors: ["room_not_found", "not_a_member", "forbidden"],
+      errors: ["room_not_found", "not_a_member", "forbidden", "user_not_found", "already_member"],
     },
     async (c, { params, body }) => {
       const deps = c.var.deps;

@@ -14,7 +14,9 @@ export type EventType =
   | "member.updated"
   | "room.updated"
   | "room.deleted"
-  | "read";
+  | "read"
+  | "notification"
+  | "contact.updated";
 
 /** One event to append: for a room's members, or (with `actorId` and no room) for one actor. */
 export interface NewEvent {
