@@ -9,6 +9,7 @@ import { createAccount } from "./accounts/accounts.ts";
 import { deleteUser, listUsers, resetPassword, suspendUser, unsuspendUser } from "./accounts/admin.ts";
 import { createTokenService } from "./accounts/tokens.ts";
 import { ConfigError, loadConfig } from "./config.ts";
+import { checkConsistency } from "./consistency.ts";
 import { openDatabase } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
 import type { Deps } from "./deps.ts";
@@ -24,6 +25,8 @@ const usage = `Usage: npm run admin -- <command> [options]
   users:unsuspend <name>                                    lift a suspension
   users:reset-password <name> [--password <p>]              set a password (random if none), end sessions
   users:delete <name>                                       delete an account and its sessions
+  consistency:check [--fix] [--json]                        find (and repair) rows and files that disagree;
+                                                            also \`npm run check-consistency [-- --fix]\`
 `;
 
 type Command = (
@@ -40,6 +43,9 @@ function one(args: string[]): string {
 }
 
 class UsageError extends Error {}
+
+/** What the command asks the process to exit with, when it succeeded (the check reports 1). */
+let exitStatus = 0;
 
 const commands: Record<string, Command> = {
   async "users:create"(deps, args, options) {
@@ -87,6 +93,20 @@ const commands: Record<string, Command> = {
     await deleteUser(deps, one(args));
     print(`Deleted ${args[0]}.`);
   },
+  async "consistency:check"(deps, _args, options) {
+    const fix = options.fix === true;
+    const { found, remaining } = await checkConsistency(deps, { fix });
+    if (options.json) {
+      print(JSON.stringify({ found, remaining }));
+    } else {
+      for (const f of found) print(`${f.check}\t${f.subject}\t${f.problem}\t${fix ? "fixed: " : "fix: "}${f.repair}`);
+      print(
+        `${found.length} finding${found.length === 1 ? "" : "s"}${fix ? `, ${remaining.length} left after repair` : ""}.`,
+      );
+    }
+    // Like fsck: 1 when something is (still) wrong.
+    exitStatus = remaining.length > 0 ? 1 : 0;
+  },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -99,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
         password: { type: "string" },
         "display-name": { type: "string" },
         json: { type: "boolean" },
+        fix: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -135,8 +156,9 @@ async function main(argv: string[]): Promise<number> {
       tokens: await createTokenService(secrets.jwtPrivateKey, config.origin),
       urlKey: urlSigningKey(secrets),
     };
+    exitStatus = 0;
     await command(deps, args, parsed.values);
-    return 0;
+    return exitStatus;
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`${error.message}\n\n${usage}`);
