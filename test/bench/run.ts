@@ -5,6 +5,7 @@ import { fanoutBenchmark } from "./fanout.ts";
 import { loginBenchmark } from "./login.ts";
 import { queueBenchmark } from "./queue.ts";
 import { startupBenchmark } from "./startup.ts";
+import { uploadsBenchmark } from "./uploads.ts";
 
 if (!("Temporal" in globalThis)) Object.assign(globalThis, { Temporal });
 
@@ -13,6 +14,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   queue: queueBenchmark,
   login: loginBenchmark,
   fanout: fanoutBenchmark,
+  uploads: uploadsBenchmark,
 };
 
 const chosen = process.argv.slice(2);
