@@ -69,7 +69,6 @@ const extensionTypes: Readonly<Record<string, string>> = {
   bmp: "image/bmp",
   tif: "image/tiff",
   tiff: "image/tiff",
-  heic: "image/heic",
   pdf: "application/pdf",
   zip: "application/zip",
   gz: "application/gzip",
@@ -77,6 +76,19 @@ const extensionTypes: Readonly<Record<string, string>> = {
   mp4: "video/mp4",
   webm: "video/webm",
 };
+
+const rasterTypes = new Set([
+  "image/jpeg",
+  "image/jpg",
+  "image/pjpeg",
+  "image/png",
+  "image/apng",
+  "image/gif",
+  "image/webp",
+  "image/avif",
+  "image/bmp",
+  "image/tiff",
+]);
 
 function mediaDir(deps: Pick<Deps, "config">, ...parts: string[]): string {
   return join(deps.config.dataDir, "media", ...parts);
@@ -155,7 +167,10 @@ async function recognise(bytes: Uint8Array, name: string, declared: string): Pro
   const mediaType = sniffed ?? (looksLikeText(bytes) ? "text/plain" : "application/octet-stream");
   const extension = /\.([A-Za-z0-9]{1,8})$/.exec(name)?.[1]?.toLowerCase();
   const promised = extension ? extensionTypes[extension] : undefined;
-  const claimsImage = declared.toLowerCase().startsWith("image/") || promised?.startsWith("image/");
+  // A declared raster image type must at least be an image; other declared types (SVG, Office
+  // documents, whatever the browser guessed) are only advice and are not compared.
+  const declaredType = declared.split(";")[0]?.trim().toLowerCase() ?? "";
+  const claimsImage = rasterTypes.has(declaredType);
   if ((promised && promised !== mediaType) || (claimsImage && !mediaType.startsWith("image/"))) {
     throw new AppError(
       "media_type_mismatch",

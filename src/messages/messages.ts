@@ -9,6 +9,7 @@ import {
   messageEdits,
   messageMentions,
   messages,
+  notifications,
   reactions,
   roomMembers,
   rooms,
@@ -401,6 +402,8 @@ export async function deleteMessage(deps: Deps, actorId: string, roomId: string,
     if (deleted.length === 0) return [];
     await tx.delete(messageEdits).where(eq(messageEdits.messageId, messageId));
     const released = await detachFromMessage(tx, messageId);
+    // Notifications quote the message: they go with it.
+    await tx.delete(notifications).where(eq(notifications.messageId, messageId));
     await tx.delete(reactions).where(eq(reactions.messageId, messageId));
     await tx.delete(messageMentions).where(eq(messageMentions.messageId, messageId));
     if (byOther) {

@@ -273,11 +273,11 @@ describe("what a message may carry", () => {
 
   it("serves SVG and HTML only as downloads, as the bytes say", async () => {
     const svg = new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>');
-    for (const [bytes, name] of [
-      [svg, "logo.svg"],
-      [html, "page.html"],
+    for (const [bytes, name, type] of [
+      [svg, "logo.svg", "image/svg+xml"],
+      [html, "page.html", "text/html"],
     ] as const) {
-      const file = await uploaded(alice, bytes, name);
+      const file = await uploaded(alice, bytes, name, type);
       const got = await t.request(file.url);
       expect(got.headers.get("content-disposition")).toMatch(/^attachment;/);
       expect(got.headers.get("content-type")).not.toMatch(/html|svg/);

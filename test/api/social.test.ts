@@ -82,6 +82,16 @@ describe("notifications", () => {
     expect(unread).toBe(2);
     expect(notifications.every((x) => x.actor?.id === ben.id && x.roomId === roomId && !x.read)).toBe(true);
     expect((await notificationsOf(ben)).notifications).toEqual([]);
+
+    // Deleting the message takes its notification (and the snippet it quotes) with it.
+    const mention = notifications[1] as Notification;
+    expect(mention.data.snippet).toBe(`hi @${ann.username}`);
+    const deleted = await t.request(`/api/v1/rooms/${roomId}/messages/${mention.messageId}`, {
+      method: "DELETE",
+      headers: ben.headers,
+    });
+    expect(deleted.status).toBe(204);
+    expect((await notificationsOf(ann)).notifications.map((x) => x.type)).toEqual(["reply"]);
   });
 
   it("pages, and marks one or all read", async () => {
