@@ -4,28 +4,46 @@ import { blocks } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
+import { appendEvents } from "../stream/events.ts";
 import { dropContactsBetween } from "./contacts.ts";
 
 /**
  * Blocks a user by handle; blocking twice is a no-op. Contacts and pending contact requests
- * between the two end with it.
+ * between the two end with it, and the blocker's sessions learn of it (`block.updated`), so
+ * that clients hide the blocked user's messages on the stream too.
  */
 export async function blockUser(deps: Deps, actorId: string, handle: string): Promise<ActorProfile> {
   const target = await findLocalUser(deps, handle);
   if (target.id === actorId) throw new AppError("validation_failed", "You cannot block yourself.");
-  await deps.db.transaction(async (tx) => {
-    await tx.insert(blocks).values({ blockerId: actorId, blockedId: target.id }).onConflictDoNothing();
-    await dropContactsBetween(tx, actorId, target.id);
-  });
   const profile = (await actorProfiles(deps, [target.id])).get(target.id);
   if (profile == null) throw new AppError("user_not_found", "No such user.");
+  await deps.db.transaction(async (tx) => {
+    const added = await tx
+      .insert(blocks)
+      .values({ blockerId: actorId, blockedId: target.id })
+      .onConflictDoNothing()
+      .returning({ id: blocks.blockedId });
+    await dropContactsBetween(tx, actorId, target.id);
+    if (added.length > 0) {
+      await appendEvents(tx, [{ type: "block.updated", actorId, data: { actor: profile, blocked: true } }]);
+    }
+  });
   return profile;
 }
 
 /** Lifts a block; lifting one that does not exist is a no-op. */
 export async function unblockUser(deps: Deps, actorId: string, handle: string): Promise<void> {
   const target = await findLocalUser(deps, handle);
-  await deps.db.delete(blocks).where(and(eq(blocks.blockerId, actorId), eq(blocks.blockedId, target.id)));
+  const profile = (await actorProfiles(deps, [target.id])).get(target.id);
+  await deps.db.transaction(async (tx) => {
+    const removed = await tx
+      .delete(blocks)
+      .where(and(eq(blocks.blockerId, actorId), eq(blocks.blockedId, target.id)))
+      .returning({ id: blocks.blockedId });
+    if (removed.length > 0) {
+      await appendEvents(tx, [{ type: "block.updated", actorId, data: { actor: profile ?? null, blocked: false } }]);
+    }
+  });
 }
 
 /** The users the actor blocks, newest first. */

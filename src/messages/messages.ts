@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { findUser, handleHost } from "../accounts/accounts.ts";
+import { assertNotBlocked } from "../contacts/blocks.ts";
 import type { DatabaseLike } from "../db/client.ts";
 import {
   type Attachment,
@@ -205,7 +206,8 @@ async function recordMentions(tx: DatabaseLike, message: Message, mentioned: rea
  * Attachments must be the sender's own uploads that no message carries yet; members the
  * message concerns are notified in the same transaction.
  * @throws {AppError} `room_not_found`, `not_a_member`, `validation_failed` (empty, too long, a
- *   reply to a message of another room, attachments that are not free uploads of the sender).
+ *   reply to a message of another room, attachments that are not free uploads of the sender),
+ *   `forbidden` in a one-to-one conversation where either side blocks the other.
  */
 export async function sendMessage(
   deps: Deps,
@@ -214,6 +216,19 @@ export async function sendMessage(
   input: { txnId: string; content: string; replyTo?: string | undefined; attachments?: readonly string[] | undefined },
 ): Promise<{ message: MessageView; created: boolean }> {
   const { room } = await accessRoom(deps, roomId, actorId);
+  if (room.directKey != null) {
+    // A one-to-one conversation opened before a block: the block ends it both ways.
+    const others = await deps.db
+      .select({ id: roomMembers.actorId })
+      .from(roomMembers)
+      .where(and(eq(roomMembers.roomId, roomId), ne(roomMembers.actorId, actorId)));
+    await assertNotBlocked(
+      deps,
+      actorId,
+      others.map((o) => o.id),
+      "send a direct message to",
+    );
+  }
   const attachmentIds = input.attachments ?? [];
   if (input.content.trim() === "" && attachmentIds.length === 0) {
     throw new AppError("validation_failed", "A message needs some text or an attachment.", {

@@ -16,7 +16,8 @@ export type EventType =
   | "room.deleted"
   | "read"
   | "notification"
-  | "contact.updated";
+  | "contact.updated"
+  | "block.updated";
 
 /** One event to append: for a room's members, or (with `actorId` and no room) for one actor. */
 export interface NewEvent {

@@ -169,6 +169,29 @@ describe("blocks", () => {
     expect((await notificationsOf(vic)).notifications).toEqual([]);
   });
 
+  it("ends an existing one-to-one conversation both ways, and tells the blocker's sessions", async () => {
+    const [vic, troll] = [await user("vic"), await user("troll")];
+    const dm = await t.request("/api/v1/dms", json("POST", { users: [vic.username] }, troll.headers));
+    const dmId = ((await dm.json()) as { id: string }).id;
+    await say(troll, dmId, "hi");
+    const stream = await openStream(t, vic.headers);
+    expect((await stream.take(1))[0]?.type).toBe("ready");
+    await block(vic, troll);
+    const [event] = await stream.take(1);
+    expect(event).toMatchObject({ type: "block.updated", data: { actor: { id: troll.id }, blocked: true } });
+    await stream.close();
+    for (const who of [troll, vic]) {
+      await expectProblem(
+        await t.request(`/api/v1/rooms/${dmId}/messages/after-block`, json("PUT", { content: "hello?" }, who.headers)),
+        403,
+        "forbidden",
+      );
+    }
+    const unblocked = await t.request(`/api/v1/blocks/${troll.username}`, { method: "DELETE", headers: vic.headers });
+    expect(unblocked.status).toBe(204);
+    await say(troll, dmId, "sorry");
+  });
+
   it("hides their messages in shared rooms for the blocker only, and their mentions do not count", async () => {
     const [vic, troll, sam] = [await user("vic"), await user("troll"), await user("sam")];
     const roomId = await publicRoom(sam, vic, troll);
