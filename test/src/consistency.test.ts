@@ -1,5 +1,8 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkConsistency } from "../../src/consistency.ts";
@@ -98,4 +101,33 @@ describe("checkConsistency", () => {
     expect(await rows(t, sql`select 1 from attachments where id = ${abandoned.id}`)).toHaveLength(0);
     expect((await checkConsistency(t.deps, { fix: false })).found).toEqual([]);
   });
+});
+
+describe("npm run check-consistency", () => {
+  it("reports on the configured database and exits 0 when all agrees, 1 while something is left", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "fedchat-consistency-"));
+    try {
+      const cli = fileURLToPath(new URL("../../src/admin.ts", import.meta.url));
+      const run = (...args: string[]) =>
+        spawnSync(process.execPath, [cli, "consistency:check", ...args], {
+          env: { PATH: process.env.PATH ?? "", DATA_DIR: dataDir },
+          encoding: "utf8",
+          timeout: 60_000,
+        });
+      const clean = run();
+      expect(clean.stdout).toContain("0 findings.");
+      expect(clean.status).toBe(0);
+      const stray = join(dataDir, "media", "previews");
+      mkdirSync(stray, { recursive: true });
+      writeFileSync(join(stray, `${"e".repeat(64)}.webp`), "stray");
+      const dirty = run("--json");
+      expect(dirty.status).toBe(1);
+      expect(JSON.parse(dirty.stdout).found).toHaveLength(1);
+      const fixed = run("--fix");
+      expect(fixed.stdout).toContain("1 finding, 0 left after repair.");
+      expect(fixed.status).toBe(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
