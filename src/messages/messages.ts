@@ -202,9 +202,9 @@ async function recordMentions(tx: DatabaseLike, message: Message, mentioned: rea
  * Sends a message. The client's transaction id makes it idempotent: a retry, even a concurrent
  * one, returns the first message. The room row is locked while the next sequence number is
  * taken, so numbers have no gaps and follow commit order.
- * @returns The message and whether this call created it.
  * Attachments must be the sender's own uploads that no message carries yet; members the
  * message concerns are notified in the same transaction.
+ * @returns The message and whether this call created it.
  * @throws {AppError} `room_not_found`, `not_a_member`, `validation_failed` (empty, too long, a
  *   reply to a message of another room, attachments that are not free uploads of the sender),
  *   `forbidden` in a one-to-one conversation where either side blocks the other.
@@ -370,7 +370,7 @@ export async function editMessage(
   messageId: string,
   content: string,
 ): Promise<MessageView> {
-  await accessRoom(deps, roomId, actorId);
+  const { room } = await accessRoom(deps, roomId, actorId);
   const message = await messageIn(deps, roomId, messageId);
   if (message.authorId !== actorId) throw new AppError("forbidden", "Only the author may edit a message.");
   if (message.deletedAt) throw new AppError("conflict", "A deleted message cannot be edited.");
@@ -386,9 +386,17 @@ export async function editMessage(
       .where(eq(messages.id, messageId))
       .returning();
     if (row == null) throw new Error("The message row was not updated.");
-    await recordMentions(tx, row, mentioned);
+    const recorded = await recordMentions(tx, row, mentioned);
     const view = await oneView({ ...deps, db: tx }, row, null);
     await appendEvents(tx, [{ type: "message.updated", roomId, data: { message: view } }]);
+    // Someone the edit mentions for the first time is told once; nobody is told twice.
+    await notifyMessage(deps, tx, row, {
+      direct: room.direct,
+      mentioned: recorded,
+      replyAuthorId: null,
+      snippet: snippet(row.content),
+      edited: true,
+    });
     return row;
   });
   return await oneView(deps, updated, actorId);

@@ -66,12 +66,20 @@ async function insertAndAnnounce(
  * messages that mention them or reply to them. Muted rooms, rooms at `none`, the author, remote
  * members and members who block the author get nothing. A reply that also mentions makes one
  * notification (one row per recipient and message).
+ * @param context `edited` for an edit: only members it newly mentions are notified (those
+ *   notified before are skipped by the unique index).
  */
 export async function notifyMessage(
   deps: Deps,
   tx: DatabaseLike,
   message: { id: string; roomId: string; authorId: string; seq: number },
-  context: { direct: boolean; mentioned: readonly string[]; replyAuthorId: string | null; snippet: string },
+  context: {
+    direct: boolean;
+    mentioned: readonly string[];
+    replyAuthorId: string | null;
+    snippet: string;
+    edited?: boolean;
+  },
 ): Promise<void> {
   const concerned = [...context.mentioned, ...(context.replyAuthorId ? [context.replyAuthorId] : [])];
   const defaultLevel = context.direct ? "all" : "mentions";
@@ -88,7 +96,8 @@ export async function notifyMessage(
     join actors a on a.id = rm.actor_id and a.user_id is not null
     where rm.room_id = ${message.roomId} and rm.actor_id <> ${message.authorId} and not rm.muted
       and coalesce(rm.notification_level, ${defaultLevel}) <> 'none'
-      and (coalesce(rm.notification_level, ${defaultLevel}) = 'all' or rm.actor_id in (${concernedList}))
+      and (${context.edited ? sql`false` : sql`coalesce(rm.notification_level, ${defaultLevel}) = 'all'`}
+           or rm.actor_id in (${concernedList}))
       and not exists (select 1 from blocks b where b.blocker_id = rm.actor_id and b.blocked_id = ${message.authorId})
   `,
   );

@@ -94,6 +94,18 @@ describe("notifications", () => {
     expect((await notificationsOf(ann)).notifications.map((x) => x.type)).toEqual(["reply"]);
   });
 
+  it("tells someone an edit mentions for the first time, once", async () => {
+    const [ann, ben] = [await user("ann"), await user("ben")];
+    const roomId = await publicRoom(ann, ben);
+    const message = await say(ben, roomId, "who was it again?");
+    const edit = (content: string) =>
+      t.request(`/api/v1/rooms/${roomId}/messages/${message.id}`, json("PATCH", { content }, ben.headers));
+    expect((await edit(`it was @${ann.username}`)).status).toBe(200);
+    expect((await edit(`it was @${ann.username}, surely`)).status).toBe(200);
+    const { notifications } = await notificationsOf(ann);
+    expect(notifications.map((x) => [x.type, x.messageId])).toEqual([["mention", message.id]]);
+  });
+
   it("pages, and marks one or all read", async () => {
     const [ann, ben] = [await user("ann"), await user("ben")];
     const roomId = await publicRoom(ann, ben);
