@@ -248,6 +248,22 @@ describe("uploads refused with a code, storing nothing", () => {
   });
 });
 
+describe("the upload rate limit", () => {
+  it("refuses uploads past 30 per 10 minutes (scaled by RATE_LIMIT_FACTOR)", async () => {
+    const slow = await createTestInstance({ RATE_LIMIT_FACTOR: "0.1" });
+    try {
+      const uma = await user(slow, "uma");
+      for (let i = 0; i < 3; i++) expect((await upload(slow, uma, pdf, `r${i}.pdf`)).status).toBe(201);
+      const before = await stored(slow);
+      const refused = await upload(slow, uma, pdf, "r3.pdf");
+      await expectProblem(refused, 429, "rate_limited");
+      expect(await stored(slow)).toEqual(before);
+    } finally {
+      await slow.dispose();
+    }
+  });
+});
+
 describe("what a message may carry", () => {
   it("takes only the sender's own unsent uploads, at most 10", async () => {
     const roomId = await room(alice, "public");
