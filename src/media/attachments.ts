@@ -327,6 +327,34 @@ export async function attachToMessage(
   return unique.flatMap((id) => rows.filter((r) => r.id === id));
 }
 
+/** The actor's uploads that no message carries yet, oldest first, and the bytes their quota counts. */
+export async function listUploads(deps: Deps, ownerId: string): Promise<{ uploads: Attachment[]; used: number }> {
+  const uploads = await deps.db
+    .select()
+    .from(attachments)
+    .where(and(eq(attachments.ownerId, ownerId), isNull(attachments.messageId)))
+    .orderBy(attachments.id);
+  const [usage] = await deps.db
+    .select({ used: sql<number>`coalesce(sum(${attachments.size}), 0)`.mapWith(Number) })
+    .from(attachments)
+    .where(eq(attachments.ownerId, ownerId));
+  return { uploads, used: usage?.used ?? 0 };
+}
+
+/**
+ * Deletes an upload of the actor's that no message carries (a draft given up), and its file
+ * once nothing else refers to the bytes. A sent attachment goes with its message instead.
+ * @throws {AppError} `attachment_not_found`.
+ */
+export async function deleteUpload(deps: Deps, ownerId: string, id: string): Promise<void> {
+  const [row] = await deps.db
+    .delete(attachments)
+    .where(and(eq(attachments.id, id), eq(attachments.ownerId, ownerId), isNull(attachments.messageId)))
+    .returning({ hash: attachments.hash });
+  if (row == null) throw new AppError("attachment_not_found", "No such unsent upload of yours.");
+  await removeUnreferencedFiles(deps, [row.hash]);
+}
+
 /** The attachments of some messages, by message id, in upload order. */
 export async function attachmentsOf(
   db: DatabaseLike,

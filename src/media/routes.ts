@@ -9,7 +9,9 @@ import { enforceRateLimits } from "../http/rate-limit.ts";
 import {
   attachmentView,
   contentDisposition,
+  deleteUpload,
   getAttachment,
+  listUploads,
   openDownload,
   servedInline,
   storeAttachment,
@@ -72,6 +74,50 @@ export function attachmentRoutes(api: Api, app: Hono<Env>, config: Config): void
         bytes: new Uint8Array(await file.arrayBuffer()),
       });
       return c.json(attachmentView(deps, row), 201);
+    },
+  );
+
+  api.route(
+    app,
+    {
+      method: "get",
+      path: "/api/v1/attachments",
+      tag: "attachments",
+      summary: "The caller's uploads that no message carries yet, and their storage use",
+      auth: true,
+      responses: {
+        200: {
+          description: "Unsent uploads, oldest first; `used` counts every upload the caller keeps",
+          schema: z.object({ uploads: z.array(attachmentSchema), used: z.number(), quota: z.number() }),
+        },
+      },
+    },
+    async (c) => {
+      const deps = c.var.deps;
+      const { uploads, used } = await listUploads(deps, me(c));
+      return c.json({
+        uploads: uploads.map((row) => attachmentView(deps, row)),
+        used,
+        quota: deps.config.attachmentQuotaBytes,
+      });
+    },
+  );
+
+  api.route(
+    app,
+    {
+      method: "delete",
+      path: "/api/v1/attachments/:id",
+      tag: "attachments",
+      summary: "Delete an upload no message carries yet (sent ones go with their message)",
+      auth: true,
+      params: idParams,
+      responses: { 204: { description: "Deleted" } },
+      errors: ["attachment_not_found"],
+    },
+    async (c, { params }) => {
+      await deleteUpload(c.var.deps, me(c), params.id);
+      return c.body(null, 204);
     },
   );
 

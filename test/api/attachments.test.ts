@@ -302,6 +302,25 @@ describe("what a message may carry", () => {
   });
 });
 
+describe("unsent uploads", () => {
+  it("are listed with the storage used, and their owner alone may delete them", async () => {
+    const zoe = await user(t, "zoe");
+    const draft = await uploaded(zoe, new TextEncoder().encode("draft one"), "draft.txt");
+    const list = async () =>
+      (await (await t.request("/api/v1/attachments", { headers: zoe.headers })).json()) as {
+        uploads: Attachment[];
+        used: number;
+        quota: number;
+      };
+    expect(await list()).toMatchObject({ uploads: [{ id: draft.id, name: "draft.txt" }], used: 9 });
+    const del = (who: User) => t.request(`/api/v1/attachments/${draft.id}`, { method: "DELETE", headers: who.headers });
+    await expectProblem(await del(alice), 404, "attachment_not_found");
+    expect((await del(zoe)).status).toBe(204);
+    expect(await list()).toMatchObject({ uploads: [], used: 0 });
+    await expectProblem(await t.request(draft.url), 404, "attachment_not_found");
+  });
+});
+
 describe("deleting a message", () => {
   it("deletes its attachments, and the file once nothing else refers to it", async () => {
     const roomId = await room(alice);
