@@ -387,6 +387,21 @@ export async function detachFromMessage(tx: DatabaseLike, messageId: string): Pr
 }
 
 /**
+ * Deletes the attachment rows of a room's messages in the caller's transaction (the room is
+ * being deleted).
+ * @returns The hashes they referred to, for {@link removeUnreferencedFiles} after commit.
+ */
+export async function detachFromRoom(tx: DatabaseLike, roomId: string): Promise<string[]> {
+  const rows = await tx
+    .delete(attachments)
+    .where(
+      inArray(attachments.messageId, tx.select({ id: messages.id }).from(messages).where(eq(messages.roomId, roomId))),
+    )
+    .returning({ hash: attachments.hash });
+  return [...new Set(rows.map((r) => r.hash))];
+}
+
+/**
  * Removes the stored files (and previews) of these hashes that no attachment row refers to any
  * more. Runs under the same per-hash lock as storing, so an upload of the same bytes racing
  * with this either keeps the file or writes it again.

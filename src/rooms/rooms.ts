@@ -13,6 +13,7 @@ import {
 } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
+import { detachFromRoom, removeUnreferencedFiles } from "../media/attachments.ts";
 import { avatarUrl, removeAvatarFile, storeAvatarFile } from "../media/avatars.ts";
 import { appendEvents } from "../stream/events.ts";
 import { onlineActors } from "../stream/presence.ts";
@@ -225,11 +226,16 @@ export async function setRoomAvatar(
   return updated;
 }
 
-/** Deletes a room (owner only): members are told, and its history is no longer served. */
+/**
+ * Deletes a room (owner only): members are told, its history is no longer served, and its
+ * attachments go (their files once nothing else refers to the bytes), freeing their uploaders'
+ * quota.
+ */
 export async function deleteRoom(deps: Deps, actorId: string, roomId: string): Promise<void> {
   await accessRoomFor(deps, roomId, actorId, "deleteRoom");
-  await deps.db.transaction(async (tx) => {
+  const hashes = await deps.db.transaction(async (tx) => {
     await tx.update(rooms).set({ deletedAt: sql`now()` }).where(eq(rooms.id, roomId));
+    const released = await detachFromRoom(tx, roomId);
     const former = await tx
       .delete(roomMembers)
       .where(eq(roomMembers.roomId, roomId))
@@ -239,7 +245,9 @@ export async function deleteRoom(deps: Deps, actorId: string, roomId: string): P
       tx,
       former.map(({ actorId }) => ({ type: "room.deleted" as const, actorId, data: { roomId } })),
     );
+    return released;
   });
+  await removeUnreferencedFiles(deps, hashes);
 }
 
 /** One line of the caller's room list. */

@@ -351,4 +351,15 @@ describe("deleting a message", () => {
     ).toBe(204);
     expect(exists()).toBe(false);
   });
+
+  it("and deleting a room deletes the attachments of all its messages", async () => {
+    const roomId = await room(alice);
+    const bytes = new TextEncoder().encode(`room file ${Date.now()}`);
+    const file = await uploaded(alice, bytes, "room.txt");
+    expect((await send(alice, roomId, "r1", { content: "f", attachments: [file.id] })).status).toBe(201);
+    const before = (await stored(t)).files;
+    expect((await t.request(`/api/v1/rooms/${roomId}`, { method: "DELETE", headers: alice.headers })).status).toBe(204);
+    expect(await rows(t, sql`select 1 from attachments where id = ${file.id}`)).toHaveLength(0);
+    expect((await stored(t)).files).toBe(before - 1);
+  });
 });
