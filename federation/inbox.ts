@@ -36,13 +36,14 @@ import {
   messageByIri,
   storeRemoteMessage,
 } from "../src/messages/remote.ts";
+import { notifyActor } from "../src/notifications/notifications.ts";
 import { redeemInvite } from "../src/rooms/invites.ts";
 import { admitRemoteActor, recordRemoteBan, removeRemoteMember, settlePendingJoin } from "../src/rooms/remote.ts";
 import { addMember } from "../src/rooms/rooms.ts";
 import { appendEvents } from "../src/stream/events.ts";
 import { localActorIri, mentionedLocals, noteContent, reactionKeyOf } from "./notes.ts";
 import { refreshMirror } from "./port.ts";
-import { actorIdFor, mirrorOf, rememberActor, rememberGroup, storedActorId } from "./remote.ts";
+import { actorIdFor, fetchGroup, mirrorOf, rememberActor, rememberGroup, storedActorId } from "./remote.ts";
 import { roomIdentifier } from "./rooms.ts";
 
 const log = logger("inbox");
@@ -579,21 +580,27 @@ async function onInvite(ctx: InboxContext<Deps>, invite: Invite) {
   const deps = ctx.data;
   const groupId = invite.objectId;
   const target = invite.targetId;
-  if (groupId == null || target == null || !sameOrigin(groupId, invite.actorId)) return;
-  const invitedId = await actorIdFor(ctx, target);
-  if (invitedId == null) return;
-  const group = await ctx.lookupObject(groupId.href).catch(() => null);
-  if (!(group instanceof Group)) return;
+  const link = invite.instrumentId;
+  if (groupId == null || target == null || link == null || !sameOrigin(groupId, invite.actorId)) return;
+  if (!sameOrigin(link, groupId) || !/^\/invite\/[A-Za-z0-9_-]{16,64}$/.test(link.pathname)) return;
+  const invited = await localActorIri(deps, (await actorIdFor(ctx, target)) ?? "");
+  if (invited == null || invited.iri.href !== target.href) return;
+  // Read as the invited user: a private room shows its name to the servers of those it invited.
+  const group = await fetchGroup(ctx, groupId.href, invited.identifier);
+  if (group?.id?.href !== groupId.href) return;
   const room = await rememberGroup(deps, group);
-  const inviter = invite.actorId ? await actorIdFor(ctx, invite.actorId) : undefined;
+  const attributed = invite.attributionId ?? invite.actorId;
+  const fromId = attributed ? await actorIdFor(ctx, attributed) : undefined;
+  const invitedId = await actorIdFor(ctx, target);
+  if (fromId == null || invitedId == null) return;
   await deps.db.transaction((tx) =>
-    appendEvents(tx, [
-      {
-        type: "room.invited",
-        actorId: invitedId,
-        data: { roomId: room.id, url: room.iri, name: room.name, invitedBy: inviter ?? null },
-      },
-    ]),
+    notifyActor(deps, tx, {
+      actorId: invitedId,
+      type: "invite",
+      fromId,
+      roomId: room.id,
+      data: { url: link.href, roomName: room.name },
+    }),
   );
 }
 

@@ -9,7 +9,7 @@ import type { Deps, Federator } from "../src/deps.ts";
 import { createApp, type Env, type Readiness } from "../src/http/app.ts";
 import { purgeRateLimits } from "../src/http/rate-limit.ts";
 import { logger } from "../src/log.ts";
-import type { Secrets } from "../src/secrets.ts";
+import { type Secrets, urlSigningKey } from "../src/secrets.ts";
 import { purgeEvents } from "../src/stream/events.ts";
 import { Hub } from "../src/stream/hub.ts";
 import { createChatFederation } from "./federation.ts";
@@ -68,6 +68,7 @@ export async function createInstance(
     get federation() {
       return federator;
     },
+    urlKey: urlSigningKey(options.secrets),
   };
   const kv = new PostgresKvStore(database.db);
   const queue = new PostgresMessageQueue(database, {

@@ -112,7 +112,7 @@ export function createFederator(federation: Federation<Deps>, deps: Deps): Feder
       return room.id;
     },
 
-    async inviteToRoom(room, inviterId, actorId) {
+    async inviteToRoom(room, inviterId, actorId, inviteUrl) {
       const ctx = contextOf(federation, deps);
       const [target] = await deps.db.select().from(actors).where(eq(actors.id, actorId));
       if (target?.iri == null || target.inbox == null) throw new AppError("user_not_found", "No such remote user.");
@@ -129,6 +129,7 @@ export function createFederator(federation: Federation<Deps>, deps: Deps): Feder
           object: group,
           target: invitee,
           to: invitee,
+          instrument: new URL(inviteUrl),
           ...(inviter ? { attribution: inviter.iri } : {}),
         }),
         { orderingKey: room.id },

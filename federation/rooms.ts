@@ -1,7 +1,7 @@
 import type { Context, RequestContext } from "@fedify/fedify";
 import { Group } from "@fedify/vocab";
-import { and, eq, inArray, isNotNull, or } from "drizzle-orm";
-import { actors, type Room, roomInvitations, roomMembers } from "../src/db/schema.ts";
+import { and, eq, inArray, isNotNull, isNull, or } from "drizzle-orm";
+import { actors, invites, type Room, roomMembers } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { publishedRoom } from "../src/rooms/keys.ts";
 import { actorProperties } from "./actors.ts";
@@ -60,9 +60,9 @@ async function signedByMemberServer(ctx: Context<Deps>, room: Room): Promise<boo
           inArray(
             actors.id,
             ctx.data.db
-              .select({ id: roomInvitations.actorId })
-              .from(roomInvitations)
-              .where(eq(roomInvitations.roomId, room.id)),
+              .select({ id: invites.inviteeId })
+              .from(invites)
+              .where(and(eq(invites.roomId, room.id), isNull(invites.revokedAt), isNotNull(invites.inviteeId))),
           ),
         ),
       ),

@@ -9,13 +9,14 @@ import { createAccount } from "./accounts/accounts.ts";
 import { deleteUser, listUsers, resetPassword, suspendUser, unsuspendUser } from "./accounts/admin.ts";
 import { createTokenService } from "./accounts/tokens.ts";
 import { ConfigError, loadConfig } from "./config.ts";
+import { checkConsistency } from "./consistency.ts";
 import { openDatabase } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
 import type { Deps } from "./deps.ts";
 import { AppError } from "./errors.ts";
 import { setupLogging } from "./log.ts";
 import { listAllRooms } from "./rooms/rooms.ts";
-import { loadSecrets } from "./secrets.ts";
+import { loadSecrets, urlSigningKey } from "./secrets.ts";
 import { blockServer, listBlockedServers, unblockServer } from "./servers.ts";
 
 const usage = `Usage: npm run admin -- <command> [options]
@@ -30,6 +31,8 @@ const usage = `Usage: npm run admin -- <command> [options]
   servers:block <host> [--reason <r>]                       refuse a remote server (and its subdomains)
   servers:unblock <host>                                    federate with it again
   servers:list                                              list blocked servers
+  consistency:check [--fix] [--json]                        find (and repair) rows and files that disagree;
+                                                            also \`npm run check-consistency [-- --fix]\`
 `;
 
 type Command = (
@@ -46,6 +49,9 @@ function one(args: string[], what = "user name"): string {
 }
 
 class UsageError extends Error {}
+
+/** What the command asks the process to exit with, when it succeeded (the check reports 1). */
+let exitStatus = 0;
 
 const commands: Record<string, Command> = {
   async "users:create"(deps, args, options) {
@@ -93,6 +99,20 @@ const commands: Record<string, Command> = {
     await deleteUser(deps, one(args));
     print(`Deleted ${args[0]}.`);
   },
+  async "consistency:check"(deps, _args, options) {
+    const fix = options.fix === true;
+    const { found, remaining } = await checkConsistency(deps, { fix });
+    if (options.json) {
+      print(JSON.stringify({ found, remaining }));
+    } else {
+      for (const f of found) print(`${f.check}\t${f.subject}\t${f.problem}\t${fix ? "fixed: " : "fix: "}${f.repair}`);
+      print(
+        `${found.length} finding${found.length === 1 ? "" : "s"}${fix ? `, ${remaining.length} left after repair` : ""}.`,
+      );
+    }
+    // Like fsck: 1 when something is (still) wrong.
+    exitStatus = remaining.length > 0 ? 1 : 0;
+  },
 };
 
 Object.assign(commands, {
@@ -136,6 +156,7 @@ async function main(argv: string[]): Promise<number> {
         "display-name": { type: "string" },
         json: { type: "boolean" },
         reason: { type: "string" },
+        fix: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -165,13 +186,16 @@ async function main(argv: string[]): Promise<number> {
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   try {
     await migrateDatabase(database);
+    const secrets = loadSecrets(config);
     const deps: Deps = {
       config,
       db: database.db,
-      tokens: await createTokenService(loadSecrets(config).jwtPrivateKey, config.origin),
+      tokens: await createTokenService(secrets.jwtPrivateKey, config.origin),
+      urlKey: urlSigningKey(secrets),
     };
+    exitStatus = 0;
     await command(deps, args, parsed.values);
-    return 0;
+    return exitStatus;
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`${error.message}\n\n${usage}`);

@@ -66,6 +66,9 @@ const envSchema = z.object({
     .min(0, "expected 0 (no proxy) or more")
     .max(10, "expected at most 10")
     .default(0),
+  ATTACHMENT_MAX_BYTES: positiveInt("a size in bytes").default(25 * 1024 * 1024),
+  IMAGE_MAX_BYTES: positiveInt("a size in bytes").default(10 * 1024 * 1024),
+  ATTACHMENT_QUOTA_BYTES: positiveInt("a size in bytes").default(1024 * 1024 * 1024),
   INSTANCE_NAME: z.string().min(1).max(100, "expected at most 100 characters").optional(),
   JWT_PRIVATE_KEY: z.string().min(1).optional(),
 });
@@ -98,6 +101,12 @@ export interface Config {
   readonly rateLimitFactor: number;
   /** Reverse proxies in front of the server whose `X-Forwarded-For` entries are trusted. */
   readonly trustProxy: number;
+  /** Largest uploaded file, in bytes. */
+  readonly attachmentMaxBytes: number;
+  /** Largest uploaded image (which gets a preview), in bytes. */
+  readonly imageMaxBytes: number;
+  /** How many bytes of uploads each user may keep. */
+  readonly attachmentQuotaBytes: number;
   /** Name shown in NodeInfo and the client; defaults to the host name. */
   readonly instanceName: string;
   /** An Ed25519 private key as JWK JSON; generated into the data folder when absent. */
@@ -149,6 +158,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     allowPrivateAddress: e.FEDERATION_ALLOW_PRIVATE_ADDRESS,
     trustProxy: e.TRUST_PROXY,
     rateLimitFactor: e.RATE_LIMIT_FACTOR,
+    attachmentMaxBytes: e.ATTACHMENT_MAX_BYTES,
+    imageMaxBytes: e.IMAGE_MAX_BYTES,
+    attachmentQuotaBytes: e.ATTACHMENT_QUOTA_BYTES,
     instanceName: e.INSTANCE_NAME ?? new URL(origin).hostname,
     jwtPrivateKey: e.JWT_PRIVATE_KEY,
   };

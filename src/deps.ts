@@ -33,8 +33,8 @@ export interface Federator {
    * @returns The local id of the room's mirror, where the request is pending.
    */
   joinRemoteRoom(actorId: string, target: string): Promise<string>;
-  /** Tells a remote user's server that they are invited into a room hosted here (`Invite`). */
-  inviteToRoom(room: Room, inviterId: string, actorId: string): Promise<void>;
+  /** Tells a remote user's server that they are invited into a room hosted here (`Invite` with the link). */
+  inviteToRoom(room: Room, inviterId: string, actorId: string, inviteUrl: string): Promise<void>;
   /** Sends a local member's action in a remote room to the room's `Group`. */
   sendToRoom(actorId: string, room: Room, action: RemoteRoomAction): Promise<void>;
 }
@@ -50,4 +50,6 @@ export interface Deps {
   readonly tokens: TokenService;
   /** Federation, when this process runs it. */
   readonly federation?: Federator | undefined;
+  /** Signs attachment download URLs (see `urlSigningKey` in secrets.ts). */
+  readonly urlKey: Uint8Array;
 }

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { generateKeyPairSync, hkdfSync, randomUUID } from "node:crypto";
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Config, ConfigError } from "./config.ts";
@@ -81,4 +81,15 @@ export function loadSecrets(config: Config): Secrets {
           join(config.dataDir, "secrets", "jwt-signing-key.jwk.json"),
         );
   return { jwtPrivateKey };
+}
+
+/**
+ * The HMAC key that signs attachment download URLs. It is derived (HKDF-SHA256) from the token
+ * signing key, so every process that shares that key shares this one, and no second secret has
+ * to be distributed; the derivation is one-way, so URLs reveal nothing about the token key.
+ */
+export function urlSigningKey(secrets: Secrets): Uint8Array {
+  const seed = secrets.jwtPrivateKey.d;
+  if (seed == null) throw new ConfigError(["JWT_PRIVATE_KEY: expected an Ed25519 private key as JWK JSON"]);
+  return new Uint8Array(hkdfSync("sha256", Buffer.from(seed, "base64url"), "", "fedchat attachment URLs", 32));
 }

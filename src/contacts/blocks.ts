@@ -4,21 +4,46 @@ import { blocks } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
+import { appendEvents } from "../stream/events.ts";
+import { dropContactsBetween } from "./contacts.ts";
 
-/** Blocks a user by handle; blocking twice is a no-op. */
+/**
+ * Blocks a user by handle; blocking twice is a no-op. Contacts and pending contact requests
+ * between the two end with it, and the blocker's sessions learn of it (`block.updated`), so
+ * that clients hide the blocked user's messages on the stream too.
+ */
 export async function blockUser(deps: Deps, actorId: string, handle: string): Promise<ActorProfile> {
   const target = await findLocalUser(deps, handle);
   if (target.id === actorId) throw new AppError("validation_failed", "You cannot block yourself.");
-  await deps.db.insert(blocks).values({ blockerId: actorId, blockedId: target.id }).onConflictDoNothing();
   const profile = (await actorProfiles(deps, [target.id])).get(target.id);
   if (profile == null) throw new AppError("user_not_found", "No such user.");
+  await deps.db.transaction(async (tx) => {
+    const added = await tx
+      .insert(blocks)
+      .values({ blockerId: actorId, blockedId: target.id })
+      .onConflictDoNothing()
+      .returning({ id: blocks.blockedId });
+    await dropContactsBetween(tx, actorId, target.id);
+    if (added.length > 0) {
+      await appendEvents(tx, [{ type: "block.updated", actorId, data: { actor: profile, blocked: true } }]);
+    }
+  });
   return profile;
 }
 
 /** Lifts a block; lifting one that does not exist is a no-op. */
 export async function unblockUser(deps: Deps, actorId: string, handle: string): Promise<void> {
   const target = await findLocalUser(deps, handle);
-  await deps.db.delete(blocks).where(and(eq(blocks.blockerId, actorId), eq(blocks.blockedId, target.id)));
+  const profile = (await actorProfiles(deps, [target.id])).get(target.id);
+  await deps.db.transaction(async (tx) => {
+    const removed = await tx
+      .delete(blocks)
+      .where(and(eq(blocks.blockerId, actorId), eq(blocks.blockedId, target.id)))
+      .returning({ id: blocks.blockedId });
+    if (removed.length > 0) {
+      await appendEvents(tx, [{ type: "block.updated", actorId, data: { actor: profile ?? null, blocked: false } }]);
+    }
+  });
 }
 
 /** The users the actor blocks, newest first. */
@@ -36,10 +61,16 @@ export async function listBlocks(deps: Deps, actorId: string) {
 
 /**
  * Refuses when any of `others` blocks the actor, or the actor blocks any of them (a direct
- * conversation needs both sides willing).
+ * conversation, an invite or a contact request needs both sides willing).
+ * @param what What is refused, for the message.
  * @throws {AppError} `forbidden`.
  */
-export async function assertNotBlocked(deps: Pick<Deps, "db">, actorId: string, others: readonly string[]) {
+export async function assertNotBlocked(
+  deps: Pick<Deps, "db">,
+  actorId: string,
+  others: readonly string[],
+  what = "start a conversation with",
+) {
   if (others.length === 0) return;
   const [row] = await deps.db
     .select({ blockerId: blocks.blockerId })
@@ -51,6 +82,5 @@ export async function assertNotBlocked(deps: Pick<Deps, "db">, actorId: string, 
       ),
     )
     .limit(1);
-  if (row)
-    throw new AppError("forbidden", "You cannot start a conversation with someone who blocks you or whom you block.");
+  if (row) throw new AppError("forbidden", `You cannot ${what} someone who blocks you or whom you block.`);
 }

@@ -211,6 +211,13 @@ export const roomMembers = pgTable(
     nickname: text("nickname"),
     color: text("color"),
     lastReadSeq: bigint("last_read_seq", { mode: "number" }).notNull().default(0),
+    /**
+     * Which messages notify the member: every one, mentions and replies, or none. Null follows
+     * the room's kind: `all` in direct conversations, `mentions` elsewhere.
+     */
+    notificationLevel: text("notification_level", { enum: ["all", "mentions", "none"] }),
+    /** A muted room creates no notifications at all, whatever the level. */
+    muted: boolean("muted").notNull().default(false),
     joinedAt: timestamp("joined_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.roomId, t.actorId] }), index("room_members_actor_idx").on(t.actorId)],
@@ -260,6 +267,8 @@ export const invites = pgTable(
     maxUses: integer("max_uses"),
     uses: integer("uses").notNull().default(0),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    /** A targeted invite: only this actor may redeem it, and they are notified. */
+    inviteeId: uuid("invitee_id").references(() => actors.id, { onDelete: "cascade" }),
   },
   (t) => [index("invites_room_idx").on(t.roomId)],
 );
@@ -430,6 +439,107 @@ export const blocks = pgTable(
 );
 
 /**
+ * Uploaded files. The bytes live under DATA_DIR/media/attachments named by their SHA-256
+ * (`hash`), so identical uploads share one file; a file goes once no row refers to its hash.
+ * An upload belongs to its owner until a message takes it (`message_id`); the original file
+ * name is kept for display and download only, never as a path.
+ */
+export const attachments = pgTable(
+  "attachments",
+  {
+    id: uuid("id").primaryKey(),
+    ownerId: uuid("owner_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    messageId: uuid("message_id").references(() => messages.id, { onDelete: "cascade" }),
+    /** Lowercase hex SHA-256 of the bytes: the stored file's name. */
+    hash: text("hash").notNull(),
+    /** The sanitised original file name. */
+    name: text("name").notNull(),
+    /** Recognised from the bytes, never taken from the client. */
+    mediaType: text("media_type").notNull(),
+    size: bigint("size", { mode: "number" }).notNull(),
+    /** Raster images only. */
+    width: integer("width"),
+    height: integer("height"),
+    /** Whether a preview was made (DATA_DIR/media/previews/<hash>.webp). */
+    preview: boolean("preview").notNull().default(false),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("attachments_owner_idx").on(t.ownerId, t.createdAt),
+    index("attachments_message_idx").on(t.messageId),
+    index("attachments_hash_idx").on(t.hash),
+  ],
+);
+
+/**
+ * Accepted contacts, one row per direction (`owner_id` lists `contact_id`), so a list is one
+ * index scan. Either side may be a remote actor.
+ */
+export const contacts = pgTable(
+  "contacts",
+  {
+    ownerId: uuid("owner_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    contactId: uuid("contact_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.ownerId, t.contactId] })],
+);
+
+/**
+ * Pending contact requests. Accepting turns one into two `contacts` rows; declining or
+ * cancelling deletes it. `iri` will hold the `Follow` activity's id for requests that travel
+ * between servers.
+ */
+export const contactRequests = pgTable(
+  "contact_requests",
+  {
+    id: uuid("id").primaryKey(),
+    fromId: uuid("from_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    toId: uuid("to_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    iri: text("iri").unique(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("contact_requests_pair_idx").on(t.fromId, t.toId), index("contact_requests_to_idx").on(t.toId)],
+);
+
+/**
+ * What an actor is told about: mentions, replies, messages (rooms set to `all`), invites and
+ * contact requests. One row per recipient and message at most, so a reply that also mentions
+ * makes one notification.
+ */
+export const notifications = pgTable(
+  "notifications",
+  {
+    id: uuid("id").primaryKey(),
+    actorId: uuid("actor_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    type: text("type", { enum: ["mention", "reply", "message", "invite", "contact_request"] }).notNull(),
+    fromId: uuid("from_id").references(() => actors.id, { onDelete: "cascade" }),
+    roomId: uuid("room_id").references(() => rooms.id, { onDelete: "cascade" }),
+    messageId: uuid("message_id").references(() => messages.id, { onDelete: "cascade" }),
+    /** Type-specific fields (an invite's code, a message snippet). */
+    data: jsonb("data").notNull().default({}),
+    readAt: timestamp("read_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("notifications_actor_idx").on(t.actorId, t.id),
+    uniqueIndex("notifications_message_idx").on(t.actorId, t.messageId),
+  ],
+);
+
+/**
  * Who is connected where: one row per actor and server process with open streams, refreshed
  * every few seconds. An actor is online while any row of theirs is fresh, so a crashed
  * process's rows simply go stale.
@@ -489,22 +599,6 @@ export const outboundMessages = pgTable(
   (t) => [uniqueIndex("outbound_messages_txn_idx").on(t.roomId, t.authorId, t.txnId)],
 );
 
-/** Users invited into a room by name (an `Invite` activity for remote ones). */
-export const roomInvitations = pgTable(
-  "room_invitations",
-  {
-    roomId: uuid("room_id")
-      .notNull()
-      .references(() => rooms.id, { onDelete: "cascade" }),
-    actorId: uuid("actor_id")
-      .notNull()
-      .references(() => actors.id, { onDelete: "cascade" }),
-    invitedBy: uuid("invited_by").references(() => actors.id, { onDelete: "set null" }),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [primaryKey({ columns: [t.roomId, t.actorId] })],
-);
-
 /**
  * Messages from other servers deleted before they arrived here (a `Delete` that overtook its
  * `Create`): a late `Create` of one of these is ignored, so the message cannot come back.
@@ -544,6 +638,9 @@ export type PendingJoin = typeof pendingJoins.$inferSelect;
 export type Room = typeof rooms.$inferSelect;
 export type RoomMember = typeof roomMembers.$inferSelect;
 export type Invite = typeof invites.$inferSelect;
+export type Attachment = typeof attachments.$inferSelect;
+export type Notification = typeof notifications.$inferSelect;
+export type ContactRequest = typeof contactRequests.$inferSelect;
 export type StreamEvent = typeof events.$inferSelect;
 export type Message = typeof messages.$inferSelect;
 export type User = typeof users.$inferSelect;

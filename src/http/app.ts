@@ -11,7 +11,9 @@ import type { Session, User } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, codeForStatus, errorCodes, isErrorCode } from "../errors.ts";
 import { logger } from "../log.ts";
+import { attachmentRoutes } from "../media/routes.ts";
 import { messageRoutes } from "../messages/routes.ts";
+import { notificationRoutes } from "../notifications/routes.ts";
 import { roomRoutes } from "../rooms/routes.ts";
 import type { Hub } from "../stream/hub.ts";
 import { streamRoutes } from "../stream/routes.ts";
@@ -148,6 +150,8 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   messageRoutes(api, app);
   streamRoutes(api, app);
   contactRoutes(api, app);
+  attachmentRoutes(api, app, deps.config);
+  notificationRoutes(api, app);
   options.routes?.(app, api);
   const openapi = JSON.stringify(api.document(deps.config.origin));
   app.get("/api/v1/openapi.json", (c) => c.body(openapi, 200, { "Content-Type": "application/json" }));

@@ -1,12 +1,16 @@
-import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { findUser, handleHost } from "../accounts/accounts.ts";
+import { assertNotBlocked } from "../contacts/blocks.ts";
 import type { DatabaseLike } from "../db/client.ts";
 import {
+  type Attachment,
+  blocks,
   type Message,
   messageEdits,
   messageMentions,
   messages,
+  notifications,
   outboundMessages,
   type Room,
   reactions,
@@ -15,6 +19,15 @@ import {
 } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
+import {
+  type AttachmentView,
+  attachmentsOf,
+  attachmentView,
+  attachToMessage,
+  detachFromMessage,
+  removeUnreferencedFiles,
+} from "../media/attachments.ts";
+import { notifyMessage } from "../notifications/notifications.ts";
 import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
 import { authorize } from "../rooms/permissions.ts";
 import { accessRoom, logModeration, membership, remote } from "../rooms/rooms.ts";
@@ -37,7 +50,13 @@ export interface MessageView {
   readonly html: string;
   readonly replyTo: { id: string; seq: number; author: ActorProfile | null; snippet: string; deleted: boolean } | null;
   readonly reactions: { emoji: string; count: number; me: boolean }[];
-  readonly attachments: never[];
+  readonly attachments: AttachmentView[];
+  /**
+   * History only: the viewer blocks the author, so clients collapse the message (with a way to
+   * reveal it). Stream events are serialised once for every member and leave this out; clients
+   * hide those by their own block list.
+   */
+  readonly hidden?: boolean;
   readonly editedAt: string | null;
   readonly deletedAt: string | null;
   readonly createdAt: string;
@@ -90,9 +109,32 @@ export async function messageViews(
     entry.push({ emoji: row.key, count: row.count, me: Boolean(row.me) });
     reactionsOf.set(row.messageId, entry);
   }
-  return list.map((m) =>
-    toView(deps, m, profiles, m.replyTo ? repliedById.get(m.replyTo) : undefined, reactionsOf.get(m.id) ?? []),
+  const files = await attachmentsOf(
+    deps.db,
+    list.map((m) => m.id),
   );
+  const authors = [...new Set(list.map((m) => m.authorId))];
+  const blocked = viewerId
+    ? new Set(
+        (
+          await deps.db
+            .select({ id: blocks.blockedId })
+            .from(blocks)
+            .where(and(eq(blocks.blockerId, viewerId), inArray(blocks.blockedId, authors)))
+        ).map((r) => r.id),
+      )
+    : new Set<string>();
+  return list.map((m) => {
+    const view = toView(
+      deps,
+      m,
+      profiles,
+      m.replyTo ? repliedById.get(m.replyTo) : undefined,
+      reactionsOf.get(m.id) ?? [],
+      files.get(m.id) ?? [],
+    );
+    return viewerId ? { ...view, hidden: blocked.has(m.authorId) } : view;
+  });
 }
 
 export async function oneView(deps: Deps, message: Message, viewerId: string | null): Promise<MessageView> {
@@ -131,39 +173,76 @@ async function render(deps: Deps, content: string) {
   return { html: rendered.html, mentioned: [...new Set(mentioned)] };
 }
 
-/** Records who a message mentions, among the room's members (for counts and notifications). */
-export async function recordMentions(tx: DatabaseLike, message: Message, mentioned: readonly string[]) {
+/**
+ * Records who a message mentions, among the room's members who do not block its author (for
+ * counts and notifications).
+ * @returns The actors recorded.
+ */
+export async function recordMentions(
+  tx: DatabaseLike,
+  message: Message,
+  mentioned: readonly string[],
+): Promise<string[]> {
   await tx.delete(messageMentions).where(eq(messageMentions.messageId, message.id));
   const others = mentioned.filter((id) => id !== message.authorId);
-  if (others.length === 0) return;
+  if (others.length === 0) return [];
   const members = await tx
     .select({ actorId: roomMembers.actorId })
     .from(roomMembers)
-    .where(and(eq(roomMembers.roomId, message.roomId), inArray(roomMembers.actorId, others)));
-  if (members.length === 0) return;
+    .where(
+      and(
+        eq(roomMembers.roomId, message.roomId),
+        inArray(roomMembers.actorId, others),
+        sql`not exists (select 1 from ${blocks} where ${blocks.blockerId} = ${roomMembers.actorId} and ${blocks.blockedId} = ${message.authorId})`,
+      ),
+    );
+  if (members.length === 0) return [];
   await tx
     .insert(messageMentions)
     .values(
       members.map((m) => ({ messageId: message.id, actorId: m.actorId, roomId: message.roomId, seq: message.seq })),
     )
     .onConflictDoNothing();
+  return members.map((m) => m.actorId);
 }
 
 /**
  * Sends a message. The client's transaction id makes it idempotent: a retry, even a concurrent
  * one, returns the first message. The room row is locked while the next sequence number is
  * taken, so numbers have no gaps and follow commit order.
+ * Attachments must be the sender's own uploads that no message carries yet; members the
+ * message concerns are notified in the same transaction.
  * @returns The message and whether this call created it.
  * @throws {AppError} `room_not_found`, `not_a_member`, `validation_failed` (empty, too long, a
- *   reply to a message of another room).
+ *   reply to a message of another room, attachments that are not free uploads of the sender),
+ *   `forbidden` in a one-to-one conversation where either side blocks the other.
  */
 export async function sendMessage(
   deps: Deps,
   actorId: string,
   roomId: string,
-  input: { txnId: string; content: string; replyTo?: string | undefined },
+  input: { txnId: string; content: string; replyTo?: string | undefined; attachments?: readonly string[] | undefined },
 ): Promise<{ message: MessageView; created: boolean }> {
   const { room } = await accessRoom(deps, roomId, actorId);
+  if (room.directKey != null) {
+    // A one-to-one conversation opened before a block: the block ends it both ways.
+    const others = await deps.db
+      .select({ id: roomMembers.actorId })
+      .from(roomMembers)
+      .where(and(eq(roomMembers.roomId, roomId), ne(roomMembers.actorId, actorId)));
+    await assertNotBlocked(
+      deps,
+      actorId,
+      others.map((o) => o.id),
+      "send a direct message to",
+    );
+  }
+  const attachmentIds = input.attachments ?? [];
+  if (input.content.trim() === "" && attachmentIds.length === 0) {
+    throw new AppError("validation_failed", "A message needs some text or an attachment.", {
+      details: [{ path: "content", message: "expected some text" }],
+    });
+  }
   // Everything that needs no lock happens first: rendering, the author, the quoted message.
   const { html, mentioned } = await render(deps, input.content);
   const [reply] = input.replyTo
@@ -179,6 +258,11 @@ export async function sendMessage(
   }
   const profiles = await actorProfiles(deps, [actorId, ...(reply ? [reply.authorId] : [])]);
   if (room.iri != null) {
+    if (attachmentIds.length > 0) {
+      throw new AppError("validation_failed", "Attachments cannot be sent to rooms on other servers yet.", {
+        details: [{ path: "attachments", message: "not supported in a room on another server" }],
+      });
+    }
     return await sendToRemoteRoom(deps, actorId, room, { ...input, html, reply }, profiles);
   }
   const retried = new Error("retried");
@@ -220,15 +304,22 @@ export async function sendMessage(
         })
         .returning();
       if (message == null) throw new Error("The message row was not written.");
-      if (mentioned.length > 0) await recordMentions(tx, message, mentioned);
+      const files = await attachToMessage(tx, actorId, message.id, attachmentIds);
+      const recorded = mentioned.length > 0 ? await recordMentions(tx, message, mentioned) : [];
       // Sending reads everything before it.
       await tx
         .update(roomMembers)
         .set({ lastReadSeq: sql`greatest(${roomMembers.lastReadSeq}, ${message.seq})` })
         .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, actorId)));
       // Just written: no reactions or edits yet, so the view needs no query.
-      view = toView(deps, message, profiles, reply, []);
+      view = toView(deps, message, profiles, reply, [], files);
       await appendEvents(tx, [{ type: "message.created", roomId, data: { message: view } }]);
+      await notifyMessage(deps, tx, message, {
+        direct: room.direct,
+        mentioned: recorded,
+        replyAuthorId: reply && !reply.deletedAt ? reply.authorId : null,
+        snippet: snippet(message.content),
+      });
     });
   } catch (error) {
     if (error !== retried || existing == null) throw error;
@@ -292,6 +383,7 @@ async function sendToRemoteRoom(
     profiles,
     input.reply,
     [],
+    [],
   );
   return { message: { ...message, pending: true }, created: inserted != null };
 }
@@ -306,6 +398,7 @@ export function toView(
   profiles: Map<string, ActorProfile>,
   reply: Message | undefined,
   reactionCounts: MessageView["reactions"],
+  files: readonly Attachment[],
 ): MessageView {
   return {
     id: message.id,
@@ -325,7 +418,7 @@ export function toView(
         }
       : null,
     reactions: reactionCounts,
-    attachments: [],
+    attachments: files.map((file) => attachmentView(deps, file)),
     editedAt: message.editedAt?.toISOString() ?? null,
     deletedAt: message.deletedAt?.toISOString() ?? null,
     createdAt: message.createdAt.toISOString(),
@@ -378,9 +471,17 @@ export async function editMessage(
       .where(eq(messages.id, messageId))
       .returning();
     if (row == null) throw new Error("The message row was not updated.");
-    await recordMentions(tx, row, mentioned);
+    const recorded = await recordMentions(tx, row, mentioned);
     const view = await oneView({ ...deps, db: tx }, row, null);
     await appendEvents(tx, [{ type: "message.updated", roomId, data: { message: view } }]);
+    // Someone the edit mentions for the first time is told once; nobody is told twice.
+    await notifyMessage(deps, tx, row, {
+      direct: room.direct,
+      mentioned: recorded,
+      replyAuthorId: null,
+      snippet: snippet(row.content),
+      edited: true,
+    });
     return row;
   });
   return await oneView(deps, updated, actorId);
@@ -405,14 +506,17 @@ export async function deleteMessage(deps: Deps, actorId: string, roomId: string,
     const author = await membership(deps.db, roomId, message.authorId);
     authorize(member as NonNullable<typeof member>, "deleteOthers", author ?? { role: "member" });
   }
-  await deps.db.transaction(async (tx) => {
+  const hashes = await deps.db.transaction(async (tx) => {
     const deleted = await tx
       .update(messages)
       .set({ content: "", html: "", deletedAt: sql`now()`, deletedBy: actorId })
       .where(and(eq(messages.id, messageId), isNull(messages.deletedAt)))
       .returning({ id: messages.id });
-    if (deleted.length === 0) return;
+    if (deleted.length === 0) return [];
     await tx.delete(messageEdits).where(eq(messageEdits.messageId, messageId));
+    const released = await detachFromMessage(tx, messageId);
+    // Notifications quote the message: they go with it.
+    await tx.delete(notifications).where(eq(notifications.messageId, messageId));
     await tx.delete(reactions).where(eq(reactions.messageId, messageId));
     await tx.delete(messageMentions).where(eq(messageMentions.messageId, messageId));
     if (byOther) {
@@ -427,7 +531,10 @@ export async function deleteMessage(deps: Deps, actorId: string, roomId: string,
     await appendEvents(tx, [
       { type: "message.deleted", roomId, data: { id: messageId, seq: message.seq, deletedBy: actorId } },
     ]);
+    return released;
   });
+  // After commit: a file goes once no attachment row refers to its bytes.
+  await removeUnreferencedFiles(deps, hashes);
 }
 
 /** The earlier versions of a message, oldest first. */

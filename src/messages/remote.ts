@@ -112,7 +112,7 @@ export async function storeRemoteMessage(
       .returning();
     if (message == null) return undefined;
     if (note.mentioned.length > 0 && !tombstone) await recordMentions(tx, message, note.mentioned);
-    const view = toView(deps, message, profiles, reply, []);
+    const view = toView(deps, message, profiles, reply, [], []);
     await appendEvents(tx, [
       { type: "message.created", roomId, data: { message: view }, activity: seq == null ? note.activity : null },
     ]);

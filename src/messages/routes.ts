@@ -4,6 +4,8 @@ import type { Api } from "../http/api.ts";
 import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
 import { enforceRateLimits } from "../http/rate-limit.ts";
+import { maxAttachmentsPerMessage } from "../media/attachments.ts";
+import { attachmentSchema } from "../media/routes.ts";
 import { actorProfileSchema } from "../rooms/actors.ts";
 import { roomId } from "../rooms/routes.ts";
 import {
@@ -60,7 +62,11 @@ export const messageSchema = z.object({
     })
     .nullable(),
   reactions: z.array(z.object({ emoji: z.string(), count: z.number(), me: z.boolean() })),
-  attachments: z.array(z.never()),
+  attachments: z.array(attachmentSchema),
+  hidden: z
+    .boolean()
+    .optional()
+    .describe("History only: the viewer blocks the author (collapse it, with a way to reveal)"),
   editedAt: z.string().nullable(),
   deletedAt: z.string().nullable(),
   createdAt: z.string(),
@@ -84,7 +90,16 @@ export function messageRoutes(api: Api, app: Hono<Env>): void {
         "and the stream shows it then.",
       auth: true,
       params: txnParams,
-      body: z.object({ content, replyTo: messageId.optional() }),
+      body: z.object({
+        // May be empty when the message carries attachments.
+        content: z.string().max(maxMessageLength, `expected at most ${maxMessageLength} characters`),
+        replyTo: messageId.optional(),
+        attachments: z
+          .array(z.uuid({ error: "expected an attachment id" }))
+          .max(maxAttachmentsPerMessage, `expected at most ${maxAttachmentsPerMessage} attachments`)
+          .optional()
+          .describe("Ids of the sender's uploads that no message carries yet"),
+      }),
       responses: {
         201: { description: "Sent", schema: messageSchema },
         200: { description: "Sent before with this transaction id", schema: messageSchema },

@@ -3,11 +3,11 @@ import { and, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { findLocalUser, handleHost } from "../accounts/accounts.ts";
 import { assertNotBlocked } from "../contacts/blocks.ts";
-import { type Invite, invites, type Room, roomBans, roomInvitations, roomMembers, rooms } from "../db/schema.ts";
+import { type Invite, invites, type Room, roomBans, roomMembers, rooms } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
-import { appendEvents } from "../stream/events.ts";
-import { accessRoomFor, addMember, logModeration, membership, remote } from "./rooms.ts";
+import { notifyActor } from "../notifications/notifications.ts";
+import { accessRoomFor, addMember, logModeration, remote } from "./rooms.ts";
 
 /** The longest an invite may last: 30 days. */
 export const maxInviteSeconds = 30 * 24 * 60 * 60;
@@ -27,23 +27,42 @@ export function serializeInvite(deps: Deps, invite: Invite, code?: string) {
     maxUses: invite.maxUses,
     uses: invite.uses,
     revoked: invite.revokedAt != null,
+    invitee: invite.inviteeId,
   };
 }
 
 /**
  * Creates an invite code: 128 random bits, stored only as a hash.
  * @param options `expiresIn` seconds (at most 30 days; null for none), `maxUses` (1 = one-time;
- *                null for unlimited).
+ *                null for unlimited), `user`: a handle to invite that one user, here or on another
+ *                server, who is notified and is the only one who can redeem it (once).
+ * @throws {AppError} `forbidden` when the invited user blocks the caller or the other way round,
+ *   `user_not_found`, `already_member`, `banned`.
  */
 export async function createInvite(
   deps: Deps,
   actorId: string,
   roomId: string,
-  options: { expiresIn: number | null; maxUses: number | null },
+  options: { expiresIn: number | null; maxUses: number | null; user?: string | undefined },
 ): Promise<{ invite: Invite; code: string }> {
-  await accessRoomFor(deps, roomId, actorId, "invite");
+  const { room } = await accessRoomFor(deps, roomId, actorId, "invite");
+  const invitee = options.user === undefined ? undefined : await inviteeOf(deps, options.user);
+  if (invitee) {
+    if (invitee.id === actorId) throw new AppError("validation_failed", "You cannot invite yourself.");
+    await assertNotBlocked(deps, actorId, [invitee.id], "invite");
+    const [banned] = await deps.db
+      .select()
+      .from(roomBans)
+      .where(and(eq(roomBans.roomId, roomId), eq(roomBans.actorId, invitee.id)));
+    if (banned) throw new AppError("banned", "This user is banned from the room.");
+    const [present] = await deps.db
+      .select({ id: roomMembers.actorId })
+      .from(roomMembers)
+      .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, invitee.id)));
+    if (present) throw new AppError("already_member", "This user is in the room already.");
+  }
   const code = randomBytes(16).toString("base64url");
-  return await deps.db.transaction(async (tx) => {
+  const created = await deps.db.transaction(async (tx) => {
     const [invite] = await tx
       .insert(invites)
       .values({
@@ -52,13 +71,40 @@ export async function createInvite(
         codeHash: hashCode(code),
         createdBy: actorId,
         expiresAt: options.expiresIn == null ? null : new Date(Date.now() + options.expiresIn * 1000),
-        maxUses: options.maxUses,
+        maxUses: invitee ? 1 : options.maxUses,
+        inviteeId: invitee?.id ?? null,
       })
       .returning();
     if (invite == null) throw new Error("The invite row was not written.");
+    if (invitee?.local) {
+      // The code travels in the invitee's own notification: it redeems for them alone.
+      await notifyActor(deps, tx, {
+        actorId: invitee.id,
+        type: "invite",
+        fromId: actorId,
+        roomId,
+        data: { code, roomName: room.name, inviteId: invite.id },
+      });
+    }
     await logModeration(tx, { roomId, actorId, action: "invite.created", data: { inviteId: invite.id } });
     return { invite, code };
   });
+  // A user on another server hears of it through an `Invite` that carries the link.
+  if (invitee && !invitee.local) {
+    await remote(deps).inviteToRoom(room, actorId, invitee.id, serializeInvite(deps, created.invite, code).url ?? "");
+  }
+  return created;
+}
+
+/** The user an invite is for, by handle: here, or fetched from another server. */
+async function inviteeOf(deps: Deps, handle: string): Promise<{ id: string; local: boolean }> {
+  const host = /@([^@]+)$/.exec(handle.replace(/^@/, ""))?.[1]?.toLowerCase();
+  if (host == null || host === handleHost(deps).toLowerCase()) {
+    return { id: (await findLocalUser(deps, handle)).id, local: true };
+  }
+  const id = await remote(deps).lookupActor(handle);
+  if (id == null) throw new AppError("user_not_found", `No user ${handle} was found.`);
+  return { id, local: false };
 }
 
 /** The room's invites that can still be used, newest first. */
@@ -121,11 +167,15 @@ export async function previewInvite(deps: Deps, code: string) {
 /**
  * Redeems an invite: counts one use and adds the caller, in one transaction. The use is
  * counted by a conditional UPDATE, so two concurrent redemptions of a one-time code give
- * exactly one member. A current member consumes nothing; a banned actor is refused.
+ * exactly one member. A current member consumes nothing; a banned actor is refused. An invite
+ * for one user is `invite_not_found` to everyone else.
  * @throws {AppError} `invite_not_found`, `invite_expired`, `banned`.
  */
 export async function redeemInvite(deps: Deps, actorId: string, code: string): Promise<Room> {
   const { invite, room } = await inviteByCode(deps, code);
+  if (invite.inviteeId != null && invite.inviteeId !== actorId) {
+    throw new AppError("invite_not_found", "No such invite.");
+  }
   await deps.db.transaction(async (tx) => {
     // Join first: a member already in (a repeated click) uses nothing up. Counting the use can
     // then fail, which rolls the join back.
@@ -142,41 +192,4 @@ export async function redeemInvite(deps: Deps, actorId: string, code: string): P
     await logModeration(tx, { roomId: room.id, actorId, action: "invite.redeemed", data: { inviteId: invite.id } });
   });
   return room;
-}
-
-/**
- * Invites a user by handle, here or on another server: they may then join the private room
- * (an `Invite` activity tells a remote user's server). A blocked or blocking user, a banned
- * one or a member already cannot be invited.
- * @throws {AppError} `user_not_found`, `forbidden`, `banned`, `already_member`.
- */
-export async function inviteUser(deps: Deps, actorId: string, roomId: string, handle: string): Promise<string> {
-  const { room } = await accessRoomFor(deps, roomId, actorId, "invite");
-  const host = /@([^@]+)$/.exec(handle.replace(/^@/, ""))?.[1]?.toLowerCase();
-  const local = host == null || host === handleHost(deps).toLowerCase();
-  const targetId = local ? (await findLocalUser(deps, handle)).id : await deps.federation?.lookupActor(handle);
-  if (targetId == null) throw new AppError("user_not_found", `No user ${handle} was found.`);
-  if (targetId === actorId) throw new AppError("validation_failed", "You cannot invite yourself.");
-  await assertNotBlocked(deps, actorId, [targetId]);
-  const [banned] = await deps.db
-    .select()
-    .from(roomBans)
-    .where(and(eq(roomBans.roomId, roomId), eq(roomBans.actorId, targetId)));
-  if (banned) throw new AppError("banned", "This user is banned from the room.");
-  if (await membership(deps.db, roomId, targetId)) throw new AppError("already_member", "Already a member.");
-  await deps.db.transaction(async (tx) => {
-    await tx.insert(roomInvitations).values({ roomId, actorId: targetId, invitedBy: actorId }).onConflictDoNothing();
-    await logModeration(tx, { roomId, actorId, action: "member.invited", targetActorId: targetId });
-    if (local) {
-      await appendEvents(tx, [
-        {
-          type: "room.invited",
-          actorId: targetId,
-          data: { roomId, url: `${deps.config.origin}/rooms/${roomId}`, name: room.name, invitedBy: actorId },
-        },
-      ]);
-    }
-  });
-  if (!local) await remote(deps).inviteToRoom(room, actorId, targetId);
-  return targetId;
 }

@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import type { DatabaseLike } from "../db/client.ts";
-import { actors, pendingJoins, type Room, roomBans, roomInvitations, roomMembers, rooms } from "../db/schema.ts";
+import { actors, pendingJoins, type Room, roomBans, roomMembers, rooms } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { appendEvents } from "../stream/events.ts";
@@ -126,29 +126,23 @@ export async function settlePendingJoin(
 }
 
 /**
- * A remote actor asks to join a room hosted here (`Follow` or `Join`). A public room admits
- * anyone not banned; a private room admits an actor with an invitation, or one that redeemed
- * an invite code (checked by the caller, who then passes `invited`).
- * @throws {AppError} `room_not_found`, `banned`, `forbidden` (private and not invited).
+ * A remote actor asks to join a room hosted here (`Follow` or `Join` without an invite link):
+ * a public room admits anyone not banned; a private one only those already in (an invite link
+ * is redeemed instead).
+ * @throws {AppError} `room_not_found`, `banned`, `forbidden` (a private room).
  */
-export async function admitRemoteActor(deps: Deps, roomId: string, actorId: string, invited = false): Promise<void> {
+export async function admitRemoteActor(deps: Deps, roomId: string, actorId: string): Promise<void> {
   const [room] = await deps.db.select().from(rooms).where(eq(rooms.id, roomId));
   if (room == null || room.deletedAt || room.iri != null || room.direct) {
     throw new AppError("room_not_found", "No such room.");
   }
   await deps.db.transaction(async (tx) => {
-    if (room.visibility === "private" && !invited) {
-      const used = await tx
-        .delete(roomInvitations)
-        .where(and(eq(roomInvitations.roomId, roomId), eq(roomInvitations.actorId, actorId)))
-        .returning();
-      const already = await tx
+    if (room.visibility === "private") {
+      const [already] = await tx
         .select()
         .from(roomMembers)
         .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, actorId)));
-      if (used.length === 0 && already.length === 0) {
-        throw new AppError("forbidden", "This room is private: an invitation is needed.");
-      }
+      if (already == null) throw new AppError("forbidden", "This room is private: an invitation is needed.");
     }
     await addMember(deps, tx, roomId, actorId);
   });

@@ -8,12 +8,12 @@ import {
   type Room,
   type RoomMember,
   roomBans,
-  roomInvitations,
   roomMembers,
   rooms,
 } from "../db/schema.ts";
 import type { Deps, Federator } from "../deps.ts";
 import { AppError } from "../errors.ts";
+import { detachFromRoom, removeUnreferencedFiles } from "../media/attachments.ts";
 import { avatarUrl, removeAvatarFile, storeAvatarFile } from "../media/avatars.ts";
 import { appendEvents } from "../stream/events.ts";
 import { onlineActors } from "../stream/presence.ts";
@@ -237,11 +237,16 @@ export async function setRoomAvatar(
   return updated;
 }
 
-/** Deletes a room (owner only): members are told, and its history is no longer served. */
+/**
+ * Deletes a room (owner only): members are told, its history is no longer served, and its
+ * attachments go (their files once nothing else refers to the bytes), freeing their uploaders'
+ * quota.
+ */
 export async function deleteRoom(deps: Deps, actorId: string, roomId: string): Promise<void> {
   await accessRoomFor(deps, roomId, actorId, "deleteRoom");
-  await deps.db.transaction(async (tx) => {
+  const hashes = await deps.db.transaction(async (tx) => {
     await tx.update(rooms).set({ deletedAt: sql`now()` }).where(eq(rooms.id, roomId));
+    const released = await detachFromRoom(tx, roomId);
     const former = await tx
       .delete(roomMembers)
       .where(eq(roomMembers.roomId, roomId))
@@ -251,7 +256,9 @@ export async function deleteRoom(deps: Deps, actorId: string, roomId: string): P
       tx,
       former.map(({ actorId }) => ({ type: "room.deleted" as const, actorId, data: { roomId } })),
     );
+    return released;
   });
+  await removeUnreferencedFiles(deps, hashes);
 }
 
 /** One line of the caller's room list. */
@@ -261,6 +268,21 @@ export interface RoomListEntry {
   readonly unread: number;
   readonly mentions: number;
   readonly lastReadSeq: number;
+  readonly notifications: NotificationSettings;
+}
+
+/** How a room notifies one member: the effective level, and whether it is muted. */
+export interface NotificationSettings {
+  readonly level: "all" | "mentions" | "none";
+  readonly muted: boolean;
+}
+
+/** A member's notification settings, with an unset level following the room's kind. */
+export function notificationSettings(
+  room: Pick<Room, "direct">,
+  member: Pick<RoomMember, "notificationLevel" | "muted">,
+): NotificationSettings {
+  return { level: member.notificationLevel ?? (room.direct ? "all" : "mentions"), muted: member.muted };
 }
 
 /**
@@ -274,6 +296,8 @@ export async function listMyRooms(deps: Pick<Deps, "db">, actorId: string, only?
       room: rooms,
       role: roomMembers.role,
       lastReadSeq: roomMembers.lastReadSeq,
+      notificationLevel: roomMembers.notificationLevel,
+      muted: roomMembers.muted,
       mentions: sql<number>`(select count(*) from ${messageMentions} mm
         where mm.actor_id = ${actorId} and mm.room_id = ${rooms.id} and mm.seq > ${roomMembers.lastReadSeq})`.mapWith(
         Number,
@@ -295,6 +319,7 @@ export async function listMyRooms(deps: Pick<Deps, "db">, actorId: string, only?
     lastReadSeq: row.lastReadSeq,
     unread: Math.max(0, row.room.lastSeq - row.lastReadSeq),
     mentions: row.mentions,
+    notifications: notificationSettings(row.room, row),
   }));
 }
 
@@ -374,27 +399,12 @@ export async function addMember(
   return { member: added, added: true };
 }
 
-/**
- * Joins a public room, or a private one the actor was invited into. Joining a room one is in
- * already is a no-op; a private room without an invitation is `room_not_found`.
- */
+/** Joins a public room. Joining a room one is in already is a no-op. */
 export async function joinRoom(deps: Deps, actorId: string, roomId: string): Promise<Room> {
-  const [room] = await deps.db
-    .select()
-    .from(rooms)
-    .where(and(eq(rooms.id, roomId), isNull(rooms.deletedAt)));
-  if (room == null || room.direct) throw new AppError("room_not_found", "No such room.");
-  if (await membership(deps.db, roomId, actorId)) return room;
-  await deps.db.transaction(async (tx) => {
-    if (room.visibility !== "public") {
-      const invited = await tx
-        .delete(roomInvitations)
-        .where(and(eq(roomInvitations.roomId, roomId), eq(roomInvitations.actorId, actorId)))
-        .returning();
-      if (invited.length === 0) throw new AppError("room_not_found", "No such room.");
-    }
-    await addMember(deps, tx, roomId, actorId);
-  });
+  const { room, member } = await accessRoom(deps, roomId, actorId, "visible");
+  if (member) return room;
+  if (room.visibility !== "public" || room.direct) throw new AppError("room_not_found", "No such room.");
+  await deps.db.transaction((tx) => addMember(deps, tx, roomId, actorId));
   return room;
 }
 
@@ -584,16 +594,36 @@ export async function setMemberRole(
   });
 }
 
-/** Sets the caller's own nickname and colour in a room (null clears them). */
+/**
+ * Sets the caller's own nickname and colour in a room (null clears them), and how the room
+ * notifies them (level `default` follows the room's kind). Only nickname and colour are told to
+ * the room: notification settings are the member's own business.
+ */
 export async function updateMyMembership(
   deps: Deps,
   actorId: string,
   roomId: string,
-  changes: { nickname?: string | null | undefined; color?: string | null | undefined },
-): Promise<MemberView> {
-  await accessRoom(deps, roomId, actorId);
-  const set = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+  changes: {
+    nickname?: string | null | undefined;
+    color?: string | null | undefined;
+    notifications?: "all" | "mentions" | "none" | "default" | undefined;
+    muted?: boolean | undefined;
+  },
+): Promise<MemberView & { notifications: NotificationSettings }> {
+  const { room } = await accessRoom(deps, roomId, actorId);
+  const { notifications, muted, ...shown } = changes;
+  const set = Object.fromEntries(Object.entries(shown).filter(([, v]) => v !== undefined));
+  const own = {
+    ...(notifications === undefined ? {} : { notificationLevel: notifications === "default" ? null : notifications }),
+    ...(muted === undefined ? {} : { muted }),
+  };
   return await deps.db.transaction(async (tx) => {
+    if (Object.keys(own).length > 0) {
+      await tx
+        .update(roomMembers)
+        .set(own)
+        .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, actorId)));
+    }
     const [updated] =
       Object.keys(set).length > 0
         ? await tx
@@ -608,7 +638,7 @@ export async function updateMyMembership(
     const view = memberView(updated, profile);
     if (Object.keys(set).length > 0)
       await appendEvents(tx, [{ type: "member.updated", roomId, data: { member: view } }]);
-    return view;
+    return { ...view, notifications: notificationSettings(room, updated) };
   });
 }
 

@@ -16,7 +16,6 @@ import { actorProfileSchema } from "./actors.ts";
 import { maxDirectParticipants, openDirect } from "./direct.ts";
 import {
   createInvite,
-  inviteUser,
   listInvites,
   maxInviteSeconds,
   previewInvite,
@@ -38,6 +37,7 @@ import {
   listMembers,
   listMyRooms,
   moderationLogOf,
+  type NotificationSettings,
   remote,
   roomDirectory,
   setMemberRole,
@@ -99,6 +99,12 @@ const directoryQuery = z.object({
   offset: z.coerce.number().int().min(0).max(100_000).default(0),
 });
 const createInviteBody = z.object({
+  user: z
+    .string()
+    .min(1)
+    .max(300)
+    .optional()
+    .describe("A handle: invite this user only; they are notified, and the invite redeems once, for them"),
   expiresIn: z
     .number()
     .int()
@@ -121,7 +127,18 @@ const codeParams = z.object({ code: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, "
 const roleBody = z.object({ role: z.enum(roles) });
 const reasonBody = z.object({ reason: reason.optional() });
 const banBody = z.object({ reason: reason.default("") });
-const myMembershipBody = z.object({ nickname: nickname.nullable().optional(), color: color.nullable().optional() });
+const notificationSettingsSchema = z
+  .object({ level: z.enum(["all", "mentions", "none"]), muted: z.boolean() })
+  .describe("How the room notifies the caller: `all` messages, `mentions` and replies, or `none`; muted makes none");
+const myMembershipBody = z.object({
+  nickname: nickname.nullable().optional(),
+  color: color.nullable().optional(),
+  notifications: z
+    .enum(["all", "mentions", "none", "default"])
+    .optional()
+    .describe("Which messages notify the caller; `default` is `all` in direct conversations, else `mentions`"),
+  muted: z.boolean().optional().describe("A muted room creates no notifications"),
+});
 const logQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
 const memberSchema = z.object({
@@ -131,6 +148,7 @@ const memberSchema = z.object({
   color: z.string().nullable(),
   joinedAt: z.string(),
   presence: z.enum(["online", "offline"]).optional(),
+  notifications: notificationSettingsSchema.optional().describe("Only in the caller's own membership"),
 });
 const roomSchema = z.object({
   id: z.string(),
@@ -146,6 +164,7 @@ const roomSchema = z.object({
   mentions: z.number(),
   lastSeq: z.number(),
   lastReadSeq: z.number(),
+  notifications: notificationSettingsSchema.nullable(),
   handle: z.string().describe("The room's WebFinger handle"),
   url: z.string().describe("The room's ActivityPub Group IRI"),
   remote: z.boolean().describe("Whether the room lives on another server"),
@@ -164,13 +183,21 @@ const inviteSchema = z.object({
   maxUses: z.number().nullable(),
   uses: z.number(),
   revoked: z.boolean(),
+  invitee: z.string().nullable().describe("The invited user's actor id, for an invite to one user"),
 });
 
 /** A room as the API shows it to one caller. */
 export function serializeRoom(
   deps: Deps,
   room: Room,
-  caller: { role: Role | null; unread?: number; mentions?: number; lastReadSeq?: number; pending?: boolean },
+  caller: {
+    role: Role | null;
+    unread?: number;
+    mentions?: number;
+    lastReadSeq?: number;
+    notifications?: NotificationSettings;
+    pending?: boolean;
+  },
 ): z.infer<typeof roomSchema> {
   const remoteUrl = room.iri ? new URL(room.iri) : undefined;
   return {
@@ -187,6 +214,7 @@ export function serializeRoom(
     mentions: caller.mentions ?? 0,
     lastSeq: room.lastSeq,
     lastReadSeq: caller.lastReadSeq ?? 0,
+    notifications: caller.notifications ?? null,
     handle: remoteUrl
       ? `${remoteUrl.pathname.split("/").filter(Boolean).at(-1) ?? room.id}@${remoteUrl.host}`
       : `${room.id}@${handleHost(deps)}`,
@@ -666,7 +694,7 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
       params: roomParams,
       body: createInviteBody,
       responses: { 201: { description: "The invite, with its code (shown only now)", schema: inviteSchema } },
-      errors: ["room_not_found", "not_a_member", "forbidden"],
+      errors: ["room_not_found", "not_a_member", "forbidden", "user_not_found", "already_member"],
     },
     async (c, { params, body }) => {
       const deps = c.var.deps;
@@ -679,26 +707,6 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
       ]);
       const { invite, code } = await createInvite(deps, me(c), params.roomId, body);
       return c.json(serializeInvite(deps, invite, code), 201);
-    },
-  );
-
-  api.route(
-    app,
-    {
-      method: "post",
-      path: "/api/v1/rooms/:roomId/invitations",
-      tag: "invites",
-      summary: "Invite a user by handle, on this server or another: they may then join the private room",
-      auth: true,
-      params: roomParams,
-      body: z.object({ user: z.string().trim().min(1).max(300) }),
-      responses: { 204: { description: "Invited" } },
-      errors: ["room_not_found", "not_a_member", "forbidden", "user_not_found", "banned", "already_member"],
-    },
-    async (c, { params, body }) => {
-      await inviteLimit(c);
-      await inviteUser(c.var.deps, me(c), params.roomId, body.user);
-      return c.body(null, 204);
     },
   );
 

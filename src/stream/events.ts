@@ -14,8 +14,10 @@ export type EventType =
   | "member.updated"
   | "room.updated"
   | "room.deleted"
-  | "room.invited"
-  | "read";
+  | "read"
+  | "notification"
+  | "contact.updated"
+  | "block.updated";
 
 /** One event to append: for a room's members, or (with `actorId` and no room) for one actor. */
 export interface NewEvent {

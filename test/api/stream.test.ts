@@ -2,19 +2,13 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { events, streamTickets } from "../../src/db/schema.ts";
 import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
+import { openStream } from "./support.ts";
 
 let t: TestInstance;
 beforeAll(async () => {
   t = await createTestInstance({ RATE_LIMIT_FACTOR: "1000" });
 });
 afterAll(async () => t.dispose());
-
-interface StreamEvent {
-  type: string;
-  position: number;
-  roomId?: string;
-  data: Record<string, unknown>;
-}
 
 async function user(name: string) {
   const res = await t.request("/api/v1/auth/register", json("POST", { username: name, password: "correct horse" }));
@@ -28,57 +22,8 @@ async function ticket(headers: Record<string, string>): Promise<string> {
   return ((await res.json()) as { ticket: string }).ticket;
 }
 
-/** An SSE stream read frame by frame, with bounded waits. */
-async function openSse(headers: Record<string, string>, resume?: number) {
-  const res = await t.request(`/api/v1/stream?ticket=${await ticket(headers)}`, {
-    headers: resume == null ? {} : { "last-event-id": String(resume) },
-  });
-  expect(res.status).toBe(200);
-  expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  const queue: StreamEvent[] = [];
-  let ended = false;
-  const pump = (async () => {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let cut = buffer.indexOf("\n\n");
-      while (cut >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const data = block
-          .split("\n")
-          .filter((line) => line.startsWith("data: "))
-          .map((line) => line.slice(6))
-          .join("\n");
-        if (data) queue.push(JSON.parse(data) as StreamEvent);
-        cut = buffer.indexOf("\n\n");
-      }
-    }
-    ended = true;
-  })().catch(() => {
-    ended = true;
-  });
-  return {
-    async take(n: number, ms = 5000): Promise<StreamEvent[]> {
-      const deadline = Date.now() + ms;
-      while (queue.length < n) {
-        if (Date.now() > deadline) throw new Error(`expected ${n} events, got ${JSON.stringify(queue)}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      return queue.splice(0, n);
-    },
-    async ended(ms = 6000) {
-      const deadline = Date.now() + ms;
-      while (!ended && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      return ended;
-    },
-    close: () => reader.cancel().then(() => pump),
-  };
-}
+/** An SSE stream of this instance. */
+const openSse = (headers: Record<string, string>, resume?: number) => openStream(t, headers, resume);
 
 describe("the live stream over SSE", () => {
   it("delivers a room's events live, in order, to each of a member's connections", async () => {

@@ -216,3 +216,66 @@ export async function createKeyedInstance(
 ): Promise<TestInstance> {
   return await createTestInstance(env, { jwtPrivateKey });
 }
+
+/** A live stream event as the tests read it. */
+export interface StreamEvent {
+  type: string;
+  position: number;
+  roomId?: string;
+  data: Record<string, unknown>;
+}
+
+/** An SSE stream read frame by frame, with bounded waits. */
+export async function openStream(t: TestInstance, headers: Record<string, string>, resume?: number) {
+  const ticketRes = await t.request("/api/v1/stream/ticket", { method: "POST", headers });
+  expect(ticketRes.status).toBe(200);
+  const { ticket } = (await ticketRes.json()) as { ticket: string };
+  const res = await t.request(`/api/v1/stream?ticket=${ticket}`, {
+    headers: resume == null ? {} : { "last-event-id": String(resume) },
+  });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  const queue: StreamEvent[] = [];
+  let ended = false;
+  const pump = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let cut = buffer.indexOf("\n\n");
+      while (cut >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const data = block
+          .split("\n")
+          .filter((line) => line.startsWith("data: "))
+          .map((line) => line.slice(6))
+          .join("\n");
+        if (data) queue.push(JSON.parse(data) as StreamEvent);
+        cut = buffer.indexOf("\n\n");
+      }
+    }
+    ended = true;
+  })().catch(() => {
+    ended = true;
+  });
+  return {
+    async take(n: number, ms = 5000): Promise<StreamEvent[]> {
+      const deadline = Date.now() + ms;
+      while (queue.length < n) {
+        if (Date.now() > deadline) throw new Error(`expected ${n} events, got ${JSON.stringify(queue)}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return queue.splice(0, n);
+    },
+    async ended(ms = 6000) {
+      const deadline = Date.now() + ms;
+      while (!ended && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      return ended;
+    },
+    close: () => reader.cancel().then(() => pump),
+  };
+}

@@ -6,6 +6,7 @@ import { federationBenchmark } from "./federation.ts";
 import { loginBenchmark } from "./login.ts";
 import { queueBenchmark } from "./queue.ts";
 import { startupBenchmark } from "./startup.ts";
+import { uploadsBenchmark } from "./uploads.ts";
 
 if (!("Temporal" in globalThis)) Object.assign(globalThis, { Temporal });
 
@@ -15,6 +16,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   login: loginBenchmark,
   fanout: fanoutBenchmark,
   federation: federationBenchmark,
+  uploads: uploadsBenchmark,
 };
 
 const chosen = process.argv.slice(2);

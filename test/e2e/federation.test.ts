@@ -286,17 +286,21 @@ describe("two federating servers", { timeout: 120_000 }, () => {
       name: "Club",
       visibility: "private",
     });
-    await ok(204, a, alice.token, "POST", `/api/v1/rooms/${club.id}/invitations`, { user: bobHandle });
-    const [invited] = await nextEvents(stream, 1, 20_000, (f) => f.type === "room.invited");
-    expect((invited?.data as { url: string }).url).toBe(club.url);
-    const joined = await joinFromB(bob, club.url);
-    expect(joined.remote).toBe(true);
-    // The invitation is spent: someone else from B is still refused.
-    const other = await call<RoomBody>(b, carol.token, "POST", "/api/v1/rooms/join", { target: club.url });
-    expect(other.status).toBe(202);
+    await ok(201, a, alice.token, "POST", `/api/v1/rooms/${club.id}/invites`, { user: bobHandle });
+    const [invited] = await nextEvents(stream, 1, 30_000, (f) => f.type === "notification");
+    const notification = (invited?.data as { notification: { type: string; data: { url: string; roomName: string } } })
+      .notification;
+    expect(notification).toMatchObject({ type: "invite", data: { roomName: "Club" } });
+    // The link is bob's alone: carol cannot use it.
+    const stolen = await call<RoomBody>(b, carol.token, "POST", "/api/v1/rooms/join", {
+      target: notification.data.url,
+    });
+    expect(stolen.status).toBe(202);
     await eventually("carol's refusal", async () =>
-      (await roomsOf(b, carol)).some((r) => r.id === other.body.id) ? undefined : true,
+      (await roomsOf(b, carol)).some((r) => r.id === stolen.body.id) ? undefined : true,
     );
+    const joined = await joinFromB(bob, notification.data.url);
+    expect(joined.remote).toBe(true);
   });
 
   it("carries the room's own changes: a moderator's delete, a new name, the room's end", async () => {

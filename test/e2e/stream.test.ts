@@ -100,10 +100,11 @@ describe("the live stream over WebSocket (one server, embedded database)", () =>
     ];
     const received = new Map<StreamSocket, Frame[]>();
     for (const socket of all) {
-      // Bob's own sockets also get his read counts (the copy addressed to him, with `unread`).
-      const own = bobSockets.includes(socket) ? 1 : 0;
+      // Bob's own sockets also get his read counts (the copy addressed to him, with `unread`);
+      // Alice's get the notification of Bob's reply to her.
+      const own = 1;
       const frames = await nextEvents(socket, expectedTypes.length + own, 5000);
-      const isPersonal = (f: Frame) => f.type === "read" && f.data?.unread !== undefined;
+      const isPersonal = (f: Frame) => (f.type === "read" && f.data?.unread !== undefined) || f.type === "notification";
       const roomFrames = frames.filter((f) => !isPersonal(f));
       expect(
         roomFrames.map((f) => [f.type, f.roomId]),
@@ -111,8 +112,10 @@ describe("the live stream over WebSocket (one server, embedded database)", () =>
       ).toEqual(expectedTypes.map((type) => [type, roomId]));
       const personal = frames.filter(isPersonal);
       expect(personal, `${socket.label}: ${describeFrames(frames)}`).toHaveLength(own);
-      if (own) {
+      if (bobSockets.includes(socket)) {
         expect(personal[0]).toMatchObject({ type: "read", data: { roomId, actorId: bob.id, seq: m2.seq, unread: 0 } });
+      } else {
+        expect(personal[0]).toMatchObject({ type: "notification", data: { notification: { type: "reply" } } });
       }
       // Positions: strictly increasing; typing (not kept) repeats the position before it.
       let last = 0;

@@ -1,7 +1,22 @@
 import { generateKeyPairSync } from "node:crypto";
-import type { Secrets } from "../../src/secrets.ts";
+import { createTokenService } from "../../src/accounts/tokens.ts";
+import type { Config } from "../../src/config.ts";
+import type { DatabaseLike } from "../../src/db/client.ts";
+import type { Deps } from "../../src/deps.ts";
+import { type Secrets, urlSigningKey } from "../../src/secrets.ts";
 
 /** Fresh secrets for an instance under test, kept in memory (nothing written to a data folder). */
 export function testSecrets(): Secrets {
   return { jwtPrivateKey: generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }) };
+}
+
+/** Domain dependencies on a test database, with fresh secrets. */
+export async function testDeps(config: Config, db: DatabaseLike): Promise<Deps> {
+  const secrets = testSecrets();
+  return {
+    config,
+    db,
+    tokens: await createTokenService(secrets.jwtPrivateKey, config.origin),
+    urlKey: urlSigningKey(secrets),
+  };
 }

@@ -4,13 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { login, register } from "../../../src/accounts/accounts.ts";
 import { passwordParameters } from "../../../src/accounts/passwords.ts";
 import { authenticate, purgeSessions, refreshSession } from "../../../src/accounts/sessions.ts";
-import { createTokenService } from "../../../src/accounts/tokens.ts";
 import { loadConfig } from "../../../src/config.ts";
 import { refreshTokens, sessions, users } from "../../../src/db/schema.ts";
 import type { Deps } from "../../../src/deps.ts";
 import type { AppError } from "../../../src/errors.ts";
 import { createTestDatabase, type TestDatabase, testDatabaseKind } from "../../helpers/db.ts";
-import { testSecrets } from "../../helpers/secrets.ts";
+import { testDeps } from "../../helpers/secrets.ts";
 
 let database: TestDatabase;
 let deps: Deps;
@@ -19,7 +18,7 @@ const client = { deviceLabel: "test", address: "203.0.113.1" };
 beforeAll(async () => {
   database = await createTestDatabase();
   const config = loadConfig({ ORIGIN: "https://chat.example" });
-  deps = { config, db: database.db, tokens: await createTokenService(testSecrets().jwtPrivateKey, config.origin) };
+  deps = await testDeps(config, database.db);
 });
 afterAll(async () => database.close());
 

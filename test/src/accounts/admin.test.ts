@@ -7,12 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAccount, login } from "../../../src/accounts/accounts.ts";
 import { deleteUser, listUsers, resetPassword, suspendUser, unsuspendUser } from "../../../src/accounts/admin.ts";
 import { authenticate, startSession } from "../../../src/accounts/sessions.ts";
-import { createTokenService } from "../../../src/accounts/tokens.ts";
 import { loadConfig } from "../../../src/config.ts";
 import type { Deps } from "../../../src/deps.ts";
 import type { AppError } from "../../../src/errors.ts";
 import { createTestDatabase, type TestDatabase } from "../../helpers/db.ts";
-import { testSecrets } from "../../helpers/secrets.ts";
+import { testDeps } from "../../helpers/secrets.ts";
 
 let database: TestDatabase;
 let deps: Deps;
@@ -23,7 +22,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   dataDir = mkdtempSync(join(tmpdir(), "fedchat-admin-"));
   const config = loadConfig({ ORIGIN: "https://chat.example", DATA_DIR: dataDir });
-  deps = { config, db: database.db, tokens: await createTokenService(testSecrets().jwtPrivateKey, config.origin) };
+  deps = await testDeps(config, database.db);
 });
 afterAll(async () => {
   await database.close();

@@ -1,0 +1,534 @@
+import { createHash, createHmac, randomUUID, timingSafeEqual } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { fileTypeFromBuffer } from "file-type";
+import sharp from "sharp";
+import { uuidv7 } from "uuidv7";
+import type { DatabaseLike } from "../db/client.ts";
+import { type Attachment, actors, attachments, messages } from "../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { AppError } from "../errors.ts";
+import { accessRoom } from "../rooms/rooms.ts";
+import { avatarMediaTypes, inspectImage } from "./images.ts";
+
+/** A message carries at most this many attachments. */
+export const maxAttachmentsPerMessage = 10;
+
+/** Images larger than this in either direction, or with more pixels, are refused before decoding. */
+export const imageLimits = { maxWidth: 16384, maxHeight: 16384, maxPixels: 50_000_000 } as const;
+
+/** Previews fit in a square of this many pixels. */
+export const previewSize = 400;
+
+/** Download URLs are valid for at least this long (then rounded up to a quarter hour). */
+export const urlLifetimeSeconds = 4 * 60 * 60;
+
+/** An attachment as messages and the upload answer show it. */
+export interface AttachmentView {
+  readonly id: string;
+  readonly name: string;
+  readonly mediaType: string;
+  readonly size: number;
+  readonly width?: number;
+  readonly height?: number;
+  /** A signed download URL that expires. */
+  readonly url: string;
+  readonly previewUrl?: string;
+}
+
+// Served inline (shown in the page): raster images, audio and video, which browsers render
+// without running anything. Everything else (SVG, HTML, PDF, archives, text) is a download.
+const inlineTypes = new Set([
+  ...avatarMediaTypes,
+  "image/avif",
+  "audio/mpeg",
+  "audio/ogg",
+  "audio/wav",
+  "audio/webm",
+  "audio/flac",
+  "audio/aac",
+  "video/mp4",
+  "video/webm",
+  "video/ogg",
+]);
+
+// What a name's extension promises. A file whose bytes say otherwise (an HTML page called
+// photo.jpg) is refused rather than stored under a misleading name.
+const extensionTypes: Readonly<Record<string, string>> = {
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  jfif: "image/jpeg",
+  png: "image/png",
+  apng: "image/png",
+  gif: "image/gif",
+  webp: "image/webp",
+  avif: "image/avif",
+  bmp: "image/bmp",
+  tif: "image/tiff",
+  tiff: "image/tiff",
+  pdf: "application/pdf",
+  zip: "application/zip",
+  gz: "application/gzip",
+  mp3: "audio/mpeg",
+  mp4: "video/mp4",
+  webm: "video/webm",
+};
+
+const rasterTypes = new Set([
+  "image/jpeg",
+  "image/jpg",
+  "image/pjpeg",
+  "image/png",
+  "image/apng",
+  "image/gif",
+  "image/webp",
+  "image/avif",
+  "image/bmp",
+  "image/tiff",
+]);
+
+function mediaDir(deps: Pick<Deps, "config">, ...parts: string[]): string {
+  return join(deps.config.dataDir, "media", ...parts);
+}
+
+/** Where the bytes with this SHA-256 live. */
+export function attachmentPath(deps: Pick<Deps, "config">, hash: string): string {
+  return mediaDir(deps, "attachments", hash.slice(0, 2), hash);
+}
+
+/** Where the preview of the bytes with this SHA-256 lives. */
+export function previewPath(deps: Pick<Deps, "config">, hash: string): string {
+  return mediaDir(deps, "previews", `${hash}.webp`);
+}
+
+/**
+ * Checks and tidies an uploaded file's name for display and download. It is never a path: a
+ * name with a path separator or `..` is refused outright (the client is either broken or
+ * probing), control and bidirectional-override characters are removed, and the name is cut to
+ * 200 characters keeping its extension.
+ * @throws {AppError} `invalid_filename`.
+ */
+export function sanitizeFileName(raw: string): string {
+  const refuse = (why: string) =>
+    new AppError("invalid_filename", `The file name ${why}.`, { details: [{ path: "file", message: why }] });
+  if (/[/\\]/.test(raw) || raw.split(/[/\\]/).includes("..")) throw refuse("must not contain a path");
+  if (raw.includes("\u0000") || !raw.isWellFormed()) throw refuse("is not valid text");
+  // C0/C1 controls, and the bidi overrides that make "exe.jpg" of "gpj.exe".
+  const name = raw
+    .normalize("NFC")
+    .replace(/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, "")
+    .trim();
+  if (name === "" || name === "." || name === "..") throw refuse("is empty");
+  const chars = [...name];
+  if (chars.length <= 200) return name;
+  const dot = name.lastIndexOf(".");
+  const extension = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : "";
+  return chars.slice(0, 200 - [...extension].length).join("") + extension;
+}
+
+/**
+ * An RFC 6266 `Content-Disposition`: an ASCII `filename` for old clients and the exact name in
+ * `filename*` (RFC 8187, UTF-8, percent-encoded).
+ */
+export function contentDisposition(kind: "inline" | "attachment", name: string): string {
+  const fallback = name.replace(/[^\x20-\x7e]|["\\%]/g, "_");
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${kind}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+}
+
+/** Whether a stored type is shown in the page; everything else is only downloaded. */
+export function servedInline(mediaType: string): boolean {
+  return inlineTypes.has(mediaType);
+}
+
+function looksLikeText(bytes: Uint8Array): boolean {
+  const head = bytes.subarray(0, 64 * 1024);
+  if (head.includes(0)) return false;
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The media type of some bytes, from the bytes only, and whether it agrees with the name and the declared type. */
+async function recognise(bytes: Uint8Array, name: string, declared: string): Promise<string> {
+  let sniffed: string | undefined;
+  try {
+    sniffed = (await fileTypeFromBuffer(bytes))?.mime;
+  } catch {
+    sniffed = undefined;
+  }
+  if (sniffed === "image/apng") sniffed = "image/png";
+  const mediaType = sniffed ?? (looksLikeText(bytes) ? "text/plain" : "application/octet-stream");
+  const extension = /\.([A-Za-z0-9]{1,8})$/.exec(name)?.[1]?.toLowerCase();
+  const promised = extension ? extensionTypes[extension] : undefined;
+  // A declared raster image type must at least be an image; other declared types (SVG, Office
+  // documents, whatever the browser guessed) are only advice and are not compared.
+  const declaredType = declared.split(";")[0]?.trim().toLowerCase() ?? "";
+  const claimsImage = rasterTypes.has(declaredType);
+  if ((promised && promised !== mediaType) || (claimsImage && !mediaType.startsWith("image/"))) {
+    throw new AppError(
+      "media_type_mismatch",
+      `The file is called "${name}" but its bytes are ${mediaType}; rename it or send the right file.`,
+      { details: { detected: mediaType, expected: promised ?? declared } },
+    );
+  }
+  return mediaType;
+}
+
+interface Prepared {
+  readonly hash: string;
+  readonly mediaType: string;
+  readonly width: number | null;
+  readonly height: number | null;
+  readonly preview: Uint8Array | null;
+}
+
+/** Recognises the file, checks images' dimensions from the header and then makes a preview. */
+async function prepare(deps: Deps, bytes: Uint8Array, name: string, declared: string): Promise<Prepared> {
+  if (bytes.length > deps.config.attachmentMaxBytes) {
+    throw new AppError("payload_too_large", `The file is larger than ${deps.config.attachmentMaxBytes} bytes.`, {
+      details: { size: bytes.length, maxBytes: deps.config.attachmentMaxBytes },
+    });
+  }
+  if (bytes.length === 0) throw new AppError("validation_failed", "The file is empty.");
+  const mediaType = await recognise(bytes, name, declared);
+  const hash = createHash("sha256").update(bytes).digest("hex");
+  if (!(avatarMediaTypes as readonly string[]).includes(mediaType)) {
+    return { hash, mediaType, width: null, height: null, preview: null };
+  }
+  // The header says how big the image is; nothing is decoded before that passes.
+  const image = await inspectImage(bytes, { maxBytes: deps.config.imageMaxBytes, ...imageLimits });
+  const preview = await makePreview(bytes);
+  return { hash, mediaType: image.mediaType, width: image.width, height: image.height, preview };
+}
+
+/**
+ * A WebP preview that fits in {@link previewSize} pixels, turned upright by its EXIF orientation.
+ * Only call it on an image whose header {@link inspectImage} passed: libvips is told the same
+ * pixel limit as a second guard, and JPEGs are shrunk while they are decoded.
+ * @throws {AppError} `unsupported_media_type` when the pixels cannot be decoded.
+ */
+export async function makePreview(bytes: Uint8Array): Promise<Uint8Array> {
+  try {
+    return await sharp(bytes, { limitInputPixels: imageLimits.maxPixels, failOn: "error" })
+      .rotate()
+      .resize(previewSize, previewSize, { fit: "inside", withoutEnlargement: true })
+      .webp({ quality: 75 })
+      .toBuffer();
+  } catch (cause) {
+    throw new AppError("unsupported_media_type", "The image could not be decoded.", { cause });
+  }
+}
+
+/** Takes a per-hash lock until the transaction ends: storing and removing a file never interleave. */
+async function lockHash(tx: DatabaseLike, hash: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`attachment:${hash}`}, 0))`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Writes bytes under a temporary name and renames them into place, unless the file is there already. */
+async function place(path: string, bytes: Uint8Array): Promise<void> {
+  if (await exists(path)) return;
+  await mkdir(join(path, ".."), { recursive: true });
+  const temporary = `${path}.${randomUUID()}.part`;
+  await writeFile(temporary, bytes, { mode: 0o644 });
+  await rename(temporary, path);
+}
+
+/**
+ * Stores an upload for its owner: the type from the bytes, images checked from the header and
+ * given a preview, the bytes under their SHA-256, the quota checked under a lock on the owner.
+ * Nothing is stored when anything is refused.
+ * @param file The original name and the declared type (only compared with the bytes).
+ * @throws {AppError} `invalid_filename`, `payload_too_large`, `media_type_mismatch`,
+ *   `unsupported_media_type`, `validation_failed`, `quota_exceeded`.
+ */
+export async function storeAttachment(
+  deps: Deps,
+  ownerId: string,
+  file: { name: string; type: string; bytes: Uint8Array },
+): Promise<Attachment> {
+  const name = sanitizeFileName(file.name);
+  const prepared = await prepare(deps, file.bytes, name, file.type);
+  return await deps.db.transaction(async (tx) => {
+    // Concurrent uploads by one owner queue here, so the quota cannot be overrun by racing.
+    await tx.select({ id: actors.id }).from(actors).where(eq(actors.id, ownerId)).for("update");
+    const [usage] = await tx
+      .select({ used: sql<number>`coalesce(sum(${attachments.size}), 0)`.mapWith(Number) })
+      .from(attachments)
+      .where(eq(attachments.ownerId, ownerId));
+    const used = usage?.used ?? 0;
+    if (used + file.bytes.length > deps.config.attachmentQuotaBytes) {
+      throw new AppError("quota_exceeded", "This upload would take you over your storage quota.", {
+        details: { used, size: file.bytes.length, quota: deps.config.attachmentQuotaBytes },
+      });
+    }
+    await lockHash(tx, prepared.hash);
+    const [row] = await tx
+      .insert(attachments)
+      .values({
+        id: uuidv7(),
+        ownerId,
+        hash: prepared.hash,
+        name,
+        mediaType: prepared.mediaType,
+        size: file.bytes.length,
+        width: prepared.width,
+        height: prepared.height,
+        preview: prepared.preview != null,
+      })
+      .returning();
+    if (row == null) throw new Error("The attachment row was not written.");
+    // Inside the transaction and the hash lock: a failure here stores nothing.
+    await place(attachmentPath(deps, prepared.hash), file.bytes);
+    if (prepared.preview) await place(previewPath(deps, prepared.hash), prepared.preview);
+    return row;
+  });
+}
+
+/**
+ * Gives a new message its attachments: the sender's own uploads that no message has taken yet.
+ * @throws {AppError} `validation_failed` naming the ids that are not such uploads.
+ */
+export async function attachToMessage(
+  tx: DatabaseLike,
+  ownerId: string,
+  messageId: string,
+  ids: readonly string[],
+): Promise<Attachment[]> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return [];
+  const rows = await tx
+    .update(attachments)
+    .set({ messageId })
+    .where(and(inArray(attachments.id, unique), eq(attachments.ownerId, ownerId), isNull(attachments.messageId)))
+    .returning();
+  if (rows.length !== unique.length) {
+    const taken = new Set(rows.map((r) => r.id));
+    throw new AppError("validation_failed", "Some attachments are not uploads of yours that are free to send.", {
+      details: unique.flatMap((id) =>
+        taken.has(id) ? [] : [{ path: `attachments.${ids.indexOf(id)}`, message: "not an unsent upload of yours" }],
+      ),
+    });
+  }
+  // In the order the sender listed them.
+  return unique.flatMap((id) => rows.filter((r) => r.id === id));
+}
+
+/** The actor's uploads that no message carries yet, oldest first, and the bytes their quota counts. */
+export async function listUploads(deps: Deps, ownerId: string): Promise<{ uploads: Attachment[]; used: number }> {
+  const uploads = await deps.db
+    .select()
+    .from(attachments)
+    .where(and(eq(attachments.ownerId, ownerId), isNull(attachments.messageId)))
+    .orderBy(attachments.id);
+  const [usage] = await deps.db
+    .select({ used: sql<number>`coalesce(sum(${attachments.size}), 0)`.mapWith(Number) })
+    .from(attachments)
+    .where(eq(attachments.ownerId, ownerId));
+  return { uploads, used: usage?.used ?? 0 };
+}
+
+/**
+ * Deletes an upload of the actor's that no message carries (a draft given up), and its file
+ * once nothing else refers to the bytes. A sent attachment goes with its message instead.
+ * @throws {AppError} `attachment_not_found`.
+ */
+export async function deleteUpload(deps: Deps, ownerId: string, id: string): Promise<void> {
+  const [row] = await deps.db
+    .delete(attachments)
+    .where(and(eq(attachments.id, id), eq(attachments.ownerId, ownerId), isNull(attachments.messageId)))
+    .returning({ hash: attachments.hash });
+  if (row == null) throw new AppError("attachment_not_found", "No such unsent upload of yours.");
+  await removeUnreferencedFiles(deps, [row.hash]);
+}
+
+/** The attachments of some messages, by message id, in upload order. */
+export async function attachmentsOf(
+  db: DatabaseLike,
+  messageIds: readonly string[],
+): Promise<Map<string, Attachment[]>> {
+  const byMessage = new Map<string, Attachment[]>();
+  if (messageIds.length === 0) return byMessage;
+  const rows = await db
+    .select()
+    .from(attachments)
+    .where(inArray(attachments.messageId, [...messageIds]))
+    .orderBy(attachments.id);
+  for (const row of rows) {
+    if (row.messageId == null) continue;
+    byMessage.set(row.messageId, [...(byMessage.get(row.messageId) ?? []), row]);
+  }
+  return byMessage;
+}
+
+/**
+ * Deletes a message's attachment rows in the caller's transaction.
+ * @returns The hashes they referred to: pass them to {@link removeUnreferencedFiles} after commit.
+ */
+export async function detachFromMessage(tx: DatabaseLike, messageId: string): Promise<string[]> {
+  const rows = await tx
+    .delete(attachments)
+    .where(eq(attachments.messageId, messageId))
+    .returning({ hash: attachments.hash });
+  return [...new Set(rows.map((r) => r.hash))];
+}
+
+/**
+ * Deletes the attachment rows of a room's messages in the caller's transaction (the room is
+ * being deleted).
+ * @returns The hashes they referred to, for {@link removeUnreferencedFiles} after commit.
+ */
+export async function detachFromRoom(tx: DatabaseLike, roomId: string): Promise<string[]> {
+  const rows = await tx
+    .delete(attachments)
+    .where(
+      inArray(attachments.messageId, tx.select({ id: messages.id }).from(messages).where(eq(messages.roomId, roomId))),
+    )
+    .returning({ hash: attachments.hash });
+  return [...new Set(rows.map((r) => r.hash))];
+}
+
+/**
+ * Removes the stored files (and previews) of these hashes that no attachment row refers to any
+ * more. Runs under the same per-hash lock as storing, so an upload of the same bytes racing
+ * with this either keeps the file or writes it again.
+ * @returns The hashes whose files were removed.
+ */
+export async function removeUnreferencedFiles(deps: Deps, hashes: readonly string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const hash of hashes) {
+    if (!/^[0-9a-f]{64}$/.test(hash)) continue;
+    await deps.db.transaction(async (tx) => {
+      await lockHash(tx, hash);
+      const [used] = await tx
+        .select({ id: attachments.id })
+        .from(attachments)
+        .where(eq(attachments.hash, hash))
+        .limit(1);
+      if (used) return;
+      await unlink(attachmentPath(deps, hash)).catch(() => {});
+      await unlink(previewPath(deps, hash)).catch(() => {});
+      removed.push(hash);
+    });
+  }
+  return removed;
+}
+
+function signature(deps: Pick<Deps, "urlKey">, variant: "file" | "preview", id: string, expires: number): string {
+  return createHmac("sha256", deps.urlKey).update(`${variant}:${id}:${expires}`).digest("base64url");
+}
+
+/** When URLs signed now expire, in Unix seconds: rounded so that views made together share URLs. */
+function expiry(now = Date.now()): number {
+  const quarter = 15 * 60;
+  return Math.ceil((now / 1000 + urlLifetimeSeconds) / quarter) * quarter;
+}
+
+/**
+ * A signed download URL of an attachment or its preview.
+ * @param expires Unix seconds; by default a few hours from now.
+ */
+export function signedUrl(
+  deps: Pick<Deps, "config" | "urlKey">,
+  variant: "file" | "preview",
+  id: string,
+  expires = expiry(),
+): string {
+  const path = variant === "file" ? `/media/attachments/${id}` : `/media/attachments/${id}/preview`;
+  return `${deps.config.origin}${path}?expires=${expires}&signature=${signature(deps, variant, id, expires)}`;
+}
+
+/** Serialises attachments with freshly signed URLs. */
+export function attachmentView(deps: Pick<Deps, "config" | "urlKey">, row: Attachment): AttachmentView {
+  const expires = expiry();
+  return {
+    id: row.id,
+    name: row.name,
+    mediaType: row.mediaType,
+    size: row.size,
+    ...(row.width != null && row.height != null ? { width: row.width, height: row.height } : {}),
+    url: signedUrl(deps, "file", row.id, expires),
+    ...(row.preview ? { previewUrl: signedUrl(deps, "preview", row.id, expires) } : {}),
+  };
+}
+
+/**
+ * One attachment for a caller who may see it: its uploader, or a member of the room of the
+ * message that carries it. Used to get fresh URLs once old ones expired.
+ * @throws {AppError} `attachment_not_found` (also for attachments the caller may not see).
+ */
+export async function getAttachment(deps: Deps, actorId: string, id: string): Promise<Attachment> {
+  const [row] = await deps.db
+    .select({ attachment: attachments, roomId: messages.roomId })
+    .from(attachments)
+    .leftJoin(messages, eq(messages.id, attachments.messageId))
+    .where(eq(attachments.id, id));
+  const missing = new AppError("attachment_not_found", "No such attachment.");
+  if (row == null) throw missing;
+  if (row.roomId == null) {
+    if (row.attachment.ownerId !== actorId) throw missing;
+    return row.attachment;
+  }
+  try {
+    await accessRoom(deps, row.roomId, actorId);
+  } catch (error) {
+    if (error instanceof AppError) throw missing;
+    throw error;
+  }
+  return row.attachment;
+}
+
+/** What a download answers with. */
+export interface Download {
+  readonly attachment: Attachment;
+  readonly body: ReadableStream<Uint8Array>;
+  readonly mediaType: string;
+  readonly size: number;
+  /** Unix seconds when the URL stops working. */
+  readonly expires: number;
+}
+
+/**
+ * Opens an attachment (or its preview) for a signed URL.
+ * @throws {AppError} `forbidden` for a wrong signature, `link_expired`, `attachment_not_found`.
+ */
+export async function openDownload(
+  deps: Deps,
+  variant: "file" | "preview",
+  id: string,
+  expires: number,
+  given: string,
+): Promise<Download> {
+  const expected = Buffer.from(signature(deps, variant, id, expires));
+  const actual = Buffer.from(given);
+  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
+    throw new AppError("forbidden", "This link is not valid.");
+  }
+  if (expires * 1000 <= Date.now()) throw new AppError("link_expired", "This link has expired.");
+  const [row] = await deps.db.select().from(attachments).where(eq(attachments.id, id));
+  if (row == null || (variant === "preview" && !row.preview)) {
+    throw new AppError("attachment_not_found", "No such attachment.");
+  }
+  const path = variant === "file" ? attachmentPath(deps, row.hash) : previewPath(deps, row.hash);
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch {
+    throw new AppError("attachment_not_found", "The attachment's file is missing.");
+  }
+  const body = Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>;
+  return { attachment: row, body, mediaType: variant === "file" ? row.mediaType : "image/webp", size, expires };
+}

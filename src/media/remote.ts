@@ -1,0 +1,246 @@
+import { createHash, randomUUID } from "node:crypto";
+import { lookup as dnsLookup } from "node:dns/promises";
+import { createWriteStream } from "node:fs";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import http from "node:http";
+import https from "node:https";
+import { BlockList, isIP } from "node:net";
+import { join } from "node:path";
+import { fileTypeFromFile } from "file-type";
+import type { Config } from "../config.ts";
+import { AppError } from "../errors.ts";
+
+/** Bounds of one remote fetch. */
+export interface RemoteFetchLimits {
+  /** The most bytes accepted; a larger answer is cut off and refused. */
+  readonly maxBytes: number;
+  /** The whole fetch, redirects included, must finish in this time. */
+  readonly timeoutMs: number;
+  /** How many redirects are followed, each checked like the first URL. */
+  readonly maxRedirects: number;
+}
+
+/** Defaults for remote attachments: images and files of federated messages. */
+export const remoteMediaLimits: RemoteFetchLimits = { maxBytes: 25 * 1024 * 1024, timeoutMs: 20_000, maxRedirects: 3 };
+
+/** A fetched remote file, cached on disk. */
+export interface RemoteMedia {
+  /** Where the bytes are (under DATA_DIR/media/remote). */
+  readonly path: string;
+  /** Recognised from the bytes; what the remote server declared is not trusted. */
+  readonly mediaType: string;
+  readonly size: number;
+  /** SHA-256 of the bytes, hex. */
+  readonly hash: string;
+  /** The URL the bytes came from, after redirects. */
+  readonly finalUrl: string;
+}
+
+/** How host names become addresses; tests pass their own. */
+export type Resolver = (host: string) => Promise<string[]>;
+
+const systemResolver: Resolver = async (host) =>
+  (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
+// Addresses a server must never be made to fetch from (SSRF): RFC 6890 special-purpose
+// ranges, for IPv4 and IPv6, including IPv4-mapped IPv6 and NAT64 forms of the private ones.
+const forbidden = new BlockList();
+for (const [network, prefix] of [
+  ["0.0.0.0", 8],
+  ["10.0.0.0", 8],
+  ["100.64.0.0", 10],
+  ["127.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["172.16.0.0", 12],
+  ["192.0.0.0", 24],
+  ["192.0.2.0", 24],
+  ["192.88.99.0", 24],
+  ["192.168.0.0", 16],
+  ["198.18.0.0", 15],
+  ["198.51.100.0", 24],
+  ["203.0.113.0", 24],
+  ["224.0.0.0", 4],
+  ["240.0.0.0", 4],
+] as const) {
+  forbidden.addSubnet(network, prefix, "ipv4");
+}
+for (const [network, prefix] of [
+  ["::", 128],
+  ["::1", 128],
+  ["64:ff9b:1::", 48],
+  ["100::", 64],
+  ["2001::", 23],
+  ["2001:db8::", 32],
+  ["fc00::", 7],
+  ["fe80::", 10],
+  ["ff00::", 8],
+] as const) {
+  forbidden.addSubnet(network, prefix, "ipv6");
+}
+
+/** Whether an address is one that federation may not reach (private, loopback, link-local, reserved). */
+export function isPrivateAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 4) return forbidden.check(address, "ipv4");
+  if (family !== 6) return true;
+  const lower = address.toLowerCase();
+  // ::ffff:a.b.c.d and 64:ff9b::a.b.c.d carry an IPv4 address: judge that one.
+  const embedded = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower)?.[1];
+  if (embedded) return forbidden.check(embedded, "ipv4");
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
+  if (mapped) {
+    const [hi, lo] = [Number.parseInt(mapped[1] ?? "0", 16), Number.parseInt(mapped[2] ?? "0", 16)];
+    return forbidden.check(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`, "ipv4");
+  }
+  return forbidden.check(address, "ipv6");
+}
+
+function refused(message: string, reason: string, cause?: unknown): AppError {
+  return new AppError("remote_unreachable", message, { details: { reason }, cause });
+}
+
+/**
+ * Resolves a URL's host and checks every address it resolves to; the request is then pinned to
+ * the first checked address, so a second DNS answer (rebinding) cannot send it elsewhere.
+ */
+async function checkedAddress(url: URL, allow: (address: string) => boolean, resolve: Resolver): Promise<string> {
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw refused("Only http(s) URLs are fetched.", "scheme");
+  if (url.username || url.password) throw refused("URLs with credentials are not fetched.", "credentials");
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  let addresses: string[];
+  try {
+    addresses = isIP(host) ? [host] : await resolve(host);
+  } catch (cause) {
+    throw refused(`${host} could not be resolved.`, "dns", cause);
+  }
+  if (addresses.length === 0) throw refused(`${host} has no address.`, "dns");
+  if (!addresses.every(allow)) {
+    throw refused(`${host} resolves to a private or reserved address.`, "private_address");
+  }
+  return addresses[0] as string;
+}
+
+interface Hop {
+  readonly status: number;
+  readonly location: string | undefined;
+  readonly response: http.IncomingMessage;
+}
+
+function request(url: URL, address: string, signal: AbortSignal): Promise<Hop> {
+  const client = url.protocol === "https:" ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = client.get(
+      url,
+      {
+        signal,
+        headers: { accept: "*/*", "user-agent": "fedchat media fetcher" },
+        // Connect to the address that was checked, whatever DNS says now; TLS still verifies
+        // the certificate against the host name.
+        lookup: (_host, options, callback) => {
+          const family = isIP(address);
+          if ((options as { all?: boolean }).all) callback(null, [{ address, family }]);
+          else (callback as (e: null, a: string, f: number) => void)(null, address, family);
+        },
+      },
+      (response) => resolve({ status: response.statusCode ?? 0, location: response.headers.location, response }),
+    );
+    req.on("error", reject);
+  });
+}
+
+/** Streams a body to a file, refusing it as soon as it passes `maxBytes`. */
+async function download(response: http.IncomingMessage, path: string, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    response.destroy();
+    throw new AppError("payload_too_large", `The remote file is larger than ${maxBytes} bytes.`);
+  }
+  const hash = createHash("sha256");
+  let size = 0;
+  const out = createWriteStream(path, { mode: 0o644 });
+  try {
+    for await (const chunk of response) {
+      size += (chunk as Buffer).length;
+      if (size > maxBytes) {
+        response.destroy();
+        throw new AppError("payload_too_large", `The remote file is larger than ${maxBytes} bytes.`);
+      }
+      hash.update(chunk as Buffer);
+      if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
+    }
+  } finally {
+    await new Promise<void>((r) => out.end(() => r()));
+  }
+  return hash.digest("hex");
+}
+
+function cacheDir(config: Pick<Config, "dataDir">): string {
+  return join(config.dataDir, "media", "remote");
+}
+
+/**
+ * Fetches a remote file (a federated message's attachment) within size and time bounds,
+ * refusing private, loopback and reserved addresses unless `allowPrivateAddress` (tests), with
+ * every redirect checked again, and caches it on disk by URL: a second call is served from the
+ * cache without a request.
+ * @param options `limits` replace {@link remoteMediaLimits}; `resolve` replaces DNS and
+ *   `allowAddress` the address policy (tests: to let a loopback server stand for a public one).
+ * @throws {AppError} `remote_unreachable` (with `details.reason`: scheme, credentials, dns,
+ *   private_address, redirects, status, network, timeout) or `payload_too_large`.
+ */
+export async function fetchRemoteMedia(
+  config: Pick<Config, "dataDir" | "allowPrivateAddress">,
+  url: string,
+  options: { limits?: RemoteFetchLimits; resolve?: Resolver; allowAddress?: (address: string) => boolean } = {},
+): Promise<RemoteMedia> {
+  const limits = options.limits ?? remoteMediaLimits;
+  const allow =
+    options.allowAddress ?? (config.allowPrivateAddress ? () => true : (address: string) => !isPrivateAddress(address));
+  const dir = cacheDir(config);
+  const key = createHash("sha256").update(url).digest("hex");
+  const metaPath = join(dir, `${key}.json`);
+  const cached = await readFile(metaPath, "utf8").then(
+    (text) => JSON.parse(text) as RemoteMedia,
+    () => undefined,
+  );
+  if (cached && (await stat(cached.path).catch(() => undefined))) return cached;
+
+  await mkdir(dir, { recursive: true });
+  const signal = AbortSignal.timeout(limits.timeoutMs);
+  const temporary = join(dir, `.${randomUUID()}.part`);
+  let current: URL;
+  try {
+    current = new URL(url);
+  } catch {
+    throw refused("Not a URL.", "scheme");
+  }
+  try {
+    for (let hops = 0; ; hops++) {
+      const address = await checkedAddress(current, allow, options.resolve ?? systemResolver);
+      const hop = await request(current, address, signal);
+      if (hop.status >= 300 && hop.status < 400 && hop.location) {
+        hop.response.resume();
+        if (hops >= limits.maxRedirects) throw refused("Too many redirects.", "redirects");
+        current = new URL(hop.location, current);
+        continue;
+      }
+      if (hop.status < 200 || hop.status >= 300) {
+        hop.response.resume();
+        throw refused(`The remote server answered ${hop.status}.`, "status");
+      }
+      const hash = await download(hop.response, temporary, limits.maxBytes);
+      const path = join(dir, hash);
+      await rename(temporary, path);
+      const mediaType = (await fileTypeFromFile(path))?.mime ?? "application/octet-stream";
+      const media: RemoteMedia = { path, mediaType, size: (await stat(path)).size, hash, finalUrl: current.href };
+      await writeFile(metaPath, JSON.stringify(media));
+      return media;
+    }
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    if (signal.aborted) throw refused("The remote server took too long.", "timeout", error);
+    throw refused("The remote server could not be reached.", "network", error);
+  } finally {
+    await rm(temporary, { force: true });
+  }
+}

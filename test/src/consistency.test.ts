@@ -1,0 +1,133 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkConsistency } from "../../src/consistency.ts";
+import { attachmentPath } from "../../src/media/attachments.ts";
+import { expectProblem, rows } from "../api/support.ts";
+import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
+
+let t: TestInstance;
+beforeAll(async () => {
+  t = await createTestInstance({ RATE_LIMIT_FACTOR: "1000" });
+});
+afterAll(async () => t.dispose());
+
+async function user(name: string) {
+  const res = await t.request("/api/v1/auth/register", json("POST", { username: name, password: "correct horse" }));
+  const body = (await res.json()) as { user: { id: string }; accessToken: string };
+  return { id: body.user.id, headers: bearer(body.accessToken) };
+}
+
+async function upload(headers: Record<string, string>, text: string) {
+  const form = new FormData();
+  form.append("file", new File([text], "note.txt"));
+  const res = await t.request("/api/v1/attachments", { method: "POST", headers, body: form });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { id: string; url: string };
+}
+
+describe("checkConsistency", () => {
+  it("finds rooms, memberships, sequences and attachments that disagree, and repairs them with fix", async () => {
+    const owner = await user("olga");
+    const member = await user("mike");
+    const room = async (name: string) => {
+      const res = await t.request("/api/v1/rooms", json("POST", { name, visibility: "public" }, owner.headers));
+      return ((await res.json()) as { id: string }).id;
+    };
+    const [empty, ownerless, counted] = [await room("Empty"), await room("Ownerless"), await room("Counted")];
+    await t.request(`/api/v1/rooms/${ownerless}/join`, { method: "POST", headers: member.headers });
+    await t.request(`/api/v1/rooms/${counted}/messages/m1`, json("PUT", { content: "one" }, owner.headers));
+    const db = t.database.db;
+    await db.execute(sql`delete from room_members where room_id = ${empty}`);
+    await db.execute(sql`delete from room_members where room_id = ${ownerless} and actor_id = ${owner.id}`);
+
+    const kept = await upload(owner.headers, "kept");
+    const lost = await upload(owner.headers, "lost");
+    const sent = await t.request(
+      `/api/v1/rooms/${counted}/messages/m2`,
+      json("PUT", { content: "files", attachments: [kept.id, lost.id] }, owner.headers),
+    );
+    expect(sent.status).toBe(201);
+    await db.execute(sql`update rooms set last_seq = 0 where id = ${counted}`);
+    const abandoned = await upload(owner.headers, "abandoned");
+    await db.execute(sql`update attachments set created_at = now() - interval '2 days' where id = ${abandoned.id}`);
+    const [lostRow] = await rows<{ hash: string }>(t, sql`select hash from attachments where id = ${lost.id}`);
+    const { unlinkSync } = await import("node:fs");
+    unlinkSync(attachmentPath(t.deps, lostRow?.hash ?? ""));
+    const strayDir = join(t.config.dataDir, "media", "attachments", "ab");
+    mkdirSync(strayDir, { recursive: true });
+    const stray = join(strayDir, `ab${"0".repeat(62)}`);
+    writeFileSync(stray, "nobody's");
+
+    const report = await checkConsistency(t.deps, { fix: false });
+    const problems = report.found.map((f) => [f.check, f.problem]);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        ["rooms.empty", "a room with no members"],
+        ["rooms.ownerless", "members but no owner"],
+        ["rooms.sequence", expect.stringMatching(/^last_seq 0 is behind message 2/)],
+        ["attachments", "its file is missing"],
+        ["attachments", "a file no attachment refers to"],
+        ["attachments", "an upload unsent for 24 hours"],
+      ]),
+    );
+    // Without fix nothing changed.
+    expect(existsSync(stray)).toBe(true);
+
+    const fixed = await checkConsistency(t.deps, { fix: true });
+    expect(fixed.remaining).toEqual([]);
+    expect(existsSync(stray)).toBe(false);
+    const [roomRow] = await rows<{ deleted: boolean }>(
+      t,
+      sql`select deleted_at is not null as deleted from rooms where id = ${empty}`,
+    );
+    expect(roomRow?.deleted).toBe(true);
+    const [ownerRow] = await rows<{ role: string }>(
+      t,
+      sql`select role from room_members where room_id = ${ownerless} and actor_id = ${member.id}`,
+    );
+    expect(ownerRow?.role).toBe("owner");
+    const [seqRow] = await rows<{ lastSeq: number }>(
+      t,
+      sql`select last_seq as "lastSeq" from rooms where id = ${counted}`,
+    );
+    expect(Number(seqRow?.lastSeq)).toBe(2);
+    expect((await t.request(kept.url)).status).toBe(200);
+    await expectProblem(await t.request(lost.url), 404, "attachment_not_found");
+    expect(await rows(t, sql`select 1 from attachments where id = ${abandoned.id}`)).toHaveLength(0);
+    expect((await checkConsistency(t.deps, { fix: false })).found).toEqual([]);
+  });
+});
+
+describe("npm run check-consistency", () => {
+  it("reports on the configured database and exits 0 when all agrees, 1 while something is left", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "fedchat-consistency-"));
+    try {
+      const cli = fileURLToPath(new URL("../../src/admin.ts", import.meta.url));
+      const run = (...args: string[]) =>
+        spawnSync(process.execPath, [cli, "consistency:check", ...args], {
+          env: { PATH: process.env.PATH ?? "", DATA_DIR: dataDir },
+          encoding: "utf8",
+          timeout: 60_000,
+        });
+      const clean = run();
+      expect(clean.stdout).toContain("0 findings.");
+      expect(clean.status).toBe(0);
+      const stray = join(dataDir, "media", "previews");
+      mkdirSync(stray, { recursive: true });
+      writeFileSync(join(stray, `${"e".repeat(64)}.webp`), "stray");
+      const dirty = run("--json");
+      expect(dirty.status).toBe(1);
+      expect(JSON.parse(dirty.stdout).found).toHaveLength(1);
+      const fixed = run("--fix");
+      expect(fixed.stdout).toContain("1 finding, 0 left after repair.");
+      expect(fixed.status).toBe(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
