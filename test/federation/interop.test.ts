@@ -208,6 +208,42 @@ describe("interop: corpus documents through the real inbox", () => {
     expect(announce.actor).toBe(room.url);
   });
 
+  it("drops a member whose server answers 410 Gone for good", async () => {
+    const other = await ok<RoomBody>(201, server, alice.token, "POST", "/api/v1/rooms", {
+      name: "Short-lived membership",
+      visibility: "public",
+    });
+    const leaver = await peer.actor("leaver");
+    const follow = {
+      "@context": "https://www.w3.org/ns/activitystreams",
+      id: `${leaver.id}#follow-gone`,
+      type: "Follow",
+      actor: leaver.id,
+      object: other.url,
+    };
+    expect((await peer.send(leaver, `${other.url}/inbox`, follow)).status).toBe(202);
+    await peer.receive("the Accept", (a) => a.type === "Accept" && JSON.stringify(a.object).includes("follow-gone"));
+    peer.answerPosts("/inbox", 410);
+    try {
+      await ok(201, server, alice.token, "PUT", `/api/v1/rooms/${other.id}/messages/gone-1`, {
+        content: "anyone there?",
+      });
+      const members = () =>
+        ok<{ members: { actor: { handle: string } }[] }>(
+          200,
+          server,
+          alice.token,
+          "GET",
+          `/api/v1/rooms/${other.id}/members`,
+        );
+      await eventually("the gone member to be dropped", async () =>
+        (await members()).members.some((m) => m.actor.handle === `leaver@${peer.host}`) ? undefined : true,
+      );
+    } finally {
+      peer.answerPosts("/inbox", 202);
+    }
+  });
+
   it("applies a Pleroma EmojiReact to a message in the room", async () => {
     const { message } = await post(lain, "react to me");
     const react = rehost(load("pleroma/emoji-reaction.json"), peer.url) as Json;

@@ -66,6 +66,7 @@ export class Peer {
   readonly #server: Server;
   readonly #documents = new Map<string, Served | (() => Served)>();
   readonly #listeners = new Set<() => void>();
+  readonly #postStatus = new Map<string, number>();
 
   private constructor(server: Server, url: string) {
     this.#server = server;
@@ -109,7 +110,7 @@ export class Peer {
     this.hits.push({ method: req.method ?? "GET", path, headers: req.headers, body, json });
     for (const listener of this.#listeners) listener();
     if (req.method === "POST") {
-      res.writeHead(202).end();
+      res.writeHead(this.#postStatus.get(path) ?? 202).end();
       return;
     }
     const entry = this.#documents.get(path);
@@ -136,6 +137,11 @@ export class Peer {
       path,
       typeof document === "function" ? () => make((document as () => unknown)()) : make(document),
     );
+  }
+
+  /** Answers deliveries to an inbox path with this status from now on (202 by default). */
+  answerPosts(path: string, status: number): void {
+    this.#postStatus.set(path, status);
   }
 
   /** Serves `410 Gone` with a `Tombstone` at the object's path. */
