@@ -13,6 +13,7 @@ import { eq } from "drizzle-orm";
 import { findUser, userCounts } from "../src/accounts/accounts.ts";
 import { serverKeys } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
+import { publicLocalMessageCount } from "../src/messages/remote.ts";
 import { roomKeyPairs } from "../src/rooms/keys.ts";
 import { software } from "../src/version.ts";
 import { historyDispatchers } from "./history.ts";
@@ -188,7 +189,7 @@ export function createChatFederation(options: ChatFederationOptions): Federation
       openRegistrations: true,
       usage: {
         users: { total: users.total, activeHalfyear: users.halfYear, activeMonth: users.month },
-        localPosts: 0,
+        localPosts: await publicLocalMessageCount(ctx.data),
         localComments: 0,
       },
       metadata: { nodeName: options.instanceName },

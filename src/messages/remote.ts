@@ -1,6 +1,7 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import {
+  actors,
   type Message,
   messageEdits,
   messageMentions,
@@ -230,4 +231,23 @@ export async function applyRemoteReaction(
     ]);
     return true;
   });
+}
+
+/** Messages our users wrote in public rooms hosted here (NodeInfo's `localPosts`). */
+export async function publicLocalMessageCount(deps: Pick<Deps, "db">): Promise<number> {
+  const [row] = await deps.db
+    .select({ n: sql<number>`count(*)`.mapWith(Number) })
+    .from(messages)
+    .innerJoin(rooms, eq(rooms.id, messages.roomId))
+    .innerJoin(actors, eq(actors.id, messages.authorId))
+    .where(
+      and(
+        isNull(messages.deletedAt),
+        isNull(rooms.iri),
+        eq(rooms.visibility, "public"),
+        eq(rooms.direct, false),
+        isNotNull(actors.userId),
+      ),
+    );
+  return row?.n ?? 0;
 }

@@ -161,6 +161,9 @@ describe("two federating servers", { timeout: 120_000 }, () => {
       content: "hi from B",
     });
     expect(again.body.id).toBe(pending.body.id);
+    // NodeInfo counts what A's own users wrote in public rooms, not bob's message.
+    const nodeinfo = (await (await fetch(`${a.url}/nodeinfo/2.1`)).json()) as { usage: { localPosts: number } };
+    expect(nodeinfo.usage.localPosts).toBe(2);
   });
 
   it("federates replies, reactions, edits and deletes", async () => {
