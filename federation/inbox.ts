@@ -34,6 +34,7 @@ import {
   applyRemoteEdit,
   applyRemoteReaction,
   messageByIri,
+  type RemoteNote,
   storeRemoteMessage,
 } from "../src/messages/remote.ts";
 import { notifyActor } from "../src/notifications/notifications.ts";
@@ -106,6 +107,25 @@ async function addressedRoom(deps: Deps, activity: Activity, object?: APObject |
     }
   }
   return undefined;
+}
+
+/** What the domain stores of a remote note (its `activity` is relayed by rooms hosted here). */
+async function remoteNote(
+  deps: Deps,
+  object: APObject,
+  authorId: string,
+  content: { content: string; html: string },
+  activity: unknown,
+): Promise<RemoteNote> {
+  return {
+    iri: object.id?.href ?? "",
+    authorId,
+    ...content,
+    inReplyTo: object instanceof Note ? (object.replyTargetId?.href ?? null) : null,
+    published: object.published ? new Date(object.published.epochMilliseconds) : null,
+    mentioned: await mentionedLocals(deps, object),
+    activity,
+  };
 }
 
 /** The activity's JSON as received (Fedify keeps the parsed document). */
@@ -217,15 +237,11 @@ async function onCreate(ctx: InboxContext<Deps>, create: Create) {
       throw error;
     }
   }
-  await storeRemoteMessage(deps, room.id, {
-    iri: object.id.href,
-    authorId,
-    ...content,
-    inReplyTo: object instanceof Note ? (object.replyTargetId?.href ?? null) : null,
-    published: object.published ? new Date(object.published.epochMilliseconds) : null,
-    mentioned: await mentionedLocals(deps, object),
-    activity: await rawJson(ctx, create),
-  }).catch((error) => {
+  await storeRemoteMessage(
+    deps,
+    room.id,
+    await remoteNote(deps, object, authorId, content, await rawJson(ctx, create)),
+  ).catch((error) => {
     if (error instanceof AppError) return undefined;
     throw error;
   });
@@ -440,15 +456,7 @@ async function applyInMirror(
     await storeRemoteMessage(
       deps,
       mirror.id,
-      {
-        iri: object.id.href,
-        authorId,
-        ...content,
-        inReplyTo: object instanceof Note ? (object.replyTargetId?.href ?? null) : null,
-        published: object.published ? new Date(object.published.epochMilliseconds) : null,
-        mentioned: await mentionedLocals(deps, object),
-        activity: null,
-      },
+      await remoteNote(deps, object, authorId, content, null),
       seq ?? before + 1,
     );
     // A number past the next one means some were missed: fetch them from the room's history.

@@ -135,6 +135,7 @@ export class PostgresMessageQueue implements MessageQueue {
   }
 
   async #run(claimed: { id: number; message: unknown }, handler: (message: unknown) => Promise<void> | void) {
+    // Renewed three times per lease, so one late renewal (a busy machine) does not lose it.
     const renew = setInterval(
       () => {
         this.#handle.db
@@ -143,7 +144,7 @@ export class PostgresMessageQueue implements MessageQueue {
           .where(eq(fedifyQueue.id, claimed.id))
           .catch((error) => log.warn("Could not renew a queue lease: {error}", { error }));
       },
-      Math.max(1000, this.#leaseMs / 3),
+      Math.max(100, this.#leaseMs / 3),
     );
     try {
       await handler(claimed.message);

@@ -10,21 +10,11 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { freePort, type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
-import { call, ok, register, sleep, type User } from "../helpers/stream.ts";
+import { call, eventually, ok, register, type User } from "../helpers/stream.ts";
 
 interface MessageBody {
   seq: number;
   content: string;
-}
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 45_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 if (process.env.TEST_DATABASE_URL) {

@@ -3,7 +3,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
 import { freePort, type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
-import { call, nextEvents, ok, openStream, register, type StreamSocket, sleep, type User } from "../helpers/stream.ts";
+import {
+  call,
+  eventually,
+  nextEvents,
+  ok,
+  openStream,
+  register,
+  type StreamSocket,
+  sleep,
+  type User,
+} from "../helpers/stream.ts";
 
 // Two real servers with their own databases on loopback, federating through the public API
 // only: the story of issue 5.
@@ -26,22 +36,6 @@ interface MessageBody {
   reactions: { emoji: string; count: number }[];
   editedAt: string | null;
   deletedAt: string | null;
-}
-
-/** Polls until `check` returns a value (not undefined), for at most `ms`. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 45_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(150);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
 describe("two federating servers", { timeout: 120_000 }, () => {
@@ -291,7 +285,8 @@ describe("two federating servers", { timeout: 120_000 }, () => {
     });
     await ok(201, a, alice.token, "POST", `/api/v1/rooms/${club.id}/invites`, { user: bobHandle });
     const [invited] = await nextEvents(stream, 1, 30_000, (f) => f.type === "notification");
-    const notification = (invited?.data as { notification: { type: string; data: { url: string; roomName: string } } })
+    if (invited == null) throw new Error("no notification");
+    const notification = (invited.data as { notification: { type: string; data: { url: string; roomName: string } } })
       .notification;
     expect(notification).toMatchObject({ type: "invite", data: { roomName: "Club" } });
     // The link is bob's alone: carol cannot use it.

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } f
 import { withDatabase } from "../helpers/global-setup.ts";
 import { Peer, type PeerActor, prove } from "../helpers/peer.ts";
 import { type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
-import { call, ok, register, sleep, type User } from "../helpers/stream.ts";
+import { call, eventually, ok, register, type User } from "../helpers/stream.ts";
 
 // A hostile peer on loopback against a real server process (issue 5, "Checks"). Every attempt
 // must be refused: nothing stored, nothing relayed to the room's other member servers.
@@ -32,21 +32,6 @@ interface MessageBody {
   content: string;
   editedAt: string | null;
   deletedAt: string | null;
-}
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
 describe("a hostile peer", () => {

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
 import { Peer, type PeerActor, rehost } from "../helpers/peer.ts";
 import { type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
-import { ok, register, sleep, type User } from "../helpers/stream.ts";
+import { eventually, ok, register, type User } from "../helpers/stream.ts";
 
 // Real-world documents from ../shared/interop-corpus/, moved to a test peer on loopback (their
 // structure kept) and delivered, signed, through the real inbox of a real server process.
@@ -63,22 +63,6 @@ interface MessageBody {
   reactions: { emoji: string; count: number }[];
   editedAt: string | null;
   deletedAt: string | null;
-}
-
-/** Polls until `check` returns a value (not undefined), for at most `ms`. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
 describe("interop: corpus documents through the real inbox", () => {

@@ -165,6 +165,26 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Polls until `check` returns a value (not undefined), for at most `ms` (generous: the servers
+ * under test share the machine with the rest of the suite). An error from `check` is kept and
+ * reported if time runs out.
+ */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 45_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
 export interface User {
   id: string;
   username: string;
