@@ -67,6 +67,13 @@ export class Publisher {
     const db = this.#deps.db;
     let total = 0;
     for (;;) {
+      // A read first: an idle server writes nothing.
+      const [pending] = await db
+        .select({ position: events.position })
+        .from(events)
+        .where(gt(events.position, sql`(select ${federationCursor.position} from ${federationCursor} where id = 1)`))
+        .limit(1);
+      if (pending == null) return total;
       const [cursor] = await db
         .update(federationCursor)
         .set({ leasedUntil: sql`now() + make_interval(secs => ${leaseSeconds})` })
