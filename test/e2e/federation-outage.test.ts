@@ -1,14 +1,17 @@
 /**
  * A peer that is down for hours gets everything, in order, once it is back. Time is compressed
- * by moving the sending server's scheduled retries forward in its queue, so runs in the
- * PostgreSQL pass only (TEST_DATABASE_URL set), where the test can reach that queue.
+ * by moving the sending server's scheduled retries forward in its queue, so the sending server
+ * runs on PostgreSQL (TEST_DATABASE_URL, else the local server at 127.0.0.1:5432), in a
+ * database of its own; the receiving one on the embedded database.
  */
+
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
+import { withDatabase } from "../helpers/global-setup.ts";
 import { freePort, type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
 import { call, eventually, ok, register, type User } from "../helpers/stream.ts";
 
@@ -17,9 +20,12 @@ interface MessageBody {
   content: string;
 }
 
-if (process.env.TEST_DATABASE_URL) {
+const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+{
   describe("a member server that is down for hours", { timeout: 180_000 }, () => {
-    let database: TestDatabase;
+    const database = `fedchat_outage_${randomBytes(6).toString("hex")}`;
+    let admin: postgres.Sql;
     let sql: postgres.Sql;
     const dirs: string[] = [];
     let a: ServerProcess;
@@ -39,14 +45,15 @@ if (process.env.TEST_DATABASE_URL) {
       });
 
     beforeAll(async () => {
-      database = await createTestDatabase();
-      sql = postgres(database.url as string, { max: 1, onnotice: () => {} });
+      admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`create database ${database}`);
+      sql = postgres(withDatabase(adminUrl, database), { max: 1, onnotice: () => {} });
       for (let i = 0; i < 2; i++) dirs.push(mkdtempSync(join(tmpdir(), "fedchat-outage-")));
       portB = await freePort();
       [a, b] = await Promise.all([
         startServer({
           DATA_DIR: dirs[0] as string,
-          DATABASE_URL: database.url as string,
+          DATABASE_URL: withDatabase(adminUrl, database),
           FEDERATION_ALLOW_PRIVATE_ADDRESS: "true",
           QUEUE_POLL_INTERVAL_MS: "100",
           RATE_LIMIT_FACTOR: "1000",
@@ -60,7 +67,8 @@ if (process.env.TEST_DATABASE_URL) {
     afterAll(async () => {
       await Promise.all([a, b].map((s) => (s ? stopServer(s) : undefined)));
       await sql?.end();
-      await database?.close();
+      await admin?.unsafe(`drop database if exists ${database} with (force)`);
+      await admin?.end();
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     });
 
