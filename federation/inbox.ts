@@ -25,7 +25,8 @@ import {
   Update,
 } from "@fedify/vocab";
 import { and, eq, isNull } from "drizzle-orm";
-import { actors, pendingJoins, type Room, roomMembers, rooms } from "../src/db/schema.ts";
+import { receiveContactRequest, settleRemoteContact } from "../src/contacts/contacts.ts";
+import { actors, contactRequests, pendingJoins, type Room, roomMembers, rooms } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { AppError } from "../src/errors.ts";
 import { logger } from "../src/log.ts";
@@ -167,6 +168,7 @@ async function answerJoin(ctx: Context<Deps>, room: Room, request: Follow | Join
 /** `Follow` or `Join` of a room hosted here: admitted (public, invited, or with an invite code) or refused. */
 async function onJoin(ctx: InboxContext<Deps>, request: Follow | Join) {
   const deps = ctx.data;
+  if (request instanceof Follow && (await onContactRequest(ctx, request))) return;
   const room = await hostedRoom(deps, request.objectId);
   if (room == null) return;
   const actorId = await senderId(ctx, request);
@@ -195,6 +197,37 @@ async function onJoin(ctx: InboxContext<Deps>, request: Follow | Join) {
     accepted = false;
   }
   await answerJoin(ctx, room, request, accepted);
+}
+
+/** A local user and someone elsewhere, by the IRIs of an activity between them. */
+async function contactPair(ctx: Context<Deps>, remoteIri: URL | null, localIri: URL | null) {
+  if (remoteIri == null || localIri == null) return undefined;
+  if (localIri.origin !== new URL(ctx.data.config.origin).origin || remoteIri.origin === localIri.origin)
+    return undefined;
+  if (!/^\/users\/[a-z0-9_]{3,32}$/.test(localIri.pathname)) return undefined;
+  const localId = await actorIdFor(ctx, localIri);
+  const remoteId = localId ? await actorIdFor(ctx, remoteIri) : undefined;
+  return localId && remoteId ? { localId, remoteId } : undefined;
+}
+
+/**
+ * A `Follow` of a local user is a contact request from someone elsewhere. Answered `Accept` at
+ * once when the local user had asked them too, `Reject` when either blocks the other; else it
+ * waits for the local user.
+ * @returns Whether the activity was a contact request.
+ */
+async function onContactRequest(ctx: InboxContext<Deps>, follow: Follow): Promise<boolean> {
+  const pair = await contactPair(ctx, follow.actorId, follow.objectId);
+  if (pair == null || follow.id == null) return false;
+  const federator = ctx.data.federation;
+  try {
+    const contacts = await receiveContactRequest(ctx.data, pair.remoteId, pair.localId, follow.id.href);
+    if (contacts) await federator?.sendContact(pair.localId, pair.remoteId, "accept", follow.id.href);
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    await federator?.sendContact(pair.localId, pair.remoteId, "reject", follow.id.href);
+  }
+  return true;
 }
 
 /** `Leave`, or `Undo{Follow}`: the actor leaves a room hosted here. */
@@ -559,7 +592,16 @@ async function onAnswer(ctx: InboxContext<Deps>, answer: Accept | Reject) {
   const deps = ctx.data;
   if (answer.actorId == null || answer.objectId == null) return;
   const mirror = await mirrorOf(deps, answer.actorId);
-  if (mirror == null) return;
+  if (mirror == null) {
+    // An answer to a local user's contact request, by the person asked.
+    const [request] = await deps.db.select().from(contactRequests).where(eq(contactRequests.iri, answer.objectId.href));
+    const remoteId = request ? await storedActorId(deps, answer.actorId) : undefined;
+    if (request && remoteId === request.toId) {
+      const outcome = answer instanceof Accept ? "accepted" : "rejected";
+      await settleRemoteContact(deps, request.toId, request.fromId, answer.objectId.href, outcome);
+    }
+    return;
+  }
   // The answer names our `Join` by its id: that is the request it settles, and only in the
   // room that was asked.
   const [pending] = await deps.db
@@ -621,7 +663,11 @@ export function inboxHandlers(listeners: InboxListenerSetters<Deps>): void {
     .on(Undo, async (ctx, undo) => {
       const object = await undo.getObject({ crossOrigin: "ignore" }).catch(() => null);
       if (object instanceof Follow || object instanceof Join) {
-        if (object.actorId?.href === undo.actorId?.href) await onLeave(ctx, undo, object.objectId);
+        if (object.actorId?.href !== undo.actorId?.href) return;
+        const pair = object instanceof Follow ? await contactPair(ctx, object.actorId, object.objectId) : undefined;
+        if (pair && object.id)
+          await settleRemoteContact(ctx.data, pair.remoteId, pair.localId, object.id.href, "withdrawn");
+        else await onLeave(ctx, undo, object.objectId);
       } else if (object instanceof Like || object instanceof EmojiReact) {
         await onReaction(ctx, object, false, undo);
       }

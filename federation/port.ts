@@ -1,5 +1,5 @@
 import type { Context, Federation } from "@fedify/fedify";
-import { Group, Invite, isActor, Join, Leave, Note, Source } from "@fedify/vocab";
+import { Accept, Follow, Group, Invite, isActor, Join, Leave, Note, Reject, Source, Undo } from "@fedify/vocab";
 import { Temporal } from "@js-temporal/polyfill";
 import { and, eq } from "drizzle-orm";
 import { actors, type Room, roomMembers } from "../src/db/schema.ts";
@@ -134,6 +134,32 @@ export function createFederator(federation: Federation<Deps>, deps: Deps): Feder
         }),
         { orderingKey: room.id },
       );
+    },
+
+    async sendContact(actorId, remoteId, action, iri) {
+      const ctx = contextOf(federation, deps);
+      const user = await localActorIri(deps, actorId);
+      const [other] = await deps.db.select().from(actors).where(eq(actors.id, remoteId));
+      if (user == null || other?.iri == null || other.inbox == null)
+        throw new AppError("user_not_found", "No such remote user.");
+      const them = new URL(other.iri);
+      // Our request follows them; theirs followed us.
+      const follow =
+        action === "follow" || action === "undo"
+          ? new Follow({ id: new URL(iri), actor: user.iri, object: them })
+          : new Follow({ id: new URL(iri), actor: them, object: user.iri });
+      const activity =
+        action === "follow"
+          ? follow
+          : action === "undo"
+            ? new Undo({ id: new URL(`${iri}#undo-${Date.now()}`), actor: user.iri, object: follow, to: them })
+            : new (action === "accept" ? Accept : Reject)({
+                id: new URL(`${user.iri.href}#${action}-${encodeURIComponent(iri)}`),
+                actor: user.iri,
+                object: follow,
+                to: them,
+              });
+      await ctx.sendActivity({ identifier: user.identifier }, recipient(other), activity);
     },
 
     async sendToRoom(actorId, room, action) {

@@ -35,6 +35,17 @@ export interface Federator {
   joinRemoteRoom(actorId: string, target: string): Promise<string>;
   /** Tells a remote user's server that they are invited into a room hosted here (`Invite` with the link). */
   inviteToRoom(room: Room, inviterId: string, actorId: string, inviteUrl: string): Promise<void>;
+  /**
+   * Tells a remote user's server about a contact request between a local user and them:
+   * `follow` (a request, with its IRI), `accept` / `reject` (an answer to theirs), `undo` (a
+   * withdrawn request or an ended contact).
+   */
+  sendContact(
+    actorId: string,
+    remoteId: string,
+    action: "follow" | "accept" | "reject" | "undo",
+    iri: string,
+  ): Promise<void>;
   /** Sends a local member's action in a remote room to the room's `Group`. */
   sendToRoom(actorId: string, room: Room, action: RemoteRoomAction): Promise<void>;
 }

@@ -1,12 +1,13 @@
 import { and, desc, eq, or } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
-import { findLocalUser } from "../accounts/accounts.ts";
+import { findLocalUser, handleHost } from "../accounts/accounts.ts";
 import type { DatabaseLike } from "../db/client.ts";
 import { type ContactRequest, contactRequests, contacts } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { notifyActor } from "../notifications/notifications.ts";
 import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
+import { remote } from "../rooms/rooms.ts";
 import { appendEvents } from "../stream/events.ts";
 import { onlineActors } from "../stream/presence.ts";
 import { assertNotBlocked } from "./blocks.ts";
@@ -63,9 +64,12 @@ export async function requestContact(
   actorId: string,
   handle: string,
 ): Promise<{ state: ContactState; actor: ActorProfile; requestId: string | null }> {
-  const target = await findLocalUser(deps, handle);
+  const target = await contactTarget(deps, handle);
   if (target.id === actorId) throw new AppError("validation_failed", "You cannot add yourself as a contact.");
   await assertNotBlocked(deps, actorId, [target.id], "send a contact request to");
+  const requestId = uuidv7();
+  // A request to someone on another server is a `Follow` of their `Person`, named by this IRI.
+  const iri = target.local ? null : `${deps.config.origin}/contact-requests/${requestId}`;
   const result = await deps.db.transaction(async (tx) => {
     const [existing] = await tx
       .select({ id: contacts.contactId })
@@ -78,11 +82,11 @@ export async function requestContact(
       .returning();
     if (theirs) {
       await addContacts(deps, tx, actorId, target.id);
-      return { state: "contact" as const, requestId: null };
+      return { state: "contact" as const, requestId: null, answered: theirs };
     }
     const [created] = await tx
       .insert(contactRequests)
-      .values({ id: uuidv7(), fromId: actorId, toId: target.id })
+      .values({ id: requestId, fromId: actorId, toId: target.id, iri })
       .onConflictDoNothing()
       .returning();
     if (created == null) {
@@ -92,21 +96,109 @@ export async function requestContact(
         .where(and(eq(contactRequests.fromId, actorId), eq(contactRequests.toId, target.id)));
       return { state: "outgoing" as const, requestId: mine?.id ?? null };
     }
-    await notifyActor(deps, tx, {
-      actorId: target.id,
-      type: "contact_request",
-      fromId: actorId,
-      data: { requestId: created.id },
-    });
+    if (target.local) {
+      await notifyActor(deps, tx, {
+        actorId: target.id,
+        type: "contact_request",
+        fromId: actorId,
+        data: { requestId: created.id },
+      });
+    }
     await announce(deps, tx, [
       { to: actorId, about: target.id, state: "outgoing", requestId: created.id },
       { to: target.id, about: actorId, state: "incoming", requestId: created.id },
     ]);
     return { state: "outgoing" as const, requestId: created.id };
   });
+  if (!target.local) {
+    // Their request, answered by asking back, is accepted; a new one is sent.
+    const answered = "answered" in result ? result.answered : undefined;
+    if (answered?.iri) await remote(deps).sendContact(actorId, target.id, "accept", answered.iri);
+    else if (result.state === "outgoing" && result.requestId === requestId && iri) {
+      await remote(deps).sendContact(actorId, target.id, "follow", iri);
+    }
+  }
   const actor = (await actorProfiles(deps, [target.id])).get(target.id);
   if (actor == null) throw new AppError("user_not_found", "No such user.");
-  return { ...result, actor };
+  return { state: result.state, requestId: result.requestId, actor };
+}
+
+/** The user a handle names: here, or fetched from another server. */
+async function contactTarget(deps: Deps, handle: string): Promise<{ id: string; local: boolean }> {
+  const host = /@([^@]+)$/.exec(handle.replace(/^@/, ""))?.[1]?.toLowerCase();
+  if (host == null || host === handleHost(deps).toLowerCase()) {
+    return { id: (await findLocalUser(deps, handle)).id, local: true };
+  }
+  const id = await remote(deps).lookupActor(handle);
+  if (id == null) throw new AppError("user_not_found", `No user ${handle} was found.`);
+  return { id, local: false };
+}
+
+/**
+ * A request from someone on another server (their `Follow` of a local user). If the local
+ * user had asked them already, they become contacts at once (and the caller answers `Accept`).
+ * @returns Whether they are contacts now.
+ * @throws {AppError} `forbidden` when either side blocks the other.
+ */
+export async function receiveContactRequest(deps: Deps, fromId: string, toId: string, iri: string): Promise<boolean> {
+  await assertNotBlocked(deps, fromId, [toId], "send a contact request to");
+  return await deps.db.transaction(async (tx) => {
+    const [already] = await tx
+      .select({ id: contacts.contactId })
+      .from(contacts)
+      .where(and(eq(contacts.ownerId, toId), eq(contacts.contactId, fromId)));
+    if (already) return true;
+    const [ours] = await tx
+      .delete(contactRequests)
+      .where(and(eq(contactRequests.fromId, toId), eq(contactRequests.toId, fromId)))
+      .returning();
+    if (ours) {
+      await addContacts(deps, tx, toId, fromId);
+      return true;
+    }
+    const [created] = await tx
+      .insert(contactRequests)
+      .values({ id: uuidv7(), fromId, toId, iri })
+      .onConflictDoNothing()
+      .returning();
+    if (created) {
+      await notifyActor(deps, tx, { actorId: toId, type: "contact_request", fromId, data: { requestId: created.id } });
+      await announce(deps, tx, [{ to: toId, about: fromId, state: "incoming", requestId: created.id }]);
+    }
+    return false;
+  });
+}
+
+/**
+ * The other server answered a local user's request (by its IRI): accepted, they are contacts;
+ * rejected, the request goes. Also ends a contact when the other side withdraws (`undo`).
+ */
+export async function settleRemoteContact(
+  deps: Deps,
+  remoteId: string,
+  localId: string,
+  iri: string,
+  outcome: "accepted" | "rejected" | "withdrawn",
+): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    const [request] = await tx
+      .delete(contactRequests)
+      .where(
+        and(
+          eq(contactRequests.iri, iri),
+          outcome === "withdrawn"
+            ? and(eq(contactRequests.fromId, remoteId), eq(contactRequests.toId, localId))
+            : and(eq(contactRequests.toId, remoteId), eq(contactRequests.fromId, localId)),
+        ),
+      )
+      .returning();
+    if (request && outcome === "accepted") return await addContacts(deps, tx, request.fromId, request.toId);
+    if (request) return await announce(deps, tx, [{ to: localId, about: remoteId, state: "none" }]);
+    // An unfollow of a contact ends it.
+    if (outcome === "withdrawn" && (await dropContactsBetween(tx, localId, remoteId))) {
+      await announce(deps, tx, [{ to: localId, about: remoteId, state: "none" }]);
+    }
+  });
 }
 
 /**
@@ -121,6 +213,7 @@ export async function settleContactRequest(
   requestId: string,
   action: "accept" | "decline" | "cancel",
 ): Promise<void> {
+  let settled: ContactRequest | undefined;
   await deps.db.transaction(async (tx) => {
     const mine = action === "cancel" ? eq(contactRequests.fromId, actorId) : eq(contactRequests.toId, actorId);
     const [request] = await tx
@@ -128,12 +221,19 @@ export async function settleContactRequest(
       .where(and(eq(contactRequests.id, requestId), mine))
       .returning();
     if (request == null) throw new AppError("contact_request_not_found", "No such contact request.");
+    settled = request;
     if (action === "accept") return await addContacts(deps, tx, request.fromId, request.toId);
     await announce(deps, tx, [
       { to: actorId, about: action === "cancel" ? request.toId : request.fromId, state: "none" },
       ...(action === "cancel" ? [{ to: request.toId, about: actorId, state: "none" as const }] : []),
     ]);
   });
+  // A request between servers is answered (or withdrawn) on the other one too.
+  if (settled?.iri) {
+    const other = action === "cancel" ? settled.toId : settled.fromId;
+    const verb = action === "accept" ? "accept" : action === "decline" ? "reject" : "undo";
+    await remote(deps).sendContact(actorId, other, verb, settled.iri);
+  }
 }
 
 /**
@@ -141,8 +241,8 @@ export async function settleContactRequest(
  * @throws {AppError} `user_not_found`.
  */
 export async function removeContact(deps: Deps, actorId: string, handle: string): Promise<void> {
-  const target = await findLocalUser(deps, handle);
-  await deps.db.transaction(async (tx) => {
+  const target = await contactTarget(deps, handle);
+  const removed = await deps.db.transaction(async (tx) => {
     const removed = await dropContactsBetween(tx, actorId, target.id);
     if (removed) {
       await announce(deps, tx, [
@@ -150,7 +250,12 @@ export async function removeContact(deps: Deps, actorId: string, handle: string)
         { to: target.id, about: actorId, state: "none" },
       ]);
     }
+    return removed;
   });
+  // Their server ends it too: an unfollow.
+  if (removed && !target.local) {
+    await remote(deps).sendContact(actorId, target.id, "undo", `${deps.config.origin}/contact-requests/${uuidv7()}`);
+  }
 }
 
 /**

@@ -301,6 +301,32 @@ describe("two federating servers", { timeout: 120_000 }, () => {
     expect(joined.remote).toBe(true);
   });
 
+  it("makes alice on A and bob on B contacts, and ends it from either side", async () => {
+    const bobHandle = `bob@${new URL(b.url).host}`;
+    const aliceHandle = `alice@${new URL(a.url).host}`;
+    type Contacts = {
+      contacts: { actor: { handle: string } }[];
+      incoming: { id: string; actor: { handle: string } }[];
+      outgoing: { actor: { handle: string } }[];
+    };
+    const contactsOf = (server: ServerProcess, user: User) =>
+      ok<Contacts>(200, server, user.token, "GET", "/api/v1/contacts");
+    const asked = await call<{ state: string }>(a, alice.token, "POST", "/api/v1/contacts", { user: bobHandle });
+    expect(asked.body.state).toBe("outgoing");
+    const incoming = await eventually("alice's request on B", async () =>
+      (await contactsOf(b, bob)).incoming.find((r) => r.actor.handle === aliceHandle),
+    );
+    await ok(204, b, bob.token, "POST", `/api/v1/contacts/requests/${incoming.id}/accept`);
+    await eventually("bob in alice's contacts", async () =>
+      (await contactsOf(a, alice)).contacts.some((c) => c.actor.handle === bobHandle) ? true : undefined,
+    );
+    expect((await contactsOf(b, bob)).contacts.map((c) => c.actor.handle)).toContain(aliceHandle);
+    await ok(204, b, bob.token, "DELETE", `/api/v1/contacts/${encodeURIComponent(aliceHandle)}`);
+    await eventually("the contact to end on A", async () =>
+      (await contactsOf(a, alice)).contacts.length === 0 ? true : undefined,
+    );
+  });
+
   it("carries the room's own changes: a moderator's delete, a new name, the room's end", async () => {
     const room = await ok<RoomBody>(201, a, alice.token, "POST", "/api/v1/rooms", {
       name: "Temp",
