@@ -11,17 +11,17 @@ import { removeRemoteMember } from "./rooms/remote.ts";
  */
 export function normalizeHost(input: string): string {
   const text = input.trim().toLowerCase();
-  let host: string;
-  try {
-    host = new URL(text.includes("://") ? text : `https://${text}`).host;
-  } catch {
-    host = "";
+  let host = text;
+  if (text.includes("://")) {
+    try {
+      host = new URL(text).host;
+    } catch {
+      host = "";
+    }
   }
-  if (
-    !/^[a-z0-9.-]+(:\d{1,5})?$/.test(host) ||
-    host.startsWith(".") ||
-    (!host.includes(".") && !host.startsWith("localhost"))
-  ) {
+  // Labels of a-z, 0-9 and inner `-`, separated by single dots, and an optional port.
+  const label = "[a-z0-9](?:[a-z0-9-]*[a-z0-9])?";
+  if (!new RegExp(`^${label}(?:\\.${label})*(?::\\d{1,5})?$`).test(host)) {
     throw new AppError("validation_failed", `Not a server name: ${input}`);
   }
   return host;

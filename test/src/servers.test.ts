@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAccount } from "../../src/accounts/accounts.ts";
+import { loadConfig } from "../../src/config.ts";
+import type { Deps } from "../../src/deps.ts";
+import type { AppError } from "../../src/errors.ts";
+import { upsertRemoteActor } from "../../src/rooms/remote.ts";
+import { createRoom, joinRoom, listMembers } from "../../src/rooms/rooms.ts";
+import { blockServer, listBlockedServers, normalizeHost, unblockServer } from "../../src/servers.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
+import { testDeps } from "../helpers/secrets.ts";
+
+let database: TestDatabase;
+let deps: Deps;
+let dataDir: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  dataDir = mkdtempSync(join(tmpdir(), "fedchat-servers-"));
+  deps = await testDeps(loadConfig({ ORIGIN: "https://chat.example", DATA_DIR: dataDir }), database.db);
+});
+afterAll(async () => {
+  await database.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const remoteActor = (iri: string) =>
+  upsertRemoteActor(deps, {
+    iri,
+    handle: `${new URL(iri).pathname.split("/").at(-1)}@${new URL(iri).host}`,
+    name: "Someone",
+    inbox: `${iri}/inbox`,
+    sharedInbox: null,
+    avatarUrl: null,
+  });
+
+describe("the server block list", () => {
+  it("takes host names and URLs, lowercased with their port, and refuses anything else", () => {
+    expect(normalizeHost("Bad.Example")).toBe("bad.example");
+    expect(normalizeHost("https://bad.example:8443/users/x")).toBe("bad.example:8443");
+    for (const junk of ["", "   ", "bad example", "-", "http://", "bad..example", "a/b c"]) {
+      let code = "accepted";
+      try {
+        normalizeHost(junk);
+      } catch (error) {
+        code = (error as AppError).code;
+      }
+      expect(code, junk).toBe("validation_failed");
+    }
+  });
+
+  it("ends the memberships of the blocked server's users (subdomains too), and no one else's", async () => {
+    const owner = await createAccount(deps, { username: "olivia", password: "olivia's password" });
+    const room = await createRoom(deps, owner.id, { name: "Lobby", visibility: "public" });
+    const bad = await remoteActor("https://bad.example/users/mallory");
+    const sub = await remoteActor("https://eu.bad.example/users/eve");
+    const good = await remoteActor("https://good.example/users/felix");
+    for (const id of [bad, sub, good]) await joinRoom(deps, id, room.id);
+
+    const { host, removed } = await blockServer(deps, "BAD.example", "spam");
+    expect(host).toBe("bad.example");
+    expect(removed).toBe(2);
+    const members = (await listMembers(deps, owner.id, room.id)).map((m) => m.actor.handle);
+    expect(members).toContain("felix@good.example");
+    expect(members).not.toContain("mallory@bad.example");
+    expect(members).not.toContain("eve@eu.bad.example");
+    expect((await listBlockedServers(deps)).map((r) => [r.host, r.reason])).toEqual([["bad.example", "spam"]]);
+
+    expect(await unblockServer(deps, "bad.example")).toBe(true);
+    expect(await unblockServer(deps, "bad.example")).toBe(false);
+    expect(await listBlockedServers(deps)).toEqual([]);
+  });
+});
