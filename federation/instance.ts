@@ -133,7 +133,9 @@ export async function createInstance(
     startWorkers() {
       if (working != null || config.queueWorkers === 0) return;
       working = federation.startQueue(deps, { signal: workers.signal });
-      publisher.start();
+      publisher
+        .start(database)
+        .catch((error) => log.error("The federation publisher did not start: {error}", { error }));
       log.info("Started {count} queue workers.", { count: config.queueWorkers });
     },
     drain() {

@@ -1,12 +1,13 @@
 import type { Context, Federation } from "@fedify/fedify";
 import { Activity, Add, Announce, Block, Delete, Remove, Update } from "@fedify/vocab";
 import { and, asc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
-import type { DatabaseLike } from "../src/db/client.ts";
+import type { DatabaseHandle, DatabaseLike } from "../src/db/client.ts";
 import { actors, events, federationCursor, messages, type Room, rooms, type StreamEvent } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { logger } from "../src/log.ts";
 import { messageUrl } from "../src/messages/messages.ts";
 import { roomKeyPairs } from "../src/rooms/keys.ts";
+import { eventsChannel } from "../src/stream/events.ts";
 import { historyId, messageActivity } from "./history.ts";
 import { actorIri, deleteActivity, localActorIri, reactionActivity, signAs, toNote, updateActivity } from "./notes.ts";
 import { recipient, remoteMembers } from "./remote.ts";
@@ -33,8 +34,10 @@ type Recipient = ReturnType<typeof recipient>;
 export class Publisher {
   readonly #federation: Federation<Deps>;
   readonly #deps: Deps;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #unlisten: (() => Promise<void>) | undefined;
   #running: Promise<void> | undefined;
+  #again = false;
   #stopped = false;
 
   constructor(federation: Federation<Deps>, deps: Deps) {
@@ -42,22 +45,40 @@ export class Publisher {
     this.#deps = deps;
   }
 
-  /** Starts reading the log every `intervalMs`. */
-  start(intervalMs = 200): void {
-    const tick = async () => {
-      if (this.#stopped) return;
-      this.#running = this.publishPending()
-        .then(() => undefined)
-        .catch((error) => log.warn("Publishing events failed: {error}", { error }));
-      await this.#running;
-      if (!this.#stopped) this.#timer = setTimeout(tick, intervalMs);
-    };
-    this.#timer = setTimeout(tick, 0);
+  /**
+   * Starts publishing: at once whenever the log's NOTIFY says something was written, and every
+   * `intervalMs` anyway (a notification lost across a reconnect, a lease another process let
+   * run out).
+   */
+  async start(database: DatabaseHandle, intervalMs = 1000): Promise<void> {
+    this.#unlisten = await database.listen(eventsChannel, () => this.#kick());
+    this.#timer = setInterval(() => this.#kick(), intervalMs);
+    this.#kick();
+  }
+
+  /** Runs one round now, or one more right after the current one. */
+  #kick(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.publishPending()
+      .then(() => undefined)
+      .catch((error) => log.warn("Publishing events failed: {error}", { error }))
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.#kick();
+        }
+      });
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#timer);
+    clearInterval(this.#timer);
+    await this.#unlisten?.().catch(() => {});
     await this.#running;
   }
 
