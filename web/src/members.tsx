@@ -9,6 +9,14 @@ import { Avatar, Dialog, Field, FormError, PresenceDot, useSubmit } from "./ui.t
 const roleOrder: Role[] = ["owner", "admin", "moderator", "member"];
 const rank = (role: Role | null) => (role ? roleOrder.length - 1 - roleOrder.indexOf(role) : -1);
 
+/** Closes the moderation menu around an element (and gives its toggle the focus back). */
+function closeMenu(inside: Element, focus = false): void {
+  const menu = inside.closest("details");
+  if (!menu) return;
+  menu.open = false;
+  if (focus) menu.querySelector("summary")?.focus();
+}
+
 export function MemberPanel(props: { room: Room; state: RoomState; onClose(): void }) {
   const { room, state } = props;
   const members = state.members.value;
@@ -54,7 +62,7 @@ export function MemberPanel(props: { room: Room; state: RoomState; onClose(): vo
                 </span>
               </span>
               {outranks && (can("changeRoles") || can("kick") || can("ban")) ? (
-                <details class="member-menu">
+                <details class="member-menu" onKeyDown={(e) => e.key === "Escape" && closeMenu(e.currentTarget, true)}>
                   <summary aria-label={`Moderate ${name}`}>
                     <Icon name="more" />
                   </summary>
@@ -65,13 +73,15 @@ export function MemberPanel(props: { room: Room; state: RoomState; onClose(): vo
                         <select
                           value={m.role}
                           onChange={async (e) => {
-                            const role = e.currentTarget.value as Role;
+                            const select = e.currentTarget;
+                            const role = select.value as Role;
+                            closeMenu(select);
                             try {
                               await api("PUT", `/rooms/${room.id}/members/${m.actor.id}/role`, { role });
                               say(`${name} is now ${role}.`);
                             } catch (err) {
                               say(describeError(err), true);
-                              e.currentTarget.value = m.role;
+                              select.value = m.role;
                             }
                           }}
                         >
@@ -86,12 +96,25 @@ export function MemberPanel(props: { room: Room; state: RoomState; onClose(): vo
                       </label>
                     ) : null}
                     {can("kick") ? (
-                      <button type="button" onClick={() => setActing({ member: m, action: "kick" })}>
+                      <button
+                        type="button"
+                        onClick={(e) => {
+                          closeMenu(e.currentTarget);
+                          setActing({ member: m, action: "kick" });
+                        }}
+                      >
                         Remove from room
                       </button>
                     ) : null}
                     {can("ban") ? (
-                      <button type="button" class="danger" onClick={() => setActing({ member: m, action: "ban" })}>
+                      <button
+                        type="button"
+                        class="danger"
+                        onClick={(e) => {
+                          closeMenu(e.currentTarget);
+                          setActing({ member: m, action: "ban" });
+                        }}
+                      >
                         Ban
                       </button>
                     ) : null}
@@ -161,7 +184,7 @@ function MyMembership(props: { room: Room; state: RoomState; onClose(): void }) 
     <Dialog title={`You in ${props.room.name}`} onClose={props.onClose}>
       <form onSubmit={onSubmit}>
         <Field label="Nickname in this room" hint="Empty: your display name">
-          <input name="nickname" maxLength={64} value={mine?.nickname ?? ""} />
+          <input name="nickname" maxLength={64} defaultValue={mine?.nickname ?? ""} />
         </Field>
         <label class="check">
           <input type="checkbox" checked={useColor} onChange={(e) => setUseColor(e.currentTarget.checked)} /> Use a name
@@ -169,7 +192,7 @@ function MyMembership(props: { room: Room; state: RoomState; onClose(): void }) 
         </label>
         {useColor ? (
           <Field label="Colour">
-            <input type="color" name="color" value={mine?.color ?? "#4f5bd5"} />
+            <input type="color" name="color" defaultValue={mine?.color ?? "#4f5bd5"} />
           </Field>
         ) : null}
         <FormError error={error} />

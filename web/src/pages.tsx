@@ -127,8 +127,8 @@ export function CreateRoom() {
         <fieldset>
           <legend>Who can join</legend>
           <label class="check">
-            <input type="radio" name="visibility" value="public" checked /> Public: listed in the directory, anyone may
-            join, also from other servers
+            <input type="radio" name="visibility" value="public" defaultChecked /> Public: listed in the directory,
+            anyone may join, also from other servers
           </label>
           <label class="check">
             <input type="radio" name="visibility" value="private" /> Private: invite only

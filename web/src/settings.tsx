@@ -183,10 +183,10 @@ function RoomGeneral(props: { room: Room; can(action: string): boolean }) {
       ) : null}
       <form onSubmit={onSubmit}>
         <Field label="Name">
-          <input name="name" required maxLength={100} value={room.name} disabled={!can("rename")} />
+          <input name="name" required maxLength={100} defaultValue={room.name} disabled={!can("rename")} />
         </Field>
         <Field label="Topic">
-          <textarea name="topic" maxLength={1000} rows={3} value={room.topic} disabled={!can("setTopic")} />
+          <textarea name="topic" maxLength={1000} rows={3} defaultValue={room.topic} disabled={!can("setTopic")} />
         </Field>
         <fieldset class="inline" disabled={!can("setTheme")}>
           <legend>Theme colour</legend>
@@ -211,12 +211,12 @@ function RoomGeneral(props: { room: Room; can(action: string): boolean }) {
           <fieldset disabled={!can("setVisibility")}>
             <legend>Who can join</legend>
             <label class="check">
-              <input type="radio" name="visibility" value="public" checked={room.visibility === "public"} /> Public:
-              listed in the directory, anyone may join
+              <input type="radio" name="visibility" value="public" defaultChecked={room.visibility === "public"} />{" "}
+              Public: listed in the directory, anyone may join
             </label>
             <label class="check">
-              <input type="radio" name="visibility" value="private" checked={room.visibility === "private"} /> Private:
-              invite only
+              <input type="radio" name="visibility" value="private" defaultChecked={room.visibility === "private"} />{" "}
+              Private: invite only
             </label>
           </fieldset>
         )}
@@ -499,10 +499,10 @@ function Profile(props: { user: User }) {
       />
       <form onSubmit={onSubmit}>
         <Field label="Display name">
-          <input name="displayName" maxLength={64} value={user.displayName} />
+          <input name="displayName" maxLength={64} defaultValue={user.displayName} />
         </Field>
         <Field label="Bio">
-          <textarea name="bio" rows={3} maxLength={500} value={user.bio} />
+          <textarea name="bio" rows={3} maxLength={500} defaultValue={user.bio} />
         </Field>
         <label class="check">
           <input type="checkbox" checked={useColor} onChange={(e) => setUseColor(e.currentTarget.checked)} /> Name
@@ -510,7 +510,7 @@ function Profile(props: { user: User }) {
         </label>
         {useColor ? (
           <Field label="Colour">
-            <input type="color" name="color" value={user.color ?? "#4f5bd5"} />
+            <input type="color" name="color" defaultValue={user.color ?? "#4f5bd5"} />
           </Field>
         ) : null}
         <FormError error={error} />
