@@ -381,6 +381,10 @@ function notify(message: Message): void {
 export const stream = new Stream({
   event: applyEvent,
   ready(resumed) {
+    // Back online: what failed for want of a connection goes again, under the same txnId.
+    for (const state of roomStates.values()) {
+      for (const p of state.pending.peek()) if (p.state === "failed" && p.retryable) void deliver(p);
+    }
     if (resumed) return;
     // First connection, or events were missed beyond replay: reload what is shown.
     void loadRooms();
@@ -443,7 +447,9 @@ async function deliver(pending: PendingMessage): Promise<void> {
       setPending(null);
     });
   } catch (error) {
-    setPending({ state: "failed", error: describeError(error) });
+    const retryable =
+      error instanceof ApiError && (error.code === "network" || error.code === "rate_limited" || error.status >= 500);
+    setPending({ state: "failed", error: describeError(error), retryable });
   }
 }
 

@@ -94,6 +94,8 @@ export interface PendingMessage {
   replyTo: Message["replyTo"];
   state: "sending" | "failed";
   error?: string;
+  /** The failure may pass (offline, server error): sent again when the stream reconnects. */
+  retryable?: boolean;
   createdAt: string;
 }
 
