@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { expect } from "vitest";
 import { freePort, type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
 
 /** Debian's chromium (CI installs it); never a downloaded browser. */
@@ -98,7 +97,7 @@ export async function register(page: Page, username: string, displayName: string
   await page.getByLabel("Display name (optional)").fill(displayName);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect.poll(() => page.getByRole("navigation", { name: "Rooms" }).isVisible(), { timeout: 15_000 }).toBe(true);
+  await page.getByRole("navigation", { name: "Rooms" }).waitFor({ timeout: 15_000 });
 }
 
 /** Creates a room through the form; returns its id (from the URL it lands on). */
