@@ -10,6 +10,13 @@ export const defaultWebRoot = fileURLToPath(new URL("../../web/dist/", import.me
 /** Paths that belong to the server, never to the client's router. */
 const serverPaths = /^\/(api|media|\.well-known|nodeinfo|healthz|readyz|problems)(\/|$)/;
 
+/**
+ * The client's pages (web/src/main.tsx routes them). Other paths stay 404 problems, for
+ * browsers too: an unknown address is not found rather than an empty client.
+ */
+export const clientPages =
+  /^\/(|rooms\/[^/]+|rooms\/[^/]+\/settings|users\/[^/]+|invite\/[^/]+|directory|new|join|dm|settings|login|register)$/;
+
 const mediaTypes: Readonly<Record<string, string>> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
@@ -58,10 +65,10 @@ function wantsPage(c: Context<Env>): boolean {
 
 /**
  * Serves the browser client built into `root`: files under `/assets/` (hashed names, cached for
- * a year), other files of the build by name, and `index.html` for every page the client routes
- * (`/rooms/…`, `/users/…`, `/invite/…`, …), including the actor URLs whose ActivityPub
- * representation Fedify serves to servers. Server paths (`/api/`, `/media/`, `/.well-known/`, …)
- * never get the page. When the client has not been built, pages get a short plain-text
+ * a year), other files of the build by name, and `index.html` to browsers for every page the
+ * client routes ({@link clientPages}: `/rooms/…`, `/users/…`, `/invite/…`, …), including the
+ * actor URLs whose ActivityPub representation Fedify serves to servers. Server paths (`/api/`,
+ * `/media/`, `/.well-known/`, …) never get the page. When the client has not been built, pages get a short plain-text
  * explanation instead.
  */
 export function webRoutes(app: Hono<Env>, root: string = defaultWebRoot): void {
@@ -119,7 +126,7 @@ export function webRoutes(app: Hono<Env>, root: string = defaultWebRoot): void {
       const file = await load(name);
       if (file) return send(c, file, "public, max-age=3600", false);
     }
-    if (!wantsPage(c)) return next();
+    if (!wantsPage(c) || !clientPages.test(path)) return next();
     const index = await load("index.html");
     if (index) return send(c, index, "no-cache", true);
     return c.text(

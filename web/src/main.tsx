@@ -162,9 +162,19 @@ const routes: [string, (params: Record<string, string>) => JSX.Element][] = [
   ["/settings", () => <UserSettings />],
 ];
 
+function NotFound() {
+  return (
+    <section class="pane-center" aria-labelledby="missing-title">
+      <h1 id="missing-title">Nothing here</h1>
+      <p>This address is not a page of fedchat.</p>
+      <a href="/">Back to your rooms</a>
+    </section>
+  );
+}
+
 function Main() {
   const p = path.value;
-  let view = <Home />;
+  let view = p === "/" || p === "/login" || p === "/register" ? <Home /> : <NotFound />;
   let roomId: string | null = null;
   for (const [pattern, page] of routes) {
     const params = match(pattern, p);

@@ -68,6 +68,10 @@ describe("serving the web client", () => {
     expect(missing.status).toBe(404);
     const json = await app().request("/rooms/x", { headers: { accept: "application/json" } });
     expect(json.status).toBe(404);
+    // A path the client does not route is not found, for a browser too.
+    const unknown = await app().request("/somewhere/else", { headers: html });
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get("content-type")).toBe("application/problem+json");
     // Path traversal out of the build folder finds nothing.
     const traversal = await app().request("/assets/..%2F..%2F..%2Fetc%2Fpasswd");
     expect(traversal.status).toBe(404);
