@@ -292,6 +292,67 @@ describe("rooms, history and moderation", () => {
     expect(shown).toEqual(["Max Renamed in Ping room: hey @olive, look"]);
   });
 
+  it("never shows, in the room on screen, an event of the room just left", async () => {
+    const api = await apiAs("max");
+    const a = (await api("POST", "/rooms", { name: "Room A", visibility: "public" })) as { id: string };
+    const b = (await api("POST", "/rooms", { name: "Room B", visibility: "public" })) as { id: string };
+    const oliveApi = await apiAs("olive");
+    await oliveApi("POST", `/rooms/${a.id}/join`);
+    await oliveApi("POST", `/rooms/${b.id}/join`);
+    await olive.page.goto(`/rooms/${a.id}`);
+    await composer(olive.page).waitFor();
+    await olive.page.getByRole("link", { name: /^Room B/ }).click();
+    await olive.page.locator("h1#room-title").filter({ hasText: "Room B" }).waitFor();
+    await api("PUT", `/rooms/${a.id}/messages/left-behind`, { content: "said in room A" });
+    await api("POST", `/rooms/${a.id}/typing`, { typing: true });
+    // Room A counts it as unread; room B's view shows nothing of it.
+    await olive.page.getByRole("link", { name: /^Room A, 1 unread/ }).waitFor();
+    expect(await message(olive.page, "said in room A").count()).toBe(0);
+    expect(await olive.page.locator(".typing").textContent()).toBe("");
+    await olive.page.getByRole("link", { name: /^Room A/ }).click();
+    await message(olive.page, "said in room A").waitFor();
+    await olive.page.getByRole("link", { name: /^Room A, 1 unread/ }).waitFor({ state: "detached" });
+  });
+
+  it("works with the keyboard alone", async () => {
+    // The composer has the focus when a room opens: Enter sends.
+    await olive.page.waitForFunction(() => document.activeElement?.matches(".composer textarea") ?? false);
+    await olive.page.keyboard.type("typed without a mouse");
+    await olive.page.keyboard.press("Enter");
+    await message(olive.page, "typed without a mouse").waitFor();
+    // The timeline: End, then ↑ and ↓ move between messages; Tab reaches a message's actions.
+    await olive.page.locator(".timeline").focus();
+    await olive.page.keyboard.press("End");
+    await olive.page.keyboard.press("ArrowUp");
+    await olive.page.keyboard.press("ArrowDown");
+    await olive.page.waitForFunction(
+      () => document.activeElement?.closest("li.message")?.textContent?.includes("typed without a mouse") ?? false,
+    );
+    // Tab goes through the message (author, then its actions), not elsewhere.
+    const focused = () => olive.page.evaluate(() => document.activeElement?.getAttribute("aria-label") ?? null);
+    for (let i = 0; i < 4 && (await focused()) !== "Add reaction"; i++) {
+      await olive.page.keyboard.press("Tab");
+      expect(
+        await olive.page.evaluate(() => document.activeElement?.closest("li.message")?.textContent ?? ""),
+      ).toContain("typed without a mouse");
+    }
+    expect(await focused()).toBe("Add reaction");
+    await olive.page.keyboard.press("Enter");
+    await olive.page.waitForFunction(() => document.activeElement?.getAttribute("aria-label") === "Search emoji");
+    await olive.page.keyboard.type("fire");
+    await olive.page.keyboard.press("Enter");
+    await message(olive.page, "typed without a mouse").locator(".chip.mine").waitFor();
+    // Closing a dialog gives the focus back to where it was.
+    await olive.page.waitForFunction(() => document.activeElement?.getAttribute("aria-label") === "Add reaction");
+    // Reply by keyboard: Tab to Reply, Enter, type, Enter.
+    await olive.page.keyboard.press("Tab");
+    expect(await olive.page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe("Reply");
+    await olive.page.keyboard.press("Enter");
+    await olive.page.keyboard.type("a keyboard reply");
+    await olive.page.keyboard.press("Enter");
+    await message(olive.page, "a keyboard reply").locator(".reply-quote").waitFor();
+  });
+
   it("never showed a dialog or an error", () => {
     expect([...olive.seen.dialogs, ...max.seen.dialogs]).toEqual([]);
     expect([...olive.seen.errors, ...max.seen.errors]).toEqual([]);

@@ -121,9 +121,9 @@ export function composer(page: Page) {
   return page.locator(".composer textarea");
 }
 
-/** The message in the timeline whose text contains `text`. */
+/** The message in the timeline whose text contains `text` (acknowledged by the server, not pending). */
 export function message(page: Page, text: string) {
-  return page.locator(".messages li.message").filter({ hasText: text });
+  return page.locator(".messages li.message:not(.pending-message)").filter({ hasText: text });
 }
 
 export function screenshotPath(name: string): string {

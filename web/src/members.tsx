@@ -28,7 +28,16 @@ export function MemberPanel(props: { room: Room; state: RoomState; onClose(): vo
     (a, b) => rank(b.role) - rank(a.role) || a.actor.displayName.localeCompare(b.actor.displayName),
   );
   return (
-    <aside class="member-panel" id="member-panel" aria-labelledby="members-title">
+    <aside
+      class="member-panel"
+      id="member-panel"
+      aria-labelledby="members-title"
+      onKeyDown={(e) => {
+        if (e.key === "Escape" && !e.defaultPrevented && !(e.target as Element).closest("details[open], dialog")) {
+          props.onClose();
+        }
+      }}
+    >
       <header class="panel-head">
         <h2 id="members-title">Members{members ? ` (${members.length})` : ""}</h2>
         <button type="button" class="icon-button" aria-label="Close members" onClick={props.onClose}>

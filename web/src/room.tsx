@@ -2,7 +2,7 @@
 import { useComputed, useSignal } from "@preact/signals";
 import type { CSSProperties, JSX, TargetedKeyboardEvent } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
-import { ApiError, api } from "./api.ts";
+import { api } from "./api.ts";
 import { recentEmoji, rememberEmoji, searchEmoji } from "./emoji.ts";
 import { Icon } from "./icons.tsx";
 import { MemberPanel } from "./members.tsx";
@@ -248,6 +248,27 @@ function Timeline(props: { room: Room; state: RoomState; replyTo: Sig<Message | 
     return () => document.removeEventListener("visibilitychange", visible);
   }, []);
 
+  /** ↑ and ↓ move between messages; Home and End go to the first and last loaded. */
+  function onKeyDown(e: TargetedKeyboardEvent<HTMLElement>) {
+    if (!["ArrowUp", "ArrowDown", "Home", "End"].includes(e.key)) return;
+    const target = e.target as Element;
+    if (target.closest("button, input, textarea, select, a")) return;
+    const items = [...(scroller.current?.querySelectorAll<HTMLElement>("li.message") ?? [])];
+    if (items.length === 0) return;
+    const current = target.closest("li.message");
+    const at = current ? items.indexOf(current as HTMLElement) : items.length;
+    const next =
+      e.key === "Home"
+        ? items[0]
+        : e.key === "End"
+          ? items.at(-1)
+          : items[Math.max(0, Math.min(items.length - 1, at + (e.key === "ArrowUp" ? -1 : 1)))];
+    if (!next) return;
+    e.preventDefault();
+    next.focus();
+    next.scrollIntoView({ block: "nearest" });
+  }
+
   function jumpToLatest() {
     const el = scroller.current;
     if (!el) return;
@@ -328,8 +349,19 @@ function Timeline(props: { room: Room; state: RoomState; replyTo: Sig<Message | 
 
   return (
     <div class="timeline-wrap">
-      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region takes focus so that the keyboard can scroll it */}
-      <section class="timeline" ref={scroller} onScroll={onScroll} tabIndex={0} aria-label={`Messages in ${room.name}`}>
+      <section
+        class="timeline"
+        ref={scroller}
+        onScroll={onScroll}
+        onKeyDown={onKeyDown}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region takes focus so that the keyboard can scroll it
+        tabIndex={0}
+        aria-label={`Messages in ${room.name}`}
+        aria-describedby="timeline-keys"
+      >
+        <p id="timeline-keys" class="visually-hidden">
+          Use the up and down arrow keys to move between messages, and Tab to reach a message's actions.
+        </p>
         {state.error.value ? (
           <p class="form-error" role="alert">
             {state.error.value}{" "}
@@ -886,9 +918,4 @@ function Composer(props: { room: Room; state: RoomState; replyTo: Sig<Message | 
       </p>
     </form>
   );
-}
-
-/** Whether an error means the room cannot be reached any more (deleted, removed). */
-export function roomGone(error: unknown): boolean {
-  return error instanceof ApiError && (error.code === "room_not_found" || error.code === "not_a_member");
 }
