@@ -308,6 +308,8 @@ describe("rooms, history and moderation", () => {
     // Room A counts it as unread; room B's view shows nothing of it.
     await olive.page.getByRole("link", { name: /^Room A, 1 unread/ }).waitFor();
     expect(await message(olive.page, "said in room A").count()).toBe(0);
+    // The tab's title counts what is unread.
+    expect(await olive.page.title()).toMatch(/^\(\d+\) Room B · fedchat$/);
     expect(await olive.page.locator(".typing").textContent()).toBe("");
     await olive.page.getByRole("link", { name: /^Room A/ }).click();
     await message(olive.page, "said in room A").waitFor();

@@ -8,7 +8,18 @@ import { RoomView } from "./room.tsx";
 import { match, navigate, onLinkClick, path } from "./router.ts";
 import { UserSettings } from "./settings.tsx";
 import { Sidebar } from "./sidebar.tsx";
-import { activeRoomId, authState, boot, describeError, me, say, stream, toast } from "./store.ts";
+import {
+  activeRoomId,
+  authState,
+  boot,
+  describeError,
+  me,
+  pageTitle,
+  say,
+  stream,
+  toast,
+  totalUnread,
+} from "./store.ts";
 import { connection, nextAttemptAt } from "./stream.ts";
 import { applyTheme } from "./theme.ts";
 import { Field, FormError, useSubmit } from "./ui.tsx";
@@ -127,6 +138,9 @@ function Toast() {
 }
 
 function Home() {
+  useEffect(() => {
+    pageTitle.value = "";
+  }, []);
   return (
     <section class="home" aria-labelledby="home-title">
       <h1 id="home-title">Welcome, {me.value?.displayName || me.value?.username}</h1>
@@ -198,6 +212,11 @@ function Main() {
 
 function App() {
   const state = authState.value;
+  useSignalEffect(() => {
+    const unread = totalUnread.value;
+    const page = pageTitle.value;
+    document.title = `${unread > 0 ? `(${unread}) ` : ""}${page ? `${page} · ` : ""}fedchat`;
+  });
   if (state === "loading") return <p class="boot">Loading fedchat…</p>;
   return (
     // biome-ignore lint/a11y/noStaticElementInteractions: delegates in-app link clicks to the router

@@ -4,14 +4,14 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api } from "./api.ts";
 import { Icon } from "./icons.tsx";
 import { navigate } from "./router.ts";
-import { attempt, describeError, me, putRoom, rooms, say } from "./store.ts";
+import { attempt, describeError, me, pageTitle, putRoom, rooms, say } from "./store.ts";
 import type { Room, User } from "./types.ts";
 import { ActionButton, Avatar, Field, FormError, useSubmit } from "./ui.tsx";
 
 function Page(props: { title: string; children: ComponentChildren }) {
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
-    document.title = `${props.title} · fedchat`;
+    pageTitle.value = props.title;
     heading.current?.focus();
   }, [props.title]);
   return (

@@ -15,6 +15,7 @@ import {
   discardSend,
   markRead,
   me,
+  pageTitle,
   putRoom,
   type RoomState,
   retrySend,
@@ -108,12 +109,14 @@ function JoinedRoom(props: { room: Room; panel?: "settings" | undefined }) {
     void state.load();
     if (state.members.peek() == null) void state.loadMembers();
     atBottom.value = true;
-    document.title = `${room.name} · fedchat`;
     return () => {
-      document.title = "fedchat";
+      pageTitle.value = "";
     };
   }, [state]);
 
+  useEffect(() => {
+    pageTitle.value = room.name;
+  }, [room.name]);
   const accent = room.theme ? ({ "--room-accent": room.theme } as CSSProperties) : undefined;
   const can = (action: string) => room.permissions.includes(action);
   return (

@@ -3,7 +3,17 @@ import { useEffect, useState } from "preact/hooks";
 import { api, logout } from "./api.ts";
 import { Icon } from "./icons.tsx";
 import { navigate } from "./router.ts";
-import { attempt, describeError, enableNotifications, me, notificationsEnabled, putRoom, rooms, say } from "./store.ts";
+import {
+  attempt,
+  describeError,
+  enableNotifications,
+  me,
+  notificationsEnabled,
+  pageTitle,
+  putRoom,
+  rooms,
+  say,
+} from "./store.ts";
 import { applyTheme, type ThemeChoice, themeChoice } from "./theme.ts";
 import type { Actor, Invite, Room, SessionInfo, User } from "./types.ts";
 import { ActionButton, Avatar, Confirm, copyText, Dialog, Field, FormError, formatDate, useSubmit } from "./ui.tsx";
@@ -448,7 +458,7 @@ function RoomLeave(props: { room: Room; can(action: string): boolean }) {
 export function UserSettings() {
   const user = me.value;
   useEffect(() => {
-    document.title = "Settings · fedchat";
+    pageTitle.value = "Settings";
   }, []);
   if (!user) return null;
   return (

@@ -84,6 +84,11 @@ export function Sidebar() {
             <Icon name="plus" size={14} />
           </a>
         </h2>
+        {directs.length === 0 && roomsLoaded.value ? (
+          <p class="muted small">
+            No conversations yet. <a href="/dm">Start one</a>.
+          </p>
+        ) : null}
         <ul class="room-list" aria-labelledby="dms-title">
           {directs.map((room) => (
             <RoomLink key={room.id} room={room} />

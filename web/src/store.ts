@@ -22,6 +22,12 @@ export const atBottom = signal(true);
 /** Short messages for the user (saved, copied, failed), shown in a live region. */
 export const toast = signal<{ text: string; error?: boolean; id: number } | null>(null);
 
+/** What the page is (a room's name, "Settings"); the tab's title adds the unread count. */
+export const pageTitle = signal("");
+
+/** Unread messages across all rooms, for the tab's title. */
+export const totalUnread = computed(() => rooms.value.reduce((sum, r) => sum + r.unread, 0));
+
 export const sortedRooms = computed(() =>
   [...rooms.value].sort((a, b) => b.lastSeq - a.lastSeq || a.name.localeCompare(b.name)),
 );
