@@ -13,7 +13,9 @@ import {
   authState,
   boot,
   describeError,
+  enableNotifications,
   me,
+  notificationPermission,
   pageTitle,
   say,
   stream,
@@ -159,6 +161,14 @@ function Home() {
           <a href="/dm">Start a direct conversation</a>
         </li>
       </ul>
+      {notificationPermission.value === "default" ? (
+        <p>
+          <button type="button" onClick={() => void enableNotifications()}>
+            Notify me when I am mentioned
+          </button>{" "}
+          <span class="muted small">while fedchat is in a background tab</span>
+        </p>
+      ) : null}
     </section>
   );
 }

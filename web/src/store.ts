@@ -356,10 +356,16 @@ function clearTyping(roomId: string, actorId: string): void {
 
 export const notificationsEnabled = signal(typeof Notification === "function" && Notification.permission === "granted");
 
+/** The browser's answer so far: `default` until the user is asked. */
+export const notificationPermission = signal<NotificationPermission>(
+  typeof Notification === "function" ? Notification.permission : "denied",
+);
+
 /** Asks for permission to show notifications for mentions while the tab is hidden. */
 export async function enableNotifications(): Promise<void> {
   if (typeof Notification !== "function") return say("This browser cannot show notifications.", true);
   const answer = await Notification.requestPermission();
+  notificationPermission.value = answer;
   notificationsEnabled.value = answer === "granted";
   say(
     answer === "granted" ? "You will be notified of mentions." : "Notifications were not allowed.",
