@@ -136,11 +136,6 @@ export async function logout(): Promise<void> {
   broadcast("logout");
 }
 
-/** Whether an access token is held (the stream needs one for its ticket). */
-export function hasToken(): boolean {
-  return accessToken != null;
-}
-
 function deviceLabel(): string {
   const ua = navigator.userAgent;
   const browser = /Firefox\//.test(ua)

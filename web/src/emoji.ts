@@ -1,6 +1,6 @@
 /** The reaction picker's emoji, with words to search by, and the user's recent choices. */
 
-export const emojiList: readonly (readonly [string, string])[] = [
+const emojiList: readonly (readonly [string, string])[] = [
   ["👍", "thumbs up yes like approve +1"],
   ["👎", "thumbs down no dislike -1"],
   ["❤️", "heart love red"],

@@ -146,7 +146,7 @@ export function CreateRoom() {
 }
 
 /** Reads what was typed as a room address: `room@host`, `!room@host`, or an http(s) URL. */
-export function parseTarget(value: string): string | null {
+function parseTarget(value: string): string | null {
   const v = value.trim();
   if (/^https?:\/\/\S+$/i.test(v)) {
     try {

@@ -49,7 +49,7 @@ export function RoomView(props: { roomId: string; panel?: "settings" }) {
 }
 
 /** What someone who is not a member sees: the room's name, topic and a join button. */
-export function RoomPreview(props: { roomId: string }) {
+function RoomPreview(props: { roomId: string }) {
   const [room, setRoom] = useState<Room | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -637,7 +637,7 @@ function EditHistory(props: { message: Message; onClose(): void }) {
   );
 }
 
-export function ReactionPicker(props: { onPick(emoji: string): void; onClose(): void }) {
+function ReactionPicker(props: { onPick(emoji: string): void; onClose(): void }) {
   const [query, setQuery] = useState("");
   const recent = useMemo(recentEmoji, []);
   const found = searchEmoji(query);

@@ -203,7 +203,7 @@ function updateRoom(roomId: string, change: Partial<Room> | ((room: Room) => Par
 }
 
 /** Whether a message mentions the signed-in user (the server links mentions to the actor URL). */
-export function mentionsMe(message: Message): boolean {
+function mentionsMe(message: Message): boolean {
   const user = me.peek();
   if (!user || !message.html) return false;
   return message.html.includes(`href="${user.url}"`) || /(^|\W)@room\b/.test(message.content);

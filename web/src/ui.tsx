@@ -6,7 +6,7 @@ import { describeError, presence, say } from "./store.ts";
 
 /** A colour for a name without one: stable per id, from a palette readable on both themes. */
 const palette = ["#c2410c", "#0f766e", "#7c3aed", "#be185d", "#1d4ed8", "#4d7c0f", "#b45309", "#0e7490"];
-export function colorFor(id: string, chosen?: string | null): string {
+function colorFor(id: string, chosen?: string | null): string {
   if (chosen) return chosen;
   let hash = 0;
   for (const ch of id) hash = (hash * 31 + ch.charCodeAt(0)) | 0;
