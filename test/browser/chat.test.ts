@@ -183,6 +183,8 @@ describe("two people in two browsers", () => {
       .click();
     await message(alice.page, "are you there?").waitFor();
     expect(await message(alice.page, "are you there?").getAttribute("class")).toContain("mentioned");
+    // The "new messages" line sits where she had read to: right before it.
+    expect(await alice.page.locator(".new-line + li.message .content").textContent()).toContain("are you there?");
   });
 
   it("keeps screenshots at desktop and phone widths", async () => {
