@@ -21,7 +21,13 @@ export function Avatar(props: {
   color?: string | null;
 }) {
   const size = props.size ?? "m";
-  if (props.url) return <img class={`avatar avatar-${size}`} src={props.url} alt="" loading="lazy" />;
+  // A picture that does not load (removed, or from another server, which the page's CSP does
+  // not let in) falls back to the initial.
+  const [failed, setFailed] = useState<string | null>(null);
+  if (props.url && failed !== props.url) {
+    const url = props.url;
+    return <img class={`avatar avatar-${size}`} src={url} alt="" loading="lazy" onError={() => setFailed(url)} />;
+  }
   const initial = [...(props.name.trim() || "?")][0]?.toUpperCase() ?? "?";
   return (
     <span
