@@ -355,6 +355,55 @@ describe("rooms, history and moderation", () => {
     await message(olive.page, "a keyboard reply").locator(".reply-quote").waitFor();
   });
 
+  it("lets the owner delete others' messages, set the room's picture and revoke invites", async () => {
+    // Max owns Room A (made in an earlier step), where Olive is a member.
+    await olive.page.getByRole("link", { name: /^Room A/ }).click();
+    await composer(olive.page).fill("delete me, owner");
+    await composer(olive.page).press("Enter");
+    await max.page.goto("/");
+    await max.page.getByRole("link", { name: /^Room A/ }).click();
+    const target = message(max.page, "delete me, owner");
+    await target.hover();
+    await target.getByRole("button", { name: "Delete" }).click();
+    await max.page.getByRole("dialog", { name: "Delete message?" }).getByRole("button", { name: "Delete" }).click();
+    await olive.page.locator(".messages .deleted").first().waitFor();
+    expect(await message(olive.page, "delete me, owner").count()).toBe(0);
+    // Olive, a member, may delete only her own.
+    const mine = message(olive.page, "said in room A");
+    await mine.hover();
+    expect(await mine.getByRole("button", { name: "Delete" }).count()).toBe(0);
+
+    await max.page.getByRole("link", { name: "Room settings" }).click();
+    const dialog = max.page.getByRole("dialog");
+    await dialog.locator("input[type=file]").setInputFiles({
+      name: "room.png",
+      mimeType: "image/png",
+      buffer: Buffer.from(png(48, 48, { seed: 7 })),
+    });
+    await dialog.getByRole("button", { name: "Upload picture" }).click();
+    await max.page.getByText("Picture saved.").waitFor();
+    await olive.page.waitForFunction(
+      () => document.querySelector(".room-head img.avatar")?.getAttribute("src")?.includes("/media/avatars/") ?? false,
+    );
+
+    await dialog.getByRole("tab", { name: "Invites" }).click();
+    await dialog.getByRole("button", { name: "Create invite link" }).click();
+    const link = await dialog.getByLabel("New invite link (shown once)").inputValue();
+    const active = dialog.locator(".plain-list li");
+    await active.first().waitFor();
+    await active.first().getByRole("button", { name: "Revoke" }).click();
+    await active.first().waitFor({ state: "detached" });
+    await max.page.keyboard.press("Escape");
+    // Someone new who follows the revoked link cannot accept it.
+    const nora = await newUserPage(browser, server.url);
+    await register(nora.page, "nora", "Nora Newcomer");
+    await nora.page.goto(new URL(link).pathname);
+    await nora.page.getByRole("alert").filter({ hasText: /./ }).first().waitFor();
+    expect(await nora.page.getByRole("button", { name: "Accept invitation" }).count()).toBe(0);
+    expect(nora.seen).toEqual({ dialogs: [], errors: [] });
+    await nora.context.close();
+  });
+
   it("never showed a dialog or an error", () => {
     expect([...olive.seen.dialogs, ...max.seen.dialogs]).toEqual([]);
     expect([...olive.seen.errors, ...max.seen.errors]).toEqual([]);
