@@ -1,5 +1,5 @@
 import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   composer,
   createRoom,
@@ -8,6 +8,7 @@ import {
   newUserPage,
   phone,
   register,
+  screenshotFailures,
   screenshotPath,
   TestServer,
 } from "./support.ts";
@@ -25,17 +26,7 @@ beforeAll(async () => {
   bob = await newUserPage(browser, server.url);
 });
 
-// A failed step leaves what each browser showed, to see why.
-afterEach(async (context) => {
-  if (context.task.result?.state !== "fail") return;
-  const name = context.task.name.replace(/\W+/g, "-");
-  for (const [who, user] of [
-    ["alice", alice],
-    ["bob", bob],
-  ] as const) {
-    await user?.page.screenshot({ path: screenshotPath(`failed-${name}-${who}`) }).catch(() => {});
-  }
-});
+screenshotFailures(() => ({ alice: alice?.page, bob: bob?.page }));
 
 afterAll(async () => {
   await browser?.close();

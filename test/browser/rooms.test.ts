@@ -1,5 +1,5 @@
 import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { png } from "../api/support.ts";
 import {
   composer,
@@ -8,7 +8,7 @@ import {
   message,
   newUserPage,
   register,
-  screenshotPath,
+  screenshotFailures,
   TestServer,
 } from "./support.ts";
 
@@ -26,12 +26,7 @@ beforeAll(async () => {
   await register(max.page, "max", "Max Member");
 });
 
-afterEach(async (context) => {
-  if (context.task.result?.state !== "fail") return;
-  const name = context.task.name.replace(/\W+/g, "-");
-  await olive?.page.screenshot({ path: screenshotPath(`failed-${name}-olive`) }).catch(() => {});
-  await max?.page.screenshot({ path: screenshotPath(`failed-${name}-max`) }).catch(() => {});
-});
+screenshotFailures(() => ({ olive: olive?.page, max: max?.page }));
 
 afterAll(async () => {
   await browser?.close();

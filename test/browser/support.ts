@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterEach } from "vitest";
 import { freePort, type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
 
 /** Debian's chromium (CI installs it); never a downloaded browser. */
@@ -128,4 +129,15 @@ export function message(page: Page, text: string) {
 
 export function screenshotPath(name: string): string {
   return join(artifactsDir, `${name}.png`);
+}
+
+/** After a failed test, keeps a screenshot of what each page showed, to see why. */
+export function screenshotFailures(pages: () => Record<string, Page | undefined>): void {
+  afterEach(async (context) => {
+    if (context.task.result?.state !== "fail") return;
+    const name = context.task.name.replace(/\W+/g, "-");
+    for (const [who, page] of Object.entries(pages())) {
+      await page?.screenshot({ path: screenshotPath(`failed-${name}-${who}`) }).catch(() => {});
+    }
+  });
 }
