@@ -50,6 +50,9 @@ const result = spawnSync(
   {
     cwd: root,
     stdio: "inherit",
+    // Always the production bundle, even when the caller runs with NODE_ENV=test (vitest does):
+    // the build in web/dist is the one `npm start` serves.
+    env: { ...process.env, NODE_ENV: "production" },
   },
 );
 if (result.status !== 0) process.exit(result.status ?? 1);
