@@ -397,7 +397,15 @@ export const stream = new Stream({
     for (const state of roomStates.values()) {
       for (const p of state.pending.peek()) if (p.state === "failed" && p.retryable) void deliver(p);
     }
-    if (resumed) return;
+    if (resumed) {
+      // Nothing was missed, but what failed to load while the server was away loads now.
+      if (!roomsLoaded.peek()) void loadRooms();
+      const active = activeRoomId.peek();
+      const state = active ? roomStates.get(active) : undefined;
+      if (state && !state.loaded.peek() && state.error.peek()) void state.load();
+      if (state && state.members.peek() == null) void state.loadMembers();
+      return;
+    }
     // First connection, or events were missed beyond replay: reload what is shown.
     void loadRooms();
     for (const state of roomStates.values()) {
