@@ -20,6 +20,7 @@ import { streamRoutes } from "../stream/routes.ts";
 import { Api } from "./api.ts";
 import { requireUser } from "./auth.ts";
 import { problemResponse } from "./problem.ts";
+import { webRoutes } from "./web.ts";
 
 /** Hono's environment for every route of this server. */
 export interface Env {
@@ -59,6 +60,8 @@ export interface AppOptions {
   hub?: Hub;
   /** Extra routes mounted after the built-in ones (tests'). */
   routes?: (app: Hono<Env>, api: Api) => void;
+  /** The built browser client's folder (default web/dist), or `false` to serve no client. */
+  web?: string | false;
 }
 
 const log = logger("http");
@@ -153,6 +156,7 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   attachmentRoutes(api, app, deps.config);
   notificationRoutes(api, app);
   options.routes?.(app, api);
+  if (options.web !== false) webRoutes(app, options.web);
   const openapi = JSON.stringify(api.document(deps.config.origin));
   app.get("/api/v1/openapi.json", (c) => c.body(openapi, 200, { "Content-Type": "application/json" }));
 

@@ -1,0 +1,173 @@
+/**
+ * The JSON API: the access token lives in memory only; the refresh token is the server's
+ * HttpOnly cookie. Refreshes are serialised across tabs with the Web Locks API, because two
+ * concurrent refreshes with one cookie look like a stolen token and end the session.
+ */
+import type { Problem, User } from "./types.ts";
+
+/** An API failure, by the problem document's stable `code` (or `network` when offline). */
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 0,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+interface Session {
+  user: User;
+  accessToken: string;
+  expiresIn: number;
+}
+
+let accessToken: string | null = null;
+let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+let refreshing: Promise<Session | null> | null = null;
+const sessionListeners = new Set<(user: User | null) => void>();
+
+/** Called with the user after every login or refresh, and with null when the session ends. */
+export function onSession(listener: (user: User | null) => void): () => void {
+  sessionListeners.add(listener);
+  return () => sessionListeners.delete(listener);
+}
+
+function adopt(session: Session | null): Session | null {
+  clearTimeout(refreshTimer);
+  accessToken = session?.accessToken ?? null;
+  if (session) {
+    // Renew a minute before expiry, so requests rarely meet an expired token.
+    const delay = Math.max(10, session.expiresIn - 60) * 1000;
+    refreshTimer = setTimeout(() => void refresh().catch(() => {}), delay);
+  }
+  for (const listener of sessionListeners) listener(session?.user ?? null);
+  return session;
+}
+
+async function problemOf(response: Response): Promise<ApiError> {
+  let problem: Partial<Problem> = {};
+  try {
+    problem = (await response.json()) as Partial<Problem>;
+  } catch {
+    // not a problem document
+  }
+  const code = typeof problem.code === "string" ? problem.code : response.status >= 500 ? "internal" : "unknown";
+  const detail =
+    typeof problem.detail === "string" && problem.detail
+      ? problem.detail
+      : (problem.title ?? `The server answered ${response.status}.`);
+  return new ApiError(code, detail, response.status, problem.details);
+}
+
+async function raw(method: string, path: string, body?: unknown, token?: string | null): Promise<Response> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  let payload: BodyInit | undefined;
+  if (body instanceof FormData) payload = body;
+  else if (body !== undefined) {
+    headers["content-type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  try {
+    return await fetch(path, { method, headers, body: payload, credentials: "same-origin" });
+  } catch {
+    throw new ApiError("network", "The server cannot be reached. Check your connection.");
+  }
+}
+
+async function withRefreshLock<T>(task: () => Promise<T>): Promise<T> {
+  if ("locks" in navigator && navigator.locks) return navigator.locks.request("fedchat-refresh", task);
+  return task();
+}
+
+/**
+ * Trades the refresh cookie for a new access token (one tab at a time).
+ * @returns The session, or null when there is none (signed out, revoked, expired).
+ */
+export function refresh(): Promise<Session | null> {
+  refreshing ??= withRefreshLock(async () => {
+    const response = await raw("POST", "/api/v1/auth/refresh", {});
+    if (response.ok) return adopt((await response.json()) as Session);
+    const error = await problemOf(response);
+    if (response.status === 401 || response.status === 400 || error.code === "validation_failed") return adopt(null);
+    throw error;
+  }).finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+/**
+ * Calls the API with the access token; a 401 leads to one refresh and one retry.
+ * @throws {ApiError} with the problem's code.
+ */
+export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  let response = await raw(method, `/api/v1${path}`, body, accessToken);
+  if (response.status === 401 && accessToken != null) {
+    const session = await refresh();
+    if (session) response = await raw(method, `/api/v1${path}`, body, accessToken);
+  }
+  if (!response.ok) throw await problemOf(response);
+  if (response.status === 204) return undefined as T;
+  return (await response.json()) as T;
+}
+
+/** Signs up or logs in; the refresh token goes to the HttpOnly cookie. */
+export async function authenticate(
+  kind: "login" | "register",
+  body: { username: string; password: string; displayName?: string },
+): Promise<User> {
+  const response = await raw("POST", `/api/v1/auth/${kind}`, { ...body, deviceLabel: deviceLabel() });
+  if (!response.ok) throw await problemOf(response);
+  const session = adopt((await response.json()) as Session);
+  if (!session) throw new ApiError("internal", "No session.");
+  broadcast("login");
+  return session.user;
+}
+
+/** Ends this session on the server and forgets the token. */
+export async function logout(): Promise<void> {
+  await withRefreshLock(async () => {
+    await raw("POST", "/api/v1/auth/logout", {}, accessToken).catch(() => {});
+  });
+  adopt(null);
+  broadcast("logout");
+}
+
+function deviceLabel(): string {
+  const ua = navigator.userAgent;
+  const browser = /Firefox\//.test(ua)
+    ? "Firefox"
+    : /Edg\//.test(ua)
+      ? "Edge"
+      : /Chrome\//.test(ua)
+        ? "Chromium"
+        : /Safari\//.test(ua)
+          ? "Safari"
+          : "Browser";
+  const os = /Android/.test(ua)
+    ? "Android"
+    : /iPhone|iPad/.test(ua)
+      ? "iOS"
+      : /Mac OS/.test(ua)
+        ? "macOS"
+        : /Windows/.test(ua)
+          ? "Windows"
+          : /Linux/.test(ua)
+            ? "Linux"
+            : "";
+  return `${browser}${os ? ` on ${os}` : ""} (web)`;
+}
+
+// Tabs tell each other about logins and logouts: a logout in one tab signs the others out
+// (their refresh cookie is gone), a login lets a signed-out tab pick the session up.
+const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("fedchat-session") : null;
+function broadcast(kind: "login" | "logout") {
+  channel?.postMessage(kind);
+}
+channel?.addEventListener("message", (event) => {
+  if (event.data === "logout") adopt(null);
+  else if (event.data === "login" && accessToken == null) void refresh().catch(() => {});
+});

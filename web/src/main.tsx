@@ -1,0 +1,251 @@
+/** The client's entry: the shell (sidebar, main view, banners) and the routes. */
+import { useSignalEffect } from "@preact/signals";
+import { type JSX, render } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { authenticate } from "./api.ts";
+import { CreateRoom, Directory, InvitePage, JoinRemote, NewDirect, UserPage } from "./pages.tsx";
+import { RoomView } from "./room.tsx";
+import { match, navigate, onLinkClick, path } from "./router.ts";
+import { UserSettings } from "./settings.tsx";
+import { Sidebar } from "./sidebar.tsx";
+import {
+  activeRoomId,
+  authState,
+  boot,
+  describeError,
+  enableNotifications,
+  me,
+  notificationPermission,
+  pageTitle,
+  say,
+  stream,
+  toast,
+  totalUnread,
+} from "./store.ts";
+import { connection, nextAttemptAt } from "./stream.ts";
+import { applyTheme } from "./theme.ts";
+import { Field, FormError, useSubmit } from "./ui.tsx";
+
+function AuthScreen() {
+  const [mode, setMode] = useState<"login" | "register">(path.value === "/register" ? "register" : "login");
+  const { busy, error, onSubmit } = useSubmit(
+    async (form) => {
+      const data = new FormData(form);
+      const username = String(data.get("username") ?? "").trim();
+      const password = String(data.get("password") ?? "");
+      const displayName = String(data.get("displayName") ?? "").trim();
+      await authenticate(mode, { username, password, ...(mode === "register" && displayName ? { displayName } : {}) });
+      if (path.value === "/login" || path.value === "/register") navigate("/", true);
+    },
+    (err) => {
+      const text = describeError(err);
+      if (err instanceof Error && "code" in err) {
+        const code = (err as { code: string }).code;
+        if (code === "invalid_credentials") return "Wrong username or password.";
+        if (code === "username_taken" || code === "conflict") return "That username is taken: choose another.";
+      }
+      return text;
+    },
+  );
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), [mode]);
+  return (
+    <main class="auth">
+      <form class="card auth-card" onSubmit={onSubmit} aria-describedby="auth-error">
+        <h1 ref={heading} tabIndex={-1}>
+          {mode === "login" ? "Sign in to fedchat" : "Create your account"}
+        </h1>
+        <p class="muted">{location.host}</p>
+        <Field label="Username" hint={mode === "register" ? "3–32 of a–z, 0–9 and _" : undefined}>
+          <input
+            name="username"
+            autoComplete="username"
+            required
+            minLength={3}
+            maxLength={32}
+            pattern={mode === "register" ? "[A-Za-z0-9_]{3,32}" : undefined}
+            autoCapitalize="none"
+            spellcheck={false}
+          />
+        </Field>
+        {mode === "register" ? (
+          <Field label="Display name (optional)">
+            <input name="displayName" maxLength={64} autoComplete="nickname" />
+          </Field>
+        ) : null}
+        <Field label="Password" hint={mode === "register" ? "8 characters or more" : undefined}>
+          <input
+            name="password"
+            type="password"
+            required
+            minLength={8}
+            maxLength={256}
+            autoComplete={mode === "login" ? "current-password" : "new-password"}
+          />
+        </Field>
+        <FormError error={error} id="auth-error" />
+        <button type="submit" class="primary" disabled={busy}>
+          {mode === "login" ? "Sign in" : "Create account"}
+        </button>
+        <p>
+          {mode === "login" ? "New here? " : "Have an account? "}
+          <button type="button" class="link" onClick={() => setMode(mode === "login" ? "register" : "login")}>
+            {mode === "login" ? "Create an account" : "Sign in"}
+          </button>
+        </p>
+      </form>
+    </main>
+  );
+}
+
+function OfflineBanner() {
+  const state = connection.value;
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (state !== "offline") return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [state]);
+  if (state !== "offline") return null;
+  const seconds = nextAttemptAt.value ? Math.max(0, Math.ceil((nextAttemptAt.value - now) / 1000)) : 0;
+  return (
+    <div class="banner banner-offline" role="status">
+      <span>Offline: reconnecting{seconds > 0 ? ` in ${seconds} s` : "…"}</span>
+      <button type="button" class="link" onClick={() => stream.retryNow()}>
+        Retry now
+      </button>
+    </div>
+  );
+}
+
+function Toast() {
+  const current = toast.value;
+  useSignalEffect(() => {
+    const value = toast.value;
+    if (!value) return;
+    const timer = setTimeout(() => {
+      if (toast.peek()?.id === value.id) toast.value = null;
+    }, 5000);
+    return () => clearTimeout(timer);
+  });
+  return (
+    <div class="toast-region" aria-live="polite">
+      {current ? (
+        <div class={current.error ? "toast toast-error" : "toast"} role={current.error ? "alert" : "status"}>
+          {current.text}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+function Home() {
+  useEffect(() => {
+    pageTitle.value = "";
+  }, []);
+  return (
+    <section class="home" aria-labelledby="home-title">
+      <h1 id="home-title">Welcome, {me.value?.displayName || me.value?.username}</h1>
+      <p>Pick a room on the left, or:</p>
+      <ul class="home-actions">
+        <li>
+          <a href="/new">Create a room</a>
+        </li>
+        <li>
+          <a href="/directory">Browse the room directory</a>
+        </li>
+        <li>
+          <a href="/join">Join a room on another server</a>
+        </li>
+        <li>
+          <a href="/dm">Start a direct conversation</a>
+        </li>
+      </ul>
+      {notificationPermission.value === "default" ? (
+        <p>
+          <button type="button" onClick={() => void enableNotifications()}>
+            Notify me when I am mentioned
+          </button>{" "}
+          <span class="muted small">while fedchat is in a background tab</span>
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
+/** The client's pages by path pattern; the first match wins. */
+const routes: [string, (params: Record<string, string>) => JSX.Element][] = [
+  ["/rooms/:id/settings", (p) => <RoomView key={p.id} roomId={p.id as string} panel="settings" />],
+  ["/rooms/:id", (p) => <RoomView key={p.id} roomId={p.id as string} />],
+  ["/invite/:code", (p) => <InvitePage code={p.code as string} />],
+  ["/users/:name", (p) => <UserPage handle={p.name as string} />],
+  ["/directory", () => <Directory />],
+  ["/new", () => <CreateRoom />],
+  ["/join", () => <JoinRemote />],
+  ["/dm", () => <NewDirect />],
+  ["/settings", () => <UserSettings />],
+];
+
+function NotFound() {
+  return (
+    <section class="pane-center" aria-labelledby="missing-title">
+      <h1 id="missing-title">Nothing here</h1>
+      <p>This address is not a page of fedchat.</p>
+      <a href="/">Back to your rooms</a>
+    </section>
+  );
+}
+
+function Main() {
+  const p = path.value;
+  let view = p === "/" || p === "/login" || p === "/register" ? <Home /> : <NotFound />;
+  let roomId: string | null = null;
+  for (const [pattern, page] of routes) {
+    const params = match(pattern, p);
+    if (!params) continue;
+    view = page(params);
+    roomId = pattern.startsWith("/rooms/") ? (params.id ?? null) : null;
+    break;
+  }
+  useEffect(() => {
+    activeRoomId.value = roomId;
+  }, [roomId]);
+  return (
+    <div class={p === "/" ? "shell at-home" : "shell"}>
+      <Sidebar />
+      <div class="main" id="main">
+        {view}
+      </div>
+    </div>
+  );
+}
+
+function App() {
+  const state = authState.value;
+  useSignalEffect(() => {
+    const unread = totalUnread.value;
+    const page = pageTitle.value;
+    document.title = `${unread > 0 ? `(${unread}) ` : ""}${page ? `${page} · ` : ""}fedchat`;
+  });
+  if (state === "loading") return <p class="boot">Loading fedchat…</p>;
+  return (
+    // biome-ignore lint/a11y/noStaticElementInteractions: delegates in-app link clicks to the router
+    // biome-ignore lint/a11y/useKeyWithClickEvents: links are activated by Enter, which fires click
+    <div class="app" onClick={onLinkClick}>
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      <OfflineBanner />
+      {state === "signed-in" ? <Main /> : <AuthScreen />}
+      <Toast />
+    </div>
+  );
+}
+
+applyTheme();
+const root = document.getElementById("app");
+if (root) {
+  root.textContent = "";
+  render(<App />, root);
+}
+void boot().catch((error) => say(describeError(error), true));

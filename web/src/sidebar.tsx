@@ -1,0 +1,129 @@
+/** The room list: rooms, then direct messages, with unread and mention badges. */
+
+import { useEffect } from "preact/hooks";
+import { logout } from "./api.ts";
+import { Icon } from "./icons.tsx";
+import { path } from "./router.ts";
+import { loadRooms, me, roomsLoaded, sortedRooms } from "./store.ts";
+import type { Room } from "./types.ts";
+import { Avatar } from "./ui.tsx";
+
+function RoomLink(props: { room: Room }) {
+  const { room } = props;
+  const href = `/rooms/${room.id}`;
+  const current = path.value === href || path.value.startsWith(`${href}/`);
+  const pending = room.membership === "pending";
+  const label = [
+    room.name,
+    pending ? "waiting for the room's server to accept" : "",
+    room.mentions > 0 ? `${room.mentions} mention${room.mentions === 1 ? "" : "s"}` : "",
+    room.unread > 0 ? `${room.unread} unread` : "",
+  ]
+    .filter(Boolean)
+    .join(", ");
+  return (
+    <li>
+      <a
+        href={href}
+        class={`room-link${current ? " current" : ""}${room.unread > 0 ? " has-unread" : ""}${pending ? " pending" : ""}`}
+        aria-current={current ? "page" : undefined}
+        aria-label={label}
+      >
+        <Avatar id={room.id} name={room.name} url={room.avatarUrl} size="s" color={room.theme} />
+        <span class="room-name">{room.name}</span>
+        {pending ? <span class="badge badge-pending">pending</span> : null}
+        {room.mentions > 0 ? (
+          <span class="badge badge-mention" aria-hidden="true">
+            @{room.mentions}
+          </span>
+        ) : room.unread > 0 ? (
+          <span class="badge" aria-hidden="true">
+            {room.unread > 99 ? "99+" : room.unread}
+          </span>
+        ) : null}
+      </a>
+    </li>
+  );
+}
+
+export function Sidebar() {
+  useEffect(() => {
+    if (!roomsLoaded.peek()) void loadRooms();
+  }, []);
+  const list = sortedRooms.value;
+  const groups = list.filter((r) => !r.direct);
+  const directs = list.filter((r) => r.direct);
+  const user = me.value;
+  return (
+    <nav class="sidebar" aria-label="Rooms">
+      <header class="sidebar-head">
+        <a href="/" class="brand">
+          fedchat
+        </a>
+        <a href="/new" class="icon-button" aria-label="Create a room" title="Create a room">
+          <Icon name="plus" />
+        </a>
+      </header>
+      <div class="sidebar-scroll">
+        <h2 class="section-title" id="rooms-title">
+          Rooms
+        </h2>
+        {groups.length === 0 && roomsLoaded.value ? (
+          <p class="muted small">
+            No rooms yet. <a href="/directory">Find one</a> or <a href="/new">create one</a>.
+          </p>
+        ) : null}
+        <ul class="room-list" aria-labelledby="rooms-title">
+          {groups.map((room) => (
+            <RoomLink key={room.id} room={room} />
+          ))}
+        </ul>
+        <h2 class="section-title" id="dms-title">
+          Direct messages
+          <a href="/dm" class="icon-button small" aria-label="New direct message" title="New direct message">
+            <Icon name="plus" size={14} />
+          </a>
+        </h2>
+        {directs.length === 0 && roomsLoaded.value ? (
+          <p class="muted small">
+            No conversations yet. <a href="/dm">Start one</a>.
+          </p>
+        ) : null}
+        <ul class="room-list" aria-labelledby="dms-title">
+          {directs.map((room) => (
+            <RoomLink key={room.id} room={room} />
+          ))}
+        </ul>
+        <ul class="nav-links">
+          <li>
+            <a href="/directory" aria-current={path.value === "/directory" ? "page" : undefined}>
+              Room directory
+            </a>
+          </li>
+          <li>
+            <a href="/join" aria-current={path.value === "/join" ? "page" : undefined}>
+              Join by address
+            </a>
+          </li>
+        </ul>
+      </div>
+      {user ? (
+        <footer class="sidebar-foot">
+          <a href="/settings" class="me" aria-label={`Settings for ${user.displayName || user.username}`}>
+            <Avatar
+              id={user.id}
+              name={user.displayName || user.username}
+              url={user.avatarUrl}
+              size="s"
+              color={user.color}
+            />
+            <span class="me-name">{user.displayName || user.username}</span>
+          </a>
+          <button type="button" class="link" onClick={() => void logout()}>
+            Sign out
+          </button>
+        </footer>
+      ) : null}
+    </nav>
+  );
+}

@@ -1,0 +1,550 @@
+/**
+ * The client's state: signals for the user, the room list, and one state object per room
+ * (messages by seq, pending sends, members, typing). Stream events are applied here, each to
+ * the room it names, so a room view only ever sees its own room's events.
+ */
+import { batch, computed, signal } from "@preact/signals";
+import { ApiError, api, onSession, refresh } from "./api.ts";
+import { navigate } from "./router.ts";
+import { Stream } from "./stream.ts";
+import type { Actor, Member, Message, PendingMessage, Reaction, Room, StreamEvent, User } from "./types.ts";
+
+export const me = signal<User | null>(null);
+/** `loading` until the first refresh answers. */
+export const authState = signal<"loading" | "signed-out" | "signed-in">("loading");
+export const rooms = signal<Room[]>([]);
+export const roomsLoaded = signal(false);
+export const presence = signal<Record<string, "online" | "offline">>({});
+/** The room on screen (null elsewhere), for unread counting and notifications. */
+export const activeRoomId = signal<string | null>(null);
+/** Whether the active room's view is scrolled to its newest message. */
+export const atBottom = signal(true);
+/** Short messages for the user (saved, copied, failed), shown in a live region. */
+export const toast = signal<{ text: string; error?: boolean; id: number } | null>(null);
+
+/** What the page is (a room's name, "Settings"); the tab's title adds the unread count. */
+export const pageTitle = signal("");
+
+/** Unread messages across all rooms, for the tab's title. */
+export const totalUnread = computed(() => rooms.value.reduce((sum, r) => sum + r.unread, 0));
+
+export const sortedRooms = computed(() =>
+  [...rooms.value].sort((a, b) => b.lastSeq - a.lastSeq || a.name.localeCompare(b.name)),
+);
+
+/** Shows a short status message (announced to screen readers). */
+export function say(text: string, error = false): void {
+  toast.value = { text, error, id: Date.now() };
+}
+
+/** What an error means for the user, by the problem's code. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof ApiError)) return "Something went wrong.";
+  switch (error.code) {
+    case "network":
+      return "You are offline or the server cannot be reached.";
+    case "rate_limited":
+      return "Too many attempts: wait a moment and try again.";
+    case "unauthenticated":
+      return "Your session has ended: sign in again.";
+    case "forbidden":
+    case "not_a_member":
+      return error.message || "You are not allowed to do that.";
+    case "room_not_found":
+      return "This room does not exist or you cannot see it.";
+    case "validation_failed": {
+      const details = Array.isArray(error.details) ? (error.details as { path?: string; message?: string }[]) : [];
+      const first = details[0];
+      return first?.message ? `${first.path ? `${first.path}: ` : ""}${first.message}` : error.message;
+    }
+    default:
+      return error.message || "Something went wrong.";
+  }
+}
+
+export class RoomState {
+  readonly messages = signal<Message[]>([]);
+  readonly pending = signal<PendingMessage[]>([]);
+  readonly members = signal<Member[] | null>(null);
+  /** Who is typing: actor id → when the notice runs out. */
+  readonly typing = signal<Record<string, number>>({});
+  /** Whether the newest page has been loaded (events are applied only then). */
+  readonly loaded = signal(false);
+  /** Whether the oldest message is loaded. */
+  readonly atStart = signal(false);
+  readonly loadingOlder = signal(false);
+  readonly error = signal<string | null>(null);
+  #loading: Promise<void> | null = null;
+
+  constructor(readonly roomId: string) {}
+
+  /** Loads the newest page (once; again after a resync). */
+  load(): Promise<void> {
+    if (this.loaded.peek()) return Promise.resolve();
+    this.#loading ??= api<{ messages: Message[] }>("GET", `/rooms/${this.roomId}/messages?limit=50`)
+      .then(({ messages }) => {
+        batch(() => {
+          this.messages.value = merge(this.messages.peek(), messages);
+          this.atStart.value = messages.length < 50;
+          this.loaded.value = true;
+          this.error.value = null;
+        });
+      })
+      .catch((error) => {
+        this.error.value = describeError(error);
+      })
+      .finally(() => {
+        this.#loading = null;
+      });
+    return this.#loading;
+  }
+
+  /** Loads the page before the oldest loaded message. */
+  async loadOlder(): Promise<void> {
+    if (this.loadingOlder.peek() || this.atStart.peek()) return;
+    const oldest = this.messages.peek()[0];
+    if (!oldest) return;
+    this.loadingOlder.value = true;
+    try {
+      const { messages } = await api<{ messages: Message[] }>(
+        "GET",
+        `/rooms/${this.roomId}/messages?before=${oldest.seq}&limit=50`,
+      );
+      batch(() => {
+        this.messages.value = merge(messages, this.messages.peek());
+        if (messages.length < 50) this.atStart.value = true;
+      });
+    } catch (error) {
+      say(describeError(error), true);
+    } finally {
+      this.loadingOlder.value = false;
+    }
+  }
+
+  async loadMembers(): Promise<void> {
+    try {
+      const { members } = await api<{ members: Member[] }>("GET", `/rooms/${this.roomId}/members`);
+      this.members.value = members;
+      const known = { ...presence.peek() };
+      for (const m of members) if (m.presence) known[m.actor.id] = m.presence;
+      presence.value = known;
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === "room_not_found")) say(describeError(error), true);
+    }
+  }
+
+  /** Forgets everything loaded (after a resync or a membership change). */
+  reset(): void {
+    batch(() => {
+      this.messages.value = [];
+      this.loaded.value = false;
+      this.atStart.value = false;
+      this.members.value = null;
+    });
+  }
+
+  upsert(message: Message): void {
+    // A send to a remote room waits as pending until it comes back numbered.
+    if (message.pending) return;
+    const waiting = this.pending.peek();
+    if (waiting.some((p) => p.messageId === message.id)) {
+      this.pending.value = waiting.filter((p) => p.messageId !== message.id);
+    }
+    if (!this.loaded.peek()) return;
+    this.messages.value = merge(this.messages.peek(), [message]);
+  }
+
+  patch(id: string, change: (message: Message) => Message): void {
+    const list = this.messages.peek();
+    const i = list.findIndex((m) => m.id === id);
+    if (i < 0) return;
+    const next = list.slice();
+    next[i] = change(list[i] as Message);
+    this.messages.value = next;
+  }
+}
+
+/** Merges two seq-ordered lists of messages; later copies of an id win. */
+function merge(a: Message[], b: Message[]): Message[] {
+  const byId = new Map<string, Message>();
+  for (const m of a) byId.set(m.id, m);
+  for (const m of b) byId.set(m.id, m);
+  return [...byId.values()].sort((x, y) => x.seq - y.seq);
+}
+
+const roomStates = new Map<string, RoomState>();
+
+/** The state of one room, created on first use. */
+export function roomState(roomId: string): RoomState {
+  let state = roomStates.get(roomId);
+  if (!state) {
+    state = new RoomState(roomId);
+    roomStates.set(roomId, state);
+  }
+  return state;
+}
+
+/** Loads the room list. */
+export async function loadRooms(): Promise<void> {
+  try {
+    const { rooms: list } = await api<{ rooms: Room[] }>("GET", "/rooms");
+    const pending = rooms.peek().filter((r) => r.membership === "pending" && !list.some((l) => l.id === r.id));
+    rooms.value = [...list, ...pending];
+    roomsLoaded.value = true;
+  } catch (error) {
+    say(describeError(error), true);
+  }
+}
+
+/** Adds or replaces a room in the list. */
+export function putRoom(room: Room): void {
+  const list = rooms.peek().filter((r) => r.id !== room.id);
+  rooms.value = [...list, room];
+}
+
+function updateRoom(roomId: string, change: Partial<Room> | ((room: Room) => Partial<Room>)): void {
+  rooms.value = rooms
+    .peek()
+    .map((r) => (r.id === roomId ? { ...r, ...(typeof change === "function" ? change(r) : change) } : r));
+}
+
+/** Whether a message mentions the signed-in user (the server links mentions to the actor URL). */
+function mentionsMe(message: Message): boolean {
+  const user = me.peek();
+  if (!user || !message.html) return false;
+  return message.html.includes(`href="${user.url}"`) || /(^|\W)@room\b/.test(message.content);
+}
+
+function reactionsWith(list: Reaction[], emoji: string, delta: 1 | -1, mine: boolean): Reaction[] {
+  const found = list.find((r) => r.emoji === emoji);
+  if (!found) return delta > 0 ? [...list, { emoji, count: 1, me: mine }] : list;
+  return list
+    .map((r) => (r.emoji === emoji ? { ...r, count: r.count + delta, me: mine ? delta > 0 : r.me } : r))
+    .filter((r) => r.count > 0);
+}
+
+const typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
+
+function applyEvent(event: StreamEvent): void {
+  const data = event.data ?? {};
+  const roomId = event.roomId ?? (typeof data.roomId === "string" ? data.roomId : undefined);
+  const user = me.peek();
+  switch (event.type) {
+    case "message.created":
+    case "message.updated": {
+      const message = data.message as Message | undefined;
+      if (!message || !roomId) return;
+      const state = roomState(roomId);
+      state.upsert(message);
+      if (event.type === "message.updated") return;
+      const mine = message.author?.id === user?.id;
+      const seen = activeRoomId.peek() === roomId && atBottom.peek() && document.visibilityState === "visible";
+      const mention = !mine && mentionsMe(message);
+      updateRoom(roomId, (r) => ({
+        lastSeq: Math.max(r.lastSeq, message.seq),
+        unread: mine || seen ? r.unread : r.unread + 1,
+        mentions: mention && !seen ? r.mentions + 1 : r.mentions,
+      }));
+      if (mention && document.visibilityState === "hidden") notify(message);
+      // A message ends its author's typing notice.
+      if (message.author) clearTyping(roomId, message.author.id);
+      return;
+    }
+    case "message.deleted": {
+      if (!roomId || typeof data.id !== "string") return;
+      roomState(roomId).patch(data.id, (m) => ({
+        ...m,
+        content: "",
+        html: "",
+        reactions: [],
+        deletedAt: new Date().toISOString(),
+      }));
+      return;
+    }
+    case "reaction.added":
+    case "reaction.removed": {
+      if (!roomId || typeof data.messageId !== "string" || typeof data.emoji !== "string") return;
+      const actor = data.actor as Actor | null;
+      const emoji = data.emoji;
+      const mine = actor != null && actor.id === user?.id;
+      roomState(roomId).patch(data.messageId, (m) => ({
+        ...m,
+        reactions: reactionsWith(m.reactions, emoji, event.type === "reaction.added" ? 1 : -1, mine),
+      }));
+      return;
+    }
+    case "member.joined":
+    case "member.updated": {
+      const member = data.member as Member | undefined;
+      if (!member || !roomId) return;
+      const state = roomState(roomId);
+      const list = state.members.peek();
+      if (list) state.members.value = [...list.filter((m) => m.actor.id !== member.actor.id), member];
+      // A newcomer's presence was not ours to see before they joined: ask for it.
+      if (list && event.type === "member.joined" && presence.peek()[member.actor.id] == null) {
+        void state.loadMembers();
+      }
+      if (member.actor.id === user?.id) void loadRooms();
+      return;
+    }
+    case "member.left": {
+      if (!roomId || typeof data.actorId !== "string") return;
+      const state = roomState(roomId);
+      const list = state.members.peek();
+      if (list) state.members.value = list.filter((m) => m.actor.id !== data.actorId);
+      if (data.actorId === user?.id) {
+        rooms.value = rooms.peek().filter((r) => r.id !== roomId);
+        state.reset();
+        if (data.reason === "kicked") say("You were removed from the room.", true);
+        if (data.reason === "banned") say("You were banned from the room.", true);
+        void loadRooms();
+      }
+      return;
+    }
+    case "room.updated": {
+      if (!roomId) return;
+      updateRoom(roomId, (data.changes ?? {}) as Partial<Room>);
+      return;
+    }
+    case "room.deleted": {
+      if (!roomId) return;
+      rooms.value = rooms.peek().filter((r) => r.id !== roomId);
+      roomState(roomId).reset();
+      if (activeRoomId.peek() === roomId) {
+        say("This room was deleted.", true);
+        navigate("/", true);
+      }
+      return;
+    }
+    case "read": {
+      // The copy addressed to us carries our counts (another session of ours read the room).
+      if (!roomId || typeof data.unread !== "number") return;
+      updateRoom(roomId, {
+        unread: data.unread,
+        mentions: typeof data.mentions === "number" ? data.mentions : 0,
+        lastReadSeq: typeof data.seq === "number" ? data.seq : 0,
+      });
+      return;
+    }
+    case "typing": {
+      const actorId = data.actorId;
+      if (!roomId || typeof actorId !== "string" || actorId === user?.id) return;
+      if (data.typing === false) {
+        clearTyping(roomId, actorId);
+        return;
+      }
+      const timeout = typeof data.timeout === "number" ? data.timeout : 6000;
+      const state = roomState(roomId);
+      state.typing.value = { ...state.typing.peek(), [actorId]: Date.now() + timeout };
+      const key = `${roomId}/${actorId}`;
+      clearTimeout(typingTimers.get(key));
+      typingTimers.set(
+        key,
+        setTimeout(() => clearTyping(roomId, actorId), timeout),
+      );
+      return;
+    }
+    case "presence": {
+      if (typeof data.actorId !== "string" || (data.status !== "online" && data.status !== "offline")) return;
+      presence.value = { ...presence.peek(), [data.actorId]: data.status };
+      return;
+    }
+  }
+}
+
+function clearTyping(roomId: string, actorId: string): void {
+  const state = roomState(roomId);
+  if (!(actorId in state.typing.peek())) return;
+  const next = { ...state.typing.peek() };
+  delete next[actorId];
+  state.typing.value = next;
+}
+
+export const notificationsEnabled = signal(typeof Notification === "function" && Notification.permission === "granted");
+
+/** The browser's answer so far: `default` until the user is asked. */
+export const notificationPermission = signal<NotificationPermission>(
+  typeof Notification === "function" ? Notification.permission : "denied",
+);
+
+/** Asks for permission to show notifications for mentions while the tab is hidden. */
+export async function enableNotifications(): Promise<void> {
+  if (typeof Notification !== "function") return say("This browser cannot show notifications.", true);
+  const answer = await Notification.requestPermission();
+  notificationPermission.value = answer;
+  notificationsEnabled.value = answer === "granted";
+  say(
+    answer === "granted" ? "You will be notified of mentions." : "Notifications were not allowed.",
+    answer !== "granted",
+  );
+}
+
+function notify(message: Message): void {
+  if (!notificationsEnabled.peek() || typeof Notification !== "function" || Notification.permission !== "granted")
+    return;
+  const room = rooms.peek().find((r) => r.id === message.roomId);
+  const who = message.author?.displayName || message.author?.handle || "Someone";
+  // Notification text is plain text: nothing in it is interpreted as markup.
+  const notification = new Notification(`${who} in ${room?.name ?? "a room"}`, {
+    body: message.content.slice(0, 200),
+    tag: message.id,
+  });
+  notification.onclick = () => {
+    focus();
+    navigate(`/rooms/${message.roomId}`);
+    notification.close();
+  };
+}
+
+export const stream = new Stream({
+  event: applyEvent,
+  ready(resumed) {
+    // Back online: what failed for want of a connection goes again, under the same txnId.
+    for (const state of roomStates.values()) {
+      for (const p of state.pending.peek()) if (p.state === "failed" && p.retryable) void deliver(p);
+    }
+    if (resumed) {
+      // Nothing was missed, but what failed to load while the server was away loads now.
+      if (!roomsLoaded.peek()) void loadRooms();
+      const active = activeRoomId.peek();
+      const state = active ? roomStates.get(active) : undefined;
+      if (state && !state.loaded.peek() && state.error.peek()) void state.load();
+      if (state && state.members.peek() == null) void state.loadMembers();
+      return;
+    }
+    // First connection, or events were missed beyond replay: reload what is shown.
+    void loadRooms();
+    for (const state of roomStates.values()) {
+      const wasLoaded = state.loaded.peek();
+      const hadMembers = state.members.peek() != null;
+      state.reset();
+      if (wasLoaded && activeRoomId.peek() === state.roomId) void state.load();
+      if (hadMembers && activeRoomId.peek() === state.roomId) void state.loadMembers();
+    }
+  },
+});
+
+onSession((user) => {
+  batch(() => {
+    me.value = user;
+    authState.value = user ? "signed-in" : "signed-out";
+  });
+  if (user) stream.start();
+  else {
+    stream.stop();
+    rooms.value = [];
+    roomsLoaded.value = false;
+    roomStates.clear();
+  }
+});
+
+/** Restores the session from the refresh cookie, if there is one. */
+export async function boot(): Promise<void> {
+  try {
+    const session = await refresh();
+    if (!session) authState.value = "signed-out";
+  } catch {
+    // The server is down: show sign-in, and try again shortly.
+    authState.value = "signed-out";
+    say("The server cannot be reached; retrying…", true);
+    setTimeout(() => void boot(), 3000);
+  }
+}
+
+function newTxnId(): string {
+  return crypto.randomUUID();
+}
+
+async function deliver(pending: PendingMessage): Promise<void> {
+  const state = roomState(pending.roomId);
+  const setPending = (change: Partial<PendingMessage> | null) => {
+    state.pending.value = state.pending
+      .peek()
+      .flatMap((p) => (p.txnId !== pending.txnId ? [p] : change ? [{ ...p, ...change }] : []));
+  };
+  setPending({ state: "sending", error: undefined });
+  try {
+    const message = await api<Message>("PUT", `/rooms/${pending.roomId}/messages/${pending.txnId}`, {
+      content: pending.content,
+      ...(pending.replyTo ? { replyTo: pending.replyTo.id } : {}),
+    });
+    if (message.pending) {
+      // A room on another server numbers it; the stream brings it back (see upsert).
+      const back = state.messages.peek().some((m) => m.id === message.id);
+      setPending(back ? null : { messageId: message.id });
+      return;
+    }
+    batch(() => {
+      state.upsert(message);
+      setPending(null);
+    });
+  } catch (error) {
+    const retryable =
+      error instanceof ApiError && (error.code === "network" || error.code === "rate_limited" || error.status >= 500);
+    setPending({ state: "failed", error: describeError(error), retryable });
+  }
+}
+
+/** Sends a message optimistically: it shows at once, and retries reuse its txnId. */
+export function sendMessage(roomId: string, content: string, replyTo: Message | null): void {
+  const pending: PendingMessage = {
+    txnId: newTxnId(),
+    roomId,
+    content,
+    replyTo: replyTo
+      ? {
+          id: replyTo.id,
+          seq: replyTo.seq,
+          author: replyTo.author,
+          snippet: replyTo.content.slice(0, 140),
+          deleted: false,
+        }
+      : null,
+    state: "sending",
+    createdAt: new Date().toISOString(),
+  };
+  const state = roomState(roomId);
+  state.pending.value = [...state.pending.peek(), pending];
+  void deliver(pending);
+}
+
+/** Sends a failed message again under the same transaction id (the server never duplicates). */
+export function retrySend(pending: PendingMessage): void {
+  void deliver(pending);
+}
+
+export function discardSend(pending: PendingMessage): void {
+  const state = roomState(pending.roomId);
+  state.pending.value = state.pending.peek().filter((p) => p.txnId !== pending.txnId);
+}
+
+const readTimers = new Map<string, ReturnType<typeof setTimeout>>();
+
+/** Moves the read marker to `seq` (debounced), when it moves forward. */
+export function markRead(roomId: string, seq: number): void {
+  const room = rooms.peek().find((r) => r.id === roomId);
+  if (!room || (room.lastReadSeq >= seq && room.unread === 0 && room.mentions === 0)) return;
+  updateRoom(roomId, { unread: 0, mentions: 0, lastReadSeq: Math.max(room.lastReadSeq, seq) });
+  clearTimeout(readTimers.get(roomId));
+  readTimers.set(
+    roomId,
+    setTimeout(() => {
+      void api("POST", `/rooms/${roomId}/read`, { seq }).catch(() => {});
+    }, 400),
+  );
+}
+
+/**
+ * Runs something the user asked for; a failure is shown (worded by its problem code) rather
+ * than thrown.
+ * @returns Whether it worked.
+ */
+export async function attempt(task: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await task();
+    return true;
+  } catch (error) {
+    say(describeError(error), true);
+    return false;
+  }
+}

@@ -1,0 +1,136 @@
+/** Shapes of the API's answers (see /api/v1/openapi.json). */
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  requestId?: string;
+  details?: unknown;
+}
+
+export interface User {
+  id: string;
+  username: string;
+  handle: string;
+  displayName: string;
+  bio: string;
+  color: string | null;
+  avatarUrl: string | null;
+  url: string;
+  createdAt: string;
+}
+
+export interface Actor {
+  id: string;
+  handle: string;
+  displayName: string;
+  avatarUrl: string | null;
+  color: string | null;
+  url: string;
+}
+
+export type Role = "owner" | "admin" | "moderator" | "member";
+
+export interface Room {
+  id: string;
+  name: string;
+  topic: string;
+  visibility: "public" | "private";
+  direct: boolean;
+  theme: string | null;
+  avatarUrl: string | null;
+  role: Role | null;
+  permissions: string[];
+  unread: number;
+  mentions: number;
+  lastSeq: number;
+  lastReadSeq: number;
+  handle: string;
+  url: string;
+  createdAt: string;
+  /** Remote joins: "pending" until the room's server accepts. */
+  membership?: "joined" | "pending";
+  members?: number;
+}
+
+export interface Member {
+  actor: Actor;
+  role: Role;
+  nickname: string | null;
+  color: string | null;
+  joinedAt: string;
+  presence?: "online" | "offline";
+}
+
+export interface Reaction {
+  emoji: string;
+  count: number;
+  me: boolean;
+}
+
+export interface Message {
+  id: string;
+  seq: number;
+  roomId: string;
+  url: string;
+  author: Actor | null;
+  content: string;
+  html: string;
+  replyTo: { id: string; seq: number; author?: Actor | null; snippet: string; deleted: boolean } | null;
+  reactions: Reaction[];
+  attachments: unknown[];
+  editedAt: string | null;
+  /** Sent to a room on another server that has not numbered it yet (seq is 0 meanwhile). */
+  pending?: true;
+  deletedAt: string | null;
+  createdAt: string;
+}
+
+/** A message of ours not yet acknowledged, or refused. */
+export interface PendingMessage {
+  txnId: string;
+  roomId: string;
+  content: string;
+  replyTo: Message["replyTo"];
+  state: "sending" | "failed";
+  error?: string;
+  /** The failure may pass (offline, server error): sent again when the stream reconnects. */
+  retryable?: boolean;
+  createdAt: string;
+  /**
+   * Sent to a room on another server, which numbers it: the message's id, shown pending until
+   * the room's announcement brings it back with its number.
+   */
+  messageId?: string;
+}
+
+export interface Invite {
+  id: string;
+  roomId: string;
+  code?: string;
+  url?: string;
+  createdAt: string;
+  expiresAt: string | null;
+  maxUses: number | null;
+  uses: number;
+  revoked: boolean;
+}
+
+export interface SessionInfo {
+  id: string;
+  deviceLabel: string;
+  createdAt: string;
+  lastUsedAt: string;
+  address: string | null;
+  current: boolean;
+}
+
+export interface StreamEvent {
+  type: string;
+  position?: number;
+  roomId?: string;
+  actorId?: string;
+  data: Record<string, unknown>;
+}
