@@ -171,3 +171,60 @@ channel?.addEventListener("message", (event) => {
   if (event.data === "logout") adopt(null);
   else if (event.data === "login" && accessToken == null) void refresh().catch(() => {});
 });
+
+/** An upload under way: its answer, and a way to stop it. */
+export interface Upload<T> {
+  done: Promise<T>;
+  abort(): void;
+}
+
+/**
+ * Sends a file as multipart `file` with upload progress (fetch cannot report it, so this
+ * uses XMLHttpRequest); a 401 leads to one refresh and one retry, as for `api`.
+ * @throws {ApiError} from `done`, with the problem's code (`aborted` when stopped).
+ */
+export function upload<T = unknown>(path: string, file: File, onProgress: (fraction: number) => void): Upload<T> {
+  let xhr: XMLHttpRequest | null = null;
+  let aborted = false;
+  const once = () =>
+    new Promise<{ status: number; body: string; type: string }>((resolve, reject) => {
+      const request = new XMLHttpRequest();
+      xhr = request;
+      request.open("POST", `/api/v1${path}`);
+      request.setRequestHeader("accept", "application/json");
+      if (accessToken) request.setRequestHeader("authorization", `Bearer ${accessToken}`);
+      request.upload.onprogress = (e) => {
+        if (e.lengthComputable) onProgress(e.loaded / e.total);
+      };
+      request.onload = () =>
+        resolve({
+          status: request.status,
+          body: request.responseText,
+          type: request.getResponseHeader("content-type") ?? "",
+        });
+      request.onerror = () => reject(new ApiError("network", "The server cannot be reached. Check your connection."));
+      request.onabort = () => reject(new ApiError("aborted", "Upload cancelled."));
+      const form = new FormData();
+      form.append("file", file, file.name);
+      request.send(form);
+    });
+  const done = (async () => {
+    let answer = await once();
+    if (answer.status === 401 && accessToken != null && !aborted) {
+      if (await refresh()) answer = await once();
+    }
+    const response = new Response(answer.body || null, {
+      status: answer.status,
+      headers: { "content-type": answer.type },
+    });
+    if (!response.ok) throw await problemOf(response);
+    return (await response.json()) as T;
+  })();
+  return {
+    done,
+    abort() {
+      aborted = true;
+      (xhr as XMLHttpRequest | null)?.abort();
+    },
+  };
+}

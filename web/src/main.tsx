@@ -8,6 +8,7 @@ import { RoomView } from "./room.tsx";
 import { match, navigate, onLinkClick, path } from "./router.ts";
 import { UserSettings } from "./settings.tsx";
 import { Sidebar } from "./sidebar.tsx";
+import { ContactsPage, NotificationsPage } from "./social.tsx";
 import {
   activeRoomId,
   authState,
@@ -164,7 +165,7 @@ function Home() {
       {notificationPermission.value === "default" ? (
         <p>
           <button type="button" onClick={() => void enableNotifications()}>
-            Notify me when I am mentioned
+            Notify me of mentions, replies and invites
           </button>{" "}
           <span class="muted small">while fedchat is in a background tab</span>
         </p>
@@ -184,6 +185,8 @@ const routes: [string, (params: Record<string, string>) => JSX.Element][] = [
   ["/join", () => <JoinRemote />],
   ["/dm", () => <NewDirect />],
   ["/settings", () => <UserSettings />],
+  ["/notifications", () => <NotificationsPage />],
+  ["/contacts", () => <ContactsPage />],
 ];
 
 function NotFound() {

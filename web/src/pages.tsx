@@ -4,11 +4,11 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api } from "./api.ts";
 import { Icon } from "./icons.tsx";
 import { navigate } from "./router.ts";
-import { attempt, describeError, me, pageTitle, putRoom, rooms, say } from "./store.ts";
+import { attempt, blocked, describeError, me, pageTitle, putRoom, rooms, say } from "./store.ts";
 import type { Room, User } from "./types.ts";
 import { ActionButton, Avatar, Field, FormError, useSubmit } from "./ui.tsx";
 
-function Page(props: { title: string; children: ComponentChildren }) {
+export function Page(props: { title: string; children: ComponentChildren }) {
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     pageTitle.value = props.title;
@@ -261,7 +261,7 @@ export function InvitePage(props: { code: string }) {
   );
 }
 
-async function openDirect(handles: string[]): Promise<void> {
+export async function openDirect(handles: string[]): Promise<void> {
   const room = await api<Room>("POST", "/dms", { users: handles });
   putRoom(room);
   navigate(`/rooms/${room.id}`);
@@ -311,17 +311,35 @@ export function UserPage(props: { handle: string }) {
                   >
                     Message
                   </button>
-                  <button
-                    type="button"
-                    onClick={async () => {
-                      await attempt(async () => {
-                        await api("POST", "/blocks", { user: user.handle });
-                        say(`Blocked ${user.displayName || user.username}.`);
-                      });
-                    }}
-                  >
-                    Block
-                  </button>
+                  {blocked.value?.has(user.id) ? (
+                    <button
+                      type="button"
+                      onClick={async () => {
+                        await attempt(async () => {
+                          await api("DELETE", `/blocks/${encodeURIComponent(user.handle)}`);
+                          say(`Unblocked ${user.displayName || user.username}.`);
+                        });
+                      }}
+                    >
+                      Unblock
+                    </button>
+                  ) : (
+                    <button
+                      type="button"
+                      onClick={async () => {
+                        await attempt(async () => {
+                          const { actor } = await api<{ actor: { id: string } }>("POST", "/blocks", {
+                            user: user.handle,
+                          });
+                          // The stream's block.updated confirms it; hide their messages at once.
+                          blocked.value = new Set([...(blocked.peek() ?? []), actor.id]);
+                          say(`Blocked ${user.displayName || user.username}.`);
+                        });
+                      }}
+                    >
+                      Block
+                    </button>
+                  )}
                 </>
               )}
             </div>

@@ -1,8 +1,9 @@
 /** A room: header, timeline, typing line and composer; the preview for rooms one is not in. */
-import { useComputed, useSignal } from "@preact/signals";
+import { type Signal, useComputed, useSignal } from "@preact/signals";
 import type { CSSProperties, JSX, TargetedKeyboardEvent } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api } from "./api.ts";
+import { AttachmentList, addFiles, UploadChips, type UploadItem } from "./attachments.tsx";
 import { recentEmoji, rememberEmoji, searchEmoji } from "./emoji.ts";
 import { Icon } from "./icons.tsx";
 import { MemberPanel } from "./members.tsx";
@@ -13,6 +14,8 @@ import {
   attempt,
   describeError,
   discardSend,
+  isHidden,
+  jumpRequest,
   markRead,
   me,
   pageTitle,
@@ -24,6 +27,7 @@ import {
   roomsLoaded,
   say,
   sendMessage,
+  setRoomNotifications,
 } from "./store.ts";
 import type { Actor, Member, Message, PendingMessage, Room } from "./types.ts";
 import { ActionButton, Avatar, Confirm, Dialog, dayLabel, formatDate, Time } from "./ui.tsx";
@@ -41,6 +45,7 @@ export function RoomView(props: { roomId: string; panel?: "settings" }) {
     return (
       <section class="pane-center" aria-labelledby="pending-title">
         <h1 id="pending-title">{room.name}</h1>
+        <p class="muted small">{room.handle}</p>
         <p role="status">Waiting for the room's server to accept you. The room opens here as soon as it does.</p>
       </section>
     );
@@ -103,6 +108,9 @@ function JoinedRoom(props: { room: Room; panel?: "settings" | undefined }) {
   const showMembers = useSignal(matchMedia("(min-width: 1100px)").matches);
   const replyTo = useSignal<Message | null>(null);
   const editing = useSignal<Message | null>(null);
+  const uploads = useSignal<UploadItem[]>([]);
+  const dragging = useSignal(false);
+  const showNotify = useSignal(false);
   const heading = useRef<HTMLHeadingElement>(null);
 
   useEffect(() => {
@@ -119,9 +127,29 @@ function JoinedRoom(props: { room: Room; panel?: "settings" | undefined }) {
   }, [room.name]);
   const accent = room.theme ? ({ "--room-accent": room.theme } as CSSProperties) : undefined;
   const can = (action: string) => room.permissions.includes(action);
+  const host = room.remote ? room.handle.split("@").pop() : null;
+  const muted = room.notifications?.muted === true;
+  const hasFiles = (e: DragEvent) => e.dataTransfer?.types.includes("Files") === true;
   return (
     <div class={showMembers.value ? "room with-members" : "room"} style={accent}>
-      <section class="room-main" aria-labelledby="room-title">
+      <section
+        class={dragging.value ? "room-main dragging" : "room-main"}
+        aria-labelledby="room-title"
+        onDragOver={(e) => {
+          if (!hasFiles(e)) return;
+          e.preventDefault();
+          dragging.value = true;
+        }}
+        onDragLeave={(e) => {
+          if (e.currentTarget === e.target) dragging.value = false;
+        }}
+        onDrop={(e) => {
+          if (!hasFiles(e)) return;
+          e.preventDefault();
+          dragging.value = false;
+          addFiles(uploads, e.dataTransfer?.files ?? []);
+        }}
+      >
         <header class="room-head">
           <a href="/" class="icon-button back" aria-label="Back to rooms">
             <Icon name="back" />
@@ -132,7 +160,19 @@ function JoinedRoom(props: { room: Room; panel?: "settings" | undefined }) {
               {room.name}
             </h1>
             {room.topic ? <p class="topic">{room.topic}</p> : null}
+            {host ? <p class="muted small room-host">on {host}</p> : null}
           </div>
+          <button
+            type="button"
+            class={muted ? "icon-button muted-room" : "icon-button"}
+            aria-label={muted ? "Notification settings (muted)" : "Notification settings"}
+            title={muted ? "Muted" : "Notification settings"}
+            onClick={() => {
+              showNotify.value = true;
+            }}
+          >
+            <Icon name="bell" />
+          </button>
           <button
             type="button"
             class="icon-button"
@@ -152,8 +192,16 @@ function JoinedRoom(props: { room: Room; panel?: "settings" | undefined }) {
         </header>
         <Timeline room={room} state={state} replyTo={replyTo} editing={editing} />
         <TypingLine state={state} />
-        <Composer room={room} state={state} replyTo={replyTo} editing={editing} />
+        <Composer room={room} state={state} replyTo={replyTo} editing={editing} uploads={uploads} />
       </section>
+      {showNotify.value ? (
+        <RoomNotifications
+          room={room}
+          onClose={() => {
+            showNotify.value = false;
+          }}
+        />
+      ) : null}
       {showMembers.value ? (
         <MemberPanel
           room={room}
@@ -244,6 +292,14 @@ function Timeline(props: { room: Room; state: RoomState; replyTo: Sig<Message | 
     const last = state.messages.peek().at(-1);
     if (stuck.current && last && document.visibilityState === "visible") markRead(room.id, last.seq);
   }
+
+  // A notification asked for a message of this room: go to it once the history is in.
+  useEffect(() => {
+    const wanted = jumpRequest.value;
+    if (!wanted || wanted.roomId !== room.id || !state.loaded.value) return;
+    jumpRequest.value = null;
+    requestAnimationFrame(() => void jumpTo(wanted.messageId));
+  }, [jumpRequest.value, state.loaded.value]);
 
   useEffect(() => {
     const visible = () => document.visibilityState === "visible" && onScroll();
@@ -465,6 +521,27 @@ function MessageItem(props: {
   // Reaction counts change with events: forget who reacted so it is asked again.
   useEffect(() => setWho({}), [message.reactions]);
   const mentioned = !props.mine && message.html.includes(`href="${me.value?.url}"`);
+  const [revealed, setRevealed] = useState(false);
+  if (isHidden(message) && !revealed && !deleted) {
+    return (
+      <li
+        id={`msg-${message.id}`}
+        class="message hidden-message"
+        tabIndex={-1}
+        aria-label="Message from a blocked user"
+      >
+        <span class="gutter-time">
+          <Time at={message.createdAt} />
+        </span>
+        <p class="muted">
+          Message from a blocked user{" "}
+          <button type="button" class="link" onClick={() => setRevealed(true)}>
+            Show
+          </button>
+        </p>
+      </li>
+    );
+  }
   return (
     <li
       id={`msg-${message.id}`}
@@ -512,6 +589,12 @@ function MessageItem(props: {
           // (src/messages/markdown.ts); it is the only markup the client ever inserts.
           <div class="content" dangerouslySetInnerHTML={{ __html: message.html }} />
         )}
+        {!deleted ? <AttachmentList message={message} /> : null}
+        {revealed ? (
+          <button type="button" class="link small" onClick={() => setRevealed(false)}>
+            Hide (blocked user)
+          </button>
+        ) : null}
         {message.editedAt && !deleted ? (
           <button
             type="button"
@@ -589,7 +672,19 @@ function PendingItem(props: { pending: PendingMessage }) {
           <span class="author">{user?.displayName || user?.username}</span>
           <span class="muted small">{p.state === "sending" ? "Sending…" : "Not sent"}</span>
         </div>
-        <p class="content plain">{p.content}</p>
+        {p.content ? <p class="content plain">{p.content}</p> : null}
+        {p.attachments?.length ? (
+          <ul class="attachment-files">
+            {p.attachments.map((a) => (
+              <li key={a.id} class="attachment-file">
+                <Icon name="file" size={18} /> <span class="attachment-name">{a.name}</span>
+              </li>
+            ))}
+          </ul>
+        ) : null}
+        {p.messageId && p.state === "sending" ? (
+          <p class="muted small">Waiting for the room's server to confirm…</p>
+        ) : null}
         {p.state === "failed" ? (
           <p class="send-failed" role="alert">
             {p.error}{" "}
@@ -695,8 +790,15 @@ function ReactionPicker(props: { onPick(emoji: string): void; onClose(): void })
   );
 }
 
-function Composer(props: { room: Room; state: RoomState; replyTo: Sig<Message | null>; editing: Sig<Message | null> }) {
-  const { room, state } = props;
+function Composer(props: {
+  room: Room;
+  state: RoomState;
+  replyTo: Sig<Message | null>;
+  editing: Sig<Message | null>;
+  uploads: Signal<UploadItem[]>;
+}) {
+  const { room, state, uploads } = props;
+  const fileInput = useRef<HTMLInputElement>(null);
   const area = useRef<HTMLTextAreaElement>(null);
   const text = useSignal("");
   const caret = useSignal(0);
@@ -770,10 +872,13 @@ function Composer(props: { room: Room; state: RoomState; replyTo: Sig<Message | 
     void api("POST", `/rooms/${room.id}/typing`, { typing: on }).catch(() => {});
   }
 
+  const uploading = uploads.value.some((u) => u.state === "uploading");
+  const ready = uploads.value.filter((u) => u.state === "done" && u.attachment);
+
   async function submit() {
     const content = text.value;
-    if (!content.trim()) return;
     if (editing) {
+      if (!content.trim()) return;
       await attempt(async () => {
         const updated = await api<Message>("PATCH", `/rooms/${room.id}/messages/${editing.id}`, { content });
         state.upsert(updated);
@@ -782,7 +887,15 @@ function Composer(props: { room: Room; state: RoomState; replyTo: Sig<Message | 
       });
       return;
     }
-    sendMessage(room.id, content, replyTo);
+    if (uploading) return say("Wait for the uploads to finish.", true);
+    if (!content.trim() && ready.length === 0) return;
+    sendMessage(
+      room.id,
+      content.trim() ? content : "",
+      replyTo,
+      ready.map((u) => u.attachment as NonNullable<UploadItem["attachment"]>),
+    );
+    uploads.value = uploads.value.filter((u) => u.state === "failed");
     text.value = "";
     props.replyTo.value = null;
     typing(false);
@@ -885,7 +998,33 @@ function Composer(props: { room: Room; state: RoomState; replyTo: Sig<Message | 
           ))}
         </div>
       ) : null}
+      {editing ? null : <UploadChips items={uploads} />}
       <div class="composer-row">
+        {editing ? null : (
+          <>
+            <input
+              ref={fileInput}
+              type="file"
+              multiple
+              class="visually-hidden"
+              tabIndex={-1}
+              aria-hidden="true"
+              onChange={(e) => {
+                addFiles(uploads, e.currentTarget.files ?? []);
+                e.currentTarget.value = "";
+              }}
+            />
+            <button
+              type="button"
+              class="icon-button attach"
+              aria-label="Attach files"
+              title="Attach files (or drop or paste them)"
+              onClick={() => fileInput.current?.click()}
+            >
+              <Icon name="clip" />
+            </button>
+          </>
+        )}
         <textarea
           ref={area}
           rows={lines}
@@ -911,8 +1050,18 @@ function Composer(props: { room: Room; state: RoomState; replyTo: Sig<Message | 
           }}
           onBlur={() => typing(false)}
           onKeyDown={onKeyDown}
+          onPaste={(e) => {
+            const files = [...(e.clipboardData?.files ?? [])];
+            if (files.length === 0 || editing) return;
+            e.preventDefault();
+            addFiles(uploads, files);
+          }}
         />
-        <button type="submit" class="primary send" disabled={!text.value.trim()}>
+        <button
+          type="submit"
+          class="primary send"
+          disabled={editing ? !text.value.trim() : uploading || (!text.value.trim() && ready.length === 0)}
+        >
           {editing ? "Save" : "Send"}
         </button>
       </div>
@@ -920,5 +1069,51 @@ function Composer(props: { room: Room; state: RoomState; replyTo: Sig<Message | 
         Enter sends, Shift+Enter adds a line, ↑ edits your last message. **bold**, _italic_, `code`, &gt; quote.
       </p>
     </form>
+  );
+}
+
+/** How this room notifies us: a level and a mute switch (our own, not shown to the room). */
+function RoomNotifications(props: { room: Room; onClose(): void }) {
+  const { room } = props;
+  const current = room.notifications;
+  return (
+    <Dialog title={`Notifications for ${room.name}`} onClose={props.onClose}>
+      <fieldset>
+        <legend>Notify me of</legend>
+        {(
+          [
+            ["all", "Every message"],
+            ["mentions", "Mentions and replies"],
+            ["none", "Nothing"],
+          ] as const
+        ).map(([level, label]) => (
+          <label class="check" key={level}>
+            <input
+              type="radio"
+              name="level"
+              value={level}
+              checked={current?.level === level}
+              onChange={() => void setRoomNotifications(room, { notifications: level })}
+            />{" "}
+            {label}
+          </label>
+        ))}
+        <button
+          type="button"
+          class="link small"
+          onClick={() => void setRoomNotifications(room, { notifications: "default" })}
+        >
+          Back to the default ({room.direct ? "every message" : "mentions and replies"})
+        </button>
+      </fieldset>
+      <label class="check">
+        <input
+          type="checkbox"
+          checked={current?.muted === true}
+          onChange={(e) => void setRoomNotifications(room, { muted: e.currentTarget.checked })}
+        />{" "}
+        Mute this room (no notifications, no badges)
+      </label>
+    </Dialog>
   );
 }

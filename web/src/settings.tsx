@@ -258,10 +258,19 @@ function RoomInvites(props: { room: Room }) {
     const data = new FormData(form);
     const expires = String(data.get("expiresIn"));
     const uses = String(data.get("maxUses"));
+    const user = String(data.get("user") ?? "")
+      .trim()
+      .replace(/^@/, "");
     const invite = await api<Invite>("POST", `/rooms/${props.room.id}/invites`, {
       expiresIn: expires === "never" ? null : Number(expires),
-      maxUses: uses === "unlimited" ? null : Number(uses),
+      // An invite for one user redeems once, for them.
+      maxUses: user ? 1 : uses === "unlimited" ? null : Number(uses),
+      ...(user ? { user } : {}),
     });
+    if (user) {
+      say(`${user} is invited: they were notified.`);
+      form.reset();
+    }
     setCreated(invite);
     void load();
   }, describeError);
@@ -288,6 +297,12 @@ function RoomInvites(props: { room: Room }) {
             <option value="10">10</option>
             <option value="100">100</option>
           </select>
+        </Field>
+        <Field
+          label="Invite a user (optional)"
+          hint="A name here (bob) or elsewhere (bob@other.example): only they can use it"
+        >
+          <input name="user" maxLength={300} autoCapitalize="none" spellcheck={false} />
         </Field>
         <button type="submit" class="primary" disabled={busy}>
           Create invite link

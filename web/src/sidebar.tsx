@@ -4,7 +4,7 @@ import { useEffect } from "preact/hooks";
 import { logout } from "./api.ts";
 import { Icon } from "./icons.tsx";
 import { path } from "./router.ts";
-import { loadRooms, me, roomsLoaded, sortedRooms } from "./store.ts";
+import { contacts, loadRooms, me, roomsLoaded, sortedRooms, unreadNotifications } from "./store.ts";
 import type { Room } from "./types.ts";
 import { Avatar } from "./ui.tsx";
 
@@ -13,11 +13,18 @@ function RoomLink(props: { room: Room }) {
   const href = `/rooms/${room.id}`;
   const current = path.value === href || path.value.startsWith(`${href}/`);
   const pending = room.membership === "pending";
+  // A muted room shows no badges: it is dimmed instead.
+  const muted = room.notifications?.muted === true;
+  const mentions = muted ? 0 : room.mentions;
+  const unread = muted ? 0 : room.unread;
+  const host = room.remote ? room.handle.split("@").pop() : null;
   const label = [
     room.name,
+    host ? `on ${host}` : "",
     pending ? "waiting for the room's server to accept" : "",
-    room.mentions > 0 ? `${room.mentions} mention${room.mentions === 1 ? "" : "s"}` : "",
-    room.unread > 0 ? `${room.unread} unread` : "",
+    muted ? "muted" : "",
+    mentions > 0 ? `${mentions} mention${mentions === 1 ? "" : "s"}` : "",
+    unread > 0 ? `${unread} unread` : "",
   ]
     .filter(Boolean)
     .join(", ");
@@ -25,20 +32,23 @@ function RoomLink(props: { room: Room }) {
     <li>
       <a
         href={href}
-        class={`room-link${current ? " current" : ""}${room.unread > 0 ? " has-unread" : ""}${pending ? " pending" : ""}`}
+        class={`room-link${current ? " current" : ""}${unread > 0 ? " has-unread" : ""}${pending ? " pending" : ""}${muted ? " muted-room" : ""}`}
         aria-current={current ? "page" : undefined}
         aria-label={label}
       >
         <Avatar id={room.id} name={room.name} url={room.avatarUrl} size="s" color={room.theme} />
-        <span class="room-name">{room.name}</span>
+        <span class="room-name">
+          {room.name}
+          {host ? <span class="room-host"> · {host}</span> : null}
+        </span>
         {pending ? <span class="badge badge-pending">pending</span> : null}
-        {room.mentions > 0 ? (
+        {mentions > 0 ? (
           <span class="badge badge-mention" aria-hidden="true">
-            @{room.mentions}
+            @{mentions}
           </span>
-        ) : room.unread > 0 ? (
+        ) : unread > 0 ? (
           <span class="badge" aria-hidden="true">
-            {room.unread > 99 ? "99+" : room.unread}
+            {unread > 99 ? "99+" : unread}
           </span>
         ) : null}
       </a>
@@ -54,11 +64,27 @@ export function Sidebar() {
   const groups = list.filter((r) => !r.direct);
   const directs = list.filter((r) => r.direct);
   const user = me.value;
+  const bell = unreadNotifications.value;
+  const requests = contacts.value?.incoming.length ?? 0;
   return (
     <nav class="sidebar" aria-label="Rooms">
       <header class="sidebar-head">
         <a href="/" class="brand">
           fedchat
+        </a>
+        <a
+          href="/notifications"
+          class={bell > 0 ? "icon-button bell has-unread" : "icon-button bell"}
+          aria-label={bell > 0 ? `Notifications, ${bell} unread` : "Notifications"}
+          aria-current={path.value === "/notifications" ? "page" : undefined}
+          title="Notifications"
+        >
+          <Icon name="bell" />
+          {bell > 0 ? (
+            <span class="badge bell-count" aria-hidden="true">
+              {bell > 99 ? "99+" : bell}
+            </span>
+          ) : null}
         </a>
         <a href="/new" class="icon-button" aria-label="Create a room" title="Create a room">
           <Icon name="plus" />
@@ -95,6 +121,11 @@ export function Sidebar() {
           ))}
         </ul>
         <ul class="nav-links">
+          <li>
+            <a href="/contacts" aria-current={path.value === "/contacts" ? "page" : undefined}>
+              Contacts{requests > 0 ? ` (${requests} new)` : ""}
+            </a>
+          </li>
           <li>
             <a href="/directory" aria-current={path.value === "/directory" ? "page" : undefined}>
               Room directory

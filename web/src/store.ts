@@ -7,7 +7,19 @@ import { batch, computed, signal } from "@preact/signals";
 import { ApiError, api, onSession, refresh } from "./api.ts";
 import { navigate } from "./router.ts";
 import { Stream } from "./stream.ts";
-import type { Actor, Member, Message, PendingMessage, Reaction, Room, StreamEvent, User } from "./types.ts";
+import type {
+  Actor,
+  AppNotification,
+  Attachment,
+  Contacts,
+  Member,
+  Message,
+  PendingMessage,
+  Reaction,
+  Room,
+  StreamEvent,
+  User,
+} from "./types.ts";
 
 export const me = signal<User | null>(null);
 /** `loading` until the first refresh answers. */
@@ -25,8 +37,33 @@ export const toast = signal<{ text: string; error?: boolean; id: number } | null
 /** What the page is (a room's name, "Settings"); the tab's title adds the unread count. */
 export const pageTitle = signal("");
 
-/** Unread messages across all rooms, for the tab's title. */
-export const totalUnread = computed(() => rooms.value.reduce((sum, r) => sum + r.unread, 0));
+/** Unread messages across all rooms that are not muted, for the tab's title. */
+export const totalUnread = computed(() =>
+  rooms.value.reduce((sum, r) => sum + (r.notifications?.muted ? 0 : r.unread), 0),
+);
+
+/** The newest notifications (newest first) and the count of unread ones. */
+export const notifications = signal<AppNotification[]>([]);
+export const unreadNotifications = signal(0);
+/** Whether the first page of notifications is in; whether the oldest one is. */
+export const notificationsLoaded = signal(false);
+export const notificationsAtEnd = signal(false);
+
+/** A message to scroll to once its room is shown (from a notification). */
+export const jumpRequest = signal<{ roomId: string; messageId: string } | null>(null);
+
+/** Actor ids we block: their messages show collapsed. Null until the list is loaded. */
+export const blocked = signal<Set<string> | null>(null);
+
+/** Contacts and pending requests; null until loaded. */
+export const contacts = signal<Contacts | null>(null);
+
+/** Whether a message's author is blocked by us (live messages have no `hidden` mark). */
+export function isHidden(message: Message): boolean {
+  const list = blocked.value;
+  if (list == null) return message.hidden === true;
+  return message.author != null && list.has(message.author.id);
+}
 
 export const sortedRooms = computed(() =>
   [...rooms.value].sort((a, b) => b.lastSeq - a.lastSeq || a.name.localeCompare(b.name)),
@@ -239,13 +276,12 @@ function applyEvent(event: StreamEvent): void {
       if (event.type === "message.updated") return;
       const mine = message.author?.id === user?.id;
       const seen = activeRoomId.peek() === roomId && atBottom.peek() && document.visibilityState === "visible";
-      const mention = !mine && mentionsMe(message);
+      const mention = !mine && mentionsMe(message) && !(message.author && blocked.peek()?.has(message.author.id));
       updateRoom(roomId, (r) => ({
         lastSeq: Math.max(r.lastSeq, message.seq),
         unread: mine || seen ? r.unread : r.unread + 1,
         mentions: mention && !seen ? r.mentions + 1 : r.mentions,
       }));
-      if (mention && document.visibilityState === "hidden") notify(message);
       // A message ends its author's typing notice.
       if (message.author) clearTyping(roomId, message.author.id);
       return;
@@ -344,6 +380,30 @@ function applyEvent(event: StreamEvent): void {
       );
       return;
     }
+    case "notification": {
+      const notification = data.notification as AppNotification | undefined;
+      if (!notification || notifications.peek().some((n) => n.id === notification.id)) return;
+      batch(() => {
+        notifications.value = [notification, ...notifications.peek()];
+        if (!notification.read) unreadNotifications.value = unreadNotifications.peek() + 1;
+      });
+      if (document.visibilityState === "hidden") notify(notification);
+      return;
+    }
+    case "contact.updated": {
+      void loadContacts();
+      return;
+    }
+    case "block.updated": {
+      const actor = data.actor as Actor | null;
+      const list = blocked.peek();
+      if (!actor || list == null) return void loadBlocks();
+      const next = new Set(list);
+      if (data.blocked) next.add(actor.id);
+      else next.delete(actor.id);
+      blocked.value = next;
+      return;
+    }
     case "presence": {
       if (typeof data.actorId !== "string" || (data.status !== "online" && data.status !== "offline")) return;
       presence.value = { ...presence.peek(), [data.actorId]: data.status };
@@ -379,21 +439,130 @@ export async function enableNotifications(): Promise<void> {
   );
 }
 
-function notify(message: Message): void {
+/** What a notification says, as plain text: a title and a line. */
+export function describeNotification(n: AppNotification): { title: string; body: string } {
+  const who = n.actor?.displayName || n.actor?.handle || "Someone";
+  const room = rooms.peek().find((r) => r.id === n.roomId)?.name ?? (n.data.roomName as string | undefined);
+  const snippet = typeof n.data.snippet === "string" ? n.data.snippet : "";
+  switch (n.type) {
+    case "mention":
+      return { title: `${who} mentioned you${room ? ` in ${room}` : ""}`, body: snippet };
+    case "reply":
+      return { title: `${who} replied to you${room ? ` in ${room}` : ""}`, body: snippet };
+    case "message":
+      return { title: `${who}${room ? ` in ${room}` : ""}`, body: snippet };
+    case "invite":
+      return { title: `${who} invited you to ${room ?? "a room"}`, body: "" };
+    case "contact_request":
+      return { title: `${who} wants to add you as a contact`, body: n.actor?.handle ?? "" };
+  }
+}
+
+function notify(n: AppNotification): void {
   if (!notificationsEnabled.peek() || typeof Notification !== "function" || Notification.permission !== "granted")
     return;
-  const room = rooms.peek().find((r) => r.id === message.roomId);
-  const who = message.author?.displayName || message.author?.handle || "Someone";
+  const { title, body } = describeNotification(n);
   // Notification text is plain text: nothing in it is interpreted as markup.
-  const notification = new Notification(`${who} in ${room?.name ?? "a room"}`, {
-    body: message.content.slice(0, 200),
-    tag: message.id,
-  });
-  notification.onclick = () => {
+  const shown = new Notification(title, { body: body.slice(0, 200), tag: n.messageId ?? n.id });
+  shown.onclick = () => {
     focus();
-    navigate(`/rooms/${message.roomId}`);
-    notification.close();
+    void openNotification(n);
+    shown.close();
   };
+}
+
+/** Loads the newest notifications, or the page before the oldest loaded (`older`). */
+export async function loadNotifications(older = false): Promise<void> {
+  const list = notifications.peek();
+  const before = older ? list.at(-1)?.id : undefined;
+  try {
+    const page = await api<{ notifications: AppNotification[]; unread: number }>(
+      "GET",
+      `/notifications?limit=30${before ? `&before=${encodeURIComponent(before)}` : ""}`,
+    );
+    batch(() => {
+      const byId = new Map<string, AppNotification>();
+      for (const n of older ? [...list, ...page.notifications] : [...page.notifications, ...list]) {
+        if (!byId.has(n.id)) byId.set(n.id, n);
+      }
+      notifications.value = [...byId.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      unreadNotifications.value = page.unread;
+      notificationsLoaded.value = true;
+      if (older || !notificationsAtEnd.peek()) notificationsAtEnd.value = page.notifications.length < 30;
+    });
+  } catch (error) {
+    say(describeError(error), true);
+  }
+}
+
+/** Marks some notifications read, or all of them when `ids` is absent. */
+export async function markNotificationsRead(ids?: string[]): Promise<void> {
+  const list = notifications.peek();
+  const targets = ids ? new Set(ids) : null;
+  const newlyRead = list.filter((n) => !n.read && (!targets || targets.has(n.id))).length;
+  batch(() => {
+    notifications.value = list.map((n) => (!targets || targets.has(n.id) ? { ...n, read: true } : n));
+    unreadNotifications.value = targets ? Math.max(0, unreadNotifications.peek() - newlyRead) : 0;
+  });
+  await attempt(() => api("POST", "/notifications/read", ids ? { ids } : {}));
+}
+
+/** Goes where a notification points: the message, the invite, the contacts page. */
+export async function openNotification(n: AppNotification): Promise<void> {
+  if (!n.read) void markNotificationsRead([n.id]);
+  if (n.type === "contact_request") return navigate("/contacts");
+  if (n.type === "invite") {
+    if (n.roomId && rooms.peek().some((r) => r.id === n.roomId && r.membership !== "pending")) {
+      return navigate(`/rooms/${n.roomId}`);
+    }
+    if (typeof n.data.code === "string") return navigate(`/invite/${encodeURIComponent(n.data.code)}`);
+    if (typeof n.data.url === "string") {
+      const target = n.data.url;
+      await attempt(async () => {
+        const room = await api<Room>("POST", "/rooms/join", { target });
+        putRoom(room);
+        navigate(`/rooms/${room.id}`);
+      });
+    }
+    return;
+  }
+  if (!n.roomId) return;
+  if (n.messageId) jumpRequest.value = { roomId: n.roomId, messageId: n.messageId };
+  navigate(`/rooms/${n.roomId}`);
+}
+
+/** Loads the block list (actor ids), which hides blocked authors' messages. */
+export async function loadBlocks(): Promise<void> {
+  try {
+    const { blocks } = await api<{ blocks: { actor: Actor }[] }>("GET", "/blocks");
+    blocked.value = new Set(blocks.map((b) => b.actor.id));
+  } catch {
+    // history still carries `hidden`; live messages show until the list loads
+  }
+}
+
+/** Loads contacts and pending requests. */
+export async function loadContacts(): Promise<void> {
+  try {
+    contacts.value = await api<Contacts>("GET", "/contacts");
+  } catch (error) {
+    say(describeError(error), true);
+  }
+}
+
+/** Sets how a room notifies us (level and mute); the room list updates at once. */
+export async function setRoomNotifications(
+  room: Room,
+  change: { notifications?: "all" | "mentions" | "none" | "default"; muted?: boolean },
+): Promise<boolean> {
+  return attempt(async () => {
+    const member = await api<Member & { notifications?: Room["notifications"] }>(
+      "PATCH",
+      `/rooms/${room.id}/members/me`,
+      change,
+    );
+    if (member.notifications) updateRoom(room.id, { notifications: member.notifications });
+  });
 }
 
 export const stream = new Stream({
@@ -414,6 +583,9 @@ export const stream = new Stream({
     }
     // First connection, or events were missed beyond replay: reload what is shown.
     void loadRooms();
+    void loadNotifications();
+    void loadBlocks();
+    void loadContacts();
     for (const state of roomStates.values()) {
       const wasLoaded = state.loaded.peek();
       const hadMembers = state.members.peek() != null;
@@ -435,6 +607,12 @@ onSession((user) => {
     rooms.value = [];
     roomsLoaded.value = false;
     roomStates.clear();
+    notifications.value = [];
+    unreadNotifications.value = 0;
+    notificationsLoaded.value = false;
+    notificationsAtEnd.value = false;
+    blocked.value = null;
+    contacts.value = null;
   }
 });
 
@@ -467,6 +645,7 @@ async function deliver(pending: PendingMessage): Promise<void> {
     const message = await api<Message>("PUT", `/rooms/${pending.roomId}/messages/${pending.txnId}`, {
       content: pending.content,
       ...(pending.replyTo ? { replyTo: pending.replyTo.id } : {}),
+      ...(pending.attachments?.length ? { attachments: pending.attachments.map((a) => a.id) } : {}),
     });
     if (message.pending) {
       // A room on another server numbers it; the stream brings it back (see upsert).
@@ -486,11 +665,17 @@ async function deliver(pending: PendingMessage): Promise<void> {
 }
 
 /** Sends a message optimistically: it shows at once, and retries reuse its txnId. */
-export function sendMessage(roomId: string, content: string, replyTo: Message | null): void {
+export function sendMessage(
+  roomId: string,
+  content: string,
+  replyTo: Message | null,
+  attachments: Attachment[] = [],
+): void {
   const pending: PendingMessage = {
     txnId: newTxnId(),
     roomId,
     content,
+    attachments,
     replyTo: replyTo
       ? {
           id: replyTo.id,

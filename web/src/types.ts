@@ -50,8 +50,12 @@ export interface Room {
   handle: string;
   url: string;
   createdAt: string;
+  /** How the room notifies us (null when not a member). */
+  notifications?: { level: "all" | "mentions" | "none"; muted: boolean } | null;
+  /** Whether the room lives on another server (its handle names the host). */
+  remote?: boolean;
   /** Remote joins: "pending" until the room's server accepts. */
-  membership?: "joined" | "pending";
+  membership?: "joined" | "pending" | "none";
   members?: number;
 }
 
@@ -80,12 +84,44 @@ export interface Message {
   html: string;
   replyTo: { id: string; seq: number; author?: Actor | null; snippet: string; deleted: boolean } | null;
   reactions: Reaction[];
-  attachments: unknown[];
+  attachments: Attachment[];
+  /** History only: we block the author (shown collapsed, with a way to reveal). */
+  hidden?: boolean;
   editedAt: string | null;
   /** Sent to a room on another server that has not numbered it yet (seq is 0 meanwhile). */
   pending?: true;
   deletedAt: string | null;
   createdAt: string;
+}
+
+export interface Attachment {
+  id: string;
+  name: string;
+  mediaType: string;
+  size: number;
+  width?: number;
+  height?: number;
+  /** Signed; expires after a few hours (ask `GET /attachments/:id` for a fresh one). */
+  url: string;
+  previewUrl?: string;
+}
+
+export interface AppNotification {
+  id: string;
+  type: "mention" | "reply" | "message" | "invite" | "contact_request";
+  actor: Actor | null;
+  roomId: string | null;
+  messageId: string | null;
+  /** `seq` and `snippet` for messages; `code` (local) or `url` (remote) and `roomName` for invites. */
+  data: Record<string, unknown>;
+  read: boolean;
+  createdAt: string;
+}
+
+export interface Contacts {
+  contacts: { actor: Actor; presence: "online" | "offline"; since: string }[];
+  incoming: { id: string; actor: Actor; createdAt: string }[];
+  outgoing: { id: string; actor: Actor; createdAt: string }[];
 }
 
 /** A message of ours not yet acknowledged, or refused. */
@@ -94,6 +130,7 @@ export interface PendingMessage {
   roomId: string;
   content: string;
   replyTo: Message["replyTo"];
+  attachments?: Attachment[];
   state: "sending" | "failed";
   error?: string;
   /** The failure may pass (offline, server error): sent again when the stream reconnects. */
@@ -116,6 +153,8 @@ export interface Invite {
   maxUses: number | null;
   uses: number;
   revoked: boolean;
+  /** For an invite to one user: their actor id. */
+  invitee?: string | null;
 }
 
 export interface SessionInfo {

@@ -1,0 +1,210 @@
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { png } from "../api/support.ts";
+import {
+  composer,
+  createRoom,
+  launchBrowser,
+  message,
+  newUserPage,
+  register,
+  screenshotFailures,
+  screenshotPath,
+  TestServer,
+} from "./support.ts";
+
+const server = new TestServer();
+let browser: Browser;
+let alice: Awaited<ReturnType<typeof newUserPage>>;
+let bob: Awaited<ReturnType<typeof newUserPage>>;
+let lounge = "";
+let side = "";
+
+/** A one-page PDF: enough for the server to recognise it from its bytes. */
+const pdf = Buffer.from(
+  "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n" +
+    "3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
+);
+
+beforeAll(async () => {
+  await server.start();
+  browser = await launchBrowser();
+  alice = await newUserPage(browser, server.url);
+  bob = await newUserPage(browser, server.url);
+  await register(alice.page, "alice", "Alice Liddell");
+  await register(bob.page, "bob", "Bob Builder");
+  side = await createRoom(alice.page, "Side", "public");
+  lounge = await createRoom(alice.page, "Lounge", "public");
+  for (const id of [side, lounge]) {
+    await bob.page.goto(`/rooms/${id}`);
+    await bob.page.getByRole("button", { name: "Join room" }).click();
+    await composer(bob.page).waitFor();
+  }
+});
+
+screenshotFailures(() => ({ alice: alice?.page, bob: bob?.page }));
+
+afterAll(async () => {
+  await browser?.close();
+  await server.dispose();
+});
+
+/** The sidebar link of a room, by its name. */
+function roomLink(page: typeof alice.page, name: string) {
+  return page.locator(".room-link").filter({ has: page.locator(".room-name", { hasText: name }) });
+}
+
+describe("attachments, notifications, contacts and blocks", () => {
+  it("uploads an image and a PDF, shows them to the other member, and downloads", async () => {
+    await alice.page.goto(`/rooms/${lounge}`);
+    await alice.page.locator(".composer input[type=file]").setInputFiles([
+      { name: "sunset.png", mimeType: "image/png", buffer: Buffer.from(png(64, 48)) },
+      { name: "report.pdf", mimeType: "application/pdf", buffer: pdf },
+    ]);
+    const chips = alice.page.getByRole("list", { name: "Files to send" });
+    await chips.locator(".upload-chip.done").nth(1).waitFor();
+    expect(await chips.textContent()).toContain("report.pdf");
+    await composer(alice.page).fill("holiday files");
+    await composer(alice.page).press("Enter");
+    await message(alice.page, "holiday files").waitFor();
+    await chips.waitFor({ state: "detached" });
+
+    await bob.page.goto(`/rooms/${lounge}`);
+    const received = message(bob.page, "holiday files");
+    await received.waitFor();
+    const image = received.getByRole("img", { name: "sunset.png" });
+    await image.waitFor();
+    await bob.page.waitForFunction(
+      () => (document.querySelector<HTMLImageElement>(".attachment-image img")?.naturalWidth ?? 0) > 0,
+    );
+    const file = received.getByRole("link", { name: /report\.pdf/ });
+    expect(await file.textContent()).toMatch(/report\.pdf.*(bytes|KB)/);
+    const [download] = await Promise.all([bob.page.waitForEvent("download"), file.click()]);
+    expect(download.suggestedFilename()).toBe("report.pdf");
+    const path = await download.path();
+    expect(path).toBeTruthy();
+
+    // The image opens full size in a dialog.
+    await received.getByRole("button", { name: "Open image sunset.png" }).click();
+    const dialog = bob.page.getByRole("dialog", { name: "sunset.png" });
+    await dialog.locator("img.attachment-full").waitFor();
+    await bob.page.waitForFunction(
+      () => (document.querySelector<HTMLImageElement>("img.attachment-full")?.naturalWidth ?? 0) === 64,
+    );
+    await bob.page.screenshot({ path: screenshotPath("attachments-desktop") });
+    await bob.page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+  });
+
+  it("refuses a file whose contents lie about its type, with a removable chip", async () => {
+    await alice.page
+      .locator(".composer input[type=file]")
+      .setInputFiles([
+        { name: "photo.jpg", mimeType: "image/jpeg", buffer: Buffer.from("<html><script>alert(1)</script></html>") },
+      ]);
+    const failed = alice.page.locator(".upload-chip.failed");
+    await failed.getByText("The file's contents do not match its name.").waitFor();
+    await failed.getByRole("button", { name: "Remove photo.jpg" }).click();
+    await failed.waitFor({ state: "detached" });
+  });
+
+  it("shows a mention as a live notification, opens it and marks it read", async () => {
+    await alice.page.goto(`/rooms/${side}`);
+    await composer(bob.page).fill("@alice look at this");
+    await composer(bob.page).press("Enter");
+    const bell = alice.page.getByRole("link", { name: "Notifications, 1 unread" });
+    await bell.waitFor();
+    await bell.click();
+    const item = alice.page.getByRole("list", { name: "Notifications" }).locator("li.notification.unread");
+    await item.getByText("Bob Builder mentioned you in Lounge").waitFor();
+    expect(await item.textContent()).toContain("look at this");
+    await item.getByRole("button", { name: /^Unread: Bob Builder mentioned you/ }).click();
+    await alice.page.waitForURL(`**/rooms/${lounge}`);
+    await message(alice.page, "look at this").waitFor();
+    await alice.page.getByRole("link", { name: "Notifications", exact: true }).waitFor();
+
+    // A second one, marked read from the list with "Mark all read".
+    await composer(bob.page).fill("@alice and another");
+    await composer(bob.page).press("Enter");
+    await alice.page.getByRole("link", { name: "Notifications, 1 unread" }).click();
+    await alice.page.getByRole("button", { name: "Mark all read" }).click();
+    await alice.page.getByText("All read").waitFor();
+    await alice.page.getByRole("link", { name: "Notifications", exact: true }).waitFor();
+    expect(await alice.page.locator("li.notification.unread").count()).toBe(0);
+  });
+
+  it("mutes a room: no badge and no notification", async () => {
+    await alice.page.goto(`/rooms/${lounge}`);
+    await alice.page.getByRole("button", { name: "Notification settings" }).click();
+    await alice.page.getByRole("checkbox", { name: /Mute this room/ }).check();
+    await roomLink(alice.page, "Lounge").and(alice.page.locator(".muted-room")).waitFor();
+    await alice.page.keyboard.press("Escape");
+    await alice.page.getByRole("button", { name: "Notification settings (muted)" }).waitFor();
+    await alice.page.goto("/");
+    await roomLink(alice.page, "Lounge").waitFor();
+
+    await bob.page.goto(`/rooms/${lounge}`);
+    await composer(bob.page).fill("@alice you will not hear this");
+    await composer(bob.page).press("Enter");
+    await message(bob.page, "you will not hear this").waitFor();
+    await bob.page.goto(`/rooms/${side}`);
+    await composer(bob.page).fill("but this one counts");
+    await composer(bob.page).press("Enter");
+
+    // Events arrive in order: once Side has its badge, Lounge's message has arrived too.
+    await roomLink(alice.page, "Side").locator(".badge").waitFor();
+    expect(await roomLink(alice.page, "Lounge").locator(".badge").count()).toBe(0);
+    expect(await alice.page.getByRole("link", { name: /Notifications, \d+ unread/ }).count()).toBe(0);
+  });
+
+  it("sends a contact request that the other accepts, then opens a conversation", async () => {
+    await alice.page.getByRole("link", { name: "Contacts" }).click();
+    await alice.page.getByLabel("Add a contact").fill("bob");
+    await alice.page.getByRole("button", { name: "Send request" }).click();
+    await alice.page.getByRole("list", { name: "Waiting for an answer" }).getByText("Bob Builder").waitFor();
+
+    // Bob hears of it live: in the sidebar and as a notification that leads to the contacts page.
+    await bob.page.getByRole("link", { name: "Contacts (1 new)" }).waitFor();
+    await bob.page.getByRole("link", { name: "Notifications, 1 unread" }).click();
+    await bob.page.getByRole("button", { name: /^Unread: Alice Liddell wants to add you/ }).click();
+    await bob.page.waitForURL("**/contacts");
+    const request = bob.page.getByRole("list", { name: "Requests for you" }).locator("li");
+    await request.getByRole("button", { name: "Accept" }).click();
+    await bob.page.getByRole("list", { name: "Contacts" }).getByText("Alice Liddell").waitFor();
+
+    const contact = alice.page.getByRole("list", { name: "Contacts" }).locator("li").filter({ hasText: "Bob Builder" });
+    await contact.waitFor();
+    await alice.page.getByRole("list", { name: "Waiting for an answer" }).waitFor({ state: "detached" });
+    await contact.getByRole("button", { name: "Message" }).click();
+    await alice.page.waitForURL(/\/rooms\/[0-9a-f-]{36}$/);
+    await composer(alice.page).waitFor();
+  });
+
+  it("collapses a blocked user's messages for the blocker, live and in history, with a reveal", async () => {
+    await alice.page.goto(`/rooms/${side}`);
+    await message(alice.page, "but this one counts").waitFor();
+    await alice.page.goto("/users/bob");
+    await alice.page.getByRole("button", { name: "Block", exact: true }).click();
+    await alice.page.getByRole("button", { name: "Unblock" }).waitFor();
+    await alice.page.getByRole("link", { name: /^Side/ }).click();
+    await alice.page.locator(".hidden-message").first().waitFor();
+    // The earlier message from Bob is collapsed too.
+    expect(await message(alice.page, "but this one counts").count()).toBe(0);
+
+    await bob.page.goto(`/rooms/${side}`);
+    await composer(bob.page).fill("a word from a blocked user");
+    await composer(bob.page).press("Enter");
+    await message(bob.page, "a word from a blocked user").waitFor();
+    await alice.page.locator(".hidden-message").nth(1).waitFor();
+    expect(await alice.page.getByText("a word from a blocked user").count()).toBe(0);
+
+    // History marks them hidden as well.
+    await alice.page.reload();
+    const hidden = alice.page.locator(".hidden-message");
+    await hidden.nth(1).waitFor();
+    await hidden.last().getByRole("button", { name: "Show" }).click();
+    await message(alice.page, "a word from a blocked user").waitFor();
+    // Bob sees his own message as usual.
+    expect(await bob.page.locator(".hidden-message").count()).toBe(0);
+  });
+});
