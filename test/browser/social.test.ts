@@ -4,9 +4,11 @@ import { png } from "../api/support.ts";
 import {
   composer,
   createRoom,
+  desktop,
   launchBrowser,
   message,
   newUserPage,
+  phone,
   register,
   screenshotFailures,
   screenshotPath,
@@ -108,6 +110,43 @@ describe("attachments, notifications, contacts and blocks", () => {
     await failed.waitFor({ state: "detached" });
   });
 
+  it("takes pasted and dropped images, sends them without text, and renews a failing link", async () => {
+    // Bob's first preview request fails, as an expired link would: the client asks for fresh URLs.
+    let failed = 0;
+    await bob.page.route(/\/media\/attachments\/[^/]+\/preview/, (route) =>
+      failed++ === 0 ? route.fulfill({ status: 403, body: "expired" }) : route.continue(),
+    );
+    const renewed = bob.page.waitForRequest(/\/api\/v1\/attachments\/[0-9a-f-]{36}$/);
+    const bytes = [...png(40, 30, { seed: 7 })];
+    await composer(alice.page).focus();
+    await alice.page.evaluate((data) => {
+      const paste = new DataTransfer();
+      paste.items.add(new File([new Uint8Array(data)], "pasted.png", { type: "image/png" }));
+      document
+        .querySelector(".composer textarea")
+        ?.dispatchEvent(new ClipboardEvent("paste", { clipboardData: paste, bubbles: true, cancelable: true }));
+      const drop = new DataTransfer();
+      drop.items.add(new File([new Uint8Array(data)], "dropped.png", { type: "image/png" }));
+      const room = document.querySelector(".room-main");
+      room?.dispatchEvent(new DragEvent("dragover", { dataTransfer: drop, bubbles: true, cancelable: true }));
+      room?.dispatchEvent(new DragEvent("drop", { dataTransfer: drop, bubbles: true, cancelable: true }));
+    }, bytes);
+    const chips = alice.page.getByRole("list", { name: "Files to send" });
+    await chips.locator(".upload-chip.done").nth(1).waitFor();
+    expect(await chips.textContent()).toMatch(/pasted\.png.*dropped\.png/);
+    await alice.page.getByRole("button", { name: "Send", exact: true }).click();
+    await chips.waitFor({ state: "detached" });
+
+    const dropped = bob.page.getByRole("img", { name: "dropped.png" });
+    await dropped.waitFor();
+    await renewed;
+    await bob.page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLImageElement>(".attachment-image img")].every((img) => img.naturalWidth > 0),
+    );
+    expect(failed).toBeGreaterThan(1);
+    await bob.page.unroute(/\/media\/attachments\/[^/]+\/preview/);
+  });
+
   it("shows a mention as a live notification, opens it and marks it read", async () => {
     await alice.page.goto(`/rooms/${side}`);
     await composer(bob.page).fill("@alice look at this");
@@ -178,6 +217,40 @@ describe("attachments, notifications, contacts and blocks", () => {
     await contact.getByRole("button", { name: "Message" }).click();
     await alice.page.waitForURL(/\/rooms\/[0-9a-f-]{36}$/);
     await composer(alice.page).waitFor();
+  });
+
+  it("invites one user by name, who accepts from the notification", async () => {
+    const secret = await createRoom(alice.page, "Secret", "private");
+    await alice.page.getByRole("link", { name: "Room settings" }).click();
+    await alice.page.getByRole("tab", { name: "Invites" }).click();
+    await alice.page.getByLabel("Invite a user (optional)").fill("bob");
+    await alice.page.getByRole("button", { name: "Create invite link" }).click();
+    await alice.page.getByText("bob is invited: they were notified.").waitFor();
+    await alice.page.keyboard.press("Escape");
+
+    await bob.page.getByRole("link", { name: "Notifications, 1 unread" }).click();
+    await bob.page.getByRole("button", { name: /^Unread: Alice Liddell invited you to Secret/ }).click();
+    await bob.page.getByRole("button", { name: "Accept invitation" }).click();
+    await bob.page.waitForURL(`**/rooms/${secret}`);
+    await composer(bob.page).waitFor();
+  });
+
+  it("works at phone width", async () => {
+    await alice.page.setViewportSize(phone);
+    await alice.page.goto(`/rooms/${lounge}`);
+    await alice.page
+      .locator(".composer input[type=file]")
+      .setInputFiles([{ name: "a-file-with-a-rather-long-name.pdf", mimeType: "application/pdf", buffer: pdf }]);
+    await alice.page.locator(".upload-chip.done").waitFor();
+    const overflow = await alice.page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await alice.page.screenshot({ path: screenshotPath("attachments-phone") });
+    await alice.page.getByRole("button", { name: "Remove a-file-with-a-rather-long-name.pdf" }).click();
+    await alice.page.goto("/");
+    await alice.page.getByRole("link", { name: /^Notifications/ }).click();
+    await alice.page.getByRole("heading", { name: "Notifications" }).waitFor();
+    await alice.page.screenshot({ path: screenshotPath("notifications-phone") });
+    await alice.page.setViewportSize(desktop);
   });
 
   it("collapses a blocked user's messages for the blocker, live and in history, with a reveal", async () => {

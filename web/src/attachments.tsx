@@ -5,7 +5,7 @@
  * or failing one is replaced by a fresh one from `GET /attachments/:id`.
  */
 import type { Signal } from "@preact/signals";
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { ApiError, api, type Upload, upload } from "./api.ts";
 import { Icon } from "./icons.tsx";
 import { describeError, roomState, say } from "./store.ts";
@@ -161,7 +161,10 @@ const inlineImage = /^image\/(png|jpeg|gif|webp)$/;
 export function AttachmentList(props: { message: Message }) {
   const { message } = props;
   const [open, setOpen] = useState<Attachment | null>(null);
-  const [retried, setRetried] = useState<Record<string, boolean>>({});
+  // Attachments whose image failed once: asked again for fresh URLs, and the image remounted
+  // (a fresh URL may equal the old one, as expiry is rounded, and the browser would not retry).
+  const asked = useRef(new Set<string>());
+  const [renewed, setRenewed] = useState<Record<string, boolean>>({});
   if (message.attachments.length === 0) return null;
   const images = message.attachments.filter((a) => inlineImage.test(a.mediaType));
   const files = message.attachments.filter((a) => !inlineImage.test(a.mediaType));
@@ -183,6 +186,7 @@ export function AttachmentList(props: { message: Message }) {
                   }}
                 >
                   <img
+                    key={renewed[a.id] ? "renewed" : "first"}
                     src={a.previewUrl ?? a.url}
                     alt={a.name}
                     loading="lazy"
@@ -190,9 +194,9 @@ export function AttachmentList(props: { message: Message }) {
                     height={a.height ? Math.round(a.height * scale) : undefined}
                     onError={() => {
                       // Most likely an expired link: fetch fresh ones, once per attachment.
-                      if (retried[a.id]) return;
-                      setRetried({ ...retried, [a.id]: true });
-                      void refreshAttachment(message, a);
+                      if (asked.current.has(a.id)) return;
+                      asked.current.add(a.id);
+                      void refreshAttachment(message, a).then(() => setRenewed((r) => ({ ...r, [a.id]: true })));
                     }}
                   />
                 </button>

@@ -18,7 +18,7 @@ import {
   unreadNotifications,
 } from "./store.ts";
 import type { Actor } from "./types.ts";
-import { ActionButton, Avatar, Field, FormError, formatDate, PresenceDot, Time, useSubmit } from "./ui.tsx";
+import { ActionButton, Avatar, Field, FormError, formatDate, PresenceDot, useSubmit } from "./ui.tsx";
 
 export function NotificationsPage() {
   useEffect(() => {
@@ -58,9 +58,7 @@ export function NotificationsPage() {
                   {title}
                 </span>
                 {body ? <span class="notification-body">{body}</span> : null}
-                <span class="muted small">
-                  <Time at={n.createdAt} /> · {formatDate(n.createdAt)}
-                </span>
+                <span class="muted small">{formatDate(n.createdAt)}</span>
               </button>
               {n.read ? null : (
                 <button
