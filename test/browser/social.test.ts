@@ -162,7 +162,16 @@ describe("attachments, notifications, contacts and blocks", () => {
     await message(alice.page, "look at this").waitFor();
     await alice.page.getByRole("link", { name: "Notifications", exact: true }).waitFor();
 
-    // A second one, marked read from the list with "Mark all read".
+    // One in the room she is reading arrives read.
+    await composer(bob.page).fill("@alice while you read");
+    await composer(bob.page).press("Enter");
+    await message(alice.page, "while you read").waitFor();
+    await alice.page.getByRole("link", { name: "Notifications", exact: true }).click();
+    await alice.page.locator("li.notification:not(.unread)").filter({ hasText: "while you read" }).waitFor();
+
+    // One elsewhere waits unread until "Mark all read".
+    await alice.page.getByRole("link", { name: /^Side/ }).click();
+    await alice.page.locator("h1#room-title").filter({ hasText: "Side" }).waitFor();
     await composer(bob.page).fill("@alice and another");
     await composer(bob.page).press("Enter");
     await alice.page.getByRole("link", { name: "Notifications, 1 unread" }).click();

@@ -383,6 +383,17 @@ function applyEvent(event: StreamEvent): void {
     case "notification": {
       const notification = data.notification as AppNotification | undefined;
       if (!notification || notifications.peek().some((n) => n.id === notification.id)) return;
+      // Someone reading the room as it happens has seen it: it goes in the list already read.
+      const seen =
+        notification.roomId != null &&
+        activeRoomId.peek() === notification.roomId &&
+        atBottom.peek() &&
+        document.visibilityState === "visible";
+      if (seen && !notification.read) {
+        notifications.value = [{ ...notification, read: true }, ...notifications.peek()];
+        void api("POST", "/notifications/read", { ids: [notification.id] }).catch(() => {});
+        return;
+      }
       batch(() => {
         notifications.value = [notification, ...notifications.peek()];
         if (!notification.read) unreadNotifications.value = unreadNotifications.peek() + 1;
@@ -483,10 +494,14 @@ export async function loadNotifications(older = false): Promise<void> {
     batch(() => {
       const byId = new Map<string, AppNotification>();
       for (const n of older ? [...list, ...page.notifications] : [...page.notifications, ...list]) {
-        if (!byId.has(n.id)) byId.set(n.id, n);
+        // A mark-read still on its way must not be undone by an answer from before it.
+        const seen = byId.get(n.id);
+        if (!seen) byId.set(n.id, n);
+        else if (n.read && !seen.read) byId.set(n.id, { ...seen, read: true });
       }
       notifications.value = [...byId.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-      unreadNotifications.value = page.unread;
+      const readHere = page.notifications.filter((n) => !n.read && byId.get(n.id)?.read).length;
+      unreadNotifications.value = Math.max(0, page.unread - readHere);
       notificationsLoaded.value = true;
       if (older || !notificationsAtEnd.peek()) notificationsAtEnd.value = page.notifications.length < 30;
     });
@@ -505,6 +520,15 @@ export async function markNotificationsRead(ids?: string[]): Promise<void> {
     unreadNotifications.value = targets ? Math.max(0, unreadNotifications.peek() - newlyRead) : 0;
   });
   await attempt(() => api("POST", "/notifications/read", ids ? { ids } : {}));
+}
+
+/** Marks read the unread notifications of a room's messages up to `seq` (the room was read). */
+function readNotificationsOf(roomId: string, seq: number): void {
+  const ids = notifications
+    .peek()
+    .filter((n) => !n.read && n.roomId === roomId && n.messageId != null && Number(n.data.seq ?? 0) <= seq)
+    .map((n) => n.id);
+  if (ids.length > 0) void markNotificationsRead(ids);
 }
 
 /** Goes where a notification points: the message, the invite, the contacts page. */
@@ -710,6 +734,7 @@ export function markRead(roomId: string, seq: number): void {
   const room = rooms.peek().find((r) => r.id === roomId);
   if (!room || (room.lastReadSeq >= seq && room.unread === 0 && room.mentions === 0)) return;
   updateRoom(roomId, { unread: 0, mentions: 0, lastReadSeq: Math.max(room.lastReadSeq, seq) });
+  readNotificationsOf(roomId, seq);
   clearTimeout(readTimers.get(roomId));
   readTimers.set(
     roomId,
