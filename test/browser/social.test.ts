@@ -289,4 +289,31 @@ describe("attachments, notifications, contacts and blocks", () => {
     // Bob sees his own message as usual.
     expect(await bob.page.locator(".hidden-message").count()).toBe(0);
   });
+
+  it("shows a room on another server with its host, and a pending join as not openable", async () => {
+    // The room list as it is while a join waits for a remote room's server (no second server here).
+    const pattern = /\/api\/v1\/rooms$/;
+    await alice.page.route(pattern, async (route) => {
+      if (route.request().method() !== "GET") return route.continue();
+      const response = await route.fetch();
+      const body = (await response.json()) as { rooms: Record<string, unknown>[] };
+      body.rooms.push({
+        ...body.rooms[0],
+        id: "0192c0de-0000-7000-8000-00000000000a",
+        name: "Faraway",
+        handle: "faraway@remote.example",
+        remote: true,
+        membership: "pending",
+        unread: 0,
+        mentions: 0,
+      });
+      await route.fulfill({ response, json: body });
+    });
+    await alice.page.goto("/");
+    const entry = alice.page.locator(".room-link.pending").filter({ hasText: "Faraway" });
+    await entry.waitFor();
+    expect(await entry.textContent()).toMatch(/Faraway · remote\.example\s*pending/);
+    expect(await alice.page.getByRole("link", { name: /Faraway/ }).count()).toBe(0);
+    await alice.page.unroute(pattern);
+  });
 });

@@ -21,18 +21,32 @@ function RoomLink(props: { room: Room }) {
   const label = [
     room.name,
     host ? `on ${host}` : "",
-    pending ? "waiting for the room's server to accept" : "",
     muted ? "muted" : "",
     mentions > 0 ? `${mentions} mention${mentions === 1 ? "" : "s"}` : "",
     unread > 0 ? `${unread} unread` : "",
   ]
     .filter(Boolean)
     .join(", ");
+  if (pending) {
+    // Not openable until the room's server accepts: there is nothing to show yet.
+    return (
+      <li>
+        <div class="room-link pending" title="Waiting for the room's server to accept">
+          <Avatar id={room.id} name={room.name} url={room.avatarUrl} size="s" color={room.theme} />
+          <span class="room-name">
+            {room.name}
+            {host ? <span class="room-host"> · {host}</span> : null}
+          </span>
+          <span class="badge badge-pending">pending</span>
+        </div>
+      </li>
+    );
+  }
   return (
     <li>
       <a
         href={href}
-        class={`room-link${current ? " current" : ""}${unread > 0 ? " has-unread" : ""}${pending ? " pending" : ""}${muted ? " muted-room" : ""}`}
+        class={`room-link${current ? " current" : ""}${unread > 0 ? " has-unread" : ""}${muted ? " muted-room" : ""}`}
         aria-current={current ? "page" : undefined}
         aria-label={label}
       >
@@ -41,7 +55,6 @@ function RoomLink(props: { room: Room }) {
           {room.name}
           {host ? <span class="room-host"> · {host}</span> : null}
         </span>
-        {pending ? <span class="badge badge-pending">pending</span> : null}
         {mentions > 0 ? (
           <span class="badge badge-mention" aria-hidden="true">
             @{mentions}
