@@ -316,4 +316,11 @@ describe("attachments, notifications, contacts and blocks", () => {
     expect(await alice.page.getByRole("link", { name: /Faraway/ }).count()).toBe(0);
     await alice.page.unroute(pattern);
   });
+
+  it("raised no page error, dialog or policy violation on the way", () => {
+    for (const who of [alice, bob]) {
+      expect(who.seen.errors).toEqual([]);
+      expect(who.seen.dialogs).toEqual([]);
+    }
+  });
 });
