@@ -1,4 +1,4 @@
-import type { Browser } from "playwright-core";
+import type { Browser, WebSocketRoute } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { png } from "../api/support.ts";
 import {
@@ -315,6 +315,43 @@ describe("attachments, notifications, contacts and blocks", () => {
     expect(await entry.textContent()).toMatch(/Faraway · remote\.example\s*pending/);
     expect(await alice.page.getByRole("link", { name: /Faraway/ }).count()).toBe(0);
     await alice.page.unroute(pattern);
+  });
+
+  it("shows a send to a room on another server as pending until the stream brings it back", async () => {
+    // Fakes what a remote room does: the send answers 202 `pending`, and the numbered message
+    // comes later on the stream (held back here until the pending state has been seen).
+    const held: (string | Buffer)[] = [];
+    let holding = true;
+    let socket: WebSocketRoute | undefined;
+    await bob.page.routeWebSocket(/\/api\/v1\/stream/, (ws) => {
+      const upstream = ws.connectToServer();
+      socket = ws;
+      ws.onMessage((m) => upstream.send(m));
+      upstream.onMessage((m) => {
+        if (holding && (held.length > 0 || String(m).includes("numbered far away"))) held.push(m);
+        else ws.send(m);
+      });
+    });
+    const sends = /\/api\/v1\/rooms\/[^/]+\/messages\/[^/]+$/;
+    await bob.page.route(sends, async (route) => {
+      if (route.request().method() !== "PUT") return route.continue();
+      const response = await route.fetch();
+      const sent = (await response.json()) as Record<string, unknown>;
+      await route.fulfill({ status: 202, json: { ...sent, seq: 0, pending: true } });
+    });
+    await bob.page.goto(`/rooms/${side}`);
+    await composer(bob.page).waitFor();
+    await composer(bob.page).fill("numbered far away");
+    await composer(bob.page).press("Enter");
+    const waiting = bob.page.locator(".pending-message").filter({ hasText: "numbered far away" });
+    await waiting.getByText("Waiting for the room's server to confirm…").waitFor();
+    expect(await message(bob.page, "numbered far away").count()).toBe(0);
+
+    holding = false;
+    for (const m of held.splice(0)) socket?.send(m);
+    await message(bob.page, "numbered far away").waitFor();
+    await waiting.waitFor({ state: "detached" });
+    await bob.page.unroute(sends);
   });
 
   it("raised no page error, dialog or policy violation on the way", () => {
