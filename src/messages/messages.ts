@@ -671,6 +671,19 @@ export async function markRead(deps: Deps, actorId: string, roomId: string, seq:
       .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, actorId)))
       .returning({ lastReadSeq: roomMembers.lastReadSeq });
     if (row == null) throw new AppError("not_a_member", "Join the room first.");
+    // What was read no longer waits in the notifications list either.
+    await tx
+      .update(notifications)
+      .set({ readAt: sql`now()` })
+      .where(
+        and(
+          eq(notifications.actorId, actorId),
+          eq(notifications.roomId, roomId),
+          isNull(notifications.readAt),
+          sql`${notifications.messageId} in (select ${messages.id} from ${messages}
+            where ${messages.roomId} = ${roomId} and ${messages.seq} <= ${row.lastReadSeq})`,
+        ),
+      );
     const [mentions] = await tx
       .select({ n: sql<number>`count(*)`.mapWith(Number) })
       .from(messageMentions)

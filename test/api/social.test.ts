@@ -106,6 +106,21 @@ describe("notifications", () => {
     expect(notifications.map((x) => [x.type, x.messageId])).toEqual([["mention", message.id]]);
   });
 
+  it("marks a room's notifications read up to where its reader has read", async () => {
+    const [ann, ben] = [await user("ann"), await user("ben")];
+    const roomId = await publicRoom(ann, ben);
+    const first = await say(ben, roomId, `@${ann.username} one`);
+    await say(ben, roomId, `@${ann.username} two`);
+    const read = await t.request(`/api/v1/rooms/${roomId}/read`, json("POST", { seq: first.seq }, ann.headers));
+    expect(read.status).toBe(200);
+    const { notifications, unread } = await notificationsOf(ann);
+    expect(unread).toBe(1);
+    expect(notifications.map((x) => [x.data.snippet, x.read])).toEqual([
+      [`@${ann.username} two`, false],
+      [`@${ann.username} one`, true],
+    ]);
+  });
+
   it("pages, and marks one or all read", async () => {
     const [ann, ben] = [await user("ann"), await user("ben")];
     const roomId = await publicRoom(ann, ben);

@@ -31,7 +31,14 @@ afterAll(() => rmSync(dist, { recursive: true, force: true }));
 
 describe("serving the web client", () => {
   it("serves index.html for the client's pages, under a policy without inline script", async () => {
-    for (const path of ["/", "/rooms/0192c0de-0000-7000-8000-000000000000", "/invite/abcdefghijklmnop", "/settings"]) {
+    for (const path of [
+      "/",
+      "/rooms/0192c0de-0000-7000-8000-000000000000",
+      "/invite/abcdefghijklmnop",
+      "/settings",
+      "/notifications",
+      "/contacts",
+    ]) {
       const res = await app().request(path, { headers: html });
       expect(res.status, path).toBe(200);
       expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
