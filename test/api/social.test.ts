@@ -20,6 +20,7 @@ interface Notification {
 }
 interface Message {
   id: string;
+  seq: number;
   author: { id: string } | null;
   hidden?: boolean;
 }
