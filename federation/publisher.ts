@@ -128,19 +128,21 @@ export class Publisher {
 
 async function publishBatch(ctx: Context<Deps>, batch: StreamEvent[]) {
   const deps = ctx.data;
-  const tx = deps.db;
   const hosted = new Map<string, { room: Room; members: Recipient[] } | null>();
   for (const event of batch) {
     const roomId = event.roomId ?? (event.type === "room.deleted" ? (event.data as { roomId?: string }).roomId : null);
     if (roomId == null) continue;
     if (!hosted.has(roomId)) {
-      const [room] = await tx
+      const [room] = await deps.db
         .select()
         .from(rooms)
         .where(and(eq(rooms.id, roomId), isNull(rooms.iri)));
       hosted.set(roomId, room && !room.direct ? { room, members: await remoteMembers(deps, roomId) } : null);
     }
     const target = hosted.get(roomId);
+    // Who is in the room is read again after a membership change: someone removed gets
+    // nothing said after their removal.
+    if (event.type === "member.joined" || event.type === "member.left") hosted.delete(roomId);
     if (target == null) continue;
     const extra = await extraRecipient(deps, event);
     // Rooms nobody elsewhere is in have nothing to tell.
