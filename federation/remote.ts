@@ -18,17 +18,27 @@ export function hostOf(iri: URL | string): string {
   return (typeof iri === "string" ? new URL(iri) : iri).host.toLowerCase();
 }
 
+/** The names a block of which covers this host: itself and each parent domain. */
+function blockNames(host: string): string[] {
+  const labels = host.replace(/:\d+$/, "").split(".");
+  return [host, ...labels.slice(0, -1).map((_, i) => labels.slice(i).join("."))];
+}
+
 /** Whether an admin blocked this host or a parent domain of it. */
 export async function isBlockedHost(deps: Pick<Deps, "db">, host: string): Promise<boolean> {
-  const bare = host.replace(/:\d+$/, "");
-  const candidates = new Set([host]);
-  const labels = bare.split(".");
-  for (let i = 0; i < labels.length - 1; i++) candidates.add(labels.slice(i).join("."));
+  return (await firstBlocked(deps, [host.toLowerCase()])) !== undefined;
+}
+
+/** The first of these hosts that a block covers, in one query for them all. */
+async function firstBlocked(deps: Pick<Deps, "db">, hosts: readonly string[]): Promise<string | undefined> {
+  if (hosts.length === 0) return undefined;
   const rows = await deps.db
     .select({ host: blockedServers.host })
     .from(blockedServers)
-    .where(inArray(blockedServers.host, [...candidates]));
-  return rows.length > 0;
+    .where(inArray(blockedServers.host, [...new Set(hosts.flatMap(blockNames))]));
+  if (rows.length === 0) return undefined;
+  const blocked = new Set(rows.map((r) => r.host));
+  return hosts.find((host) => blockNames(host).some((name) => blocked.has(name)));
 }
 
 /**
@@ -64,12 +74,7 @@ export function hostsIn(json: unknown, limit = 10_000): Set<string> {
 
 /** The first blocked host among those a document names, if any. */
 export async function blockedHostIn(deps: Pick<Deps, "db">, json: unknown): Promise<string | undefined> {
-  const hosts = [...hostsIn(json)];
-  if (hosts.length === 0) return undefined;
-  const rows = await deps.db.select({ host: blockedServers.host }).from(blockedServers);
-  if (rows.length === 0) return undefined;
-  for (const host of hosts) if (await isBlockedHost(deps, host)) return host;
-  return undefined;
+  return await firstBlocked(deps, [...hostsIn(json)]);
 }
 
 /** Stores what an actor document says about a remote actor; returns its local id. */
