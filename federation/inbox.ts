@@ -46,7 +46,7 @@ import { appendEvents } from "../src/stream/events.ts";
 import { localActorIri, mentionedLocals, noteContent, reactionKeyOf } from "./notes.ts";
 import { refreshMirror } from "./port.ts";
 import { actorIdFor, fetchGroup, mirrorOf, rememberActor, rememberGroup, storedActorId } from "./remote.ts";
-import { roomIdentifier } from "./rooms.ts";
+import { roomIdentifier, roomOf } from "./rooms.ts";
 
 const log = logger("inbox");
 
@@ -65,13 +65,7 @@ function announcedSeqOf(id: string, group: URL): number | undefined {
 /** A room hosted here, by its `Group` IRI. */
 async function hostedRoom(deps: Deps, iri: URL | null | undefined): Promise<Room | undefined> {
   if (iri == null || iri.origin !== new URL(deps.config.origin).origin) return undefined;
-  const id = /^\/rooms\/([0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})$/.exec(iri.pathname)?.[1];
-  if (id == null) return undefined;
-  const [room] = await deps.db
-    .select()
-    .from(rooms)
-    .where(and(eq(rooms.id, id), isNull(rooms.deletedAt), isNull(rooms.iri), eq(rooms.direct, false)));
-  return room;
+  return await roomOf(deps, iri.pathname.slice(1));
 }
 
 /**
