@@ -128,12 +128,17 @@ export async function updateProfile(deps: Deps, user: User, changes: ProfileChan
  * @throws {AppError} `user_not_found`.
  */
 export async function findLocalUser(deps: Deps, handle: string): Promise<User> {
-  const match = /^@?([^@\s]+)(?:@([^@\s]+))?$/.exec(handle.trim());
-  const name = match?.[1]?.toLowerCase();
-  const host = match?.[2]?.toLowerCase();
-  const user = name && (!host || host === handleHost(deps).toLowerCase()) ? await findUser(deps, name) : undefined;
+  const name = /^@?([^@\s]+)/.exec(handle.trim())?.[1]?.toLowerCase();
+  const user = name && isLocalHandle(deps, handle) ? await findUser(deps, name) : undefined;
   if (user == null) throw new AppError("user_not_found", `No user ${handle} on this server.`);
   return user;
+}
+
+/** Whether a handle (`alice`, `@alice`, `alice@host`) names someone on this server. */
+export function isLocalHandle(deps: Deps, handle: string): boolean {
+  const host = /^@?[^@\s]+(?:@([^@\s]+))?$/.exec(handle.trim());
+  if (host == null) return false;
+  return host[1] == null || host[1].toLowerCase() === handleHost(deps).toLowerCase();
 }
 
 /**

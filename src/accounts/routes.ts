@@ -11,9 +11,17 @@ import { addressKey, clientAddress } from "../http/client-address.ts";
 import { multipartFile } from "../http/multipart.ts";
 import { enforceRateLimits } from "../http/rate-limit.ts";
 import { avatarLimits, avatarUrl, readAvatar, removeAvatar, setAvatar } from "../media/avatars.ts";
-import { actorProfiles } from "../rooms/actors.ts";
+import { actorByHandle, actorProfiles } from "../rooms/actors.ts";
 import { cleanName, cleanText, codePointLength } from "../text.ts";
-import { changePassword, findLocalUser, handleHost, login, register, updateProfile } from "./accounts.ts";
+import {
+  changePassword,
+  findLocalUser,
+  handleHost,
+  isLocalHandle,
+  login,
+  register,
+  updateProfile,
+} from "./accounts.ts";
 import {
   authenticate,
   deviceLabelFrom,
@@ -456,13 +464,12 @@ export function accountRoutes(api: Api, app: Hono<Env>): void {
     },
     async (c, { params }) => {
       const deps = c.var.deps;
-      const host = /@([^@]+)$/.exec(params.handle.replace(/^@/, ""))?.[1]?.toLowerCase();
-      if (host == null || host === handleHost(deps).toLowerCase()) {
+      if (isLocalHandle(deps, params.handle)) {
         return c.json(serializeUser(deps, await findLocalUser(deps, params.handle)));
       }
       // Someone on another server: fetched through federation, then shown from what it said.
-      const actorId = deps.federation ? await deps.federation.lookupActor(params.handle) : undefined;
-      const profile = actorId ? (await actorProfiles(deps, [actorId])).get(actorId) : undefined;
+      const { id } = await actorByHandle(deps, params.handle);
+      const profile = (await actorProfiles(deps, [id])).get(id);
       if (profile == null) throw new AppError("user_not_found", `No user ${params.handle} was found.`);
       return c.json({
         id: profile.id,

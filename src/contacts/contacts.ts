@@ -1,12 +1,11 @@
 import { and, desc, eq, or } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
-import { findLocalUser, handleHost } from "../accounts/accounts.ts";
 import type { DatabaseLike } from "../db/client.ts";
 import { type ContactRequest, contactRequests, contacts } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { notifyActor } from "../notifications/notifications.ts";
-import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
+import { type ActorProfile, actorByHandle, actorProfiles } from "../rooms/actors.ts";
 import { remote } from "../rooms/rooms.ts";
 import { appendEvents } from "../stream/events.ts";
 import { onlineActors } from "../stream/presence.ts";
@@ -64,7 +63,7 @@ export async function requestContact(
   actorId: string,
   handle: string,
 ): Promise<{ state: ContactState; actor: ActorProfile; requestId: string | null }> {
-  const target = await contactTarget(deps, handle);
+  const target = await actorByHandle(deps, handle);
   if (target.id === actorId) throw new AppError("validation_failed", "You cannot add yourself as a contact.");
   await assertNotBlocked(deps, actorId, [target.id], "send a contact request to");
   const requestId = uuidv7();
@@ -121,17 +120,6 @@ export async function requestContact(
   const actor = (await actorProfiles(deps, [target.id])).get(target.id);
   if (actor == null) throw new AppError("user_not_found", "No such user.");
   return { state: result.state, requestId: result.requestId, actor };
-}
-
-/** The user a handle names: here, or fetched from another server. */
-async function contactTarget(deps: Deps, handle: string): Promise<{ id: string; local: boolean }> {
-  const host = /@([^@]+)$/.exec(handle.replace(/^@/, ""))?.[1]?.toLowerCase();
-  if (host == null || host === handleHost(deps).toLowerCase()) {
-    return { id: (await findLocalUser(deps, handle)).id, local: true };
-  }
-  const id = await remote(deps).lookupActor(handle);
-  if (id == null) throw new AppError("user_not_found", `No user ${handle} was found.`);
-  return { id, local: false };
 }
 
 /**
@@ -241,7 +229,7 @@ export async function settleContactRequest(
  * @throws {AppError} `user_not_found`.
  */
 export async function removeContact(deps: Deps, actorId: string, handle: string): Promise<void> {
-  const target = await contactTarget(deps, handle);
+  const target = await actorByHandle(deps, handle);
   const removed = await deps.db.transaction(async (tx) => {
     const removed = await dropContactsBetween(tx, actorId, target.id);
     if (removed) {

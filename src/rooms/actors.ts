@@ -1,8 +1,9 @@
 import { eq, inArray } from "drizzle-orm";
 import { z } from "zod";
-import { handleHost } from "../accounts/accounts.ts";
+import { findLocalUser, handleHost, isLocalHandle } from "../accounts/accounts.ts";
 import { actors, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
+import { AppError } from "../errors.ts";
 import { avatarUrl } from "../media/avatars.ts";
 
 /** How an actor is shown next to what it does: in member lists, messages and events. */
@@ -74,4 +75,18 @@ export async function actorProfiles(deps: Deps, ids: readonly string[]): Promise
     }
   }
   return result;
+}
+
+/**
+ * The actor a handle names: a user here (`alice`, `alice@this-host`), or someone on another
+ * server (`bob@other.host`), fetched and stored through federation.
+ * @throws {AppError} `user_not_found`; `remote_unreachable` when this process runs no federation.
+ */
+export async function actorByHandle(deps: Deps, handle: string): Promise<{ id: string; local: boolean }> {
+  if (isLocalHandle(deps, handle)) return { id: (await findLocalUser(deps, handle)).id, local: true };
+  if (!/^@?[^@\s]+@[^@\s]+$/.test(handle.trim())) throw new AppError("user_not_found", `No user ${handle}.`);
+  if (deps.federation == null) throw new AppError("remote_unreachable", "Federation is not running in this process.");
+  const id = await deps.federation.lookupActor(handle.trim());
+  if (id == null) throw new AppError("user_not_found", `No user ${handle} was found.`);
+  return { id, local: false };
 }

@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
-import { findLocalUser, handleHost } from "../accounts/accounts.ts";
 import { assertNotBlocked } from "../contacts/blocks.ts";
 import { type Invite, invites, type Room, roomBans, roomMembers, rooms } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { notifyActor } from "../notifications/notifications.ts";
+import { actorByHandle } from "./actors.ts";
 import { accessRoomFor, addMember, logModeration, remote } from "./rooms.ts";
 
 /** The longest an invite may last: 30 days. */
@@ -46,7 +46,7 @@ export async function createInvite(
   options: { expiresIn: number | null; maxUses: number | null; user?: string | undefined },
 ): Promise<{ invite: Invite; code: string }> {
   const { room } = await accessRoomFor(deps, roomId, actorId, "invite");
-  const invitee = options.user === undefined ? undefined : await inviteeOf(deps, options.user);
+  const invitee = options.user === undefined ? undefined : await actorByHandle(deps, options.user);
   if (invitee) {
     if (invitee.id === actorId) throw new AppError("validation_failed", "You cannot invite yourself.");
     await assertNotBlocked(deps, actorId, [invitee.id], "invite");
@@ -94,17 +94,6 @@ export async function createInvite(
     await remote(deps).inviteToRoom(room, actorId, invitee.id, serializeInvite(deps, created.invite, code).url ?? "");
   }
   return created;
-}
-
-/** The user an invite is for, by handle: here, or fetched from another server. */
-async function inviteeOf(deps: Deps, handle: string): Promise<{ id: string; local: boolean }> {
-  const host = /@([^@]+)$/.exec(handle.replace(/^@/, ""))?.[1]?.toLowerCase();
-  if (host == null || host === handleHost(deps).toLowerCase()) {
-    return { id: (await findLocalUser(deps, handle)).id, local: true };
-  }
-  const id = await remote(deps).lookupActor(handle);
-  if (id == null) throw new AppError("user_not_found", `No user ${handle} was found.`);
-  return { id, local: false };
 }
 
 /** The room's invites that can still be used, newest first. */
