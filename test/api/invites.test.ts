@@ -2,8 +2,8 @@ import { count, eq, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { invites, roomMembers } from "../../src/db/schema.ts";
-import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
-import { expectProblem, peek, registerUser, rows } from "./support.ts";
+import { createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
+import { apiClient, type Client, expectProblem, rows } from "./support.ts";
 
 let t: TestInstance;
 
@@ -16,11 +16,7 @@ afterAll(async () => {
 
 // ---- Helpers ----
 
-interface Client {
-  id: string;
-  username: string;
-  headers: Record<string, string>;
-}
+const { signUp, call, ok } = apiClient(() => t);
 
 /** An invite as the API shows it. */
 interface InviteBody {
@@ -45,26 +41,6 @@ interface Preview {
 }
 
 const day = 24 * 60 * 60;
-
-let userCount = 0;
-async function signUp(prefix: string, instance = t): Promise<Client> {
-  const username = `${prefix}_${++userCount}`;
-  const session = await registerUser(instance, username);
-  return { id: session.user.id, username, headers: bearer(session.accessToken) };
-}
-
-function call(method: string, path: string, who: Client, body?: unknown, address?: string): Promise<Response> {
-  return t.request(
-    `/api/v1${path}`,
-    body === undefined ? { method, headers: who.headers } : json(method, body, who.headers),
-    address,
-  );
-}
-
-async function ok<T>(res: Response, status = 200): Promise<T> {
-  expect(res.status, await peek(res)).toBe(status);
-  return (status === 204 ? undefined : await res.json()) as T;
-}
 
 async function createRoom(
   owner: Client,

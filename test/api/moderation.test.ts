@@ -2,8 +2,8 @@ import { and, eq, isNull, max } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { events, invites, moderationLog, roomBans, roomMembers, rooms } from "../../src/db/schema.ts";
-import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
-import { expectProblem, peek, registerUser } from "./support.ts";
+import { createTestInstance, type TestInstance } from "../helpers/instance.ts";
+import { apiClient, type Client, expectProblem, peek } from "./support.ts";
 
 let t: TestInstance;
 
@@ -16,11 +16,7 @@ afterAll(async () => {
 
 // ---- Helpers ----
 
-interface Client {
-  id: string;
-  username: string;
-  headers: Record<string, string>;
-}
+const { signUp, call, ok } = apiClient(() => t);
 
 interface Profile {
   id: string;
@@ -40,25 +36,6 @@ interface LogEntry {
   reason: string | null;
   data: unknown;
   createdAt: string;
-}
-
-let userCount = 0;
-async function signUp(prefix: string): Promise<Client> {
-  const username = `${prefix}_${++userCount}`;
-  const session = await registerUser(t, username);
-  return { id: session.user.id, username, headers: bearer(session.accessToken) };
-}
-
-function call(method: string, path: string, who: Client, body?: unknown): Promise<Response> {
-  return t.request(
-    `/api/v1${path}`,
-    body === undefined ? { method, headers: who.headers } : json(method, body, who.headers),
-  );
-}
-
-async function ok<T>(res: Response, status = 200): Promise<T> {
-  expect(res.status, await peek(res)).toBe(status);
-  return (status === 204 ? undefined : await res.json()) as T;
 }
 
 async function createRoom(owner: Client, visibility: "public" | "private" = "public"): Promise<string> {

@@ -2,8 +2,8 @@ import { and, count, eq, max, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { events, invites, moderationLog, roomBans, roomMembers, rooms } from "../../src/db/schema.ts";
-import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
-import { expectProblem, peek, registerUser } from "./support.ts";
+import { createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
+import { apiClient, type Client, expectProblem, peek } from "./support.ts";
 
 let t: TestInstance;
 
@@ -16,12 +16,7 @@ afterAll(async () => {
 
 // ---- Helpers ----
 
-/** A registered user as these tests use it. */
-interface Client {
-  id: string;
-  username: string;
-  headers: Record<string, string>;
-}
+const { signUp, call, ok } = apiClient(() => t);
 
 /** The room object of the API. */
 interface RoomBody {
@@ -68,27 +63,6 @@ const allActions = [
 ];
 
 const uuidV7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-let userCount = 0;
-/** Registers a fresh user whose name starts with `prefix`. */
-async function signUp(prefix: string): Promise<Client> {
-  const username = `${prefix}_${++userCount}`;
-  const session = await registerUser(t, username);
-  return { id: session.user.id, username, headers: bearer(session.accessToken) };
-}
-
-/** Sends a request as `who`, with a JSON body when one is given. */
-function call(method: string, path: string, who: Client, body?: unknown): Promise<Response> {
-  return t.request(
-    `/api/v1${path}`,
-    body === undefined ? { method, headers: who.headers } : json(method, body, who.headers),
-  );
-}
-
-async function ok<T>(res: Response, status = 200): Promise<T> {
-  expect(res.status, await peek(res)).toBe(status);
-  return (await res.json()) as T;
-}
 
 async function createRoom(
   owner: Client,

@@ -3,7 +3,7 @@ import { type SQL, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { queryRows } from "../../src/db/client.ts";
 import type { ProblemDocument } from "../../src/http/problem.ts";
-import { createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
+import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
 
 /** A User-Agent that the sessions list should call "Firefox on Linux". */
 export const firefoxOnLinux = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
@@ -277,5 +277,42 @@ export async function openStream(t: TestInstance, headers: Record<string, string
       return ended;
     },
     close: () => reader.cancel().then(() => pump),
+  };
+}
+
+/** A registered user as the API tests act: id, name and bearer headers. */
+export interface Client {
+  id: string;
+  username: string;
+  headers: Record<string, string>;
+}
+
+let clientCount = 0;
+
+/**
+ * The helpers API tests call the server with, bound to their instance (`instance` is read at
+ * each call, since the instance is made in `beforeAll`).
+ */
+export function apiClient(instance: () => TestInstance) {
+  return {
+    /** Registers a fresh user whose name starts with `prefix` (on another instance if given). */
+    async signUp(prefix: string, on: TestInstance = instance()): Promise<Client> {
+      const username = `${prefix}_${++clientCount}`;
+      const session = await registerUser(on, username);
+      return { id: session.user.id, username, headers: bearer(session.accessToken) };
+    },
+    /** Sends a request as `who`, with a JSON body when one is given. */
+    call(method: string, path: string, who: Client, body?: unknown, address?: string): Promise<Response> {
+      return instance().request(
+        `/api/v1${path}`,
+        body === undefined ? { method, headers: who.headers } : json(method, body, who.headers),
+        address,
+      );
+    },
+    /** Expects the status and returns the body (none for 204). */
+    async ok<T>(res: Response, status = 200): Promise<T> {
+      expect(res.status, await peek(res)).toBe(status);
+      return (status === 204 ? undefined : await res.json()) as T;
+    },
   };
 }
