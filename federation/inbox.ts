@@ -107,13 +107,14 @@ async function addressedRoom(deps: Deps, activity: Activity, object?: APObject |
 /** What the domain stores of a remote note (its `activity` is relayed by rooms hosted here). */
 async function remoteNote(
   deps: Deps,
+  iri: URL,
   object: APObject,
   authorId: string,
   content: { content: string; html: string },
   activity: unknown,
 ): Promise<RemoteNote> {
   return {
-    iri: object.id?.href ?? "",
+    iri: iri.href,
     authorId,
     ...content,
     inReplyTo: object instanceof Note ? (object.replyTargetId?.href ?? null) : null,
@@ -267,7 +268,7 @@ async function onCreate(ctx: InboxContext<Deps>, create: Create) {
   await storeRemoteMessage(
     deps,
     room.id,
-    await remoteNote(deps, object, authorId, content, await rawJson(ctx, create)),
+    await remoteNote(deps, object.id, object, authorId, content, await rawJson(ctx, create)),
   ).catch((error) => {
     if (error instanceof AppError) return undefined;
     throw error;
@@ -483,7 +484,7 @@ async function applyInMirror(
     await storeRemoteMessage(
       deps,
       mirror.id,
-      await remoteNote(deps, object, authorId, content, null),
+      await remoteNote(deps, object.id, object, authorId, content, null),
       seq ?? before + 1,
     );
     // A number past the next one means some were missed: fetch them from the room's history.
