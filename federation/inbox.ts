@@ -110,7 +110,7 @@ async function remoteNote(
   iri: URL,
   object: APObject,
   authorId: string,
-  content: { content: string; html: string },
+  content: Pick<RemoteNote, "content" | "html" | "attachments">,
   activity: unknown,
 ): Promise<RemoteNote> {
   return {
@@ -248,7 +248,7 @@ async function onCreate(ctx: InboxContext<Deps>, create: Create) {
   if (!sameOrigin(object.id, create.actorId) || object.attributionId?.href !== create.actorId?.href) return;
   const room = await addressedRoom(deps, create, object);
   if (room == null) return;
-  const content = noteContent(object);
+  const content = await noteContent(object);
   if (content == null) return;
   const authorId = await senderId(ctx, create);
   if (authorId == null) return;
@@ -293,13 +293,14 @@ async function onUpdate(ctx: Context<Deps>, update: Update, mirror?: Room) {
   const authorId = await actorIdFor(ctx, update.actorId as URL);
   if (authorId == null || authorId !== message.authorId) return;
   if (mirror && message.roomId !== mirror.id) return;
-  const content = noteContent(object);
+  const content = await noteContent(object);
   if (content == null) return;
   await applyRemoteEdit(
     deps,
     message,
     {
-      ...content,
+      content: content.content,
+      html: content.html,
       mentioned: await mentionedLocals(deps, object),
       updated: object.updated ? new Date(object.updated.epochMilliseconds) : null,
       activity: await rawJson(ctx, update),
@@ -477,7 +478,7 @@ async function applyInMirror(
     const object = await inner.getObject({ crossOrigin: "ignore" }).catch(() => null);
     if (object == null || object.id == null || !sameOrigin(object.id, inner.actorId)) return;
     if (object.attributionId?.href !== inner.actorId?.href) return;
-    const content = noteContent(object);
+    const content = await noteContent(object);
     const authorId = await senderId(ctx, inner);
     if (content == null || authorId == null) return;
     const before = mirror.lastSeq;

@@ -2,22 +2,33 @@ import { type Context, signObject } from "@fedify/fedify";
 import {
   Activity,
   type Object as APObject,
+  Audio,
   ChatMessage,
   Create,
   Delete,
+  Document,
   EmojiReact,
+  Image,
   Like,
+  Link,
   Mention,
   Note,
   Source,
   Tombstone,
   Undo,
   Update,
+  Video,
 } from "@fedify/vocab";
 import { Temporal } from "@js-temporal/polyfill";
-import { eq } from "drizzle-orm";
-import { actors, type Message, messages, users } from "../src/db/schema.ts";
+import { eq, or } from "drizzle-orm";
+import { type Attachment, actors, attachments, type Message, messages, users } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
+import {
+  federatedUrl,
+  maxAttachmentsPerMessage,
+  type RemoteAttachment,
+  remoteFileName,
+} from "../src/media/attachments.ts";
 import { parseReactionKey } from "../src/messages/emoji.ts";
 import { plainText, sanitizeRemoteHtml } from "../src/messages/markdown.ts";
 import { maxMessageLength, messageUrl } from "../src/messages/messages.ts";
@@ -53,7 +64,27 @@ export async function actorIri(deps: Deps, actorId: string): Promise<URL | undef
   return row?.iri ? new URL(row.iri) : undefined;
 }
 
-/** A message as a `Note` addressed to its room (FEP-1b12: `to`, `audience` and `context`). */
+/** One of our files as a `Note`'s attachment: an `Image`, `Video`, `Audio` or `Document` with a lasting URL. */
+function attachmentObject(deps: Deps, file: Attachment): Document {
+  const values = {
+    mediaType: file.mediaType,
+    name: file.name,
+    url: new URL(federatedUrl(deps, file.id)),
+    width: file.width,
+    height: file.height,
+  };
+  const [kind] = file.mediaType.split("/");
+  if (kind === "image") return new Image(values);
+  if (kind === "video") return new Video(values);
+  if (kind === "audio") return new Audio(values);
+  return new Document(values);
+}
+
+/**
+ * A message as a `Note` addressed to its room (FEP-1b12: `to`, `audience` and `context`), with
+ * its files as `attachment`s. A message still on its way to a remote room has the id of its
+ * outbound row, and its files are reserved under that id.
+ */
 export async function toNote(
   deps: Deps,
   message: Pick<Message, "id" | "iri" | "content" | "html" | "createdAt" | "editedAt" | "replyTo">,
@@ -65,6 +96,11 @@ export async function toNote(
     const [reply] = await deps.db.select().from(messages).where(eq(messages.id, message.replyTo));
     if (reply) replyTarget = new URL(messageUrl(deps, reply));
   }
+  const files = await deps.db
+    .select()
+    .from(attachments)
+    .where(or(eq(attachments.messageId, message.id), eq(attachments.outboundId, message.id)))
+    .orderBy(attachments.id);
   return new Note({
     id: new URL(messageUrl(deps, message)),
     attribution: author,
@@ -76,6 +112,7 @@ export async function toNote(
     audience: room,
     contexts: [room],
     replyTarget,
+    attachments: files.filter((file) => file.remoteUrl == null).map((file) => attachmentObject(deps, file)),
   });
 }
 
@@ -167,8 +204,46 @@ export function reactionKeyOf(activity: Like | EmojiReact): string | undefined {
   return parsed.kind === "unicode" ? parsed.emoji : `:${parsed.shortcode}:`;
 }
 
-/** What a remote `Note` (or Pleroma `ChatMessage`) says, cleaned, or undefined when unusable. */
-export function noteContent(object: APObject): { content: string; html: string } | undefined {
+const mediaTypePattern = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$/i;
+
+function dimension(value: number | null | undefined): number | null {
+  return value != null && Number.isInteger(value) && value > 0 && value <= 65535 ? value : null;
+}
+
+/**
+ * A remote note's files: its embedded `Document`s (and `Image`, `Video`, `Audio`) with an
+ * http(s) URL, at most {@link maxAttachmentsPerMessage}. Nothing is fetched: an attachment given
+ * only by its IRI is skipped, and the files themselves are fetched when someone opens them.
+ */
+export async function noteAttachments(object: APObject): Promise<RemoteAttachment[]> {
+  const found: RemoteAttachment[] = [];
+  const refuse = async (): Promise<never> => {
+    throw new Error("Attachments are not fetched.");
+  };
+  for await (const item of object.getAttachments({ documentLoader: refuse, suppressError: true })) {
+    if (found.length >= maxAttachmentsPerMessage) break;
+    if (!(item instanceof Document)) continue;
+    const url = item.url instanceof Link ? item.url.href : item.url;
+    if (url == null || (url.protocol !== "https:" && url.protocol !== "http:") || url.href.length > 2048) continue;
+    const declared = item.mediaType ?? (item.url instanceof Link ? item.url.mediaType : null);
+    found.push({
+      url: url.href,
+      name: remoteFileName(item.name?.toString(), url.href),
+      mediaType: declared && mediaTypePattern.test(declared) ? declared.toLowerCase() : "application/octet-stream",
+      width: dimension(item.width),
+      height: dimension(item.height),
+    });
+  }
+  return found;
+}
+
+/**
+ * What a remote `Note` (or Pleroma `ChatMessage`) says, cleaned, with its files, or undefined
+ * when unusable (too large, or neither text nor files).
+ */
+export async function noteContent(
+  object: APObject,
+): Promise<{ content: string; html: string; attachments: RemoteAttachment[] } | undefined> {
   if (!(object instanceof Note || object instanceof ChatMessage)) return undefined;
   const raw = object.content?.toString() ?? "";
   if (raw.length > maxRemoteHtml) return undefined;
@@ -179,8 +254,9 @@ export function noteContent(object: APObject): { content: string; html: string }
       ? source.content?.toString()
       : undefined;
   const content = (markdown ?? plainText(html)).slice(0, maxMessageLength * 4);
-  if (content.trim() === "" && html === "") return undefined;
-  return { content, html };
+  const files = await noteAttachments(object);
+  if (content.trim() === "" && html === "" && files.length === 0) return undefined;
+  return { content, html, attachments: files };
 }
 
 /** Local users a remote note mentions (its `Mention` tags that point at us). */

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { and, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, lt, sql } from "drizzle-orm";
 import { queryRows } from "./db/client.ts";
 import { attachments, roomMembers, rooms } from "./db/schema.ts";
 import type { Deps } from "./deps.ts";
@@ -161,19 +161,33 @@ async function filesUnder(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
 }
 
-/** Attachment rows against the files on disk, and uploads never sent. */
+/**
+ * Attachment rows against the files on disk, and uploads never sent. A remote file that went
+ * missing is forgotten (fetched again when opened); a missing upload's row goes.
+ */
 const attachmentFiles: ConsistencyCheck = {
   name: "attachments",
   async find(deps) {
     const found: Finding[] = [];
     const rows = await deps.db
-      .select({ id: attachments.id, hash: attachments.hash, preview: attachments.preview })
-      .from(attachments);
+      .select({
+        id: attachments.id,
+        hash: attachments.hash,
+        preview: attachments.preview,
+        remoteUrl: attachments.remoteUrl,
+      })
+      .from(attachments)
+      .where(isNotNull(attachments.hash));
     const hashes = new Set(rows.map((r) => r.hash));
     for (const row of rows) {
-      if (!(await exists(attachmentPath(deps, row.hash)))) {
-        found.push(finding(this.name, row.id, "its file is missing", "delete the attachment row"));
-      } else if (row.preview && !(await exists(previewPath(deps, row.hash)))) {
+      const hash = row.hash as string;
+      if (!(await exists(attachmentPath(deps, hash)))) {
+        found.push(
+          row.remoteUrl
+            ? finding(this.name, row.id, "its fetched remote file is missing", "forget it; fetch it again when opened")
+            : finding(this.name, row.id, "its file is missing", "delete the attachment row"),
+        );
+      } else if (row.preview && !(await exists(previewPath(deps, hash)))) {
         found.push(finding(this.name, row.id, "its preview is missing", "make the preview again"));
       }
     }
@@ -192,6 +206,7 @@ const attachmentFiles: ConsistencyCheck = {
       .where(
         and(
           isNull(attachments.messageId),
+          isNull(attachments.outboundId),
           lt(attachments.createdAt, sql`now() - make_interval(hours => ${abandonedUploadHours})`),
         ),
       );
@@ -201,16 +216,25 @@ const attachmentFiles: ConsistencyCheck = {
     return found;
   },
   async fix(deps, findings) {
-    const rowIds = findings.filter((f) => !f.subject.includes("/")).map((f) => f.subject);
-    const previews = findings.filter((f) => f.problem === "its preview is missing").map((f) => f.subject);
-    const drop = rowIds.filter((id) => !previews.includes(id));
+    const byProblem = (problem: string) => findings.filter((f) => f.problem === problem).map((f) => f.subject);
+    const previews = byProblem("its preview is missing");
+    const refetch = byProblem("its fetched remote file is missing");
+    const drop = findings
+      .filter((f) => !f.subject.includes("/") && !previews.includes(f.subject) && !refetch.includes(f.subject))
+      .map((f) => f.subject);
     const released =
       drop.length === 0
         ? []
         : await deps.db.delete(attachments).where(inArray(attachments.id, drop)).returning({ hash: attachments.hash });
+    if (refetch.length > 0) {
+      const forgotten = and(inArray(attachments.id, refetch), isNotNull(attachments.remoteUrl));
+      // Their previews may be left: the old hashes are checked for references below.
+      released.push(...(await deps.db.select({ hash: attachments.hash }).from(attachments).where(forgotten)));
+      await deps.db.update(attachments).set({ hash: null, size: null, preview: false }).where(forgotten);
+    }
     for (const id of previews) {
       const [row] = await deps.db.select().from(attachments).where(eq(attachments.id, id));
-      if (row == null) continue;
+      if (row?.hash == null) continue;
       const bytes = await readFile(attachmentPath(deps, row.hash)).catch(() => null);
       if (bytes) await writeFile(previewPath(deps, row.hash), await makePreview(bytes));
     }

@@ -41,6 +41,10 @@ export const errorCodes = {
   rate_limited: { status: 429, title: "Too many requests" },
   internal: { status: 500, title: "Something went wrong on the server" },
   remote_unreachable: { status: 502, title: "The remote server could not be reached" },
+  remote_media_refused: {
+    status: 502,
+    title: "The file on the other server was refused (too large, or not what it claims)",
+  },
   not_ready: { status: 503, title: "The server is not ready" },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
+  check,
   index,
   integer,
   jsonb,
@@ -439,10 +440,13 @@ export const blocks = pgTable(
 );
 
 /**
- * Uploaded files. The bytes live under DATA_DIR/media/attachments named by their SHA-256
- * (`hash`), so identical uploads share one file; a file goes once no row refers to its hash.
- * An upload belongs to its owner until a message takes it (`message_id`); the original file
- * name is kept for display and download only, never as a path.
+ * Files of messages. The bytes live under DATA_DIR/media/attachments named by their SHA-256
+ * (`hash`), so identical files share one; a file goes once no row refers to its hash.
+ * An upload belongs to its owner until a message takes it (`message_id`), or until a send to
+ * a room on another server reserves it (`outbound_id`: the message gets that id once the room
+ * announces it back). A remote message's attachment has a `remote_url` and no `hash` until
+ * someone here opens it: the file is fetched then, checked like an upload, and kept.
+ * The original file name is kept for display and download only, never as a path.
  */
 export const attachments = pgTable(
   "attachments",
@@ -452,24 +456,33 @@ export const attachments = pgTable(
       .notNull()
       .references(() => actors.id, { onDelete: "cascade" }),
     messageId: uuid("message_id").references(() => messages.id, { onDelete: "cascade" }),
-    /** Lowercase hex SHA-256 of the bytes: the stored file's name. */
-    hash: text("hash").notNull(),
+    /** The outbound message to a remote room that carries this upload until it comes back numbered. */
+    outboundId: uuid("outbound_id").references(() => outboundMessages.id, { onDelete: "cascade" }),
+    /** Lowercase hex SHA-256 of the bytes: the stored file's name; null until a remote file is fetched. */
+    hash: text("hash"),
     /** The sanitised original file name. */
     name: text("name").notNull(),
-    /** Recognised from the bytes, never taken from the client. */
+    /** Recognised from the bytes; for a remote file not fetched yet, what its server declared. */
     mediaType: text("media_type").notNull(),
-    size: bigint("size", { mode: "number" }).notNull(),
+    /** Null until a remote file is fetched. */
+    size: bigint("size", { mode: "number" }),
     /** Raster images only. */
     width: integer("width"),
     height: integer("height"),
     /** Whether a preview was made (DATA_DIR/media/previews/<hash>.webp). */
     preview: boolean("preview").notNull().default(false),
+    /** Where a remote message's file comes from. */
+    remoteUrl: text("remote_url"),
+    /** Why a remote file was refused for good (an error code); it is not fetched again. */
+    remoteError: text("remote_error"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     index("attachments_owner_idx").on(t.ownerId, t.createdAt),
     index("attachments_message_idx").on(t.messageId),
+    index("attachments_outbound_idx").on(t.outboundId),
     index("attachments_hash_idx").on(t.hash),
+    check("attachments_stored_or_remote", sql`${t.hash} is not null or ${t.remoteUrl} is not null`),
   ],
 );
 

@@ -3,16 +3,17 @@ import { createReadStream } from "node:fs";
 import { mkdir, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import { fileTypeFromBuffer } from "file-type";
 import sharp from "sharp";
 import { uuidv7 } from "uuidv7";
 import type { DatabaseLike } from "../db/client.ts";
-import { type Attachment, actors, attachments, messages } from "../db/schema.ts";
+import { type Attachment, actors, attachments, messages, outboundMessages } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { accessRoom } from "../rooms/rooms.ts";
 import { avatarMediaTypes, inspectImage } from "./images.ts";
+import { fetchRemoteMedia, remoteMediaLimits } from "./remote.ts";
 
 /** A message carries at most this many attachments. */
 export const maxAttachmentsPerMessage = 10;
@@ -31,7 +32,8 @@ export interface AttachmentView {
   readonly id: string;
   readonly name: string;
   readonly mediaType: string;
-  readonly size: number;
+  /** Absent for a remote file not fetched yet. */
+  readonly size?: number;
   readonly width?: number;
   readonly height?: number;
   /** A signed download URL that expires. */
@@ -298,22 +300,27 @@ export async function storeAttachment(
   });
 }
 
+/** An upload no message carries and no send reserves: its owner's draft. */
+const unsent = and(isNull(attachments.messageId), isNull(attachments.outboundId));
+
 /**
  * Gives a new message its attachments: the sender's own uploads that no message has taken yet.
+ * A send to a room on another server reserves them for its outbound message instead
+ * (`outboundId`); {@link claimOutbound} hands them to the message when it comes back.
  * @throws {AppError} `validation_failed` naming the ids that are not such uploads.
  */
 export async function attachToMessage(
   tx: DatabaseLike,
   ownerId: string,
-  messageId: string,
+  target: { messageId: string } | { outboundId: string },
   ids: readonly string[],
 ): Promise<Attachment[]> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return [];
   const rows = await tx
     .update(attachments)
-    .set({ messageId })
-    .where(and(inArray(attachments.id, unique), eq(attachments.ownerId, ownerId), isNull(attachments.messageId)))
+    .set(target)
+    .where(and(inArray(attachments.id, unique), eq(attachments.ownerId, ownerId), unsent))
     .returning();
   if (rows.length !== unique.length) {
     const taken = new Set(rows.map((r) => r.id));
@@ -327,12 +334,86 @@ export async function attachToMessage(
   return unique.flatMap((id) => rows.filter((r) => r.id === id));
 }
 
+/** Hands the uploads reserved by an outbound message to the message it became (the same id). */
+export async function claimOutbound(tx: DatabaseLike, messageId: string): Promise<Attachment[]> {
+  return await tx
+    .update(attachments)
+    .set({ messageId, outboundId: null })
+    .where(eq(attachments.outboundId, messageId))
+    .returning();
+}
+
+/** The uploads an outbound message reserved, in upload order. */
+export async function outboundAttachments(db: DatabaseLike, outboundId: string): Promise<Attachment[]> {
+  return await db.select().from(attachments).where(eq(attachments.outboundId, outboundId)).orderBy(attachments.id);
+}
+
+/** An attachment of a message from another server, as its `Note` describes it. */
+export interface RemoteAttachment {
+  readonly url: string;
+  /** Tidied for display; see {@link remoteFileName}. */
+  readonly name: string;
+  /** What the remote server declares; replaced by what the bytes say once fetched. */
+  readonly mediaType: string;
+  readonly width: number | null;
+  readonly height: number | null;
+}
+
+/**
+ * A display name for a remote file: the `Note`'s `name` for it (Mastodon puts the alt text
+ * there, Pleroma the file name), else the `?name=` or last path segment of its URL. Path
+ * separators and controls are replaced, never trusted: the name is only ever shown.
+ */
+export function remoteFileName(name: string | null | undefined, url: string): string {
+  let fromUrl = "";
+  try {
+    const parsed = new URL(url);
+    fromUrl = parsed.searchParams.get("name") ?? decodeURIComponent(parsed.pathname.split("/").pop() ?? "");
+  } catch {
+    fromUrl = "";
+  }
+  for (const candidate of [name, fromUrl, "attachment"]) {
+    const tidy = (candidate ?? "").replace(/[/\\]/g, "_").replace(/^\.+$/, "");
+    try {
+      return sanitizeFileName(tidy);
+    } catch {}
+  }
+  return "attachment";
+}
+
+/** Records a remote message's attachments (not fetched: that happens when someone opens one). */
+export async function addRemoteAttachments(
+  tx: DatabaseLike,
+  ownerId: string,
+  messageId: string,
+  files: readonly RemoteAttachment[],
+): Promise<Attachment[]> {
+  if (files.length === 0) return [];
+  return await tx
+    .insert(attachments)
+    .values(
+      files.slice(0, maxAttachmentsPerMessage).map((file) => ({
+        id: uuidv7(),
+        ownerId,
+        messageId,
+        hash: null,
+        name: file.name,
+        mediaType: file.mediaType,
+        size: null,
+        width: file.width,
+        height: file.height,
+        remoteUrl: file.url,
+      })),
+    )
+    .returning();
+}
+
 /** The actor's uploads that no message carries yet, oldest first, and the bytes their quota counts. */
 export async function listUploads(deps: Deps, ownerId: string): Promise<{ uploads: Attachment[]; used: number }> {
   const uploads = await deps.db
     .select()
     .from(attachments)
-    .where(and(eq(attachments.ownerId, ownerId), isNull(attachments.messageId)))
+    .where(and(eq(attachments.ownerId, ownerId), unsent))
     .orderBy(attachments.id);
   const [usage] = await deps.db
     .select({ used: sql<number>`coalesce(sum(${attachments.size}), 0)`.mapWith(Number) })
@@ -349,7 +430,7 @@ export async function listUploads(deps: Deps, ownerId: string): Promise<{ upload
 export async function deleteUpload(deps: Deps, ownerId: string, id: string): Promise<void> {
   const [row] = await deps.db
     .delete(attachments)
-    .where(and(eq(attachments.id, id), eq(attachments.ownerId, ownerId), isNull(attachments.messageId)))
+    .where(and(eq(attachments.id, id), eq(attachments.ownerId, ownerId), unsent))
     .returning({ hash: attachments.hash });
   if (row == null) throw new AppError("attachment_not_found", "No such unsent upload of yours.");
   await removeUnreferencedFiles(deps, [row.hash]);
@@ -383,7 +464,11 @@ export async function detachFromMessage(tx: DatabaseLike, messageId: string): Pr
     .delete(attachments)
     .where(eq(attachments.messageId, messageId))
     .returning({ hash: attachments.hash });
-  return [...new Set(rows.map((r) => r.hash))];
+  return hashesOf(rows);
+}
+
+function hashesOf(rows: readonly { hash: string | null }[]): string[] {
+  return [...new Set(rows.flatMap((r) => (r.hash ? [r.hash] : [])))];
 }
 
 /**
@@ -395,10 +480,19 @@ export async function detachFromRoom(tx: DatabaseLike, roomId: string): Promise<
   const rows = await tx
     .delete(attachments)
     .where(
-      inArray(attachments.messageId, tx.select({ id: messages.id }).from(messages).where(eq(messages.roomId, roomId))),
+      or(
+        inArray(
+          attachments.messageId,
+          tx.select({ id: messages.id }).from(messages).where(eq(messages.roomId, roomId)),
+        ),
+        inArray(
+          attachments.outboundId,
+          tx.select({ id: outboundMessages.id }).from(outboundMessages).where(eq(outboundMessages.roomId, roomId)),
+        ),
+      ),
     )
     .returning({ hash: attachments.hash });
-  return [...new Set(rows.map((r) => r.hash))];
+  return hashesOf(rows);
 }
 
 /**
@@ -407,10 +501,10 @@ export async function detachFromRoom(tx: DatabaseLike, roomId: string): Promise<
  * with this either keeps the file or writes it again.
  * @returns The hashes whose files were removed.
  */
-export async function removeUnreferencedFiles(deps: Deps, hashes: readonly string[]): Promise<string[]> {
+export async function removeUnreferencedFiles(deps: Deps, hashes: readonly (string | null)[]): Promise<string[]> {
   const removed: string[] = [];
   for (const hash of hashes) {
-    if (!/^[0-9a-f]{64}$/.test(hash)) continue;
+    if (hash == null || !/^[0-9a-f]{64}$/.test(hash)) continue;
     await deps.db.transaction(async (tx) => {
       await lockHash(tx, hash);
       const [used] = await tx
@@ -427,7 +521,9 @@ export async function removeUnreferencedFiles(deps: Deps, hashes: readonly strin
   return removed;
 }
 
-function signature(deps: Pick<Deps, "urlKey">, variant: "file" | "preview", id: string, expires: number): string {
+type Variant = "file" | "preview" | "federated";
+
+function signature(deps: Pick<Deps, "urlKey">, variant: Variant, id: string, expires: number): string {
   return createHmac("sha256", deps.urlKey).update(`${variant}:${id}:${expires}`).digest("base64url");
 }
 
@@ -451,6 +547,21 @@ export function signedUrl(
   return `${deps.config.origin}${path}?expires=${expires}&signature=${signature(deps, variant, id, expires)}`;
 }
 
+/**
+ * The URL a sent attachment has in its federated `Note`: it does not expire, because the
+ * servers of the room's members fetch it whenever their users first open it. It is a
+ * capability (only those the `Note` reached know it) and dies with the message.
+ */
+export function federatedUrl(deps: Pick<Deps, "config" | "urlKey">, id: string): string {
+  return `${deps.config.origin}/media/attachments/${id}?signature=${signature(deps, "federated", id, 0)}`;
+}
+
+/** Whether a remote file's preview can be asked for: it is, or claims to be, a raster image we preview. */
+function previewable(row: Attachment): boolean {
+  if (row.hash != null) return row.preview;
+  return row.remoteError == null && (avatarMediaTypes as readonly string[]).includes(row.mediaType);
+}
+
 /** Serialises attachments with freshly signed URLs. */
 export function attachmentView(deps: Pick<Deps, "config" | "urlKey">, row: Attachment): AttachmentView {
   const expires = expiry();
@@ -458,10 +569,10 @@ export function attachmentView(deps: Pick<Deps, "config" | "urlKey">, row: Attac
     id: row.id,
     name: row.name,
     mediaType: row.mediaType,
-    size: row.size,
+    ...(row.size != null ? { size: row.size } : {}),
     ...(row.width != null && row.height != null ? { width: row.width, height: row.height } : {}),
     url: signedUrl(deps, "file", row.id, expires),
-    ...(row.preview ? { previewUrl: signedUrl(deps, "preview", row.id, expires) } : {}),
+    ...(previewable(row) ? { previewUrl: signedUrl(deps, "preview", row.id, expires) } : {}),
   };
 }
 
@@ -497,32 +608,40 @@ export interface Download {
   readonly body: ReadableStream<Uint8Array>;
   readonly mediaType: string;
   readonly size: number;
-  /** Unix seconds when the URL stops working. */
-  readonly expires: number;
+  /** Unix seconds when the URL stops working; null for a federated URL, which does not expire. */
+  readonly expires: number | null;
 }
 
 /**
- * Opens an attachment (or its preview) for a signed URL.
- * @throws {AppError} `forbidden` for a wrong signature, `link_expired`, `attachment_not_found`.
+ * Opens an attachment (or its preview) for a signed URL: an expiring one (our users), or a
+ * sent attachment's {@link federatedUrl} (other servers; `expires` absent). A remote message's
+ * file is fetched the first time, checked like an upload, and kept.
+ * @throws {AppError} `forbidden` for a wrong signature, `link_expired`, `attachment_not_found`,
+ *   and for a remote file `remote_unreachable` or `remote_media_refused`.
  */
 export async function openDownload(
   deps: Deps,
   variant: "file" | "preview",
   id: string,
-  expires: number,
+  expires: number | undefined,
   given: string,
 ): Promise<Download> {
-  const expected = Buffer.from(signature(deps, variant, id, expires));
+  const federated = expires == null;
+  const expected = Buffer.from(federated ? signature(deps, "federated", id, 0) : signature(deps, variant, id, expires));
   const actual = Buffer.from(given);
-  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
+  if ((federated && variant !== "file") || actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
     throw new AppError("forbidden", "This link is not valid.");
   }
-  if (expires * 1000 <= Date.now()) throw new AppError("link_expired", "This link has expired.");
-  const [row] = await deps.db.select().from(attachments).where(eq(attachments.id, id));
-  if (row == null || (variant === "preview" && !row.preview)) {
-    throw new AppError("attachment_not_found", "No such attachment.");
-  }
-  const path = variant === "file" ? attachmentPath(deps, row.hash) : previewPath(deps, row.hash);
+  if (!federated && expires * 1000 <= Date.now()) throw new AppError("link_expired", "This link has expired.");
+  const missing = new AppError("attachment_not_found", "No such attachment.");
+  let [row] = await deps.db.select().from(attachments).where(eq(attachments.id, id));
+  if (row == null) throw missing;
+  // Other servers get our users' sent files, never drafts or what we fetched from elsewhere.
+  if (federated && (row.remoteUrl != null || (row.messageId == null && row.outboundId == null))) throw missing;
+  if (row.hash == null) row = await fetchRemote(deps, row);
+  if (variant === "preview" && !row.preview) throw missing;
+  const hash = row.hash as string;
+  const path = variant === "file" ? attachmentPath(deps, hash) : previewPath(deps, hash);
   let size: number;
   try {
     size = (await stat(path)).size;
@@ -530,5 +649,88 @@ export async function openDownload(
     throw new AppError("attachment_not_found", "The attachment's file is missing.");
   }
   const body = Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>;
-  return { attachment: row, body, mediaType: variant === "file" ? row.mediaType : "image/webp", size, expires };
+  return {
+    attachment: row,
+    body,
+    mediaType: variant === "file" ? row.mediaType : "image/webp",
+    size,
+    expires: expires ?? null,
+  };
+}
+
+// Fetches of one remote file in this process share one request.
+const fetching = new Map<string, Promise<Attachment>>();
+
+// Refusals that fetching again would only repeat: the file itself is unacceptable, or where
+// it lives is one we never fetch from. Unreachable servers and error statuses are tried again.
+const permanentRefusals = new Set([
+  "payload_too_large",
+  "media_type_mismatch",
+  "unsupported_media_type",
+  "validation_failed",
+]);
+const permanentReasons = new Set(["scheme", "credentials", "private_address", "redirects"]);
+
+function refusedRemote(code: string): AppError {
+  return new AppError("remote_media_refused", "The file on the other server was refused.", {
+    details: { reason: code },
+  });
+}
+
+/**
+ * Fetches a remote message's file within the upload limits, recognises it from its bytes
+ * (a declared type or name that disagrees is refused, as for uploads), makes the preview and
+ * stores it like an upload. A permanent refusal is recorded, so the file is not fetched again.
+ */
+async function fetchRemote(deps: Deps, row: Attachment): Promise<Attachment> {
+  if (row.remoteError) throw refusedRemote(row.remoteError);
+  if (row.remoteUrl == null) throw new AppError("attachment_not_found", "No such attachment.");
+  let running = fetching.get(row.id);
+  if (running == null) {
+    running = fetchAndKeep(deps, row, row.remoteUrl).finally(() => fetching.delete(row.id));
+    fetching.set(row.id, running);
+  }
+  return await running;
+}
+
+async function fetchAndKeep(deps: Deps, row: Attachment, url: string): Promise<Attachment> {
+  let bytes: Uint8Array;
+  let prepared: Prepared;
+  try {
+    ({ bytes } = await fetchRemoteMedia(deps.config, url, {
+      limits: { ...remoteMediaLimits, maxBytes: deps.config.attachmentMaxBytes },
+    }));
+    prepared = await prepare(deps, bytes, row.name, row.mediaType);
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    const reason = (error.details as { reason?: string } | undefined)?.reason;
+    const code = error.code === "remote_unreachable" ? reason : error.code;
+    if (code == null || !(permanentRefusals.has(code) || permanentReasons.has(code))) throw error;
+    await deps.db.update(attachments).set({ remoteError: code }).where(eq(attachments.id, row.id));
+    throw refusedRemote(code);
+  }
+  return await deps.db.transaction(async (tx) => {
+    await lockHash(tx, prepared.hash);
+    const [kept] = await tx
+      .update(attachments)
+      .set({
+        hash: prepared.hash,
+        mediaType: prepared.mediaType,
+        size: bytes.length,
+        width: prepared.width,
+        height: prepared.height,
+        preview: prepared.preview != null,
+      })
+      .where(and(eq(attachments.id, row.id), isNull(attachments.hash)))
+      .returning();
+    if (kept == null) {
+      // Deleted meanwhile, or kept by another process first.
+      const [current] = await tx.select().from(attachments).where(eq(attachments.id, row.id));
+      if (current?.hash == null) throw new AppError("attachment_not_found", "No such attachment.");
+      return current;
+    }
+    await place(attachmentPath(deps, prepared.hash), bytes);
+    if (prepared.preview) await place(previewPath(deps, prepared.hash), prepared.preview);
+    return kept;
+  });
 }

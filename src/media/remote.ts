@@ -1,12 +1,7 @@
-import { createHash, randomUUID } from "node:crypto";
 import { lookup as dnsLookup } from "node:dns/promises";
-import { createWriteStream } from "node:fs";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import { BlockList, isIP } from "node:net";
-import { join } from "node:path";
-import { fileTypeFromFile } from "file-type";
 import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
 
@@ -23,15 +18,10 @@ export interface RemoteFetchLimits {
 /** Defaults for remote attachments: images and files of federated messages. */
 export const remoteMediaLimits: RemoteFetchLimits = { maxBytes: 25 * 1024 * 1024, timeoutMs: 20_000, maxRedirects: 3 };
 
-/** A fetched remote file, cached on disk. */
+/** A fetched remote file. */
 export interface RemoteMedia {
-  /** Where the bytes are (under DATA_DIR/media/remote). */
-  readonly path: string;
-  /** Recognised from the bytes; what the remote server declared is not trusted. */
-  readonly mediaType: string;
-  readonly size: number;
-  /** SHA-256 of the bytes, hex. */
-  readonly hash: string;
+  /** The bytes, as received; what the remote server declared about them is not trusted. */
+  readonly bytes: Uint8Array;
   /** The URL the bytes came from, after redirects. */
   readonly finalUrl: string;
 }
@@ -148,66 +138,45 @@ function request(url: URL, address: string, signal: AbortSignal): Promise<Hop> {
   });
 }
 
-/** Streams a body to a file, refusing it as soon as it passes `maxBytes`. */
-async function download(response: http.IncomingMessage, path: string, maxBytes: number): Promise<string> {
+/** Reads a body into memory, refusing it as soon as it passes `maxBytes`. */
+async function download(response: http.IncomingMessage, maxBytes: number): Promise<Uint8Array> {
+  const tooLarge = () => new AppError("payload_too_large", `The remote file is larger than ${maxBytes} bytes.`);
   const declared = Number(response.headers["content-length"]);
   if (Number.isFinite(declared) && declared > maxBytes) {
     response.destroy();
-    throw new AppError("payload_too_large", `The remote file is larger than ${maxBytes} bytes.`);
+    throw tooLarge();
   }
-  const hash = createHash("sha256");
+  const chunks: Buffer[] = [];
   let size = 0;
-  const out = createWriteStream(path, { mode: 0o644 });
-  try {
-    for await (const chunk of response) {
-      size += (chunk as Buffer).length;
-      if (size > maxBytes) {
-        response.destroy();
-        throw new AppError("payload_too_large", `The remote file is larger than ${maxBytes} bytes.`);
-      }
-      hash.update(chunk as Buffer);
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
+  for await (const chunk of response) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) {
+      response.destroy();
+      throw tooLarge();
     }
-  } finally {
-    await new Promise<void>((r) => out.end(() => r()));
+    chunks.push(chunk as Buffer);
   }
-  return hash.digest("hex");
-}
-
-function cacheDir(config: Pick<Config, "dataDir">): string {
-  return join(config.dataDir, "media", "remote");
+  return new Uint8Array(Buffer.concat(chunks, size));
 }
 
 /**
  * Fetches a remote file (a federated message's attachment) within size and time bounds,
  * refusing private, loopback and reserved addresses unless `allowPrivateAddress` (tests), with
- * every redirect checked again, and caches it on disk by URL: a second call is served from the
- * cache without a request.
+ * every redirect checked again. Callers keep what they fetched: nothing is cached here.
  * @param options `limits` replace {@link remoteMediaLimits}; `resolve` replaces DNS and
  *   `allowAddress` the address policy (tests: to let a loopback server stand for a public one).
  * @throws {AppError} `remote_unreachable` (with `details.reason`: scheme, credentials, dns,
  *   private_address, redirects, status, network, timeout) or `payload_too_large`.
  */
 export async function fetchRemoteMedia(
-  config: Pick<Config, "dataDir" | "allowPrivateAddress">,
+  config: Pick<Config, "allowPrivateAddress">,
   url: string,
   options: { limits?: RemoteFetchLimits; resolve?: Resolver; allowAddress?: (address: string) => boolean } = {},
 ): Promise<RemoteMedia> {
   const limits = options.limits ?? remoteMediaLimits;
   const allow =
     options.allowAddress ?? (config.allowPrivateAddress ? () => true : (address: string) => !isPrivateAddress(address));
-  const dir = cacheDir(config);
-  const key = createHash("sha256").update(url).digest("hex");
-  const metaPath = join(dir, `${key}.json`);
-  const cached = await readFile(metaPath, "utf8").then(
-    (text) => JSON.parse(text) as RemoteMedia,
-    () => undefined,
-  );
-  if (cached && (await stat(cached.path).catch(() => undefined))) return cached;
-
-  await mkdir(dir, { recursive: true });
   const signal = AbortSignal.timeout(limits.timeoutMs);
-  const temporary = join(dir, `.${randomUUID()}.part`);
   let current: URL;
   try {
     current = new URL(url);
@@ -228,19 +197,11 @@ export async function fetchRemoteMedia(
         hop.response.resume();
         throw refused(`The remote server answered ${hop.status}.`, "status");
       }
-      const hash = await download(hop.response, temporary, limits.maxBytes);
-      const path = join(dir, hash);
-      await rename(temporary, path);
-      const mediaType = (await fileTypeFromFile(path))?.mime ?? "application/octet-stream";
-      const media: RemoteMedia = { path, mediaType, size: (await stat(path)).size, hash, finalUrl: current.href };
-      await writeFile(metaPath, JSON.stringify(media));
-      return media;
+      return { bytes: await download(hop.response, limits.maxBytes), finalUrl: current.href };
     }
   } catch (error) {
     if (error instanceof AppError) throw error;
     if (signal.aborted) throw refused("The remote server took too long.", "timeout", error);
     throw refused("The remote server could not be reached.", "network", error);
-  } finally {
-    await rm(temporary, { force: true });
   }
 }

@@ -22,7 +22,7 @@ export const attachmentSchema = z.object({
   id: z.string(),
   name: z.string().describe("The original file name, sanitised: for display and download only"),
   mediaType: z.string().describe("Recognised from the bytes"),
-  size: z.number(),
+  size: z.number().optional().describe("Absent for a file on another server that nobody here opened yet"),
   width: z.number().optional(),
   height: z.number().optional(),
   url: z.string().describe("A signed download URL that expires after a few hours"),
@@ -31,7 +31,8 @@ export const attachmentSchema = z.object({
 
 const idParams = z.object({ id: z.uuid({ error: "expected an attachment id" }) });
 const signedQuery = z.object({
-  expires: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  // Absent in the URLs of federated `Note`s, which do not expire.
+  expires: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   signature: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "expected a signature"),
 });
 
@@ -148,13 +149,13 @@ export function attachmentRoutes(api: Api, app: Hono<Env>, config: Config): void
         params: idParams,
         query: signedQuery,
         responses: { 200: { description: "The bytes" } },
-        errors: ["forbidden", "link_expired", "attachment_not_found"],
+        errors: ["forbidden", "link_expired", "attachment_not_found", "remote_unreachable", "remote_media_refused"],
       },
       async (c, { params, query }) => {
         const download = await openDownload(c.var.deps, variant, params.id, query.expires, query.signature);
         const inline = variant === "preview" || servedInline(download.mediaType);
         const name = variant === "preview" ? `${download.attachment.name}.preview.webp` : download.attachment.name;
-        const seconds = Math.max(0, download.expires - Math.floor(Date.now() / 1000));
+        const seconds = download.expires == null ? 3600 : Math.max(0, download.expires - Math.floor(Date.now() / 1000));
         return c.body(download.body, 200, {
           "Content-Type": download.mediaType === "text/plain" ? "text/plain; charset=utf-8" : download.mediaType,
           "Content-Length": String(download.size),
@@ -162,7 +163,7 @@ export function attachmentRoutes(api: Api, app: Hono<Env>, config: Config): void
           "X-Content-Type-Options": "nosniff",
           "Content-Security-Policy": "default-src 'none'; sandbox",
           "Cross-Origin-Resource-Policy": "same-site",
-          "Cache-Control": `private, max-age=${seconds}`,
+          "Cache-Control": `${download.expires == null ? "public" : "private"}, max-age=${seconds}`,
         });
       },
     );

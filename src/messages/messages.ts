@@ -25,6 +25,7 @@ import {
   attachmentView,
   attachToMessage,
   detachFromMessage,
+  outboundAttachments,
   removeUnreferencedFiles,
 } from "../media/attachments.ts";
 import { notifyMessage } from "../notifications/notifications.ts";
@@ -258,12 +259,7 @@ export async function sendMessage(
   }
   const profiles = await actorProfiles(deps, [actorId, ...(reply ? [reply.authorId] : [])]);
   if (room.iri != null) {
-    if (attachmentIds.length > 0) {
-      throw new AppError("validation_failed", "Attachments cannot be sent to rooms on other servers yet.", {
-        details: [{ path: "attachments", message: "not supported in a room on another server" }],
-      });
-    }
-    return await sendToRemoteRoom(deps, actorId, room, { ...input, html, reply }, profiles);
+    return await sendToRemoteRoom(deps, actorId, room, { ...input, attachments: attachmentIds, html, reply }, profiles);
   }
   const retried = new Error("retried");
   let existing: Message | undefined;
@@ -304,7 +300,7 @@ export async function sendMessage(
         })
         .returning();
       if (message == null) throw new Error("The message row was not written.");
-      const files = await attachToMessage(tx, actorId, message.id, attachmentIds);
+      const files = await attachToMessage(tx, actorId, { messageId: message.id }, attachmentIds);
       const recorded = mentioned.length > 0 ? await recordMentions(tx, message, mentioned) : [];
       // Sending reads everything before it.
       await tx
@@ -338,34 +334,33 @@ async function sendToRemoteRoom(
   deps: Deps,
   actorId: string,
   room: Room,
-  input: { txnId: string; content: string; html: string; reply: Message | undefined },
+  input: { txnId: string; content: string; html: string; attachments: readonly string[]; reply: Message | undefined },
   profiles: Map<string, ActorProfile>,
 ): Promise<{ message: MessageView; created: boolean }> {
-  const [inserted] = await deps.db
-    .insert(outboundMessages)
-    .values({
-      id: uuidv7(),
-      roomId: room.id,
-      authorId: actorId,
-      txnId: input.txnId,
-      content: input.content,
-      html: input.html,
-      replyTo: input.reply?.id ?? null,
-    })
-    .onConflictDoNothing()
-    .returning();
-  const [row] = inserted
-    ? [inserted]
-    : await deps.db
-        .select()
-        .from(outboundMessages)
-        .where(
-          and(
-            eq(outboundMessages.roomId, room.id),
-            eq(outboundMessages.authorId, actorId),
-            eq(outboundMessages.txnId, input.txnId),
-          ),
-        );
+  const key = and(
+    eq(outboundMessages.roomId, room.id),
+    eq(outboundMessages.authorId, actorId),
+    eq(outboundMessages.txnId, input.txnId),
+  );
+  // The first send of a txnId keeps the message and reserves its uploads; a retry finds both.
+  const inserted = await deps.db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(outboundMessages)
+      .values({
+        id: uuidv7(),
+        roomId: room.id,
+        authorId: actorId,
+        txnId: input.txnId,
+        content: input.content,
+        html: input.html,
+        replyTo: input.reply?.id ?? null,
+      })
+      .onConflictDoNothing()
+      .returning();
+    if (row) await attachToMessage(tx, actorId, { outboundId: row.id }, input.attachments);
+    return row;
+  });
+  const [row] = inserted ? [inserted] : await deps.db.select().from(outboundMessages).where(key);
   if (row == null) throw new Error("An outbound message vanished.");
   const [numbered] = await deps.db.select().from(messages).where(eq(messages.id, row.id));
   // Numbered and stored already: this is a retry of a delivered message.
@@ -383,7 +378,7 @@ async function sendToRemoteRoom(
     profiles,
     input.reply,
     [],
-    [],
+    await outboundAttachments(deps.db, row.id),
   );
   return { message: { ...message, pending: true }, created: inserted != null };
 }

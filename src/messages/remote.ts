@@ -6,6 +6,7 @@ import {
   messageEdits,
   messageMentions,
   messages,
+  notifications,
   outboundMessages,
   reactions,
   rooms,
@@ -13,6 +14,13 @@ import {
 } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
+import {
+  addRemoteAttachments,
+  claimOutbound,
+  detachFromMessage,
+  type RemoteAttachment,
+  removeUnreferencedFiles,
+} from "../media/attachments.ts";
 import { actorProfiles } from "../rooms/actors.ts";
 import { membership } from "../rooms/rooms.ts";
 import { appendEvents } from "../stream/events.ts";
@@ -30,6 +38,8 @@ export interface RemoteNote {
   readonly published: Date | null;
   /** Local actors it mentions. */
   readonly mentioned: readonly string[];
+  /** Its files, fetched when someone here first opens one. */
+  readonly attachments: readonly RemoteAttachment[];
   /** The author's activity, as received, to relay (rooms hosted here). */
   readonly activity: unknown;
 }
@@ -113,7 +123,13 @@ export async function storeRemoteMessage(
       .returning();
     if (message == null) return undefined;
     if (note.mentioned.length > 0 && !tombstone) await recordMentions(tx, message, note.mentioned);
-    const view = toView(deps, message, profiles, reply, [], []);
+    // Our own message back from a remote room takes the uploads its send reserved.
+    const files = ownId
+      ? await claimOutbound(tx, ownId)
+      : tombstone
+        ? []
+        : await addRemoteAttachments(tx, note.authorId, message.id, note.attachments);
+    const view = toView(deps, message, profiles, reply, [], files);
     await appendEvents(tx, [
       { type: "message.created", roomId, data: { message: view }, activity: seq == null ? note.activity : null },
     ]);
@@ -175,14 +191,16 @@ export async function applyRemoteDelete(
     await deps.db.insert(tombstones).values({ iri }).onConflictDoNothing();
     return false;
   }
-  return await deps.db.transaction(async (tx) => {
+  const released = await deps.db.transaction(async (tx) => {
     const deleted = await tx
       .update(messages)
       .set({ content: "", html: "", deletedAt: sql`now()`, deletedBy, activity: null })
       .where(and(eq(messages.id, message.id), isNull(messages.deletedAt)))
       .returning({ id: messages.id });
-    if (deleted.length === 0) return false;
+    if (deleted.length === 0) return undefined;
     await tx.delete(messageEdits).where(eq(messageEdits.messageId, message.id));
+    const hashes = await detachFromMessage(tx, message.id);
+    await tx.delete(notifications).where(eq(notifications.messageId, message.id));
     await tx.delete(reactions).where(eq(reactions.messageId, message.id));
     await tx.delete(messageMentions).where(eq(messageMentions.messageId, message.id));
     await appendEvents(tx, [
@@ -193,8 +211,11 @@ export async function applyRemoteDelete(
         activity: relay ? activity : null,
       },
     ]);
-    return true;
+    return hashes;
   });
+  if (released == null) return false;
+  await removeUnreferencedFiles(deps, released);
+  return true;
 }
 
 /** Adds or removes a remote actor's reaction; a repeat is a no-op. */

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signedUrl } from "../../src/media/attachments.ts";
+import { federatedUrl, signedUrl } from "../../src/media/attachments.ts";
 import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
 import { expectProblem, png, rows } from "./support.ts";
 
@@ -178,6 +178,21 @@ describe("an image and a PDF in a message", () => {
   it("refuses a URL once it has expired", async () => {
     const past = Math.floor(Date.now() / 1000) - 1;
     await expectProblem(await t.request(signedUrl(t.deps, "file", image.id, past)), 410, "link_expired");
+  });
+
+  it("serves a sent file at its lasting federated URL, and nothing else there", async () => {
+    const res = await t.request(federatedUrl(t.deps, doc.id));
+    expect(res.status).toBe(200);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(pdf);
+    expect(res.headers.get("content-security-policy")).toContain("sandbox");
+    expect(res.headers.get("cache-control")).toMatch(/^public/);
+    // Not for the preview, not with an expiring URL's signature, and never a draft.
+    const previewPath = federatedUrl(t.deps, doc.id).replace(/\?/, "/preview?");
+    await expectProblem(await t.request(previewPath), 403, "forbidden");
+    const expiring = /signature=([^&]+)/.exec(doc.url)?.[1] ?? "";
+    await expectProblem(await t.request(`/media/attachments/${doc.id}?signature=${expiring}`), 403, "forbidden");
+    const draft = await uploaded(alice, pdf, "draft.pdf", "application/pdf");
+    await expectProblem(await t.request(federatedUrl(t.deps, draft.id)), 404, "attachment_not_found");
   });
 });
 

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { png } from "../api/support.ts";
 import { freePort, type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
 import {
   call,
@@ -36,6 +37,17 @@ interface MessageBody {
   reactions: { emoji: string; count: number }[];
   editedAt: string | null;
   deletedAt: string | null;
+  attachments: AttachmentBody[];
+}
+interface AttachmentBody {
+  id: string;
+  name: string;
+  mediaType: string;
+  size?: number;
+  width?: number;
+  height?: number;
+  url: string;
+  previewUrl?: string;
 }
 
 describe("two federating servers", { timeout: 120_000 }, () => {
@@ -210,6 +222,81 @@ describe("two federating servers", { timeout: 120_000 }, () => {
     await eventually("the delete on B", async () =>
       (await history(b, bob, mirror.id)).find((m) => m.id === hello.id && m.deletedAt && m.content === ""),
     );
+  });
+
+  it("shares files both ways: published with the Note, fetched by the reader's server when opened", async () => {
+    const upload = async (server: ServerProcess, user: User, bytes: Uint8Array, name: string) => {
+      const form = new FormData();
+      form.append("file", new File([new Uint8Array(bytes)], name));
+      const res = await fetch(`${server.url}/api/v1/attachments`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${user.token}` },
+        body: form,
+      });
+      expect(res.status, await res.clone().text()).toBe(201);
+      return (await res.json()) as AttachmentBody;
+    };
+    const photo = png(64, 48, { seed: 7 });
+    const pdf = new TextEncoder().encode(
+      "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
+    );
+    const image = await upload(a, alice, photo, "été.png");
+    const report = await upload(a, alice, pdf, "Report Q3.pdf");
+    await ok(201, a, alice.token, "PUT", `/api/v1/rooms/${lobby.id}/messages/files1`, {
+      content: "two files",
+      attachments: [image.id, report.id],
+    });
+
+    // B lists them at once, with what the Note says; nothing is fetched until someone opens one.
+    const onB = await eventually("alice's files on B", async () =>
+      (await history(b, bob, mirror.id)).find((m) => m.content === "two files"),
+    );
+    expect(onB.attachments.map((f) => [f.name, f.mediaType, f.width, f.height, f.size])).toEqual([
+      ["été.png", "image/png", 64, 48, undefined],
+      ["Report Q3.pdf", "application/pdf", undefined, undefined, undefined],
+    ]);
+    const [picture, doc] = onB.attachments as [AttachmentBody, AttachmentBody];
+    expect(new URL(picture.url).origin).toBe(b.url);
+    const preview = await fetch(picture.previewUrl as string);
+    expect(preview.status).toBe(200);
+    expect(preview.headers.get("content-type")).toBe("image/webp");
+    const file = await fetch(doc.url);
+    expect(file.status).toBe(200);
+    expect(file.headers.get("content-disposition")).toMatch(/^attachment; filename="Report Q3.pdf"/);
+    expect(new Uint8Array(await file.arrayBuffer())).toEqual(pdf);
+    const fetched = (await history(b, bob, mirror.id)).find((m) => m.id === onB.id) as MessageBody;
+    expect(fetched.attachments.map((f) => f.size)).toEqual([photo.length, pdf.length]);
+    expect(new Uint8Array(await (await fetch((fetched.attachments[0] as AttachmentBody).url)).arrayBuffer())).toEqual(
+      photo,
+    );
+
+    // Bob's file goes to A's room with his message and comes back as the same upload.
+    const notes = new TextEncoder().encode("minutes of the meeting\n");
+    const mine = await upload(b, bob, notes, "minutes.txt");
+    const sent = await call<MessageBody>(b, bob.token, "PUT", `/api/v1/rooms/${mirror.id}/messages/files2`, {
+      content: "",
+      attachments: [mine.id],
+    });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(202);
+    expect(sent.body.attachments.map((f) => f.id)).toEqual([mine.id]);
+    const onA = await eventually("bob's file on A", async () =>
+      (await history(a, alice, lobby.id)).find((m) => m.attachments[0]?.name === "minutes.txt"),
+    );
+    const copy = await fetch((onA.attachments[0] as AttachmentBody).url);
+    expect(copy.status).toBe(200);
+    expect(new Uint8Array(await copy.arrayBuffer())).toEqual(notes);
+    const back = await eventually("bob's message numbered on B", async () =>
+      (await history(b, bob, mirror.id)).find((m) => m.id === sent.body.id && !m.pending),
+    );
+    expect(back.attachments.map((f) => f.id)).toEqual([mine.id]);
+
+    // The file goes with its message, on both servers.
+    await ok(204, a, alice.token, "DELETE", `/api/v1/rooms/${lobby.id}/messages/${onA.id}`);
+    await eventually("the delete on B", async () =>
+      (await history(b, bob, mirror.id)).find((m) => m.id === back.id && m.deletedAt),
+    );
+    const gone = await fetch(copy.url);
+    expect(gone.status).toBe(404);
   });
 
   it("lets carol join a private room through an invite link, then kicks and bans her", async () => {

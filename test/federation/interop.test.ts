@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import sharp from "sharp";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
 import { Peer, type PeerActor, rehost } from "../helpers/peer.ts";
 import { type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
@@ -63,6 +64,7 @@ interface MessageBody {
   reactions: { emoji: string; count: number }[];
   editedAt: string | null;
   deletedAt: string | null;
+  attachments: { id: string; name: string; mediaType: string; size?: number; url: string; previewUrl?: string }[];
 }
 
 describe("interop: corpus documents through the real inbox", () => {
@@ -83,6 +85,7 @@ describe("interop: corpus documents through the real inbox", () => {
         RATE_LIMIT_FACTOR: "1000",
         FEDERATION_ALLOW_PRIVATE_ADDRESS: "true",
         QUEUE_POLL_INTERVAL_MS: "100",
+        ATTACHMENT_MAX_BYTES: String(100 * 1024),
         LOG_LEVEL: process.env.FED_LOG ?? "warning",
       }),
       Peer.start(),
@@ -147,8 +150,13 @@ describe("interop: corpus documents through the real inbox", () => {
   }
 
   /** Delivers a Mastodon post and waits until it is in the room's history. */
-  async function post(actor: PeerActor, text: string): Promise<{ note: Json; message: MessageBody }> {
+  async function post(
+    actor: PeerActor,
+    text: string,
+    attachment?: Json[],
+  ): Promise<{ note: Json; message: MessageBody }> {
     const { create, note } = mastodonCreate(actor, text);
+    if (attachment) note.attachment = attachment;
     const res = await peer.send(actor, inbox(), create);
     expect(res.status, res.body).toBe(202);
     const message = await eventually(`"${text}" in the room`, async () =>
@@ -437,6 +445,73 @@ describe("interop: corpus documents through the real inbox", () => {
     });
     expect(relayed.author?.handle).toBe(`reader@${peer.host}`);
     expect(peer.hitsOn(`/m/books/p/${n}`)).toBeGreaterThan(0);
+  });
+
+  it("keeps a Mastodon Note's attachments and fetches each file once, when a member first opens it", async () => {
+    const [document] = (rehost(load("mastodon/mastodon-note-object.json"), peer.url) as Json).attachment as Json[];
+    const path = new URL((document as Json).url as string).pathname;
+    const jpeg = new Uint8Array(
+      await sharp({ create: { width: 40, height: 30, channels: 3, background: "#c05020" } })
+        .jpeg()
+        .toBuffer(),
+    );
+    peer.serve(path, jpeg, { contentType: "image/jpeg" });
+    const { message } = await post(felix, "a picture", [document as Json]);
+    expect(message.attachments).toHaveLength(1);
+    const [file] = message.attachments as [MessageBody["attachments"][number]];
+    // Mastodon's `name` is the alt text, null here: the URL names the file.
+    expect(file).toMatchObject({ name: "334ce029e7bfb920.jpg", mediaType: "image/jpeg" });
+    expect(file.size).toBeUndefined();
+    expect(new URL(file.url).origin).toBe(server.url);
+    const fetches = () => peer.hits.filter((h) => h.path === path).length;
+    expect(fetches()).toBe(0);
+
+    const [preview, original] = await Promise.all([fetch(file.previewUrl as string), fetch(file.url)]);
+    expect(preview.status).toBe(200);
+    expect(preview.headers.get("content-type")).toBe("image/webp");
+    expect(original.status).toBe(200);
+    expect(original.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(new Uint8Array(await original.arrayBuffer())).toEqual(jpeg);
+    expect((await fetch(file.url)).status).toBe(200);
+    expect(fetches()).toBe(1);
+    const [kept] = (await history()).find((m) => m.id === message.id)?.attachments ?? [];
+    expect(kept?.size).toBe(jpeg.length);
+  });
+
+  it("refuses remote files that lie about their type or are too large, for good, and keeps the message", async () => {
+    peer.serve("/media/page.jpg", "<!doctype html><script>alert(1)</script>", { contentType: "image/jpeg" });
+    peer.serve("/media/huge.bin", new Uint8Array(200 * 1024), { contentType: "application/octet-stream" });
+    const attachment = [
+      { type: "Document", mediaType: "image/jpeg", name: "holiday", url: `${peer.url}/media/page.jpg` },
+      { type: "Document", mediaType: "application/zip", url: `${peer.url}/media/huge.bin` },
+      // Not embedded (would need a fetch), and not http(s): both skipped.
+      `${peer.url}/media/attachment-object`,
+      { type: "Document", mediaType: "text/plain", url: "file:///etc/passwd" },
+    ];
+    const { message } = await post(felix, "suspicious files", attachment as Json[]);
+    expect(message.attachments.map((a) => a.name)).toEqual(["holiday", "huge.bin"]);
+    const [page, huge] = message.attachments as [
+      MessageBody["attachments"][number],
+      MessageBody["attachments"][number],
+    ];
+    const problem = async (url: string) => {
+      const res = await fetch(url);
+      return { status: res.status, body: (await res.json()) as { code: string; details?: { reason: string } } };
+    };
+    expect(await problem(page.url)).toMatchObject({
+      status: 502,
+      body: { code: "remote_media_refused", details: { reason: "media_type_mismatch" } },
+    });
+    expect(await problem(huge.url)).toMatchObject({
+      status: 502,
+      body: { code: "remote_media_refused", details: { reason: "payload_too_large" } },
+    });
+    const fetched = peer.hits.filter((h) => h.path.startsWith("/media/")).length;
+    // Refused for good: asking again answers the same without fetching.
+    expect((await problem(page.url)).body.code).toBe("remote_media_refused");
+    expect((await problem(huge.url)).body.code).toBe("remote_media_refused");
+    expect(peer.hits.filter((h) => h.path.startsWith("/media/")).length).toBe(fetched);
+    expect(peer.hits.some((h) => h.path === "/media/attachment-object")).toBe(false);
   });
 
   it("answers documents that cannot be valid with a 4xx and stores nothing", async () => {

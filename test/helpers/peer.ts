@@ -47,7 +47,7 @@ export interface Hit {
 
 interface Served {
   status: number;
-  body: string;
+  body: string | Uint8Array;
   contentType: string;
 }
 
@@ -122,7 +122,7 @@ export class Peer {
     res.writeHead(served.status, { "content-type": served.contentType }).end(served.body);
   }
 
-  /** Serves a document (JSON, or a function computing it on each request) at a path. */
+  /** Serves a document (JSON, text or bytes, or a function computing it on each request) at a path. */
   serve(
     path: string,
     document: unknown | (() => unknown),
@@ -130,7 +130,7 @@ export class Peer {
   ): void {
     const make = (value: unknown): Served => ({
       status: options.status ?? 200,
-      body: typeof value === "string" ? value : JSON.stringify(value),
+      body: typeof value === "string" || value instanceof Uint8Array ? value : JSON.stringify(value),
       contentType: options.contentType ?? activityJson,
     });
     this.#documents.set(

@@ -27,7 +27,9 @@ export interface UploadItem {
 }
 
 /** "1.2 MB", "340 KB", "12 bytes". */
-export function formatSize(bytes: number): string {
+export function formatSize(bytes: number | undefined): string {
+  // A file on another server that nobody here opened yet has no known size.
+  if (bytes == null) return "";
   if (bytes < 1000) return `${bytes} byte${bytes === 1 ? "" : "s"}`;
   if (bytes < 1_000_000) return `${Math.round(bytes / 1000)} KB`;
   return `${(bytes / 1_000_000).toFixed(1)} MB`;
@@ -165,6 +167,8 @@ export function AttachmentList(props: { message: Message }) {
   // (a fresh URL may equal the old one, as expiry is rounded, and the browser would not retry).
   const asked = useRef(new Set<string>());
   const [renewed, setRenewed] = useState<Record<string, boolean>>({});
+  // Images that failed again with fresh URLs (a remote file that could not be fetched).
+  const [broken, setBroken] = useState<Record<string, boolean>>({});
   if (message.attachments.length === 0) return null;
   const images = message.attachments.filter((a) => inlineImage.test(a.mediaType));
   const files = message.attachments.filter((a) => !inlineImage.test(a.mediaType));
@@ -185,20 +189,27 @@ export function AttachmentList(props: { message: Message }) {
                     setOpen(expired(a.url) ? ((await refreshAttachment(message, a)) ?? a) : a);
                   }}
                 >
-                  <img
-                    key={renewed[a.id] ? "renewed" : "first"}
-                    src={a.previewUrl ?? a.url}
-                    alt={a.name}
-                    loading="lazy"
-                    width={a.width ? Math.round(a.width * scale) : undefined}
-                    height={a.height ? Math.round(a.height * scale) : undefined}
-                    onError={() => {
-                      // Most likely an expired link: fetch fresh ones, once per attachment.
-                      if (asked.current.has(a.id)) return;
-                      asked.current.add(a.id);
-                      void refreshAttachment(message, a).then(() => setRenewed((r) => ({ ...r, [a.id]: true })));
-                    }}
-                  />
+                  {broken[a.id] ? (
+                    <span class="attachment-broken muted small">{a.name}: the image could not be loaded</span>
+                  ) : (
+                    <img
+                      key={renewed[a.id] ? "renewed" : "first"}
+                      src={a.previewUrl ?? a.url}
+                      alt={a.name}
+                      loading="lazy"
+                      width={a.width ? Math.round(a.width * scale) : undefined}
+                      height={a.height ? Math.round(a.height * scale) : undefined}
+                      onError={() => {
+                        // Most likely an expired link: fetch fresh ones, once per attachment.
+                        if (asked.current.has(a.id)) {
+                          setBroken((b) => ({ ...b, [a.id]: true }));
+                          return;
+                        }
+                        asked.current.add(a.id);
+                        void refreshAttachment(message, a).then(() => setRenewed((r) => ({ ...r, [a.id]: true })));
+                      }}
+                    />
+                  )}
                 </button>
               </li>
             );

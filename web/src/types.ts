@@ -98,7 +98,8 @@ export interface Attachment {
   id: string;
   name: string;
   mediaType: string;
-  size: number;
+  /** Absent for a file on another server that nobody here opened yet. */
+  size?: number;
   width?: number;
   height?: number;
   /** Signed; expires after a few hours (ask `GET /attachments/:id` for a fresh one). */
