@@ -1,4 +1,10 @@
-import { type Context, type InboxContext, type InboxListenerSetters, verifyObject } from "@fedify/fedify";
+import {
+  type Context,
+  type DocumentLoader,
+  type InboxContext,
+  type InboxListenerSetters,
+  verifyObject,
+} from "@fedify/fedify";
 import {
   Accept,
   Activity,
@@ -314,7 +320,7 @@ async function onUpdate(ctx: Context<Deps>, update: Update, mirror?: Room) {
  * delete). A message not here yet leaves a tombstone. A `Group` deleting itself deletes the
  * mirror.
  */
-async function onDelete(ctx: Context<Deps>, del: Delete, mirror?: Room) {
+async function onDelete(ctx: Context<Deps>, del: Delete, mirror?: Room, seq?: number) {
   const deps = ctx.data;
   const objectId = del.objectId;
   if (objectId == null || del.actorId == null) return;
@@ -334,7 +340,8 @@ async function onDelete(ctx: Context<Deps>, del: Delete, mirror?: Room) {
     const [row] = byGroup ? [] : [await actorIdFor(ctx, del.actorId)];
     await applyRemoteDelete(deps, objectId.href, row ?? null, await rawJson(ctx, del), mirror == null);
   } else {
-    await applyRemoteDelete(deps, objectId.href, null, null, false);
+    const numbered = byGroup && seq != null ? { roomId: mirror.id, seq } : undefined;
+    await applyRemoteDelete(deps, objectId.href, null, null, false, numbered);
   }
 }
 
@@ -494,7 +501,7 @@ async function applyInMirror(
   } else if (inner instanceof Update) {
     await onUpdate(ctx, inner, mirror);
   } else if (inner instanceof Delete) {
-    await onDelete(ctx, inner, mirror);
+    await onDelete(ctx, inner, mirror, seq);
   } else if (inner instanceof Like || inner instanceof EmojiReact) {
     await onReaction(ctx, inner, true, inner, mirror);
   } else if (inner instanceof Undo) {
@@ -506,6 +513,21 @@ async function applyInMirror(
 
 /** Most history pages one backfill reads (50 messages each). */
 const maxBackfillPages = 20;
+
+/**
+ * A document loader that signs as one of our members of a mirrored room (a private room shows
+ * its history only to member servers), or unsigned when none of ours is in it.
+ */
+export async function memberLoader(ctx: Context<Deps>, mirror: Room): Promise<DocumentLoader> {
+  const [local] = await ctx.data.db
+    .select({ actorId: roomMembers.actorId })
+    .from(roomMembers)
+    .innerJoin(actors, eq(actors.id, roomMembers.actorId))
+    .where(and(eq(roomMembers.roomId, mirror.id), isNull(actors.iri)))
+    .limit(1);
+  const signer = local ? await localActorIri(ctx.data, local.actorId) : undefined;
+  return signer ? await ctx.getDocumentLoader({ identifier: signer.identifier }) : ctx.documentLoader;
+}
 
 /**
  * Fills a mirror's history from its room's `outbox`, our rooms' history collection paged by
@@ -520,14 +542,7 @@ export async function backfill(ctx: Context<Deps>, mirror: Room, after: number):
   const outbox = new URL(mirror.outbox);
   const group = new URL(mirror.iri);
   if (outbox.origin !== group.origin) return;
-  const [local] = await deps.db
-    .select({ actorId: roomMembers.actorId })
-    .from(roomMembers)
-    .innerJoin(actors, eq(actors.id, roomMembers.actorId))
-    .where(and(eq(roomMembers.roomId, mirror.id), isNull(actors.iri)))
-    .limit(1);
-  const signer = local ? await localActorIri(deps, local.actorId) : undefined;
-  const loader = signer ? await ctx.getDocumentLoader({ identifier: signer.identifier }) : ctx.documentLoader;
+  const loader = await memberLoader(ctx, mirror);
   let cursor = after > 0 ? String(after) : "latest";
   for (let page = 0; page < maxBackfillPages; page++) {
     const url = new URL(outbox);

@@ -1,7 +1,7 @@
 /**
  * The operator's command line, in the manner of Mastodon's tootctl: `npm run admin -- <command>`.
  * It uses the same configuration (DATABASE_URL, DATA_DIR, ...) as the server and may run while
- * the server runs.
+ * the server runs. Its entry is federation/admin.ts, which adds federation's consistency checks.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -9,7 +9,7 @@ import { createAccount } from "./accounts/accounts.ts";
 import { deleteUser, listUsers, resetPassword, suspendUser, unsuspendUser } from "./accounts/admin.ts";
 import { createTokenService } from "./accounts/tokens.ts";
 import { ConfigError, loadConfig } from "./config.ts";
-import { checkConsistency } from "./consistency.ts";
+import { type ConsistencyCheck, checkConsistency, coreChecks } from "./consistency.ts";
 import { openDatabase } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
 import type { Deps } from "./deps.ts";
@@ -39,6 +39,7 @@ type Command = (
   deps: Deps,
   args: string[],
   options: Record<string, string | boolean | (string | boolean)[] | undefined>,
+  checks: readonly ConsistencyCheck[],
 ) => Promise<void>;
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -99,9 +100,9 @@ const commands: Record<string, Command> = {
     await deleteUser(deps, one(args));
     print(`Deleted ${args[0]}.`);
   },
-  async "consistency:check"(deps, _args, options) {
+  async "consistency:check"(deps, _args, options, checks) {
     const fix = options.fix === true;
-    const { found, remaining } = await checkConsistency(deps, { fix });
+    const { found, remaining } = await checkConsistency(deps, { fix, checks });
     if (options.json) {
       print(JSON.stringify({ found, remaining }));
     } else {
@@ -145,7 +146,14 @@ Object.assign(commands, {
   },
 } satisfies Record<string, Command>);
 
-async function main(argv: string[]): Promise<number> {
+/**
+ * Runs one command and answers the exit status.
+ * @param extraChecks Consistency checks beyond the core ones, for the configured server.
+ */
+export async function runAdmin(
+  argv: string[],
+  extraChecks: (deps: Deps) => readonly ConsistencyCheck[] = () => [],
+): Promise<number> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -194,7 +202,7 @@ async function main(argv: string[]): Promise<number> {
       urlKey: urlSigningKey(secrets),
     };
     exitStatus = 0;
-    await command(deps, args, parsed.values);
+    await command(deps, args, parsed.values, [...coreChecks, ...extraChecks(deps)]);
     return exitStatus;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -210,5 +218,3 @@ async function main(argv: string[]): Promise<number> {
     await database.close();
   }
 }
-
-process.exitCode = await main(process.argv.slice(2));

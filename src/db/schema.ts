@@ -615,11 +615,20 @@ export const outboundMessages = pgTable(
 /**
  * Messages from other servers deleted before they arrived here (a `Delete` that overtook its
  * `Create`): a late `Create` of one of these is ignored, so the message cannot come back.
+ * A message a mirror's backfill finds already deleted keeps its number here, so the mirror's
+ * numbering has no hole where it was.
  */
-export const tombstones = pgTable("tombstones", {
-  iri: text("iri").primaryKey(),
-  deletedAt: timestamp("deleted_at", { withTimezone: true }).notNull().defaultNow(),
-});
+export const tombstones = pgTable(
+  "tombstones",
+  {
+    iri: text("iri").primaryKey(),
+    /** The mirror and number of a message its room's history lists as deleted, when known. */
+    roomId: uuid("room_id").references(() => rooms.id, { onDelete: "cascade" }),
+    seq: bigint("seq", { mode: "number" }),
+    deletedAt: timestamp("deleted_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("tombstones_room_idx").on(t.roomId, t.seq)],
+);
 
 /** Servers whose activities and IRIs are refused, managed by the admin command. */
 export const blockedServers = pgTable("blocked_servers", {

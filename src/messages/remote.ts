@@ -177,7 +177,8 @@ export async function applyRemoteEdit(
 
 /**
  * Deletes a message as its author's server or the room's server asked, leaving a tombstone.
- * A message not here yet gets a tombstone record, so a late `Create` cannot bring it back.
+ * A message not here yet gets a tombstone record, so a late `Create` cannot bring it back;
+ * with `numbered` (a mirror's history lists it deleted) the record keeps its number too.
  */
 export async function applyRemoteDelete(
   deps: Deps,
@@ -185,10 +186,26 @@ export async function applyRemoteDelete(
   deletedBy: string | null,
   activity: unknown,
   relay: boolean,
+  numbered?: { roomId: string; seq: number },
 ): Promise<boolean> {
   const message = await messageByIri(deps, iri);
   if (message == null) {
-    await deps.db.insert(tombstones).values({ iri }).onConflictDoNothing();
+    await deps.db.transaction(async (tx) => {
+      await tx
+        .insert(tombstones)
+        .values({ iri, roomId: numbered?.roomId ?? null, seq: numbered?.seq ?? null })
+        .onConflictDoUpdate({
+          target: tombstones.iri,
+          set: { roomId: numbered?.roomId ?? null, seq: numbered?.seq ?? null },
+          setWhere: sql`${tombstones.seq} is null and ${numbered != null}`,
+        });
+      if (numbered) {
+        await tx
+          .update(rooms)
+          .set({ lastSeq: sql`greatest(${rooms.lastSeq}, ${numbered.seq})` })
+          .where(eq(rooms.id, numbered.roomId));
+      }
+    });
     return false;
   }
   const released = await deps.db.transaction(async (tx) => {

@@ -58,6 +58,20 @@ describe("checkConsistency", () => {
     const [lostRow] = await rows<{ hash: string }>(t, sql`select hash from attachments where id = ${lost.id}`);
     const { unlinkSync } = await import("node:fs");
     unlinkSync(attachmentPath(t.deps, lostRow?.hash ?? ""));
+    // A remote file fetched once whose bytes went; an upload a send to a remote room reserved.
+    const [message] = await rows<{ id: string }>(
+      t,
+      sql`select id from messages where room_id = ${counted} and seq = 2`,
+    );
+    const remoteFile = "0198c0de-0000-7000-8000-000000000001";
+    await db.execute(sql`insert into attachments (id, owner_id, message_id, hash, name, media_type, size, remote_url)
+      values (${remoteFile}, ${owner.id}, ${message?.id}, ${"f".repeat(64)}, 'x.txt', 'text/plain', 5,
+              'https://files.example/x.txt')`);
+    const reserved = await upload(owner.headers, "on its way");
+    await db.execute(sql`insert into outbound_messages (id, room_id, author_id, txn_id, content, html)
+      values ('0198c0de-0000-7000-8000-000000000002', ${counted}, ${owner.id}, 'out1', '', '')`);
+    await db.execute(sql`update attachments set outbound_id = '0198c0de-0000-7000-8000-000000000002',
+      created_at = now() - interval '2 days' where id = ${reserved.id}`);
     const strayDir = join(t.config.dataDir, "media", "attachments", "ab");
     mkdirSync(strayDir, { recursive: true });
     const stray = join(strayDir, `ab${"0".repeat(62)}`);
@@ -73,8 +87,10 @@ describe("checkConsistency", () => {
         ["attachments", "its file is missing"],
         ["attachments", "a file no attachment refers to"],
         ["attachments", "an upload unsent for 24 hours"],
+        ["attachments", "its fetched remote file is missing"],
       ]),
     );
+    expect(report.found.filter((f) => f.subject === reserved.id)).toEqual([]);
     // Without fix nothing changed.
     expect(existsSync(stray)).toBe(true);
 
@@ -98,6 +114,11 @@ describe("checkConsistency", () => {
     expect(Number(seqRow?.lastSeq)).toBe(2);
     expect((await t.request(kept.url)).status).toBe(200);
     await expectProblem(await t.request(lost.url), 404, "attachment_not_found");
+    // The remote file is forgotten, to be fetched again when opened; the reserved upload stays.
+    expect(
+      await rows(t, sql`select hash, remote_url as "remoteUrl" from attachments where id = ${remoteFile}`),
+    ).toEqual([{ hash: null, remoteUrl: "https://files.example/x.txt" }]);
+    expect(await rows(t, sql`select 1 from attachments where id = ${reserved.id}`)).toHaveLength(1);
     expect(await rows(t, sql`select 1 from attachments where id = ${abandoned.id}`)).toHaveLength(0);
     expect((await checkConsistency(t.deps, { fix: false })).found).toEqual([]);
   });
@@ -107,7 +128,7 @@ describe("npm run check-consistency", () => {
   it("reports on the configured database and exits 0 when all agrees, 1 while something is left", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "fedchat-consistency-"));
     try {
-      const cli = fileURLToPath(new URL("../../src/admin.ts", import.meta.url));
+      const cli = fileURLToPath(new URL("../../federation/admin.ts", import.meta.url));
       const run = (...args: string[]) =>
         spawnSync(process.execPath, [cli, "consistency:check", ...args], {
           env: { PATH: process.env.PATH ?? "", DATA_DIR: dataDir },

@@ -73,7 +73,7 @@ describe("operator actions on accounts", () => {
 });
 
 describe("npm run admin", () => {
-  const cli = fileURLToPath(new URL("../../../src/admin.ts", import.meta.url));
+  const cli = fileURLToPath(new URL("../../../federation/admin.ts", import.meta.url));
   const run = (...args: string[]) =>
     spawnSync(process.execPath, [cli, ...args], {
       env: { PATH: process.env.PATH ?? "", DATA_DIR: join(dataDir, "cli") },
