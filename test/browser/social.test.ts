@@ -354,6 +354,50 @@ describe("attachments, notifications, contacts and blocks", () => {
     await bob.page.unroute(sends);
   });
 
+  it("shows files of a message from another server, and says so when one cannot be fetched", async () => {
+    // A remote message's files as the API lists them before anyone opened one (no size); the
+    // file server refuses them (`remote_media_refused`), fresh URLs or not.
+    await composer(bob.page).fill("files from far away");
+    await composer(bob.page).press("Enter");
+    await message(bob.page, "files from far away").waitFor();
+    const remoteFiles = [
+      {
+        id: "0192c0de-0000-7000-8000-0000000000f1",
+        name: "sunset.png",
+        mediaType: "image/png",
+        width: 320,
+        height: 200,
+      },
+      { id: "0192c0de-0000-7000-8000-0000000000f2", name: "notes.pdf", mediaType: "application/pdf" },
+    ].map((f) => ({
+      ...f,
+      url: `/media/attachments/${f.id}?expires=4102444800&signature=${"A".repeat(43)}`,
+      ...(f.mediaType === "image/png"
+        ? { previewUrl: `/media/attachments/${f.id}/preview?expires=4102444800&signature=${"A".repeat(43)}` }
+        : {}),
+    }));
+    const history = /\/api\/v1\/rooms\/[^/]+\/messages(\?.*)?$/;
+    await bob.page.route(history, async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { messages: { content: string; attachments: unknown[] }[] };
+      for (const m of body.messages) if (m.content === "files from far away") m.attachments = remoteFiles;
+      await route.fulfill({ response, json: body });
+    });
+    const refused = { type: "about:blank", title: "refused", status: 502, code: "remote_media_refused" };
+    await bob.page.route(/\/media\/attachments\//, (route) => route.fulfill({ status: 502, json: refused }));
+    await bob.page.route(/\/api\/v1\/attachments\/[^/]+$/, (route) =>
+      route.fulfill({ json: remoteFiles.find((f) => route.request().url().endsWith(f.id)) }),
+    );
+    await bob.page.reload();
+    const files = bob.page.locator(".message").filter({ hasText: "files from far away" });
+    await files.getByText("sunset.png: the image could not be loaded").waitFor();
+    const pdf = files.locator(".attachment-file").filter({ hasText: "notes.pdf" });
+    expect((await pdf.textContent())?.trim()).toBe("notes.pdf");
+    await bob.page.unroute(history);
+    await bob.page.unroute(/\/media\/attachments\//);
+    await bob.page.unroute(/\/api\/v1\/attachments\/[^/]+$/);
+  });
+
   it("raised no page error, dialog or policy violation on the way", () => {
     for (const who of [alice, bob]) {
       expect(who.seen.errors).toEqual([]);
