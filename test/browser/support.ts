@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterEach } from "vitest";
+import { preparedDataDir } from "../helpers/data-dir.ts";
 import { freePort, type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
 
 /** Debian's chromium (CI installs it); never a downloaded browser. */
@@ -34,7 +34,7 @@ export function launchBrowser(): Promise<Browser> {
 /** A server started the way `npm start` starts it, on its own embedded database. */
 export class TestServer {
   server!: ServerProcess;
-  readonly dataDir = mkdtempSync(join(tmpdir(), "fedchat-browser-"));
+  readonly dataDir = preparedDataDir("fedchat-browser-");
   port = 0;
 
   get url(): string {

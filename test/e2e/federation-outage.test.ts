@@ -6,11 +6,10 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { preparedDataDir } from "../helpers/data-dir.ts";
 import { withDatabase } from "../helpers/global-setup.ts";
 import { freePort, type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
 import { call, eventually, ok, register, type User } from "../helpers/stream.ts";
@@ -47,7 +46,7 @@ describe("a member server that is down for hours", { timeout: 180_000 }, () => {
     admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
     await admin.unsafe(`create database ${database}`);
     sql = postgres(withDatabase(adminUrl, database), { max: 1, onnotice: () => {} });
-    for (let i = 0; i < 2; i++) dirs.push(mkdtempSync(join(tmpdir(), "fedchat-outage-")));
+    for (let i = 0; i < 2; i++) dirs.push(preparedDataDir("fedchat-outage-"));
     portB = await freePort();
     [a, b] = await Promise.all([
       startServer({

@@ -1,12 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
 import { openDatabase } from "../../src/db/client.ts";
 import { png } from "../api/support.ts";
+import { preparedDataDir } from "../helpers/data-dir.ts";
 import { freePort, type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
 import {
   call,
@@ -76,7 +75,7 @@ describe("two federating servers", { timeout: 120_000 }, () => {
   }
 
   beforeAll(async () => {
-    for (let i = 0; i < 2; i++) dirs.push(mkdtempSync(join(tmpdir(), "fedchat-federation-")));
+    for (let i = 0; i < 2; i++) dirs.push(preparedDataDir("fedchat-federation-"));
     portA = await freePort();
     [a, b] = await Promise.all([start(dirs[0] as string, portA), start(dirs[1] as string, await freePort())]);
     [alice, bob, carol] = await Promise.all([register(a, "alice"), register(b, "bob"), register(b, "carol")]);

@@ -1,8 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { preparedDataDir } from "../helpers/data-dir.ts";
 import { type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
 import {
   call,
@@ -48,7 +47,7 @@ describe("the live stream over WebSocket (one server, embedded database)", () =>
   const isOpen = (s: StreamSocket) => s.closeInfo === undefined;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "fedchat-stream-"));
+    dir = preparedDataDir("fedchat-stream-");
     server = await startServer({ DATA_DIR: dir, RATE_LIMIT_FACTOR: "1000" });
     [alice, bob] = await Promise.all([register(server, "alice"), register(server, "bob")]);
     roomId = (
@@ -403,7 +402,7 @@ describe("a stream client that breaks the protocol during the handshake (its own
   let erin: User;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "fedchat-stream-crash-"));
+    dir = preparedDataDir("fedchat-stream-crash-");
     server = await startServer({ DATA_DIR: dir, RATE_LIMIT_FACTOR: "1000" });
     erin = await register(server, "erin");
   }, 90_000);

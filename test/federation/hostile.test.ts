@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync, writeFileSync } from "node:fs";
 import postgres from "postgres";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { preparedDataDir } from "../helpers/data-dir.ts";
 import { withDatabase } from "../helpers/global-setup.ts";
 import { Peer, type PeerActor, prove } from "../helpers/peer.ts";
 import { type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
@@ -55,7 +54,7 @@ describe("a hostile peer", () => {
   let seq = 0;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "fedchat-hostile-"));
+    dir = preparedDataDir("fedchat-hostile-");
     database = `fedchat_hostile_${process.pid}_${randomBytes(4).toString("hex")}`;
     admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
     await admin.unsafe(`create database ${database}`);

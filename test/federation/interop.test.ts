@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { preparedDataDir } from "../helpers/data-dir.ts";
 import { Peer, type PeerActor, rehost } from "../helpers/peer.ts";
 import { type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
 import { eventually, ok, register, type User } from "../helpers/stream.ts";
@@ -78,7 +78,7 @@ describe("interop: corpus documents through the real inbox", () => {
   let serial = 0;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "fedchat-interop-"));
+    dir = preparedDataDir("fedchat-interop-");
     [server, peer] = await Promise.all([
       startServer({
         DATA_DIR: dir,

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
@@ -13,6 +13,8 @@ declare module "vitest" {
     pgliteTemplate: string;
     /** On PostgreSQL: the migrated template database each test file copies. */
     postgresTemplate: string;
+    /** A data folder with a migrated embedded database, for server processes (see data-dir.ts). */
+    pgliteDataDir: string;
   }
 }
 
@@ -23,14 +25,11 @@ declare module "vitest" {
  */
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), "fedchat-test-"));
-  const pg = new PGlite();
-  const handle = await openDatabase({ pglite: pg });
-  await migrateDatabase(handle);
-  const dump = await pg.dumpDataDir("none");
+  const dump = await migratedDump();
   const dumpPath = join(dir, "template.tar");
   writeFileSync(dumpPath, new Uint8Array(await dump.arrayBuffer()));
-  await handle.close();
   project.provide("pgliteTemplate", dumpPath);
+  project.provide("pgliteDataDir", await makeDataDirTemplate(dir, dump));
 
   const url = process.env.TEST_DATABASE_URL;
   let template = "";
@@ -54,6 +53,29 @@ export default async function setup(project: TestProject) {
       await admin.end();
     }
   };
+}
+
+/** An in-memory embedded database, migrated, as a dump. */
+export async function migratedDump(): Promise<Blob> {
+  const pg = new PGlite();
+  const handle = await openDatabase({ pglite: pg });
+  await migrateDatabase(handle);
+  const dump = await pg.dumpDataDir("none");
+  await handle.close();
+  return dump;
+}
+
+/**
+ * A data folder holding a migrated embedded database, loaded from the dump: server processes
+ * in tests start from a copy of it instead of creating their database (seconds each).
+ */
+export async function makeDataDirTemplate(parent: string, dump: Blob): Promise<string> {
+  const dataDir = join(parent, "data");
+  mkdirSync(dataDir);
+  const pg = new PGlite(join(dataDir, "pglite"), { loadDataDir: dump });
+  await pg.waitReady;
+  await pg.close();
+  return dataDir;
 }
 
 /** The same PostgreSQL URL pointing at another database. */

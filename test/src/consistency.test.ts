@@ -1,6 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkConsistency } from "../../src/consistency.ts";
 import { attachmentPath } from "../../src/media/attachments.ts";
 import { expectProblem, rows } from "../api/support.ts";
+import { preparedDataDir } from "../helpers/data-dir.ts";
 import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
 
 let t: TestInstance;
@@ -126,7 +126,7 @@ describe("checkConsistency", () => {
 
 describe("npm run check-consistency", () => {
   it("reports on the configured database and exits 0 when all agrees, 1 while something is left", () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "fedchat-consistency-"));
+    const dataDir = preparedDataDir("fedchat-consistency-");
     try {
       const cli = fileURLToPath(new URL("../../federation/admin.ts", import.meta.url));
       const run = (...args: string[]) =>

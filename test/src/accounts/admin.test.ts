@@ -10,6 +10,7 @@ import { authenticate, startSession } from "../../../src/accounts/sessions.ts";
 import { loadConfig } from "../../../src/config.ts";
 import type { Deps } from "../../../src/deps.ts";
 import type { AppError } from "../../../src/errors.ts";
+import { preparedDataDir } from "../../helpers/data-dir.ts";
 import { createTestDatabase, type TestDatabase } from "../../helpers/db.ts";
 import { testDeps } from "../../helpers/secrets.ts";
 
@@ -74,9 +75,11 @@ describe("operator actions on accounts", () => {
 
 describe("npm run admin", () => {
   const cli = fileURLToPath(new URL("../../../federation/admin.ts", import.meta.url));
+  const cliDir = preparedDataDir("fedchat-admin-cli-");
+  afterAll(() => rmSync(cliDir, { recursive: true, force: true }));
   const run = (...args: string[]) =>
     spawnSync(process.execPath, [cli, ...args], {
-      env: { PATH: process.env.PATH ?? "", DATA_DIR: join(dataDir, "cli") },
+      env: { PATH: process.env.PATH ?? "", DATA_DIR: cliDir },
       encoding: "utf8",
       timeout: 60_000,
     });
