@@ -1,15 +1,20 @@
 // Upload cost: throughput of POST /api/v1/attachments through the HTTP app (multipart parsing,
-// type recognition, SHA-256, quota check, row and file), and the time to make the preview of a
-// 10 MB JPEG, alone and as part of its whole upload.
+// type recognition, SHA-256, quota check, row and file), the time to make the preview of a
+// 10 MB JPEG, alone and as part of its whole upload, and the first and later opens of the same
+// JPEG as a remote message's file (fetched from a server on loopback, checked, kept).
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
+import { uuidv7 } from "uuidv7";
 import { createInstance, type Instance } from "../../federation/instance.ts";
 import { loadConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/client.ts";
-import { makePreview } from "../../src/media/attachments.ts";
+import { actors, attachments } from "../../src/db/schema.ts";
+import { makePreview, signedUrl } from "../../src/media/attachments.ts";
 import { percentile, report } from "./support.ts";
 
 async function upload(instance: Instance, token: string, bytes: Uint8Array, name: string): Promise<Response> {
@@ -44,6 +49,7 @@ export async function uploadsBenchmark(): Promise<void> {
     QUEUE_WORKERS: "0",
     DATA_DIR: dataDir,
     RATE_LIMIT_FACTOR: "100000",
+    FEDERATION_ALLOW_PRIVATE_ADDRESS: "true",
     ATTACHMENT_QUOTA_BYTES: String(10 * 1024 * 1024 * 1024),
   });
   const instance = await createInstance(config, {
@@ -92,6 +98,53 @@ export async function uploadsBenchmark(): Promise<void> {
       if (answer.status !== 201) throw new Error(`upload failed: ${answer.status} ${await answer.text()}`);
     }
     report("uploads: whole upload of the 10 MB JPEG, median of 3", percentile(whole, 50), "ms");
+
+    const remote = http.createServer((_req, res) => res.writeHead(200, { "content-type": "image/jpeg" }).end(jpeg));
+    await new Promise<void>((resolve) => remote.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = remote.address() as AddressInfo;
+      const [owner] = await database.db.select({ id: actors.id }).from(actors).limit(1);
+      const opens: [number, number][] = [];
+      for (let i = 0; i < 3; i++) {
+        const [row] = await database.db
+          .insert(attachments)
+          .values({
+            id: uuidv7(),
+            ownerId: owner?.id as string,
+            name: "remote.jpg",
+            mediaType: "image/jpeg",
+            remoteUrl: `http://127.0.0.1:${port}/remote-${i}.jpg`,
+          })
+          .returning();
+        const url = signedUrl(instance.deps, "file", row?.id as string);
+        const open = async () => {
+          const t = performance.now();
+          const answer = await instance.app.request(url);
+          await answer.arrayBuffer();
+          if (answer.status !== 200) throw new Error(`open failed: ${answer.status}`);
+          return performance.now() - t;
+        };
+        opens.push([await open(), await open()]);
+      }
+      report(
+        "uploads: first open of a remote 10 MB JPEG, median of 3",
+        percentile(
+          opens.map((o) => o[0]),
+          50,
+        ),
+        "ms",
+      );
+      report(
+        "uploads: a later open of it (kept), median of 3",
+        percentile(
+          opens.map((o) => o[1]),
+          50,
+        ),
+        "ms",
+      );
+    } finally {
+      remote.close();
+    }
   } finally {
     await instance.close();
     await database.close();
