@@ -597,7 +597,8 @@ export async function setMemberRole(
 /**
  * Sets the caller's own nickname and colour in a room (null clears them), and how the room
  * notifies them (level `default` follows the room's kind). Only nickname and colour are told to
- * the room: notification settings are the member's own business.
+ * the room: notification settings are the member's own business, told to their own sessions
+ * (`room.notifications`).
  */
 export async function updateMyMembership(
   deps: Deps,
@@ -636,9 +637,14 @@ export async function updateMyMembership(
     const [profile] = (await actorProfiles({ ...deps, db: tx }, [actorId])).values();
     if (profile == null) throw new Error("The member has no actor.");
     const view = memberView(updated, profile);
-    if (Object.keys(set).length > 0)
-      await appendEvents(tx, [{ type: "member.updated", roomId, data: { member: view } }]);
-    return { ...view, notifications: notificationSettings(room, updated) };
+    const settings = notificationSettings(room, updated);
+    await appendEvents(tx, [
+      ...(Object.keys(set).length > 0 ? [{ type: "member.updated" as const, roomId, data: { member: view } }] : []),
+      ...(Object.keys(own).length > 0
+        ? [{ type: "room.notifications" as const, actorId, data: { roomId, notifications: settings } }]
+        : []),
+    ]);
+    return { ...view, notifications: settings };
   });
 }
 

@@ -15,6 +15,7 @@ export type EventType =
   | "room.updated"
   | "room.deleted"
   | "read"
+  | "room.notifications"
   | "notification"
   | "contact.updated"
   | "block.updated";

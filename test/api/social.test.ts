@@ -150,11 +150,31 @@ describe("notifications", () => {
     const roomId = await publicRoom(ann, ben);
     const settings = (body: Record<string, unknown>) =>
       t.request(`/api/v1/rooms/${roomId}/members/me`, json("PATCH", body, ann.headers));
+    const annStream = await openStream(t, ann.headers);
+    const benStream = await openStream(t, ben.headers);
+    expect((await annStream.take(1))[0]?.type).toBe("ready");
+    expect((await benStream.take(1))[0]?.type).toBe("ready");
     const muted = await settings({ muted: true });
     expect(((await muted.json()) as { notifications: unknown }).notifications).toEqual({
       level: "mentions",
       muted: true,
     });
+    await settings({ nickname: "Annie" });
+    // Ann's other sessions learn of the mute; the room learns only of the nickname.
+    const seen = async (stream: typeof annStream, n: number) => {
+      const got: Awaited<ReturnType<typeof stream.take>> = [];
+      while (got.length < n) got.push(...(await stream.take(1)).filter((e) => e.type !== "presence"));
+      return got;
+    };
+    expect(
+      (await seen(annStream, 2)).map((e) => [e.type, e.data.roomId ?? null, e.data.notifications ?? null]),
+    ).toEqual([
+      ["room.notifications", roomId, { level: "mentions", muted: true }],
+      ["member.updated", null, null],
+    ]);
+    expect((await seen(benStream, 1)).map((e) => e.type)).toEqual(["member.updated"]);
+    await annStream.close();
+    await benStream.close();
     await say(ben, roomId, `@${ann.username} are you there?`);
     expect((await notificationsOf(ann)).notifications).toEqual([]);
 

@@ -362,6 +362,12 @@ function applyEvent(event: StreamEvent): void {
       });
       return;
     }
+    case "room.notifications": {
+      // Another session of ours changed how this room notifies us.
+      const settings = data.notifications as Room["notifications"];
+      if (typeof data.roomId === "string" && settings) updateRoom(data.roomId, { notifications: settings });
+      return;
+    }
     case "typing": {
       const actorId = data.actorId;
       if (!roomId || typeof actorId !== "string" || actorId === user?.id) return;
