@@ -147,12 +147,6 @@ async function refusal(bytes: Uint8Array, given: ImageLimits = limits): Promise<
   return error as AppError;
 }
 
-async function timed<T>(run: () => Promise<T>): Promise<{ result: T; ms: number }> {
-  const start = performance.now();
-  const result = await run();
-  return { result, ms: performance.now() - start };
-}
-
 // --- tests ---------------------------------------------------------------------------------
 
 describe("avatarMediaTypes", () => {
@@ -405,19 +399,17 @@ describe("inspectImage refuses with validation_failed", () => {
   it("a PNG declaring 20000×20000 in a tiny file, from the header alone", async () => {
     for (const bytes of [png(20000, 20000), concat(pngSignature, ihdr(20000, 20000))]) {
       expect(bytes.length).toBeLessThan(100);
-      const { result: error, ms } = await timed(() => refusal(bytes));
+      const error = await refusal(bytes);
       expect(error.code).toBe("validation_failed");
       expect(error.message).toContain("20000×20000");
       expect(error.details).toMatchObject({ width: 20000, height: 20000, maxWidth: 4096, maxHeight: 4096 });
-      expect(ms).toBeLessThan(100);
     }
   });
 
   it("a PNG declaring 30000×30000 and one declaring 2³²−1 × 2³²−1", async () => {
-    const { result: error, ms } = await timed(() => refusal(png(30000, 30000)));
+    const error = await refusal(png(30000, 30000));
     expect(error.code).toBe("validation_failed");
     expect(error.message).toContain("30000×30000");
-    expect(ms).toBeLessThan(100);
     expect(await outcome(concat(pngSignature, ihdr(0xffffffff, 0xffffffff)))).toBe("validation_failed");
   });
 
@@ -431,9 +423,8 @@ describe("inspectImage refuses with validation_failed", () => {
       webpExtended(1 << 24, 1 << 24),
     ];
     for (const bytes of huge) {
-      const { result: error, ms } = await timed(() => refusal(bytes));
+      const error = await refusal(bytes);
       expect(error.code).toBe("validation_failed");
-      expect(ms).toBeLessThan(100);
     }
   });
 
