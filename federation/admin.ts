@@ -1,17 +1,20 @@
 /**
  * The operator's command line (`npm run admin -- <command>`, see src/admin.ts), with
- * federation's consistency checks of mirrored remote rooms. The federation built here sends
- * nothing: it only signs the history fetches that repair mirrors.
+ * federation's consistency checks of mirrored remote rooms. Fedify is loaded only for those:
+ * the federation built here sends nothing, it signs the history fetches that repair mirrors.
  * @module
  */
-import { InProcessMessageQueue } from "@fedify/fedify";
 import { runAdmin } from "../src/admin.ts";
-import { mirrorChecks } from "./consistency.ts";
-import { createChatFederation } from "./federation.ts";
-import { PostgresKvStore } from "./kv.ts";
 
-process.exitCode = await runAdmin(process.argv.slice(2), (deps) =>
-  mirrorChecks(
+process.exitCode = await runAdmin(process.argv.slice(2), async (deps) => {
+  const [{ InProcessMessageQueue }, { mirrorChecks }, { createChatFederation }, { PostgresKvStore }] =
+    await Promise.all([
+      import("@fedify/fedify"),
+      import("./consistency.ts"),
+      import("./federation.ts"),
+      import("./kv.ts"),
+    ]);
+  return mirrorChecks(
     createChatFederation({
       origin: deps.config.origin,
       kv: new PostgresKvStore(deps.db),
@@ -19,5 +22,5 @@ process.exitCode = await runAdmin(process.argv.slice(2), (deps) =>
       allowPrivateAddress: deps.config.allowPrivateAddress,
       instanceName: deps.config.instanceName,
     }),
-  ),
-);
+  );
+});

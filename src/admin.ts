@@ -39,7 +39,7 @@ type Command = (
   deps: Deps,
   args: string[],
   options: Record<string, string | boolean | (string | boolean)[] | undefined>,
-  checks: readonly ConsistencyCheck[],
+  extraChecks: () => Promise<readonly ConsistencyCheck[]>,
 ) => Promise<void>;
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -100,8 +100,9 @@ const commands: Record<string, Command> = {
     await deleteUser(deps, one(args));
     print(`Deleted ${args[0]}.`);
   },
-  async "consistency:check"(deps, _args, options, checks) {
+  async "consistency:check"(deps, _args, options, extraChecks) {
     const fix = options.fix === true;
+    const checks = [...coreChecks, ...(await extraChecks())];
     const { found, remaining } = await checkConsistency(deps, { fix, checks });
     if (options.json) {
       print(JSON.stringify({ found, remaining }));
@@ -148,11 +149,12 @@ Object.assign(commands, {
 
 /**
  * Runs one command and answers the exit status.
- * @param extraChecks Consistency checks beyond the core ones, for the configured server.
+ * @param extraChecks Consistency checks beyond the core ones, for the configured server; asked
+ *   for only by the consistency check.
  */
 export async function runAdmin(
   argv: string[],
-  extraChecks: (deps: Deps) => readonly ConsistencyCheck[] = () => [],
+  extraChecks: (deps: Deps) => Promise<readonly ConsistencyCheck[]> = async () => [],
 ): Promise<number> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -202,7 +204,7 @@ export async function runAdmin(
       urlKey: urlSigningKey(secrets),
     };
     exitStatus = 0;
-    await command(deps, args, parsed.values, [...coreChecks, ...extraChecks(deps)]);
+    await command(deps, args, parsed.values, () => extraChecks(deps));
     return exitStatus;
   } catch (error) {
     if (error instanceof UsageError) {
