@@ -1,19 +1,22 @@
 import { and, desc, eq, inArray, or } from "drizzle-orm";
-import { findLocalUser } from "../accounts/accounts.ts";
 import { blocks } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
-import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
+import { type ActorProfile, actorByHandle, actorProfiles } from "../rooms/actors.ts";
 import { appendEvents } from "../stream/events.ts";
 import { dropContactsBetween } from "./contacts.ts";
 
 /**
- * Blocks a user by handle; blocking twice is a no-op. Contacts and pending contact requests
+ * Blocks a user by handle, here or on another server; blocking twice is a no-op. Contacts and pending contact requests
  * between the two end with it, and the blocker's sessions learn of it (`block.updated`), so
  * that clients hide the blocked user's messages on the stream too.
  */
 export async function blockUser(deps: Deps, actorId: string, handle: string): Promise<ActorProfile> {
-  const target = await findLocalUser(deps, handle);
+  // Someone already met is blocked at once, even while their server is down.
+  const target = await actorByHandle(deps, handle, { stored: true }).catch(async (error: unknown) => {
+    if (error instanceof AppError && error.code === "user_not_found") return await actorByHandle(deps, handle);
+    throw error;
+  });
   if (target.id === actorId) throw new AppError("validation_failed", "You cannot block yourself.");
   const profile = (await actorProfiles(deps, [target.id])).get(target.id);
   if (profile == null) throw new AppError("user_not_found", "No such user.");
@@ -33,7 +36,7 @@ export async function blockUser(deps: Deps, actorId: string, handle: string): Pr
 
 /** Lifts a block; lifting one that does not exist is a no-op. */
 export async function unblockUser(deps: Deps, actorId: string, handle: string): Promise<void> {
-  const target = await findLocalUser(deps, handle);
+  const target = await actorByHandle(deps, handle, { stored: true });
   const profile = (await actorProfiles(deps, [target.id])).get(target.id);
   await deps.db.transaction(async (tx) => {
     const removed = await tx

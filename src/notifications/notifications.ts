@@ -1,7 +1,7 @@
-import { and, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { type DatabaseLike, queryRows } from "../db/client.ts";
-import { type Notification, notifications } from "../db/schema.ts";
+import { blocks, type Notification, notifications } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
@@ -116,7 +116,11 @@ export async function notifyMessage(
   );
 }
 
-/** Notifies one actor of an invite or a contact request, in the caller's transaction. */
+/**
+ * Notifies one actor of an invite or a contact request, in the caller's transaction; never
+ * when either blocks the other (requests from here are refused before this, those from other
+ * servers arrive here).
+ */
 export async function notifyActor(
   deps: Deps,
   tx: DatabaseLike,
@@ -128,6 +132,17 @@ export async function notifyActor(
     data: Record<string, unknown>;
   },
 ): Promise<void> {
+  const [blocked] = await tx
+    .select({ id: blocks.blockerId })
+    .from(blocks)
+    .where(
+      or(
+        and(eq(blocks.blockerId, entry.actorId), eq(blocks.blockedId, entry.fromId)),
+        and(eq(blocks.blockerId, entry.fromId), eq(blocks.blockedId, entry.actorId)),
+      ),
+    )
+    .limit(1);
+  if (blocked) return;
   await insertAndAnnounce(deps, tx, [{ id: uuidv7(), roomId: null, ...entry }]);
 }
 

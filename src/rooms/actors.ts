@@ -79,12 +79,25 @@ export async function actorProfiles(deps: Deps, ids: readonly string[]): Promise
 
 /**
  * The actor a handle names: a user here (`alice`, `alice@this-host`), or someone on another
- * server (`bob@other.host`), fetched and stored through federation.
+ * server (`bob@other.host`), fetched and stored through federation, or with `stored` only
+ * among the remote actors this server has met (nothing is fetched).
  * @throws {AppError} `user_not_found`; `remote_unreachable` when this process runs no federation.
  */
-export async function actorByHandle(deps: Deps, handle: string): Promise<{ id: string; local: boolean }> {
+export async function actorByHandle(
+  deps: Deps,
+  handle: string,
+  options: { stored?: boolean } = {},
+): Promise<{ id: string; local: boolean }> {
   if (isLocalHandle(deps, handle)) return { id: (await findLocalUser(deps, handle)).id, local: true };
   if (!/^@?[^@\s]+@[^@\s]+$/.test(handle.trim())) throw new AppError("user_not_found", `No user ${handle}.`);
+  if (options.stored) {
+    const [row] = await deps.db
+      .select({ id: actors.id })
+      .from(actors)
+      .where(eq(actors.handle, handle.trim().replace(/^@/, "").toLowerCase()));
+    if (row == null) throw new AppError("user_not_found", `No user ${handle} is known here.`);
+    return { id: row.id, local: false };
+  }
   if (deps.federation == null) throw new AppError("remote_unreachable", "Federation is not running in this process.");
   const id = await deps.federation.lookupActor(handle.trim());
   if (id == null) throw new AppError("user_not_found", `No user ${handle} was found.`);

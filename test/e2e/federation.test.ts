@@ -417,6 +417,29 @@ describe("two federating servers", { timeout: 120_000 }, () => {
     );
   });
 
+  it("keeps a remote invite from someone bob blocks away from him", async () => {
+    const aliceHandle = `alice@${new URL(a.url).host}`;
+    type Notifications = { notifications: { type: string; data: { roomName?: string } }[] };
+    const invitesTo = async (user: User, room: string) =>
+      (await ok<Notifications>(200, b, user.token, "GET", "/api/v1/notifications")).notifications.filter(
+        (n) => n.type === "invite" && n.data.roomName === room,
+      );
+    await ok(200, b, bob.token, "POST", "/api/v1/blocks", { user: aliceHandle });
+    const den = await ok<RoomBody>(201, a, alice.token, "POST", "/api/v1/rooms", {
+      name: "Den",
+      visibility: "private",
+    });
+    for (const who of [bob, carol]) {
+      await ok(201, a, alice.token, "POST", `/api/v1/rooms/${den.id}/invites`, {
+        user: `${who.username}@${new URL(b.url).host}`,
+      });
+    }
+    await eventually("carol's invite", async () => (await invitesTo(carol, "Den"))[0]);
+    await sleep(1000);
+    expect(await invitesTo(bob, "Den")).toEqual([]);
+    await ok(204, b, bob.token, "DELETE", `/api/v1/blocks/${encodeURIComponent(aliceHandle)}`);
+  });
+
   it("carries the room's own changes: a moderator's delete, a new name, the room's end", async () => {
     const room = await ok<RoomBody>(201, a, alice.token, "POST", "/api/v1/rooms", {
       name: "Temp",
