@@ -1,4 +1,5 @@
 import { type Config, ConfigError, loadConfig } from "../src/config.ts";
+import { DataDirInUseError } from "../src/db/client.ts";
 import { logger, setupLogging, teardownLogging } from "../src/log.ts";
 import { loadSecrets } from "../src/secrets.ts";
 import type { Hub } from "../src/stream/hub.ts";
@@ -60,7 +61,12 @@ export async function runServer(runtime: Runtime): Promise<void> {
     runtime: runtime.name,
     database: config.databaseUrl ? "PostgreSQL" : `the embedded database in ${config.dataDir}`,
   });
-  const instance = await createInstance(config, { secrets });
+  const instance = await createInstance(config, { secrets }).catch((error: unknown) => {
+    if (!(error instanceof DataDirInUseError)) throw error;
+    console.error(error.message);
+    // EX_TEMPFAIL: it can start once the other process has stopped.
+    return runtime.exit(75);
+  });
   const server = await runtime.serve((request, env) => instance.app.fetch(request, env), {
     port: config.port,
     hostname: config.host,

@@ -1,7 +1,8 @@
 /**
  * The operator's command line, in the manner of Mastodon's tootctl: `npm run admin -- <command>`.
  * It uses the same configuration (DATABASE_URL, DATA_DIR, ...) as the server and may run while
- * the server runs. Its entry is federation/admin.ts, which adds federation's consistency checks.
+ * the server runs on PostgreSQL (the embedded database is one process's: stop the server
+ * first). Its entry is federation/admin.ts, which adds federation's consistency checks.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -10,7 +11,7 @@ import { deleteUser, listUsers, resetPassword, suspendUser, unsuspendUser } from
 import { createTokenService } from "./accounts/tokens.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { type ConsistencyCheck, checkConsistency, coreChecks } from "./consistency.ts";
-import { openDatabase } from "./db/client.ts";
+import { DataDirInUseError, openDatabase } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
 import type { Deps } from "./deps.ts";
 import { AppError } from "./errors.ts";
@@ -193,7 +194,14 @@ export async function runAdmin(
     throw error;
   }
   await setupLogging(config.logLevel === "info" ? "warning" : config.logLevel, "pretty");
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  let database: Awaited<ReturnType<typeof openDatabase>>;
+  try {
+    database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  } catch (error) {
+    if (!(error instanceof DataDirInUseError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 75;
+  }
   try {
     await migrateDatabase(database);
     const secrets = loadSecrets(config);

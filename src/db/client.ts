@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { type SQL, sql } from "drizzle-orm";
@@ -94,12 +94,59 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
   };
 }
 
+/** The embedded database's data folder is open in another process (or already in this one). */
+export class DataDirInUseError extends Error {}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Takes the data folder's lock: `pglite.lock` holds the pid of the one process that has the
+ * embedded database open (two would corrupt it). A lock whose process is gone is taken over.
+ * @returns Releases the lock.
+ * @throws {DataDirInUseError} while the process in the lock runs.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const path = join(dataDir, "pglite.lock");
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeFileSync(path, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
+      return () => {
+        try {
+          if (readFileSync(path, "utf8").trim() === String(process.pid)) unlinkSync(path);
+        } catch {}
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const holder = Number.parseInt(readFileSync(path, "utf8"), 10);
+    if (Number.isSafeInteger(holder) && holder > 0 && running(holder)) {
+      throw new DataDirInUseError(
+        `The embedded database in ${dataDir} is open in process ${holder}: stop that process first ` +
+          `(use PostgreSQL, DATABASE_URL, to run several processes). If no such process runs, delete ${path}.`,
+      );
+    }
+    // Left by a process that ended without closing: take it over.
+    unlinkSync(path);
+  }
+  throw new DataDirInUseError(`The lock ${path} keeps changing: another process is opening the database.`);
+}
+
 async function openPglite(options: { dataDir?: string; memory?: boolean; pglite?: PGlite }): Promise<DatabaseHandle> {
   let pg = options.pglite;
+  let unlock = () => {};
   if (pg == null) {
     if (options.memory || options.dataDir == null) {
       pg = new PGlite();
     } else {
+      mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+      unlock = lockDataDir(options.dataDir);
       const dir = join(options.dataDir, "pglite");
       const fresh = !existsSync(join(dir, "PG_VERSION"));
       mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -117,6 +164,9 @@ async function openPglite(options: { dataDir?: string; memory?: boolean; pglite?
       try {
         pg = new PGlite(dir);
         await pg.waitReady;
+      } catch (error) {
+        unlock();
+        throw error;
       } finally {
         if (timer) clearInterval(timer);
       }
@@ -138,6 +188,7 @@ async function openPglite(options: { dataDir?: string; memory?: boolean; pglite?
     },
     async close() {
       if (!client.closed) await client.close();
+      unlock();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
@@ -68,6 +68,24 @@ describe("the server on the embedded database", () => {
     expect(statSync(join(dataDir(), "secrets", "jwt-signing-key.jwk.json")).mode & 0o777).toBe(0o600);
     firstKey = await actorKey(server.url);
   }, 90_000);
+
+  it("keeps a second process off its embedded database while it runs", async () => {
+    const admin = spawnSync(
+      process.execPath,
+      [fileURLToPath(new URL("../../federation/admin.ts", import.meta.url)), "users:list"],
+      {
+        env: { PATH: process.env.PATH ?? "", DATA_DIR: dataDir() },
+        encoding: "utf8",
+        timeout: 60_000,
+      },
+    );
+    expect(admin.status).toBe(75);
+    expect(admin.stderr).toContain(`is open in process ${server.child.pid}`);
+    const second = await startServer({ DATA_DIR: dataDir() }).catch((error: Error) => error);
+    expect(second).toBeInstanceOf(Error);
+    expect((second as Error).message).toContain(`is open in process ${server.child.pid}`);
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+  }, 60_000);
 
   it("records the socket's address on the session", async () => {
     const res = await fetch(`${server.url}/api/v1/auth/register`, {
