@@ -12,7 +12,7 @@ import { type Attachment, actors, attachments, messages, outboundMessages } from
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { accessRoom } from "../rooms/rooms.ts";
-import { avatarMediaTypes, inspectImage } from "./images.ts";
+import { avatarMediaTypes, inspectImage, scrubImage } from "./images.ts";
 import { fetchRemoteMedia, remoteMediaLimits } from "./remote.ts";
 
 /** A message carries at most this many attachments. */
@@ -184,6 +184,8 @@ async function recognise(bytes: Uint8Array, name: string, declared: string): Pro
 }
 
 interface Prepared {
+  /** What is stored: the upload, or a JPEG without its metadata. */
+  readonly bytes: Uint8Array;
   readonly hash: string;
   readonly mediaType: string;
   readonly width: number | null;
@@ -191,7 +193,10 @@ interface Prepared {
   readonly preview: Uint8Array | null;
 }
 
-/** Recognises the file, checks images' dimensions from the header and then makes a preview. */
+/**
+ * Recognises the file, checks images' dimensions from the header, then takes the metadata out
+ * of JPEGs (a phone's photo carries where it was taken) and makes a preview.
+ */
 async function prepare(deps: Deps, bytes: Uint8Array, name: string, declared: string): Promise<Prepared> {
   if (bytes.length > deps.config.attachmentMaxBytes) {
     throw new AppError("payload_too_large", `The file is larger than ${deps.config.attachmentMaxBytes} bytes.`, {
@@ -200,14 +205,22 @@ async function prepare(deps: Deps, bytes: Uint8Array, name: string, declared: st
   }
   if (bytes.length === 0) throw new AppError("validation_failed", "The file is empty.");
   const mediaType = await recognise(bytes, name, declared);
-  const hash = createHash("sha256").update(bytes).digest("hex");
+  const hashOf = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
   if (!(avatarMediaTypes as readonly string[]).includes(mediaType)) {
-    return { hash, mediaType, width: null, height: null, preview: null };
+    return { bytes, hash: hashOf(bytes), mediaType, width: null, height: null, preview: null };
   }
   // The header says how big the image is; nothing is decoded before that passes.
   const image = await inspectImage(bytes, { maxBytes: deps.config.imageMaxBytes, ...imageLimits });
-  const preview = await makePreview(bytes);
-  return { hash, mediaType: image.mediaType, width: image.width, height: image.height, preview };
+  const scrubbed = await scrubImage(bytes, image);
+  const preview = await makePreview(scrubbed.bytes);
+  return {
+    bytes: scrubbed.bytes,
+    hash: hashOf(scrubbed.bytes),
+    mediaType: image.mediaType,
+    width: scrubbed.width,
+    height: scrubbed.height,
+    preview,
+  };
 }
 
 /**
@@ -272,9 +285,9 @@ export async function storeAttachment(
       .from(attachments)
       .where(eq(attachments.ownerId, ownerId));
     const used = usage?.used ?? 0;
-    if (used + file.bytes.length > deps.config.attachmentQuotaBytes) {
+    if (used + prepared.bytes.length > deps.config.attachmentQuotaBytes) {
       throw new AppError("quota_exceeded", "This upload would take you over your storage quota.", {
-        details: { used, size: file.bytes.length, quota: deps.config.attachmentQuotaBytes },
+        details: { used, size: prepared.bytes.length, quota: deps.config.attachmentQuotaBytes },
       });
     }
     await lockHash(tx, prepared.hash);
@@ -286,7 +299,7 @@ export async function storeAttachment(
         hash: prepared.hash,
         name,
         mediaType: prepared.mediaType,
-        size: file.bytes.length,
+        size: prepared.bytes.length,
         width: prepared.width,
         height: prepared.height,
         preview: prepared.preview != null,
@@ -294,7 +307,7 @@ export async function storeAttachment(
       .returning();
     if (row == null) throw new Error("The attachment row was not written.");
     // Inside the transaction and the hash lock: a failure here stores nothing.
-    await place(attachmentPath(deps, prepared.hash), file.bytes);
+    await place(attachmentPath(deps, prepared.hash), prepared.bytes);
     if (prepared.preview) await place(previewPath(deps, prepared.hash), prepared.preview);
     return row;
   });
@@ -716,7 +729,7 @@ async function fetchAndKeep(deps: Deps, row: Attachment, url: string): Promise<A
       .set({
         hash: prepared.hash,
         mediaType: prepared.mediaType,
-        size: bytes.length,
+        size: prepared.bytes.length,
         width: prepared.width,
         height: prepared.height,
         preview: prepared.preview != null,
@@ -729,7 +742,7 @@ async function fetchAndKeep(deps: Deps, row: Attachment, url: string): Promise<A
       if (current?.hash == null) throw new AppError("attachment_not_found", "No such attachment.");
       return current;
     }
-    await place(attachmentPath(deps, prepared.hash), bytes);
+    await place(attachmentPath(deps, prepared.hash), prepared.bytes);
     if (prepared.preview) await place(previewPath(deps, prepared.hash), prepared.preview);
     return kept;
   });

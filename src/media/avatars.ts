@@ -5,7 +5,7 @@ import { eq, sql } from "drizzle-orm";
 import { type User, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
-import { type ImageExtension, inspectImage } from "./images.ts";
+import { type ImageExtension, inspectImage, scrubImage } from "./images.ts";
 
 /** Avatars: at most 2 MB and 4096×4096 pixels, checked from the header before anything else. */
 export const avatarLimits = { maxBytes: 2 * 1024 * 1024, maxWidth: 4096, maxHeight: 4096 } as const;
@@ -41,12 +41,13 @@ export async function setAvatar(deps: Deps, user: User, bytes: Uint8Array): Prom
  */
 export async function storeAvatarFile(deps: Deps, bytes: Uint8Array): Promise<string> {
   const image = await inspectImage(bytes, avatarLimits);
+  const stored = (await scrubImage(bytes, image)).bytes;
   const dir = avatarDir(deps);
   await mkdir(dir, { recursive: true });
   const name = `${randomUUID()}.${image.extension}`;
   // Written under a temporary name and renamed, so a half-written file is never served.
   const temporary = join(dir, `.${name}.part`);
-  await writeFile(temporary, bytes, { mode: 0o644 });
+  await writeFile(temporary, stored, { mode: 0o644 });
   await rename(temporary, join(dir, name));
   return name;
 }

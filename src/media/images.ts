@@ -1,4 +1,5 @@
 import { fileTypeFromBuffer } from "file-type";
+import sharp from "sharp";
 import { AppError } from "../errors.ts";
 
 /**
@@ -247,4 +248,110 @@ function webpSize(bytes: Uint8Array): Size | undefined {
     default:
       return undefined;
   }
+}
+
+// A minimal EXIF segment that says only the orientation (big-endian TIFF, one IFD0 entry).
+function orientationSegment(orientation: number): Uint8Array {
+  return Uint8Array.from([
+    0xff,
+    0xe1,
+    0x00,
+    0x22, // APP1, length 34
+    0x45,
+    0x78,
+    0x69,
+    0x66,
+    0x00,
+    0x00, // "Exif\0\0"
+    0x4d,
+    0x4d,
+    0x00,
+    0x2a,
+    0x00,
+    0x00,
+    0x00,
+    0x08, // "MM", 42, IFD0 at 8
+    0x00,
+    0x01, // one entry
+    0x01,
+    0x12,
+    0x00,
+    0x03,
+    0x00,
+    0x00,
+    0x00,
+    0x01,
+    0x00,
+    orientation,
+    0x00,
+    0x00, // Orientation, SHORT
+    0x00,
+    0x00,
+    0x00,
+    0x00, // no next IFD
+  ]);
+}
+
+/**
+ * A JPEG without the metadata cameras and phones leave in it (EXIF with the GPS position and
+ * device, XMP, Photoshop/IPTC, comments), losslessly: the image data is copied as it is. The
+ * orientation, which browsers apply, stays in a minimal EXIF segment of its own; colour
+ * profiles (APP2) and Adobe's colour transform (APP14) stay too. A file whose segments are not
+ * as expected is returned unchanged.
+ * @param orientation The EXIF orientation (1–8) read from the original.
+ */
+export function withoutJpegMetadata(bytes: Uint8Array, orientation: number): Uint8Array {
+  if (bytes[0] !== 0xff || bytes[1] !== 0xd8) return bytes;
+  const segments: Uint8Array[] = [];
+  let at = 2;
+  while (at + 4 <= bytes.length) {
+    const marker = bytes[at + 1] as number;
+    if (bytes[at] !== 0xff) return bytes;
+    if (marker === 0xff) {
+      at++; // fill byte
+      continue;
+    }
+    if (marker === 0xda) {
+      // Start of scan: the rest is image data, copied as it is.
+      const kept = orientation > 1 && orientation <= 8 ? [orientationSegment(orientation)] : [];
+      const first = segments[0]?.[1] === 0xe0 ? 1 : 0; // after a leading JFIF APP0
+      const parts = [
+        bytes.subarray(0, 2),
+        ...segments.slice(0, first),
+        ...kept,
+        ...segments.slice(first),
+        bytes.subarray(at),
+      ];
+      return new Uint8Array(Buffer.concat(parts));
+    }
+    const length = ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number);
+    if (length < 2 || at + 2 + length > bytes.length) return bytes;
+    if (!(marker === 0xe1 || marker === 0xed || marker === 0xfe)) segments.push(bytes.subarray(at, at + 2 + length));
+    at += 2 + length;
+  }
+  return bytes;
+}
+
+/**
+ * An image as it is stored: a JPEG without its metadata (see {@link withoutJpegMetadata}),
+ * other formats as they came; and its displayed size, width and height swapped when the EXIF
+ * orientation turns it a quarter.
+ */
+export async function scrubImage(
+  bytes: Uint8Array,
+  image: Pick<ImageInfo, "mediaType" | "width" | "height">,
+): Promise<{ bytes: Uint8Array; width: number; height: number }> {
+  // Reads the header only; the image was checked by inspectImage before.
+  const orientation =
+    (
+      await sharp(bytes)
+        .metadata()
+        .catch(() => undefined)
+    )?.orientation ?? 1;
+  const turned = orientation >= 5 && orientation <= 8;
+  return {
+    bytes: image.mediaType === "image/jpeg" ? withoutJpegMetadata(bytes, orientation) : bytes,
+    width: turned ? image.height : image.width,
+    height: turned ? image.width : image.height,
+  };
 }

@@ -196,6 +196,33 @@ describe("an image and a PDF in a message", () => {
   });
 });
 
+describe("a phone's photo", () => {
+  it("loses where it was taken and who took it, keeps its pixels and orientation, and shows upright", async () => {
+    const photoWithExif = new Uint8Array(
+      await sharp({ create: { width: 60, height: 40, channels: 3, background: "#336699" } })
+        .jpeg()
+        .withExif({ IFD0: { Artist: "Jane Secret" }, IFD3: { GPSLatitudeRef: "N", GPSLatitude: "48/1 51/1 24/1" } })
+        .withMetadata({ orientation: 6 })
+        .toBuffer(),
+    );
+    const stored = await uploaded(alice, photoWithExif, "IMG_0001.jpg", "image/jpeg");
+    // Turned a quarter by its orientation: shown 40 wide and 60 high.
+    expect(stored).toMatchObject({ mediaType: "image/jpeg", width: 40, height: 60 });
+    const bytes = new Uint8Array(await (await t.request(stored.url)).arrayBuffer());
+    expect(stored.size).toBe(bytes.length);
+    expect(Buffer.from(bytes).includes(Buffer.from("Jane Secret"))).toBe(false);
+    const meta = await sharp(bytes).metadata();
+    expect(meta.orientation).toBe(6);
+    expect((await sharp(bytes).raw().toBuffer()).equals(await sharp(photoWithExif).raw().toBuffer())).toBe(true);
+    const exif = meta.exif ?? Buffer.alloc(0);
+    expect(exif.length).toBeLessThan(40); // the orientation alone, no GPS directory
+    const preview = await sharp(
+      new Uint8Array(await (await t.request(stored.previewUrl ?? "")).arrayBuffer()),
+    ).metadata();
+    expect([preview.width, preview.height]).toEqual([40, 60]);
+  });
+});
+
 describe("uploads refused with a code, storing nothing", () => {
   let small: TestInstance;
   let sam: User;

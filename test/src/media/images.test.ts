@@ -1,7 +1,7 @@
 import { crc32, deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../../src/errors.ts";
-import { avatarMediaTypes, type ImageLimits, inspectImage } from "../../../src/media/images.ts";
+import { avatarMediaTypes, type ImageLimits, inspectImage, withoutJpegMetadata } from "../../../src/media/images.ts";
 
 // Every image here is built in the test: no binary fixtures. The few base64 constants are real,
 // decodable 1×1 images (checked with jpeg-js, libwebp and omggif when they were written).
@@ -450,5 +450,34 @@ describe("inspectImage refuses with validation_failed", () => {
     expect(error.code).toBe("validation_failed");
     expect(error.message).toContain("5100");
     expect(await outcome(gif(71, 71), { ...limits, maxPixels: 5000 })).toBe("validation_failed");
+  });
+});
+
+describe("withoutJpegMetadata", () => {
+  it("leaves what it cannot walk as it is: other formats, a truncated segment, a missing marker", () => {
+    const cases = [
+      png(4, 4),
+      Uint8Array.from([0xff, 0xd8, 0xff, 0xe1, 0x40, 0x00, 0x45, 0x78]),
+      Uint8Array.from([0xff, 0xd8, 0x12, 0x34, 0x00, 0x10, 0xff, 0xda]),
+      Uint8Array.from([0xff, 0xd8]),
+    ];
+    for (const bytes of cases) expect(withoutJpegMetadata(bytes, 6)).toBe(bytes);
+  });
+
+  it("drops EXIF, XMP, IPTC and comments before the scan, and keeps the rest byte for byte", () => {
+    const segment = (marker: number, body: string) =>
+      Uint8Array.from([0xff, marker, 0, body.length + 2, ...Buffer.from(body)]);
+    const scan = Uint8Array.from([0xff, 0xda, 0x00, 0x02, 1, 2, 3, 0xff, 0xe1, 0xff, 0xd9]);
+    const parts = [
+      Uint8Array.from([0xff, 0xd8]),
+      segment(0xe0, "JFIF\0"),
+      segment(0xe1, "Exif\0\0GPS here"),
+      segment(0xe2, "ICC_PROFILE"),
+      segment(0xed, "Photoshop IPTC"),
+      segment(0xfe, "a comment"),
+      scan,
+    ];
+    const out = withoutJpegMetadata(new Uint8Array(Buffer.concat(parts)), 1);
+    expect(Buffer.from(out)).toEqual(Buffer.concat([parts[0], parts[1], parts[3], scan] as Uint8Array[]));
   });
 });
