@@ -502,19 +502,8 @@ export async function deleteMessage(deps: Deps, actorId: string, roomId: string,
     authorize(member as NonNullable<typeof member>, "deleteOthers", author ?? { role: "member" });
   }
   const hashes = await deps.db.transaction(async (tx) => {
-    const deleted = await tx
-      .update(messages)
-      .set({ content: "", html: "", deletedAt: sql`now()`, deletedBy: actorId })
-      .where(and(eq(messages.id, messageId), isNull(messages.deletedAt)))
-      .returning({ id: messages.id });
-    if (deleted.length === 0) return [];
-    await tx.delete(messageEdits).where(eq(messageEdits.messageId, messageId));
-    const released = await detachFromMessage(tx, messageId);
-    // Notifications quote the message: they go with it.
-    await tx.delete(notifications).where(eq(notifications.messageId, messageId));
-    await tx.delete(reactions).where(eq(reactions.messageId, messageId));
-    await tx.delete(messageMentions).where(eq(messageMentions.messageId, messageId));
-    if (byOther) {
+    const released = await tombstoneMessage(tx, message, actorId);
+    if (released && byOther) {
       await logModeration(tx, {
         roomId,
         actorId,
@@ -523,13 +512,45 @@ export async function deleteMessage(deps: Deps, actorId: string, roomId: string,
         targetMessageId: messageId,
       });
     }
-    await appendEvents(tx, [
-      { type: "message.deleted", roomId, data: { id: messageId, seq: message.seq, deletedBy: actorId } },
-    ]);
-    return released;
+    return released ?? [];
   });
   // After commit: a file goes once no attachment row refers to its bytes.
   await removeUnreferencedFiles(deps, hashes);
+}
+
+/**
+ * Turns a message into a tombstone in the caller's transaction: its content, edit history,
+ * files, notifications (they quote it), reactions and mentions go; the id and number stay, and
+ * the room hears `message.deleted` (with the remote `activity` behind it, to relay).
+ * @returns The hashes of its files, for {@link removeUnreferencedFiles} after commit; undefined
+ *   when it was deleted already.
+ */
+export async function tombstoneMessage(
+  tx: DatabaseLike,
+  message: Pick<Message, "id" | "roomId" | "seq">,
+  deletedBy: string | null,
+  activity: unknown = null,
+): Promise<string[] | undefined> {
+  const deleted = await tx
+    .update(messages)
+    .set({ content: "", html: "", deletedAt: sql`now()`, deletedBy, activity: null })
+    .where(and(eq(messages.id, message.id), isNull(messages.deletedAt)))
+    .returning({ id: messages.id });
+  if (deleted.length === 0) return undefined;
+  await tx.delete(messageEdits).where(eq(messageEdits.messageId, message.id));
+  const released = await detachFromMessage(tx, message.id);
+  await tx.delete(notifications).where(eq(notifications.messageId, message.id));
+  await tx.delete(reactions).where(eq(reactions.messageId, message.id));
+  await tx.delete(messageMentions).where(eq(messageMentions.messageId, message.id));
+  await appendEvents(tx, [
+    {
+      type: "message.deleted",
+      roomId: message.roomId,
+      data: { id: message.id, seq: message.seq, deletedBy },
+      activity,
+    },
+  ]);
+  return released;
 }
 
 /** The earlier versions of a message, oldest first. */

@@ -4,9 +4,7 @@ import {
   actors,
   type Message,
   messageEdits,
-  messageMentions,
   messages,
-  notifications,
   outboundMessages,
   reactions,
   rooms,
@@ -17,14 +15,13 @@ import { AppError } from "../errors.ts";
 import {
   addRemoteAttachments,
   claimOutbound,
-  detachFromMessage,
   type RemoteAttachment,
   removeUnreferencedFiles,
 } from "../media/attachments.ts";
 import { actorProfiles } from "../rooms/actors.ts";
 import { membership } from "../rooms/rooms.ts";
 import { appendEvents } from "../stream/events.ts";
-import { oneView, recordMentions, toView } from "./messages.ts";
+import { oneView, recordMentions, tombstoneMessage, toView } from "./messages.ts";
 
 /** A message from another server, checked and sanitised by the federation layer. */
 export interface RemoteNote {
@@ -208,28 +205,7 @@ export async function applyRemoteDelete(
     });
     return false;
   }
-  const released = await deps.db.transaction(async (tx) => {
-    const deleted = await tx
-      .update(messages)
-      .set({ content: "", html: "", deletedAt: sql`now()`, deletedBy, activity: null })
-      .where(and(eq(messages.id, message.id), isNull(messages.deletedAt)))
-      .returning({ id: messages.id });
-    if (deleted.length === 0) return undefined;
-    await tx.delete(messageEdits).where(eq(messageEdits.messageId, message.id));
-    const hashes = await detachFromMessage(tx, message.id);
-    await tx.delete(notifications).where(eq(notifications.messageId, message.id));
-    await tx.delete(reactions).where(eq(reactions.messageId, message.id));
-    await tx.delete(messageMentions).where(eq(messageMentions.messageId, message.id));
-    await appendEvents(tx, [
-      {
-        type: "message.deleted",
-        roomId: message.roomId,
-        data: { id: message.id, seq: message.seq, deletedBy },
-        activity: relay ? activity : null,
-      },
-    ]);
-    return hashes;
-  });
+  const released = await deps.db.transaction((tx) => tombstoneMessage(tx, message, deletedBy, relay ? activity : null));
   if (released == null) return false;
   await removeUnreferencedFiles(deps, released);
   return true;
