@@ -6,9 +6,9 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkConsistency } from "../../src/consistency.ts";
 import { attachmentPath } from "../../src/media/attachments.ts";
-import { expectProblem, rows } from "../api/support.ts";
+import { apiClient, expectProblem, rows } from "../api/support.ts";
 import { preparedDataDir } from "../helpers/data-dir.ts";
-import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
+import { createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
 
 let t: TestInstance;
 beforeAll(async () => {
@@ -16,11 +16,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t.dispose());
 
-async function user(name: string) {
-  const res = await t.request("/api/v1/auth/register", json("POST", { username: name, password: "correct horse" }));
-  const body = (await res.json()) as { user: { id: string }; accessToken: string };
-  return { id: body.user.id, headers: bearer(body.accessToken) };
-}
+const user = (name: string) => apiClient(() => t).signUp(name);
 
 async function upload(headers: Record<string, string>, text: string) {
   const form = new FormData();
