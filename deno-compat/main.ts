@@ -8,7 +8,7 @@
  */
 import { runServer } from "../federation/server.ts";
 import { AppError, errorCodes } from "../src/errors.ts";
-import { attachSocket, checkUpgrade } from "../src/stream/websocket.ts";
+import { attachSocket, checkUpgrade, guarded } from "../src/stream/websocket.ts";
 
 // The few Deno APIs used here, so that `tsc` (which has no Deno types) checks this file.
 declare const Deno: {
@@ -42,25 +42,27 @@ await runServer({
           const early: (string | Uint8Array)[] = [];
           let handlers: Awaited<ReturnType<typeof attachSocket>> | undefined;
           let closed = false;
-          socket.onmessage = (event) => {
+          const close = (code: number, reason: string) => socket.close(code, reason);
+          // Every listener is guarded: what one socket's frame throws ends that socket only.
+          socket.onmessage = guarded("message", close, (event: MessageEvent) => {
             const frame = typeof event.data === "string" ? event.data : new Uint8Array(event.data);
             if (handlers) handlers.onMessage(frame);
             else early.push(frame);
-          };
-          socket.onclose = () => {
+          });
+          socket.onclose = guarded("close", close, () => {
             closed = true;
             handlers?.onClose();
-          };
-          socket.onopen = () => {
+          });
+          socket.onopen = guarded("open", close, () => {
             attachSocket(hub, socket, check).then(
-              (attached) => {
+              guarded("attach", close, (attached: Awaited<ReturnType<typeof attachSocket>>) => {
                 handlers = attached;
                 for (const frame of early.splice(0)) attached.onMessage(frame);
                 if (closed) attached.onClose();
-              },
+              }),
               () => socket.close(1011, "could not start the stream"),
             );
-          };
+          });
           return response;
         } catch (error) {
           const code = error instanceof AppError ? error.code : "internal";

@@ -5,9 +5,12 @@ import type { Api } from "../http/api.ts";
 import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
 import { enforceRateLimits } from "../http/rate-limit.ts";
+import { logger } from "../log.ts";
 import { accessRoom } from "../rooms/rooms.ts";
 import { roomParams } from "../rooms/routes.ts";
 import type { Hub } from "./hub.ts";
+
+const log = logger("stream", "sse");
 
 /** Bytes an SSE client may fall behind before it is dropped (it then resumes from its position). */
 const sseBufferBytes = 1024 * 1024;
@@ -61,8 +64,8 @@ export function streamRoutes(api: Api, app: Hono<Env>): void {
     async (c, { query }) => {
       const hub = hubOf(c);
       const who = await hub.redeemTicket(query.ticket);
-      const lastEventId = Number(c.req.header("last-event-id"));
-      const since = Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : query.since;
+      const lastEventId = c.req.header("last-event-id")?.trim() ?? "";
+      const since = /^\d{1,15}$/.test(lastEventId) ? Number(lastEventId) : query.since;
       const encoder = new TextEncoder();
       let detach: (() => void) | undefined;
       let keepAlive: ReturnType<typeof setInterval> | undefined;
@@ -81,21 +84,33 @@ export function streamRoutes(api: Api, app: Hono<Env>): void {
                 // already closed by the client
               }
             };
-            detach = await hub.connect(
-              who,
-              {
-                send(text) {
-                  if (!open) return false;
-                  // The id is the stream position (ephemeral events repeat the last one), so the
-                  // browser's Last-Event-ID resumes exactly after what it saw.
-                  const { position } = JSON.parse(text) as { position: number };
-                  controller.enqueue(encoder.encode(`id: ${position}\ndata: ${text}\n\n`));
-                  return (controller.desiredSize ?? 0) > 0;
+            // A failure here would surface as an error in the response stream, after the 200:
+            // the boundary ends this one stream instead, and the client reconnects.
+            detach = await hub
+              .connect(
+                who,
+                {
+                  send(text) {
+                    if (!open) return false;
+                    // The id is the stream position (ephemeral events repeat the last one), so the
+                    // browser's Last-Event-ID resumes exactly after what it saw.
+                    const { position } = JSON.parse(text) as { position: number };
+                    controller.enqueue(encoder.encode(`id: ${position}\ndata: ${text}\n\n`));
+                    return (controller.desiredSize ?? 0) > 0;
+                  },
+                  close: end,
                 },
-                close: end,
-              },
-              since,
-            );
+                since,
+              )
+              .catch((error: unknown) => {
+                log.warn("An SSE stream could not start: {error}", { error });
+                end();
+                return undefined;
+              });
+            if (!open) {
+              detach?.();
+              return;
+            }
             keepAlive = setInterval(() => {
               if (open) controller.enqueue(encoder.encode(": keep-alive\n\n"));
             }, 25_000);

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { logger } from "../log.ts";
@@ -11,6 +12,39 @@ export const maxBufferedBytes = 1024 * 1024;
 const frameBudget = 50;
 
 const log = logger("stream", "websocket");
+
+/**
+ * The frames a client may send, read by this schema and nothing else: a field is never
+ * coerced (`String(frame.type)` on `{"type":{"toString":0}}` throws).
+ */
+const clientFrame = z.discriminatedUnion("type", [z.object({ type: z.literal("ping") })]);
+
+/** WebSocket close code for a handler that failed: the connection ends, the process goes on. */
+export const internalErrorClose = 1011;
+
+/**
+ * Runs one socket event handler so that nothing it throws leaves it: a failure is logged at
+ * warning and ends this one connection with {@link internalErrorClose}. Each transport (the
+ * `ws` package, Deno's WebSocket) wraps every listener it installs in it.
+ */
+export function guarded<A extends unknown[]>(
+  what: string,
+  close: (code: number, reason: string) => void,
+  handler: (...args: A) => void,
+): (...args: A) => void {
+  return (...args) => {
+    try {
+      handler(...args);
+    } catch (error) {
+      log.warn("A stream socket's {what} handler failed; closing that socket: {error}", { what, error });
+      try {
+        close(internalErrorClose, "internal error");
+      } catch {
+        // Already closed: nothing more to end.
+      }
+    }
+  };
+}
 
 /** What a WebSocket upgrade request must carry, checked before accepting it. */
 export interface UpgradeCheck {
@@ -92,14 +126,18 @@ export async function attachSocket(
       }
       const size = typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
       if (size > maxClientFrameBytes) return error("payload_too_large", "Frames are at most 64 KiB.");
-      let frame: { type?: unknown };
+      let json: unknown;
       try {
-        frame = JSON.parse(typeof data === "string" ? data : new TextDecoder().decode(data));
+        json = JSON.parse(typeof data === "string" ? data : new TextDecoder("utf-8", { fatal: true }).decode(data));
       } catch {
         return error("malformed_json", "Frames are JSON objects.");
       }
-      if (frame?.type === "ping") return socket.send(JSON.stringify({ type: "pong", data: {} }));
-      error("validation_failed", `Unknown frame type ${JSON.stringify(String(frame?.type)).slice(0, 40)}.`);
+      const frame = clientFrame.safeParse(json);
+      if (!frame.success) return error("validation_failed", 'The only frame a client sends is {"type":"ping"}.');
+      switch (frame.data.type) {
+        case "ping":
+          return socket.send(JSON.stringify({ type: "pong", data: {} }));
+      }
     },
     onClose() {
       closed = true;

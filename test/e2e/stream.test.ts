@@ -1,4 +1,5 @@
 import { rmSync } from "node:fs";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { preparedDataDir } from "../helpers/data-dir.ts";
@@ -410,6 +411,70 @@ describe("a stream client that breaks the protocol during the handshake (its own
   afterAll(async () => {
     if (server) await stopServer(server, "SIGKILL");
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Fails unless the process still answers and has not exited. */
+  async function expectAlive(what: string) {
+    const alive = await fetch(`${server.url}/healthz`).then(
+      (res) => res.status,
+      (error: Error) => `unreachable (${error.message})`,
+    );
+    expect(
+      { alive, exit: server.child.exitCode },
+      `the server process must survive ${what}; its output ends with:\n${server.output().slice(-1500)}`,
+    ).toEqual({ alive: 200, exit: null });
+  }
+
+  it("answers frames whose fields are not what they claim with an error frame, and stays up", async () => {
+    const socket = await openStream(server, erin, "erin#fields");
+    await nextEvents(socket, 1, 5000);
+    // `String(frame.type)` on the first one threw inside the socket's handler: the process died.
+    const frames = ['{"type":{"toString":0}}', '{"type":{"valueOf":0,"toString":0}}', "null", "[]", "42", '"ping"'];
+    for (const frame of frames) {
+      socket.send(frame);
+      expect((await nextEvents(socket, 1, 5000))[0], frame).toMatchObject({
+        type: "error",
+        data: { code: "validation_failed" },
+      });
+    }
+    socket.send({ type: "ping" });
+    expect((await nextEvents(socket, 1, 5000))[0]).toMatchObject({ type: "pong" });
+    socket.ws.close(1000);
+    await expectAlive("frames with objects for strings");
+  });
+
+  it("survives clients that reset the connection while their upgrade is checked", async () => {
+    const { hostname, port } = new URL(server.url);
+    const upgrade = (target: string, streamTicket: string) =>
+      `GET ${target} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from("0123456789abcdef").toString("base64")}\r\n` +
+      `Sec-WebSocket-Protocol: chat.v1, ticket.${streamTicket}\r\n\r\n`;
+    for (let i = 0; i < 10; i++) {
+      const streamTicket = i % 2 === 0 ? await ticket(server, erin) : "no-such-ticket";
+      await new Promise<void>((resolve) => {
+        const socket = connect(Number(port), hostname, () => {
+          socket.write(upgrade("/api/v1/stream", streamTicket), () => {
+            socket.resetAndDestroy();
+            resolve();
+          });
+        });
+        socket.on("error", () => resolve());
+      });
+    }
+    // A request target that is no URL the server can resolve.
+    const answer = await new Promise<string>((resolve) => {
+      let received = "";
+      const socket = connect(Number(port), hostname, () => socket.write(upgrade("http://[x/api/v1/stream", "t")));
+      socket.on("data", (chunk: Buffer) => {
+        received += chunk.toString("latin1");
+      });
+      socket.on("error", () => {});
+      socket.on("close", () => resolve(received));
+      setTimeout(() => socket.destroy(), 3000);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 4\d\d /);
+    await sleep(300);
+    await expectAlive("reset and malformed upgrades");
   });
 
   it("survives a frame over 64 KiB sent right behind the upgrade request", async () => {
