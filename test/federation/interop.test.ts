@@ -8,13 +8,18 @@ import { Peer, type PeerActor, rehost } from "../helpers/peer.ts";
 import { type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
 import { eventually, ok, register, type User } from "../helpers/stream.ts";
 
-// Real-world documents from ../shared/interop-corpus/, moved to a test peer on loopback (their
+// Documents shaped as other servers send them (our own fixtures in test/fixtures/interop/, each
+// reproducing one program's output: see its README), moved to a test peer on loopback (their
 // structure kept) and delivered, signed, through the real inbox of a real server process.
+// They live in the repository so that a fresh clone runs these tests with nothing beside it.
 
-const corpus = fileURLToPath(new URL("../../../shared/interop-corpus/", import.meta.url));
+const fixtures = fileURLToPath(new URL("../fixtures/interop/", import.meta.url));
 type Json = Record<string, unknown>;
-const load = (file: string): Json => JSON.parse(readFileSync(join(corpus, file), "utf8")) as Json;
+/** A fresh copy of `test/fixtures/interop/<program>/<name>.json`. */
+const load = (file: string): Json => JSON.parse(readFileSync(join(fixtures, file), "utf8")) as Json;
 const PUBLIC = "https://www.w3.org/ns/activitystreams#Public";
+/** The Mbin fixtures' instance: `rehost` leaves `@context` alone, so its context URL is moved by hand. */
+const mbinInstance = "https://mbin.example";
 /** The part of Pleroma's `/schemas/litepub-0.1.jsonld` these documents use. */
 const litepub = {
   "@context": [
@@ -67,14 +72,14 @@ interface MessageBody {
   attachments: { id: string; name: string; mediaType: string; size?: number; url: string; previewUrl?: string }[];
 }
 
-describe("interop: corpus documents through the real inbox", () => {
+describe("interop: other servers' documents through the real inbox", () => {
   let dir: string;
   let server: ServerProcess;
   let peer: Peer;
   let alice: User;
   let room: RoomBody;
-  let felix: PeerActor;
-  let lain: PeerActor;
+  let quinn: PeerActor;
+  let wren: PeerActor;
   let serial = 0;
 
   beforeAll(async () => {
@@ -97,8 +102,8 @@ describe("interop: corpus documents through the real inbox", () => {
     });
     // Pleroma's deliveries name its LitePub context, served by the instance itself.
     peer.serve("/schemas/litepub-0.1.jsonld", litepub, { contentType: "application/ld+json" });
-    felix = await peer.actor("felix");
-    lain = await peer.actor("lain", { type: "Person" });
+    quinn = await peer.actor("quinn");
+    wren = await peer.actor("wren", { type: "Person" });
   }, 60_000);
 
   afterAll(async () => {
@@ -127,13 +132,13 @@ describe("interop: corpus documents through the real inbox", () => {
   const unique = (base: string) => `${base}-${++serial}`;
 
   /**
-   * Mastodon's `Create{Note}` (mastodon/create_note.json), moved to the peer as `actor`'s,
+   * Mastodon's `Create{Note}` (mastodon/create-note.json), moved to the peer as `actor`'s,
    * addressed to the room and mentioning it as Mastodon does when a post names a group.
    */
   function mastodonCreate(actor: PeerActor, text: string): { create: Json; note: Json } {
-    const create = rehost(load("mastodon/create_note.json"), peer.url) as Json;
+    const create = rehost(load("mastodon/create-note.json"), peer.url) as Json;
     const note = create.object as Json;
-    const noteId = unique(`${actor.id}/statuses/107224289116410645`);
+    const noteId = unique(`${actor.id}/statuses/110947201556284913`);
     Object.assign(create, { id: `${noteId}/activity`, actor: actor.id });
     create.cc = [PUBLIC, room.url];
     Object.assign(note, {
@@ -166,8 +171,8 @@ describe("interop: corpus documents through the real inbox", () => {
   }
 
   it("stores a Mastodon Create{Note} that mentions a public room in it", async () => {
-    const { message } = await post(felix, "thinkpads are fine");
-    expect(message.author?.handle).toBe(`felix@${peer.host}`);
+    const { message } = await post(quinn, "thinkpads are fine");
+    expect(message.author?.handle).toBe(`quinn@${peer.host}`);
     expect(message.content).not.toContain("<p>");
     const { members } = await ok<{ members: { actor: { handle: string } }[] }>(
       200,
@@ -176,16 +181,16 @@ describe("interop: corpus documents through the real inbox", () => {
       "GET",
       `/api/v1/rooms/${room.id}/members`,
     );
-    expect(members.map((m) => m.actor.handle)).toContain(`felix@${peer.host}`);
+    expect(members.map((m) => m.actor.handle)).toContain(`quinn@${peer.host}`);
   });
 
   it("accepts a Mastodon Follow of a public room and then sends the follower the room's Announces", async () => {
-    const admin = await peer.actor("admin");
-    const follow = rehost(load("mastodon/mastodon-follow-activity.json"), peer.url) as Json;
-    Object.assign(follow, { id: `${admin.id}#follows/${++serial}`, actor: admin.id, object: room.url });
+    const moss = await peer.actor("moss");
+    const follow = rehost(load("mastodon/follow.json"), peer.url) as Json;
+    Object.assign(follow, { id: `${moss.id}#follows/${++serial}`, actor: moss.id, object: room.url });
     // Its embedded RsaSignature2017 was made by another key for another document: HTTP
     // Signatures are what count.
-    const res = await peer.send(admin, inbox(), follow);
+    const res = await peer.send(moss, inbox(), follow);
     expect(res.status, res.body).toBe(202);
     const accept = await peer.receive("the Accept", (a) => a.type === "Accept");
     expect(accept.actor).toBe(room.url);
@@ -237,15 +242,15 @@ describe("interop: corpus documents through the real inbox", () => {
   });
 
   it("applies a Pleroma EmojiReact to a message in the room", async () => {
-    const { message } = await post(lain, "react to me");
-    const react = rehost(load("pleroma/emoji-reaction.json"), peer.url) as Json;
+    const { message } = await post(wren, "react to me");
+    const react = rehost(load("pleroma/emoji-react.json"), peer.url) as Json;
     Object.assign(react, {
       "@context": pleromaContext(peer.url),
-      id: `${lain.id}#reactions/${++serial}`,
-      actor: lain.id,
+      id: `${wren.id}#reactions/${++serial}`,
+      actor: wren.id,
       object: message.url,
     });
-    const res = await peer.send(lain, inbox(), react);
+    const res = await peer.send(wren, inbox(), react);
     expect(res.status, res.body).toBe(202);
     const reacted = await eventually("the 👌 reaction", async () =>
       (await history()).find((m) => m.id === message.id && m.reactions.some((r) => r.emoji === "👌")),
@@ -254,7 +259,7 @@ describe("interop: corpus documents through the real inbox", () => {
   });
 
   it("stores a Pleroma ChatMessage addressed to the room, sanitised", async () => {
-    const raymoo = await peer.actor("raymoo");
+    const sable = await peer.actor("sable");
     const create = rehost(load("pleroma/create-chat-message.json"), peer.url) as Json;
     const object = create.object as Json;
     const n = ++serial;
@@ -262,25 +267,25 @@ describe("interop: corpus documents through the real inbox", () => {
     Object.assign(create, {
       "@context": pleromaContext(peer.url),
       id: `${peer.url}/objects/${n}-1`,
-      actor: raymoo.id,
+      actor: sable.id,
       to: [room.url],
     });
-    Object.assign(object, { id: `${peer.url}/objects/${n}-2`, attributedTo: raymoo.id, to: [room.url] });
-    const res = await peer.send(raymoo, inbox(), create);
+    Object.assign(object, { id: `${peer.url}/objects/${n}-2`, attributedTo: sable.id, to: [room.url] });
+    const res = await peer.send(sable, inbox(), create);
     expect(res.status, res.body).toBe(202);
     const message = await eventually("the chat message", async () =>
-      (await history()).find((m) => m.content.includes("You expected a cute girl?")),
+      (await history()).find((m) => m.content.includes("Bet you thought this was a bot.")),
     );
-    expect(message.author?.handle).toBe(`raymoo@${peer.host}`);
+    expect(message.author?.handle).toBe(`sable@${peer.host}`);
     expect(JSON.stringify(message)).not.toContain("<script>");
   });
 
   it("applies a Mastodon Update of a note by its author", async () => {
-    const { note, message } = await post(felix, "first draft");
-    const update = rehost(load("mastodon/mastodon-update.json"), peer.url) as Json;
+    const { note, message } = await post(quinn, "first draft");
+    const update = rehost(load("mastodon/update-person.json"), peer.url) as Json;
     Object.assign(update, {
-      id: `${felix.id}#updates/${++serial}`,
-      actor: felix.id,
+      id: `${quinn.id}#updates/${++serial}`,
+      actor: quinn.id,
       object: {
         ...note,
         content: "<p>second draft</p>",
@@ -288,7 +293,7 @@ describe("interop: corpus documents through the real inbox", () => {
         updated: new Date().toISOString(),
       },
     });
-    const res = await peer.send(felix, inbox(), update);
+    const res = await peer.send(quinn, inbox(), update);
     expect(res.status, res.body).toBe(202);
     const edited = await eventually("the edit", async () =>
       (await history()).find((m) => m.id === message.id && m.content.includes("second draft") && m.editedAt),
@@ -297,36 +302,36 @@ describe("interop: corpus documents through the real inbox", () => {
   });
 
   it("applies a Mastodon Undo{Like}", async () => {
-    const { message } = await post(felix, "like and unlike");
-    const like = rehost(load("mastodon/mastodon-like.json"), peer.url) as Json;
-    const likeId = `${felix.id}#likes/${++serial}`;
-    Object.assign(like, { id: likeId, actor: felix.id, object: message.url });
-    expect((await peer.send(felix, inbox(), like)).status).toBe(202);
+    const { message } = await post(quinn, "like and unlike");
+    const like = rehost(load("mastodon/like.json"), peer.url) as Json;
+    const likeId = `${quinn.id}#likes/${++serial}`;
+    Object.assign(like, { id: likeId, actor: quinn.id, object: message.url });
+    expect((await peer.send(quinn, inbox(), like)).status).toBe(202);
     await eventually("the like", async () =>
       (await history()).find((m) => m.id === message.id && m.reactions.some((r) => r.count === 1)),
     );
-    const undo = rehost(load("mastodon/mastodon-undo-like.json"), peer.url) as Json;
+    const undo = rehost(load("mastodon/undo-like.json"), peer.url) as Json;
     Object.assign(undo, {
       id: `${likeId}/undo`,
-      actor: felix.id,
-      object: { ...(undo.object as Json), id: likeId, actor: felix.id, object: message.url },
+      actor: quinn.id,
+      object: { ...(undo.object as Json), id: likeId, actor: quinn.id, object: message.url },
     });
-    expect((await peer.send(felix, inbox(), undo)).status).toBe(202);
+    expect((await peer.send(quinn, inbox(), undo)).status).toBe(202);
     await eventually("the like to be undone", async () =>
       (await history()).find((m) => m.id === message.id && m.reactions.length === 0),
     );
   });
 
   it("applies a Mastodon Delete with a Tombstone", async () => {
-    const { note, message } = await post(felix, "delete me");
+    const { note, message } = await post(quinn, "delete me");
     peer.gone(note.id as string);
-    const del = rehost(load("mastodon/delete.json"), peer.url) as Json;
+    const del = rehost(load("mastodon/delete-tombstone.json"), peer.url) as Json;
     Object.assign(del, {
       id: `${note.id}#delete`,
-      actor: felix.id,
+      actor: quinn.id,
       object: { id: note.id, type: "Tombstone", atomUri: note.id },
     });
-    const res = await peer.send(felix, inbox(), del);
+    const res = await peer.send(quinn, inbox(), del);
     expect(res.status, res.body).toBe(202);
     const deleted = await eventually("the delete", async () =>
       (await history()).find((m) => m.id === message.id && m.deletedAt),
@@ -335,13 +340,13 @@ describe("interop: corpus documents through the real inbox", () => {
   });
 
   it("ignores Lemmy and Mbin Announces from a Group it does not follow: 202, nothing stored", async () => {
-    const community = await peer.actor("main", { type: "Group", path: "/c/main" });
-    const magazine = await peer.actor("test", { type: "Group", path: "/m/test" });
-    const lemmyUser = await peer.actor("lemmy_beta", { path: "/u/lemmy_beta" });
-    const mbinUser = await peer.actor("user", { path: "/u/user" });
+    const community = await peer.actor("gardening", { type: "Group", path: "/c/gardening" });
+    const magazine = await peer.actor("knitting", { type: "Group", path: "/m/knitting" });
+    const lemmyUser = await peer.actor("fern", { path: "/u/fern" });
+    const mbinUser = await peer.actor("purl", { path: "/u/purl" });
 
     // Lemmy: Announce{Create{Page}}, here naming our room as the community.
-    const lemmy = rehost(load("lemmy/announce_create_page.json"), peer.url) as Json;
+    const lemmy = rehost(load("lemmy/announce-create-page.json"), peer.url) as Json;
     const lemmyCreate = lemmy.object as Json;
     const page = lemmyCreate.object as Json;
     Object.assign(page, {
@@ -357,13 +362,13 @@ describe("interop: corpus documents through the real inbox", () => {
     expect((await peer.send(community, inbox(), lemmy)).status).toBe(202);
 
     // Mbin: Announce{Create{Note}} (its ids scrubbed in the snapshot: given fresh ones).
-    const mbin = rehost(load("mbin/AnnounceTest__testAnnounceCreatePost__1.json"), peer.url) as Json;
+    const mbin = rehost(load("mbin/announce-create-note.json"), peer.url) as Json;
     const mbinCreate = mbin.object as Json;
     const mbinNote = mbinCreate.object as Json;
     const n = ++serial;
     Object.assign(mbinNote, {
-      id: `${peer.url}/m/test/p/${n}`,
-      url: `${peer.url}/m/test/p/${n}`,
+      id: `${peer.url}/m/knitting/p/${n}`,
+      url: `${peer.url}/m/knitting/p/${n}`,
       published: new Date().toISOString(),
       to: [room.url, PUBLIC],
       audience: room.url,
@@ -372,7 +377,7 @@ describe("interop: corpus documents through the real inbox", () => {
     Object.assign(mbinCreate, { id: `${peer.url}/f/object/${n}#create`, published: new Date().toISOString() });
     Object.assign(mbin, { id: `${peer.url}/f/object/${n}#announce`, published: new Date().toISOString() });
     // Mbin names its own context document (`https://<instance>/contexts`), served by the instance.
-    mbin["@context"] = (mbin["@context"] as string[]).map((c) => c.replace("https://kbin.test", peer.url));
+    mbin["@context"] = (mbin["@context"] as string[]).map((c) => c.replace(mbinInstance, peer.url));
     peer.serve("/contexts", mbinContext, { contentType: "application/ld+json" });
     expect((await peer.send(magazine, `${server.url}/inbox`, mbin)).status).toBe(202);
 
@@ -382,7 +387,7 @@ describe("interop: corpus documents through the real inbox", () => {
     const contents = (await history()).map((m) => m.content).join("\n");
     expect(contents).not.toContain("lemmy relayed");
     expect(contents).not.toContain("mbin relayed");
-    expect(contents).not.toContain("post 4");
+    expect(contents).not.toContain("Seed swap on Saturday");
   });
 
   it("applies an Mbin Announce{Create{Note}} from a magazine a local user is in, re-fetching the note", async () => {
@@ -395,9 +400,9 @@ describe("interop: corpus documents through the real inbox", () => {
       "alice's join",
       (a) => (a.type === "Join" || a.type === "Follow") && a.object === magazine.id,
     );
-    const accept = rehost(load("mbin/FollowTest__testAcceptFollowMagazine__1.json"), peer.url) as Json;
+    const accept = rehost(load("mbin/accept-follow-magazine.json"), peer.url) as Json;
     Object.assign(accept, { id: `${magazine.id}#accept/${++serial}`, actor: magazine.id, object: request });
-    accept["@context"] = (accept["@context"] as string[]).map((c) => c.replace("https://kbin.test", peer.url));
+    accept["@context"] = (accept["@context"] as string[]).map((c) => c.replace(mbinInstance, peer.url));
     peer.serve("/contexts", mbinContext, { contentType: "application/ld+json" });
     expect((await peer.send(magazine, `${server.url}/inbox`, accept)).status).toBe(202);
     const magazineRoom = await eventually("alice to be in the magazine", async () => {
@@ -412,8 +417,8 @@ describe("interop: corpus documents through the real inbox", () => {
     });
 
     // Mbin relays the author's activity without a proof: the note counts as its origin serves it.
-    const mbin = rehost(load("mbin/AnnounceTest__testAnnounceCreatePost__1.json"), peer.url) as Json;
-    mbin["@context"] = (mbin["@context"] as string[]).map((c) => c.replace("https://kbin.test", peer.url));
+    const mbin = rehost(load("mbin/announce-create-note.json"), peer.url) as Json;
+    mbin["@context"] = (mbin["@context"] as string[]).map((c) => c.replace(mbinInstance, peer.url));
     const create = mbin.object as Json;
     const note = create.object as Json;
     const n = ++serial;
@@ -448,7 +453,7 @@ describe("interop: corpus documents through the real inbox", () => {
   });
 
   it("keeps a Mastodon Note's attachments and fetches each file once, when a member first opens it", async () => {
-    const [document] = (rehost(load("mastodon/mastodon-note-object.json"), peer.url) as Json).attachment as Json[];
+    const [document] = (rehost(load("mastodon/note-with-attachment.json"), peer.url) as Json).attachment as Json[];
     const path = new URL((document as Json).url as string).pathname;
     const jpeg = new Uint8Array(
       await sharp({ create: { width: 40, height: 30, channels: 3, background: "#c05020" } })
@@ -456,11 +461,11 @@ describe("interop: corpus documents through the real inbox", () => {
         .toBuffer(),
     );
     peer.serve(path, jpeg, { contentType: "image/jpeg" });
-    const { message } = await post(felix, "a picture", [document as Json]);
+    const { message } = await post(quinn, "a picture", [document as Json]);
     expect(message.attachments).toHaveLength(1);
     const [file] = message.attachments as [MessageBody["attachments"][number]];
     // Mastodon's `name` is the alt text, null here: the URL names the file.
-    expect(file).toMatchObject({ name: "334ce029e7bfb920.jpg", mediaType: "image/jpeg" });
+    expect(file).toMatchObject({ name: "9f3ab1c07e52d468.jpg", mediaType: "image/jpeg" });
     expect(file.size).toBeUndefined();
     expect(new URL(file.url).origin).toBe(server.url);
     const fetches = () => peer.hits.filter((h) => h.path === path).length;
@@ -488,7 +493,7 @@ describe("interop: corpus documents through the real inbox", () => {
       `${peer.url}/media/attachment-object`,
       { type: "Document", mediaType: "text/plain", url: "file:///etc/passwd" },
     ];
-    const { message } = await post(felix, "suspicious files", attachment as Json[]);
+    const { message } = await post(quinn, "suspicious files", attachment as Json[]);
     expect(message.attachments.map((a) => a.name)).toEqual(["holiday", "huge.bin"]);
     const [page, huge] = message.attachments as [
       MessageBody["attachments"][number],
@@ -516,26 +521,26 @@ describe("interop: corpus documents through the real inbox", () => {
 
   it("answers documents that cannot be valid with a 4xx and stores nothing", async () => {
     const before = (await history()).length;
-    const { create } = mastodonCreate(felix, "never stored");
+    const { create } = mastodonCreate(quinn, "never stored");
     const cases: [string, Parameters<Peer["send"]>][] = [
-      ["not JSON", [felix, inbox(), null, { body: "<html>hello</html>" }]],
-      ["a JSON array", [felix, inbox(), [create]]],
-      ["no actor", [felix, inbox(), { ...create, actor: undefined }]],
+      ["not JSON", [quinn, inbox(), null, { body: "<html>hello</html>" }]],
+      ["a JSON array", [quinn, inbox(), [create]]],
+      ["no actor", [quinn, inbox(), { ...create, actor: undefined }]],
       ["unsigned", [null, inbox(), create]],
-      ["the wrong content type", [felix, inbox(), create, { contentType: "text/plain" }]],
-      ["scrubbed placeholders (Mbin snapshot)", [felix, inbox(), load("mbin/CreateTest__testCreateMessage__1.json")]],
+      ["the wrong content type", [quinn, inbox(), create, { contentType: "text/plain" }]],
+      ["scrubbed placeholders (Mbin snapshot)", [quinn, inbox(), load("mbin/create-chat-message.json")]],
       [
         "no @context (Pleroma fixture)",
         [
-          felix,
+          quinn,
           inbox(),
-          rehost(load("pleroma/create-chat-message.json"), peer.url, { [`${peer.url}/users/raymoo`]: felix.id }),
+          rehost(load("pleroma/create-chat-message.json"), peer.url, { [`${peer.url}/users/sable`]: quinn.id }),
         ],
       ],
       [
         "a context that does not load",
         [
-          felix,
+          quinn,
           inbox(),
           { ...create, "@context": [...(create["@context"] as unknown[]), `${peer.url}/no-such-context`] },
         ],
@@ -546,7 +551,7 @@ describe("interop: corpus documents through the real inbox", () => {
       expect(res.status, `${what}: ${res.body}`).toBeGreaterThanOrEqual(400);
       expect(res.status, `${what}: ${res.body}`).toBeLessThan(500);
     }
-    await post(felix, "marker after the invalid ones");
+    await post(quinn, "marker after the invalid ones");
     const after = await history();
     expect(after.length).toBe(before + 1);
     expect(after.map((m) => m.content).join("\n")).not.toContain("never stored");

@@ -279,9 +279,9 @@ export class Peer {
 }
 
 /**
- * A copy of a corpus document with every IRI of its original servers moved to the peer (the
- * path kept, so the shapes stay real; vocabulary IRIs and contexts untouched), then any IRI
- * named in `replace` (as moved) replaced.
+ * A copy of another server's document (an interop fixture) with every IRI of its original
+ * servers moved to the peer (the path kept, so the shapes stay real; vocabulary IRIs and
+ * contexts untouched), then any IRI named in `replace` (as moved) replaced.
  */
 export function rehost(document: unknown, peerUrl: string, replace: Record<string, string> = {}): unknown {
   const vocabulary = /^https?:\/\/(www\.w3\.org|w3id\.org|joinmastodon\.org|ostatus\.org|schema\.org|purl\.org)\b/i;
