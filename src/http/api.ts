@@ -2,6 +2,7 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import { TrieRouter } from "hono/router/trie-router";
 import { z } from "zod";
 import { AppError, type ErrorCode, errorCodes } from "../errors.ts";
+import { jsonNodes, pathOf } from "../json.ts";
 import { software } from "../version.ts";
 import type { Env } from "./app.ts";
 import { issuesOf, readJson } from "./validate.ts";
@@ -45,24 +46,29 @@ export interface EndpointInput<P, Q, B> {
   readonly body: Out<B>;
 }
 
+/** How deep objects and arrays may nest in a request (the deepest schema needs 4). */
+export const maxInputDepth = 32;
+/** Enough of the bad strings to say where the trouble is. */
+const maxReported = 20;
+
 /**
  * Strings that PostgreSQL cannot store or that are not text: a NUL character, or a lone UTF-16
  * surrogate (JSON allows `"\\ud800"`). Found anywhere in the input, they refuse it whole.
+ * @throws {AppError} `bad_request` when the input nests more than {@link maxInputDepth} deep.
  */
-function badStrings(value: unknown, path: (string | number)[] = []): { path: string; message: string }[] {
-  if (typeof value === "string") {
-    return value.includes("\u0000") || !value.isWellFormed()
-      ? [{ path: path.join("."), message: "contains a NUL character or an unpaired surrogate" }]
-      : [];
+function badStrings(value: unknown, where: string): { path: string; message: string }[] {
+  const bad: { path: string; message: string }[] = [];
+  const notText = (text: string) => text.includes("\u0000") || !text.isWellFormed();
+  for (const node of jsonNodes(value)) {
+    if (node.depth > maxInputDepth) {
+      throw new AppError("bad_request", `The ${where} nest more than ${maxInputDepth} levels deep.`);
+    }
+    const badValue = typeof node.value === "string" && notText(node.value);
+    if ((badValue || (typeof node.key === "string" && notText(node.key))) && bad.length < maxReported) {
+      bad.push({ path: pathOf(node).join("."), message: "contains a NUL character or an unpaired surrogate" });
+    }
   }
-  if (Array.isArray(value)) return value.flatMap((item, i) => badStrings(item, [...path, i]));
-  if (value !== null && typeof value === "object") {
-    return Object.entries(value).flatMap(([key, item]) => [
-      ...badStrings(key, path),
-      ...badStrings(item, [...path, key]),
-    ]);
-  }
-  return [];
+  return bad;
 }
 
 /** Whether the request carries no body at all (an empty POST from a browser, say). */
@@ -72,7 +78,7 @@ function bodyless(c: Context): boolean {
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
-  const bad = badStrings(value);
+  const bad = badStrings(value, where);
   if (bad.length > 0) {
     throw new AppError("validation_failed", `Some ${where} are not valid text.`, {
       details: bad.map((i) => ({ ...i, in: where })),

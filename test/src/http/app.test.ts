@@ -30,6 +30,19 @@ function app(readiness: Readiness = { ready: true, checks: { database: "ok" } })
         a,
         {
           method: "post",
+          path: "/api/v1/anything",
+          tag: "test",
+          summary: "Takes any JSON under extra, up to 2 MB",
+          body: z.object({ name: z.string(), extra: z.unknown() }),
+          bodyLimit: 2 * 1024 * 1024,
+          responses: { 200: { description: "ok" } },
+        },
+        (c, { body }) => c.json({ hello: body.name }),
+      );
+      api.route(
+        a,
+        {
+          method: "post",
           path: "/api/v1/optional",
           tag: "test",
           summary: "All fields optional",
@@ -142,6 +155,30 @@ describe("the HTTP app", () => {
       expect(res.status, body).toBe(422);
       expect(await problem(res)).toMatchObject({ code: "validation_failed" });
     }
+  });
+
+  it("answers JSON nested thousands of levels deep with bad_request, not a stack overflow", async () => {
+    // 5,000 levels in 10 KB: a recursive walk of the body ran out of stack (a 500).
+    for (const [open, close] of [
+      ["[", "]"],
+      ['{"a":', "}"],
+    ] as const) {
+      const body = `{"name":"ann","extra":${open.repeat(5000)}1${close.repeat(5000)}}`;
+      const res = await app().request("/api/v1/anything", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      expect(res.status, open).toBe(400);
+      expect(await problem(res)).toMatchObject({ code: "bad_request" });
+    }
+    // A shallow array of half a million items is no deeper than one: it is the schema's to judge.
+    const wide = await app().request("/api/v1/anything", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: `{"name":"ann","extra":[${"0,".repeat(500_000)}0]}`,
+    });
+    expect(wide.status).toBe(200);
   });
 
   it("reads a request without a body as {} for endpoints whose fields are optional", async () => {
