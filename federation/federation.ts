@@ -16,6 +16,7 @@ import type { Deps } from "../src/deps.ts";
 import { publicLocalMessageCount } from "../src/messages/remote.ts";
 import { roomKeyPairs } from "../src/rooms/keys.ts";
 import { software } from "../src/version.ts";
+import { guardFetches } from "./fetch.ts";
 import { historyDispatchers } from "./history.ts";
 import { inboxHandlers } from "./inbox.ts";
 import { dropUnreachableMembers } from "./remote.ts";
@@ -24,27 +25,6 @@ import { keyPairsOf, toPerson, userIdentifier, userOf } from "./users.ts";
 
 /** The identifier of the instance actor in the shared actor dispatcher. */
 export const instanceActorIdentifier = "actor";
-
-/** How long one remote document fetch may take. */
-export const fetchTimeoutMs = 10_000;
-
-let fetchesBounded = false;
-
-/**
- * Bounds every outgoing HTTP request of this process in time: Fedify's document loaders,
- * WebFinger lookups and deliveries use the global `fetch` without a timeout, and one peer that
- * never answers must not hold a worker. A request that brings its own signal gets both.
- */
-function boundFetches(): void {
-  if (fetchesBounded) return;
-  fetchesBounded = true;
-  const unbounded = globalThis.fetch;
-  globalThis.fetch = (input, init) => {
-    const timeout = AbortSignal.timeout(fetchTimeoutMs);
-    const own = init?.signal ?? (input instanceof Request ? input.signal : undefined);
-    return unbounded(input, { ...init, signal: own ? AbortSignal.any([own, timeout]) : timeout });
-  };
-}
 
 /** Options of {@link createChatFederation}. */
 export interface ChatFederationOptions {
@@ -96,7 +76,7 @@ async function serverKeyPair(deps: Deps, purpose: KeyPurpose): Promise<CryptoKey
  * the instance actor there as their issues land).
  */
 export function createChatFederation(options: ChatFederationOptions): Federation<Deps> {
-  boundFetches();
+  guardFetches();
   const federation = createFederation<Deps>({
     kv: options.kv,
     queue: options.queue,

@@ -40,6 +40,7 @@ import {
   applyRemoteDelete,
   applyRemoteEdit,
   applyRemoteReaction,
+  holdEarlyEdit,
   messageByIri,
   type RemoteNote,
   storeRemoteMessage,
@@ -51,7 +52,7 @@ import { addMember } from "../src/rooms/rooms.ts";
 import { appendEvents } from "../src/stream/events.ts";
 import { localActorIri, mentionedLocals, noteContent, reactionKeyOf } from "./notes.ts";
 import { refreshMirror } from "./port.ts";
-import { actorIdFor, fetchGroup, mirrorOf, rememberActor, rememberGroup, storedActorId } from "./remote.ts";
+import { actorIdFor, fetchGroup, mirrorOf, rememberActor, rememberGroup, sameOrigin, storedActorId } from "./remote.ts";
 import { roomIdentifier, roomOf } from "./rooms.ts";
 
 const log = logger("inbox");
@@ -139,10 +140,6 @@ async function rawJson(ctx: Context<Deps>, activity: Activity): Promise<Record<s
 async function senderId(ctx: Context<Deps>, activity: Activity): Promise<string | undefined> {
   if (activity.actorId == null) return undefined;
   return await actorIdFor(ctx, activity.actorId);
-}
-
-function sameOrigin(a: URL | null | undefined, b: URL | null | undefined): boolean {
-  return a != null && b != null && a.origin === b.origin;
 }
 
 /** Answers a join request from the room's `Group`. */
@@ -295,24 +292,21 @@ async function onUpdate(ctx: Context<Deps>, update: Update, mirror?: Room) {
   }
   if (object.attributionId?.href !== update.actorId?.href) return;
   const message = await messageByIri(deps, object.id.href);
-  if (message == null) return;
+  if (message != null && mirror && message.roomId !== mirror.id) return;
   const authorId = await actorIdFor(ctx, update.actorId as URL);
-  if (authorId == null || authorId !== message.authorId) return;
-  if (mirror && message.roomId !== mirror.id) return;
+  if (authorId == null || (message != null && authorId !== message.authorId)) return;
   const content = await noteContent(object);
   if (content == null) return;
-  await applyRemoteEdit(
-    deps,
-    message,
-    {
-      content: content.content,
-      html: content.html,
-      mentioned: await mentionedLocals(deps, object),
-      updated: object.updated ? new Date(object.updated.epochMilliseconds) : null,
-      activity: await rawJson(ctx, update),
-    },
-    mirror == null,
-  );
+  const edit = {
+    content: content.content,
+    html: content.html,
+    mentioned: await mentionedLocals(deps, object),
+    updated: object.updated ? new Date(object.updated.epochMilliseconds) : null,
+    activity: await rawJson(ctx, update),
+  };
+  // The Update overtook its Create: held until the message comes, so it ends with this text.
+  if (message == null) await holdEarlyEdit(deps, object.id.href, authorId, edit);
+  else await applyRemoteEdit(deps, message, edit, mirror == null);
 }
 
 /**
@@ -374,7 +368,14 @@ async function onReaction(
       .where(and(eq(roomMembers.roomId, message.roomId), eq(roomMembers.actorId, actorId)));
     if (room == null || member == null) return;
   }
-  await applyRemoteReaction(deps, message, actorId, key, on, await rawJson(ctx, source), mirror == null);
+  await applyRemoteReaction(
+    deps,
+    message,
+    { actorId, key, iri: reaction.id?.href ?? null },
+    on,
+    await rawJson(ctx, source),
+    mirror == null,
+  );
 }
 
 async function deleteMirror(deps: Deps, mirror: Room) {

@@ -9,6 +9,7 @@ import type { Deps, Federator } from "../src/deps.ts";
 import { createApp, type Env, type Readiness } from "../src/http/app.ts";
 import { purgeRateLimits } from "../src/http/rate-limit.ts";
 import { logger } from "../src/log.ts";
+import { purgeEarlyEdits } from "../src/messages/remote.ts";
 import { type Secrets, urlSigningKey } from "../src/secrets.ts";
 import { purgeEvents } from "../src/stream/events.ts";
 import { Hub } from "../src/stream/hub.ts";
@@ -114,6 +115,7 @@ export async function createInstance(
         ["sessions", () => purgeSessions(deps)],
         ["rate limit counters", () => purgeRateLimits(deps)],
         ["stream events", () => purgeEvents(deps.db)],
+        ["early edits", () => purgeEarlyEdits(deps)],
       ] as const) {
         job().catch((error) => log.warn("Purging expired {what} failed: {error}", { what, error }));
       }

@@ -4,7 +4,9 @@ import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
 import { actors, blockedServers, type Room, roomMembers } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { AppError } from "../src/errors.ts";
+import { jsonNodes } from "../src/json.ts";
 import { plainText } from "../src/messages/markdown.ts";
+import { canonicalHost } from "../src/net.ts";
 import { removeRemoteMember, roomByIri, upsertRemoteActor, upsertRemoteRoom } from "../src/rooms/remote.ts";
 
 /** How long a stored remote actor is trusted before it is fetched again. */
@@ -13,9 +15,22 @@ const actorTtlMs = 24 * 60 * 60 * 1000;
 const maxName = 100;
 const maxTopic = 1000;
 
-/** A host as block lists compare it: lowercase, port kept when not the default. */
+/**
+ * A host as block lists compare it: lowercase, port kept when not the default, IP literals in
+ * one form (`[::ffff:127.0.0.3]` and `2130706435` are both 127.0.0.3).
+ */
 export function hostOf(iri: URL | string): string {
-  return (typeof iri === "string" ? new URL(iri) : iri).host.toLowerCase();
+  const host = (typeof iri === "string" ? new URL(iri) : iri).host.toLowerCase();
+  return canonicalHost(host) ?? host;
+}
+
+/** Whether two IRIs share an origin, compared as parsed origins, never as strings. */
+export function sameOrigin(a: URL | string | null | undefined, b: URL | string | null | undefined): boolean {
+  if (a == null || b == null) return false;
+  const origin = (iri: URL | string) =>
+    typeof iri === "string" ? (URL.canParse(iri) ? new URL(iri).origin : null) : iri.origin;
+  const [x, y] = [origin(a), origin(b)];
+  return x != null && x !== "null" && x === y;
 }
 
 /** The names a block of which covers this host: itself and each parent domain. */
@@ -47,27 +62,12 @@ async function firstBlocked(deps: Pick<Deps, "db">, hosts: readonly string[]): P
  */
 export function hostsIn(json: unknown, limit = 10_000): Set<string> {
   const hosts = new Set<string>();
-  const stack: unknown[] = [json];
   let seen = 0;
-  while (stack.length > 0 && seen < limit) {
-    const value = stack.pop();
-    seen++;
-    if (typeof value === "string") {
-      if (/^https?:\/\//i.test(value)) {
-        try {
-          hosts.add(hostOf(value));
-        } catch {
-          // Not a URL after all: nothing to compare.
-        }
-      }
-    } else if (Array.isArray(value)) {
-      stack.push(...value);
-    } else if (value != null && typeof value === "object") {
-      for (const [key, inner] of Object.entries(value)) {
-        // Contexts name vocabularies, not servers that act.
-        if (key !== "@context") stack.push(inner);
-      }
-    }
+  // Contexts name vocabularies, not servers that act.
+  for (const { value, key } of jsonNodes(json, (key) => key === "@context")) {
+    if (++seen > limit) break;
+    if (key !== "@context" && typeof value === "string" && /^https?:\/\//i.test(value) && URL.canParse(value))
+      hosts.add(hostOf(value));
   }
   return hosts;
 }

@@ -2,29 +2,25 @@ import { asc, eq, like, or } from "drizzle-orm";
 import { actors, blockedServers, roomMembers } from "./db/schema.ts";
 import type { Deps } from "./deps.ts";
 import { AppError } from "./errors.ts";
+import { canonicalHost } from "./net.ts";
 import { removeRemoteMember } from "./rooms/remote.ts";
 
 /**
- * A host as the block list stores it: lowercase, port kept, no scheme or path. Accepts a bare
- * host (`bad.example`, `bad.example:8443`) or a URL.
+ * A host as the block list stores it: lowercase, port kept, no scheme or path, IP literals in
+ * their one canonical form (see {@link canonicalHost}). Accepts a bare host (`bad.example`,
+ * `bad.example:8443`, `127.0.0.3`, `[2001:db8::1]`) or a URL.
  * @throws {AppError} `validation_failed` for anything else.
  */
 export function normalizeHost(input: string): string {
   const text = input.trim().toLowerCase();
-  let host = text;
-  if (text.includes("://")) {
-    try {
-      host = new URL(text).host;
-    } catch {
-      host = "";
-    }
-  }
-  // Labels of a-z, 0-9 and inner `-`, separated by single dots, and an optional port.
+  const host = text.includes("://") ? (URL.canParse(text) ? new URL(text).host : "") : text;
+  const canonical = /^[a-z0-9.:[\]-]+$/.test(host) ? canonicalHost(host) : undefined;
+  // Labels of a-z, 0-9 and inner `-`, separated by single dots, or an IP literal; optional port.
   const label = "[a-z0-9](?:[a-z0-9-]*[a-z0-9])?";
-  if (!new RegExp(`^${label}(?:\\.${label})*(?::\\d{1,5})?$`).test(host)) {
+  const name = new RegExp(`^(?:${label}(?:\\.${label})*|\\[[0-9a-f:.]+\\])(?::\\d{1,5})?$`);
+  if (canonical == null || !name.test(canonical))
     throw new AppError("validation_failed", `Not a server name: ${input}`);
-  }
-  return host;
+  return canonical;
 }
 
 /**

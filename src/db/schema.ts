@@ -630,6 +630,31 @@ export const tombstones = pgTable(
   (t) => [index("tombstones_room_idx").on(t.roomId, t.seq)],
 );
 
+/**
+ * Edits of remote messages that arrived before the message itself (deliveries are not ordered
+ * across retries): held until the `Create` comes, then applied if newer, and purged after a day.
+ */
+export const earlyEdits = pgTable(
+  "early_edits",
+  {
+    /** The IRI of the `Note` the edit is for. */
+    iri: text("iri").primaryKey(),
+    authorId: uuid("author_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    content: text("content").notNull(),
+    html: text("html").notNull(),
+    /** Local actors the edited text mentions. */
+    mentioned: uuid("mentioned").array().notNull(),
+    /** The note's `updated`, when it says. */
+    updated: timestamp("updated", { withTimezone: true }),
+    /** The `Update` as received, relayed once the message exists (rooms hosted here). */
+    activity: jsonb("activity"),
+    receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("early_edits_received_idx").on(t.receivedAt)],
+);
+
 /** Servers whose activities and IRIs are refused, managed by the admin command. */
 export const blockedServers = pgTable("blocked_servers", {
   /** Lowercase host name (with port when not the default). */

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import type { Context } from "hono";
+import { embeddedIpv4 } from "../net.ts";
 
 /**
  * The address of the client: the socket's peer, or when `TRUST_PROXY` says how many proxies
@@ -24,8 +25,8 @@ export function clientAddress(c: Context, trustedProxies: number): string | unde
  */
 export function addressKey(address: string | undefined): string {
   if (!address) return "unknown";
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped?.[1]) return mapped[1];
+  const mapped = embeddedIpv4(address);
+  if (mapped) return mapped;
   if (isIP(address) !== 6) return address;
   const [head = "", tail = ""] = address.toLowerCase().split("%")[0]?.split("::") ?? [];
   const headGroups = head ? head.split(":") : [];

@@ -4,6 +4,7 @@ import https from "node:https";
 import { BlockList, isIP } from "node:net";
 import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
+import { embeddedIpv4 } from "../net.ts";
 
 /** Bounds of one remote fetch. */
 export interface RemoteFetchLimits {
@@ -73,15 +74,8 @@ export function isPrivateAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 4) return forbidden.check(address, "ipv4");
   if (family !== 6) return true;
-  const lower = address.toLowerCase();
-  // ::ffff:a.b.c.d and 64:ff9b::a.b.c.d carry an IPv4 address: judge that one.
-  const embedded = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower)?.[1];
+  const embedded = embeddedIpv4(address);
   if (embedded) return forbidden.check(embedded, "ipv4");
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-  if (mapped) {
-    const [hi, lo] = [Number.parseInt(mapped[1] ?? "0", 16), Number.parseInt(mapped[2] ?? "0", 16)];
-    return forbidden.check(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`, "ipv4");
-  }
   return forbidden.check(address, "ipv6");
 }
 

@@ -1,7 +1,8 @@
-import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import {
   actors,
+  earlyEdits,
   type Message,
   messageEdits,
   messages,
@@ -75,7 +76,7 @@ export async function storeRemoteMessage(
   const ownPrefix = `${deps.config.origin}/messages/`;
   const ownId = note.iri.startsWith(ownPrefix) ? note.iri.slice(ownPrefix.length) : undefined;
   const profiles = await actorProfiles(deps, [note.authorId, ...(reply ? [reply.authorId] : [])]);
-  return await deps.db.transaction(async (tx) => {
+  const stored = await deps.db.transaction(async (tx) => {
     let number = seq;
     if (number == null) {
       const [counter] = await tx
@@ -132,6 +133,65 @@ export async function storeRemoteMessage(
     ]);
     return message;
   });
+  if (stored && !stored.deletedAt) await applyEarlyEdit(deps, stored, note.published, seq == null);
+  return stored;
+}
+
+/** An edit of a remote message, checked and sanitised by the federation layer. */
+export interface RemoteEdit {
+  readonly content: string;
+  readonly html: string;
+  readonly mentioned: readonly string[];
+  /** The note's `updated`, when it says. */
+  readonly updated: Date | null;
+  /** The author's `Update`, as received, to relay (rooms hosted here). */
+  readonly activity: unknown;
+}
+
+/** How long an edit waits for its message before it is forgotten. */
+const earlyEditHours = 24;
+
+/**
+ * Keeps an author's edit of a message that is not here yet (the `Update` overtook its
+ * `Create`), so that the message shows the newest text once it comes. Of two early edits the
+ * newer (by `updated`) is kept.
+ */
+export async function holdEarlyEdit(deps: Deps, iri: string, authorId: string, edit: RemoteEdit): Promise<void> {
+  const row = {
+    iri,
+    authorId,
+    content: edit.content,
+    html: edit.html,
+    mentioned: [...edit.mentioned],
+    updated: edit.updated,
+    activity: edit.activity as object,
+    receivedAt: new Date(),
+  };
+  await deps.db
+    .insert(earlyEdits)
+    .values(row)
+    .onConflictDoUpdate({
+      target: earlyEdits.iri,
+      set: row,
+      // Only the same author's newer edit replaces a held one.
+      setWhere: sql`${earlyEdits.authorId} = excluded.author_id and (${earlyEdits.updated} is null or excluded.updated > ${earlyEdits.updated})`,
+    });
+}
+
+/** Applies (then forgets) an edit held for a message that has just been stored, if it is newer. */
+async function applyEarlyEdit(deps: Deps, message: Message, published: Date | null, relay: boolean): Promise<void> {
+  const iri = message.iri ?? `${deps.config.origin}/messages/${message.id}`;
+  const [held] = await deps.db.delete(earlyEdits).where(eq(earlyEdits.iri, iri)).returning();
+  if (held == null || held.authorId !== message.authorId) return;
+  if (held.updated && published && held.updated <= published) return;
+  await applyRemoteEdit(deps, message, held, relay);
+}
+
+/** Forgets early edits whose message never came. */
+export async function purgeEarlyEdits(deps: Pick<Deps, "db">): Promise<void> {
+  await deps.db
+    .delete(earlyEdits)
+    .where(lte(earlyEdits.receivedAt, sql`now() - make_interval(hours => ${earlyEditHours})`));
 }
 
 /**
@@ -141,7 +201,7 @@ export async function storeRemoteMessage(
 export async function applyRemoteEdit(
   deps: Deps,
   message: Message,
-  edit: { content: string; html: string; mentioned: readonly string[]; updated: Date | null; activity: unknown },
+  edit: RemoteEdit,
   relay: boolean,
 ): Promise<boolean> {
   return await deps.db.transaction(async (tx) => {
@@ -211,18 +271,26 @@ export async function applyRemoteDelete(
   return true;
 }
 
-/** Adds or removes a remote actor's reaction; a repeat is a no-op. */
+/**
+ * Adds or removes a remote actor's reaction; a repeat is a no-op. `iri` is the reaction's own
+ * activity (`Like`, `EmojiReact`): an `Undo` of one that has not arrived yet leaves a tombstone
+ * of it, so that it cannot take effect when it comes late.
+ */
 export async function applyRemoteReaction(
   deps: Deps,
   message: Message,
-  actorId: string,
-  key: string,
+  reaction: { actorId: string; key: string; iri: string | null },
   on: boolean,
   activity: unknown,
   relay: boolean,
 ): Promise<boolean> {
   if (message.deletedAt) return false;
+  const { actorId, key, iri } = reaction;
   return await deps.db.transaction(async (tx) => {
+    if (on && iri) {
+      const [undone] = await tx.select().from(tombstones).where(eq(tombstones.iri, iri));
+      if (undone) return false;
+    }
     const changed = on
       ? await tx
           .insert(reactions)
@@ -233,7 +301,10 @@ export async function applyRemoteReaction(
           .delete(reactions)
           .where(and(eq(reactions.messageId, message.id), eq(reactions.actorId, actorId), eq(reactions.key, key)))
           .returning({ key: reactions.key });
-    if (changed.length === 0) return false;
+    if (changed.length === 0) {
+      if (!on && iri) await tx.insert(tombstones).values({ iri }).onConflictDoNothing();
+      return false;
+    }
     const [profile] = (await actorProfiles({ ...deps, db: tx }, [actorId])).values();
     await appendEvents(tx, [
       {

@@ -1,183 +1,47 @@
-import { randomBytes } from "node:crypto";
-import { rmSync, writeFileSync } from "node:fs";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
-import { preparedDataDir } from "../helpers/data-dir.ts";
-import { withDatabase } from "../helpers/global-setup.ts";
+import { AS, type HostileWorld, type Json, PUBLIC, type RoomBody, startHostileWorld } from "../helpers/hostile.ts";
 import { Peer, type PeerActor, prove } from "../helpers/peer.ts";
-import { type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
-import { call, eventually, ok, register, type User } from "../helpers/stream.ts";
+import type { ServerProcess } from "../helpers/server.ts";
+import { call, eventually, type User } from "../helpers/stream.ts";
 
 // A hostile peer on loopback against a real server process (issue 5, "Checks"). Every attempt
 // must be refused: nothing stored, nothing relayed to the room's other member servers.
-//
-// The server runs on a fresh PostgreSQL database, so the test can look at its tables and put a
-// server on the block list (there is no admin command for that yet).
-
-type Json = Record<string, unknown>;
-const PUBLIC = "https://www.w3.org/ns/activitystreams#Public";
-const AS = "https://www.w3.org/ns/activitystreams";
-const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-
-interface RoomBody {
-  id: string;
-  url: string;
-  membership?: string;
-}
-interface MessageBody {
-  id: string;
-  seq: number;
-  url: string;
-  content: string;
-  editedAt: string | null;
-  deletedAt: string | null;
-}
 
 describe("a hostile peer", () => {
-  let dir: string;
-  let database: string;
-  let admin: postgres.Sql;
-  let sql: postgres.Sql;
+  let world: HostileWorld;
   let server: ServerProcess;
-  /** An honest server: felix posts in the room (so it receives the room's Announces) and hosts a room bob is in. */
+  let sql: postgres.Sql;
   let honest: Peer;
-  /** The attacker's server. */
   let evil: Peer;
-  let alice: User;
   let bob: User;
   let room: RoomBody;
   let mirror: RoomBody;
   let felix: PeerActor;
   let club: PeerActor;
   let mallory: PeerActor;
-  let serial = 0;
   let seq = 0;
 
   beforeAll(async () => {
-    dir = preparedDataDir("fedchat-hostile-");
-    database = `fedchat_hostile_${process.pid}_${randomBytes(4).toString("hex")}`;
-    admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${database}`);
-    [server, honest, evil] = await Promise.all([
-      startServer({
-        DATA_DIR: dir,
-        DATABASE_URL: withDatabase(adminUrl, database),
-        RATE_LIMIT_FACTOR: "1000",
-        FEDERATION_ALLOW_PRIVATE_ADDRESS: "true",
-        QUEUE_POLL_INTERVAL_MS: "100",
-        LOG_LEVEL: process.env.FED_LOG ?? "warning",
-      }),
-      Peer.start(),
-      Peer.start(),
-    ]);
-    sql = postgres(withDatabase(adminUrl, database), { max: 2, onnotice: () => {} });
-    [alice, bob] = await Promise.all([register(server, "alice"), register(server, "bob")]);
-    room = await ok<RoomBody>(201, server, alice.token, "POST", "/api/v1/rooms", {
-      name: "Lobby",
-      visibility: "public",
-    });
-    [felix, club, mallory] = await Promise.all([
-      honest.actor("felix"),
-      honest.actor("club", { type: "Group" }),
-      evil.actor("mallory"),
-    ]);
-    // felix posts: the room now relays to the honest server.
-    await marker();
-
-    // bob joins club, a room on the honest server: we keep a mirror of it.
-    const asked = await ok<RoomBody>(202, server, bob.token, "POST", "/api/v1/rooms/join", { target: club.id });
-    const request = await honest.receive(
-      "bob's join",
-      (a) => (a.type === "Join" || a.type === "Follow") && a.object === club.id,
-    );
-    const accept = {
-      "@context": AS,
-      id: `${club.id}#accept-1`,
-      type: "Accept",
-      actor: club.id,
-      object: request.id,
-      to: request.actor,
-    };
-    expect((await honest.send(club, `${server.url}/inbox`, accept)).status).toBe(202);
-    mirror = await eventually("bob to be in club", async () => {
-      const { rooms } = await ok<{ rooms: RoomBody[] }>(200, server, bob.token, "GET", "/api/v1/rooms");
-      return rooms.find((r) => r.id === asked.id && r.membership === "joined");
-    });
+    world = await startHostileWorld("hostile");
+    ({ server, sql, honest, evil, bob, room, mirror, felix, club, mallory } = world);
   }, 60_000);
 
   afterAll(async () => {
-    if (process.env.FED_DUMP) writeFileSync(process.env.FED_DUMP, server?.output() ?? "");
-    await Promise.all([honest?.close(), evil?.close()]);
-    if (server) await stopServer(server);
-    await sql?.end();
-    if (admin) {
-      await admin.unsafe(`drop database if exists ${database} with (force)`);
-      await admin.end();
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await world?.close();
   });
 
   beforeEach(() => {
-    onTestFailed(() => console.error(server?.output().slice(-6000)));
+    onTestFailed(() => console.error(world?.server.output().slice(-6000)));
   });
 
-  const history = (user = alice, id = room.id) =>
-    ok<{ messages: MessageBody[] }>(200, server, user.token, "GET", `/api/v1/rooms/${id}/messages?limit=100`).then(
-      (r) => r.messages,
-    );
-  const roomInbox = () => `${room.url}/inbox`;
-  const sharedInbox = () => `${server.url}/inbox`;
-  const next = () => ++serial;
-
-  /** A `Create{Note}` by `author` addressed to the room, with its note. */
-  function createNote(author: PeerActor, text: string, extra: Json = {}): { create: Json; note: Json } {
-    const n = next();
-    const note: Json = {
-      id: `${author.id}/statuses/${n}`,
-      type: "Note",
-      attributedTo: author.id,
-      to: [room.url],
-      cc: [PUBLIC],
-      content: `<p>${text}</p>`,
-      published: new Date().toISOString(),
-      ...extra,
-    };
-    const create: Json = {
-      "@context": AS,
-      id: `${author.id}/statuses/${n}/activity`,
-      type: "Create",
-      actor: author.id,
-      to: [room.url],
-      cc: [PUBLIC],
-      object: note,
-    };
-    return { create, note };
-  }
-
-  /**
-   * felix posts a marker; once it is in the room and the room has relayed it to the honest
-   * server, everything delivered before it has been handled (one queue, processed in turn).
-   */
-  async function marker(): Promise<MessageBody> {
-    const text = `marker ${next()}`;
-    const { create } = createNote(felix, text);
-    expect((await honest.send(felix, roomInbox(), create)).status).toBe(202);
-    const stored = await eventually(`the ${text}`, async () => (await history()).find((m) => m.content === text));
-    await honest.receive(`the relay of ${text}`, (a) => a.type === "Announce" && JSON.stringify(a).includes(text));
-    return stored;
-  }
-
-  /** Fails if any message, stored or relayed, contains `text`. */
-  async function nowhere(text: string) {
-    await marker();
-    expect((await history()).map((m) => m.content).join("\n")).not.toContain(text);
-    expect((await history(bob, mirror.id)).map((m) => m.content).join("\n")).not.toContain(text);
-    const rows = await sql`select count(*)::int as count from messages where content like ${`%${text}%`}`;
-    expect(rows[0]?.count).toBe(0);
-    for (const peer of [honest, evil]) {
-      expect(peer.received("Announce").filter((a) => JSON.stringify(a).includes(text))).toEqual([]);
-    }
-  }
+  const roomInbox = () => world.roomInbox;
+  const sharedInbox = () => world.sharedInbox;
+  const next = () => world.next();
+  const history = (user?: User, id?: string) => world.history(user, id);
+  const createNote = (author: PeerActor, text: string, extra?: Json) => world.createNote(author, text, extra);
+  const marker = () => world.marker();
+  const nowhere = (text: string) => world.nowhere(text);
 
   it("refuses a Create signed by one actor that claims another", async () => {
     const { create } = createNote(felix, "impersonated felix");

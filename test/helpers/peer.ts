@@ -253,6 +253,10 @@ export class Peer {
       body?: string;
       keyId?: string;
       spec?: "rfc9421" | "draft-cavage-http-signatures-12";
+      /** Signs draft-cavage with the signer's Ed25519 key instead (as a few servers do). */
+      ed25519?: "ed25519-sha512" | "hs2019";
+      /** Headers set after signing (to break the signature's `Date`, say). */
+      headers?: Record<string, string>;
     } = {},
   ): Promise<{ status: number; body: string; json: Record<string, unknown> | undefined }> {
     const body = options.body ?? JSON.stringify(activity);
@@ -261,10 +265,17 @@ export class Peer {
       headers: { "content-type": options.contentType ?? activityJson, accept: activityJson },
       body,
     });
-    if (signer) {
+    if (signer && options.ed25519) {
+      request = await signDraftEd25519(request, body, signer, options.ed25519, options.keyId ?? signer.keyId);
+    } else if (signer) {
       request = await signRequest(request, signer.rsa.privateKey, new URL(options.keyId ?? signer.keyId), {
         spec: options.spec,
       });
+    }
+    if (options.headers) {
+      const headers = new Headers(request.headers);
+      for (const [name, value] of Object.entries(options.headers)) headers.set(name, value);
+      request = new Request(request.url, { method: "POST", headers, body });
     }
     const res = await fetch(request);
     const text = await res.text();
@@ -276,6 +287,35 @@ export class Peer {
     }
     return { status: res.status, body: text, json };
   }
+}
+
+/**
+ * Signs a POST the draft-cavage way with the actor's Ed25519 key (Fedify signs draft-cavage
+ * with RSA only): `(request-target)`, host, date and digest, the `algorithm` named as given.
+ */
+async function signDraftEd25519(
+  request: Request,
+  body: string,
+  signer: PeerActor,
+  algorithm: string,
+  keyId: string,
+): Promise<Request> {
+  const url = new URL(request.url);
+  const headers = new Headers(request.headers);
+  const digest = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body))).toString("base64");
+  headers.set("host", url.host);
+  headers.set("date", new Date().toUTCString());
+  headers.set("digest", `SHA-256=${digest}`);
+  const signed = ["(request-target)", "host", "date", "digest"];
+  const text = signed
+    .map((name) => `${name}: ${name === "(request-target)" ? `post ${url.pathname}` : headers.get(name)}`)
+    .join("\n");
+  const signature = await crypto.subtle.sign("Ed25519", signer.ed25519.privateKey, new TextEncoder().encode(text));
+  headers.set(
+    "signature",
+    `keyId="${keyId}",algorithm="${algorithm}",headers="${signed.join(" ")}",signature="${Buffer.from(signature).toString("base64")}"`,
+  );
+  return new Request(request.url, { method: "POST", headers, body });
 }
 
 /**

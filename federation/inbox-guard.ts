@@ -1,0 +1,127 @@
+import type { Context } from "hono";
+import { AppError } from "../src/errors.ts";
+import type { Env } from "../src/http/app.ts";
+import { jsonNodes } from "../src/json.ts";
+import { blockedHostIn, sameOrigin } from "./remote.ts";
+
+const jsonType = /^application\/(activity\+json|ld\+json|json)\s*(;|$)/i;
+
+/**
+ * What an activity may hold, checked on the parsed JSON before any JSON-LD processing, whose
+ * cost grows with every node (12,000 `Hashtag`s, 890 KB, took seconds of CPU). Real activities
+ * stay far below: Mastodon attaches at most 4 files, Misskey 16; a post's tags and recipients
+ * number tens. Documented in FEDERATION.md.
+ */
+export const inboxLimits = {
+  /** Levels of nesting (real activities stay under 15). */
+  depth: 64,
+  /** Values of every kind in the whole document. */
+  nodes: 5_000,
+  /** Items of one `tag` array. */
+  tag: 100,
+  /** Items of one `attachment` array. */
+  attachment: 20,
+  /** Items of one addressing array (`to`, `cc`, `bto`, `bcc`, `audience`). */
+  recipients: 200,
+  /** Items of any other array. */
+  array: 200,
+} as const;
+
+const recipientKeys = new Set(["to", "cc", "bto", "bcc", "audience"]);
+
+function arrayLimit(key: string | number | null): number {
+  if (key === "tag") return inboxLimits.tag;
+  if (key === "attachment") return inboxLimits.attachment;
+  if (typeof key === "string" && recipientKeys.has(key)) return inboxLimits.recipients;
+  return inboxLimits.array;
+}
+
+/**
+ * Why a parsed activity is over the limits, or undefined when it is within them. Walks the
+ * document iteratively and stops at the first excess.
+ */
+export function overLimits(json: unknown): string | undefined {
+  let nodes = 0;
+  for (const node of jsonNodes(json)) {
+    if (++nodes > inboxLimits.nodes) return `The activity holds more than ${inboxLimits.nodes} values.`;
+    if (node.depth > inboxLimits.depth) return `The activity is nested more than ${inboxLimits.depth} levels deep.`;
+    if (Array.isArray(node.value) && node.value.length > arrayLimit(node.key)) {
+      const name = typeof node.key === "string" ? `"${node.key.slice(0, 40)}"` : "an array";
+      return `The activity's ${name} has more than ${arrayLimit(node.key)} items.`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Refuses draft-cavage signatures that Fedify would fail on with an exception (a 500) rather
+ * than a refusal: a `Date` that is missing or not a date, a signature that is not base64.
+ * (RFC 9421 signatures, with `Signature-Input`, carry their time in `created`.)
+ * @throws {AppError} `unauthenticated`.
+ */
+function checkSignatureHeaders(c: Context<Env>): void {
+  const signature = c.req.header("signature");
+  if (signature == null || c.req.header("signature-input") != null) return;
+  const date = c.req.header("date");
+  if (date == null || Number.isNaN(Date.parse(date))) {
+    throw new AppError("unauthenticated", "A signed request needs a Date header that is a date.");
+  }
+  const value = /(?:^|,)\s*signature="([^"]*)"/i.exec(signature)?.[1];
+  if (value != null && !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) {
+    throw new AppError("unauthenticated", "The signature is not base64.");
+  }
+}
+
+/** The IRI of a JSON-LD node given as a string or as an object with an `id`. */
+function idOf(value: unknown): string | undefined {
+  const id = typeof value === "string" ? value : (value as { id?: unknown } | null)?.id;
+  return typeof id === "string" && URL.canParse(id) ? id : undefined;
+}
+
+/**
+ * Checks an inbox POST before Fedify sees it: a JSON media type and a body that parses, within
+ * {@link inboxLimits}, from a server that is not blocked, whose key, actor and activity id
+ * share an origin. Every malformed delivery gets the same coded problem as the rest of the API,
+ * and nothing about a refused one is remembered (Fedify records an activity's id as processed
+ * once it has passed its checks, so a forged id refused later would shadow the genuine one).
+ * The body's bytes are passed on untouched (their digest is signed).
+ */
+export async function guardInbox(c: Context<Env>): Promise<void> {
+  if (!jsonType.test(c.req.header("content-type") ?? "")) {
+    throw new AppError("unsupported_media_type", "Deliver activities as application/activity+json.");
+  }
+  const bytes = new Uint8Array(await c.req.raw.arrayBuffer());
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (cause) {
+    throw new AppError("malformed_json", "The activity is not valid JSON.", { cause });
+  }
+  if (json == null || typeof json !== "object" || Array.isArray(json)) {
+    throw new AppError("bad_request", "An activity is a JSON object.");
+  }
+  const excess = overLimits(json);
+  if (excess) throw new AppError("bad_request", excess);
+  // A blocked server is refused wherever it appears: as the signer, or any IRI in the activity.
+  // `keyId` in draft-cavage `Signature`, `keyid` in RFC 9421 `Signature-Input`.
+  // (RFC 9421 sends a `Signature` header too, without the key.)
+  const keyId = /keyId="([^"]+)"/i.exec(
+    `${c.req.header("signature") ?? ""} ${c.req.header("signature-input") ?? ""}`,
+  )?.[1];
+  const blocked = await blockedHostIn(c.var.deps, [json, keyId ?? null]);
+  if (blocked) throw new AppError("server_blocked", `Activities that involve ${blocked} are refused here.`);
+  // A server speaks only for its own actors: Fedify believes a key document's `owner`, so a key
+  // served by one server that names another server's actor as its owner must not sign for it.
+  checkSignatureHeaders(c);
+  const activity = json as { id?: unknown; actor?: unknown };
+  const actor = idOf(activity.actor);
+  if (keyId && actor && URL.canParse(keyId) && !sameOrigin(keyId, actor)) {
+    throw new AppError("unauthenticated", "The activity is signed by a key of another server than its actor's.");
+  }
+  // Nor may it name activities of another server: refused here, before anything is reserved.
+  const id = idOf(activity.id);
+  if (id && actor && !sameOrigin(id, actor)) {
+    throw new AppError("forbidden", "The activity's id is on another server than its actor.");
+  }
+  c.req.raw = new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body: bytes });
+}
