@@ -6,6 +6,7 @@ import { api } from "./api.ts";
 import { addFiles, UploadChips, type UploadItem } from "./attachments.tsx";
 import { Icon } from "./icons.tsx";
 import { displayNameIn } from "./message.tsx";
+import { isolate, lookalikesIn, memberName, Name, PersonName } from "./names.tsx";
 import { attempt, me, type RoomState, say, sendMessage } from "./store.ts";
 import type { Sig } from "./timeline.tsx";
 import type { Member, Message, Room } from "./types.ts";
@@ -177,8 +178,13 @@ export function Composer(props: {
               "Editing your message"
             ) : (
               <>
-                Replying to <strong>{displayNameIn(replyTo?.author ?? null, state.members.value).name}</strong>:{" "}
-                <span class="reply-snippet">{replyTo?.content.slice(0, 80)}</span>
+                Replying to{" "}
+                <strong>
+                  <PersonName
+                    {...displayNameIn(replyTo?.author ?? null, state.members.value, lookalikesIn(state.members.value))}
+                  />
+                </strong>
+                : <Name class="reply-snippet" text={replyTo?.content.slice(0, 80) ?? ""} />
               </>
             )}
           </span>
@@ -214,7 +220,7 @@ export function Composer(props: {
               }}
             >
               <Avatar id={m.actor.id} name={m.actor.displayName} url={m.actor.avatarUrl} size="s" color={m.color} />
-              <span>{m.nickname || m.actor.displayName}</span> <span class="muted small">@{mentionOf(m)}</span>
+              <Name text={memberName(m)} /> <Name class="muted small" text={`@${mentionOf(m)}`} />
             </div>
           ))}
         </div>
@@ -251,8 +257,9 @@ export function Composer(props: {
           rows={lines}
           value={text.value}
           maxLength={10000}
-          placeholder={`Message ${room.name}`}
-          aria-label={editing ? "Edit message" : `Message ${room.name}`}
+          dir="auto"
+          placeholder={`Message ${isolate(room.name)}`}
+          aria-label={editing ? "Edit message" : `Message ${isolate(room.name)}`}
           aria-describedby="composer-hint"
           aria-controls="mention-list"
           aria-autocomplete="list"

@@ -4,17 +4,28 @@ import { api } from "./api.ts";
 import { AttachmentList } from "./attachments.tsx";
 import { recentEmoji, rememberEmoji, searchEmoji } from "./emoji.ts";
 import { Icon } from "./icons.tsx";
+import { type LooksAlike, Name, PersonName, personText, plain, UserText } from "./names.tsx";
 import { attempt, describeError, discardSend, isHidden, me, retrySend } from "./store.ts";
 import type { Actor, Member, Message, PendingMessage, Room } from "./types.ts";
 import { Avatar, Dialog, formatDate, Time } from "./ui.tsx";
 
-/** The name and colour an author has in a room: their nickname there, else their display name. */
-export function displayNameIn(actor: Actor | null, members: Member[] | null): { name: string; color: string | null } {
-  if (!actor) return { name: "Deleted user", color: null };
+/**
+ * The name and colour an author has in a room (their nickname there, else their display
+ * name), their handle, and whether the name looks like another member's.
+ */
+export function displayNameIn(
+  actor: Actor | null,
+  members: Member[] | null,
+  looksAlike: LooksAlike = () => false,
+): { name: string; color: string | null; handle?: string; alike: boolean } {
+  if (!actor) return { name: "Deleted user", color: null, alike: false };
   const member = members?.find((m) => m.actor.id === actor.id);
+  const name = member?.nickname || actor.displayName || actor.handle;
   return {
-    name: member?.nickname || actor.displayName || actor.handle,
+    name,
     color: member?.color ?? actor.color ?? null,
+    handle: actor.handle,
+    alike: looksAlike(actor.id, name),
   };
 }
 
@@ -29,6 +40,7 @@ export function MessageItem(props: {
   message: Message;
   room: Room;
   members: Member[] | null;
+  looksAlike: LooksAlike;
   continued: boolean;
   mine: boolean;
   highlighted: boolean;
@@ -40,10 +52,16 @@ export function MessageItem(props: {
   onJump(id: string): void;
 }) {
   const { message, room } = props;
-  const author = displayNameIn(message.author, props.members);
+  const author = displayNameIn(message.author, props.members, props.looksAlike);
+  const replyAuthor = message.replyTo?.author
+    ? displayNameIn(message.replyTo.author, props.members, props.looksAlike)
+    : null;
   const deleted = message.deletedAt != null;
   const canDelete = !deleted && (props.mine || room.permissions.includes("deleteOthers"));
-  const [who, setWho] = useState<Record<string, string>>({});
+  const [who, setWho] = useState<Record<string, ReturnType<typeof displayNameIn>[]>>({});
+  // Seen in a tooltip, names are isolated; heard through the label, they need not be.
+  const whoText = (emoji: string, wrap?: (name: string) => string) =>
+    who[emoji]?.map((person) => personText(person, wrap)).join(", ");
   const loadWho = async () => {
     if (Object.keys(who).length > 0) return;
     try {
@@ -53,7 +71,7 @@ export function MessageItem(props: {
       );
       setWho(
         Object.fromEntries(
-          reactions.map((r) => [r.emoji, r.actors.map((a) => displayNameIn(a, props.members).name).join(", ")]),
+          reactions.map((r) => [r.emoji, r.actors.map((a) => displayNameIn(a, props.members, props.looksAlike))]),
         ),
       );
     } catch {
@@ -89,7 +107,7 @@ export function MessageItem(props: {
       id={`msg-${message.id}`}
       class={`message${props.continued ? " continued" : ""}${props.highlighted ? " highlighted" : ""}${mentioned ? " mentioned" : ""}`}
       tabIndex={-1}
-      aria-label={`${author.name}, ${new Date(message.createdAt).toLocaleString()}`}
+      aria-label={`${personText(author, plain)}, ${new Date(message.createdAt).toLocaleString()}`}
     >
       {props.continued ? (
         <span class="gutter-time">
@@ -106,10 +124,12 @@ export function MessageItem(props: {
       <div class="message-body">
         {message.replyTo ? (
           <button type="button" class="reply-quote" onClick={() => props.onJump(message.replyTo?.id ?? "")}>
-            <span class="reply-author">
-              ↪ {message.replyTo.author ? displayNameIn(message.replyTo.author, props.members).name : "a message"}
-            </span>{" "}
-            <span class="reply-snippet">{message.replyTo.deleted ? "(deleted)" : message.replyTo.snippet}</span>
+            <span class="reply-author">↪ {replyAuthor ? <PersonName {...replyAuthor} /> : "a message"}</span>{" "}
+            {message.replyTo.deleted ? (
+              <span class="reply-snippet">(deleted)</span>
+            ) : (
+              <Name class="reply-snippet" text={message.replyTo.snippet} />
+            )}
           </button>
         ) : null}
         {props.continued && !message.replyTo ? null : (
@@ -119,7 +139,7 @@ export function MessageItem(props: {
               href={message.author ? `/users/${encodeURIComponent(message.author.handle)}` : undefined}
               style={author.color ? { color: author.color } : undefined}
             >
-              {author.name}
+              <PersonName {...author} />
             </a>
             <Time at={message.createdAt} />
           </div>
@@ -129,7 +149,7 @@ export function MessageItem(props: {
         ) : (
           // The server renders Markdown and sanitises the HTML against a strict allowlist
           // (src/messages/markdown.ts); it is the only markup the client ever inserts.
-          <div class="content" dangerouslySetInnerHTML={{ __html: message.html }} />
+          <div class="content" dir="auto" dangerouslySetInnerHTML={{ __html: message.html }} />
         )}
         {!deleted ? <AttachmentList message={message} /> : null}
         {revealed ? (
@@ -155,8 +175,8 @@ export function MessageItem(props: {
                   type="button"
                   class={r.me ? "chip mine" : "chip"}
                   aria-pressed={r.me}
-                  aria-label={`${r.emoji} ${r.count}${who[r.emoji] ? `: ${who[r.emoji]}` : ""}`}
-                  title={who[r.emoji] ?? "…"}
+                  aria-label={`${r.emoji} ${r.count}${who[r.emoji] ? `: ${whoText(r.emoji, plain)}` : ""}`}
+                  title={whoText(r.emoji) ?? "…"}
                   onMouseEnter={loadWho}
                   onFocus={loadWho}
                   onClick={() => void toggleReaction(room.id, message, r.emoji, !r.me)}
@@ -211,15 +231,15 @@ export function PendingItem(props: { pending: PendingMessage }) {
       />
       <div class="message-body">
         <div class="message-head">
-          <span class="author">{user?.displayName || user?.username}</span>
+          <Name class="author" text={user?.displayName || user?.username || ""} />
           <span class="muted small">{p.state === "sending" ? "Sending…" : "Not sent"}</span>
         </div>
-        {p.content ? <p class="content plain">{p.content}</p> : null}
+        {p.content ? <UserText class="content plain" text={p.content} /> : null}
         {p.attachments?.length ? (
           <ul class="attachment-files">
             {p.attachments.map((a) => (
               <li key={a.id} class="attachment-file">
-                <Icon name="file" size={18} /> <span class="attachment-name">{a.name}</span>
+                <Icon name="file" size={18} /> <Name class="attachment-name" text={a.name} />
               </li>
             ))}
           </ul>
@@ -261,12 +281,12 @@ export function EditHistory(props: { message: Message; onClose(): void }) {
       <ol class="edit-history">
         <li>
           <p class="muted small">Now</p>
-          <div class="content" dangerouslySetInnerHTML={{ __html: props.message.html }} />
+          <div class="content" dir="auto" dangerouslySetInnerHTML={{ __html: props.message.html }} />
         </li>
         {(edits ?? []).map((edit) => (
           <li key={edit.replacedAt}>
             <p class="muted small">Before {formatDate(edit.replacedAt)}</p>
-            <div class="content" dangerouslySetInnerHTML={{ __html: edit.html }} />
+            <div class="content" dir="auto" dangerouslySetInnerHTML={{ __html: edit.html }} />
           </li>
         ))}
       </ol>

@@ -2,6 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "./api.ts";
 import { AvatarPicker, formWith } from "./avatar-picker.tsx";
+import { Name } from "./names.tsx";
 import { navigate } from "./router.ts";
 import { attempt, describeError, putRoom, rooms, say } from "./store.ts";
 import type { Actor, Invite, Room } from "./types.ts";
@@ -20,7 +21,15 @@ export function RoomSettings(props: { room: Room; canManage(action: string): boo
   ];
   const [tab, setTab] = useState<RoomTab>("general");
   return (
-    <Dialog title={`${room.name}: settings`} onClose={props.onClose} wide>
+    <Dialog
+      title={
+        <>
+          <Name text={room.name} />: settings
+        </>
+      }
+      onClose={props.onClose}
+      wide
+    >
       <div class="tabs" role="tablist" aria-label="Room settings">
         {tabs.map(([id, label]) => (
           <button
@@ -87,10 +96,17 @@ function RoomGeneral(props: { room: Room; can(action: string): boolean }) {
       ) : null}
       <form onSubmit={onSubmit}>
         <Field label="Name">
-          <input name="name" required maxLength={100} defaultValue={room.name} disabled={!can("rename")} />
+          <input name="name" required maxLength={100} dir="auto" defaultValue={room.name} disabled={!can("rename")} />
         </Field>
         <Field label="Topic">
-          <textarea name="topic" maxLength={1000} rows={3} defaultValue={room.topic} disabled={!can("setTopic")} />
+          <textarea
+            name="topic"
+            maxLength={1000}
+            rows={3}
+            dir="auto"
+            defaultValue={room.topic}
+            disabled={!can("setTopic")}
+          />
         </Field>
         <fieldset class="inline" disabled={!can("setTheme")}>
           <legend>Theme colour</legend>
@@ -125,7 +141,10 @@ function RoomGeneral(props: { room: Room; can(action: string): boolean }) {
           </fieldset>
         )}
         <p class="muted small">
-          Address: <code>{room.handle}</code>
+          Address:{" "}
+          <code>
+            <Name text={room.handle} />
+          </code>
         </p>
         <FormError error={error} />
         {editable ? (
@@ -263,8 +282,16 @@ function RoomBans(props: { room: Room }) {
       {bans.map((ban) => (
         <li key={ban.actor?.id}>
           <span>
-            <strong>{ban.actor?.displayName ?? "?"}</strong> @{ban.actor?.handle}
-            {ban.reason ? ` — ${ban.reason}` : ""}
+            <strong>
+              <Name text={ban.actor?.displayName ?? "?"} />
+            </strong>{" "}
+            <Name text={`@${ban.actor?.handle ?? ""}`} />
+            {ban.reason ? (
+              <>
+                {" — "}
+                <Name text={ban.reason} />
+              </>
+            ) : null}
           </span>
           <ActionButton
             class="small"
@@ -304,14 +331,25 @@ function ModerationLog(props: { room: Room }) {
       {entries.map((e) => (
         <li key={e.id}>
           <span>
-            <strong>{e.actor?.displayName ?? "Someone"}</strong> {e.action.replaceAll("_", " ").replaceAll(".", " ")}
+            <strong>
+              <Name text={e.actor?.displayName ?? "Someone"} />
+            </strong>{" "}
+            {e.action.replaceAll("_", " ").replaceAll(".", " ")}
             {e.target ? (
               <>
                 {" "}
-                <strong>{e.target.displayName}</strong>
+                <strong>
+                  <Name text={e.target.displayName} />
+                </strong>
               </>
             ) : null}
-            {e.reason ? ` — “${e.reason}”` : ""}
+            {e.reason ? (
+              <>
+                {" — “"}
+                <Name text={e.reason} />
+                {"”"}
+              </>
+            ) : null}
           </span>
           <span class="muted small">{formatDate(e.createdAt)}</span>
         </li>
@@ -346,7 +384,11 @@ function RoomLeave(props: { room: Room; can(action: string): boolean }) {
       ) : null}
       {confirm ? (
         <Confirm
-          title={confirm === "leave" ? `Leave ${room.name}?` : `Delete ${room.name}?`}
+          title={
+            <>
+              {confirm === "leave" ? "Leave" : "Delete"} <Name text={room.name} />?
+            </>
+          }
           action={confirm === "leave" ? "Leave" : "Delete for everyone"}
           onClose={() => setConfirm(null)}
           onConfirm={async () => {

@@ -7,6 +7,7 @@ import { addFiles, type UploadItem } from "./attachments.tsx";
 import { Composer } from "./composer.tsx";
 import { Icon } from "./icons.tsx";
 import { MemberPanel } from "./members.tsx";
+import { lookalikesIn, memberName, Name, PersonName, UserText } from "./names.tsx";
 import { RoomSettings } from "./room-settings.tsx";
 import { navigate } from "./router.ts";
 import {
@@ -33,8 +34,12 @@ export function RoomView(props: { roomId: string; panel?: "settings" }) {
   if (room.membership === "pending") {
     return (
       <section class="pane-center" aria-labelledby="pending-title">
-        <h1 id="pending-title">{room.name}</h1>
-        <p class="muted small">{room.handle}</p>
+        <h1 id="pending-title">
+          <Name text={room.name} />
+        </h1>
+        <p class="muted small">
+          <Name text={room.handle} />
+        </p>
         <p role="status">Waiting for the room's server to accept you. The room opens here as soon as it does.</p>
       </section>
     );
@@ -68,9 +73,13 @@ function RoomPreview(props: { roomId: string }) {
   return (
     <section class="pane-center preview" aria-labelledby="preview-title">
       <Avatar id={room.id} name={room.name} url={room.avatarUrl} size="l" color={room.theme} />
-      <h1 id="preview-title">{room.name}</h1>
-      {room.topic ? <p class="topic">{room.topic}</p> : null}
-      <p class="muted small">{room.handle}</p>
+      <h1 id="preview-title">
+        <Name text={room.name} />
+      </h1>
+      {room.topic ? <UserText class="topic" text={room.topic} /> : null}
+      <p class="muted small">
+        <Name text={room.handle} />
+      </p>
       <ActionButton
         class="primary"
         action={async () => putRoom(await api<Room>("POST", `/rooms/${room.id}/join`))}
@@ -137,10 +146,14 @@ function JoinedRoom(props: { room: Room; panel?: "settings" | undefined }) {
           <Avatar id={room.id} name={room.name} url={room.avatarUrl} size="s" color={room.theme} />
           <div class="room-title-block">
             <h1 id="room-title" ref={heading} tabIndex={-1}>
-              {room.name}
+              <Name text={room.name} />
             </h1>
-            {room.topic ? <p class="topic">{room.topic}</p> : null}
-            {host ? <p class="muted small room-host">on {host}</p> : null}
+            {room.topic ? <UserText class="topic" text={room.topic} /> : null}
+            {host ? (
+              <p class="muted small room-host">
+                on <Name text={host} />
+              </p>
+            ) : null}
           </div>
           <button
             type="button"
@@ -201,21 +214,24 @@ function JoinedRoom(props: { room: Room; panel?: "settings" | undefined }) {
 function TypingLine(props: { state: RoomState }) {
   const typing = props.state.typing.value;
   const members = props.state.members.value;
+  const looksAlike = lookalikesIn(members);
   const names = Object.keys(typing).map((id) => {
     const member = members?.find((m) => m.actor.id === id);
-    return member?.nickname || member?.actor.displayName || member?.actor.handle || "Someone";
+    if (!member) return <Name key={id} text="Someone" />;
+    const name = memberName(member);
+    return <PersonName key={id} name={name} handle={member.actor.handle} alike={looksAlike(id, name)} />;
   });
-  const text =
-    names.length === 0
-      ? ""
-      : names.length === 1
-        ? `${names[0]} is typing…`
-        : names.length === 2
-          ? `${names[0]} and ${names[1]} are typing…`
-          : "Several people are typing…";
   return (
     <div class="typing" aria-live="polite">
-      {text}
+      {names.length === 0 ? null : names.length === 1 ? (
+        <>{names[0]} is typing…</>
+      ) : names.length === 2 ? (
+        <>
+          {names[0]} and {names[1]} are typing…
+        </>
+      ) : (
+        "Several people are typing…"
+      )}
     </div>
   );
 }
@@ -225,7 +241,14 @@ function RoomNotifications(props: { room: Room; onClose(): void }) {
   const { room } = props;
   const current = room.notifications;
   return (
-    <Dialog title={`Notifications for ${room.name}`} onClose={props.onClose}>
+    <Dialog
+      title={
+        <>
+          Notifications for <Name text={room.name} />
+        </>
+      }
+      onClose={props.onClose}
+    >
       <fieldset>
         <legend>Notify me of</legend>
         {(

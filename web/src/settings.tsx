@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, logout } from "./api.ts";
 import { AvatarPicker, formWith } from "./avatar-picker.tsx";
 import { Icon } from "./icons.tsx";
+import { Name } from "./names.tsx";
 import { describeError, enableNotifications, me, notificationsEnabled, pageTitle, say } from "./store.ts";
 import { applyTheme, type ThemeChoice, themeChoice } from "./theme.ts";
 import type { Actor, SessionInfo, User } from "./types.ts";
@@ -62,10 +63,10 @@ function Profile(props: { user: User }) {
       />
       <form onSubmit={onSubmit}>
         <Field label="Display name">
-          <input name="displayName" maxLength={64} defaultValue={user.displayName} />
+          <input name="displayName" maxLength={64} dir="auto" defaultValue={user.displayName} />
         </Field>
         <Field label="Bio">
-          <textarea name="bio" rows={3} maxLength={500} defaultValue={user.bio} />
+          <textarea name="bio" rows={3} maxLength={500} dir="auto" defaultValue={user.bio} />
         </Field>
         <label class="check">
           <input type="checkbox" checked={useColor} onChange={(e) => setUseColor(e.currentTarget.checked)} /> Name
@@ -205,7 +206,7 @@ function Blocks() {
         {(blocks ?? []).map((b) => (
           <li key={b.actor.id}>
             <span>
-              {b.actor.displayName} <span class="muted">@{b.actor.handle}</span>
+              <Name text={b.actor.displayName} /> <Name class="muted" text={`@${b.actor.handle}`} />
             </span>
             <ActionButton
               class="small"

@@ -5,6 +5,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api } from "./api.ts";
 import { Icon } from "./icons.tsx";
 import { EditHistory, MessageItem, PendingItem, ReactionPicker, toggleReaction } from "./message.tsx";
+import { isolate, lookalikesIn, Name, UserText } from "./names.tsx";
 import { atBottom, attempt, jumpRequest, markRead, me, type RoomState, say } from "./store.ts";
 import type { Message, Room } from "./types.ts";
 import { Confirm, dayLabel } from "./ui.tsx";
@@ -25,6 +26,7 @@ export function Timeline(props: {
   const messages = state.messages.value;
   const pending = state.pending.value;
   const members = state.members.value;
+  const looksAlike = lookalikesIn(members);
   const user = me.value;
   const scroller = useRef<HTMLElement>(null);
   const fromBottom = useRef(0);
@@ -161,6 +163,7 @@ export function Timeline(props: {
         message={message}
         room={room}
         members={members}
+        looksAlike={looksAlike}
         continued={continued}
         mine={message.author?.id === user?.id}
         highlighted={highlight.value === message.id}
@@ -193,7 +196,7 @@ export function Timeline(props: {
         onKeyDown={onKeyDown}
         // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region takes focus so that the keyboard can scroll it
         tabIndex={0}
-        aria-label={`Messages in ${room.name}`}
+        aria-label={`Messages in ${isolate(room.name)}`}
         aria-describedby="timeline-keys"
       >
         <p id="timeline-keys" class="visually-hidden">
@@ -209,7 +212,9 @@ export function Timeline(props: {
         ) : null}
         {!state.loaded.value && !state.error.value ? <p class="loading">Loading messages…</p> : null}
         {state.loaded.value && state.atStart.value ? (
-          <p class="room-start">This is the start of {room.name}.</p>
+          <p class="room-start">
+            This is the start of <Name text={room.name} />.
+          </p>
         ) : state.loadingOlder.value ? (
           <p class="loading">Loading older messages…</p>
         ) : null}
@@ -237,7 +242,7 @@ export function Timeline(props: {
           }}
         >
           <p>This removes the message for everyone. It cannot be undone.</p>
-          <blockquote class="quote">{deleting.content.slice(0, 300)}</blockquote>
+          <UserText as="blockquote" class="quote" text={deleting.content.slice(0, 300)} />
         </Confirm>
       ) : null}
       {picker ? (
