@@ -1,14 +1,21 @@
 /**
- * Cleaning of short user-chosen text (display names, nicknames, room names): what is shown to
- * other people must not hide, reorder or fake characters.
+ * Cleaning of short user-chosen text (display names, nicknames, room names, file names): what
+ * is shown to other people must not hide, reorder or fake characters.
  */
 
-/** Bidirectional formatting: embeddings, overrides, isolates and their terminators. */
-const bidiControls = /[\u202A-\u202E\u2066-\u2069]/g;
 /** Control characters (C0, DEL, C1) and line/paragraph separators. */
 const controls = /[\p{Cc}\u2028\u2029]/gu;
-/** Invisible characters that are never needed in a name. */
-const invisibles = /[\u200B\u200E\u200F\u2060-\u2064\uFEFF\u180E\u115F\u1160\u3164\uFFA0]/g;
+/**
+ * Characters that show nothing yet change what is shown: every format character (category
+ * Cf), which takes in the bidi embeddings, overrides, isolates and marks (U+202A–U+202E,
+ * U+2066–U+2069, U+200E, U+200F, U+061C) that make "exe.png" of "gnp.exe", zero-width spaces,
+ * word joiners, the BOM and tag characters; and the Hangul fillers, letters that render blank.
+ * Zero-width joiners and non-joiners are left to {@link joinerRuns}. Tag characters are kept
+ * inside an emoji flag (🏴, tags, cancel tag: the flags of England, Scotland and Wales), the
+ * only sequence that shows them.
+ */
+const invisibles =
+  /(\u{1F3F4}[\u{E0030}-\u{E0039}\u{E0061}-\u{E007A}]{1,8}\u{E007F})|[[\p{Cf}\u115F\u1160\u3164\uFFA0]--[\u200C\u200D]]/gv;
 /**
  * Zero-width joiners and non-joiners are kept only alone between two visible characters
  * (emoji sequences, Persian and Indic scripts need them); a run of them, or one at an edge, is
@@ -17,18 +24,21 @@ const invisibles = /[\u200B\u200E\u200F\u2060-\u2064\uFEFF\u180E\u115F\u1160\u31
 const joinerRuns = /(^|\s)[\u200C\u200D]+|[\u200C\u200D]+(?=\s|$)|[\u200C\u200D]{2,}/g;
 
 /**
- * Cleans a one-line name: NFC, control characters and bidi overrides removed, invisible
- * characters removed, zero-width joiner runs removed, whitespace collapsed and trimmed.
+ * Removes what shows nothing but changes what is shown: format characters (bidi controls
+ * among them, see {@link invisibles}), blank fillers, and stray zero-width joiners. Controls
+ * and line breaks are left to the caller, which either removes them or makes them spaces.
+ */
+export function removeInvisibles(value: string): string {
+  return value.replace(invisibles, (_, flag: string | undefined) => flag ?? "").replace(joinerRuns, "$1");
+}
+
+/**
+ * Cleans a one-line name: NFC, control characters made spaces, invisible and format
+ * characters (bidi controls among them) removed, zero-width joiner runs removed, whitespace
+ * collapsed and trimmed.
  */
 export function cleanName(value: string): string {
-  return value
-    .normalize("NFC")
-    .replace(controls, " ")
-    .replace(bidiControls, "")
-    .replace(invisibles, "")
-    .replace(joinerRuns, "$1")
-    .replace(/\s+/gu, " ")
-    .trim();
+  return removeInvisibles(value.normalize("NFC").replace(controls, " ")).replace(/\s+/gu, " ").trim();
 }
 
 /**

@@ -12,6 +12,7 @@ import { type Attachment, actors, attachments, messages, outboundMessages } from
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { accessRoom } from "../rooms/rooms.ts";
+import { removeInvisibles } from "../text.ts";
 import { avatarMediaTypes, inspectImage, scrubImage } from "./images.ts";
 import { fetchRemoteMedia, remoteMediaLimits } from "./remote.ts";
 
@@ -109,8 +110,8 @@ export function previewPath(deps: Pick<Deps, "config">, hash: string): string {
 /**
  * Checks and tidies an uploaded file's name for display and download. It is never a path: a
  * name with a path separator or `..` is refused outright (the client is either broken or
- * probing), control and bidirectional-override characters are removed, and the name is cut to
- * 200 characters keeping its extension.
+ * probing), control, format and bidi characters are removed (see `removeInvisibles`), and the
+ * name is cut to 200 characters keeping its extension.
  * @throws {AppError} `invalid_filename`.
  */
 export function sanitizeFileName(raw: string): string {
@@ -118,11 +119,9 @@ export function sanitizeFileName(raw: string): string {
     new AppError("invalid_filename", `The file name ${why}.`, { details: [{ path: "file", message: why }] });
   if (/[/\\]/.test(raw) || raw.split(/[/\\]/).includes("..")) throw refuse("must not contain a path");
   if (raw.includes("\u0000") || !raw.isWellFormed()) throw refuse("is not valid text");
-  // C0/C1 controls, and the bidi overrides that make "exe.jpg" of "gpj.exe".
-  const name = raw
-    .normalize("NFC")
-    .replace(/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, "")
-    .trim();
+  // Controls and line breaks go, and so does whatever shows nothing but changes what is
+  // shown: bidi controls (which make "exe.png" of "gnp.exe") and every other format character.
+  const name = removeInvisibles(raw.normalize("NFC").replace(/[\p{Cc}\u2028\u2029]/gu, "")).trim();
   if (name === "" || name === "." || name === "..") throw refuse("is empty");
   const chars = [...name];
   if (chars.length <= 200) return name;

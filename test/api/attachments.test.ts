@@ -344,6 +344,34 @@ describe("what a message may carry", () => {
   });
 });
 
+describe("file names", () => {
+  it("lose their bidi controls and other invisible characters, as stored and as served", async () => {
+    const roomId = await room(alice);
+    const reversed = await uploaded(alice, new TextEncoder().encode("MZ, or so it says"), "\u202Egnp.exe");
+    // U+061C (Arabic letter mark) and U+200B (zero-width space) show nothing but are not
+    // controls: they stayed in names until every format character was removed.
+    const marked = await uploaded(alice, pdf, "\u2067Report\u2069\u061C\u200B.pdf", "application/pdf");
+    expect([reversed.name, marked.name]).toEqual(["gnp.exe", "Report.pdf"]);
+
+    const res = await send(alice, roomId, "names", { content: "", attachments: [reversed.id, marked.id] });
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as Message).attachments.map((a) => a.name)).toEqual(["gnp.exe", "Report.pdf"]);
+    const fresh = (await (
+      await t.request(`/api/v1/attachments/${marked.id}`, { headers: alice.headers })
+    ).json()) as Attachment;
+    expect(fresh.name).toBe("Report.pdf");
+    const got = await t.request(fresh.url);
+    expect(got.headers.get("content-disposition")).toBe(
+      `attachment; filename="Report.pdf"; filename*=UTF-8''Report.pdf`,
+    );
+  });
+
+  it("cannot hide an extension from the check of the bytes behind an invisible character", async () => {
+    // Left in, the zero-width space ended the name, so no extension was found to compare.
+    await expectProblem(await upload(t, alice, html, "photo.jpg\u200B"), 415, "media_type_mismatch");
+  });
+});
+
 describe("unsent uploads", () => {
   it("are listed with the storage used, and their owner alone may delete them", async () => {
     const zoe = await user(t, "zoe");

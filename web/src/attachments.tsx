@@ -8,6 +8,7 @@ import type { Signal } from "@preact/signals";
 import { useRef, useState } from "preact/hooks";
 import { ApiError, api, type Upload, upload } from "./api.ts";
 import { Icon } from "./icons.tsx";
+import { isolate, Name, plain } from "./names.tsx";
 import { describeError, roomState, say } from "./store.ts";
 import type { Attachment, Message } from "./types.ts";
 import { Dialog } from "./ui.tsx";
@@ -98,8 +99,9 @@ export function UploadChips(props: { items: Signal<UploadItem[]> }) {
       {list.map((item) => (
         <li key={item.key} class={`upload-chip ${item.state}`}>
           <Icon name="file" size={14} />
-          <span class="upload-name" title={item.name}>
-            {item.name}
+          <span class="upload-name" title={isolate(item.attachment?.name ?? item.name)}>
+            {/* Once uploaded, the name as the server keeps it (without its bidi controls). */}
+            <Name text={item.attachment?.name ?? item.name} />
           </span>
           <span class="muted small">
             {item.state === "uploading"
@@ -190,12 +192,14 @@ export function AttachmentList(props: { message: Message }) {
                   }}
                 >
                   {broken[a.id] ? (
-                    <span class="attachment-broken muted small">{a.name}: the image could not be loaded</span>
+                    <span class="attachment-broken muted small">
+                      <Name text={a.name} />: the image could not be loaded
+                    </span>
                   ) : (
                     <img
                       key={renewed[a.id] ? "renewed" : "first"}
                       src={a.previewUrl ?? a.url}
-                      alt={a.name}
+                      alt={plain(a.name)}
                       loading="lazy"
                       width={a.width ? Math.round(a.width * scale) : undefined}
                       height={a.height ? Math.round(a.height * scale) : undefined}
@@ -223,7 +227,7 @@ export function AttachmentList(props: { message: Message }) {
               <a
                 class="attachment-file"
                 href={a.url}
-                download={a.name}
+                download={plain(a.name)}
                 onClick={async (e) => {
                   if (!expired(a.url)) return;
                   e.preventDefault();
@@ -232,7 +236,7 @@ export function AttachmentList(props: { message: Message }) {
                 }}
               >
                 <Icon name="file" size={18} />
-                <span class="attachment-name">{a.name}</span>
+                <Name class="attachment-name" text={a.name} />
                 <span class="muted small">{formatSize(a.size)}</span>
               </a>
             </li>
@@ -240,10 +244,10 @@ export function AttachmentList(props: { message: Message }) {
         </ul>
       ) : null}
       {viewing ? (
-        <Dialog title={viewing.name} onClose={() => setOpen(null)} wide>
-          <img class="attachment-full" src={viewing.url} alt={viewing.name} />
+        <Dialog title={<Name text={viewing.name} />} onClose={() => setOpen(null)} wide>
+          <img class="attachment-full" src={viewing.url} alt={plain(viewing.name)} />
           <p>
-            <a href={viewing.url} download={viewing.name}>
+            <a href={viewing.url} download={plain(viewing.name)}>
               Download
             </a>{" "}
             <span class="muted small">{formatSize(viewing.size)}</span>

@@ -3,6 +3,7 @@ import { useSignalEffect } from "@preact/signals";
 import { type JSX, render } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { authenticate } from "./api.ts";
+import { isolate, Name } from "./names.tsx";
 import { CreateRoom, Directory, InvitePage, JoinRemote, NewDirect, UserPage } from "./pages.tsx";
 import { RoomView } from "./room.tsx";
 import { match, navigate, onLinkClick, path } from "./router.ts";
@@ -146,7 +147,9 @@ function Home() {
   }, []);
   return (
     <section class="home" aria-labelledby="home-title">
-      <h1 id="home-title">Welcome, {me.value?.displayName || me.value?.username}</h1>
+      <h1 id="home-title">
+        Welcome, <Name text={me.value?.displayName || me.value?.username || ""} />
+      </h1>
       <p>Pick a room on the left, or:</p>
       <ul class="home-actions">
         <li>
@@ -228,7 +231,8 @@ function App() {
   useSignalEffect(() => {
     const unread = totalUnread.value;
     const page = pageTitle.value;
-    document.title = `${unread > 0 ? `(${unread}) ` : ""}${page ? `${page} · ` : ""}fedchat`;
+    // The page is often a room's or a person's name: isolated, it keeps "· fedchat" after it.
+    document.title = `${unread > 0 ? `(${unread}) ` : ""}${page ? `${isolate(page)} · ` : ""}fedchat`;
   });
   if (state === "loading") return <p class="boot">Loading fedchat…</p>;
   return (

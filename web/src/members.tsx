@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import { api } from "./api.ts";
 import { Icon } from "./icons.tsx";
+import { isolate, lookalikesIn, memberName, Name, PersonName } from "./names.tsx";
 import { describeError, me, type RoomState, say } from "./store.ts";
 import type { Member, Role, Room } from "./types.ts";
 import { Avatar, Dialog, Field, FormError, PresenceDot, useSubmit } from "./ui.tsx";
@@ -23,6 +24,7 @@ export function MemberPanel(props: { room: Room; state: RoomState; onClose(): vo
   const [acting, setActing] = useState<{ member: Member; action: "kick" | "ban" } | null>(null);
   const [editingMine, setEditingMine] = useState(false);
   const user = me.value;
+  const looksAlike = lookalikesIn(members);
   const can = (action: string) => room.permissions.includes(action);
   const sorted = [...(members ?? [])].sort(
     (a, b) => rank(b.role) - rank(a.role) || a.actor.displayName.localeCompare(b.actor.displayName),
@@ -50,10 +52,11 @@ export function MemberPanel(props: { room: Room; state: RoomState; onClose(): vo
       {!members ? <p class="loading">Loading…</p> : null}
       <ul class="member-list">
         {sorted.map((m) => {
-          const name = m.nickname || m.actor.displayName || m.actor.handle;
+          const name = memberName(m);
+          const alike = looksAlike(m.actor.id, name);
           const outranks = rank(room.role) > rank(m.role) && m.actor.id !== user?.id;
           return (
-            <li key={m.actor.id} class="member">
+            <li key={m.actor.id} class={alike ? "member lookalike" : "member"}>
               <span class="member-avatar">
                 <Avatar id={m.actor.id} name={name} url={m.actor.avatarUrl} size="s" color={m.color ?? m.actor.color} />
                 <PresenceDot actorId={m.actor.id} initial={m.presence} />
@@ -64,10 +67,13 @@ export function MemberPanel(props: { room: Room; state: RoomState; onClose(): vo
                   class="member-name"
                   style={(m.color ?? m.actor.color) ? { color: m.color ?? m.actor.color ?? undefined } : undefined}
                 >
-                  {name}
+                  <PersonName name={name} handle={m.actor.handle} alike={alike} />
                 </a>
                 <span class="muted small">
-                  {m.role !== "member" ? `${m.role} · ` : ""}@{m.actor.handle}
+                  {m.role !== "member" ? m.role : null}
+                  {m.role !== "member" && !alike ? " · " : null}
+                  {/* Beside the name already when it looks like another member's. */}
+                  {alike ? null : <Name text={`@${m.actor.handle}`} />}
                 </span>
               </span>
               {outranks && (can("changeRoles") || can("kick") || can("ban")) ? (
@@ -87,7 +93,7 @@ export function MemberPanel(props: { room: Room; state: RoomState; onClose(): vo
                             closeMenu(select);
                             try {
                               await api("PUT", `/rooms/${room.id}/members/${m.actor.id}/role`, { role });
-                              say(`${name} is now ${role}.`);
+                              say(`${isolate(name)} is now ${role}.`);
                             } catch (err) {
                               say(describeError(err), true);
                               select.value = m.role;
@@ -141,18 +147,25 @@ export function MemberPanel(props: { room: Room; state: RoomState; onClose(): vo
 }
 
 function ModerateDialog(props: { room: Room; member: Member; action: "kick" | "ban"; onClose(): void }) {
-  const name = props.member.nickname || props.member.actor.displayName;
+  const name = memberName(props.member);
   const { busy, error, onSubmit } = useSubmit(async (form) => {
     const reason = String(new FormData(form).get("reason") ?? "").trim();
     const body = reason ? { reason } : {};
     if (props.action === "kick")
       await api("POST", `/rooms/${props.room.id}/members/${props.member.actor.id}/kick`, body);
     else await api("PUT", `/rooms/${props.room.id}/bans/${props.member.actor.id}`, body);
-    say(props.action === "kick" ? `${name} was removed.` : `${name} was banned.`);
+    say(props.action === "kick" ? `${isolate(name)} was removed.` : `${isolate(name)} was banned.`);
     props.onClose();
   }, describeError);
   return (
-    <Dialog title={props.action === "kick" ? `Remove ${name}?` : `Ban ${name}?`} onClose={props.onClose}>
+    <Dialog
+      title={
+        <>
+          {props.action === "kick" ? "Remove" : "Ban"} <Name text={name} />?
+        </>
+      }
+      onClose={props.onClose}
+    >
       <form onSubmit={onSubmit}>
         <p>
           {props.action === "kick"
@@ -190,10 +203,17 @@ function MyMembership(props: { room: Room; state: RoomState; onClose(): void }) 
     props.onClose();
   }, describeError);
   return (
-    <Dialog title={`You in ${props.room.name}`} onClose={props.onClose}>
+    <Dialog
+      title={
+        <>
+          You in <Name text={props.room.name} />
+        </>
+      }
+      onClose={props.onClose}
+    >
       <form onSubmit={onSubmit}>
         <Field label="Nickname in this room" hint="Empty: your display name">
-          <input name="nickname" maxLength={64} defaultValue={mine?.nickname ?? ""} />
+          <input name="nickname" maxLength={64} dir="auto" defaultValue={mine?.nickname ?? ""} />
         </Field>
         <label class="check">
           <input type="checkbox" checked={useColor} onChange={(e) => setUseColor(e.currentTarget.checked)} /> Use a name

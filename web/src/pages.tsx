@@ -3,6 +3,7 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api } from "./api.ts";
 import { Icon } from "./icons.tsx";
+import { isolate, Name, plain, UserText } from "./names.tsx";
 import { navigate } from "./router.ts";
 import { attempt, blocked, describeError, me, pageTitle, putRoom, rooms, say } from "./store.ts";
 import type { Room, User } from "./types.ts";
@@ -20,7 +21,8 @@ export function Page(props: { title: string; children: ComponentChildren }) {
         <a href="/" class="icon-button back" aria-label="Back to rooms">
           <Icon name="back" />
         </a>
-        <h1 id="page-title" ref={heading} tabIndex={-1}>
+        {/* A profile's title is a person's name: its own direction, not the page's. */}
+        <h1 id="page-title" ref={heading} tabIndex={-1} dir="auto">
           {props.title}
         </h1>
       </header>
@@ -70,9 +72,11 @@ export function Directory() {
             <Avatar id={room.id} name={room.name} url={room.avatarUrl} color={room.theme} />
             <div class="room-card-text">
               <h2>
-                <a href={`/rooms/${room.id}`}>{room.name}</a>
+                <a href={`/rooms/${room.id}`}>
+                  <Name text={room.name} />
+                </a>
               </h2>
-              {room.topic ? <p class="topic">{room.topic}</p> : null}
+              {room.topic ? <UserText class="topic" text={room.topic} /> : null}
               <p class="muted small">
                 {room.members} member{room.members === 1 ? "" : "s"}
               </p>
@@ -230,8 +234,10 @@ export function InvitePage(props: { code: string }) {
               size="l"
               color={invite.room.theme}
             />
-            <h2>{invite.room.name}</h2>
-            {invite.room.topic ? <p class="topic">{invite.room.topic}</p> : null}
+            <h2>
+              <Name text={invite.room.name} />
+            </h2>
+            {invite.room.topic ? <UserText class="topic" text={invite.room.topic} /> : null}
             <p class="muted">
               {invite.members} member{invite.members === 1 ? "" : "s"} · {invite.room.visibility}
             </p>
@@ -281,7 +287,7 @@ export function UserPage(props: { handle: string }) {
   }, [props.handle]);
   const self = user && user.id === me.value?.id;
   return (
-    <Page title={user ? user.displayName || user.username : "Profile"}>
+    <Page title={user ? plain(user.displayName || user.username) : "Profile"}>
       <div class="card narrow profile">
         {error ? <p role="alert">{error}</p> : null}
         {!user && !error ? <p class="loading">Loading…</p> : null}
@@ -294,9 +300,13 @@ export function UserPage(props: { handle: string }) {
               size="l"
               color={user.color}
             />
-            <h2 style={user.color ? { color: user.color } : undefined}>{user.displayName || user.username}</h2>
-            <p class="muted">@{user.handle}</p>
-            {user.bio ? <p class="bio">{user.bio}</p> : null}
+            <h2 style={user.color ? { color: user.color } : undefined}>
+              <Name text={user.displayName || user.username} />
+            </h2>
+            <p class="muted">
+              <Name text={`@${user.handle}`} />
+            </p>
+            {user.bio ? <UserText class="bio" text={user.bio} /> : null}
             <div class="actions center">
               {self ? (
                 <a class="button" href="/settings">
@@ -317,7 +327,7 @@ export function UserPage(props: { handle: string }) {
                       onClick={async () => {
                         await attempt(async () => {
                           await api("DELETE", `/blocks/${encodeURIComponent(user.handle)}`);
-                          say(`Unblocked ${user.displayName || user.username}.`);
+                          say(`Unblocked ${isolate(user.displayName || user.username)}.`);
                         });
                       }}
                     >
@@ -333,7 +343,7 @@ export function UserPage(props: { handle: string }) {
                           });
                           // The stream's block.updated confirms it; hide their messages at once.
                           blocked.value = new Set([...(blocked.peek() ?? []), actor.id]);
-                          say(`Blocked ${user.displayName || user.username}.`);
+                          say(`Blocked ${isolate(user.displayName || user.username)}.`);
                         });
                       }}
                     >

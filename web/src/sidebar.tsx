@@ -3,6 +3,7 @@
 import { useEffect } from "preact/hooks";
 import { logout } from "./api.ts";
 import { Icon } from "./icons.tsx";
+import { Name } from "./names.tsx";
 import { path } from "./router.ts";
 import { contacts, loadRooms, me, roomsLoaded, sortedRooms, unreadNotifications } from "./store.ts";
 import type { Room } from "./types.ts";
@@ -34,8 +35,13 @@ function RoomLink(props: { room: Room }) {
         <div class="room-link pending" title="Waiting for the room's server to accept">
           <Avatar id={room.id} name={room.name} url={room.avatarUrl} size="s" color={room.theme} />
           <span class="room-name">
-            {room.name}
-            {host ? <span class="room-host"> · {host}</span> : null}
+            <Name text={room.name} />
+            {host ? (
+              <span class="room-host">
+                {" "}
+                · <Name text={host} />
+              </span>
+            ) : null}
           </span>
           <span class="badge badge-pending">pending</span>
         </div>
@@ -52,8 +58,13 @@ function RoomLink(props: { room: Room }) {
       >
         <Avatar id={room.id} name={room.name} url={room.avatarUrl} size="s" color={room.theme} />
         <span class="room-name">
-          {room.name}
-          {host ? <span class="room-host"> · {host}</span> : null}
+          <Name text={room.name} />
+          {host ? (
+            <span class="room-host">
+              {" "}
+              · <Name text={host} />
+            </span>
+          ) : null}
         </span>
         {mentions > 0 ? (
           <span class="badge badge-mention" aria-hidden="true">
@@ -161,7 +172,7 @@ export function Sidebar() {
               size="s"
               color={user.color}
             />
-            <span class="me-name">{user.displayName || user.username}</span>
+            <Name class="me-name" text={user.displayName || user.username} />
           </a>
           <button type="button" class="link" onClick={() => void logout()}>
             Sign out

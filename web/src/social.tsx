@@ -1,6 +1,7 @@
 /** The notifications list and the contacts page. */
 import { useEffect } from "preact/hooks";
 import { api } from "./api.ts";
+import { isolate, Name, PhraseView, phraseText, plain, UserText } from "./names.tsx";
 import { openDirect, Page } from "./pages.tsx";
 import {
   attempt,
@@ -55,16 +56,16 @@ export function NotificationsPage() {
               <button type="button" class="notification-open" onClick={() => void openNotification(n)}>
                 <span class="notification-title">
                   {n.read ? null : <span class="visually-hidden">Unread: </span>}
-                  {title}
+                  <PhraseView phrase={title} />
                 </span>
-                {body ? <span class="notification-body">{body}</span> : null}
+                {body ? <UserText as="span" class="notification-body" text={body} /> : null}
                 <span class="muted small">{formatDate(n.createdAt)}</span>
               </button>
               {n.read ? null : (
                 <button
                   type="button"
                   class="link small"
-                  aria-label={`Mark read: ${title}`}
+                  aria-label={`Mark read: ${phraseText(title, plain)}`}
                   onClick={() => void markNotificationsRead([n.id])}
                 >
                   Mark read
@@ -95,8 +96,10 @@ function Person(props: { actor: Actor; presence?: "online" | "offline" }) {
         color={actor.color}
       />
       {props.presence ? <PresenceDot actorId={actor.id} initial={props.presence} /> : null}
-      <a href={`/users/${encodeURIComponent(actor.handle)}`}>{actor.displayName || actor.handle}</a>{" "}
-      <span class="muted small">@{actor.handle}</span>
+      <a href={`/users/${encodeURIComponent(actor.handle)}`}>
+        <Name text={actor.displayName || actor.handle} />
+      </a>{" "}
+      <Name class="muted small" text={`@${actor.handle}`} />
     </span>
   );
 }
@@ -115,8 +118,8 @@ export function ContactsPage() {
     form.reset();
     say(
       answer.state === "contact"
-        ? `${answer.actor.displayName || answer.actor.handle} is now a contact.`
-        : `Request sent to ${answer.actor.displayName || answer.actor.handle}.`,
+        ? `${isolate(answer.actor.displayName || answer.actor.handle)} is now a contact.`
+        : `Request sent to ${isolate(answer.actor.displayName || answer.actor.handle)}.`,
     );
     void loadContacts();
   }, describeError);

@@ -5,6 +5,7 @@
  */
 import { batch, computed, signal } from "@preact/signals";
 import { ApiError, api, onSession, refresh } from "./api.ts";
+import { type Phrase, phraseText } from "./names.tsx";
 import { navigate } from "./router.ts";
 import { Stream } from "./stream.ts";
 import type {
@@ -456,22 +457,23 @@ export async function enableNotifications(): Promise<void> {
   );
 }
 
-/** What a notification says, as plain text: a title and a line. */
-export function describeNotification(n: AppNotification): { title: string; body: string } {
-  const who = n.actor?.displayName || n.actor?.handle || "Someone";
-  const room = rooms.peek().find((r) => r.id === n.roomId)?.name ?? (n.data.roomName as string | undefined);
+/** What a notification says: a title with the names in it kept apart, and a line. */
+export function describeNotification(n: AppNotification): { title: Phrase; body: string } {
+  const who = { name: n.actor?.displayName || n.actor?.handle || "Someone" };
+  const roomName = rooms.peek().find((r) => r.id === n.roomId)?.name ?? (n.data.roomName as string | undefined);
+  const inRoom = roomName ? [" in ", { name: roomName }] : [];
   const snippet = typeof n.data.snippet === "string" ? n.data.snippet : "";
   switch (n.type) {
     case "mention":
-      return { title: `${who} mentioned you${room ? ` in ${room}` : ""}`, body: snippet };
+      return { title: [who, " mentioned you", ...inRoom], body: snippet };
     case "reply":
-      return { title: `${who} replied to you${room ? ` in ${room}` : ""}`, body: snippet };
+      return { title: [who, " replied to you", ...inRoom], body: snippet };
     case "message":
-      return { title: `${who}${room ? ` in ${room}` : ""}`, body: snippet };
+      return { title: [who, ...inRoom], body: snippet };
     case "invite":
-      return { title: `${who} invited you to ${room ?? "a room"}`, body: "" };
+      return { title: [who, " invited you to ", roomName ? { name: roomName } : "a room"], body: "" };
     case "contact_request":
-      return { title: `${who} wants to add you as a contact`, body: n.actor?.handle ?? "" };
+      return { title: [who, " wants to add you as a contact"], body: n.actor?.handle ?? "" };
   }
 }
 
@@ -480,7 +482,7 @@ function notify(n: AppNotification): void {
     return;
   const { title, body } = describeNotification(n);
   // Notification text is plain text: nothing in it is interpreted as markup.
-  const shown = new Notification(title, { body: body.slice(0, 200), tag: n.messageId ?? n.id });
+  const shown = new Notification(phraseText(title), { body: body.slice(0, 200), tag: n.messageId ?? n.id });
   shown.onclick = () => {
     focus();
     void openNotification(n);

@@ -80,7 +80,13 @@ export function formatDate(at: string | null): string {
  * A modal dialog on the native `<dialog>`: focus moves into it and is trapped, Escape closes
  * it, and focus returns to where it was on close.
  */
-export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren; wide?: boolean }) {
+export function Dialog(props: {
+  /** Names in it go in `<Name>`. */
+  title: ComponentChildren;
+  onClose: () => void;
+  children: ComponentChildren;
+  wide?: boolean;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const dialog = ref.current;
@@ -120,7 +126,7 @@ export function Dialog(props: { title: string; onClose: () => void; children: Co
 
 /** A confirmation dialog; the safe choice has the focus. */
 export function Confirm(props: {
-  title: string;
+  title: ComponentChildren;
   children: ComponentChildren;
   action: string;
   onConfirm: () => void | Promise<void>;

@@ -18,6 +18,10 @@ describe("cleanName", () => {
     ["Ada\u2028Love", "Ada Love"],
     ["\uFEFFAda", "Ada"],
     ["e\u0301", "é"],
+    ["\u061CAda", "Ada"],
+    ["Ada\u206ELove", "AdaLove"],
+    ["Ada\u00ADLove", "AdaLove"],
+    ["Ada\u{E0041}\u{E0042}", "Ada"],
   ])("cleans %j to %j", (input, expected) => {
     expect(cleanName(input)).toBe(expected);
   });
@@ -25,6 +29,11 @@ describe("cleanName", () => {
   it("keeps a single joiner inside an emoji sequence", () => {
     const family = "👨\u200D👩\u200D👧";
     expect(cleanName(`${family} family`)).toBe(`${family} family`);
+  });
+
+  it("keeps the tags of an emoji flag", () => {
+    const scotland = "🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}";
+    expect(cleanName(`${scotland} Ada`)).toBe(`${scotland} Ada`);
   });
 
   it("leaves nothing of a name made only of invisible characters", () => {

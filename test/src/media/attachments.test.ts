@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../../src/errors.ts";
-import { contentDisposition, sanitizeFileName, servedInline } from "../../../src/media/attachments.ts";
+import { contentDisposition, remoteFileName, sanitizeFileName, servedInline } from "../../../src/media/attachments.ts";
 
 function refusal(name: string): string | undefined {
   try {
@@ -41,11 +41,41 @@ describe("sanitizeFileName", () => {
     expect(sanitizeFileName("e\u0301te.txt")).toBe("\u00e9te.txt");
   });
 
+  it.each([
+    ["\u202Egnp.exe", "gnp.exe"],
+    ["\u2067gnp.exe\u2069", "gnp.exe"],
+    ["\u202Dinvoice\u202C.pdf", "invoice.pdf"],
+    ["invoice\u200F.pdf\u200E", "invoice.pdf"],
+    ["invoice\u061C.pdf", "invoice.pdf"],
+    ["photo\u200B.jpg", "photo.jpg"],
+    ["photo.jpg\uFEFF", "photo.jpg"],
+    ["notes\u2028.txt", "notes.txt"],
+    ["notes\u206E.txt", "notes.txt"],
+    ["notes\u{E0069}\u{E0067}\u{E006E}.txt", "notes.txt"],
+    ["soft\u00ADhyphen.txt", "softhyphen.txt"],
+  ])("removes every bidi, format and invisible character from %j", (name, expected) => {
+    expect(sanitizeFileName(name)).toBe(expected);
+  });
+
+  it("keeps the joiners of an emoji and the tags of a flag", () => {
+    const family = "👨\u200D👩\u200D👧";
+    const wales = "🏴\u{E0067}\u{E0062}\u{E0077}\u{E006C}\u{E0073}\u{E007F}";
+    expect(sanitizeFileName(`${family} ${wales}.png`)).toBe(`${family} ${wales}.png`);
+  });
+
   it("cuts long names to 200 characters, keeping the extension", () => {
     const name = sanitizeFileName(`${"x".repeat(300)}.jpeg`);
     expect([...name]).toHaveLength(200);
     expect(name.endsWith(".jpeg")).toBe(true);
     expect([...sanitizeFileName("😀".repeat(250))]).toHaveLength(200);
+  });
+});
+
+describe("remoteFileName", () => {
+  it("removes bidi controls from a remote note's name for a file, and from its URL's", () => {
+    expect(remoteFileName("\u202Egnp.exe\u061C", "https://remote.example/media/1")).toBe("gnp.exe");
+    expect(remoteFileName(null, "https://remote.example/media/%E2%80%AEgnp.exe")).toBe("gnp.exe");
+    expect(remoteFileName("\u2066\u2069", "https://remote.example/media/%E2%81%A7fdp.exe")).toBe("fdp.exe");
   });
 });
 

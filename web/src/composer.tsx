@@ -1,0 +1,301 @@
+/** The composer: text with mention suggestions, replies, edits, and files to send. */
+import { type Signal, useComputed, useSignal } from "@preact/signals";
+import type { TargetedKeyboardEvent } from "preact";
+import { useEffect, useRef } from "preact/hooks";
+import { api } from "./api.ts";
+import { addFiles, UploadChips, type UploadItem } from "./attachments.tsx";
+import { Icon } from "./icons.tsx";
+import { displayNameIn } from "./message.tsx";
+import { isolate, lookalikesIn, memberName, Name, PersonName } from "./names.tsx";
+import { attempt, me, type RoomState, say, sendMessage } from "./store.ts";
+import type { Sig } from "./timeline.tsx";
+import type { Member, Message, Room } from "./types.ts";
+import { Avatar } from "./ui.tsx";
+
+export function Composer(props: {
+  room: Room;
+  state: RoomState;
+  replyTo: Sig<Message | null>;
+  editing: Sig<Message | null>;
+  uploads: Signal<UploadItem[]>;
+}) {
+  const { room, state, uploads } = props;
+  const fileInput = useRef<HTMLInputElement>(null);
+  const area = useRef<HTMLTextAreaElement>(null);
+  const text = useSignal("");
+  const caret = useSignal(0);
+  const active = useSignal(0);
+  const lastTyping = useRef(0);
+  const dismissed = useSignal<string | null>(null);
+  const editing = props.editing.value;
+  const replyTo = props.replyTo.value;
+  const user = me.value;
+  const localHost = user?.handle.split("@")[1] ?? location.host;
+
+  // Start editing: the message's source goes into the box.
+  useEffect(() => {
+    if (!editing) return;
+    const el = area.current;
+    if (el) {
+      el.value = editing.content;
+      el.focus();
+      el.setSelectionRange(el.value.length, el.value.length);
+    }
+    text.value = editing.content;
+  }, [editing]);
+
+  useEffect(() => {
+    area.current?.focus();
+  }, [room.id]);
+
+  const query = useComputed(() => {
+    const before = text.value.slice(0, caret.value);
+    const m = /(?:^|\s)@([A-Za-z0-9_.@-]{0,64})$/.exec(before);
+    return m ? (m[1] as string).toLowerCase() : null;
+  });
+  const suggestions = useComputed(() => {
+    const q = query.value;
+    if (q == null || dismissed.value === text.value) return [];
+    return (state.members.value ?? [])
+      .filter(
+        (m) =>
+          m.actor.id !== user?.id &&
+          (m.actor.handle.toLowerCase().startsWith(q) ||
+            m.actor.displayName.toLowerCase().startsWith(q) ||
+            (m.nickname ?? "").toLowerCase().startsWith(q)),
+      )
+      .slice(0, 6);
+  });
+
+  function mentionOf(member: Member): string {
+    const [name, host] = member.actor.handle.split("@");
+    return host && host !== localHost ? member.actor.handle : (name ?? member.actor.handle);
+  }
+
+  function choose(member: Member) {
+    const el = area.current;
+    if (!el) return;
+    const before = text.value.slice(0, caret.value).replace(/@[A-Za-z0-9_.@-]*$/, `@${mentionOf(member)} `);
+    const after = text.value.slice(caret.value);
+    // Write the box now and place the caret at once: waiting for the next render or frame
+    // would let fast typing land before the caret moves.
+    el.value = before + after;
+    el.setSelectionRange(before.length, before.length);
+    el.focus();
+    text.value = el.value;
+    caret.value = before.length;
+  }
+
+  function typing(on: boolean) {
+    const now = Date.now();
+    if (on && now - lastTyping.current < 4000) return;
+    if (!on && lastTyping.current === 0) return;
+    lastTyping.current = on ? now : 0;
+    void api("POST", `/rooms/${room.id}/typing`, { typing: on }).catch(() => {});
+  }
+
+  const uploading = uploads.value.some((u) => u.state === "uploading");
+  const ready = uploads.value.filter((u) => u.state === "done" && u.attachment);
+
+  async function submit() {
+    const content = text.value;
+    if (editing) {
+      if (!content.trim()) return;
+      await attempt(async () => {
+        const updated = await api<Message>("PATCH", `/rooms/${room.id}/messages/${editing.id}`, { content });
+        state.upsert(updated);
+        props.editing.value = null;
+        text.value = "";
+      });
+      return;
+    }
+    if (uploading) return say("Wait for the uploads to finish.", true);
+    if (!content.trim() && ready.length === 0) return;
+    sendMessage(
+      room.id,
+      content.trim() ? content : "",
+      replyTo,
+      ready.map((u) => u.attachment as NonNullable<UploadItem["attachment"]>),
+    );
+    uploads.value = uploads.value.filter((u) => u.state === "failed");
+    text.value = "";
+    props.replyTo.value = null;
+    typing(false);
+  }
+
+  function onKeyDown(e: TargetedKeyboardEvent<HTMLTextAreaElement>) {
+    const list = suggestions.value;
+    if (list.length > 0) {
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        active.value = (active.value + (e.key === "ArrowDown" ? 1 : list.length - 1)) % list.length;
+        return;
+      }
+      if (e.key === "Enter" || e.key === "Tab") {
+        e.preventDefault();
+        const member = list[Math.min(active.value, list.length - 1)];
+        if (member) choose(member);
+        return;
+      }
+      if (e.key === "Escape") {
+        e.preventDefault();
+        dismissed.value = text.value;
+        return;
+      }
+    }
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      void submit();
+    } else if (e.key === "ArrowUp" && text.value === "" && !editing) {
+      const mine = [...state.messages.peek()].reverse().find((m) => m.author?.id === user?.id && !m.deletedAt);
+      if (mine) {
+        e.preventDefault();
+        props.replyTo.value = null;
+        props.editing.value = mine;
+      }
+    } else if (e.key === "Escape") {
+      if (editing) {
+        props.editing.value = null;
+        text.value = "";
+      } else if (replyTo) props.replyTo.value = null;
+    }
+  }
+
+  const lines = Math.min(8, text.value.split("\n").length);
+  const list = suggestions.value;
+  return (
+    <form
+      class="composer"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void submit();
+      }}
+    >
+      {replyTo || editing ? (
+        <div class="composer-context">
+          <span>
+            {editing ? (
+              "Editing your message"
+            ) : (
+              <>
+                Replying to{" "}
+                <strong>
+                  <PersonName
+                    {...displayNameIn(replyTo?.author ?? null, state.members.value, lookalikesIn(state.members.value))}
+                  />
+                </strong>
+                : <Name class="reply-snippet" text={replyTo?.content.slice(0, 80) ?? ""} />
+              </>
+            )}
+          </span>
+          <button
+            type="button"
+            class="icon-button small"
+            aria-label={editing ? "Cancel editing" : "Cancel reply"}
+            onClick={() => {
+              if (editing) text.value = "";
+              props.editing.value = null;
+              props.replyTo.value = null;
+              area.current?.focus();
+            }}
+          >
+            <Icon name="close" size={14} />
+          </button>
+        </div>
+      ) : null}
+      {list.length > 0 ? (
+        // The textarea keeps the focus and points at the active option (ARIA combobox pattern).
+        <div class="suggestions" id="mention-list" role="listbox" aria-label="Mention someone">
+          {list.map((m, i) => (
+            <div
+              key={m.actor.id}
+              id={`mention-${i}`}
+              role="option"
+              tabIndex={-1}
+              aria-selected={i === active.value}
+              class={i === active.value ? "active" : ""}
+              onMouseDown={(e) => {
+                e.preventDefault();
+                choose(m);
+              }}
+            >
+              <Avatar id={m.actor.id} name={m.actor.displayName} url={m.actor.avatarUrl} size="s" color={m.color} />
+              <Name text={memberName(m)} /> <Name class="muted small" text={`@${mentionOf(m)}`} />
+            </div>
+          ))}
+        </div>
+      ) : null}
+      {editing ? null : <UploadChips items={uploads} />}
+      <div class="composer-row">
+        {editing ? null : (
+          <>
+            <input
+              ref={fileInput}
+              type="file"
+              multiple
+              class="visually-hidden"
+              tabIndex={-1}
+              aria-hidden="true"
+              onChange={(e) => {
+                addFiles(uploads, e.currentTarget.files ?? []);
+                e.currentTarget.value = "";
+              }}
+            />
+            <button
+              type="button"
+              class="icon-button attach"
+              aria-label="Attach files"
+              title="Attach files (or drop or paste them)"
+              onClick={() => fileInput.current?.click()}
+            >
+              <Icon name="clip" />
+            </button>
+          </>
+        )}
+        <textarea
+          ref={area}
+          rows={lines}
+          value={text.value}
+          maxLength={10000}
+          dir="auto"
+          placeholder={`Message ${isolate(room.name)}`}
+          aria-label={editing ? "Edit message" : `Message ${isolate(room.name)}`}
+          aria-describedby="composer-hint"
+          aria-controls="mention-list"
+          aria-autocomplete="list"
+          aria-activedescendant={list.length > 0 ? `mention-${active.value}` : undefined}
+          onInput={(e) => {
+            text.value = e.currentTarget.value;
+            caret.value = e.currentTarget.selectionStart;
+            active.value = 0;
+            typing(e.currentTarget.value.trim() !== "");
+          }}
+          onKeyUp={(e) => {
+            caret.value = e.currentTarget.selectionStart;
+          }}
+          onClick={(e) => {
+            caret.value = e.currentTarget.selectionStart;
+          }}
+          onBlur={() => typing(false)}
+          onKeyDown={onKeyDown}
+          onPaste={(e) => {
+            const files = [...(e.clipboardData?.files ?? [])];
+            if (files.length === 0 || editing) return;
+            e.preventDefault();
+            addFiles(uploads, files);
+          }}
+        />
+        <button
+          type="submit"
+          class="primary send"
+          disabled={editing ? !text.value.trim() : uploading || (!text.value.trim() && ready.length === 0)}
+        >
+          {editing ? "Save" : "Send"}
+        </button>
+      </div>
+      <p id="composer-hint" class="composer-hint">
+        Enter sends, Shift+Enter adds a line, ↑ edits your last message. **bold**, _italic_, `code`, &gt; quote.
+      </p>
+    </form>
+  );
+}

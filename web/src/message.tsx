@@ -1,0 +1,353 @@
+/** One message of the timeline (author, body, files, reactions, actions), a pending send, and their dialogs. */
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { api } from "./api.ts";
+import { AttachmentList } from "./attachments.tsx";
+import { recentEmoji, rememberEmoji, searchEmoji } from "./emoji.ts";
+import { Icon } from "./icons.tsx";
+import { type LooksAlike, Name, PersonName, personText, plain, UserText } from "./names.tsx";
+import { attempt, describeError, discardSend, isHidden, me, retrySend } from "./store.ts";
+import type { Actor, Member, Message, PendingMessage, Room } from "./types.ts";
+import { Avatar, Dialog, formatDate, Time } from "./ui.tsx";
+
+/**
+ * The name and colour an author has in a room (their nickname there, else their display
+ * name), their handle, and whether the name looks like another member's.
+ */
+export function displayNameIn(
+  actor: Actor | null,
+  members: Member[] | null,
+  looksAlike: LooksAlike = () => false,
+): { name: string; color: string | null; handle?: string; alike: boolean } {
+  if (!actor) return { name: "Deleted user", color: null, alike: false };
+  const member = members?.find((m) => m.actor.id === actor.id);
+  const name = member?.nickname || actor.displayName || actor.handle;
+  return {
+    name,
+    color: member?.color ?? actor.color ?? null,
+    handle: actor.handle,
+    alike: looksAlike(actor.id, name),
+  };
+}
+
+export async function toggleReaction(roomId: string, message: Message, emoji: string, on: boolean) {
+  rememberEmoji(emoji);
+  await attempt(async () => {
+    await api(on ? "PUT" : "DELETE", `/rooms/${roomId}/messages/${message.id}/reactions/${encodeURIComponent(emoji)}`);
+  });
+}
+
+export function MessageItem(props: {
+  message: Message;
+  room: Room;
+  members: Member[] | null;
+  looksAlike: LooksAlike;
+  continued: boolean;
+  mine: boolean;
+  highlighted: boolean;
+  onReply(): void;
+  onEdit(): void;
+  onDelete(): void;
+  onHistory(): void;
+  onPick(): void;
+  onJump(id: string): void;
+}) {
+  const { message, room } = props;
+  const author = displayNameIn(message.author, props.members, props.looksAlike);
+  const replyAuthor = message.replyTo?.author
+    ? displayNameIn(message.replyTo.author, props.members, props.looksAlike)
+    : null;
+  const deleted = message.deletedAt != null;
+  const canDelete = !deleted && (props.mine || room.permissions.includes("deleteOthers"));
+  const [who, setWho] = useState<Record<string, ReturnType<typeof displayNameIn>[]>>({});
+  // Seen in a tooltip, names are isolated; heard through the label, they need not be.
+  const whoText = (emoji: string, wrap?: (name: string) => string) =>
+    who[emoji]?.map((person) => personText(person, wrap)).join(", ");
+  const loadWho = async () => {
+    if (Object.keys(who).length > 0) return;
+    try {
+      const { reactions } = await api<{ reactions: { emoji: string; actors: Actor[] }[] }>(
+        "GET",
+        `/rooms/${room.id}/messages/${message.id}/reactions`,
+      );
+      setWho(
+        Object.fromEntries(
+          reactions.map((r) => [r.emoji, r.actors.map((a) => displayNameIn(a, props.members, props.looksAlike))]),
+        ),
+      );
+    } catch {
+      // the names are a nicety
+    }
+  };
+  // Reaction counts change with events: forget who reacted so it is asked again.
+  useEffect(() => setWho({}), [message.reactions]);
+  const mentioned = !props.mine && message.html.includes(`href="${me.value?.url}"`);
+  const [revealed, setRevealed] = useState(false);
+  if (isHidden(message) && !revealed && !deleted) {
+    return (
+      <li
+        id={`msg-${message.id}`}
+        class="message hidden-message"
+        tabIndex={-1}
+        aria-label="Message from a blocked user"
+      >
+        <span class="gutter-time">
+          <Time at={message.createdAt} />
+        </span>
+        <p class="muted">
+          Message from a blocked user{" "}
+          <button type="button" class="link" onClick={() => setRevealed(true)}>
+            Show
+          </button>
+        </p>
+      </li>
+    );
+  }
+  return (
+    <li
+      id={`msg-${message.id}`}
+      class={`message${props.continued ? " continued" : ""}${props.highlighted ? " highlighted" : ""}${mentioned ? " mentioned" : ""}`}
+      tabIndex={-1}
+      aria-label={`${personText(author, plain)}, ${new Date(message.createdAt).toLocaleString()}`}
+    >
+      {props.continued ? (
+        <span class="gutter-time">
+          <Time at={message.createdAt} />
+        </span>
+      ) : (
+        <Avatar
+          id={message.author?.id ?? message.id}
+          name={author.name}
+          url={message.author?.avatarUrl}
+          color={author.color}
+        />
+      )}
+      <div class="message-body">
+        {message.replyTo ? (
+          <button type="button" class="reply-quote" onClick={() => props.onJump(message.replyTo?.id ?? "")}>
+            <span class="reply-author">↪ {replyAuthor ? <PersonName {...replyAuthor} /> : "a message"}</span>{" "}
+            {message.replyTo.deleted ? (
+              <span class="reply-snippet">(deleted)</span>
+            ) : (
+              <Name class="reply-snippet" text={message.replyTo.snippet} />
+            )}
+          </button>
+        ) : null}
+        {props.continued && !message.replyTo ? null : (
+          <div class="message-head">
+            <a
+              class="author"
+              href={message.author ? `/users/${encodeURIComponent(message.author.handle)}` : undefined}
+              style={author.color ? { color: author.color } : undefined}
+            >
+              <PersonName {...author} />
+            </a>
+            <Time at={message.createdAt} />
+          </div>
+        )}
+        {deleted ? (
+          <p class="deleted">Message deleted</p>
+        ) : (
+          // The server renders Markdown and sanitises the HTML against a strict allowlist
+          // (src/messages/markdown.ts); it is the only markup the client ever inserts.
+          <div class="content" dir="auto" dangerouslySetInnerHTML={{ __html: message.html }} />
+        )}
+        {!deleted ? <AttachmentList message={message} /> : null}
+        {revealed ? (
+          <button type="button" class="link small" onClick={() => setRevealed(false)}>
+            Hide (blocked user)
+          </button>
+        ) : null}
+        {message.editedAt && !deleted ? (
+          <button
+            type="button"
+            class="edited link"
+            onClick={props.onHistory}
+            title={`Edited ${formatDate(message.editedAt)}`}
+          >
+            (edited)
+          </button>
+        ) : null}
+        {message.reactions.length > 0 ? (
+          <ul class="reactions" aria-label="Reactions">
+            {message.reactions.map((r) => (
+              <li key={r.emoji}>
+                <button
+                  type="button"
+                  class={r.me ? "chip mine" : "chip"}
+                  aria-pressed={r.me}
+                  aria-label={`${r.emoji} ${r.count}${who[r.emoji] ? `: ${whoText(r.emoji, plain)}` : ""}`}
+                  title={whoText(r.emoji) ?? "…"}
+                  onMouseEnter={loadWho}
+                  onFocus={loadWho}
+                  onClick={() => void toggleReaction(room.id, message, r.emoji, !r.me)}
+                >
+                  <span class="chip-emoji">{r.emoji}</span> <span class="chip-count">{r.count}</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        ) : null}
+      </div>
+      {deleted ? null : (
+        <div class="message-actions" role="toolbar" aria-label="Message actions">
+          <button
+            type="button"
+            class="icon-button small"
+            aria-label="Add reaction"
+            title="Add reaction"
+            onClick={props.onPick}
+          >
+            <Icon name="smile" size={16} />
+          </button>
+          <button type="button" class="icon-button small" aria-label="Reply" title="Reply" onClick={props.onReply}>
+            <Icon name="reply" size={16} />
+          </button>
+          {props.mine ? (
+            <button type="button" class="icon-button small" aria-label="Edit" title="Edit" onClick={props.onEdit}>
+              <Icon name="edit" size={16} />
+            </button>
+          ) : null}
+          {canDelete ? (
+            <button type="button" class="icon-button small" aria-label="Delete" title="Delete" onClick={props.onDelete}>
+              <Icon name="trash" size={16} />
+            </button>
+          ) : null}
+        </div>
+      )}
+    </li>
+  );
+}
+
+export function PendingItem(props: { pending: PendingMessage }) {
+  const p = props.pending;
+  const user = me.value;
+  return (
+    <li class={`message pending-message ${p.state}`} aria-label={p.state === "failed" ? "Message not sent" : "Sending"}>
+      <Avatar
+        id={user?.id ?? ""}
+        name={user?.displayName || user?.username || "?"}
+        url={user?.avatarUrl}
+        color={user?.color}
+      />
+      <div class="message-body">
+        <div class="message-head">
+          <Name class="author" text={user?.displayName || user?.username || ""} />
+          <span class="muted small">{p.state === "sending" ? "Sending…" : "Not sent"}</span>
+        </div>
+        {p.content ? <UserText class="content plain" text={p.content} /> : null}
+        {p.attachments?.length ? (
+          <ul class="attachment-files">
+            {p.attachments.map((a) => (
+              <li key={a.id} class="attachment-file">
+                <Icon name="file" size={18} /> <Name class="attachment-name" text={a.name} />
+              </li>
+            ))}
+          </ul>
+        ) : null}
+        {p.messageId && p.state === "sending" ? (
+          <p class="muted small">Waiting for the room's server to confirm…</p>
+        ) : null}
+        {p.state === "failed" ? (
+          <p class="send-failed" role="alert">
+            {p.error}{" "}
+            <button type="button" class="link" onClick={() => retrySend(p)}>
+              Retry
+            </button>{" "}
+            <button type="button" class="link" onClick={() => discardSend(p)}>
+              Discard
+            </button>
+          </p>
+        ) : null}
+      </div>
+    </li>
+  );
+}
+
+export function EditHistory(props: { message: Message; onClose(): void }) {
+  const [edits, setEdits] = useState<{ content: string; html: string; replacedAt: string }[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api<{ edits: { content: string; html: string; replacedAt: string }[] }>(
+      "GET",
+      `/rooms/${props.message.roomId}/messages/${props.message.id}/edits`,
+    )
+      .then((r) => setEdits(r.edits))
+      .catch((e) => setError(describeError(e)));
+  }, [props.message.id]);
+  return (
+    <Dialog title="Edit history" onClose={props.onClose}>
+      {error ? <p role="alert">{error}</p> : null}
+      {!edits && !error ? <p class="loading">Loading…</p> : null}
+      <ol class="edit-history">
+        <li>
+          <p class="muted small">Now</p>
+          <div class="content" dir="auto" dangerouslySetInnerHTML={{ __html: props.message.html }} />
+        </li>
+        {(edits ?? []).map((edit) => (
+          <li key={edit.replacedAt}>
+            <p class="muted small">Before {formatDate(edit.replacedAt)}</p>
+            <div class="content" dir="auto" dangerouslySetInnerHTML={{ __html: edit.html }} />
+          </li>
+        ))}
+      </ol>
+    </Dialog>
+  );
+}
+
+export function ReactionPicker(props: { onPick(emoji: string): void; onClose(): void }) {
+  const [query, setQuery] = useState("");
+  const recent = useMemo(recentEmoji, []);
+  const found = searchEmoji(query);
+  const custom = query.trim();
+  const isOneEmoji =
+    custom !== "" &&
+    /^\p{Extended_Pictographic}/u.test(custom) &&
+    [...new Intl.Segmenter().segment(custom)].length === 1;
+  const pick = (emoji: string) => props.onPick(emoji);
+  return (
+    <Dialog title="Add a reaction" onClose={props.onClose}>
+      <input
+        type="search"
+        class="emoji-search"
+        placeholder="Search emoji (or type one)"
+        aria-label="Search emoji"
+        value={query}
+        autoFocus
+        onInput={(e) => setQuery(e.currentTarget.value)}
+        onKeyDown={(e) => {
+          if (e.key === "Enter") {
+            e.preventDefault();
+            const first = isOneEmoji ? custom : found[0];
+            if (first) pick(first);
+          }
+        }}
+      />
+      {recent.length > 0 && !query ? (
+        <>
+          <h3 class="section-title">Recent</h3>
+          <div class="emoji-grid">
+            {recent.map((e) => (
+              <button type="button" key={`r${e}`} class="emoji" aria-label={e} onClick={() => pick(e)}>
+                {e}
+              </button>
+            ))}
+          </div>
+        </>
+      ) : null}
+      <h3 class="section-title">{query ? "Results" : "All"}</h3>
+      <div class="emoji-grid">
+        {isOneEmoji && !found.includes(custom) ? (
+          <button type="button" class="emoji" aria-label={custom} onClick={() => pick(custom)}>
+            {custom}
+          </button>
+        ) : null}
+        {found.map((e) => (
+          <button type="button" key={e} class="emoji" aria-label={e} onClick={() => pick(e)}>
+            {e}
+          </button>
+        ))}
+        {found.length === 0 && !isOneEmoji ? <p class="muted">No emoji match “{query}”.</p> : null}
+      </div>
+    </Dialog>
+  );
+}

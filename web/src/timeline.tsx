@@ -1,0 +1,260 @@
+/** A room's timeline: messages by day, the new-messages line, keyboard moves, and loading older history. */
+import { useSignal } from "@preact/signals";
+import type { JSX, TargetedKeyboardEvent } from "preact";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { api } from "./api.ts";
+import { Icon } from "./icons.tsx";
+import { EditHistory, MessageItem, PendingItem, ReactionPicker, toggleReaction } from "./message.tsx";
+import { isolate, lookalikesIn, Name, UserText } from "./names.tsx";
+import { atBottom, attempt, jumpRequest, markRead, me, type RoomState, say } from "./store.ts";
+import type { Message, Room } from "./types.ts";
+import { Confirm, dayLabel } from "./ui.tsx";
+
+/** Consecutive messages by one author within this long share one header. */
+const groupWindowMs = 5 * 60 * 1000;
+
+/** Anything with a value, as the room hands its reply and edit signals down. */
+export type Sig<T> = { value: T; peek(): T };
+
+export function Timeline(props: {
+  room: Room;
+  state: RoomState;
+  replyTo: Sig<Message | null>;
+  editing: Sig<Message | null>;
+}) {
+  const { room, state } = props;
+  const messages = state.messages.value;
+  const pending = state.pending.value;
+  const members = state.members.value;
+  const looksAlike = lookalikesIn(members);
+  const user = me.value;
+  const scroller = useRef<HTMLElement>(null);
+  const fromBottom = useRef(0);
+  const firstId = useRef<string | undefined>(undefined);
+  const stuck = useRef(true);
+  const positioned = useRef(false);
+  // The read position when the room was opened: the "new messages" line stays there.
+  const [readMark] = useState(() => (room.unread > 0 ? room.lastReadSeq : Number.POSITIVE_INFINITY));
+  const highlight = useSignal<string | null>(null);
+  const [history, setHistory] = useState<Message | null>(null);
+  const [deleting, setDeleting] = useState<Message | null>(null);
+  const [picker, setPicker] = useState<Message | null>(null);
+
+  const firstNew = messages.find((m) => m.seq > readMark && m.author?.id !== user?.id);
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el || !state.loaded.peek()) return;
+    if (!positioned.current) {
+      positioned.current = true;
+      const line = el.querySelector<HTMLElement>(".new-line");
+      if (line && line.offsetTop < el.scrollHeight - el.clientHeight) {
+        el.scrollTop = line.offsetTop - 40;
+        stuck.current = false;
+      } else el.scrollTop = el.scrollHeight;
+    } else if (messages[0]?.id !== firstId.current && firstId.current !== undefined && !stuck.current) {
+      // Older messages came in above: keep what the reader is looking at in place.
+      el.scrollTop = el.scrollHeight - el.clientHeight - fromBottom.current;
+    } else if (stuck.current) el.scrollTop = el.scrollHeight;
+    firstId.current = messages[0]?.id;
+    onScroll();
+    if (el.scrollHeight <= el.clientHeight + 10 && !state.atStart.peek()) void state.loadOlder();
+  }, [messages, pending, state.loaded.value]);
+
+  function onScroll() {
+    const el = scroller.current;
+    if (!el) return;
+    const distance = el.scrollHeight - el.clientHeight - el.scrollTop;
+    fromBottom.current = distance;
+    stuck.current = distance < 40;
+    atBottom.value = stuck.current;
+    if (el.scrollTop < 300) void state.loadOlder();
+    const last = state.messages.peek().at(-1);
+    if (stuck.current && last && document.visibilityState === "visible") markRead(room.id, last.seq);
+  }
+
+  // A notification asked for a message of this room: go to it once the history is in.
+  useEffect(() => {
+    const wanted = jumpRequest.value;
+    if (!wanted || wanted.roomId !== room.id || !state.loaded.value) return;
+    jumpRequest.value = null;
+    requestAnimationFrame(() => void jumpTo(wanted.messageId));
+  }, [jumpRequest.value, state.loaded.value]);
+
+  useEffect(() => {
+    const visible = () => document.visibilityState === "visible" && onScroll();
+    document.addEventListener("visibilitychange", visible);
+    return () => document.removeEventListener("visibilitychange", visible);
+  }, []);
+
+  /** ↑ and ↓ move between messages; Home and End go to the first and last loaded. */
+  function onKeyDown(e: TargetedKeyboardEvent<HTMLElement>) {
+    if (!["ArrowUp", "ArrowDown", "Home", "End"].includes(e.key)) return;
+    const target = e.target as Element;
+    if (target.closest("button, input, textarea, select, a")) return;
+    const items = [...(scroller.current?.querySelectorAll<HTMLElement>("li.message") ?? [])];
+    if (items.length === 0) return;
+    const current = target.closest("li.message");
+    const at = current ? items.indexOf(current as HTMLElement) : items.length;
+    const next =
+      e.key === "Home"
+        ? items[0]
+        : e.key === "End"
+          ? items.at(-1)
+          : items[Math.max(0, Math.min(items.length - 1, at + (e.key === "ArrowUp" ? -1 : 1)))];
+    if (!next) return;
+    e.preventDefault();
+    next.focus();
+    next.scrollIntoView({ block: "nearest" });
+  }
+
+  function jumpToLatest() {
+    const el = scroller.current;
+    if (!el) return;
+    el.scrollTop = el.scrollHeight;
+    stuck.current = true;
+    document.querySelector<HTMLTextAreaElement>(".composer textarea")?.focus();
+  }
+
+  async function jumpTo(id: string) {
+    for (let i = 0; i < 20 && !state.messages.peek().some((m) => m.id === id) && !state.atStart.peek(); i++) {
+      await state.loadOlder();
+    }
+    const target = document.getElementById(`msg-${id}`);
+    if (!target) return say("The original message is no longer here.", true);
+    stuck.current = false;
+    target.scrollIntoView({ block: "center" });
+    target.focus();
+    highlight.value = id;
+    setTimeout(() => {
+      if (highlight.peek() === id) highlight.value = null;
+    }, 2000);
+  }
+
+  const items: JSX.Element[] = [];
+  let previous: Message | null = null;
+  for (const message of messages) {
+    const day = new Date(message.createdAt).toDateString();
+    if (!previous || new Date(previous.createdAt).toDateString() !== day) {
+      items.push(
+        <li key={`day-${message.id}`} class="day-separator">
+          <span>{dayLabel(message.createdAt)}</span>
+        </li>,
+      );
+    }
+    if (message === firstNew) {
+      items.push(
+        <li key="new-line" class="new-line">
+          <span>New messages</span>
+        </li>,
+      );
+    }
+    const continued =
+      previous != null &&
+      previous.author?.id === message.author?.id &&
+      !message.replyTo &&
+      !previous.deletedAt &&
+      new Date(previous.createdAt).toDateString() === day &&
+      Date.parse(message.createdAt) - Date.parse(previous.createdAt) < groupWindowMs &&
+      message !== firstNew;
+    items.push(
+      <MessageItem
+        key={message.id}
+        message={message}
+        room={room}
+        members={members}
+        looksAlike={looksAlike}
+        continued={continued}
+        mine={message.author?.id === user?.id}
+        highlighted={highlight.value === message.id}
+        onReply={() => {
+          props.editing.value = null;
+          props.replyTo.value = message;
+          document.querySelector<HTMLTextAreaElement>(".composer textarea")?.focus();
+        }}
+        onEdit={() => {
+          props.replyTo.value = null;
+          props.editing.value = message;
+          document.querySelector<HTMLTextAreaElement>(".composer textarea")?.focus();
+        }}
+        onDelete={() => setDeleting(message)}
+        onHistory={() => setHistory(message)}
+        onPick={() => setPicker(message)}
+        onJump={jumpTo}
+      />,
+    );
+    previous = message;
+  }
+  for (const p of pending) items.push(<PendingItem key={p.txnId} pending={p} />);
+
+  return (
+    <div class="timeline-wrap">
+      <section
+        class="timeline"
+        ref={scroller}
+        onScroll={onScroll}
+        onKeyDown={onKeyDown}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region takes focus so that the keyboard can scroll it
+        tabIndex={0}
+        aria-label={`Messages in ${isolate(room.name)}`}
+        aria-describedby="timeline-keys"
+      >
+        <p id="timeline-keys" class="visually-hidden">
+          Use the up and down arrow keys to move between messages, and Tab to reach a message's actions.
+        </p>
+        {state.error.value ? (
+          <p class="form-error" role="alert">
+            {state.error.value}{" "}
+            <button type="button" class="link" onClick={() => void state.load()}>
+              Try again
+            </button>
+          </p>
+        ) : null}
+        {!state.loaded.value && !state.error.value ? <p class="loading">Loading messages…</p> : null}
+        {state.loaded.value && state.atStart.value ? (
+          <p class="room-start">
+            This is the start of <Name text={room.name} />.
+          </p>
+        ) : state.loadingOlder.value ? (
+          <p class="loading">Loading older messages…</p>
+        ) : null}
+        <div role="log" aria-label="Messages">
+          <ol class="messages">{items}</ol>
+        </div>
+      </section>
+      {!atBottom.value && state.loaded.value ? (
+        <button type="button" class="jump-latest" onClick={jumpToLatest}>
+          {room.unread > 0 ? `${room.unread} new · ` : ""}Jump to latest <Icon name="down" size={14} />
+        </button>
+      ) : null}
+      {history ? <EditHistory message={history} onClose={() => setHistory(null)} /> : null}
+      {deleting ? (
+        <Confirm
+          title="Delete message?"
+          action="Delete"
+          onClose={() => setDeleting(null)}
+          onConfirm={async () => {
+            await attempt(async () => {
+              await api("DELETE", `/rooms/${room.id}/messages/${deleting.id}`);
+              state.patch(deleting.id, (m) => ({ ...m, content: "", html: "", deletedAt: new Date().toISOString() }));
+              setDeleting(null);
+            });
+          }}
+        >
+          <p>This removes the message for everyone. It cannot be undone.</p>
+          <UserText as="blockquote" class="quote" text={deleting.content.slice(0, 300)} />
+        </Confirm>
+      ) : null}
+      {picker ? (
+        <ReactionPicker
+          onClose={() => setPicker(null)}
+          onPick={(emoji) => {
+            const target = picker;
+            setPicker(null);
+            void toggleReaction(room.id, target, emoji, true);
+          }}
+        />
+      ) : null}
+    </div>
+  );
+}
