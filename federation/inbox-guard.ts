@@ -1,8 +1,9 @@
 import type { Context } from "hono";
 import { AppError } from "../src/errors.ts";
 import type { Env } from "../src/http/app.ts";
+import { addressKey, clientAddress } from "../src/http/client-address.ts";
 import { jsonNodes } from "../src/json.ts";
-import { blockedHostIn, sameOrigin } from "./remote.ts";
+import { blockedHostIn, hostOf, sameOrigin } from "./remote.ts";
 
 const jsonType = /^application\/(activity\+json|ld\+json|json)\s*(;|$)/i;
 
@@ -78,19 +79,40 @@ function idOf(value: unknown): string | undefined {
   return typeof id === "string" && URL.canParse(id) ? id : undefined;
 }
 
+/** The key a delivery names: `keyId` in draft-cavage `Signature`, `keyid` in RFC 9421 `Signature-Input`. */
+function signatureKeyId(c: Context<Env>): string | undefined {
+  // (RFC 9421 sends a `Signature` header too, without the key.)
+  return /keyId="([^"]+)"/i.exec(`${c.req.header("signature") ?? ""} ${c.req.header("signature-input") ?? ""}`)?.[1];
+}
+
 /**
- * Checks an inbox POST before Fedify sees it: a JSON media type and a body that parses, within
- * {@link inboxLimits}, from a server that is not blocked, whose key, actor and activity id
- * share an origin. Every malformed delivery gets the same coded problem as the rest of the API,
- * and nothing about a refused one is remembered (Fedify records an activity's id as processed
- * once it has passed its checks, so a forged id refused later would shadow the genuine one).
- * The body's bytes are passed on untouched (their digest is signed).
+ * Reads an inbox POST's body, outside the work budget (a sender that trickles its body holds
+ * no slot), and names the sender whose turn it waits for: the host of its signing key, else its
+ * address.
+ * @throws {AppError} `unsupported_media_type` for a body that is not JSON.
  */
-export async function guardInbox(c: Context<Env>): Promise<void> {
+export async function readInbox(c: Context<Env>): Promise<{ bytes: Uint8Array<ArrayBuffer>; sender: string }> {
   if (!jsonType.test(c.req.header("content-type") ?? "")) {
     throw new AppError("unsupported_media_type", "Deliver activities as application/activity+json.");
   }
   const bytes = new Uint8Array(await c.req.raw.arrayBuffer());
+  const keyId = signatureKeyId(c);
+  const sender =
+    keyId && URL.canParse(keyId)
+      ? hostOf(keyId)
+      : `address ${addressKey(clientAddress(c, c.var.deps.config.trustProxy))}`;
+  return { bytes, sender };
+}
+
+/**
+ * Checks an inbox POST before Fedify sees it: a body that parses, within {@link inboxLimits},
+ * from a server that is not blocked, whose key, actor and activity id share an origin. Every
+ * malformed delivery gets the same coded problem as the rest of the API, and nothing about a
+ * refused one is remembered (Fedify records an activity's id as processed once it has passed
+ * its checks, so a forged id refused later would shadow the genuine one). The bytes are passed
+ * on to Fedify untouched (their digest is signed).
+ */
+export async function checkInbox(c: Context<Env>, bytes: Uint8Array<ArrayBuffer>): Promise<void> {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
@@ -103,16 +125,12 @@ export async function guardInbox(c: Context<Env>): Promise<void> {
   const excess = overLimits(json);
   if (excess) throw new AppError("bad_request", excess);
   // A blocked server is refused wherever it appears: as the signer, or any IRI in the activity.
-  // `keyId` in draft-cavage `Signature`, `keyid` in RFC 9421 `Signature-Input`.
-  // (RFC 9421 sends a `Signature` header too, without the key.)
-  const keyId = /keyId="([^"]+)"/i.exec(
-    `${c.req.header("signature") ?? ""} ${c.req.header("signature-input") ?? ""}`,
-  )?.[1];
+  const keyId = signatureKeyId(c);
   const blocked = await blockedHostIn(c.var.deps, [json, keyId ?? null]);
   if (blocked) throw new AppError("server_blocked", `Activities that involve ${blocked} are refused here.`);
+  checkSignatureHeaders(c);
   // A server speaks only for its own actors: Fedify believes a key document's `owner`, so a key
   // served by one server that names another server's actor as its owner must not sign for it.
-  checkSignatureHeaders(c);
   const activity = json as { id?: unknown; actor?: unknown };
   const actor = idOf(activity.actor);
   if (keyId && actor && URL.canParse(keyId) && !sameOrigin(keyId, actor)) {

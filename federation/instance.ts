@@ -19,6 +19,7 @@ import { fedifyMiddleware } from "./middleware.ts";
 import { createFederator } from "./port.ts";
 import { Publisher } from "./publisher.ts";
 import { PostgresMessageQueue } from "./queue.ts";
+import { WorkGate } from "./work-gate.ts";
 
 /** One running server: its app, its federation, and how to stop it. */
 export interface Instance {
@@ -103,7 +104,8 @@ export async function createInstance(
 
   const hub = new Hub(deps, database);
   await hub.start();
-  const app = createApp(deps, { readiness, hub, frontends: [fedifyMiddleware(federation)] });
+  const inboxGate = new WorkGate(config.inboxConcurrency);
+  const app = createApp(deps, { readiness, hub, frontends: [fedifyMiddleware(federation, inboxGate)] });
 
   const workers = new AbortController();
   let working: Promise<void> | undefined;

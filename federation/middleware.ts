@@ -5,7 +5,8 @@ import { AppError, codeForStatus, errorCodes } from "../src/errors.ts";
 import type { Env } from "../src/http/app.ts";
 import { problemMediaType, problemResponse } from "../src/http/problem.ts";
 import { previewInvite } from "../src/rooms/invites.ts";
-import { guardInbox } from "./inbox-guard.ts";
+import { checkInbox, readInbox } from "./inbox-guard.ts";
+import type { WorkGate } from "./work-gate.ts";
 
 /** Paths that are never ActivityPub, WebFinger or NodeInfo: skip Fedify's routing for them. */
 const appOnly = /^\/(api\/|healthz$|readyz$|problems\/)/;
@@ -15,10 +16,11 @@ const appOnly = /^\/(api\/|healthz$|readyz$|problems\/)/;
  * NodeInfo requests it knows; everything else (and content negotiation that asks for HTML)
  * falls through to the routes. Fedify's own error answers become problem documents.
  */
-export function fedifyMiddleware(federation: Federation<Deps>): MiddlewareHandler<Env> {
+export function fedifyMiddleware(federation: Federation<Deps>, gate: WorkGate): MiddlewareHandler<Env> {
   return async (c, next) => {
     if (appOnly.test(c.req.path)) return next();
-    if (c.req.method === "POST" && c.req.path.endsWith("/inbox")) await guardInbox(c);
+    const inboxPost = c.req.method === "POST" && c.req.path.endsWith("/inbox");
+    const delivery = inboxPost ? await readInbox(c) : undefined;
     const invite = c.req.method === "GET" ? /^\/invite\/([A-Za-z0-9_-]{16,64})$/.exec(c.req.path)?.[1] : undefined;
     if (invite && /application\/(activity\+json|ld\+json)/.test(c.req.header("accept") ?? "")) {
       // Another server resolving an invite link: the room's `Group` is what it leads to.
@@ -26,9 +28,8 @@ export function fedifyMiddleware(federation: Federation<Deps>): MiddlewareHandle
       return c.redirect(`${c.var.deps.config.origin}/rooms/${room.id}`, 302);
     }
     let fellThrough = false;
-    const inboxPost = c.req.method === "POST" && c.req.path.endsWith("/inbox");
-    const response = await federation
-      .fetch(c.req.raw, {
+    const handle = () =>
+      federation.fetch(c.req.raw, {
         contextData: c.var.deps,
         onNotFound: async () => {
           fellThrough = true;
@@ -43,23 +44,28 @@ export function fedifyMiddleware(federation: Federation<Deps>): MiddlewareHandle
           await next();
           return c.res;
         },
-      })
-      .catch((error: unknown) => {
-        // A document whose JSON-LD cannot be expanded (a context that does not load, an id that
-        // is no IRI) is the sender's fault, not ours.
-        if (inboxPost && error instanceof Error && error.name.startsWith("jsonld.")) {
-          throw new AppError("bad_request", "The activity's JSON-LD could not be processed.", { cause: error });
-        }
-        // Fedify checks draft-cavage signatures with RSASSA-PKCS1-v1_5 whatever the key: a key
-        // of another kind (an Ed25519 key with `algorithm="ed25519-sha512"` or `hs2019`) makes
-        // WebCrypto throw. Such a signature is not one we can verify.
-        if (inboxPost && error instanceof Error && error.name === "InvalidAccessError") {
-          throw new AppError("unauthenticated", "The signature's key is of a kind this server does not verify.", {
-            cause: error,
-          });
-        }
-        throw error;
       });
+    // Verifying and parsing a delivery is CPU work that does not yield: within the work budget.
+    const checkedHandle = async () => {
+      if (delivery) await checkInbox(c, delivery.bytes);
+      return await handle();
+    };
+    const response = await (delivery ? gate.run(delivery.sender, checkedHandle) : handle()).catch((error: unknown) => {
+      // A document whose JSON-LD cannot be expanded (a context that does not load, an id that
+      // is no IRI) is the sender's fault, not ours.
+      if (inboxPost && error instanceof Error && error.name.startsWith("jsonld.")) {
+        throw new AppError("bad_request", "The activity's JSON-LD could not be processed.", { cause: error });
+      }
+      // Fedify checks draft-cavage signatures with RSASSA-PKCS1-v1_5 whatever the key: a key
+      // of another kind (an Ed25519 key with `algorithm="ed25519-sha512"` or `hs2019`) makes
+      // WebCrypto throw. Such a signature is not one we can verify.
+      if (inboxPost && error instanceof Error && error.name === "InvalidAccessError") {
+        throw new AppError("unauthenticated", "The signature's key is of a kind this server does not verify.", {
+          cause: error,
+        });
+      }
+      throw error;
+    });
     if (fellThrough) return;
     if (response.status >= 400 && !response.headers.get("content-type")?.startsWith(problemMediaType)) {
       const code = codeForStatus(response.status);

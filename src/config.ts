@@ -54,6 +54,7 @@ const envSchema = z.object({
     .min(0, "expected 0 (this process only serves HTTP) or more")
     .default(4),
   QUEUE_POLL_INTERVAL_MS: positiveInt("milliseconds").default(1000),
+  INBOX_CONCURRENCY: positiveInt("a number of deliveries").default(2),
   FEDERATION_ALLOW_PRIVATE_ADDRESS: booleanText.default(false),
   RATE_LIMIT_FACTOR: z.coerce
     .number({ error: "expected a number such as 1 or 0.5" })
@@ -95,6 +96,8 @@ export interface Config {
   /** Concurrent queue workers in this process; 0 runs none (an HTTP-only process). */
   readonly queueWorkers: number;
   readonly queuePollIntervalMs: number;
+  /** Deliveries from other servers verified and parsed at once; the rest wait their turn. */
+  readonly inboxConcurrency: number;
   /** Lets federation reach loopback and private addresses: for tests only. */
   readonly allowPrivateAddress: boolean;
   /** Multiplies every rate limit (2 doubles them); 1 by default. */
@@ -155,6 +158,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databasePoolSize: e.DATABASE_POOL_SIZE,
     queueWorkers: e.QUEUE_WORKERS,
     queuePollIntervalMs: e.QUEUE_POLL_INTERVAL_MS,
+    inboxConcurrency: e.INBOX_CONCURRENCY,
     allowPrivateAddress: e.FEDERATION_ALLOW_PRIVATE_ADDRESS,
     trustProxy: e.TRUST_PROXY,
     rateLimitFactor: e.RATE_LIMIT_FACTOR,

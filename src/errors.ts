@@ -46,6 +46,7 @@ export const errorCodes = {
     title: "The file on the other server was refused (too large, or not what it claims)",
   },
   not_ready: { status: 503, title: "The server is not ready" },
+  busy: { status: 503, title: "The server is busy; try again later" },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -3,6 +3,7 @@
 import { Temporal } from "@js-temporal/polyfill";
 import { fanoutBenchmark } from "./fanout.ts";
 import { federationBenchmark } from "./federation.ts";
+import { inboxBenchmark } from "./inbox.ts";
 import { loginBenchmark } from "./login.ts";
 import { queueBenchmark } from "./queue.ts";
 import { startupBenchmark } from "./startup.ts";
@@ -16,6 +17,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   login: loginBenchmark,
   fanout: fanoutBenchmark,
   federation: federationBenchmark,
+  inbox: inboxBenchmark,
   uploads: uploadsBenchmark,
 };
 
