@@ -96,7 +96,7 @@ export class Hub {
     this.#unlisten.push(await this.#database.listen(eventsChannel, () => this.#pull()));
     this.#unlisten.push(await this.#database.listen(ephemeralChannel, (payload) => this.#ephemeral(payload)));
     // Sessions that end (logout, revocation, suspension) lose their streams within seconds.
-    this.#sweeper = setInterval(() => void this.#sweepSessions(), 2000);
+    this.#sweeper = setInterval(() => void this.sweepSessions(), 2000);
     (this.#sweeper as { unref?: () => void }).unref?.();
     this.#heartbeat = setInterval(() => void this.#beat(), 10_000);
     (this.#heartbeat as { unref?: () => void }).unref?.();
@@ -464,8 +464,15 @@ export class Hub {
     return [...(this.#byActor.get(actorId) ?? [])].some((c) => c.rooms.has(roomId));
   }
 
-  async #sweepSessions(): Promise<void> {
-    const ids = [...new Set([...this.#connections()].map((c) => c.sessionId))];
+  /**
+   * Closes (4001) the connections whose session has ended, and deletes expired tickets. Runs
+   * every two seconds; a test may run it at any moment.
+   */
+  async sweepSessions(): Promise<void> {
+    // Only the connections asked about are judged by the answer: one opened while the query
+    // runs has a session the query never saw (and a live one: its ticket was just redeemed).
+    const checked = [...this.#connections()];
+    const ids = [...new Set(checked.map((c) => c.sessionId))];
     if (ids.length === 0) return;
     try {
       const live = await this.#deps.db
@@ -473,7 +480,7 @@ export class Hub {
         .from(sessions)
         .where(and(inArray(sessions.id, ids), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)));
       const alive = new Set(live.map((s) => s.id));
-      for (const connection of [...this.#connections()]) {
+      for (const connection of checked) {
         if (!alive.has(connection.sessionId)) {
           this.#remove(connection);
           connection.sink.close(closeCodes.sessionEnded, "the session has ended");

@@ -197,3 +197,36 @@ describe("the event log's retention", () => {
     await stream.close();
   });
 });
+
+describe("the sweep for ended sessions", () => {
+  it("closes no connection opened while it runs (300 connecting, sweeps all the while)", async () => {
+    const hub = t.hub;
+    const users = await Promise.all(["sweep_a", "sweep_b", "sweep_c"].map((name) => user(name)));
+    const sessionOf = async (u: { headers: Record<string, string> }) => {
+      // The ticket names the session: redeeming it is what the transports do before connecting.
+      const who = await hub.redeemTicket(await ticket(u.headers));
+      return who;
+    };
+    const whos = await Promise.all(users.map(sessionOf));
+    const closes: number[] = [];
+    const detachers: (() => void)[] = [];
+    let sweeping = true;
+    const sweeps = (async () => {
+      while (sweeping) await hub.sweepSessions();
+    })();
+    await Promise.all(
+      Array.from({ length: 300 }, async (_, i) => {
+        const detach = await hub.connect(whos[i % whos.length] as { actorId: string; sessionId: string }, {
+          send: () => true,
+          close: (code) => closes.push(code),
+        });
+        detachers.push(detach);
+      }),
+    );
+    sweeping = false;
+    await sweeps;
+    await hub.sweepSessions();
+    for (const detach of detachers) detach();
+    expect(closes).toEqual([]);
+  });
+});
