@@ -7,7 +7,7 @@ import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { notifyActor } from "../notifications/notifications.ts";
 import { actorByHandle } from "./actors.ts";
-import { accessRoomFor, addMember, logModeration, remote } from "./rooms.ts";
+import { accessRoomFor, addMember, logModeration, membership, remote } from "./rooms.ts";
 
 /** The longest an invite may last: 30 days. */
 export const maxInviteSeconds = 30 * 24 * 60 * 60;
@@ -139,17 +139,29 @@ async function inviteByCode(deps: Pick<Deps, "db">, code: string): Promise<{ inv
   return row;
 }
 
-/** What an invite leads to, for the page that asks before accepting. */
-export async function previewInvite(deps: Deps, code: string) {
+/**
+ * What an invite leads to, for the page that asks before accepting. A private room shows
+ * nothing of itself through a code that no longer works (revoked, expired, used up) or that
+ * was made for someone else (to anyone but its members): the code is no key to it any more.
+ * @param actorId Who asks, when known (a remote server resolving the link is not anyone).
+ * @throws {AppError} `invite_not_found`; `invite_expired` for a private room's dead code.
+ */
+export async function previewInvite(deps: Deps, code: string, actorId?: string) {
   const { invite, room } = await inviteByCode(deps, code);
-  const [members] = await deps.db
-    .select({ n: sql<number>`count(*)`.mapWith(Number) })
-    .from(roomMembers)
-    .where(eq(roomMembers.roomId, room.id));
   const [live] = await deps.db
     .select({ id: invites.id })
     .from(invites)
     .where(and(eq(invites.id, invite.id), usable()));
+  const member = actorId != null && (await membership(deps.db, room.id, actorId)) != null;
+  if (room.visibility !== "public" && !member) {
+    if (invite.inviteeId != null && invite.inviteeId !== actorId)
+      throw new AppError("invite_not_found", "No such invite.");
+    if (live == null) throw new AppError("invite_expired", "This invite has expired, been used up or been revoked.");
+  }
+  const [members] = await deps.db
+    .select({ n: sql<number>`count(*)`.mapWith(Number) })
+    .from(roomMembers)
+    .where(eq(roomMembers.roomId, room.id));
   return { room, members: members?.n ?? 0, usable: live != null };
 }
 

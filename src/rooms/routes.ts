@@ -772,12 +772,12 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
           schema: z.object({ room: roomSchema, members: z.number(), usable: z.boolean() }),
         },
       },
-      errors: ["invite_not_found"],
+      errors: ["invite_not_found", "invite_expired"],
     },
     async (c, { params }) => {
       await inviteLimit(c);
       const deps = c.var.deps;
-      const preview = await previewInvite(deps, params.code);
+      const preview = await previewInvite(deps, params.code, me(c));
       return c.json({
         room: serializeRoom(deps, preview.room, { role: null }),
         members: preview.members,

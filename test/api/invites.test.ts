@@ -275,18 +275,34 @@ describe("invites that can no longer be used", () => {
   });
 
   for (const which of ["revoked", "expired", "usedUp"] as const) {
-    it(`a ${which === "usedUp" ? "used-up" : which} invite: accept is 410 invite_expired, nothing changes, and the preview says unusable`, async () => {
+    it(`a ${which === "usedUp" ? "used-up" : which} invite: accept is 410 invite_expired, nothing changes, and the preview shows nothing of the private room`, async () => {
       const invite = { revoked, expired, usedUp }[which];
       const guest = await signUp("dead_guest");
       const before = { members: await memberIds(roomId), row: await inviteRow(invite.id) };
       await expectProblem(await accept(invite.code, guest), 410, "invite_expired");
       expect({ members: await memberIds(roomId), row: await inviteRow(invite.id) }).toEqual(before);
-      expect(await ok<Preview>(await preview(invite.code, guest))).toMatchObject({
+      // A dead code is no key to a private room: not its name, topic or member count.
+      const res = await preview(invite.code, guest);
+      const text = await res.clone().text();
+      await expectProblem(res, 410, "invite_expired");
+      expect(text).not.toContain(roomId);
+      expect(text).not.toContain("Invited");
+      // Its members still see where their old link led.
+      expect(await ok<Preview>(await preview(invite.code, owner))).toMatchObject({
         usable: false,
         room: { id: roomId },
       });
     });
   }
+
+  it("a dead invite to a public room still previews it, marked unusable (the room is public anyway)", async () => {
+    const open = await createRoom(owner, "public", "Open doors");
+    const gone = await createInvite(open, owner);
+    issuedCodes.add(gone.code);
+    await ok(await call("DELETE", `/rooms/${open}/invites/${gone.id}`, owner), 204);
+    const guest = await signUp("dead_guest");
+    expect(await ok<Preview>(await preview(gone.code, guest))).toMatchObject({ usable: false, room: { id: open } });
+  });
 
   it("the live invite still works", async () => {
     const guest = await signUp("dead_guest");

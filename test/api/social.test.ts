@@ -283,6 +283,13 @@ describe("targeted invites", () => {
       404,
       "invite_not_found",
     );
+    // Nor does anyone else see the private room through it.
+    await expectProblem(
+      await t.request(`/api/v1/invites/${code}`, { headers: other.headers }),
+      404,
+      "invite_not_found",
+    );
+    expect((await t.request(`/api/v1/invites/${code}`, { headers: guest.headers })).status).toBe(200);
     expect((await t.request(`/api/v1/invites/${code}/accept`, { method: "POST", headers: guest.headers })).status).toBe(
       200,
     );
