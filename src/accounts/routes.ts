@@ -242,9 +242,12 @@ export function accountRoutes(api: Api, app: Hono<Env>): void {
     async (c, { body }) => {
       const deps = c.var.deps;
       const { address, userAgent } = client(c);
+      // By address, and by account from one address: a limit by account alone would let
+      // anyone lock anyone out with ten wrong passwords.
+      const from = addressKey(address);
       await enforceRateLimits(deps, [
-        { key: `login:addr:${addressKey(address)}`, limit: limit(deps, 30), windowSeconds: 300 },
-        { key: `login:user:${body.username.toLowerCase()}`, limit: limit(deps, 10), windowSeconds: 300 },
+        { key: `login:addr:${from}`, limit: limit(deps, 30), windowSeconds: 300 },
+        { key: `login:user:${body.username.toLowerCase()}:${from}`, limit: limit(deps, 10), windowSeconds: 300 },
       ]);
       const issued = await login(deps, body, { deviceLabel: body.deviceLabel || deviceLabelFrom(userAgent), address });
       return tokensResponse(c, issued, body.refreshTokenIn, 200);

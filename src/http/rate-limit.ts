@@ -14,7 +14,8 @@ export interface RateLimitRule {
 /**
  * Counts a hit against each rule (fixed windows kept in PostgreSQL, so every process shares
  * them) and refuses when any is over its limit.
- * @throws {AppError} `rate_limited` with `Retry-After` set to when the longest wait ends.
+ * @throws {AppError} `rate_limited` with `Retry-After` (and `details.retryAfter`) set to when the
+ *   longest wait ends, in seconds.
  */
 export async function enforceRateLimits(deps: Pick<Deps, "db">, rules: readonly RateLimitRule[]): Promise<void> {
   let retryAfter = 0;
@@ -35,6 +36,7 @@ export async function enforceRateLimits(deps: Pick<Deps, "db">, rules: readonly 
   }
   if (retryAfter > 0) {
     throw new AppError("rate_limited", `Too many attempts; try again in ${retryAfter} seconds.`, {
+      details: { retryAfter },
       headers: { "Retry-After": String(retryAfter) },
     });
   }

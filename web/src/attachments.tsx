@@ -7,9 +7,10 @@
 import type { Signal } from "@preact/signals";
 import { useRef, useState } from "preact/hooks";
 import { ApiError, api, type Upload, upload } from "./api.ts";
+import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { isolate, Name, plain } from "./names.tsx";
-import { describeError, roomState, say } from "./store.ts";
+import { roomState, say } from "./store.ts";
 import type { Attachment, Message } from "./types.ts";
 import { Dialog } from "./ui.tsx";
 

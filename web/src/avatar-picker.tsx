@@ -1,6 +1,7 @@
 /** Choosing a picture (a user's or a room's) with a preview before it is uploaded. */
 import { useEffect, useState } from "preact/hooks";
-import { describeError, say } from "./store.ts";
+import { describeError } from "./errors.ts";
+import { say } from "./store.ts";
 import { Avatar, FormError } from "./ui.tsx";
 
 /** Avatar files the server accepts (src/media/images.ts). */

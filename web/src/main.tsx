@@ -3,6 +3,7 @@ import { useSignalEffect } from "@preact/signals";
 import { type JSX, render } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { authenticate } from "./api.ts";
+import { describeError } from "./errors.ts";
 import { isolate, Name } from "./names.tsx";
 import { CreateRoom, Directory, InvitePage, JoinRemote, NewDirect, UserPage } from "./pages.tsx";
 import { RoomView } from "./room.tsx";
@@ -14,7 +15,6 @@ import {
   activeRoomId,
   authState,
   boot,
-  describeError,
   enableNotifications,
   me,
   notificationPermission,

@@ -1,9 +1,10 @@
 /** The member panel: roles, presence, nicknames and colours, and moderation for those allowed. */
 import { useState } from "preact/hooks";
 import { api } from "./api.ts";
+import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { isolate, lookalikesIn, memberName, Name, PersonName } from "./names.tsx";
-import { describeError, me, type RoomState, say } from "./store.ts";
+import { me, type RoomState, say } from "./store.ts";
 import type { Member, Role, Room } from "./types.ts";
 import { Avatar, Dialog, Field, FormError, PresenceDot, useSubmit } from "./ui.tsx";
 

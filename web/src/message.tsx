@@ -3,9 +3,10 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { api } from "./api.ts";
 import { AttachmentList } from "./attachments.tsx";
 import { recentEmoji, rememberEmoji, searchEmoji } from "./emoji.ts";
+import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { type LooksAlike, Name, PersonName, personText, plain, UserText } from "./names.tsx";
-import { attempt, describeError, discardSend, isHidden, me, retrySend } from "./store.ts";
+import { attempt, discardSend, isHidden, me, retrySend } from "./store.ts";
 import type { Actor, Member, Message, PendingMessage, Room } from "./types.ts";
 import { Avatar, Dialog, formatDate, Time } from "./ui.tsx";
 

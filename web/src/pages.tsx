@@ -2,10 +2,11 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api } from "./api.ts";
+import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { isolate, Name, plain, UserText } from "./names.tsx";
 import { navigate } from "./router.ts";
-import { attempt, blocked, describeError, me, pageTitle, putRoom, rooms, say } from "./store.ts";
+import { attempt, blocked, me, pageTitle, putRoom, rooms, say } from "./store.ts";
 import type { Room, User } from "./types.ts";
 import { ActionButton, Avatar, Field, FormError, useSubmit } from "./ui.tsx";
 

@@ -2,9 +2,10 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "./api.ts";
 import { AvatarPicker, formWith } from "./avatar-picker.tsx";
+import { describeError } from "./errors.ts";
 import { Name } from "./names.tsx";
 import { navigate } from "./router.ts";
-import { attempt, describeError, putRoom, rooms, say } from "./store.ts";
+import { attempt, putRoom, rooms, say } from "./store.ts";
 import type { Actor, Invite, Room } from "./types.ts";
 import { ActionButton, Confirm, copyText, Dialog, Field, FormError, formatDate, useSubmit } from "./ui.tsx";
 

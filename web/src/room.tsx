@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "./api.ts";
 import { addFiles, type UploadItem } from "./attachments.tsx";
 import { Composer } from "./composer.tsx";
+import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { MemberPanel } from "./members.tsx";
 import { lookalikesIn, memberName, Name, PersonName, UserText } from "./names.tsx";
@@ -12,7 +13,6 @@ import { RoomSettings } from "./room-settings.tsx";
 import { navigate } from "./router.ts";
 import {
   atBottom,
-  describeError,
   pageTitle,
   putRoom,
   type RoomState,

@@ -2,9 +2,10 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, logout } from "./api.ts";
 import { AvatarPicker, formWith } from "./avatar-picker.tsx";
+import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { Name } from "./names.tsx";
-import { describeError, enableNotifications, me, notificationsEnabled, pageTitle, say } from "./store.ts";
+import { enableNotifications, me, notificationsEnabled, pageTitle, say } from "./store.ts";
 import { applyTheme, type ThemeChoice, themeChoice } from "./theme.ts";
 import type { Actor, SessionInfo, User } from "./types.ts";
 import { ActionButton, Field, FormError, formatDate, useSubmit } from "./ui.tsx";

@@ -1,12 +1,12 @@
 /** The notifications list and the contacts page. */
 import { useEffect } from "preact/hooks";
 import { api } from "./api.ts";
+import { describeError } from "./errors.ts";
 import { isolate, Name, PhraseView, phraseText, plain, UserText } from "./names.tsx";
 import { openDirect, Page } from "./pages.tsx";
 import {
   attempt,
   contacts,
-  describeError,
   describeNotification,
   loadContacts,
   loadNotifications,

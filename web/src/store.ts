@@ -5,6 +5,7 @@
  */
 import { batch, computed, signal } from "@preact/signals";
 import { ApiError, api, onSession, refresh } from "./api.ts";
+import { describeError } from "./errors.ts";
 import { type Phrase, phraseText } from "./names.tsx";
 import { navigate } from "./router.ts";
 import { Stream } from "./stream.ts";
@@ -73,31 +74,6 @@ export const sortedRooms = computed(() =>
 /** Shows a short status message (announced to screen readers). */
 export function say(text: string, error = false): void {
   toast.value = { text, error, id: Date.now() };
-}
-
-/** What an error means for the user, by the problem's code. */
-export function describeError(error: unknown): string {
-  if (!(error instanceof ApiError)) return "Something went wrong.";
-  switch (error.code) {
-    case "network":
-      return "You are offline or the server cannot be reached.";
-    case "rate_limited":
-      return "Too many attempts: wait a moment and try again.";
-    case "unauthenticated":
-      return "Your session has ended: sign in again.";
-    case "forbidden":
-    case "not_a_member":
-      return error.message || "You are not allowed to do that.";
-    case "room_not_found":
-      return "This room does not exist or you cannot see it.";
-    case "validation_failed": {
-      const details = Array.isArray(error.details) ? (error.details as { path?: string; message?: string }[]) : [];
-      const first = details[0];
-      return first?.message ? `${first.path ? `${first.path}: ` : ""}${first.message}` : error.message;
-    }
-    default:
-      return error.message || "Something went wrong.";
-  }
 }
 
 export class RoomState {

@@ -1,8 +1,9 @@
 /** Small shared pieces: avatars, dialogs, presence dots, times, forms. */
 import type { ComponentChildren, TargetedSubmitEvent } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
+import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
-import { describeError, presence, say } from "./store.ts";
+import { presence, say } from "./store.ts";
 
 /** A colour for a name without one: stable per id, from a palette readable on both themes. */
 const palette = ["#c2410c", "#0f766e", "#7c3aed", "#be185d", "#1d4ed8", "#4d7c0f", "#b45309", "#0e7490"];
