@@ -175,6 +175,19 @@ function clearRefreshCookie(c: Context<Env>): void {
 }
 
 /** Answers a login, registration or refresh: the refresh token goes where the client asked. */
+/**
+ * The refresh cookie authenticates whatever the browser sends with it: a request that uses it
+ * must come from our own pages. `Origin` is checked when the browser sends one, else
+ * `Sec-Fetch-Site`; a client that sends neither is no browser (and no page can forge for it).
+ * @throws {AppError} `forbidden` for a request from another site.
+ */
+function assertOwnPage(c: Context<Env>): void {
+  const origin = c.req.header("origin");
+  const site = c.req.header("sec-fetch-site");
+  const foreign = origin != null ? origin !== c.var.deps.config.origin : site != null && site !== "same-origin";
+  if (foreign) throw new AppError("forbidden", "The session cookie works only from this server's own pages.");
+}
+
 function tokensResponse(c: Context<Env>, issued: IssuedTokens, deliver: "cookie" | "body", status: 200 | 201) {
   const body: z.infer<typeof tokensSchema> = {
     user: serializeUser(c.var.deps, issued.user),
@@ -266,11 +279,12 @@ export function accountRoutes(api: Api, app: Hono<Env>): void {
         "A refresh token works once: presenting a used one ends the session.",
       body: refreshBody,
       responses: { 200: { description: "New tokens", schema: tokensSchema } },
-      errors: ["invalid_refresh_token"],
+      errors: ["invalid_refresh_token", "forbidden"],
     },
     async (c, { body }) => {
       const deps = c.var.deps;
       const fromBody = body.refreshToken;
+      if (!fromBody) assertOwnPage(c);
       const presented = fromBody ?? getCookie(c, cookieName(deps));
       if (!presented) throw new AppError("invalid_refresh_token", "Send the refresh token in the body or the cookie.");
       try {
@@ -293,7 +307,7 @@ export function accountRoutes(api: Api, app: Hono<Env>): void {
       description: "Identifies the session by the bearer token, else by the refresh token (body or cookie).",
       body: refreshBody,
       responses: { 204: { description: "The session has ended" } },
-      errors: ["unauthenticated", "token_expired", "invalid_refresh_token"],
+      errors: ["unauthenticated", "token_expired", "invalid_refresh_token", "forbidden"],
     },
     async (c, { body }) => {
       const deps = c.var.deps;
@@ -302,6 +316,7 @@ export function accountRoutes(api: Api, app: Hono<Env>): void {
         const { user, session } = await authenticate(deps, bearer);
         await revokeSession(deps, user.id, session.id, "logout");
       } else {
+        if (!body.refreshToken) assertOwnPage(c);
         const presented = body.refreshToken ?? getCookie(c, cookieName(deps));
         if (!presented) throw new AppError("unauthenticated", "Send the access token or the refresh token.");
         // Refreshing proves the token is current; the fresh session row is then ended.

@@ -167,6 +167,29 @@ describe("logout", () => {
     expect(await whoAmI(t, accessToken)).toEqual({ status: 401, code: "unauthenticated" });
   });
 
+  it("with the cookie from another site's page: 403, and the session goes on (refresh too)", async () => {
+    await registerUser(t, "cressida", "cressida's password");
+    const res = await login("cressida", "cressida's password");
+    const { accessToken } = (await res.json()) as TokensBody;
+    const cookie = `${refreshCookieName}=${refreshCookie(res)?.value ?? ""}`;
+    for (const path of ["/api/v1/auth/logout", "/api/v1/auth/refresh"]) {
+      const foreign: Record<string, string>[] = [
+        { origin: "https://evil.example" },
+        { "sec-fetch-site": "cross-site" },
+        { origin: "null" },
+      ];
+      for (const headers of foreign) {
+        const forged = await t.request(path, json("POST", {}, { cookie, ...headers }));
+        await expectProblem(forged, 403, "forbidden");
+        expect(refreshCookie(forged)).toBeUndefined();
+      }
+    }
+    expect(await whoAmI(t, accessToken)).toEqual({ status: 200 });
+    // From our own pages it works.
+    const own = await t.request("/api/v1/auth/refresh", json("POST", {}, { cookie, origin: t.origin }));
+    expect(own.status, await peek(own)).toBe(200);
+  });
+
   it("without any token is unauthenticated", async () => {
     await expectProblem(await t.request("/api/v1/auth/logout", json("POST", {})), 401, "unauthenticated");
   });

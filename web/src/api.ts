@@ -7,13 +7,15 @@ import type { Problem, User } from "./types.ts";
 
 /** An API failure, by the problem document's stable `code` (or `network` when offline). */
 export class ApiError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 0,
-    readonly details?: unknown,
-  ) {
+  readonly code: string;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: string, message: string, status = 0, details?: unknown) {
     super(message);
+    this.code = code;
+    this.status = status;
+    this.details = details;
   }
 }
 
