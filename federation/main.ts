@@ -6,6 +6,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server";
+import { limitConnectionsPerAddress, nodeServerOptions } from "../src/http/node-limits.ts";
 import { serveWebSockets } from "../src/stream/node-websocket.ts";
 import { runServer } from "./server.ts";
 
@@ -24,7 +25,9 @@ await runServer({
         fetch(request, { clientAddress: env.incoming.socket.remoteAddress }),
       port,
       hostname,
+      serverOptions: nodeServerOptions(config),
     });
+    limitConnectionsPerAddress(server as Server, config.maxConnectionsPerAddress);
     serveWebSockets(server as Server, hub, config);
     await new Promise<void>((resolve, reject) => {
       server.once("listening", resolve);

@@ -55,6 +55,13 @@ const envSchema = z.object({
     .default(4),
   QUEUE_POLL_INTERVAL_MS: positiveInt("milliseconds").default(1000),
   INBOX_CONCURRENCY: positiveInt("a number of deliveries").default(2),
+  STREAM_MAX_PER_USER: positiveInt("a number of streams").default(20),
+  MAX_CONNECTIONS_PER_ADDRESS: z.coerce
+    .number({ error: "expected a number of connections" })
+    .int("expected a whole number")
+    .min(0, "expected 0 (no limit) or more")
+    .default(256),
+  REQUEST_TIMEOUT_MS: positiveInt("milliseconds").default(60_000),
   FEDERATION_ALLOW_PRIVATE_ADDRESS: booleanText.default(false),
   RATE_LIMIT_FACTOR: z.coerce
     .number({ error: "expected a number such as 1 or 0.5" })
@@ -98,6 +105,15 @@ export interface Config {
   readonly queuePollIntervalMs: number;
   /** Deliveries from other servers verified and parsed at once; the rest wait their turn. */
   readonly inboxConcurrency: number;
+  /** Live streams (WebSocket or SSE) one user may hold open in one process. */
+  readonly streamMaxPerUser: number;
+  /**
+   * Open connections one client address (an IPv6 /64) may hold; 0 for no limit. Not applied
+   * behind a reverse proxy (`TRUST_PROXY`), where every connection comes from the proxy.
+   */
+  readonly maxConnectionsPerAddress: number;
+  /** How long a client may take to send a whole request, headers and body. */
+  readonly requestTimeoutMs: number;
   /** Lets federation reach loopback and private addresses: for tests only. */
   readonly allowPrivateAddress: boolean;
   /** Multiplies every rate limit (2 doubles them); 1 by default. */
@@ -159,6 +175,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queueWorkers: e.QUEUE_WORKERS,
     queuePollIntervalMs: e.QUEUE_POLL_INTERVAL_MS,
     inboxConcurrency: e.INBOX_CONCURRENCY,
+    streamMaxPerUser: e.STREAM_MAX_PER_USER,
+    maxConnectionsPerAddress: e.TRUST_PROXY > 0 ? 0 : e.MAX_CONNECTIONS_PER_ADDRESS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     allowPrivateAddress: e.FEDERATION_ALLOW_PRIVATE_ADDRESS,
     trustProxy: e.TRUST_PROXY,
     rateLimitFactor: e.RATE_LIMIT_FACTOR,

@@ -151,7 +151,8 @@ export class Hub {
 
   /**
    * Redeems a ticket (deleting it: a ticket works once) and returns its live session.
-   * @throws {AppError} `unauthenticated` for an unknown, used or expired ticket.
+   * @throws {AppError} `unauthenticated` for an unknown, used or expired ticket; `rate_limited`
+   *   when the user has `STREAM_MAX_PER_USER` streams open in this process already.
    */
   async redeemTicket(ticket: string): Promise<{ actorId: string; sessionId: string }> {
     const [row] = await this.#deps.db
@@ -166,6 +167,12 @@ export class Hub {
       .from(sessions)
       .where(and(eq(sessions.id, row.sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)));
     if (session == null) throw new AppError("unauthenticated", "The session of this ticket has ended.");
+    const open = this.#byActor.get(session.userId)?.size ?? 0;
+    if (open >= this.#deps.config.streamMaxPerUser) {
+      throw new AppError("rate_limited", `At most ${this.#deps.config.streamMaxPerUser} streams may be open at once.`, {
+        headers: { "Retry-After": "10" },
+      });
+    }
     return { actorId: session.userId, sessionId: row.sessionId };
   }
 

@@ -58,6 +58,8 @@ async function run(clients: number, senders: number, ratePerSender: number, seco
       RATE_LIMIT_FACTOR: "100000",
       LOG_LEVEL: "warning",
       DATABASE_POOL_SIZE: "20",
+      // Every client connects from loopback: one address.
+      MAX_CONNECTIONS_PER_ADDRESS: "0",
     },
     120_000,
   );
