@@ -73,5 +73,10 @@ await runServer({
     return { port: await listening.promise, shutdown: () => server.shutdown() };
   },
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
+  onUnhandledRejection: (handler) =>
+    globalThis.addEventListener("unhandledrejection", (event) => {
+      event.preventDefault();
+      handler(event.reason);
+    }),
   exit: (code) => Deno.exit(code),
 });

@@ -50,5 +50,6 @@ await runServer({
     };
   },
   onSignal: (signal, handler) => process.on(signal, handler),
+  onUnhandledRejection: (handler) => process.on("unhandledRejection", handler),
   exit: (code) => process.exit(code),
 });

@@ -26,6 +26,8 @@ export interface Runtime {
     options: { port: number; hostname: string; hub: Hub; config: Config },
   ): Promise<RunningServer>;
   onSignal(signal: "SIGTERM" | "SIGINT", handler: () => void): void;
+  /** Takes over promises that fail with nobody to handle them (the runtime would exit). */
+  onUnhandledRejection(handler: (reason: unknown) => void): void;
   exit(code: number): never;
 }
 
@@ -53,6 +55,11 @@ export async function runServer(runtime: Runtime): Promise<void> {
   const config: Config = orExit(runtime, () => loadConfig(runtime.env()));
   await setupLogging(config.logLevel, config.logFormat);
   const log = logger("main");
+  // A background promise that fails unhandled is a bug to log loudly, not a reason for every
+  // user of the server to lose it: whatever input caused it must not take the process down.
+  runtime.onUnhandledRejection((reason) =>
+    log.error("A promise failed with nobody to handle it: {reason}", { reason }),
+  );
   const started = performance.now();
   const secrets = orExit(runtime, () => loadSecrets(config));
   log.info("Starting {name} {version} on {runtime} with {database}.", {
