@@ -3,6 +3,7 @@
  * serves (never a list of our own, so a new endpoint is fuzzed the day it is declared), with
  * validators rebuilt from the document's schemas to tell a bad input from a good one.
  */
+import fc from "fast-check";
 import { z } from "zod";
 
 /** A path or query parameter. */
@@ -80,7 +81,7 @@ export function endpointsOf(document: { paths: Record<string, Record<string, Ope
       }));
       const content = operation.requestBody?.content ?? {};
       const jsonSchema = content["application/json"]?.schema;
-      endpoints.push({
+      const endpoint: Endpoint = {
         method: method.toUpperCase(),
         path,
         auth: (operation.security ?? []).length > 0,
@@ -96,7 +97,9 @@ export function endpointsOf(document: { paths: Record<string, Record<string, Ope
         multipart: content["multipart/form-data"]
           ? { fields: (content["multipart/form-data"].schema.required as string[] | undefined) ?? [] }
           : undefined,
-      });
+      };
+      // A failure report names the endpoint, not its validators.
+      endpoints.push(Object.assign(endpoint, { [fc.toStringMethod]: () => `${endpoint.method} ${path}` }));
     }
   }
   return endpoints;
