@@ -50,6 +50,8 @@ const federationTables = ["fedify_queue"];
 let server: FuzzServer;
 let peer: Peer;
 let mallory: PeerActor;
+/** An actor whose keys sign for the actors made per input (making keys takes too long for each). */
+let template: PeerActor;
 let host: FuzzUser;
 /** The IRIs activities may name, by symbol (resolved when an input is sent). */
 const iris: Record<string, string> = {};
@@ -82,7 +84,7 @@ beforeAll(async () => {
     201,
   );
   const invite = await api<{ code: string }>(server, host, "POST", `/api/v1/rooms/${hidden.id}/invites`, {}, 201);
-  mallory = await peer.actor("mallory");
+  [mallory, template] = await Promise.all([peer.actor("mallory"), peer.actor("template")]);
   Object.assign(iris, {
     room: room.url,
     hiddenRoom: hidden.url,
@@ -121,23 +123,28 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** Waits until the queue holds nothing that is due (deliveries and inbox activities handled). */
+/**
+ * Waits until the queue is empty: inbox activities handled, deliveries made. A message put off
+ * to later is a retry (a listener or a delivery failed): that fails at once.
+ */
 async function drained(ms = 8000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const [row] = await queryRows<{ n: number }>(
+    const [row] = await queryRows<{ n: number; later: number }>(
       server.instance.database.db,
-      sql`select count(*)::int as n from fedify_queue`,
+      sql`select count(*)::int as n, count(*) filter (where deliver_at > now() + interval '200 milliseconds')::int as later from fedify_queue`,
     );
     if (Number(row?.n) === 0) return;
-    if (Date.now() > deadline) {
-      const rows = await queryRows<{ message: unknown; attempts: number }>(
+    if (Number(row?.later) > 0 || Date.now() > deadline) {
+      const rows = await queryRows<{ message: unknown; deliver_at: unknown }>(
         server.instance.database.db,
-        sql`select message, attempts from fedify_queue limit 3`,
+        sql`select message, deliver_at from fedify_queue limit 3`,
       );
-      throw new Error(
-        `the queue still holds ${row?.n} messages after ${ms} ms: ${JSON.stringify(rows).slice(0, 1500)}`,
-      );
+      const why =
+        Number(row?.later) > 0
+          ? "a retry is waiting in the queue"
+          : `the queue still holds ${row?.n} messages after ${ms} ms`;
+      throw new Error(`${why}: ${JSON.stringify(rows).slice(0, 1500)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -217,7 +224,7 @@ function objectFields(inner: fc.Arbitrary<Shape>): fc.Arbitrary<[string, Shape][
     ),
     fc.tuple(
       fc.constantFrom("published", "updated"),
-      fc.oneof(fc.constantFrom("2024-01-01T00:00:00Z", "yesterday", "9999-99-99", ""), text),
+      fc.oneof(fc.constantFrom("2024-01-01T00:00:00Z", "yesterday", "9999-99-99", ""), text, inner),
     ),
     fc.tuple(fc.constantFrom("inReplyTo", "url", "quoteUrl", "instrument", "target", "result"), fc.oneof(iri, inner)),
     fc.tuple(
@@ -339,6 +346,17 @@ async function deliver(
  * nothing; an acceptance must be handled (queue drained) without a listener failing.
  */
 async function exercise(label: string, deliverIt: () => Promise<Answer>, mustRefuse: boolean): Promise<void> {
+  try {
+    await check(label, deliverIt, mustRefuse);
+  } catch (error) {
+    // A delivery that failed is retried by the queue later: gone now, so that it is not blamed
+    // on the next input (shrinking replays many).
+    await server.instance.database.db.execute(sql`delete from fedify_queue`);
+    throw error;
+  }
+}
+
+async function check(label: string, deliverIt: () => Promise<Answer>, mustRefuse: boolean): Promise<void> {
   const before = await server.snapshot(federationTables);
   const logMark = server.logs.length;
   const seen = await observe(server, async () => {
@@ -376,6 +394,96 @@ async function exercise(label: string, deliverIt: () => Promise<Answer>, mustRef
     }
     expectUnchanged(`${context()}\n  which`, before, await server.snapshot(federationTables));
   }
+}
+
+/** Values a remote document may hold where text is expected. */
+const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 4, arbitrary: anyString },
+  { weight: 1, arbitrary: fc.constantFrom("a\u0000b", "\ud800", "\u202eevil", "\u200b", "x".repeat(100_000), "", " ") },
+  { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.constant(null), fc.boolean(), fc.constant([]), fc.constant({})) },
+  { weight: 1, arbitrary: fc.array(anyString, { maxLength: 3 }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ "@value": anyString, "@language": fc.constantFrom("en", "", "\u0000", "zz-ZZ-x") }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ type: fc.constantFrom("Image", "Link", "Document"), url: iri, mediaType: anyString }),
+  },
+);
+
+/** Fields of a remote actor's document, with hostile values. */
+const actorOverrides = fc.dictionary(
+  fc.constantFrom(
+    "name",
+    "summary",
+    "preferredUsername",
+    "icon",
+    "image",
+    "url",
+    "endpoints",
+    "attachment",
+    "tag",
+    "alsoKnownAs",
+    "published",
+    "manuallyApprovesFollowers",
+    "type",
+  ),
+  hostileValue,
+  { maxKeys: 4 },
+);
+
+/** Fields of a remote note's document, with hostile values. */
+const noteOverrides = fc.dictionary(
+  fc.constantFrom(
+    "content",
+    "contentMap",
+    "name",
+    "summary",
+    "source",
+    "tag",
+    "attachment",
+    "inReplyTo",
+    "published",
+    "updated",
+    "url",
+    "mediaType",
+    "sensitive",
+    "type",
+  ),
+  hostileValue,
+  { maxKeys: 4 },
+);
+
+/**
+ * Serves a new actor on the peer (signing with the template's keys) whose document carries
+ * `overrides`, and a note by it carrying `noteFields`; returns the signer and the note's IRI.
+ */
+function hostileDocuments(overrides: Record<string, unknown>, noteFields: Record<string, unknown>) {
+  const n = randomUUID();
+  const id = `${peer.url}/users/h${n}`;
+  const document = JSON.parse(JSON.stringify(template.document).replaceAll(template.id, id)) as Record<string, unknown>;
+  Object.assign(document, resolve(overrides) as Record<string, unknown>);
+  peer.serve(new URL(id).pathname, document);
+  const note = {
+    "@context": AS,
+    id: `${peer.url}/notes/${n}`,
+    type: "Note",
+    attributedTo: id,
+    to: [iris.room],
+    content: "hello",
+    ...(resolve(noteFields) as Record<string, unknown>),
+  };
+  peer.serve(new URL(note.id).pathname, note);
+  const signer: PeerActor = {
+    ...template,
+    id,
+    inbox: `${id}/inbox`,
+    keyId: `${id}#main-key`,
+    proofKeyId: `${id}#ed25519-key`,
+    document,
+  };
+  return { signer, note };
 }
 
 describe("the inboxes", () => {
@@ -458,6 +566,44 @@ describe("the inboxes", () => {
     },
     propertyTimeoutMs,
   );
+
+  it(
+    "handle hostile actor and note documents fetched from the peer without a listener failing",
+    async () => {
+      const input = fc.record({
+        actor: actorOverrides,
+        note: noteOverrides,
+        kind: fc.constantFrom("create-by-iri", "create-embedded", "follow-user", "join-room"),
+      });
+      await fc.assert(
+        fc.asyncProperty(input, async ({ actor, note: noteFields, kind }) => {
+          const { signer, note } = hostileDocuments(actor, noteFields);
+          const activity: Record<string, unknown> = {
+            "@context": AS,
+            id: `${note.id}/activity`,
+            actor: signer.id,
+            to: [iris.room],
+          };
+          if (kind === "create-by-iri" || kind === "create-embedded") {
+            Object.assign(activity, { type: "Create", object: kind === "create-by-iri" ? note.id : note });
+          } else if (kind === "follow-user") {
+            Object.assign(activity, { type: "Follow", object: iris.user });
+          } else {
+            Object.assign(activity, { type: "Join", object: iris.room });
+          }
+          const url = `${server.url}/inbox`;
+          const body = JSON.stringify(activity);
+          await exercise(
+            `POST ${url} ${kind} by an actor with ${preview(JSON.stringify(actor), 300)} and a note with ${preview(JSON.stringify(noteFields), 300)}`,
+            () => deliver(url, Buffer.from(body), { signer }),
+            false,
+          );
+        }),
+        fuzzParameters(30),
+      );
+    },
+    propertyTimeoutMs,
+  );
 });
 
 // Inputs the fuzzing found, each as a plain test.
@@ -494,5 +640,74 @@ describe("inbox input found by fuzzing", () => {
     const url = `${iris.room}/inbox`;
     const body = createWith({ content: "a\u0000b" });
     await exercise(`POST ${url} ${preview(body)}`, () => deliver(url, Buffer.from(body), { signer: mallory }), true);
+  });
+
+  /** Delivers a Create by a fresh actor (its document carrying `actor`) of a note (carrying `note`), by IRI or embedded. */
+  async function createFrom(actor: Record<string, unknown>, note: Record<string, unknown>, byIri: boolean) {
+    const documents = hostileDocuments(actor, note);
+    const activity = {
+      "@context": AS,
+      id: `${documents.note.id}/activity`,
+      type: "Create",
+      actor: documents.signer.id,
+      to: [iris.room],
+      object: byIri ? documents.note.id : documents.note,
+    };
+    const url = `${server.url}/inbox`;
+    const body = JSON.stringify(activity);
+    await exercise(
+      `POST ${url} ${preview(body)}`,
+      () => deliver(url, Buffer.from(body), { signer: documents.signer }),
+      false,
+    );
+  }
+
+  it("takes a message from an actor whose name holds a NUL without a listener failing", async () => {
+    // rememberActor stored the name as given: PostgreSQL refused the NUL, the listener threw,
+    // and every activity of that actor failed and was retried, for days.
+    await createFrom({ name: "a\u0000b" }, {}, false);
+  });
+
+  it("takes a note fetched by its IRI whose content holds a NUL without a listener failing", async () => {
+    // The embedded note is refused at the door (see above); fetched, the NUL reached the
+    // messages insert, which failed, and the delivery was retried.
+    await createFrom({}, { content: "a\u0000b" }, true);
+  });
+
+  it("answers a delivery signed by an actor whose published date is not a date without a 500", async () => {
+    // Verifying the signature parses the signer's document; Temporal's RangeError ("invalid
+    // RFC 9557 string: Z") escaped Fedify and our middleware, and the sender got a 500.
+    await createFrom({ published: "" }, {}, false);
+    await createFrom({ published: "yesterday" }, {}, false);
+  });
+
+  it("refuses an unsigned activity whose date is not a string with a coded problem, not a 500", async () => {
+    // Fedify's vocabulary parser throws a TypeError (`v.@value.substring is not a function`)
+    // on published, updated, startTime or duration given as a number, object, array or
+    // boolean, in the activity or its object; only JSON-LD errors became a 400, so anyone
+    // could get a 500 without signing anything.
+    const url = `${server.url}/inbox`;
+    for (const [where, value] of [
+      ["object", 123],
+      ["activity", {}],
+      ["object", [1]],
+      ["activity", true],
+    ] as const) {
+      const note: Record<string, unknown> = {
+        type: "Note",
+        id: `${mallory.id}/notes/${randomUUID()}`,
+        attributedTo: mallory.id,
+      };
+      const activity: Record<string, unknown> = {
+        "@context": AS,
+        id: `${note.id}/create`,
+        type: "Create",
+        actor: mallory.id,
+        object: note,
+      };
+      (where === "object" ? note : activity).published = value;
+      const body = JSON.stringify(activity);
+      await exercise(`POST ${url} unsigned ${body}`, () => deliver(url, Buffer.from(body), {}), true);
+    }
   });
 });

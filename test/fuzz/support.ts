@@ -66,8 +66,11 @@ export const answerTimeoutMs = 10_000;
 
 /** Tables whose rows come and go with any request (rate-limit windows, presence, caches). */
 const volatileTables = new Set(["rate_limits", "presence", "fedify_kv"]);
-/** Tables whose rows are rewritten by a request without anything happening (`last_used_at`). */
-const countOnlyTables = new Set(["sessions"]);
+/**
+ * Tables whose rows are rewritten without anything happening: a session's `last_used_at` by
+ * any request, the federation publisher's lease on its cursor by the clock.
+ */
+const countOnlyTables = new Set(["sessions", "federation_cursor"]);
 
 /** Row count and a content digest per table. */
 export type Snapshot = Record<string, { rows: number; digest: string }>;
@@ -228,9 +231,12 @@ export function changedTables(before: Snapshot, after: Snapshot): string[] {
 
 /** A log record as one line, with the stack of an error property. */
 export function formatLog(record: LogRecord): string {
-  const message = record.message.map((part) => (typeof part === "string" ? part : describe(part))).join("");
+  const whole = record.message.map((part) => (typeof part === "string" ? part : describe(part))).join("");
+  // A failed query's message carries its parameters: a whole activity, sometimes.
+  const message = whole.length > 1200 ? `${whole.slice(0, 1200)}… (${whole.length} chars)` : whole;
   const error = Object.values(record.properties).find((value) => value instanceof Error) as Error | undefined;
-  return `[${record.level}] ${record.category.join(".")}: ${message}${error?.stack ? `\n${error.stack}` : ""}`;
+  const stack = error?.stack && error.stack.length > 2000 ? `${error.stack.slice(0, 2000)}…` : error?.stack;
+  return `[${record.level}] ${record.category.join(".")}: ${message}${stack ? `\n${stack}` : ""}`;
 }
 
 function describe(value: unknown): string {
