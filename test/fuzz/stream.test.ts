@@ -89,15 +89,24 @@ class Client {
   }
 
   /** Resolves once `done` holds (checked on every frame and on the close), or fails after `ms`. */
+  /**
+   * Resolves once `done` holds (checked on every frame, on the close, and every 50 ms), or
+   * fails after `ms`. A crash of the server ends the wait too: no answer is coming then.
+   */
   until(what: string, done: () => boolean, ms = answerMs): Promise<void> {
+    const crashes = server.crashes.length;
+    const over = () => done() || server.crashes.length > crashes;
     return new Promise((resolve, reject) => {
       const check = () => {
-        if (!done()) return;
+        if (!over()) return;
         clearTimeout(timer);
+        clearInterval(poll);
         this.#waiters.delete(check);
         resolve();
       };
+      const poll = setInterval(check, 50);
       const timer = setTimeout(() => {
+        clearInterval(poll);
         this.#waiters.delete(check);
         reject(new Error(`no ${what} within ${ms} ms (answers so far: ${JSON.stringify(this.frames.slice(-4))})`));
       }, ms);
