@@ -6,9 +6,7 @@
  * database holds what it held before.
  */
 import { randomUUID } from "node:crypto";
-import { readdirSync } from "node:fs";
 import { request as httpRequest, type IncomingHttpHeaders, type Server } from "node:http";
-import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { sql } from "drizzle-orm";
@@ -88,8 +86,6 @@ export interface FuzzServer {
   readonly logs: LogRecord[];
   /** The state of the database, table by table (tables in `ignore` left out). */
   snapshot(ignore?: readonly string[]): Promise<Snapshot>;
-  /** Every file under the data folder's media folder. */
-  mediaFiles(): string[];
   close(): Promise<void>;
 }
 
@@ -151,7 +147,6 @@ export async function startFuzzServer(env: Record<string, string> = {}): Promise
     reported: 0,
     logs,
     snapshot: (ignore = []) => snapshot(instance, ignore),
-    mediaFiles: () => listFiles(join(dataDir, "media")),
     async close() {
       await instance.hub.stop();
       server.closeAllConnections();
@@ -170,17 +165,6 @@ export async function startFuzzServer(env: Record<string, string> = {}): Promise
     },
   };
   return fuzzServer;
-}
-
-function listFiles(dir: string): string[] {
-  try {
-    return readdirSync(dir, { recursive: true, withFileTypes: true })
-      .filter((entry) => entry.isFile())
-      .map((entry) => join(entry.parentPath, entry.name))
-      .sort();
-  } catch {
-    return [];
-  }
 }
 
 const snapshotQueries = new WeakMap<TestInstance, Map<string, string>>();
