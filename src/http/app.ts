@@ -67,6 +67,18 @@ export interface AppOptions {
 const log = logger("http");
 
 /**
+ * Whether an error is a request body that stopped arriving because the client hung up: Node's
+ * "aborted" (code ECONNRESET) while reading it. (An outgoing request that fails is "fetch
+ * failed", never this.)
+ */
+function clientWentAway(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (error.message === "aborted" || (error as NodeJS.ErrnoException).code === "ERR_STREAM_PREMATURE_CLOSE")
+  );
+}
+
+/**
  * Builds the HTTP application: request ids, access logs, security headers, body limits,
  * problem documents for every error, health probes, then the front-ends (Fedify) and routes.
  * The Node entry and the Deno entry both serve what this returns.
@@ -164,6 +176,11 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   app.onError((error, c) => {
     if (error instanceof AppError) {
       return problemResponse(c, error.code, error.message, { details: error.details, headers: error.headers });
+    }
+    if (clientWentAway(error)) {
+      // Nobody will read this answer; it is the client's doing, not a fault of ours.
+      log.info("The client closed the connection during {method} {path}.", { method: c.req.method, path: c.req.path });
+      return problemResponse(c, "bad_request", "The request was cut short.");
     }
     if (error instanceof HTTPException && error.status < 500) {
       const code = codeForStatus(error.status);

@@ -36,10 +36,14 @@ const txnParams = z.object({
 });
 const messageParams = z.object({ roomId, messageId });
 const reactionParams = z.object({ roomId, messageId, emoji: z.string().min(1).max(100) });
-const seq = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const seqBound = (n: z.ZodNumber) => n.int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** A sequence number in a query string (text, so coerced). */
+const seqQuery = seqBound(z.coerce.number());
+/** A sequence number in a JSON body: a number, never coerced from "1", true or [1]. */
+const seqField = seqBound(z.number());
 const historyQuery = z.object({
-  before: seq.optional(),
-  after: seq.optional(),
+  before: seqQuery.optional(),
+  after: seqQuery.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 const roomParams = z.object({ roomId });
@@ -266,7 +270,7 @@ export function messageRoutes(api: Api, app: Hono<Env>): void {
       summary: "Move the read marker forward",
       auth: true,
       params: roomParams,
-      body: z.object({ seq }),
+      body: z.object({ seq: seqField }),
       responses: {
         200: {
           description: "The read state",
