@@ -133,7 +133,7 @@ export async function storeRemoteMessage(
     ]);
     return message;
   });
-  if (stored && !stored.deletedAt) await applyEarlyEdit(deps, stored, note.published, seq == null);
+  if (stored && !stored.deletedAt) await applyEarlyEdit(deps, stored, note.published);
   return stored;
 }
 
@@ -176,15 +176,23 @@ export async function holdEarlyEdit(deps: Deps, iri: string, authorId: string, e
       // Only the same author's newer edit replaces a held one.
       setWhere: sql`${earlyEdits.authorId} = excluded.author_id and (${earlyEdits.updated} is null or excluded.updated > ${earlyEdits.updated})`,
     });
+  // The message may have been stored meanwhile (deliveries are handled concurrently), after it
+  // looked for held edits: whichever of the two looks last applies the edit, exactly once.
+  const arrived = await messageByIri(deps, iri);
+  if (arrived && !arrived.deletedAt) await applyEarlyEdit(deps, arrived, null);
 }
 
-/** Applies (then forgets) an edit held for a message that has just been stored, if it is newer. */
-async function applyEarlyEdit(deps: Deps, message: Message, published: Date | null, relay: boolean): Promise<void> {
+/**
+ * Applies (then forgets) an edit held for a message that has just been stored, if it is newer;
+ * a room hosted here relays it after the message.
+ */
+async function applyEarlyEdit(deps: Deps, message: Message, published: Date | null): Promise<void> {
   const iri = message.iri ?? `${deps.config.origin}/messages/${message.id}`;
   const [held] = await deps.db.delete(earlyEdits).where(eq(earlyEdits.iri, iri)).returning();
   if (held == null || held.authorId !== message.authorId) return;
   if (held.updated && published && held.updated <= published) return;
-  await applyRemoteEdit(deps, message, held, relay);
+  const [room] = await deps.db.select({ iri: rooms.iri }).from(rooms).where(eq(rooms.id, message.roomId));
+  await applyRemoteEdit(deps, message, held, room != null && room.iri == null);
 }
 
 /** Forgets early edits whose message never came. */
@@ -287,6 +295,11 @@ export async function applyRemoteReaction(
   if (message.deletedAt) return false;
   const { actorId, key, iri } = reaction;
   return await deps.db.transaction(async (tx) => {
+    if (iri) {
+      // A reaction and its Undo may be handled at the same moment: one at a time, so that the
+      // later of the two sees what the earlier did (the reaction, or its tombstone).
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${iri}))`);
+    }
     if (on && iri) {
       const [undone] = await tx.select().from(tombstones).where(eq(tombstones.iri, iri));
       if (undone) return false;
