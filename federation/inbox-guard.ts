@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { AppError } from "../src/errors.ts";
 import type { Env } from "../src/http/app.ts";
 import { addressKey, clientAddress } from "../src/http/client-address.ts";
-import { jsonNodes } from "../src/json.ts";
+import { isStorableText, jsonNodes } from "../src/json.ts";
 import { blockedHostIn, hostOf, sameOrigin } from "./remote.ts";
 
 const jsonType = /^application\/(activity\+json|ld\+json|json)\s*(;|$)/i;
@@ -38,14 +38,19 @@ function arrayLimit(key: string | number | null): number {
 }
 
 /**
- * Why a parsed activity is over the limits, or undefined when it is within them. Walks the
- * document iteratively and stops at the first excess.
+ * Why a parsed activity is over the limits (or holds text that cannot be stored), or undefined
+ * when it is within them. Walks the document iteratively and stops at the first excess.
  */
 export function overLimits(json: unknown): string | undefined {
   let nodes = 0;
   for (const node of jsonNodes(json)) {
     if (++nodes > inboxLimits.nodes) return `The activity holds more than ${inboxLimits.nodes} values.`;
     if (node.depth > inboxLimits.depth) return `The activity is nested more than ${inboxLimits.depth} levels deep.`;
+    // Fedify queues the activity as received, in a jsonb column that can hold neither.
+    const badText = (text: unknown) => typeof text === "string" && !isStorableText(text);
+    if (badText(node.value) || badText(node.key)) {
+      return "The activity holds text with a NUL character or an unpaired surrogate.";
+    }
     if (Array.isArray(node.value) && node.value.length > arrayLimit(node.key)) {
       const name = typeof node.key === "string" ? `"${node.key.slice(0, 40)}"` : "an array";
       return `The activity's ${name} has more than ${arrayLimit(node.key)} items.`;

@@ -35,6 +35,7 @@ import { receiveContactRequest, settleRemoteContact } from "../src/contacts/cont
 import { actors, contactRequests, pendingJoins, type Room, roomMembers, rooms } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { AppError } from "../src/errors.ts";
+import { storableJson } from "../src/json.ts";
 import { logger } from "../src/log.ts";
 import {
   applyRemoteDelete,
@@ -133,7 +134,10 @@ async function remoteNote(
 
 /** The activity's JSON as received (Fedify keeps the parsed document). */
 async function rawJson(ctx: Context<Deps>, activity: Activity): Promise<Record<string, unknown>> {
-  return (await activity.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader })) as Record<string, unknown>;
+  // Kept in jsonb: a document fetched from elsewhere may hold text PostgreSQL cannot store.
+  return storableJson(
+    (await activity.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader })) as Record<string, unknown>,
+  );
 }
 
 /** The actor of an activity, stored; undefined when it cannot be resolved. */

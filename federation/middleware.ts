@@ -4,9 +4,12 @@ import type { Deps } from "../src/deps.ts";
 import { AppError, codeForStatus, errorCodes } from "../src/errors.ts";
 import type { Env } from "../src/http/app.ts";
 import { problemMediaType, problemResponse } from "../src/http/problem.ts";
+import { logger } from "../src/log.ts";
 import { previewInvite } from "../src/rooms/invites.ts";
 import { checkInbox, readInbox } from "./inbox-guard.ts";
 import type { WorkGate } from "./work-gate.ts";
+
+const log = logger("federation", "inbox");
 
 /** Paths that are never ActivityPub, WebFinger or NodeInfo: skip Fedify's routing for them. */
 const appOnly = /^\/(api\/|healthz$|readyz$|problems\/)/;
@@ -52,9 +55,16 @@ export function fedifyMiddleware(federation: Federation<Deps>, gate: WorkGate): 
     };
     const response = await (delivery ? gate.run(delivery.sender, checkedHandle) : handle()).catch((error: unknown) => {
       // A document whose JSON-LD cannot be expanded (a context that does not load, an id that
-      // is no IRI) is the sender's fault, not ours.
-      if (inboxPost && error instanceof Error && error.name.startsWith("jsonld.")) {
-        throw new AppError("bad_request", "The activity's JSON-LD could not be processed.", { cause: error });
+      // is no IRI) is the sender's fault, not ours; so is one whose values Fedify's parser
+      // chokes on (`published: 3` or `""`, in the activity or in the signer's actor document),
+      // which it throws as a TypeError or RangeError. Only parsing and verifying run here: our
+      // listeners run later, from the queue.
+      const unparsable = error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError;
+      if (inboxPost && error instanceof Error && (error.name.startsWith("jsonld.") || unparsable)) {
+        log.info("Refused a delivery that could not be parsed: {error}", { error });
+        throw new AppError("bad_request", "The activity or a document it names could not be processed.", {
+          cause: error,
+        });
       }
       // Fedify checks draft-cavage signatures with RSASSA-PKCS1-v1_5 whatever the key: a key
       // of another kind (an Ed25519 key with `algorithm="ed25519-sha512"` or `hs2019`) makes

@@ -32,6 +32,7 @@ import {
 import { parseReactionKey } from "../src/messages/emoji.ts";
 import { plainText, sanitizeRemoteHtml } from "../src/messages/markdown.ts";
 import { maxMessageLength, messageUrl } from "../src/messages/messages.ts";
+import { storableText, truncate } from "../src/text.ts";
 import { userIdentifier } from "./users.ts";
 
 /** The largest HTML accepted in a remote message; larger ones are refused, not cut. */
@@ -247,13 +248,13 @@ export async function noteContent(
   if (!(object instanceof Note || object instanceof ChatMessage)) return undefined;
   const raw = object.content?.toString() ?? "";
   if (raw.length > maxRemoteHtml) return undefined;
-  const html = sanitizeRemoteHtml(raw);
+  const html = storableText(sanitizeRemoteHtml(raw));
   const source = object.source;
   const markdown =
     source?.mediaType === "text/markdown" || source?.mediaType === "text/plain"
       ? source.content?.toString()
       : undefined;
-  const content = (markdown ?? plainText(html)).slice(0, maxMessageLength * 4);
+  const content = truncate(storableText(markdown ?? plainText(html)), maxMessageLength * 4);
   const files = await noteAttachments(object);
   if (content.trim() === "" && html === "" && files.length === 0) return undefined;
   return { content, html, attachments: files };

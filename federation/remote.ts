@@ -8,6 +8,7 @@ import { jsonNodes } from "../src/json.ts";
 import { plainText } from "../src/messages/markdown.ts";
 import { canonicalHost } from "../src/net.ts";
 import { removeRemoteMember, roomByIri, upsertRemoteActor, upsertRemoteRoom } from "../src/rooms/remote.ts";
+import { cleanName, cleanText, truncate } from "../src/text.ts";
 
 /** How long a stored remote actor is trusted before it is fetched again. */
 const actorTtlMs = 24 * 60 * 60 * 1000;
@@ -82,11 +83,13 @@ export async function rememberActor(deps: Deps, actor: Actor): Promise<string> {
   if (actor.id == null) throw new AppError("validation_failed", "The actor has no id.");
   const icon = await actor.getIcon().catch(() => null);
   const iconUrl = icon?.url instanceof URL ? icon.url.href : (icon?.url?.href?.href ?? null);
-  const name = plainText(actor.name?.toString() ?? "").slice(0, maxName);
-  const username = actor.preferredUsername?.toString() ?? actor.id.pathname.split("/").filter(Boolean).at(-1) ?? "";
+  // Names as another server writes them, held to the rules of ours (no NUL, no bidi tricks).
+  const name = truncate(cleanName(plainText(actor.name?.toString() ?? "")), maxName);
+  const given = actor.preferredUsername?.toString() ?? actor.id.pathname.split("/").filter(Boolean).at(-1) ?? "";
+  const username = truncate(cleanName(given).replace(/\s/g, ""), 100);
   return await upsertRemoteActor(deps, {
     iri: actor.id.href,
-    handle: `${username.slice(0, 100)}@${actor.id.host}`,
+    handle: `${username}@${actor.id.host}`,
     name: name || username,
     inbox: actor.inboxId?.href ?? null,
     sharedInbox: actor.endpoints?.sharedInbox?.href ?? null,
@@ -127,11 +130,11 @@ export async function storedActorId(deps: Pick<Deps, "db">, iri: URL): Promise<s
 /** Stores what a `Group` document says about a remote room; returns the room's mirror. */
 export async function rememberGroup(deps: Deps, group: Group): Promise<Room> {
   if (group.id == null) throw new AppError("validation_failed", "The group has no id.");
-  const name = plainText(group.name?.toString() ?? "").slice(0, maxName);
+  const name = truncate(cleanName(plainText(group.name?.toString() ?? "")), maxName);
   return await upsertRemoteRoom(deps, {
     iri: group.id.href,
-    name: name || (group.preferredUsername?.toString() ?? "Remote room").slice(0, maxName),
-    topic: plainText(group.summary?.toString() ?? "").slice(0, maxTopic),
+    name: name || truncate(cleanName(group.preferredUsername?.toString() ?? "") || "Remote room", maxName),
+    topic: truncate(cleanText(plainText(group.summary?.toString() ?? "")), maxTopic),
     visibility: group.manuallyApprovesFollowers ? "private" : "public",
     inbox: group.inboxId?.href ?? null,
     sharedInbox: group.endpoints?.sharedInbox?.href ?? null,

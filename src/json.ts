@@ -4,6 +4,7 @@
  * would exhaust the stack on it. Every walker over untrusted JSON goes through here.
  * @module
  */
+import { storableText } from "./text.ts";
 
 /** One value in a JSON document, with where it is. */
 export interface JsonNode {
@@ -54,4 +55,34 @@ export function nestedDeeperThan(root: unknown, limit: number): boolean {
     if (node.depth > limit) return true;
   }
   return false;
+}
+
+/**
+ * Whether a string is text PostgreSQL can store (in `text` and `jsonb` alike): no NUL
+ * character, no unpaired UTF-16 surrogate (JSON allows `"\\ud800"`).
+ */
+export function isStorableText(text: string): boolean {
+  return !text.includes("\u0000") && text.isWellFormed();
+}
+
+/**
+ * A copy of a JSON value that PostgreSQL can store: every string and key that is not
+ * {@link isStorableText} has its NUL characters removed and unpaired surrogates replaced.
+ * The value itself is returned when nothing needs fixing (the usual case).
+ */
+export function storableJson<T>(value: T): T {
+  let clean = true;
+  for (const node of jsonNodes(value)) {
+    const bad = (text: unknown) => typeof text === "string" && !isStorableText(text);
+    if (bad(node.value) || bad(node.key)) {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return value;
+  return JSON.parse(JSON.stringify(value), (_key, inner: unknown) => {
+    if (typeof inner === "string") return storableText(inner);
+    if (inner == null || typeof inner !== "object" || Array.isArray(inner)) return inner;
+    return Object.fromEntries(Object.entries(inner).map(([k, v]) => [storableText(k), v]));
+  }) as T;
 }

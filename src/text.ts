@@ -38,7 +38,27 @@ export function removeInvisibles(value: string): string {
  * collapsed and trimmed.
  */
 export function cleanName(value: string): string {
-  return removeInvisibles(value.normalize("NFC").replace(controls, " ")).replace(/\s+/gu, " ").trim();
+  return removeInvisibles(value.toWellFormed().normalize("NFC").replace(controls, " ")).replace(/\s+/gu, " ").trim();
+}
+
+/**
+ * Text from elsewhere (another server's document) made storable: PostgreSQL takes no NUL
+ * character, and an unpaired surrogate is no character at all (it becomes U+FFFD).
+ */
+export function storableText(value: string): string {
+  return value.toWellFormed().replaceAll("\u0000", "");
+}
+
+/** The first `max` code points of a string: a cut never leaves half a surrogate pair. */
+export function truncate(value: string, max: number): string {
+  if (value.length <= max) return value;
+  let end = 0;
+  let count = 0;
+  for (const char of value) {
+    if (++count > max) break;
+    end += char.length;
+  }
+  return value.slice(0, end);
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import { TrieRouter } from "hono/router/trie-router";
 import { z } from "zod";
 import { AppError, type ErrorCode, errorCodes } from "../errors.ts";
-import { jsonNodes, pathOf } from "../json.ts";
+import { isStorableText, jsonNodes, pathOf } from "../json.ts";
 import { software } from "../version.ts";
 import type { Env } from "./app.ts";
 import { issuesOf, readJson } from "./validate.ts";
@@ -58,13 +58,12 @@ const maxReported = 20;
  */
 function badStrings(value: unknown, where: string): { path: string; message: string }[] {
   const bad: { path: string; message: string }[] = [];
-  const notText = (text: string) => text.includes("\u0000") || !text.isWellFormed();
   for (const node of jsonNodes(value)) {
     if (node.depth > maxInputDepth) {
       throw new AppError("bad_request", `The ${where} nest more than ${maxInputDepth} levels deep.`);
     }
-    const badValue = typeof node.value === "string" && notText(node.value);
-    if ((badValue || (typeof node.key === "string" && notText(node.key))) && bad.length < maxReported) {
+    const badValue = typeof node.value === "string" && !isStorableText(node.value);
+    if ((badValue || (typeof node.key === "string" && !isStorableText(node.key))) && bad.length < maxReported) {
       bad.push({ path: pathOf(node).join("."), message: "contains a NUL character or an unpaired surrogate" });
     }
   }
