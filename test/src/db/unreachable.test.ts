@@ -1,12 +1,16 @@
 /**
- * An unreachable PostgreSQL, at the driver: its failures are recognised as an outage, and a
- * failed statement is not.
+ * An unreachable PostgreSQL, at the driver: queries fail fast and are recognised as an outage.
+ * No cluster is needed: a port nobody listens on refuses like a stopped server, and a socket
+ * that accepts and never answers stands in for a host that has gone silent.
  */
+import { createServer, type Server, type Socket } from "node:net";
 import { sql } from "drizzle-orm";
 import { DrizzleQueryError } from "drizzle-orm/errors";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase, ping } from "../../../src/db/client.ts";
 import { isDatabaseUnavailable } from "../../../src/db/errors.ts";
 import { createTestDatabase } from "../../helpers/db.ts";
+import { freePort } from "../../helpers/server.ts";
 
 /** How long `promise` takes to settle, and with what error. */
 async function failure(promise: Promise<unknown>): Promise<{ error: unknown; ms: number }> {
@@ -54,6 +58,74 @@ describe("recognising an unreachable database", () => {
     try {
       const { error } = await failure(database.db.execute(sql`select 1/0`));
       expect(isDatabaseUnavailable(error)).toBe(false);
+    } finally {
+      await database.close();
+    }
+  });
+});
+
+describe("a PostgreSQL that cannot be reached", () => {
+  let silent: Server;
+  let silentPort: number;
+  const held: Socket[] = [];
+
+  beforeAll(async () => {
+    // Accepts connections and never says a word, like a host that went away mid-route.
+    silent = createServer((socket) => {
+      held.push(socket);
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    silentPort = (silent.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    for (const socket of held) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  it("refuses at once, and still at once after many failed attempts in a row", async () => {
+    const port = await freePort();
+    // One connection, so every attempt waits out the backoff of the one before (a pool's fresh
+    // connections would try at once).
+    const database = await openDatabase({ url: `postgres://fedchat@127.0.0.1:${port}/fedchat`, poolSize: 1 });
+    try {
+      // postgres.js's own backoff waits 3^n/100 s before the n-th attempt (up to 20 s): by the
+      // seventh, a query waited seconds before it was even tried.
+      const times: number[] = [];
+      for (let attempt = 0; attempt < 9; attempt++) {
+        const { error, ms } = await failure(ping(database.db));
+        expect(isDatabaseUnavailable(error), String(error)).toBe(true);
+        times.push(Math.round(ms));
+      }
+      expect(Math.max(...times), `each attempt, ms: ${times.join(", ")}`).toBeLessThan(2000);
+    } finally {
+      await database.close();
+    }
+    // Room for the driver's own backoff to show itself (about 40 s in all) rather than time out.
+  }, 60_000);
+
+  it("gives up on a connection that does not answer within the connect timeout (2 s by default)", async () => {
+    const database = await openDatabase({ url: `postgres://fedchat@127.0.0.1:${silentPort}/fedchat` });
+    try {
+      const { error, ms } = await failure(ping(database.db));
+      expect(isDatabaseUnavailable(error), String(error)).toBe(true);
+      // The goal is 2 s; the bound leaves room for a busy machine, and is well under the 10 s of before.
+      expect(ms).toBeGreaterThan(1500);
+      expect(ms).toBeLessThan(5000);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it("takes the connect timeout from the caller", async () => {
+    const database = await openDatabase({
+      url: `postgres://fedchat@127.0.0.1:${silentPort}/fedchat`,
+      connectTimeoutMs: 300,
+    });
+    try {
+      const { error, ms } = await failure(ping(database.db));
+      expect(isDatabaseUnavailable(error), String(error)).toBe(true);
+      expect(ms).toBeLessThan(1500);
     } finally {
       await database.close();
     }
