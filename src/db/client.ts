@@ -24,10 +24,14 @@ export interface DatabaseHandle {
   readonly driver: "pglite" | "postgres";
   /**
    * Subscribes to a PostgreSQL notification channel (LISTEN). Notifications from every
-   * process on the same database arrive here.
+   * process on the same database arrive here. A notification sent while the listening
+   * connection is down (a database restart, a network cut) is lost: `onListen` runs each time
+   * the LISTEN is in place, first and after every reconnection, so the caller can catch up on
+   * what it may have missed. PGlite never reconnects: it runs once.
+   * @param onListen Called once the LISTEN is (again) in place; must not throw.
    * @returns A function that unsubscribes.
    */
-  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  listen(channel: string, onNotify: (payload: string) => void, onListen?: () => void): Promise<() => Promise<void>>;
   /** Runs `fn` while holding a session-level advisory lock, for start-up work such as migrations. */
   withAdvisoryLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
   /** Closes every connection. */
@@ -100,8 +104,10 @@ function openPostgres(url: string, poolSize: number, connectTimeoutMs: number): 
   return {
     db,
     driver: "postgres",
-    async listen(channel, onNotify) {
-      const { unlisten } = await client.listen(channel, (payload) => onNotify(payload));
+    async listen(channel, onNotify, onListen) {
+      // postgres.js keeps one connection for every LISTEN and, when it drops, reconnects and
+      // listens again by itself, calling `onlisten` each time it has.
+      const { unlisten } = await client.listen(channel, (payload) => onNotify(payload), onListen);
       return unlisten;
     },
     async withAdvisoryLock(key, fn) {
@@ -206,8 +212,11 @@ async function openPglite(options: { dataDir?: string; memory?: boolean; pglite?
   return {
     db,
     driver: "pglite",
-    async listen(channel, onNotify) {
-      return await client.listen(channel, onNotify);
+    async listen(channel, onNotify, onListen) {
+      const unlisten = await client.listen(channel, onNotify);
+      // One connection for the life of the process: in place once, and for good.
+      onListen?.();
+      return unlisten;
     },
     // PGlite is one connection in one process: nothing else can race us.
     async withAdvisoryLock(_key, fn) {
