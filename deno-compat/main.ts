@@ -66,7 +66,10 @@ await runServer({
           return response;
         } catch (error) {
           const code = error instanceof AppError ? error.code : "internal";
-          return Response.json({ code, status: errorCodes[code].status }, { status: errorCodes[code].status });
+          return Response.json(
+            { code, status: errorCodes[code].status },
+            { status: errorCodes[code].status, headers: error instanceof AppError ? error.headers : {} },
+          );
         }
       },
     );

@@ -54,7 +54,12 @@ export async function createInstance(
 ): Promise<Instance> {
   const database =
     options.database ??
-    (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
+    (await openDatabase({
+      url: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.databasePoolSize,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
+    }));
   try {
     await migrateDatabase(database);
   } catch (error) {

@@ -7,6 +7,7 @@ import type {
 import { and, asc, count, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { DatabaseHandle } from "../src/db/client.ts";
+import { isDatabaseUnavailable } from "../src/db/errors.ts";
 import { fedifyQueue } from "../src/db/schema.ts";
 import { logger } from "../src/log.ts";
 
@@ -124,7 +125,10 @@ export class PostgresMessageQueue implements MessageQueue {
         claimed = await this.#claim();
       } catch (error) {
         if (signal?.aborted) break;
-        log.error("Could not claim a queue message: {error}", { error });
+        // Every worker fails this way each poll while the database is down, and resumes by
+        // itself once it is back: a warning, not an error, for an outage.
+        if (isDatabaseUnavailable(error)) log.warn("Could not claim a queue message: {error}", { error });
+        else log.error("Could not claim a queue message: {error}", { error });
       }
       if (claimed == null) {
         await this.#sleep(this.#pollIntervalMs, signal);

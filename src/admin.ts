@@ -196,7 +196,12 @@ export async function runAdmin(
   await setupLogging(config.logLevel === "info" ? "warning" : config.logLevel, "pretty");
   let database: Awaited<ReturnType<typeof openDatabase>>;
   try {
-    database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+    database = await openDatabase({
+      url: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: 2,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
+    });
   } catch (error) {
     if (!(error instanceof DataDirInUseError)) throw error;
     process.stderr.write(`${error.message}\n`);

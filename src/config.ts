@@ -36,6 +36,12 @@ const postgresUrl = z
   .url({ protocol: /^postgres(ql)?$/, error: "expected a postgres:// or postgresql:// URL" })
   .optional();
 
+/**
+ * How long opening a PostgreSQL connection may take by default: long enough for TLS and
+ * authentication across a slow network, short enough that an outage is noticed in seconds.
+ */
+export const defaultDatabaseConnectTimeoutMs = 2000;
+
 /** The environment variables the server reads, with their defaults. */
 const envSchema = z.object({
   PORT: port.default(3000),
@@ -48,6 +54,7 @@ const envSchema = z.object({
   BODY_LIMIT: positiveInt("a size in bytes").default(1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: positiveInt("milliseconds").default(10_000),
   DATABASE_POOL_SIZE: positiveInt("a connection count").default(10),
+  DATABASE_CONNECT_TIMEOUT_MS: positiveInt("milliseconds").default(defaultDatabaseConnectTimeoutMs),
   QUEUE_WORKERS: z.coerce
     .number({ error: "expected a worker count" })
     .int("expected a whole number")
@@ -100,6 +107,8 @@ export interface Config {
   /** How long a graceful shutdown may take before the process exits anyway. */
   readonly shutdownTimeoutMs: number;
   readonly databasePoolSize: number;
+  /** How long opening a PostgreSQL connection may take before the attempt fails. */
+  readonly databaseConnectTimeoutMs: number;
   /** Concurrent queue workers in this process; 0 runs none (an HTTP-only process). */
   readonly queueWorkers: number;
   readonly queuePollIntervalMs: number;
@@ -172,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimit: e.BODY_LIMIT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
     queueWorkers: e.QUEUE_WORKERS,
     queuePollIntervalMs: e.QUEUE_POLL_INTERVAL_MS,
     inboxConcurrency: e.INBOX_CONCURRENCY,

@@ -47,6 +47,7 @@ export const errorCodes = {
   },
   not_ready: { status: 503, title: "The server is not ready" },
   busy: { status: 503, title: "The server is busy; try again later" },
+  database_unavailable: { status: 503, title: "The database cannot be reached; try again shortly" },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

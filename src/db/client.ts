@@ -6,6 +6,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
+import { defaultDatabaseConnectTimeoutMs } from "../config.ts";
 import { logger } from "../log.ts";
 import * as schema from "./schema.ts";
 
@@ -23,10 +24,14 @@ export interface DatabaseHandle {
   readonly driver: "pglite" | "postgres";
   /**
    * Subscribes to a PostgreSQL notification channel (LISTEN). Notifications from every
-   * process on the same database arrive here.
+   * process on the same database arrive here. A notification sent while the listening
+   * connection is down (a database restart, a network cut) is lost: `onListen` runs each time
+   * the LISTEN is in place, first and after every reconnection, so the caller can catch up on
+   * what it may have missed. PGlite never reconnects: it runs once.
+   * @param onListen Called once the LISTEN is (again) in place; must not throw.
    * @returns A function that unsubscribes.
    */
-  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  listen(channel: string, onNotify: (payload: string) => void, onListen?: () => void): Promise<() => Promise<void>>;
   /** Runs `fn` while holding a session-level advisory lock, for start-up work such as migrations. */
   withAdvisoryLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
   /** Closes every connection. */
@@ -54,18 +59,44 @@ export async function openDatabase(options: {
   dataDir?: string;
   memory?: boolean;
   poolSize?: number;
+  /** How long opening a PostgreSQL connection may take before it counts as failed. */
+  connectTimeoutMs?: number;
   pglite?: PGlite;
 }): Promise<DatabaseHandle> {
-  if (options.url) return openPostgres(options.url, options.poolSize ?? 10);
+  if (options.url) {
+    return openPostgres(
+      options.url,
+      options.poolSize ?? 10,
+      options.connectTimeoutMs ?? defaultDatabaseConnectTimeoutMs,
+    );
+  }
   return openPglite(options);
 }
 
-function openPostgres(url: string, poolSize: number): DatabaseHandle {
-  const client = postgres(url, {
-    max: poolSize,
+/**
+ * Seconds postgres.js waits before reconnecting after `retries` failed attempts in a row. Its
+ * own backoff grows to 20 s, and a query that needs a connection waits that long before it is
+ * even tried: during an outage requests hung for seconds before failing, and after one the
+ * pool and the LISTEN connection came back up to 20 s late. Capped at half a second (with
+ * jitter), a query fails within about the connect timeout, and the database is found again
+ * within half a second of its return; the cost is a few refused connection attempts a second
+ * per pooled connection while it is down, and only while something asks for one.
+ */
+function reconnectDelay(retries: number): number {
+  return Math.min(3 ** retries / 100, 0.5) * (0.5 + Math.random() / 2);
+}
+
+function openPostgres(url: string, poolSize: number, connectTimeoutMs: number): DatabaseHandle {
+  const connection = {
     onnotice: () => {},
-    connect_timeout: 10,
-    // Fail fast when PostgreSQL is gone rather than queueing forever.
+    // Short, so an unreachable database is noticed in seconds. It covers opening the socket,
+    // TLS and authentication only, never a query, so slow statements are unaffected.
+    connect_timeout: connectTimeoutMs / 1000,
+    backoff: reconnectDelay,
+  };
+  const client = postgres(url, {
+    ...connection,
+    max: poolSize,
     idle_timeout: 60,
     connection: { application_name: "fedchat" },
   });
@@ -73,13 +104,15 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
   return {
     db,
     driver: "postgres",
-    async listen(channel, onNotify) {
-      const { unlisten } = await client.listen(channel, (payload) => onNotify(payload));
+    async listen(channel, onNotify, onListen) {
+      // postgres.js keeps one connection for every LISTEN and, when it drops, reconnects and
+      // listens again by itself, calling `onlisten` each time it has.
+      const { unlisten } = await client.listen(channel, (payload) => onNotify(payload), onListen);
       return unlisten;
     },
     async withAdvisoryLock(key, fn) {
       // A connection of its own: holding one of the pool's would starve a pool of one.
-      const locker = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+      const locker = postgres(url, { ...connection, max: 1 });
       try {
         await locker`select pg_advisory_lock(${key})`;
         return await fn();
@@ -179,8 +212,11 @@ async function openPglite(options: { dataDir?: string; memory?: boolean; pglite?
   return {
     db,
     driver: "pglite",
-    async listen(channel, onNotify) {
-      return await client.listen(channel, onNotify);
+    async listen(channel, onNotify, onListen) {
+      const unlisten = await client.listen(channel, onNotify);
+      // One connection for the life of the process: in place once, and for good.
+      onListen?.();
+      return unlisten;
     },
     // PGlite is one connection in one process: nothing else can race us.
     async withAdvisoryLock(_key, fn) {

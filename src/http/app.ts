@@ -7,6 +7,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { accountRoutes } from "../accounts/routes.ts";
 import { contactRoutes } from "../contacts/routes.ts";
+import { databaseUnavailable, isDatabaseUnavailable } from "../db/errors.ts";
 import type { Session, User } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, codeForStatus, errorCodes, isErrorCode } from "../errors.ts";
@@ -185,6 +186,16 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
     if (error instanceof HTTPException && error.status < 500) {
       const code = codeForStatus(error.status);
       return problemResponse(c, code, error.message || errorCodes[code].title);
+    }
+    if (isDatabaseUnavailable(error)) {
+      // An outage, not a bug: one line per request, and the client is told to come back.
+      log.warn("The database is unreachable on {method} {path}: {cause}", {
+        method: c.req.method,
+        path: c.req.path,
+        cause: String((error as { cause?: unknown }).cause ?? error),
+      });
+      const unavailable = databaseUnavailable(error);
+      return problemResponse(c, unavailable.code, unavailable.message, { headers: unavailable.headers });
     }
     log.error("Unhandled error on {method} {path}: {error}", { method: c.req.method, path: c.req.path, error });
     return problemResponse(c, "internal", "An unexpected error occurred; it has been logged.");

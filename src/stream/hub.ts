@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { and, asc, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import type { DatabaseHandle } from "../db/client.ts";
+import { isDatabaseUnavailable } from "../db/errors.ts";
 import { events, presence, roomMembers, sessions, streamPosition, streamTickets } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
@@ -34,6 +35,13 @@ export const ephemeralChannel = "fedchat_ephemeral";
 export const replayLimit = 10_000;
 /** A user whose last connection closed stays online this long (a reload is not a departure). */
 export const presenceGraceMs = 5000;
+/**
+ * How often the hub reads the log without being told to: a safety net for notifications that
+ * never came, such as those sent while a LISTEN connection that was cut without a word (no
+ * reset, no close) looked alive until TCP keepalive noticed. One query on the log's primary
+ * key that returns no rows when nothing is new.
+ */
+export const pullIntervalMs = 5000;
 
 const log = logger("stream");
 
@@ -80,26 +88,43 @@ export class Hub {
   #unlisten: (() => Promise<void>)[] = [];
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #poller: ReturnType<typeof setInterval> | undefined;
+  readonly #pullIntervalMs: number;
   #stopped = false;
   /** This process, in the presence table. */
   readonly #nodeId = randomUUID();
   readonly #goingOffline = new Map<string, ReturnType<typeof setTimeout>>();
 
-  constructor(deps: Deps, database: DatabaseHandle) {
+  /**
+   * @param options `pullIntervalMs`: how often to read the log unprompted ({@link pullIntervalMs}).
+   */
+  constructor(deps: Deps, database: DatabaseHandle, options: { pullIntervalMs?: number } = {}) {
     this.#deps = deps;
     this.#database = database;
+    this.#pullIntervalMs = options.pullIntervalMs ?? pullIntervalMs;
   }
 
   /** Starts listening; events before this moment are reachable by replay only. */
   async start(): Promise<void> {
     this.#lastPosition = await this.#committedHead();
-    this.#unlisten.push(await this.#database.listen(eventsChannel, () => this.#pull()));
+    // A NOTIFY sent while the LISTEN connection is down reaches nobody: whenever the LISTEN is
+    // (again) in place, read everything after the last position seen. The first time, that
+    // also covers what was committed between reading the head and listening.
+    this.#unlisten.push(
+      await this.#database.listen(
+        eventsChannel,
+        () => this.#pull(),
+        () => this.#pull(),
+      ),
+    );
     this.#unlisten.push(await this.#database.listen(ephemeralChannel, (payload) => this.#ephemeral(payload)));
     // Sessions that end (logout, revocation, suspension) lose their streams within seconds.
     this.#sweeper = setInterval(() => void this.sweepSessions(), 2000);
     (this.#sweeper as { unref?: () => void }).unref?.();
     this.#heartbeat = setInterval(() => void this.#beat(), 10_000);
     (this.#heartbeat as { unref?: () => void }).unref?.();
+    this.#poller = setInterval(() => this.#pull(), this.#pullIntervalMs);
+    (this.#poller as { unref?: () => void }).unref?.();
   }
 
   /** The newest committed position (the counter; the log itself may have been purged). */
@@ -115,6 +140,7 @@ export class Hub {
   async stop(): Promise<void> {
     clearInterval(this.#sweeper);
     clearInterval(this.#heartbeat);
+    clearInterval(this.#poller);
     for (const timer of this.#goingOffline.values()) clearTimeout(timer);
     this.#goingOffline.clear();
     if (!this.#stopped)
@@ -390,7 +416,10 @@ export class Hub {
           for (const row of rows) this.#dispatch(row);
           if (rows.length === 1000) this.#again = true;
         } catch (error) {
-          log.error("Reading new stream events failed: {error}", { error });
+          // During an outage every pull fails until the database is back, and the next pull
+          // (prompted by the reconnection, or the timer) catches up: nothing to alarm anyone.
+          if (isDatabaseUnavailable(error)) log.warn("Reading new stream events failed: {error}", { error });
+          else log.error("Reading new stream events failed: {error}", { error });
         }
       } while (this.#again);
       this.#fetching = null;

@@ -97,7 +97,9 @@ function refuse(socket: Duplex, error: unknown): void {
   const status = error instanceof AppError ? errorCodes[error.code].status : 500;
   const code = error instanceof AppError ? error.code : "internal";
   const body = JSON.stringify({ code, status });
+  // Such as Retry-After; names and values are our own constants, never the client's.
+  const extra = error instanceof AppError ? Object.entries(error.headers).map(([k, v]) => `${k}: ${v}\r\n`) : [];
   socket.end(
-    `HTTP/1.1 ${status} Refused\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} Refused\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra.join("")}Connection: close\r\n\r\n${body}`,
   );
 }

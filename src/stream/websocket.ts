@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Config } from "../config.ts";
+import { databaseUnavailable, isDatabaseUnavailable } from "../db/errors.ts";
 import { AppError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Hub, StreamSink } from "./hub.ts";
@@ -81,7 +82,8 @@ function handshakeProtocols(request: Request): string[] {
  * Checks a WebSocket upgrade: same-origin browsers only (a cross-site page cannot open a
  * stream with someone's ticket), the `chat.v1` subprotocol and a `ticket.<t>` one, and a
  * valid ticket (used up by this check).
- * @throws {AppError} `forbidden` for another origin, `bad_request`, `unauthenticated`.
+ * @throws {AppError} `forbidden` for another origin, `bad_request`, `unauthenticated`,
+ *   `database_unavailable`.
  */
 export async function checkUpgrade(hub: Hub, config: Config, request: Request): Promise<UpgradeCheck> {
   const origin = request.headers.get("origin");
@@ -98,7 +100,12 @@ export async function checkUpgrade(hub: Hub, config: Config, request: Request): 
   if (since !== undefined && !(Number.isSafeInteger(since) && since >= 0)) {
     throw new AppError("validation_failed", "since is a stream position (a whole number).");
   }
-  return { who: await hub.redeemTicket(ticket), since };
+  try {
+    return { who: await hub.redeemTicket(ticket), since };
+  } catch (error) {
+    // Refused upgrades are answered outside Hono's onError: say 503 here, as it would.
+    throw isDatabaseUnavailable(error) ? databaseUnavailable(error) : error;
+  }
 }
 
 /** The minimal socket this module drives: the `ws` package's and the web's both fit. */

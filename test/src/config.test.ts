@@ -21,6 +21,7 @@ describe("loadConfig", () => {
     expect(config.logLevel).toBe("info");
     expect(config.allowPrivateAddress).toBe(false);
     expect(config.instanceName).toBe("localhost");
+    expect(config.databaseConnectTimeoutMs).toBe(2000);
   });
 
   it("reads every documented variable", () => {
@@ -33,6 +34,7 @@ describe("loadConfig", () => {
       FEDERATION_ALLOW_PRIVATE_ADDRESS: "true",
       QUEUE_WORKERS: "0",
       INSTANCE_NAME: "Example chat",
+      DATABASE_CONNECT_TIMEOUT_MS: "5000",
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -43,6 +45,7 @@ describe("loadConfig", () => {
       allowPrivateAddress: true,
       queueWorkers: 0,
       instanceName: "Example chat",
+      databaseConnectTimeoutMs: 5000,
     });
   });
 
@@ -64,6 +67,7 @@ describe("loadConfig", () => {
     ["FEDERATION_ALLOW_PRIVATE_ADDRESS", "maybe"],
     ["QUEUE_WORKERS", "-2"],
     ["BODY_LIMIT", "0"],
+    ["DATABASE_CONNECT_TIMEOUT_MS", "0"],
   ])("refuses %s=%s and names the variable", (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

@@ -1,3 +1,4 @@
+import { DrizzleQueryError } from "drizzle-orm/errors";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { loadConfig } from "../../../src/config.ts";
@@ -57,6 +58,15 @@ function app(readiness: Readiness = { ready: true, checks: { database: "ok" } })
       });
       a.get("/api/v1/crash", () => {
         throw new Error("secret connection string postgres://admin:hunter2@db");
+      });
+      // As drizzle reports a query on a pool whose server is gone: the driver's error as cause.
+      a.get("/api/v1/database-down", () => {
+        const refused = Object.assign(new Error("connect ECONNREFUSED 10.0.0.5:5432"), { code: "ECONNREFUSED" });
+        throw new DrizzleQueryError("select secret from sessions where token = $1", ["hunter2"], refused);
+      });
+      a.get("/api/v1/statement-failed", () => {
+        const duplicate = Object.assign(new Error("duplicate key"), { name: "PostgresError", code: "23505" });
+        throw new DrizzleQueryError("insert into users …", [], duplicate);
       });
     },
   });
@@ -227,6 +237,20 @@ describe("the HTTP app", () => {
     expect(text).not.toContain("hunter2");
     expect(text).not.toContain("postgres://");
     expect(await problem(res)).toMatchObject({ code: "internal" });
+  });
+
+  it("answers 503 database_unavailable with Retry-After when the database cannot be reached", async () => {
+    const res = await app().request("/api/v1/database-down");
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("2");
+    const text = await res.clone().text();
+    expect(text).not.toContain("hunter2");
+    expect(text).not.toContain("10.0.0.5");
+    expect(await problem(res)).toMatchObject({ code: "database_unavailable", status: 503 });
+    // A statement that failed on a working database is still a bug of ours.
+    const failed = await app().request("/api/v1/statement-failed");
+    expect(failed.status).toBe(500);
+    expect(await problem(failed)).toMatchObject({ code: "internal" });
   });
 
   it("sets security headers on every response", async () => {
