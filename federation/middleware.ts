@@ -5,7 +5,7 @@ import { AppError, codeForStatus, errorCodes } from "../src/errors.ts";
 import type { Env } from "../src/http/app.ts";
 import { problemMediaType, problemResponse } from "../src/http/problem.ts";
 import { logger } from "../src/log.ts";
-import { previewInvite } from "../src/rooms/invites.ts";
+import { inviteRoomId } from "../src/rooms/invites.ts";
 import { checkInbox, readInbox } from "./inbox-guard.ts";
 import type { WorkGate } from "./work-gate.ts";
 
@@ -27,8 +27,8 @@ export function fedifyMiddleware(federation: Federation<Deps>, gate: WorkGate): 
     const invite = c.req.method === "GET" ? /^\/invite\/([A-Za-z0-9_-]{16,64})$/.exec(c.req.path)?.[1] : undefined;
     if (invite && /application\/(activity\+json|ld\+json)/.test(c.req.header("accept") ?? "")) {
       // Another server resolving an invite link: the room's `Group` is what it leads to.
-      const { room } = await previewInvite(c.var.deps, invite);
-      return c.redirect(`${c.var.deps.config.origin}/rooms/${room.id}`, 302);
+      const roomId = await inviteRoomId(c.var.deps, invite);
+      return c.redirect(`${c.var.deps.config.origin}/rooms/${roomId}`, 302);
     }
     let fellThrough = false;
     const handle = () =>

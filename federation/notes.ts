@@ -188,7 +188,9 @@ export function reactionActivity(
   on: boolean,
   room: URL,
 ): Like | EmojiReact | Undo {
-  const id = new URL(`${note}#react-${encodeURIComponent(actor.href)}-${encodeURIComponent(key)}`);
+  // Under the reacting actor: an activity's id is on its actor's server (the note may be on
+  // any server, and receivers refuse ids on another server than the actor's).
+  const id = new URL(`${actor.href}#react-${encodeURIComponent(note)}-${encodeURIComponent(key)}`);
   const reaction = key.startsWith(":")
     ? new EmojiReact({ id, actor, object: new URL(note), content: key, to: room, audience: room })
     : new Like({ id, actor, object: new URL(note), content: key, to: room, audience: room });

@@ -140,6 +140,16 @@ async function inviteByCode(deps: Pick<Deps, "db">, code: string): Promise<{ inv
 }
 
 /**
+ * The room an invite code leads to, for another server resolving an invite link to the room's
+ * `Group` (which shows a private room's name only to servers with a member or an invitee in it;
+ * joining with the code checks it again). Nothing else of the room or the invite is told.
+ * @throws {AppError} `invite_not_found`.
+ */
+export async function inviteRoomId(deps: Pick<Deps, "db">, code: string): Promise<string> {
+  return (await inviteByCode(deps, code)).room.id;
+}
+
+/**
  * What an invite leads to, for the page that asks before accepting. A private room shows
  * nothing of itself through a code that no longer works (revoked, expired, used up) or that
  * was made for someone else (to anyone but its members): the code is no key to it any more.
