@@ -5,7 +5,7 @@ import { queryRows } from "../src/db/client.ts";
 import { type Room, rooms } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { logger } from "../src/log.ts";
-import { backfill, memberLoader } from "./inbox.ts";
+import { backfill, memberLoader } from "./inbox-mirror.ts";
 
 const log = logger("consistency");
 

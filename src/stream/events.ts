@@ -32,6 +32,8 @@ export interface NewEvent {
 
 /** PostgreSQL notification channel: its payload is the newest position. */
 export const eventsChannel = "fedchat_events";
+/** Ephemeral events (typing, presence) travel on their own channel and are not replayed. */
+export const ephemeralChannel = "fedchat_ephemeral";
 
 /**
  * Appends events to the stream log inside the caller's transaction. Positions come from the

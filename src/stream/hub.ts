@@ -1,13 +1,13 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { and, asc, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import type { DatabaseHandle } from "../db/client.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
-import { events, presence, roomMembers, sessions, streamPosition, streamTickets } from "../db/schema.ts";
+import { events, roomMembers, sessions, streamPosition, streamTickets } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { eventsChannel } from "./events.ts";
-import { presenceFreshSeconds } from "./presence.ts";
+import { ephemeralChannel, eventsChannel } from "./events.ts";
+import { Presence } from "./presence.ts";
 
 /** Where a stream connection writes; each transport (WebSocket, SSE) provides one. */
 export interface StreamSink {
@@ -29,12 +29,8 @@ export const closeCodes = {
 
 /** Ticket lifetime: a client asks for one right before it connects. */
 export const ticketSeconds = 30;
-/** Ephemeral events (typing, presence) travel on their own channel and are not replayed. */
-export const ephemeralChannel = "fedchat_ephemeral";
 /** How many past events a reconnecting client may replay before it must resync. */
 export const replayLimit = 10_000;
-/** A user whose last connection closed stays online this long (a reload is not a departure). */
-export const presenceGraceMs = 5000;
 /**
  * How often the hub reads the log without being told to: a safety net for notifications that
  * never came, such as those sent while a LISTEN connection that was cut without a word (no
@@ -75,7 +71,8 @@ function serialize(event: { position: number; type: string; roomId: string | nul
  * reads the new events once (one query for all its clients), serialises each once, and
  * writes the same text to every local connection that may see it: members of the event's
  * room, or the actor an event is addressed to. Membership is tracked per connection from the
- * events themselves, so delivery needs no query per recipient.
+ * events themselves, so delivery needs no query per recipient. Who is online is kept by
+ * {@link Presence}, which the hub tells of arrivals, departures and presence changes.
  */
 export class Hub {
   readonly #deps: Deps;
@@ -91,9 +88,8 @@ export class Hub {
   #poller: ReturnType<typeof setInterval> | undefined;
   readonly #pullIntervalMs: number;
   #stopped = false;
-  /** This process, in the presence table. */
-  readonly #nodeId = randomUUID();
-  readonly #goingOffline = new Map<string, ReturnType<typeof setTimeout>>();
+  /** This process's share of presence, told of first and last connections. */
+  readonly #presence: Presence;
 
   /**
    * @param options `pullIntervalMs`: how often to read the log unprompted ({@link pullIntervalMs}).
@@ -102,6 +98,10 @@ export class Hub {
     this.#deps = deps;
     this.#database = database;
     this.#pullIntervalMs = options.pullIntervalMs ?? pullIntervalMs;
+    this.#presence = new Presence(deps, {
+      isConnected: (actorId) => this.#byActor.has(actorId),
+      sendPresence: (roomIds, actorId, data) => this.#sendPresence(roomIds, actorId, data),
+    });
   }
 
   /** Starts listening; events before this moment are reachable by replay only. */
@@ -121,7 +121,7 @@ export class Hub {
     // Sessions that end (logout, revocation, suspension) lose their streams within seconds.
     this.#sweeper = setInterval(() => void this.sweepSessions(), 2000);
     (this.#sweeper as { unref?: () => void }).unref?.();
-    this.#heartbeat = setInterval(() => void this.#beat(), 10_000);
+    this.#heartbeat = setInterval(() => void this.#presence.beat([...this.#byActor.keys()]), 10_000);
     (this.#heartbeat as { unref?: () => void }).unref?.();
     this.#poller = setInterval(() => this.#pull(), this.#pullIntervalMs);
     (this.#poller as { unref?: () => void }).unref?.();
@@ -141,13 +141,7 @@ export class Hub {
     clearInterval(this.#sweeper);
     clearInterval(this.#heartbeat);
     clearInterval(this.#poller);
-    for (const timer of this.#goingOffline.values()) clearTimeout(timer);
-    this.#goingOffline.clear();
-    if (!this.#stopped)
-      await this.#deps.db
-        .delete(presence)
-        .where(eq(presence.nodeId, this.#nodeId))
-        .catch(() => {});
+    await this.#presence.stop();
     this.#stopped = true;
     for (const connection of this.#connections()) connection.sink.close(closeCodes.goingAway, "server shutting down");
     this.#byActor.clear();
@@ -278,7 +272,7 @@ export class Hub {
     this.#byActor.set(connection.actorId, set);
     set.add(connection);
     for (const room of connection.rooms) this.#subscribe(connection, room);
-    if (set.size === 1) void this.#arrive(connection.actorId);
+    if (set.size === 1) void this.#presence.arrived(connection.actorId);
   }
 
   #remove(connection: Connection): void {
@@ -287,87 +281,7 @@ export class Hub {
     for (const room of connection.rooms) this.#unsubscribe(connection, room);
     if (set.size > 0) return;
     this.#byActor.delete(connection.actorId);
-    const actorId = connection.actorId;
-    this.#goingOffline.set(
-      actorId,
-      setTimeout(() => {
-        this.#goingOffline.delete(actorId);
-        if (!this.#byActor.has(actorId)) void this.#depart(actorId);
-      }, presenceGraceMs),
-    );
-  }
-
-  // ---- Presence: online while any process holds a connection of the user ----
-
-  /** Whether another process has a fresh presence row for the actor. */
-  async #elsewhere(actorId: string): Promise<boolean> {
-    const [row] = await this.#deps.db
-      .select({ n: sql<number>`count(*)`.mapWith(Number) })
-      .from(presence)
-      .where(
-        and(
-          eq(presence.actorId, actorId),
-          sql`${presence.nodeId} <> ${this.#nodeId}`,
-          gt(presence.seenAt, sql`now() - make_interval(secs => ${presenceFreshSeconds})`),
-        ),
-      );
-    return (row?.n ?? 0) > 0;
-  }
-
-  async #arrive(actorId: string): Promise<void> {
-    const pending = this.#goingOffline.get(actorId);
-    if (pending) {
-      // Back within the grace period: nobody was told they left.
-      clearTimeout(pending);
-      this.#goingOffline.delete(actorId);
-      return;
-    }
-    try {
-      const known = await this.#elsewhere(actorId);
-      await this.#deps.db
-        .insert(presence)
-        .values({ actorId, nodeId: this.#nodeId })
-        .onConflictDoUpdate({ target: [presence.actorId, presence.nodeId], set: { seenAt: sql`now()` } });
-      if (!known) await this.#announce(actorId, "online");
-    } catch (error) {
-      log.warn("Recording presence failed: {error}", { error });
-    }
-  }
-
-  async #depart(actorId: string): Promise<void> {
-    try {
-      await this.#deps.db.delete(presence).where(and(eq(presence.actorId, actorId), eq(presence.nodeId, this.#nodeId)));
-      if (!(await this.#elsewhere(actorId))) await this.#announce(actorId, "offline");
-    } catch (error) {
-      log.warn("Recording presence failed: {error}", { error });
-    }
-  }
-
-  async #announce(actorId: string, status: "online" | "offline"): Promise<void> {
-    const payload = JSON.stringify({ type: "presence", actorId, data: { actorId, status } });
-    await this.#deps.db.execute(sql`select pg_notify(${ephemeralChannel}, ${payload})`);
-  }
-
-  /** Keeps this process's rows fresh, and announces users whose only process went away. */
-  async #beat(): Promise<void> {
-    try {
-      const local = [...this.#byActor.keys()];
-      if (local.length > 0) {
-        await this.#deps.db
-          .update(presence)
-          .set({ seenAt: sql`now()` })
-          .where(and(eq(presence.nodeId, this.#nodeId), inArray(presence.actorId, local)));
-      }
-      const stale = await this.#deps.db
-        .delete(presence)
-        .where(lte(presence.seenAt, sql`now() - make_interval(secs => ${presenceFreshSeconds})`))
-        .returning({ actorId: presence.actorId });
-      for (const actorId of new Set(stale.map((row) => row.actorId))) {
-        if (!this.#byActor.has(actorId) && !(await this.#elsewhere(actorId))) await this.#announce(actorId, "offline");
-      }
-    } catch (error) {
-      log.warn("The presence heartbeat failed: {error}", { error });
-    }
+    this.#presence.left(connection.actorId);
   }
 
   #subscribe(connection: Connection, roomId: string): void {
@@ -464,7 +378,7 @@ export class Hub {
       return;
     }
     if (event.type === "presence" && event.actorId) {
-      void this.#deliverPresence(event.actorId, event.data);
+      void this.#presence.deliver(event.actorId, event.data);
       return;
     }
     for (const connection of [...(this.#byRoom.get(event.roomId ?? "") ?? [])]) {
@@ -474,24 +388,16 @@ export class Hub {
     }
   }
 
-  /** A presence change goes to everyone else who shares a room with the user, once each. */
-  async #deliverPresence(actorId: string, data: unknown): Promise<void> {
-    try {
-      const rows = await this.#deps.db
-        .select({ roomId: roomMembers.roomId })
-        .from(roomMembers)
-        .where(eq(roomMembers.actorId, actorId));
-      const recipients = new Set<Connection>();
-      for (const { roomId } of rows) {
-        for (const connection of this.#byRoom.get(roomId) ?? []) {
-          if (connection.actorId !== actorId) recipients.add(connection);
-        }
+  /** Writes a presence change to each connection here of someone else in one of the rooms, once each. */
+  #sendPresence(roomIds: readonly string[], actorId: string, data: unknown): void {
+    const recipients = new Set<Connection>();
+    for (const roomId of roomIds) {
+      for (const connection of this.#byRoom.get(roomId) ?? []) {
+        if (connection.actorId !== actorId) recipients.add(connection);
       }
-      for (const connection of recipients) {
-        this.#write(connection, 0, JSON.stringify({ type: "presence", position: connection.lastPosition, data }));
-      }
-    } catch (error) {
-      log.warn("Delivering presence failed: {error}", { error });
+    }
+    for (const connection of recipients) {
+      this.#write(connection, 0, JSON.stringify({ type: "presence", position: connection.lastPosition, data }));
     }
   }
 

@@ -1,9 +1,17 @@
-import { and, gt, inArray, sql } from "drizzle-orm";
+import { randomUUID } from "node:crypto";
+import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { DatabaseLike } from "../db/client.ts";
-import { presence } from "../db/schema.ts";
+import { presence, roomMembers } from "../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { logger } from "../log.ts";
+import { ephemeralChannel } from "./events.ts";
 
 /** A presence row older than this belongs to a process that is gone. */
 export const presenceFreshSeconds = 30;
+/** A user whose last connection closed stays online this long (a reload is not a departure). */
+export const presenceGraceMs = 5000;
+
+const log = logger("stream");
 
 /** The actors among `actorIds` that have a live stream on some server process. */
 export async function onlineActors(db: DatabaseLike, actorIds: readonly string[]): Promise<Set<string>> {
@@ -18,4 +26,150 @@ export async function onlineActors(db: DatabaseLike, actorIds: readonly string[]
       ),
     );
   return new Set(rows.map((r) => r.actorId));
+}
+
+/** What presence needs of the hub that holds this process's connections. */
+export interface PresenceHost {
+  /** Whether the actor has a connection open in this process. */
+  isConnected(actorId: string): boolean;
+  /**
+   * Writes a presence change to each connection in this process of someone other than
+   * `actorId` who is in one of the rooms, once each.
+   */
+  sendPresence(roomIds: readonly string[], actorId: string, data: unknown): void;
+}
+
+/**
+ * Presence: online while any process holds a connection of the user. Each process keeps a row
+ * per connected user in `presence`, refreshed by {@link Presence.beat}; changes are announced on
+ * the ephemeral channel, and every process hands them to its own connections
+ * ({@link Presence.deliver}).
+ */
+export class Presence {
+  readonly #deps: Deps;
+  readonly #host: PresenceHost;
+  #stopped = false;
+  /** This process, in the presence table. */
+  readonly #nodeId = randomUUID();
+  readonly #goingOffline = new Map<string, ReturnType<typeof setTimeout>>();
+
+  constructor(deps: Deps, host: PresenceHost) {
+    this.#deps = deps;
+    this.#host = host;
+  }
+
+  /** Forgets pending departures and, the first time, deletes this process's rows. */
+  async stop(): Promise<void> {
+    for (const timer of this.#goingOffline.values()) clearTimeout(timer);
+    this.#goingOffline.clear();
+    if (!this.#stopped)
+      await this.#deps.db
+        .delete(presence)
+        .where(eq(presence.nodeId, this.#nodeId))
+        .catch(() => {});
+    this.#stopped = true;
+  }
+
+  /** Whether another process has a fresh presence row for the actor. */
+  async #elsewhere(actorId: string): Promise<boolean> {
+    const [row] = await this.#deps.db
+      .select({ n: sql<number>`count(*)`.mapWith(Number) })
+      .from(presence)
+      .where(
+        and(
+          eq(presence.actorId, actorId),
+          sql`${presence.nodeId} <> ${this.#nodeId}`,
+          gt(presence.seenAt, sql`now() - make_interval(secs => ${presenceFreshSeconds})`),
+        ),
+      );
+    return (row?.n ?? 0) > 0;
+  }
+
+  /** The actor's first connection in this process opened. */
+  async arrived(actorId: string): Promise<void> {
+    const pending = this.#goingOffline.get(actorId);
+    if (pending) {
+      // Back within the grace period: nobody was told they left.
+      clearTimeout(pending);
+      this.#goingOffline.delete(actorId);
+      return;
+    }
+    try {
+      const known = await this.#elsewhere(actorId);
+      await this.#deps.db
+        .insert(presence)
+        .values({ actorId, nodeId: this.#nodeId })
+        .onConflictDoUpdate({ target: [presence.actorId, presence.nodeId], set: { seenAt: sql`now()` } });
+      if (!known) await this.#announce(actorId, "online");
+    } catch (error) {
+      log.warn("Recording presence failed: {error}", { error });
+    }
+  }
+
+  /** The actor's last connection in this process closed: they leave after {@link presenceGraceMs}. */
+  left(actorId: string): void {
+    this.#goingOffline.set(
+      actorId,
+      setTimeout(() => {
+        this.#goingOffline.delete(actorId);
+        if (!this.#host.isConnected(actorId)) void this.#depart(actorId);
+      }, presenceGraceMs),
+    );
+  }
+
+  async #depart(actorId: string): Promise<void> {
+    try {
+      await this.#deps.db.delete(presence).where(and(eq(presence.actorId, actorId), eq(presence.nodeId, this.#nodeId)));
+      if (!(await this.#elsewhere(actorId))) await this.#announce(actorId, "offline");
+    } catch (error) {
+      log.warn("Recording presence failed: {error}", { error });
+    }
+  }
+
+  async #announce(actorId: string, status: "online" | "offline"): Promise<void> {
+    const payload = JSON.stringify({ type: "presence", actorId, data: { actorId, status } });
+    await this.#deps.db.execute(sql`select pg_notify(${ephemeralChannel}, ${payload})`);
+  }
+
+  /**
+   * Keeps this process's rows fresh, and announces users whose only process went away.
+   * @param local The actors connected in this process.
+   */
+  async beat(local: string[]): Promise<void> {
+    try {
+      if (local.length > 0) {
+        await this.#deps.db
+          .update(presence)
+          .set({ seenAt: sql`now()` })
+          .where(and(eq(presence.nodeId, this.#nodeId), inArray(presence.actorId, local)));
+      }
+      const stale = await this.#deps.db
+        .delete(presence)
+        .where(lte(presence.seenAt, sql`now() - make_interval(secs => ${presenceFreshSeconds})`))
+        .returning({ actorId: presence.actorId });
+      for (const actorId of new Set(stale.map((row) => row.actorId))) {
+        if (!this.#host.isConnected(actorId) && !(await this.#elsewhere(actorId)))
+          await this.#announce(actorId, "offline");
+      }
+    } catch (error) {
+      log.warn("The presence heartbeat failed: {error}", { error });
+    }
+  }
+
+  /** A presence change goes to everyone else who shares a room with the user, once each. */
+  async deliver(actorId: string, data: unknown): Promise<void> {
+    try {
+      const rows = await this.#deps.db
+        .select({ roomId: roomMembers.roomId })
+        .from(roomMembers)
+        .where(eq(roomMembers.actorId, actorId));
+      this.#host.sendPresence(
+        rows.map((row) => row.roomId),
+        actorId,
+        data,
+      );
+    } catch (error) {
+      log.warn("Delivering presence failed: {error}", { error });
+    }
+  }
 }

@@ -1,0 +1,266 @@
+/**
+ * What members send about messages in rooms: `Create`, `Update`, `Delete` and reactions, into
+ * rooms hosted here or (through federation/inbox-mirror.ts) as relayed into mirrors.
+ */
+import type { Context, InboxContext } from "@fedify/fedify";
+import {
+  type Activity,
+  type Object as APObject,
+  ChatMessage,
+  type Create,
+  type Delete,
+  type EmojiReact,
+  Group,
+  isActor,
+  type Like,
+  Note,
+  type Update,
+} from "@fedify/vocab";
+import { and, eq, isNull } from "drizzle-orm";
+import { type Room, roomMembers, rooms } from "../src/db/schema.ts";
+import type { Deps } from "../src/deps.ts";
+import { AppError } from "../src/errors.ts";
+import { storableJson } from "../src/json.ts";
+import {
+  applyRemoteDelete,
+  applyRemoteEdit,
+  applyRemoteReaction,
+  holdEarlyEdit,
+  messageByIri,
+  type RemoteNote,
+  storeRemoteMessage,
+} from "../src/messages/remote.ts";
+import { admitRemoteActor } from "../src/rooms/remote.ts";
+import { appendEvents } from "../src/stream/events.ts";
+import { mentionedLocals, noteContent, reactionKeyOf } from "./notes.ts";
+import { actorIdFor, mirrorOf, rememberActor, rememberGroup, sameOrigin, storedActorId } from "./remote.ts";
+import { roomOf } from "./rooms.ts";
+
+/** A room hosted here, by its `Group` IRI. */
+export async function hostedRoom(deps: Deps, iri: URL | null | undefined): Promise<Room | undefined> {
+  if (iri == null || iri.origin !== new URL(deps.config.origin).origin) return undefined;
+  return await roomOf(deps, iri.pathname.slice(1));
+}
+
+/**
+ * The room hosted here that an activity (and its object) is addressed to: `to`, `cc`,
+ * `audience`, `context`, a mention of the `Group`, or, for a reply, the replied message's room.
+ */
+async function addressedRoom(deps: Deps, activity: Activity, object?: APObject | null): Promise<Room | undefined> {
+  const candidates: URL[] = [
+    ...activity.toIds,
+    ...activity.ccIds,
+    ...(activity.audienceId ? [activity.audienceId] : []),
+    ...(object ? [...object.toIds, ...object.ccIds, ...(object.audienceId ? [object.audienceId] : [])] : []),
+    ...(object?.contextIds ?? []),
+  ];
+  if (object) {
+    let count = 0;
+    for await (const tag of object.getTags({ suppressError: true })) {
+      if (++count > 50) break;
+      if ("href" in tag && tag.href instanceof URL) candidates.push(tag.href);
+    }
+  }
+  for (const iri of candidates.slice(0, 100)) {
+    const room = await hostedRoom(deps, iri);
+    if (room) return room;
+  }
+  if (object instanceof Note && object.replyTargetId) {
+    const reply = await messageByIri(deps, object.replyTargetId.href);
+    if (reply) {
+      const [room] = await deps.db
+        .select()
+        .from(rooms)
+        .where(and(eq(rooms.id, reply.roomId), isNull(rooms.iri), isNull(rooms.deletedAt)));
+      return room;
+    }
+  }
+  return undefined;
+}
+
+/** What the domain stores of a remote note (its `activity` is relayed by rooms hosted here). */
+export async function remoteNote(
+  deps: Deps,
+  iri: URL,
+  object: APObject,
+  authorId: string,
+  content: Pick<RemoteNote, "content" | "html" | "attachments">,
+  activity: unknown,
+): Promise<RemoteNote> {
+  return {
+    iri: iri.href,
+    authorId,
+    ...content,
+    inReplyTo: object instanceof Note ? (object.replyTargetId?.href ?? null) : null,
+    published: object.published ? new Date(object.published.epochMilliseconds) : null,
+    mentioned: await mentionedLocals(deps, object),
+    activity,
+  };
+}
+
+/** The activity's JSON as received (Fedify keeps the parsed document). */
+export async function rawJson(ctx: Context<Deps>, activity: Activity): Promise<Record<string, unknown>> {
+  // Kept in jsonb: a document fetched from elsewhere may hold text PostgreSQL cannot store.
+  return storableJson(
+    (await activity.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader })) as Record<string, unknown>,
+  );
+}
+
+/** The actor of an activity, stored; undefined when it cannot be resolved. */
+export async function senderId(ctx: Context<Deps>, activity: Activity): Promise<string | undefined> {
+  if (activity.actorId == null) return undefined;
+  return await actorIdFor(ctx, activity.actorId);
+}
+
+/**
+ * `Create{Note}` into a room hosted here: the author must be a member (a public room admits a
+ * newcomer, so a Mastodon post mentioning the room lands in it); the message gets the next
+ * number and the room announces the author's activity to every member server.
+ */
+export async function onCreate(ctx: InboxContext<Deps>, create: Create) {
+  const deps = ctx.data;
+  const object = await create.getObject({ crossOrigin: "ignore" }).catch(() => null);
+  if (object == null || object.id == null) return;
+  if (!(object instanceof Note || object instanceof ChatMessage)) return;
+  // Only the author's own server speaks for the author.
+  if (!sameOrigin(object.id, create.actorId) || object.attributionId?.href !== create.actorId?.href) return;
+  const room = await addressedRoom(deps, create, object);
+  if (room == null) return;
+  const content = await noteContent(object);
+  if (content == null) return;
+  const authorId = await senderId(ctx, create);
+  if (authorId == null) return;
+  const [member] = await deps.db
+    .select()
+    .from(roomMembers)
+    .where(and(eq(roomMembers.roomId, room.id), eq(roomMembers.actorId, authorId)));
+  if (member == null) {
+    if (room.visibility !== "public") return;
+    try {
+      await admitRemoteActor(deps, room.id, authorId);
+    } catch (error) {
+      if (error instanceof AppError) return;
+      throw error;
+    }
+  }
+  await storeRemoteMessage(
+    deps,
+    room.id,
+    await remoteNote(deps, object.id, object, authorId, content, await rawJson(ctx, create)),
+  ).catch((error) => {
+    if (error instanceof AppError) return undefined;
+    throw error;
+  });
+}
+
+/** `Update` of a message by its author (relayed by a room hosted here), or of an actor's profile. */
+export async function onUpdate(ctx: Context<Deps>, update: Update, mirror?: Room) {
+  const deps = ctx.data;
+  const object = await update.getObject({ crossOrigin: "ignore" }).catch(() => null);
+  if (object == null || object.id == null || !sameOrigin(object.id, update.actorId)) return;
+  if (isActor(object)) {
+    if (object.id.href !== update.actorId?.href) return;
+    if (object instanceof Group && mirror == null && (await mirrorOf(deps, object.id)))
+      await rememberGroup(deps, object);
+    else if (!(object instanceof Group) && (await storedActorId(deps, object.id))) await rememberActor(deps, object);
+    return;
+  }
+  if (object.attributionId?.href !== update.actorId?.href) return;
+  const message = await messageByIri(deps, object.id.href);
+  if (message != null && mirror && message.roomId !== mirror.id) return;
+  const authorId = await actorIdFor(ctx, update.actorId as URL);
+  if (authorId == null || (message != null && authorId !== message.authorId)) return;
+  const content = await noteContent(object);
+  if (content == null) return;
+  const edit = {
+    content: content.content,
+    html: content.html,
+    mentioned: await mentionedLocals(deps, object),
+    updated: object.updated ? new Date(object.updated.epochMilliseconds) : null,
+    activity: await rawJson(ctx, update),
+  };
+  // The Update overtook its Create: held until the message comes, so it ends with this text.
+  if (message == null) await holdEarlyEdit(deps, object.id.href, authorId, edit);
+  else await applyRemoteEdit(deps, message, edit, mirror == null);
+}
+
+/**
+ * `Delete` of a message: by its author's server, or by the room's `Group` (a moderator's
+ * delete). A message not here yet leaves a tombstone. A `Group` deleting itself deletes the
+ * mirror.
+ */
+export async function onDelete(ctx: Context<Deps>, del: Delete, mirror?: Room, seq?: number) {
+  const deps = ctx.data;
+  const objectId = del.objectId;
+  if (objectId == null || del.actorId == null) return;
+  if (mirror && objectId.href === mirror.iri && del.actorId.href === mirror.iri) {
+    await deleteMirror(deps, mirror);
+    return;
+  }
+  const message = await messageByIri(deps, objectId.href);
+  const byGroup = mirror != null && del.actorId.href === mirror.iri;
+  if (!byGroup && !sameOrigin(objectId, del.actorId)) return;
+  if (message) {
+    if (mirror && message.roomId !== mirror.id) return;
+    if (!byGroup) {
+      const authorId = await actorIdFor(ctx, del.actorId);
+      if (authorId == null || authorId !== message.authorId) return;
+    }
+    const [row] = byGroup ? [] : [await actorIdFor(ctx, del.actorId)];
+    await applyRemoteDelete(deps, objectId.href, row ?? null, await rawJson(ctx, del), mirror == null);
+  } else {
+    const numbered = byGroup && seq != null ? { roomId: mirror.id, seq } : undefined;
+    await applyRemoteDelete(deps, objectId.href, null, null, false, numbered);
+  }
+}
+
+/** A reaction (`Like`, `EmojiReact`) or its `Undo`, from a member. */
+export async function onReaction(
+  ctx: Context<Deps>,
+  reaction: Like | EmojiReact,
+  on: boolean,
+  source: Activity,
+  mirror?: Room,
+) {
+  const deps = ctx.data;
+  if (reaction.objectId == null || reaction.actorId == null) return;
+  if (source.actorId?.href !== reaction.actorId.href) return;
+  const message = await messageByIri(deps, reaction.objectId.href);
+  if (message == null) return;
+  if (mirror && message.roomId !== mirror.id) return;
+  const key = reactionKeyOf(reaction);
+  if (key == null) return;
+  const actorId = await senderId(ctx, reaction);
+  if (actorId == null) return;
+  if (mirror == null) {
+    const [room] = await deps.db
+      .select()
+      .from(rooms)
+      .where(and(eq(rooms.id, message.roomId), isNull(rooms.iri)));
+    const [member] = await deps.db
+      .select()
+      .from(roomMembers)
+      .where(and(eq(roomMembers.roomId, message.roomId), eq(roomMembers.actorId, actorId)));
+    if (room == null || member == null) return;
+  }
+  await applyRemoteReaction(
+    deps,
+    message,
+    { actorId, key, iri: reaction.id?.href ?? null },
+    on,
+    await rawJson(ctx, source),
+    mirror == null,
+  );
+}
+
+/** Kept with `onDelete`, its caller: a `Group` deleting itself deletes its mirror. */
+async function deleteMirror(deps: Deps, mirror: Room) {
+  await deps.db.transaction(async (tx) => {
+    const former = await tx.delete(roomMembers).where(eq(roomMembers.roomId, mirror.id)).returning();
+    await tx.update(rooms).set({ deletedAt: new Date() }).where(eq(rooms.id, mirror.id));
+    await appendEvents(
+      tx,
+      former.map(({ actorId }) => ({ type: "room.deleted" as const, actorId, data: { roomId: mirror.id } })),
+    );
+  });
+}

@@ -1,0 +1,198 @@
+import type { Hono } from "hono";
+import { z } from "zod";
+import type { User } from "../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { AppError } from "../errors.ts";
+import type { Api } from "../http/api.ts";
+import type { Env } from "../http/app.ts";
+import { authenticated } from "../http/auth.ts";
+import { multipartFile } from "../http/multipart.ts";
+import { avatarLimits, avatarUrl, readAvatar, removeAvatar, setAvatar } from "../media/avatars.ts";
+import { actorByHandle, actorProfiles } from "../rooms/actors.ts";
+import { cleanName, cleanText, codePointLength } from "../text.ts";
+import { findLocalUser, handleHost, isLocalHandle, updateProfile } from "./accounts.ts";
+
+// ---- Schemas: they validate the requests and describe them in the OpenAPI document. ----
+
+export const displayName = z
+  .string()
+  .max(1000, "expected at most 64 characters")
+  .transform(cleanName)
+  .refine((v) => v.length > 0, "expected at least one visible character")
+  .refine((v) => codePointLength(v) <= 64, "expected at most 64 characters")
+  .describe("1–64 characters; control characters, bidi overrides and zero-width runs are removed");
+const bio = z
+  .string()
+  .max(4000, "expected at most 500 characters")
+  .transform(cleanText)
+  .refine((v) => codePointLength(v) <= 500, "expected at most 500 characters");
+const color = z
+  .string()
+  .regex(/^#[0-9A-Fa-f]{6}$/, "expected a colour such as #3366ff")
+  .transform((v) => v.toLowerCase());
+export const updateProfileBody = z.object({
+  displayName: displayName.optional(),
+  bio: bio.optional(),
+  color: color.nullable().optional(),
+});
+const handleParams = z.object({ handle: z.string().min(1).max(300) });
+const avatarParams = z.object({ file: z.string().max(60) });
+
+export const userSchema = z.object({
+  id: z.string(),
+  username: z.string(),
+  handle: z.string().describe("username@host"),
+  displayName: z.string(),
+  bio: z.string(),
+  color: z.string().nullable(),
+  avatarUrl: z.string().nullable(),
+  url: z.string().describe("The user's ActivityPub Person IRI"),
+  createdAt: z.string(),
+});
+
+// ---- Serialisation ----
+
+/** The API shape of a user (public fields only: everything here is on the Person too). */
+export function serializeUser(deps: Deps, user: User): z.infer<typeof userSchema> {
+  return {
+    id: user.id,
+    username: user.username,
+    handle: `${user.username}@${handleHost(deps)}`,
+    displayName: user.displayName,
+    bio: user.bio,
+    color: user.color,
+    avatarUrl: avatarUrl(deps, user.avatar),
+    url: `${deps.config.origin}/users/${user.username}`,
+    createdAt: user.createdAt.toISOString(),
+  };
+}
+
+/**
+ * Mounts the profile endpoints: the logged-in user's profile and avatar, public profiles and
+ * avatar images.
+ */
+export function profileRoutes(api: Api, app: Hono<Env>): void {
+  api.route(
+    app,
+    {
+      method: "get",
+      path: "/api/v1/me",
+      tag: "profile",
+      summary: "The logged-in user",
+      auth: true,
+      responses: { 200: { description: "The user", schema: userSchema } },
+    },
+    (c) => c.json(serializeUser(c.var.deps, authenticated(c).user)),
+  );
+
+  api.route(
+    app,
+    {
+      method: "patch",
+      path: "/api/v1/me",
+      tag: "profile",
+      summary: "Change the display name, bio or name colour",
+      auth: true,
+      body: updateProfileBody,
+      responses: { 200: { description: "The updated user", schema: userSchema } },
+    },
+    async (c, { body }) => {
+      const deps = c.var.deps;
+      return c.json(serializeUser(deps, await updateProfile(deps, authenticated(c).user, body)));
+    },
+  );
+
+  api.route(
+    app,
+    {
+      method: "put",
+      path: "/api/v1/me/avatar",
+      tag: "profile",
+      summary: "Upload an avatar (PNG, JPEG, WebP or GIF; at most 2 MB and 4096×4096)",
+      auth: true,
+      bodyLimit: avatarLimits.maxBytes + 64 * 1024,
+      multipart: { file: { description: "The image; its type is recognised from its bytes", binary: true } },
+      responses: { 200: { description: "The updated user", schema: userSchema } },
+      errors: ["validation_failed"],
+    },
+    async (c) => {
+      const deps = c.var.deps;
+      const file = await multipartFile(c, "file");
+      const user = await setAvatar(deps, authenticated(c).user, new Uint8Array(await file.arrayBuffer()));
+      return c.json(serializeUser(deps, user));
+    },
+  );
+
+  api.route(
+    app,
+    {
+      method: "delete",
+      path: "/api/v1/me/avatar",
+      tag: "profile",
+      summary: "Remove the avatar",
+      auth: true,
+      responses: { 200: { description: "The updated user", schema: userSchema } },
+    },
+    async (c) => {
+      const deps = c.var.deps;
+      return c.json(serializeUser(deps, await removeAvatar(deps, authenticated(c).user)));
+    },
+  );
+
+  api.route(
+    app,
+    {
+      method: "get",
+      path: "/api/v1/users/:handle",
+      tag: "profile",
+      summary: "A user's public profile, by handle (`alice`, `alice@host`, or someone on another server)",
+      params: handleParams,
+      responses: { 200: { description: "The user", schema: userSchema } },
+      errors: ["user_not_found"],
+    },
+    async (c, { params }) => {
+      const deps = c.var.deps;
+      if (isLocalHandle(deps, params.handle)) {
+        return c.json(serializeUser(deps, await findLocalUser(deps, params.handle)));
+      }
+      // Someone on another server: fetched through federation, then shown from what it said.
+      const { id } = await actorByHandle(deps, params.handle);
+      const profile = (await actorProfiles(deps, [id])).get(id);
+      if (profile == null) throw new AppError("user_not_found", `No user ${params.handle} was found.`);
+      return c.json({
+        id: profile.id,
+        username: profile.handle.split("@")[0] ?? profile.handle,
+        handle: profile.handle,
+        displayName: profile.displayName,
+        bio: "",
+        color: null,
+        avatarUrl: profile.avatarUrl,
+        url: profile.url,
+        createdAt: new Date(0).toISOString(),
+      });
+    },
+  );
+
+  api.route(
+    app,
+    {
+      method: "get",
+      path: "/media/avatars/:file",
+      tag: "profile",
+      summary: "An avatar image",
+      params: avatarParams,
+      responses: { 200: { description: "The image, with its real media type" } },
+      errors: ["not_found"],
+    },
+    async (c, { params }) => {
+      const { bytes, mediaType } = await readAvatar(c.var.deps, params.file);
+      return c.body(new Uint8Array(bytes), 200, {
+        "Content-Type": mediaType,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cross-Origin-Resource-Policy": "cross-origin",
+        "Cache-Control": "public, max-age=31536000, immutable",
+      });
+    },
+  );
+}
