@@ -9,6 +9,25 @@ import { contacts, loadRooms, me, roomsLoaded, sortedRooms, unreadNotifications 
 import type { Room } from "./types.ts";
 import { Avatar } from "./ui.tsx";
 
+/** A room's picture and name, with the server it is on when that is not this one. */
+function RoomTitle(props: { room: Room; host: string | null | undefined }) {
+  const { room, host } = props;
+  return (
+    <>
+      <Avatar id={room.id} name={room.name} url={room.avatarUrl} size="s" color={room.theme} />
+      <span class="room-name">
+        <Name text={room.name} />
+        {host ? (
+          <span class="room-host">
+            {" "}
+            · <Name text={host} />
+          </span>
+        ) : null}
+      </span>
+    </>
+  );
+}
+
 function RoomLink(props: { room: Room }) {
   const { room } = props;
   const href = `/rooms/${room.id}`;
@@ -33,16 +52,7 @@ function RoomLink(props: { room: Room }) {
     return (
       <li>
         <div class="room-link pending" title="Waiting for the room's server to accept">
-          <Avatar id={room.id} name={room.name} url={room.avatarUrl} size="s" color={room.theme} />
-          <span class="room-name">
-            <Name text={room.name} />
-            {host ? (
-              <span class="room-host">
-                {" "}
-                · <Name text={host} />
-              </span>
-            ) : null}
-          </span>
+          <RoomTitle room={room} host={host} />
           <span class="badge badge-pending">pending</span>
         </div>
       </li>
@@ -56,16 +66,7 @@ function RoomLink(props: { room: Room }) {
         aria-current={current ? "page" : undefined}
         aria-label={label}
       >
-        <Avatar id={room.id} name={room.name} url={room.avatarUrl} size="s" color={room.theme} />
-        <span class="room-name">
-          <Name text={room.name} />
-          {host ? (
-            <span class="room-host">
-              {" "}
-              · <Name text={host} />
-            </span>
-          ) : null}
-        </span>
+        <RoomTitle room={room} host={host} />
         {mentions > 0 ? (
           <span class="badge badge-mention" aria-hidden="true">
             @{mentions}
