@@ -120,15 +120,18 @@ function printChecks(ours: Measured[][], prosody: Measured[][]): void {
     return;
   }
   out();
-  out("Statements per send, with their execution ms per send (pg_stat_statements over the send phase");
-  out("of run 1; the server's background work in that time included):");
+  out("Statements per send (execution + planning ms per send, lock waits included; pg_stat_statements");
+  out("over the send phase of run 1, the server's background work in that time included):");
   out(
     `  ${first
       .filter((m) => m.statements)
       .map((m) => {
         const counts = m.statements as StatementCounts;
         const sends = Math.max(1, counts.sends);
-        return `${m.workload} ${(counts.calls / sends).toFixed(1)} (${(counts.ms / sends).toFixed(2)} ms)`;
+        return (
+          `${m.workload} ${(counts.calls / sends).toFixed(1)} (${(counts.ms / sends).toFixed(1)} + ` +
+          `${(counts.planMs / sends).toFixed(2)} ms${counts.jitFunctions ? `, JIT ${counts.jitFunctions}` : ""})`
+        );
       })
       .join("   ")}`,
   );

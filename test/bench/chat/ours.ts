@@ -73,6 +73,8 @@ export class BenchDatabase {
           fsync: "on",
           shared_preload_libraries: "pg_stat_statements",
           "pg_stat_statements.max": "1000",
+          // Planning counted too: statements that are planned at every call show up.
+          "pg_stat_statements.track_planning": "on",
           max_connections: "200",
         },
       );
@@ -114,14 +116,17 @@ export class BenchDatabase {
   /** Statements run in one database since the last reset, most called first. */
   async statements(database: string, sends: number): Promise<StatementCounts | undefined> {
     if (!this.countsStatements) return undefined;
-    const rows = await this.admin<{ query: string; calls: number; ms: number }[]>`
-      select s.query, s.calls::int as calls, s.total_exec_time as ms
+    const rows = await this.admin<{ query: string; calls: number; ms: number; planMs: number; jit: number }[]>`
+      select s.query, s.calls::int as calls, s.total_exec_time as ms, s.total_plan_time as "planMs",
+        s.jit_functions::int as jit
       from pg_stat_statements s join pg_database d on d.oid = s.dbid
       where d.datname = ${database} order by s.calls desc, s.total_exec_time desc`;
     return {
       sends,
       calls: rows.reduce((sum, r) => sum + r.calls, 0),
       ms: rows.reduce((sum, r) => sum + r.ms, 0),
+      planMs: rows.reduce((sum, r) => sum + r.planMs, 0),
+      jitFunctions: rows.reduce((sum, r) => sum + r.jit, 0),
       top: rows.slice(0, 12).map((r) => ({ query: r.query.replace(/\s+/g, " "), calls: r.calls, ms: r.ms })),
     };
   }
@@ -222,6 +227,8 @@ async function startInstance(database: BenchDatabase | "pglite", count: number):
         // Every client connects from loopback: one address.
         MAX_CONNECTIONS_PER_ADDRESS: "0",
         LOG_LEVEL: "warning",
+        // To see where the server's CPU goes: BENCH_CHAT_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+        ...(process.env.BENCH_CHAT_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_CHAT_NODE_OPTIONS } : {}),
       },
       120_000,
     );

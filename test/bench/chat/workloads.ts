@@ -136,7 +136,11 @@ export interface Measured {
 export interface StatementCounts {
   readonly sends: number;
   readonly calls: number;
-  /** Execution time of them all (pg_stat_statements' total_exec_time), ms. */
+  /** Execution time of them all (pg_stat_statements' total_exec_time), ms; lock waits included. */
   readonly ms: number;
+  /** Planning time of them all, ms. */
+  readonly planMs: number;
+  /** Functions JIT-compiled. */
+  readonly jitFunctions: number;
   readonly top: readonly { readonly query: string; readonly calls: number; readonly ms: number }[];
 }
