@@ -43,7 +43,7 @@ function scale(): number {
 export function messagesPerSender(system: "ours" | "prosody", id: keyof typeof fanoutWorkloads | "W3-pglite"): number {
   const base = {
     ours: { W2: 240, W3: 45, "W3-pglite": 45, W4: 120, W5: 35, W7: 90 },
-    prosody: { W2: 240, W3: 300, "W3-pglite": 300, W4: 120, W5: 70, W7: 800 },
+    prosody: { W2: 240, W3: 200, "W3-pglite": 200, W4: 120, W5: 50, W7: 500 },
   }[system][id];
   return Math.max(2, Math.round(base * scale()));
 }
