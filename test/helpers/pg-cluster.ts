@@ -72,9 +72,15 @@ async function command(file: string, args: string[]): Promise<void> {
  * no password. The caller must call `drop()` (in afterAll), whatever happens.
  * @param onCreated Called with the cluster as soon as it may exist, before it has started: a
  *                  failed start leaves something for the caller to drop.
+ * @param settings postgresql.conf settings over the defaults (`ssl=off`, `fsync=off`): a
+ *                 benchmark of durable writes sets `fsync: "on"`, one that counts statements
+ *                 `shared_preload_libraries: "pg_stat_statements"`.
  * @throws {Error} naming what is missing when not root or the tools are not installed.
  */
-export async function createPgCluster(onCreated: (cluster: PgCluster) => void = () => {}): Promise<PgCluster> {
+export async function createPgCluster(
+  onCreated: (cluster: PgCluster) => void = () => {},
+  settings: Record<string, string> = {},
+): Promise<PgCluster> {
   if (process.getuid?.() !== 0) {
     throw new Error("This test creates a PostgreSQL cluster with pg_createcluster, which needs root.");
   }
@@ -104,6 +110,8 @@ export async function createPgCluster(onCreated: (cluster: PgCluster) => void = 
     },
   };
   onCreated(cluster);
+  // A throwaway cluster: durability buys nothing and costs the shared disk.
+  const options = { ssl: "off", fsync: "off", ...settings };
   await command("pg_createcluster", [
     version,
     name,
@@ -111,11 +119,7 @@ export async function createPgCluster(onCreated: (cluster: PgCluster) => void = 
     String(port),
     // Never started at boot if a crashed run leaves it behind.
     "--start-conf=manual",
-    "--pgoption",
-    "ssl=off",
-    // A throwaway cluster: durability buys nothing and costs the shared disk.
-    "--pgoption",
-    "fsync=off",
+    ...Object.entries(options).flatMap(([key, value]) => ["--pgoption", `${key}=${value}`]),
     "--",
     "--auth=trust",
   ]);

@@ -51,9 +51,9 @@ export async function startServer(env: Record<string, string>, timeoutMs = 60_00
   );
   const server: ServerProcess = { url, child, output: () => output, exited };
   const deadline = Date.now() + timeoutMs;
-  let dead = false;
-  void exited.then(() => {
-    dead = true;
+  let dead: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  void exited.then((exit) => {
+    dead = exit;
   });
   while (Date.now() < deadline && !dead) {
     try {
@@ -65,7 +65,8 @@ export async function startServer(env: Record<string, string>, timeoutMs = 60_00
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill("SIGKILL");
-  throw new Error(`the server did not start:\n${output}`);
+  const how = dead ? `exited with ${dead.signal ?? dead.code}` : `no answer in ${timeoutMs} ms`;
+  throw new Error(`the server did not start (${how}):\n${output}`);
 }
 
 /** Sends a signal and waits for the exit, killing the process if it takes over `ms`. */
