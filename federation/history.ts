@@ -3,7 +3,7 @@ import { Activity, Announce, Delete, Note, Tombstone } from "@fedify/vocab";
 import { and, asc, eq, gt, isNull, lte } from "drizzle-orm";
 import { actors, type Message, messages, outboundMessages, type Room, roomMembers, rooms } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
-import { messageUrl } from "../src/messages/messages.ts";
+import { messageUrl } from "../src/messages/views.ts";
 import { actorIri, createActivity, localActorIri, signAs, toNote } from "./notes.ts";
 import { roomOf } from "./rooms.ts";
 

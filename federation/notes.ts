@@ -31,7 +31,8 @@ import {
 } from "../src/media/attachments.ts";
 import { parseReactionKey } from "../src/messages/emoji.ts";
 import { plainText, sanitizeRemoteHtml } from "../src/messages/markdown.ts";
-import { maxMessageLength, messageUrl } from "../src/messages/messages.ts";
+import { maxMessageLength } from "../src/messages/messages.ts";
+import { messageUrl } from "../src/messages/views.ts";
 import { storableText, truncate } from "../src/text.ts";
 import { userIdentifier } from "./users.ts";
 

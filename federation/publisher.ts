@@ -5,7 +5,7 @@ import type { DatabaseHandle, DatabaseLike } from "../src/db/client.ts";
 import { actors, events, federationCursor, messages, type Room, rooms, type StreamEvent } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { logger } from "../src/log.ts";
-import { messageUrl } from "../src/messages/messages.ts";
+import { messageUrl } from "../src/messages/views.ts";
 import { roomKeyPairs } from "../src/rooms/keys.ts";
 import { eventsChannel } from "../src/stream/events.ts";
 import { historyId, messageActivity } from "./history.ts";

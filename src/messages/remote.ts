@@ -22,7 +22,8 @@ import {
 import { actorProfiles } from "../rooms/actors.ts";
 import { membership } from "../rooms/rooms.ts";
 import { appendEvents } from "../stream/events.ts";
-import { oneView, recordMentions, tombstoneMessage, toView } from "./messages.ts";
+import { recordMentions, tombstoneMessage } from "./messages.ts";
+import { oneView, toView } from "./views.ts";
 
 /** A message from another server, checked and sanitised by the federation layer. */
 export interface RemoteNote {

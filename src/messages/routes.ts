@@ -16,11 +16,9 @@ import {
   listMessages,
   markRead,
   maxMessageLength,
-  react,
-  reactionDetails,
-  reactionKey,
-  sendMessage,
 } from "./messages.ts";
+import { react, reactionDetails, reactionKey } from "./reactions.ts";
+import { sendMessage } from "./send.ts";
 
 const content = z
   .string()

@@ -1,0 +1,148 @@
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { type Attachment, blocks, type Message, messages, reactions } from "../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { type AttachmentView, attachmentsOf, attachmentView } from "../media/attachments.ts";
+import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
+import { snippet } from "./markdown.ts";
+
+/** A message as the API and the stream show it. */
+export interface MessageView {
+  readonly id: string;
+  readonly seq: number;
+  readonly roomId: string;
+  /** The message's ActivityPub object IRI. */
+  readonly url: string;
+  readonly author: ActorProfile | null;
+  readonly content: string;
+  readonly html: string;
+  readonly replyTo: { id: string; seq: number; author: ActorProfile | null; snippet: string; deleted: boolean } | null;
+  readonly reactions: { emoji: string; count: number; me: boolean }[];
+  readonly attachments: AttachmentView[];
+  /**
+   * History only: the viewer blocks the author, so clients collapse the message (with a way to
+   * reveal it). Stream events are serialised once for every member and leave this out; clients
+   * hide those by their own block list.
+   */
+  readonly hidden?: boolean;
+  readonly editedAt: string | null;
+  readonly deletedAt: string | null;
+  readonly createdAt: string;
+  /** Sent to a room on another server, which has not numbered it yet (`seq` is 0 meanwhile). */
+  readonly pending?: true;
+}
+
+/** The ActivityPub IRI of a local message. */
+export function messageUrl(deps: Pick<Deps, "config">, message: Pick<Message, "id" | "iri">): string {
+  return message.iri ?? `${deps.config.origin}/messages/${message.id}`;
+}
+
+/**
+ * Serialises messages for one viewer in a few queries for the whole page: authors, replied-to
+ * messages, and reaction counts with the viewer's own marked.
+ */
+export async function messageViews(
+  deps: Deps,
+  list: readonly Message[],
+  viewerId: string | null,
+): Promise<MessageView[]> {
+  if (list.length === 0) return [];
+  const replyIds = [...new Set(list.flatMap((m) => (m.replyTo ? [m.replyTo] : [])))];
+  const replied = replyIds.length ? await deps.db.select().from(messages).where(inArray(messages.id, replyIds)) : [];
+  const repliedById = new Map(replied.map((m) => [m.id, m]));
+  const profiles = await actorProfiles(
+    deps,
+    [...list, ...replied].map((m) => m.authorId),
+  );
+  const counts = await deps.db
+    .select({
+      messageId: reactions.messageId,
+      key: reactions.key,
+      count: sql<number>`count(*)`.mapWith(Number),
+      me: viewerId ? sql<boolean>`bool_or(${reactions.actorId} = ${viewerId})` : sql<boolean>`false`,
+      first: sql<string>`min(${reactions.createdAt})`,
+    })
+    .from(reactions)
+    .where(
+      inArray(
+        reactions.messageId,
+        list.map((m) => m.id),
+      ),
+    )
+    .groupBy(reactions.messageId, reactions.key)
+    .orderBy(sql`min(${reactions.createdAt})`);
+  const reactionsOf = new Map<string, MessageView["reactions"]>();
+  for (const row of counts) {
+    const entry = reactionsOf.get(row.messageId) ?? [];
+    entry.push({ emoji: row.key, count: row.count, me: Boolean(row.me) });
+    reactionsOf.set(row.messageId, entry);
+  }
+  const files = await attachmentsOf(
+    deps.db,
+    list.map((m) => m.id),
+  );
+  const authors = [...new Set(list.map((m) => m.authorId))];
+  const blocked = viewerId
+    ? new Set(
+        (
+          await deps.db
+            .select({ id: blocks.blockedId })
+            .from(blocks)
+            .where(and(eq(blocks.blockerId, viewerId), inArray(blocks.blockedId, authors)))
+        ).map((r) => r.id),
+      )
+    : new Set<string>();
+  return list.map((m) => {
+    const view = toView(
+      deps,
+      m,
+      profiles,
+      m.replyTo ? repliedById.get(m.replyTo) : undefined,
+      reactionsOf.get(m.id) ?? [],
+      files.get(m.id) ?? [],
+    );
+    return viewerId ? { ...view, hidden: blocked.has(m.authorId) } : view;
+  });
+}
+
+export async function oneView(deps: Deps, message: Message, viewerId: string | null): Promise<MessageView> {
+  const [view] = await messageViews(deps, [message], viewerId);
+  if (view == null) throw new Error("A message could not be serialised.");
+  return view;
+}
+
+/**
+ * A message's view from its row, the profiles of its author (and of the quoted message's),
+ * the quoted message and its reaction counts.
+ */
+export function toView(
+  deps: Deps,
+  message: Message,
+  profiles: Map<string, ActorProfile>,
+  reply: Message | undefined,
+  reactionCounts: MessageView["reactions"],
+  files: readonly Attachment[],
+): MessageView {
+  return {
+    id: message.id,
+    seq: message.seq,
+    roomId: message.roomId,
+    url: messageUrl(deps, message),
+    author: profiles.get(message.authorId) ?? null,
+    content: message.content,
+    html: message.html,
+    replyTo: reply
+      ? {
+          id: reply.id,
+          seq: reply.seq,
+          author: profiles.get(reply.authorId) ?? null,
+          snippet: reply.deletedAt ? "" : snippet(reply.content),
+          deleted: reply.deletedAt != null,
+        }
+      : null,
+    reactions: reactionCounts,
+    attachments: files.map((file) => attachmentView(deps, file)),
+    editedAt: message.editedAt?.toISOString() ?? null,
+    deletedAt: message.deletedAt?.toISOString() ?? null,
+    createdAt: message.createdAt.toISOString(),
+  };
+}
