@@ -10,6 +10,7 @@ import { createApp, type Env, type Readiness } from "../src/http/app.ts";
 import { purgeRateLimits } from "../src/http/rate-limit.ts";
 import { logger } from "../src/log.ts";
 import { purgeEarlyEdits } from "../src/messages/remote.ts";
+import { SendBatcher } from "../src/messages/send-batch.ts";
 import { type Secrets, urlSigningKey } from "../src/secrets.ts";
 import { purgeEvents } from "../src/stream/events.ts";
 import { Hub } from "../src/stream/hub.ts";
@@ -76,6 +77,7 @@ export async function createInstance(
       return federator;
     },
     urlKey: urlSigningKey(options.secrets),
+    sends: new SendBatcher(database.db),
   };
   const kv = new PostgresKvStore(database.db);
   const queue = new PostgresMessageQueue(database, {

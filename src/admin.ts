@@ -16,6 +16,7 @@ import { migrateDatabase } from "./db/migrate.ts";
 import type { Deps } from "./deps.ts";
 import { AppError } from "./errors.ts";
 import { setupLogging } from "./log.ts";
+import { SendBatcher } from "./messages/send-batch.ts";
 import { listAllRooms } from "./rooms/rooms.ts";
 import { loadSecrets, urlSigningKey } from "./secrets.ts";
 import { blockServer, listBlockedServers, unblockServer } from "./servers.ts";
@@ -215,6 +216,7 @@ export async function runAdmin(
       db: database.db,
       tokens: await createTokenService(secrets.jwtPrivateKey, config.origin),
       urlKey: urlSigningKey(secrets),
+      sends: new SendBatcher(database.db),
     };
     exitStatus = 0;
     await command(deps, args, parsed.values, () => extraChecks(deps));

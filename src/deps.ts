@@ -2,6 +2,7 @@ import type { TokenService } from "./accounts/tokens.ts";
 import type { Config } from "./config.ts";
 import type { DatabaseLike } from "./db/client.ts";
 import type { Room } from "./db/schema.ts";
+import type { SendBatcher } from "./messages/send-batch.ts";
 
 /**
  * What a local member does in a room hosted on another server. The room's server decides:
@@ -63,4 +64,6 @@ export interface Deps {
   readonly federation?: Federator | undefined;
   /** Signs attachment download URLs (see `urlSigningKey` in secrets.ts). */
   readonly urlKey: Uint8Array;
+  /** Writes sends in batches (group commit), on the pool. */
+  readonly sends: SendBatcher;
 }

@@ -346,6 +346,25 @@ export async function attachToMessage(
   return unique.flatMap((id) => rows.filter((r) => r.id === id));
 }
 
+/** The error for attachments that are not the sender's free uploads. */
+export function attachmentsRefused(): AppError {
+  return new AppError("validation_failed", "Some attachments are not uploads of yours that are free to send.", {
+    details: [{ path: "attachments", message: "not unsent uploads of yours" }],
+  });
+}
+
+/**
+ * The uploads of `ownerId` among `ids`, in the order listed, whether or not a message has
+ * taken them (the send that takes them checks that, under lock: see send-batch.ts).
+ */
+export async function uploadsOf(db: DatabaseLike, ownerId: string, ids: readonly string[]): Promise<Attachment[]> {
+  const rows = await db
+    .select()
+    .from(attachments)
+    .where(and(inArray(attachments.id, [...ids]), eq(attachments.ownerId, ownerId)));
+  return ids.flatMap((id) => rows.filter((r) => r.id === id));
+}
+
 /** Hands the uploads reserved by an outbound message to the message it became (the same id). */
 export async function claimOutbound(tx: DatabaseLike, messageId: string): Promise<Attachment[]> {
   return await tx

@@ -1,16 +1,15 @@
-import { and, eq, isNull, ne, sql } from "drizzle-orm";
+import { and, eq, ne } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { assertNotBlocked } from "../contacts/blocks.ts";
-import { type Message, messages, outboundMessages, type Room, roomMembers, rooms } from "../db/schema.ts";
+import { type Message, messages, outboundMessages, type Room, roomMembers } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
-import { attachToMessage, outboundAttachments } from "../media/attachments.ts";
-import { notifyMessage } from "../notifications/notifications.ts";
+import { attachmentsRefused, attachToMessage, outboundAttachments, uploadsOf } from "../media/attachments.ts";
 import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
 import { accessRoom, remote } from "../rooms/rooms.ts";
-import { appendEvents } from "../stream/events.ts";
 import { snippet } from "./markdown.ts";
-import { recordMentions, render } from "./messages.ts";
+import { render } from "./messages.ts";
+import type { PreparedSend } from "./send-batch.ts";
 import { type MessageView, messageUrl, oneView, toView } from "./views.ts";
 
 /**
@@ -67,68 +66,60 @@ export async function sendMessage(
   if (room.iri != null) {
     return await sendToRemoteRoom(deps, actorId, room, { ...input, attachments: attachmentIds, html, reply }, profiles);
   }
-  const retried = new Error("retried");
-  let existing: Message | undefined;
-  let view: MessageView | undefined;
-  try {
-    await deps.db.transaction(async (tx) => {
-      // Taking the next number locks the room row until commit: sends to a room are serial,
-      // so numbers have no gaps, and a retry below sees the first attempt's row.
-      const [counter] = await tx
-        .update(rooms)
-        .set({ lastSeq: sql`${rooms.lastSeq} + 1`, updatedAt: sql`now()` })
-        .where(
-          and(
-            eq(rooms.id, roomId),
-            isNull(rooms.deletedAt),
-            sql`exists (select 1 from ${roomMembers} where ${roomMembers.roomId} = ${roomId} and ${roomMembers.actorId} = ${actorId})`,
-          ),
-        )
-        .returning({ seq: rooms.lastSeq });
-      if (counter == null) throw new AppError("not_a_member", "Join the room first.");
-      [existing] = await tx
-        .select()
-        .from(messages)
-        .where(and(eq(messages.roomId, roomId), eq(messages.authorId, actorId), eq(messages.txnId, input.txnId)));
-      // A retry: roll back, so the number taken above is not spent.
-      if (existing) throw retried;
-      const [message] = await tx
-        .insert(messages)
-        .values({
-          id: uuidv7(),
-          roomId,
-          seq: counter.seq,
-          authorId: actorId,
-          txnId: input.txnId,
-          content: input.content,
-          html,
-          replyTo: input.replyTo ?? null,
-        })
-        .returning();
-      if (message == null) throw new Error("The message row was not written.");
-      const files = await attachToMessage(tx, actorId, { messageId: message.id }, attachmentIds);
-      const recorded = mentioned.length > 0 ? await recordMentions(tx, message, mentioned) : [];
-      // Sending reads everything before it.
-      await tx
-        .update(roomMembers)
-        .set({ lastReadSeq: sql`greatest(${roomMembers.lastReadSeq}, ${message.seq})` })
-        .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, actorId)));
-      // Just written: no reactions or edits yet, so the view needs no query.
-      view = toView(deps, message, profiles, reply, [], files);
-      await appendEvents(tx, [{ type: "message.created", roomId, data: { message: view } }]);
-      await notifyMessage(deps, tx, message, {
-        direct: room.direct,
-        mentioned: recorded,
-        replyAuthorId: reply && !reply.deletedAt ? reply.authorId : null,
-        snippet: snippet(message.content),
-      });
-    });
-  } catch (error) {
-    if (error !== retried || existing == null) throw error;
-    return { message: await oneView(deps, existing, actorId), created: false };
+  // The uploads, for the view: whether they are still free to take is decided with the write.
+  const uploads = [...new Set(attachmentIds)];
+  const files = uploads.length ? await uploadsOf(deps.db, actorId, uploads) : [];
+  if (files.length !== uploads.length) throw attachmentsRefused();
+  const message: Message = {
+    id: uuidv7(),
+    roomId,
+    seq: 0,
+    authorId: actorId,
+    iri: null,
+    txnId: input.txnId,
+    content: input.content,
+    html,
+    replyTo: reply?.id ?? null,
+    activity: null,
+    createdAt: new Date(),
+    editedAt: null,
+    deletedAt: null,
+    deletedBy: null,
+  };
+  const { seq: _unnumbered, ...view } = toView(deps, message, profiles, reply, [], files);
+  const send: PreparedSend = {
+    id: message.id,
+    roomId,
+    authorId: actorId,
+    txnId: input.txnId,
+    content: input.content,
+    html,
+    replyTo: message.replyTo,
+    createdAt: view.createdAt,
+    attachments: uploads,
+    mentioned,
+    replyAuthor: reply && !reply.deletedAt ? reply.authorId : null,
+    direct: room.direct,
+    snippet: snippet(input.content),
+    author: profiles.get(actorId) ?? null,
+    view,
+  };
+  const result = await deps.sends.send(send);
+  switch (result.outcome) {
+    case "created":
+      return { message: { ...view, seq: result.seq }, created: true };
+    case "retried": {
+      const [existing] = await deps.db.select().from(messages).where(eq(messages.id, result.id));
+      if (existing == null) throw new Error("A message vanished after a retried send.");
+      return { message: await oneView(deps, existing, actorId), created: false };
+    }
+    case "attachments_taken":
+      throw attachmentsRefused();
+    case "not_a_member":
+      throw new AppError("not_a_member", "Join the room first.");
+    default:
+      throw new Error(`Unknown send outcome ${(result satisfies never as { outcome: string }).outcome}.`);
   }
-  if (view == null) throw new Error("The message was not sent.");
-  return { message: view, created: true };
 }
 
 /**

@@ -3,6 +3,7 @@ import { createTokenService } from "../../src/accounts/tokens.ts";
 import type { Config } from "../../src/config.ts";
 import type { DatabaseLike } from "../../src/db/client.ts";
 import type { Deps } from "../../src/deps.ts";
+import { SendBatcher } from "../../src/messages/send-batch.ts";
 import { type Secrets, urlSigningKey } from "../../src/secrets.ts";
 
 /** Fresh secrets for an instance under test, kept in memory (nothing written to a data folder). */
@@ -18,5 +19,6 @@ export async function testDeps(config: Config, db: DatabaseLike): Promise<Deps> 
     db,
     tokens: await createTokenService(secrets.jwtPrivateKey, config.origin),
     urlKey: urlSigningKey(secrets),
+    sends: new SendBatcher(db),
   };
 }
