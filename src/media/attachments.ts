@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { and, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import { fileTypeFromBuffer } from "file-type";
-import sharp from "sharp";
 import { uuidv7 } from "uuidv7";
 import type { DatabaseLike } from "../db/client.ts";
 import { type Attachment, actors, attachments, messages, outboundMessages } from "../db/schema.ts";
@@ -13,7 +12,7 @@ import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { accessRoom } from "../rooms/rooms.ts";
 import { removeInvisibles } from "../text.ts";
-import { avatarMediaTypes, inspectImage, scrubImage } from "./images.ts";
+import { avatarMediaTypes, inspectImage, libvips, scrubImage } from "./images.ts";
 import { fetchRemoteMedia, remoteMediaLimits } from "./remote.ts";
 
 /** A message carries at most this many attachments. */
@@ -230,6 +229,7 @@ async function prepare(deps: Deps, bytes: Uint8Array, name: string, declared: st
  */
 export async function makePreview(bytes: Uint8Array): Promise<Uint8Array> {
   try {
+    const sharp = await libvips();
     return await sharp(bytes, { limitInputPixels: imageLimits.maxPixels, failOn: "error" })
       .rotate()
       .resize(previewSize, previewSize, { fit: "inside", withoutEnlargement: true })

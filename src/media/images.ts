@@ -1,6 +1,13 @@
 import { fileTypeFromBuffer } from "file-type";
-import sharp from "sharp";
 import { AppError } from "../errors.ts";
+
+/**
+ * libvips, loaded on first use: it costs an idle process about 13 MiB that a server nobody
+ * uploads an image to need not carry.
+ */
+export async function libvips(): Promise<typeof import("sharp").default> {
+  return (await import("sharp")).default;
+}
 
 /**
  * The image types accepted for avatars: the raster formats every browser renders. SVG is not
@@ -342,6 +349,7 @@ export async function scrubImage(
   image: Pick<ImageInfo, "mediaType" | "width" | "height">,
 ): Promise<{ bytes: Uint8Array; width: number; height: number }> {
   // Reads the header only; the image was checked by inspectImage before.
+  const sharp = await libvips();
   const orientation =
     (
       await sharp(bytes)
