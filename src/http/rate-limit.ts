@@ -1,15 +1,11 @@
-import { lte, sql } from "drizzle-orm";
+import { inArray, lte, sql } from "drizzle-orm";
 import { queryRows } from "../db/client.ts";
 import { rateLimits } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
+import type { RateLimitRule } from "./rate-limiter.ts";
 
-/** One limit: at most `limit` hits per `windowSeconds` for `key`. */
-export interface RateLimitRule {
-  readonly key: string;
-  readonly limit: number;
-  readonly windowSeconds: number;
-}
+export type { RateLimitRule } from "./rate-limiter.ts";
 
 /**
  * Counts a hit against each rule (fixed windows kept in PostgreSQL, so every process shares
@@ -42,11 +38,20 @@ export async function enforceRateLimits(deps: Pick<Deps, "db">, rules: readonly 
   }
 }
 
-/** Deletes counters whose window has passed; returns how many. */
+/**
+ * Deletes counters whose window has passed; returns how many. Rows another statement has
+ * locked are left for the next purge: a `RateLimiter` sync locks its rows in key order, this
+ * would lock them in `expires_at` order, and waiting on each other they could deadlock.
+ */
 export async function purgeRateLimits(deps: Pick<Deps, "db">): Promise<number> {
+  const expired = deps.db
+    .select({ key: rateLimits.key })
+    .from(rateLimits)
+    .where(lte(rateLimits.expiresAt, sql`now()`))
+    .for("update", { skipLocked: true });
   const deleted = await deps.db
     .delete(rateLimits)
-    .where(lte(rateLimits.expiresAt, sql`now()`))
+    .where(inArray(rateLimits.key, expired))
     .returning({ key: rateLimits.key });
   return deleted.length;
 }
