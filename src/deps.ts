@@ -2,6 +2,7 @@ import type { TokenService } from "./accounts/tokens.ts";
 import type { Config } from "./config.ts";
 import type { DatabaseLike } from "./db/client.ts";
 import type { Room } from "./db/schema.ts";
+import type { RateLimiter } from "./http/rate-limiter.ts";
 
 /**
  * What a local member does in a room hosted on another server. The room's server decides:
@@ -59,6 +60,8 @@ export interface Deps {
   readonly db: DatabaseLike;
   /** Signs and verifies access tokens. */
   readonly tokens: TokenService;
+  /** This process's rate-limit counters, shared with the others through the database. */
+  readonly limits: RateLimiter;
   /** Federation, when this process runs it. */
   readonly federation?: Federator | undefined;
   /** Signs attachment download URLs (see `urlSigningKey` in secrets.ts). */

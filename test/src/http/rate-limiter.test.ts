@@ -3,7 +3,8 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DatabaseHandle, type DatabaseLike, openDatabase } from "../../../src/db/client.ts";
 import { rateLimits } from "../../../src/db/schema.ts";
-import { purgeRateLimits } from "../../../src/http/rate-limit.ts";
+import { AppError } from "../../../src/errors.ts";
+import { enforceRateLimits, enforceStrictRateLimits, purgeRateLimits } from "../../../src/http/rate-limit.ts";
 import { RateLimiter } from "../../../src/http/rate-limiter.ts";
 import { createTestDatabase, type TestDatabase, testDatabaseKind } from "../../helpers/db.ts";
 
@@ -61,6 +62,25 @@ describe(`RateLimiter on ${testDatabaseKind}`, () => {
     expect(await limiter.sync()).toBe(true);
     expect((await stored("one:send"))?.hits).toBe(4);
     expect(limiter.hit([rule]).allowed).toBe(false);
+  });
+
+  it("refuses through enforceRateLimits with rate_limited and Retry-After, the longest wait of the rules", () => {
+    const limits = new RateLimiter(database.db);
+    const short = { key: "enforce:short", limit: 1, windowSeconds: 10 };
+    const long = { key: "enforce:long", limit: 1, windowSeconds: 300 };
+    enforceRateLimits({ limits }, [short, long]);
+    let error: unknown;
+    try {
+      enforceRateLimits({ limits }, [short, long]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(AppError);
+    expect(error).toMatchObject({
+      code: "rate_limited",
+      details: { retryAfter: 300 },
+      headers: { "Retry-After": "300" },
+    });
   });
 
   it("shares one budget between two processes within the stated tolerance", async () => {
@@ -170,6 +190,16 @@ describe(`RateLimiter on ${testDatabaseKind}`, () => {
     limiter.hit([{ key: "stop:send", limit: 5, windowSeconds: 60 }]);
     await limiter.stop();
     expect((await stored("stop:send"))?.hits).toBe(1);
+  });
+});
+
+describe(`strict rate limits on ${testDatabaseKind}`, () => {
+  it("count each hit in the database, so the limit is exact across processes", async () => {
+    const rule = { key: "strict:login", limit: 2, windowSeconds: 300 };
+    await enforceStrictRateLimits({ db: database.db }, [rule]);
+    await enforceStrictRateLimits({ db: other?.db ?? database.db }, [rule]);
+    const refused = await enforceStrictRateLimits({ db: database.db }, [rule]).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: "rate_limited", details: { retryAfter: 300 } });
   });
 });
 
