@@ -8,6 +8,7 @@ import { migrateDatabase, migrationStatus } from "../src/db/migrate.ts";
 import type { Deps, Federator } from "../src/deps.ts";
 import { createApp, type Env, type Readiness } from "../src/http/app.ts";
 import { purgeRateLimits } from "../src/http/rate-limit.ts";
+import { RateLimiter } from "../src/http/rate-limiter.ts";
 import { logger } from "../src/log.ts";
 import { purgeEarlyEdits } from "../src/messages/remote.ts";
 import { SendBatcher } from "../src/messages/send-batch.ts";
@@ -72,6 +73,7 @@ export async function createInstance(
     config,
     db: database.db,
     tokens: await createTokenService(options.secrets.jwtPrivateKey, config.origin),
+    limits: new RateLimiter(database.db),
     // Set below, once the federation that implements it exists.
     get federation() {
       return federator;
@@ -132,6 +134,7 @@ export async function createInstance(
     10 * 60 * 1000,
   );
   purge.unref?.();
+  deps.limits.start();
 
   return {
     config,
@@ -156,6 +159,8 @@ export async function createInstance(
       draining = true;
       clearInterval(purge);
       await hub.stop();
+      // Hits counted since the last sync still count for the other processes.
+      await deps.limits.stop();
       await publisher.stop();
       workers.abort();
       await working;

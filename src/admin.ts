@@ -15,6 +15,7 @@ import { DataDirInUseError, openDatabase } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
 import type { Deps } from "./deps.ts";
 import { AppError } from "./errors.ts";
+import { RateLimiter } from "./http/rate-limiter.ts";
 import { setupLogging } from "./log.ts";
 import { SendBatcher } from "./messages/send-batch.ts";
 import { listAllRooms } from "./rooms/rooms.ts";
@@ -215,6 +216,8 @@ export async function runAdmin(
       config,
       db: database.db,
       tokens: await createTokenService(secrets.jwtPrivateKey, config.origin),
+      // Never started: the commands serve no requests.
+      limits: new RateLimiter(database.db),
       urlKey: urlSigningKey(secrets),
       sends: new SendBatcher(database.db),
     };

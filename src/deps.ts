@@ -2,6 +2,7 @@ import type { TokenService } from "./accounts/tokens.ts";
 import type { Config } from "./config.ts";
 import type { DatabaseLike } from "./db/client.ts";
 import type { Room } from "./db/schema.ts";
+import type { RateLimiter } from "./http/rate-limiter.ts";
 import type { SendBatcher } from "./messages/send-batch.ts";
 
 /**
@@ -60,6 +61,8 @@ export interface Deps {
   readonly db: DatabaseLike;
   /** Signs and verifies access tokens. */
   readonly tokens: TokenService;
+  /** This process's rate-limit counters, shared with the others through the database. */
+  readonly limits: RateLimiter;
   /** Federation, when this process runs it. */
   readonly federation?: Federator | undefined;
   /** Signs attachment download URLs (see `urlSigningKey` in secrets.ts). */

@@ -8,7 +8,7 @@ import type { Api } from "../http/api.ts";
 import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
 import { addressKey, clientAddress } from "../http/client-address.ts";
-import { enforceRateLimits } from "../http/rate-limit.ts";
+import { enforceStrictRateLimits } from "../http/rate-limit.ts";
 import { cleanName, codePointLength } from "../text.ts";
 import { changePassword, login, register } from "./accounts.ts";
 import { displayName, serializeUser, userSchema } from "./profile-routes.ts";
@@ -168,7 +168,7 @@ export function authRoutes(api: Api, app: Hono<Env>): void {
     async (c, { body }) => {
       const deps = c.var.deps;
       const { address, userAgent } = client(c);
-      await enforceRateLimits(deps, [
+      await enforceStrictRateLimits(deps, [
         { key: `register:addr:${addressKey(address)}`, limit: limit(deps, 5), windowSeconds: 3600 },
       ]);
       const issued = await register(deps, body, {
@@ -196,7 +196,7 @@ export function authRoutes(api: Api, app: Hono<Env>): void {
       // By address, and by account from one address: a limit by account alone would let
       // anyone lock anyone out with ten wrong passwords.
       const from = addressKey(address);
-      await enforceRateLimits(deps, [
+      await enforceStrictRateLimits(deps, [
         { key: `login:addr:${from}`, limit: limit(deps, 30), windowSeconds: 300 },
         { key: `login:user:${body.username.toLowerCase()}:${from}`, limit: limit(deps, 10), windowSeconds: 300 },
       ]);
@@ -283,7 +283,9 @@ export function authRoutes(api: Api, app: Hono<Env>): void {
     async (c, { body }) => {
       const deps = c.var.deps;
       const { user, session } = authenticated(c);
-      await enforceRateLimits(deps, [{ key: `password:user:${user.id}`, limit: limit(deps, 10), windowSeconds: 3600 }]);
+      await enforceStrictRateLimits(deps, [
+        { key: `password:user:${user.id}`, limit: limit(deps, 10), windowSeconds: 3600 },
+      ]);
       return c.json(await changePassword(deps, user, session.id, body));
     },
   );

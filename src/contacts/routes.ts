@@ -61,7 +61,7 @@ export function contactRoutes(api: Api, app: Hono<Env>): void {
     },
     async (c, { body }) => {
       const deps = c.var.deps;
-      await enforceRateLimits(deps, [
+      enforceRateLimits(deps, [
         {
           key: `contacts:request:${me(c)}`,
           limit: Math.max(1, Math.round(30 * deps.config.rateLimitFactor)),

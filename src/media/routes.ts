@@ -61,7 +61,7 @@ export function attachmentRoutes(api: Api, app: Hono<Env>, config: Config): void
     },
     async (c) => {
       const deps = c.var.deps;
-      await enforceRateLimits(deps, [
+      enforceRateLimits(deps, [
         {
           key: `attachments:upload:${me(c)}`,
           limit: Math.max(1, Math.round(30 * deps.config.rateLimitFactor)),

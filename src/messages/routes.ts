@@ -111,7 +111,7 @@ export function messageRoutes(api: Api, app: Hono<Env>): void {
     },
     async (c, { params, body }) => {
       const deps = c.var.deps;
-      await enforceRateLimits(deps, [
+      enforceRateLimits(deps, [
         {
           key: `messages:send:${me(c)}`,
           limit: Math.max(1, Math.round(60 * deps.config.rateLimitFactor)),

@@ -306,7 +306,7 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
     },
     async (c, { body }) => {
       const deps = c.var.deps;
-      await enforceRateLimits(deps, [
+      enforceRateLimits(deps, [
         {
           key: `rooms:create:${me(c)}`,
           limit: Math.max(1, Math.round(30 * deps.config.rateLimitFactor)),
@@ -487,7 +487,7 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
     },
     async (c, { body }) => {
       const deps = c.var.deps;
-      await enforceRateLimits(deps, [
+      enforceRateLimits(deps, [
         {
           key: `rooms:join:${me(c)}`,
           limit: Math.max(1, Math.round(60 * deps.config.rateLimitFactor)),
@@ -698,7 +698,7 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
     },
     async (c, { params, body }) => {
       const deps = c.var.deps;
-      await enforceRateLimits(deps, [
+      enforceRateLimits(deps, [
         {
           key: `invites:create:${me(c)}`,
           limit: Math.max(1, Math.round(50 * deps.config.rateLimitFactor)),
@@ -748,7 +748,7 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
 
   const inviteLimit = (c: Context<Env>) => {
     const deps = c.var.deps;
-    return enforceRateLimits(deps, [
+    enforceRateLimits(deps, [
       {
         key: `invites:use:${addressKey(clientAddress(c, deps.config.trustProxy))}`,
         limit: Math.max(1, Math.round(30 * deps.config.rateLimitFactor)),
@@ -775,7 +775,7 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
       errors: ["invite_not_found", "invite_expired"],
     },
     async (c, { params }) => {
-      await inviteLimit(c);
+      inviteLimit(c);
       const deps = c.var.deps;
       const preview = await previewInvite(deps, params.code, me(c));
       return c.json({
@@ -799,7 +799,7 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
       errors: ["invite_not_found", "invite_expired", "banned"],
     },
     async (c, { params }) => {
-      await inviteLimit(c);
+      inviteLimit(c);
       const room = await redeemInvite(c.var.deps, me(c), params.code);
       return c.json(await roomFor(c, room.id));
     },

@@ -147,7 +147,7 @@ export function streamRoutes(api: Api, app: Hono<Env>): void {
       const deps = c.var.deps;
       const { user } = authenticated(c);
       await accessRoom(deps, params.roomId, user.id);
-      await enforceRateLimits(deps, [
+      enforceRateLimits(deps, [
         {
           key: `typing:${user.id}`,
           limit: Math.max(1, Math.round(30 * deps.config.rateLimitFactor)),

@@ -3,6 +3,7 @@ import { createTokenService } from "../../src/accounts/tokens.ts";
 import type { Config } from "../../src/config.ts";
 import type { DatabaseLike } from "../../src/db/client.ts";
 import type { Deps } from "../../src/deps.ts";
+import { RateLimiter } from "../../src/http/rate-limiter.ts";
 import { SendBatcher } from "../../src/messages/send-batch.ts";
 import { type Secrets, urlSigningKey } from "../../src/secrets.ts";
 
@@ -18,6 +19,8 @@ export async function testDeps(config: Config, db: DatabaseLike): Promise<Deps> 
     config,
     db,
     tokens: await createTokenService(secrets.jwtPrivateKey, config.origin),
+    // Not started: counts in this process only, which is all a test of the domain needs.
+    limits: new RateLimiter(db),
     urlKey: urlSigningKey(secrets),
     sends: new SendBatcher(db),
   };
