@@ -9,7 +9,7 @@ import { type ClientInfo, type IssuedTokens, revokeOtherSessions, startSession }
 import { checkUsername, usernamePattern } from "./usernames.ts";
 
 /** The host part of this server's handles (`alice@<host>`), port included when not default. */
-export function handleHost(deps: Deps): string {
+export function handleHost(deps: Pick<Deps, "config">): string {
   return new URL(deps.config.origin).host;
 }
 

@@ -104,6 +104,6 @@ export function avatarMediaType(name: string): string | undefined {
 }
 
 /** The public URL of an avatar file. */
-export function avatarUrl(deps: Deps, name: string | null): string | null {
+export function avatarUrl(deps: Pick<Deps, "config">, name: string | null): string | null {
   return name ? `${deps.config.origin}/media/avatars/${name}` : null;
 }

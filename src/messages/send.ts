@@ -1,16 +1,65 @@
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq, isNull, ne } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { uuidv7 } from "uuidv7";
 import { assertNotBlocked } from "../contacts/blocks.ts";
-import { type Message, messages, outboundMessages, type Room, roomMembers } from "../db/schema.ts";
+import {
+  actors,
+  type Message,
+  messages,
+  outboundMessages,
+  type Room,
+  roomMembers,
+  rooms,
+  users,
+} from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { attachmentsRefused, attachToMessage, outboundAttachments, uploadsOf } from "../media/attachments.ts";
-import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
-import { accessRoom, remote } from "../rooms/rooms.ts";
+import { type ActorProfile, actorProfiles, type ProfileRow, profileColumns, toProfile } from "../rooms/actors.ts";
+import { checkAccess, remote } from "../rooms/rooms.ts";
 import { snippet } from "./markdown.ts";
 import { render } from "./messages.ts";
 import type { PreparedSend } from "./send-batch.ts";
 import { type MessageView, messageUrl, oneView, toView } from "./views.ts";
+
+const replied = alias(messages, "replied");
+
+/**
+ * What a send needs to know, in one statement: the room and the sender's membership (checked
+ * as {@link accessRoom} does), the sender's profile, and the message answered (in this room
+ * only); its author's profile takes a second.
+ */
+async function sendingContext(deps: Deps, roomId: string, actorId: string, replyTo: string | undefined) {
+  const [row] = await deps.db
+    .select({
+      room: rooms,
+      member: roomMembers,
+      author: profileColumns,
+      reply: replied,
+    })
+    .from(rooms)
+    .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.actorId, actorId)))
+    .leftJoin(actors, eq(actors.id, actorId))
+    .leftJoin(users, eq(users.id, actors.userId))
+    .leftJoin(replied, and(eq(replied.id, replyTo ?? nobody), eq(replied.roomId, rooms.id)))
+    .where(and(eq(rooms.id, roomId), isNull(rooms.deletedAt)));
+  const { room } = checkAccess(row?.room, row?.member ?? undefined, "member");
+  // Left-joined: every column may be null, the id included.
+  const profile = (p: (Omit<ProfileRow, "id"> & { id: string | null }) | null | undefined) =>
+    p?.id != null ? toProfile(deps, { ...p, id: p.id }) : undefined;
+  const reply = row?.reply ?? undefined;
+  const profiles = new Map<string, ActorProfile>();
+  const author = profile(row?.author);
+  if (author) profiles.set(author.id, author);
+  // Another statement, for replies only.
+  if (reply && !profiles.has(reply.authorId)) {
+    for (const [id, p] of await actorProfiles(deps, [reply.authorId])) profiles.set(id, p);
+  }
+  return { room, reply, profiles };
+}
+
+/** An id no row has, for a join on an absent reply. */
+const nobody = "00000000-0000-0000-0000-000000000000";
 
 /**
  * Sends a message. The client's transaction id makes it idempotent: a retry, even a concurrent
@@ -29,7 +78,7 @@ export async function sendMessage(
   roomId: string,
   input: { txnId: string; content: string; replyTo?: string | undefined; attachments?: readonly string[] | undefined },
 ): Promise<{ message: MessageView; created: boolean }> {
-  const { room } = await accessRoom(deps, roomId, actorId);
+  const { room, reply, profiles } = await sendingContext(deps, roomId, actorId, input.replyTo);
   if (room.directKey != null) {
     // A one-to-one conversation opened before a block: the block ends it both ways.
     const others = await deps.db
@@ -49,20 +98,13 @@ export async function sendMessage(
       details: [{ path: "content", message: "expected some text" }],
     });
   }
-  // Everything that needs no lock happens first: rendering, the author, the quoted message.
-  const { html, mentioned } = await render(deps, input.content);
-  const [reply] = input.replyTo
-    ? await deps.db
-        .select()
-        .from(messages)
-        .where(and(eq(messages.id, input.replyTo), eq(messages.roomId, roomId)))
-    : [];
   if (input.replyTo && reply == null) {
     throw new AppError("validation_failed", "A reply must answer a message of the same room.", {
       details: [{ path: "replyTo", message: "no such message in this room" }],
     });
   }
-  const profiles = await actorProfiles(deps, [actorId, ...(reply ? [reply.authorId] : [])]);
+  // Everything that needs no lock happens first: rendering, the view.
+  const { html, mentioned } = await render(deps, input.content);
   if (room.iri != null) {
     return await sendToRemoteRoom(deps, actorId, room, { ...input, attachments: attachmentIds, html, reply }, profiles);
   }

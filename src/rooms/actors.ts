@@ -27,6 +27,57 @@ export const actorProfileSchema = z.object({
   url: z.string(),
 });
 
+/** The columns a profile is made from: select them from `actors` left-joined with `users`. */
+export const profileColumns = {
+  id: actors.id,
+  iri: actors.iri,
+  remoteHandle: actors.handle,
+  remoteName: actors.name,
+  remoteAvatar: actors.avatarUrl,
+  username: users.username,
+  displayName: users.displayName,
+  avatar: users.avatar,
+  color: users.color,
+};
+
+/** A row of {@link profileColumns}. */
+export interface ProfileRow {
+  id: string;
+  iri: string | null;
+  remoteHandle: string | null;
+  remoteName: string | null;
+  remoteAvatar: string | null;
+  username: string | null;
+  displayName: string | null;
+  avatar: string | null;
+  color: string | null;
+}
+
+/** The profile a row of {@link profileColumns} shows, or undefined for an actor with neither user nor IRI. */
+export function toProfile(deps: Pick<Deps, "config">, row: ProfileRow): ActorProfile | undefined {
+  if (row.username != null && row.iri == null) {
+    return {
+      id: row.id,
+      handle: `${row.username}@${handleHost(deps)}`,
+      displayName: row.displayName ?? row.username,
+      avatarUrl: avatarUrl(deps, row.avatar),
+      color: row.color,
+      url: `${deps.config.origin}/users/${row.username}`,
+    };
+  }
+  if (row.iri == null) return undefined;
+  const url = new URL(row.iri);
+  const name = url.pathname.split("/").filter(Boolean).at(-1) ?? url.hostname;
+  return {
+    id: row.id,
+    handle: row.remoteHandle ?? `${name}@${url.host}`,
+    displayName: row.remoteName || name,
+    avatarUrl: row.remoteAvatar,
+    color: null,
+    url: row.iri,
+  };
+}
+
 /**
  * Profiles of the given actors, in one query. Local actors are shown from their user row;
  * remote ones (from the federation issue on) from their IRI.
@@ -36,43 +87,13 @@ export async function actorProfiles(deps: Deps, ids: readonly string[]): Promise
   const result = new Map<string, ActorProfile>();
   if (unique.length === 0) return result;
   const rows = await deps.db
-    .select({
-      id: actors.id,
-      iri: actors.iri,
-      remoteHandle: actors.handle,
-      remoteName: actors.name,
-      remoteAvatar: actors.avatarUrl,
-      username: users.username,
-      displayName: users.displayName,
-      avatar: users.avatar,
-      color: users.color,
-    })
+    .select(profileColumns)
     .from(actors)
     .leftJoin(users, eq(users.id, actors.userId))
     .where(inArray(actors.id, unique));
-  const host = handleHost(deps);
   for (const row of rows) {
-    if (row.username != null && row.iri == null) {
-      result.set(row.id, {
-        id: row.id,
-        handle: `${row.username}@${host}`,
-        displayName: row.displayName ?? row.username,
-        avatarUrl: avatarUrl(deps, row.avatar),
-        color: row.color,
-        url: `${deps.config.origin}/users/${row.username}`,
-      });
-    } else if (row.iri != null) {
-      const url = new URL(row.iri);
-      const name = url.pathname.split("/").filter(Boolean).at(-1) ?? url.hostname;
-      result.set(row.id, {
-        id: row.id,
-        handle: row.remoteHandle ?? `${name}@${url.host}`,
-        displayName: row.remoteName || name,
-        avatarUrl: row.remoteAvatar,
-        color: null,
-        url: row.iri,
-      });
-    }
+    const profile = toProfile(deps, row);
+    if (profile) result.set(row.id, profile);
   }
   return result;
 }

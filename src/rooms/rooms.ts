@@ -85,11 +85,20 @@ export async function accessRoom(
   actorId: string,
   need: "visible" | "member" = "member",
 ): Promise<RoomAccess> {
-  const [room] = await deps.db
-    .select()
+  const [row] = await deps.db
+    .select({ room: rooms, member: roomMembers })
     .from(rooms)
+    .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.actorId, actorId)))
     .where(and(eq(rooms.id, roomId), isNull(rooms.deletedAt)));
-  const member = room ? await membership(deps.db, roomId, actorId) : undefined;
+  return checkAccess(row?.room, row?.member ?? undefined, need);
+}
+
+/** The rule of {@link accessRoom}, for a caller that read the room and membership itself. */
+export function checkAccess(
+  room: Room | undefined,
+  member: RoomMember | undefined,
+  need: "visible" | "member",
+): RoomAccess {
   if (room == null || (room.visibility === "private" && member == null)) {
     throw new AppError("room_not_found", "No such room.");
   }
