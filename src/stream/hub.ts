@@ -1,12 +1,21 @@
 import { createHash, randomBytes } from "node:crypto";
-import { and, asc, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, lte, sql } from "drizzle-orm";
 import type { DatabaseHandle } from "../db/client.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
-import { events, roomMembers, sessions, streamPosition, streamTickets } from "../db/schema.ts";
+import { roomMembers, sessions, streamTickets } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { ephemeralChannel, eventsChannel } from "./events.ts";
+import {
+  committedHead,
+  eventsAfter,
+  eventsForReplay,
+  lazyData,
+  oldestKept,
+  type StreamRow,
+  serialize,
+} from "./log-reader.ts";
 import { Presence } from "./presence.ts";
 
 /** Where a stream connection writes; each transport (WebSocket, SSE) provides one. */
@@ -55,17 +64,6 @@ function hashTicket(ticket: string): string {
   return createHash("sha256").update(ticket).digest("base64url");
 }
 
-/** One event as the client sees it; an event addressed to one actor names its room too. */
-function serialize(event: { position: number; type: string; roomId: string | null; data: unknown }): string {
-  const roomId = event.roomId ?? (event.data as { roomId?: unknown } | null)?.roomId;
-  return JSON.stringify({
-    type: event.type,
-    position: event.position,
-    ...(typeof roomId === "string" ? { roomId } : {}),
-    data: event.data,
-  });
-}
-
 /**
  * The live stream of one process. Every process LISTENs for new event positions; on each it
  * reads the new events once (one query for all its clients), serialises each once, and
@@ -106,7 +104,7 @@ export class Hub {
 
   /** Starts listening; events before this moment are reachable by replay only. */
   async start(): Promise<void> {
-    this.#lastPosition = await this.#committedHead();
+    this.#lastPosition = await committedHead(this.#deps.db);
     // A NOTIFY sent while the LISTEN connection is down reaches nobody: whenever the LISTEN is
     // (again) in place, read everything after the last position seen. The first time, that
     // also covers what was committed between reading the head and listening.
@@ -125,15 +123,6 @@ export class Hub {
     (this.#heartbeat as { unref?: () => void }).unref?.();
     this.#poller = setInterval(() => this.#pull(), this.#pullIntervalMs);
     (this.#poller as { unref?: () => void }).unref?.();
-  }
-
-  /** The newest committed position (the counter; the log itself may have been purged). */
-  async #committedHead(): Promise<number> {
-    const [row] = await this.#deps.db
-      .select({ position: streamPosition.position })
-      .from(streamPosition)
-      .where(eq(streamPosition.id, 1));
-    return Number(row?.position ?? 0);
   }
 
   /** Closes every connection and stops listening; calling it again does nothing. */
@@ -232,10 +221,9 @@ export class Hub {
   async #replay(connection: Connection, since: number): Promise<void> {
     // The head is the committed counter: another process may have written events this one
     // has not read yet. Replay up to it; live delivery skips what the replay already sent.
-    const head = Math.max(this.#lastPosition, await this.#committedHead());
-    const [oldest] = await this.#deps.db.select({ position: sql<number | null>`min(${events.position})` }).from(events);
+    const head = Math.max(this.#lastPosition, await committedHead(this.#deps.db));
     // Events before the oldest kept (all of them, when the log is empty) were purged.
-    const firstKept = oldest?.position == null ? head + 1 : Number(oldest.position);
+    const firstKept = (await oldestKept(this.#deps.db)) ?? head + 1;
     const tooOld = since < firstKept - 1 || head - since > replayLimit;
     if (tooOld || since > head) {
       connection.lastPosition = head;
@@ -243,19 +231,9 @@ export class Hub {
       return;
     }
     const rooms = [...connection.rooms];
-    const rows = await this.#deps.db
-      .select()
-      .from(events)
-      .where(
-        and(
-          gt(events.position, since),
-          lte(events.position, head),
-          or(rooms.length ? inArray(events.roomId, rooms) : sql`false`, eq(events.actorId, connection.actorId)),
-        ),
-      )
-      .orderBy(asc(events.position));
+    const rows = await eventsForReplay(this.#deps.db, { since, head, rooms, actorId: connection.actorId });
     for (const row of rows) {
-      if (!connection.sink.send(serialize(row))) {
+      if (!connection.sink.send(serialize(row, lazyData(row)))) {
         // Too far behind to take its own backlog: it must come back and resume from where
         // it got to, rather than miss the rest silently.
         this.#remove(connection);
@@ -321,12 +299,7 @@ export class Hub {
       do {
         this.#again = false;
         try {
-          const rows = await this.#deps.db
-            .select()
-            .from(events)
-            .where(gt(events.position, this.#lastPosition))
-            .orderBy(asc(events.position))
-            .limit(1000);
+          const rows = await eventsAfter(this.#deps.db, this.#lastPosition, 1000);
           for (const row of rows) this.#dispatch(row);
           if (rows.length === 1000) this.#again = true;
         } catch (error) {
@@ -340,28 +313,39 @@ export class Hub {
     })();
   }
 
-  #dispatch(row: { position: number; type: string; roomId: string | null; actorId: string | null; data: unknown }) {
+  #dispatch(row: StreamRow) {
     this.#lastPosition = Math.max(this.#lastPosition, row.position);
-    const text = serialize(row);
+    const data = lazyData(row);
+    let text: string | undefined;
+    const write = (connection: Connection) => {
+      text ??= serialize(row, data);
+      this.#write(connection, row.position, text);
+    };
     if (row.roomId == null) {
-      const roomId = (row.data as { roomId?: unknown }).roomId;
-      for (const connection of this.#byActor.get(row.actorId ?? "") ?? []) {
+      const recipients = this.#byActor.get(row.actorId ?? "");
+      if (recipients == null) return;
+      const roomId = (data() as { roomId?: unknown }).roomId;
+      for (const connection of recipients) {
         // A deleted room's members get their own copy; the room is gone for them.
         if (row.type === "room.deleted" && typeof roomId === "string") this.#unsubscribe(connection, roomId);
-        this.#write(connection, row.position, text);
+        write(connection);
       }
       return;
     }
-    const data = row.data as { member?: { actor?: { id?: string } }; actorId?: string };
-    // A new member's connections subscribe before the event, so they see their own join.
-    if (row.type === "member.joined" && data.member?.actor?.id) {
-      for (const connection of this.#byActor.get(data.member.actor.id) ?? []) this.#subscribe(connection, row.roomId);
+    if (row.type === "member.joined" || row.type === "member.left") {
+      const member = data() as { member?: { actor?: { id?: string } }; actorId?: string };
+      // A new member's connections subscribe before the event, so they see their own join.
+      if (row.type === "member.joined" && member.member?.actor?.id) {
+        for (const connection of this.#byActor.get(member.member.actor.id) ?? []) {
+          this.#subscribe(connection, row.roomId);
+        }
+      }
+      // Whoever leaves gets the copy addressed to them (as a replay would give them), not this one.
+      if (row.type === "member.left" && member.actorId) {
+        for (const connection of this.#byActor.get(member.actorId) ?? []) this.#unsubscribe(connection, row.roomId);
+      }
     }
-    // Whoever leaves gets the copy addressed to them (as a replay would give them), not this one.
-    if (row.type === "member.left" && data.actorId) {
-      for (const connection of this.#byActor.get(data.actorId) ?? []) this.#unsubscribe(connection, row.roomId);
-    }
-    for (const connection of [...(this.#byRoom.get(row.roomId) ?? [])]) this.#write(connection, row.position, text);
+    for (const connection of [...(this.#byRoom.get(row.roomId) ?? [])]) write(connection);
   }
 
   /** Sends an event that is not kept (typing, presence) to every process's room members. */
