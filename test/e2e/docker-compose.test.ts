@@ -147,9 +147,11 @@ describe("docker-compose.yml", () => {
   it("has two chat instances, each beside its own PostgreSQL", () => {
     expect(chatNames).toHaveLength(2);
     expect(databaseNames).toHaveLength(2);
+    const npmStart = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: { start: string } })
+      .scripts.start;
     for (const name of chatNames) {
-      expect(service(name).command, `${name} runs the Node entry`).toEqual(
-        expect.arrayContaining([expect.stringContaining("node federation/main.ts")]),
+      expect(service(name).command, `${name} runs the Node entry as npm start does`).toEqual(
+        expect.arrayContaining([expect.stringContaining(`exec ${npmStart}\n`)]),
       );
     }
   });

@@ -1,8 +1,18 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
 const entry = fileURLToPath(new URL("../../federation/main.ts", import.meta.url));
+
+/** The Node flags `npm start` runs the server with (package.json), so tests run it the same way. */
+const startFlags = (
+  JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")) as {
+    scripts: { start: string };
+  }
+).scripts.start
+  .split(/\s+/)
+  .filter((word) => word.startsWith("--"));
 
 /** A free TCP port on loopback. */
 export function freePort(): Promise<number> {
@@ -35,7 +45,7 @@ export interface ServerProcess {
 export async function startServer(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
   const port = env.PORT ?? String(await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(process.execPath, [...startFlags, entry], {
     env: { PATH: process.env.PATH ?? "", LOG_FORMAT: "json", HOST: "127.0.0.1", ORIGIN: url, ...env, PORT: port },
     stdio: ["ignore", "pipe", "pipe"],
   });
