@@ -9,9 +9,32 @@ import { AppError } from "../errors.ts";
 /** A refresh token lives 30 days; each use replaces it with a new one that lives 30 days. */
 export const refreshTokenSeconds = 30 * 24 * 60 * 60;
 
+/**
+ * The columns of a user that authentication reads: what request handlers use, and never the
+ * password hash or the private keys (a function that needs those reads them by id).
+ */
+export const authUserColumns = {
+  id: users.id,
+  username: users.username,
+  displayName: users.displayName,
+  bio: users.bio,
+  color: users.color,
+  avatar: users.avatar,
+  createdAt: users.createdAt,
+} as const;
+
+/** A user as authentication hands it to request handlers: see {@link authUserColumns}. */
+export type AuthUser = Pick<User, keyof typeof authUserColumns>;
+
+/** The {@link AuthUser} columns of a full user row. */
+export function toAuthUser(user: AuthUser): AuthUser {
+  const { id, username, displayName, bio, color, avatar, createdAt } = user;
+  return { id, username, displayName, bio, color, avatar, createdAt };
+}
+
 /** What a login, a registration or a refresh hands the client. */
 export interface IssuedTokens {
-  readonly user: User;
+  readonly user: AuthUser;
   readonly session: Session;
   readonly accessToken: string;
   readonly expiresIn: number;
@@ -39,7 +62,7 @@ function newRefreshToken() {
  * Starts a session for a user who has just proved who they are (registration, login).
  * @returns The first access token and refresh token of the new session.
  */
-export async function startSession(deps: Deps, user: User, client: ClientInfo): Promise<IssuedTokens> {
+export async function startSession(deps: Deps, user: AuthUser, client: ClientInfo): Promise<IssuedTokens> {
   const refresh = newRefreshToken();
   const session = await deps.db.transaction(async (tx) => {
     const [created] = await tx
@@ -59,7 +82,13 @@ export async function startSession(deps: Deps, user: User, client: ClientInfo): 
     return created;
   });
   const access = await deps.tokens.issue(user.id, session.id);
-  return { user, session, ...access, refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt };
+  return {
+    user: toAuthUser(user),
+    session,
+    ...access,
+    refreshToken: refresh.token,
+    refreshExpiresAt: refresh.expiresAt,
+  };
 }
 
 /**
@@ -102,7 +131,7 @@ export async function refreshSession(deps: Deps, presented: string, client: Pick
       .returning();
     if (row == null) return undefined;
     const [user] = await tx
-      .select()
+      .select(authUserColumns)
       .from(users)
       .where(and(eq(users.id, row.userId), isNull(users.suspendedAt)));
     if (user == null) return undefined;
@@ -121,7 +150,7 @@ export async function refreshSession(deps: Deps, presented: string, client: Pick
 
 /** The user and session behind a valid access token. */
 export interface Authenticated {
-  readonly user: User;
+  readonly user: AuthUser;
   readonly session: Session;
 }
 
@@ -133,7 +162,7 @@ export interface Authenticated {
 export async function authenticate(deps: Deps, accessToken: string, address?: string): Promise<Authenticated> {
   const claims = await deps.tokens.verify(accessToken);
   const [row] = await deps.db
-    .select({ user: users, session: sessions })
+    .select({ user: authUserColumns, session: sessions })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(
