@@ -1,5 +1,6 @@
 import type { Federation } from "@fedify/fedify";
 import type { Hono } from "hono";
+import { AuthCache } from "../src/accounts/auth-cache.ts";
 import { purgeSessions } from "../src/accounts/sessions.ts";
 import { createTokenService } from "../src/accounts/tokens.ts";
 import type { Config } from "../src/config.ts";
@@ -71,6 +72,7 @@ export async function createInstance(
     config,
     db: database.db,
     tokens: await createTokenService(options.secrets.jwtPrivateKey, config.origin),
+    auth: new AuthCache(),
     // Set below, once the federation that implements it exists.
     get federation() {
       return federator;

@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { createAccount } from "./accounts/accounts.ts";
 import { deleteUser, listUsers, resetPassword, suspendUser, unsuspendUser } from "./accounts/admin.ts";
+import { AuthCache } from "./accounts/auth-cache.ts";
 import { createTokenService } from "./accounts/tokens.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { type ConsistencyCheck, checkConsistency, coreChecks } from "./consistency.ts";
@@ -214,6 +215,9 @@ export async function runAdmin(
       config,
       db: database.db,
       tokens: await createTokenService(secrets.jwtPrivateKey, config.origin),
+      // This process answers no requests; the servers' own caches let go of a suspended or
+      // deleted user's sessions within their `sessionCacheMs`.
+      auth: new AuthCache(),
       urlKey: urlSigningKey(secrets),
     };
     exitStatus = 0;

@@ -1,3 +1,4 @@
+import type { AuthCache } from "./accounts/auth-cache.ts";
 import type { TokenService } from "./accounts/tokens.ts";
 import type { Config } from "./config.ts";
 import type { DatabaseLike } from "./db/client.ts";
@@ -59,6 +60,8 @@ export interface Deps {
   readonly db: DatabaseLike;
   /** Signs and verifies access tokens. */
   readonly tokens: TokenService;
+  /** This process's verified tokens and session lookups; see auth-cache.ts. */
+  readonly auth: AuthCache;
   /** Federation, when this process runs it. */
   readonly federation?: Federator | undefined;
   /** Signs attachment download URLs (see `urlSigningKey` in secrets.ts). */

@@ -116,7 +116,10 @@ export interface ProfileChanges {
   readonly color?: string | null | undefined;
 }
 
-/** Applies profile changes and returns the updated user. */
+/**
+ * Applies profile changes and returns the updated user. This process's cached sessions of the
+ * user are dropped, so its next request sees the change.
+ */
 export async function updateProfile(deps: Deps, user: AuthUser, changes: ProfileChanges): Promise<AuthUser> {
   const set: Partial<User> = {};
   if (changes.displayName !== undefined) set.displayName = changes.displayName;
@@ -128,6 +131,7 @@ export async function updateProfile(deps: Deps, user: AuthUser, changes: Profile
     .set({ ...set, updatedAt: sql`now()` })
     .where(eq(users.id, user.id))
     .returning(authUserColumns);
+  deps.auth.forget({ userId: user.id });
   return updated ?? user;
 }
 

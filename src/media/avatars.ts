@@ -73,6 +73,8 @@ async function replaceAvatar(deps: Deps, user: AuthUser, name: string | null): P
       .returning(authUserColumns);
     return { updated, previous: row?.avatar ?? null };
   });
+  // This process's cached sessions of the user would serve the old avatar's URL.
+  deps.auth.forget({ userId: user.id });
   if (previous) await removeAvatarFile(deps, previous);
   return updated ?? user;
 }
