@@ -1,5 +1,6 @@
 import type { Federation } from "@fedify/fedify";
 import type { Hono } from "hono";
+import { AuthCache } from "../src/accounts/auth-cache.ts";
 import { purgeSessions } from "../src/accounts/sessions.ts";
 import { createTokenService } from "../src/accounts/tokens.ts";
 import type { Config } from "../src/config.ts";
@@ -74,6 +75,7 @@ export async function createInstance(
     db: database.db,
     tokens: await createTokenService(options.secrets.jwtPrivateKey, config.origin),
     limits: new RateLimiter(database.db),
+    auth: new AuthCache(),
     // Set below, once the federation that implements it exists.
     get federation() {
       return federator;

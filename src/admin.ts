@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { createAccount } from "./accounts/accounts.ts";
 import { deleteUser, listUsers, resetPassword, suspendUser, unsuspendUser } from "./accounts/admin.ts";
+import { AuthCache } from "./accounts/auth-cache.ts";
 import { createTokenService } from "./accounts/tokens.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { type ConsistencyCheck, checkConsistency, coreChecks } from "./consistency.ts";
@@ -218,6 +219,9 @@ export async function runAdmin(
       tokens: await createTokenService(secrets.jwtPrivateKey, config.origin),
       // Never started: the commands serve no requests.
       limits: new RateLimiter(database.db),
+      // This process answers no requests; the servers' own caches let go of a suspended or
+      // deleted user's sessions within their `sessionCacheMs`.
+      auth: new AuthCache(),
       urlKey: urlSigningKey(secrets),
       sends: new SendBatcher(database.db),
     };

@@ -1,3 +1,4 @@
+import type { AuthCache } from "./accounts/auth-cache.ts";
 import type { TokenService } from "./accounts/tokens.ts";
 import type { Config } from "./config.ts";
 import type { DatabaseLike } from "./db/client.ts";
@@ -63,6 +64,8 @@ export interface Deps {
   readonly tokens: TokenService;
   /** This process's rate-limit counters, shared with the others through the database. */
   readonly limits: RateLimiter;
+  /** This process's verified tokens and session lookups; see auth-cache.ts. */
+  readonly auth: AuthCache;
   /** Federation, when this process runs it. */
   readonly federation?: Federator | undefined;
   /** Signs attachment download URLs (see `urlSigningKey` in secrets.ts). */

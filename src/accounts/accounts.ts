@@ -5,7 +5,14 @@ import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { generateActorKeys } from "./keys.ts";
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "./passwords.ts";
-import { type ClientInfo, type IssuedTokens, revokeOtherSessions, startSession } from "./sessions.ts";
+import {
+  type AuthUser,
+  authUserColumns,
+  type ClientInfo,
+  type IssuedTokens,
+  revokeOtherSessions,
+  startSession,
+} from "./sessions.ts";
 import { checkUsername, usernamePattern } from "./usernames.ts";
 
 /** The host part of this server's handles (`alice@<host>`), port included when not default. */
@@ -81,23 +88,25 @@ export async function login(
 
 /**
  * Changes the password after checking the current one, and ends every other session: whoever
- * knew the old password is logged out everywhere else.
+ * knew the old password is logged out everywhere else. The hash is read here: the user that
+ * authentication hands a request does not carry it.
  * @throws {AppError} `invalid_credentials` when the current password is wrong.
  */
 export async function changePassword(
   deps: Deps,
-  user: User,
+  userId: string,
   sessionId: string,
   input: { currentPassword: string; newPassword: string },
 ): Promise<{ revokedSessions: number }> {
-  if (!(await verifyPassword(user.passwordHash, input.currentPassword))) {
+  const [row] = await deps.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId));
+  if (row == null || !(await verifyPassword(row.passwordHash, input.currentPassword))) {
     throw new AppError("invalid_credentials", "The current password is wrong.");
   }
   await deps.db
     .update(users)
     .set({ passwordHash: await hashPassword(input.newPassword), updatedAt: sql`now()` })
-    .where(eq(users.id, user.id));
-  return { revokedSessions: await revokeOtherSessions(deps, user.id, sessionId, "password_changed") };
+    .where(eq(users.id, userId));
+  return { revokedSessions: await revokeOtherSessions(deps, userId, sessionId, "password_changed") };
 }
 
 /** Profile fields a user may change; each is already validated and cleaned. */
@@ -107,8 +116,11 @@ export interface ProfileChanges {
   readonly color?: string | null | undefined;
 }
 
-/** Applies profile changes and returns the updated user. */
-export async function updateProfile(deps: Deps, user: User, changes: ProfileChanges): Promise<User> {
+/**
+ * Applies profile changes and returns the updated user. This process's cached sessions of the
+ * user are dropped, so its next request sees the change.
+ */
+export async function updateProfile(deps: Deps, user: AuthUser, changes: ProfileChanges): Promise<AuthUser> {
   const set: Partial<User> = {};
   if (changes.displayName !== undefined) set.displayName = changes.displayName;
   if (changes.bio !== undefined) set.bio = changes.bio;
@@ -118,7 +130,8 @@ export async function updateProfile(deps: Deps, user: User, changes: ProfileChan
     .update(users)
     .set({ ...set, updatedAt: sql`now()` })
     .where(eq(users.id, user.id))
-    .returning();
+    .returning(authUserColumns);
+  deps.auth.forget({ userId: user.id });
   return updated ?? user;
 }
 

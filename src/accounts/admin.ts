@@ -20,8 +20,11 @@ export async function listUsers(deps: Pick<Deps, "db">): Promise<User[]> {
   return await deps.db.select().from(users).orderBy(asc(users.createdAt));
 }
 
-/** Suspends an account: it cannot log in, and every session ends at once. */
-export async function suspendUser(deps: Pick<Deps, "db">, username: string): Promise<User> {
+/**
+ * Suspends an account: it cannot log in, and every session ends (in the servers, which are
+ * other processes, within their `sessionCacheMs`; see auth-cache.ts).
+ */
+export async function suspendUser(deps: Pick<Deps, "db" | "auth">, username: string): Promise<User> {
   const user = await userNamed(deps, username);
   const [updated] = await deps.db
     .update(users)
@@ -43,7 +46,11 @@ export async function unsuspendUser(deps: Pick<Deps, "db">, username: string): P
  * Sets a new password (a random one when none is given) and ends every session.
  * @returns The password that was set.
  */
-export async function resetPassword(deps: Pick<Deps, "db">, username: string, password?: string): Promise<string> {
+export async function resetPassword(
+  deps: Pick<Deps, "db" | "auth">,
+  username: string,
+  password?: string,
+): Promise<string> {
   const user = await userNamed(deps, username);
   const next = password ?? randomBytes(12).toString("base64url");
   if (next.length < 8 || next.length > 256) {
@@ -62,4 +69,5 @@ export async function deleteUser(deps: Deps, username: string): Promise<void> {
   const user = await userNamed(deps, username);
   await removeAvatar(deps, user);
   await deps.db.delete(users).where(eq(users.id, user.id));
+  deps.auth.forget({ userId: user.id });
 }

@@ -286,7 +286,7 @@ export function authRoutes(api: Api, app: Hono<Env>): void {
       await enforceStrictRateLimits(deps, [
         { key: `password:user:${user.id}`, limit: limit(deps, 10), windowSeconds: 3600 },
       ]);
-      return c.json(await changePassword(deps, user, session.id, body));
+      return c.json(await changePassword(deps, user.id, session.id, body));
     },
   );
 

@@ -1,6 +1,5 @@
 import type { Hono } from "hono";
 import { z } from "zod";
-import type { User } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import type { Api } from "../http/api.ts";
@@ -11,6 +10,7 @@ import { avatarLimits, avatarUrl, readAvatar, removeAvatar, setAvatar } from "..
 import { actorByHandle, actorProfiles } from "../rooms/actors.ts";
 import { cleanName, cleanText, codePointLength } from "../text.ts";
 import { findLocalUser, handleHost, isLocalHandle, updateProfile } from "./accounts.ts";
+import type { AuthUser } from "./sessions.ts";
 
 // ---- Schemas: they validate the requests and describe them in the OpenAPI document. ----
 
@@ -53,7 +53,7 @@ export const userSchema = z.object({
 // ---- Serialisation ----
 
 /** The API shape of a user (public fields only: everything here is on the Person too). */
-export function serializeUser(deps: Deps, user: User): z.infer<typeof userSchema> {
+export function serializeUser(deps: Deps, user: AuthUser): z.infer<typeof userSchema> {
   return {
     id: user.id,
     username: user.username,

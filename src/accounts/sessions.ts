@@ -5,13 +5,37 @@ import { queryRows } from "../db/client.ts";
 import { refreshTokens, type Session, sessions, type User, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
+import type { AccessClaims } from "./tokens.ts";
 
 /** A refresh token lives 30 days; each use replaces it with a new one that lives 30 days. */
 export const refreshTokenSeconds = 30 * 24 * 60 * 60;
 
+/**
+ * The columns of a user that authentication reads: what request handlers use, and never the
+ * password hash or the private keys (a function that needs those reads them by id).
+ */
+export const authUserColumns = {
+  id: users.id,
+  username: users.username,
+  displayName: users.displayName,
+  bio: users.bio,
+  color: users.color,
+  avatar: users.avatar,
+  createdAt: users.createdAt,
+} as const;
+
+/** A user as authentication hands it to request handlers: see {@link authUserColumns}. */
+export type AuthUser = Pick<User, keyof typeof authUserColumns>;
+
+/** The {@link AuthUser} columns of a full user row. */
+export function toAuthUser(user: AuthUser): AuthUser {
+  const { id, username, displayName, bio, color, avatar, createdAt } = user;
+  return { id, username, displayName, bio, color, avatar, createdAt };
+}
+
 /** What a login, a registration or a refresh hands the client. */
 export interface IssuedTokens {
-  readonly user: User;
+  readonly user: AuthUser;
   readonly session: Session;
   readonly accessToken: string;
   readonly expiresIn: number;
@@ -39,7 +63,7 @@ function newRefreshToken() {
  * Starts a session for a user who has just proved who they are (registration, login).
  * @returns The first access token and refresh token of the new session.
  */
-export async function startSession(deps: Deps, user: User, client: ClientInfo): Promise<IssuedTokens> {
+export async function startSession(deps: Deps, user: AuthUser, client: ClientInfo): Promise<IssuedTokens> {
   const refresh = newRefreshToken();
   const session = await deps.db.transaction(async (tx) => {
     const [created] = await tx
@@ -59,7 +83,13 @@ export async function startSession(deps: Deps, user: User, client: ClientInfo): 
     return created;
   });
   const access = await deps.tokens.issue(user.id, session.id);
-  return { user, session, ...access, refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt };
+  return {
+    user: toAuthUser(user),
+    session,
+    ...access,
+    refreshToken: refresh.token,
+    refreshExpiresAt: refresh.expiresAt,
+  };
 }
 
 /**
@@ -102,7 +132,7 @@ export async function refreshSession(deps: Deps, presented: string, client: Pick
       .returning();
     if (row == null) return undefined;
     const [user] = await tx
-      .select()
+      .select(authUserColumns)
       .from(users)
       .where(and(eq(users.id, row.userId), isNull(users.suspendedAt)));
     if (user == null) return undefined;
@@ -110,6 +140,8 @@ export async function refreshSession(deps: Deps, presented: string, client: Pick
     return { session: row, user };
   });
   if (result == null) throw invalid("The session has ended.");
+  // The row's end moved; a lookup cached before must not end the session at the old one.
+  deps.auth.forget({ sessionId: result.session.id });
   const access = await deps.tokens.issue(result.user.id, result.session.id);
   return {
     ...result,
@@ -121,19 +153,38 @@ export async function refreshSession(deps: Deps, presented: string, client: Pick
 
 /** The user and session behind a valid access token. */
 export interface Authenticated {
-  readonly user: User;
+  readonly user: AuthUser;
   readonly session: Session;
 }
 
 /**
  * Checks an access token and the session it belongs to: a revoked or expired session, or a
- * suspended user, stops the token at once even though it has not expired.
+ * suspended user, stops the token. The signature is checked once per token, and the session
+ * is read at most once per `sessionCacheMs` per process (`AuthCache`, auth-cache.ts): a change
+ * made in this process (which calls `deps.auth.forget`) counts at once, one made by another
+ * process within `sessionCacheMs`.
  * @throws {AppError} `unauthenticated` or `token_expired`.
  */
 export async function authenticate(deps: Deps, accessToken: string, address?: string): Promise<Authenticated> {
-  const claims = await deps.tokens.verify(accessToken);
+  const claims = await deps.auth.claims(accessToken, (token) => deps.tokens.verify(token));
+  const found = await deps.auth.session(claims, () => readSession(deps, claims, address));
+  // The cached row may outlive the session's end; a token's user must be the session's.
+  if (found == null || found.session.expiresAt.getTime() <= Date.now() || found.user.id !== claims.userId) {
+    throw new AppError("unauthenticated", "The session of this access token has ended.", {
+      headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
+    });
+  }
+  return found;
+}
+
+/** Reads a live session with its user (undefined when it has ended), and notes its use. */
+async function readSession(
+  deps: Deps,
+  claims: AccessClaims,
+  address: string | undefined,
+): Promise<Authenticated | undefined> {
   const [row] = await deps.db
-    .select({ user: users, session: sessions })
+    .select({ user: authUserColumns, session: sessions })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(
@@ -145,17 +196,16 @@ export async function authenticate(deps: Deps, accessToken: string, address?: st
         isNull(users.suspendedAt),
       ),
     );
-  if (row == null) {
-    throw new AppError("unauthenticated", "The session of this access token has ended.", {
-      headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
-    });
-  }
-  // "Last used" is worth a write at most once a minute per session.
+  if (row == null) return undefined;
+  // "Last used" is worth a write at most once a minute per session; with the lookup cached,
+  // only a request that reads the row can make it.
   if (Date.now() - row.session.lastUsedAt.getTime() > 60_000) {
-    await deps.db
+    const [touched] = await deps.db
       .update(sessions)
       .set({ lastUsedAt: sql`now()`, lastAddress: address ?? row.session.lastAddress })
-      .where(eq(sessions.id, row.session.id));
+      .where(eq(sessions.id, row.session.id))
+      .returning();
+    return { user: row.user, session: touched ?? row.session };
   }
   return row;
 }
@@ -165,6 +215,7 @@ async function revokeSessionRow(deps: Deps, sessionId: string, reason: string): 
     .update(sessions)
     .set({ revokedAt: sql`now()`, revokeReason: reason })
     .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+  deps.auth.forget({ sessionId });
 }
 
 /**
@@ -177,6 +228,7 @@ export async function revokeSession(deps: Deps, userId: string, sessionId: strin
     .set({ revokedAt: sql`now()`, revokeReason: reason })
     .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)))
     .returning({ id: sessions.id });
+  deps.auth.forget({ sessionId });
   if (ended.length === 0) throw new AppError("session_not_found", "No such session.");
 }
 
@@ -192,16 +244,22 @@ export async function revokeOtherSessions(
     .set({ revokedAt: sql`now()`, revokeReason: reason })
     .where(and(eq(sessions.userId, userId), ne(sessions.id, keepSessionId), isNull(sessions.revokedAt)))
     .returning({ id: sessions.id });
+  for (const { id } of ended) deps.auth.forget({ sessionId: id });
   return ended.length;
 }
 
 /** Ends every session of the user (suspension, password reset); returns how many ended. */
-export async function revokeAllSessions(deps: Pick<Deps, "db">, userId: string, reason: string): Promise<number> {
+export async function revokeAllSessions(
+  deps: Pick<Deps, "db" | "auth">,
+  userId: string,
+  reason: string,
+): Promise<number> {
   const ended = await deps.db
     .update(sessions)
     .set({ revokedAt: sql`now()`, revokeReason: reason })
     .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)))
     .returning({ id: sessions.id });
+  deps.auth.forget({ userId });
   return ended.length;
 }
 

@@ -10,6 +10,8 @@ export interface AccessClaims {
   readonly userId: string;
   readonly sessionId: string;
   readonly tokenId: string;
+  /** When the token expires (its `exp`); a cached token is not used past this. */
+  readonly expiresAt: Date;
 }
 
 /** Signs and verifies access tokens (EdDSA JWTs, RFC 9068 `at+jwt`). */
@@ -67,11 +69,11 @@ export async function createTokenService(privateJwk: JsonWebKey, origin: string)
           headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
         });
       }
-      const { sub, sid, jti } = payload as { sub: unknown; sid: unknown; jti: unknown };
-      if (typeof sub !== "string" || typeof sid !== "string" || typeof jti !== "string") {
+      const { sub, sid, jti, exp } = payload as { sub: unknown; sid: unknown; jti: unknown; exp: unknown };
+      if (typeof sub !== "string" || typeof sid !== "string" || typeof jti !== "string" || typeof exp !== "number") {
         throw new AppError("unauthenticated", "The access token is not valid.");
       }
-      return { userId: sub, sessionId: sid, tokenId: jti };
+      return { userId: sub, sessionId: sid, tokenId: jti, expiresAt: new Date(exp * 1000) };
     },
   };
 }

@@ -96,7 +96,8 @@ export const users = pgTable(
 
 /**
  * A login on one device: the family of refresh tokens issued since. Revoking the session
- * stops its access tokens at once (each request checks the row) and its refresh tokens.
+ * stops its refresh tokens, and its access tokens (requests check the row, through the
+ * authentication cache: at once in the revoking process, within a second in the others).
  */
 export const sessions = pgTable(
   "sessions",

@@ -6,9 +6,10 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { accountRoutes } from "../accounts/routes.ts";
+import type { AuthUser } from "../accounts/sessions.ts";
 import { contactRoutes } from "../contacts/routes.ts";
 import { databaseUnavailable, isDatabaseUnavailable } from "../db/errors.ts";
-import type { Session, User } from "../db/schema.ts";
+import type { Session } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError, codeForStatus, errorCodes, isErrorCode } from "../errors.ts";
 import { logger } from "../log.ts";
@@ -35,8 +36,8 @@ export interface Env {
     requestId: string;
     /** The live stream hub of this process, when it runs one. */
     hub?: Hub;
-    /** Set by `requireUser`. */
-    user?: User;
+    /** Set by `requireUser`: the user without secrets (see `authUserColumns`). */
+    user?: AuthUser;
     session?: Session;
   };
 }

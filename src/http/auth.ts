@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { authenticate } from "../accounts/sessions.ts";
-import type { Session, User } from "../db/schema.ts";
+import { type AuthUser, authenticate } from "../accounts/sessions.ts";
+import type { Session } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
 import type { Env } from "./app.ts";
 import { clientAddress } from "./client-address.ts";
@@ -26,7 +26,7 @@ export const requireUser: MiddlewareHandler<Env> = async (c, next) => {
 };
 
 /** The authenticated user and session of a request that went through {@link requireUser}. */
-export function authenticated(c: Context<Env>): { user: User; session: Session } {
+export function authenticated(c: Context<Env>): { user: AuthUser; session: Session } {
   const { user, session } = c.var;
   if (user == null || session == null) throw new AppError("unauthenticated", "Authentication is required.");
   return { user, session };

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { eq, sql } from "drizzle-orm";
-import { type User, users } from "../db/schema.ts";
+import { type AuthUser, authUserColumns } from "../accounts/sessions.ts";
+import { users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { type ImageExtension, inspectImage, scrubImage } from "./images.ts";
@@ -30,7 +31,7 @@ function avatarDir(deps: Deps): string {
  * server-generated name.
  * @throws {AppError} `payload_too_large`, `unsupported_media_type` or `validation_failed`.
  */
-export async function setAvatar(deps: Deps, user: User, bytes: Uint8Array): Promise<User> {
+export async function setAvatar(deps: Deps, user: AuthUser, bytes: Uint8Array): Promise<AuthUser> {
   return await replaceAvatar(deps, user, await storeAvatarFile(deps, bytes));
 }
 
@@ -53,7 +54,7 @@ export async function storeAvatarFile(deps: Deps, bytes: Uint8Array): Promise<st
 }
 
 /** Removes the user's avatar. */
-export async function removeAvatar(deps: Deps, user: User): Promise<User> {
+export async function removeAvatar(deps: Deps, user: AuthUser): Promise<AuthUser> {
   return await replaceAvatar(deps, user, null);
 }
 
@@ -62,16 +63,18 @@ export async function removeAvatar(deps: Deps, user: User): Promise<User> {
  * row now, read under a row lock, not the one the caller loaded, so that with uploads racing
  * each one removes exactly the file it replaced.
  */
-async function replaceAvatar(deps: Deps, user: User, name: string | null): Promise<User> {
+async function replaceAvatar(deps: Deps, user: AuthUser, name: string | null): Promise<AuthUser> {
   const { updated, previous } = await deps.db.transaction(async (tx) => {
     const [row] = await tx.select({ avatar: users.avatar }).from(users).where(eq(users.id, user.id)).for("update");
     const [updated] = await tx
       .update(users)
       .set({ avatar: name, updatedAt: sql`now()` })
       .where(eq(users.id, user.id))
-      .returning();
+      .returning(authUserColumns);
     return { updated, previous: row?.avatar ?? null };
   });
+  // This process's cached sessions of the user would serve the old avatar's URL.
+  deps.auth.forget({ userId: user.id });
   if (previous) await removeAvatarFile(deps, previous);
   return updated ?? user;
 }

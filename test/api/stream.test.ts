@@ -29,12 +29,14 @@ describe("the live stream over SSE", () => {
   it("delivers a room's events live, in order, to each of a member's connections", async () => {
     const alice = await user("alice");
     const bob = await user("bob");
-    const room = (await (
-      await t.request("/api/v1/rooms", json("POST", { name: "Live", visibility: "public" }, alice.headers))
-    ).json()) as { id: string };
+    // The streams open before the room exists: a stream opened just after would get Alice's
+    // own join live or not, depending on whether the hub had read it when the stream started.
     const [a1, a2] = [await openSse(alice.headers), await openSse(alice.headers)];
     const b1 = await openSse(bob.headers);
     for (const s of [a1, a2, b1]) expect((await s.take(1))[0]?.type).toBe("ready");
+    const room = (await (
+      await t.request("/api/v1/rooms", json("POST", { name: "Live", visibility: "public" }, alice.headers))
+    ).json()) as { id: string };
 
     await t.request(`/api/v1/rooms/${room.id}/join`, { method: "POST", headers: bob.headers });
     const sent = await t.request(`/api/v1/rooms/${room.id}/messages/m1`, json("PUT", { content: "hi" }, bob.headers));
@@ -45,15 +47,22 @@ describe("the live stream over SSE", () => {
     });
     await t.request(`/api/v1/rooms/${room.id}/typing`, json("POST", { typing: true }, alice.headers));
 
-    const expected = ["member.joined", "message.created", "reaction.added", "typing"];
-    for (const stream of [a1, a2, b1]) {
-      const got = await stream.take(4);
+    const after = ["member.joined", "message.created", "reaction.added", "typing"];
+    for (const [stream, expected] of [
+      [a1, ["member.joined", ...after]],
+      [a2, ["member.joined", ...after]],
+      [b1, after],
+    ] as const) {
+      // Someone's "online" reaches the other only if the join lands before the hub reads the
+      // rooms to deliver it to (presence.ts): an ephemeral notice with no place in this order.
+      const got: Awaited<ReturnType<typeof stream.take>> = [];
+      while (got.length < expected.length) got.push(...(await stream.take(1)).filter((e) => e.type !== "presence"));
       expect(got.map((e) => e.type)).toEqual(expected);
       expect(got.every((e) => e.roomId === room.id)).toBe(true);
-      const positions = got.slice(0, 3).map((e) => e.position);
+      const positions = got.slice(0, -1).map((e) => e.position);
       expect([...positions].sort((x, y) => x - y)).toEqual(positions);
-      expect(new Set(positions).size).toBe(3);
-      expect(got[3]?.data).toMatchObject({ actorId: alice.id, typing: true, timeout: 6000 });
+      expect(new Set(positions).size).toBe(positions.length);
+      expect(got.at(-1)?.data).toMatchObject({ actorId: alice.id, typing: true, timeout: 6000 });
     }
     await Promise.all([a1.close(), a2.close(), b1.close()]);
   });

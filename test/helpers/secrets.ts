@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from "node:crypto";
+import { AuthCache, type AuthCacheOptions } from "../../src/accounts/auth-cache.ts";
 import { createTokenService } from "../../src/accounts/tokens.ts";
 import type { Config } from "../../src/config.ts";
 import type { DatabaseLike } from "../../src/db/client.ts";
@@ -12,15 +13,25 @@ export function testSecrets(): Secrets {
   return { jwtPrivateKey: generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }) };
 }
 
-/** Domain dependencies on a test database, with fresh secrets. */
-export async function testDeps(config: Config, db: DatabaseLike): Promise<Deps> {
-  const secrets = testSecrets();
+/**
+ * Domain dependencies on a test database, with fresh secrets and an authentication cache of
+ * their own.
+ * @param options Secrets to use instead of fresh ones (two `Deps` standing for two processes
+ *   of one server share them), and the cache's options.
+ */
+export async function testDeps(
+  config: Config,
+  db: DatabaseLike,
+  options: { secrets?: Secrets; auth?: AuthCacheOptions } = {},
+): Promise<Deps> {
+  const secrets = options.secrets ?? testSecrets();
   return {
     config,
     db,
     tokens: await createTokenService(secrets.jwtPrivateKey, config.origin),
     // Not started: counts in this process only, which is all a test of the domain needs.
     limits: new RateLimiter(db),
+    auth: new AuthCache(options.auth),
     urlKey: urlSigningKey(secrets),
     sends: new SendBatcher(db),
   };

@@ -1,9 +1,9 @@
 import { type Algorithm, hash } from "@node-rs/argon2";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { login, register } from "../../../src/accounts/accounts.ts";
+import { changePassword, login, register, updateProfile } from "../../../src/accounts/accounts.ts";
 import { passwordParameters } from "../../../src/accounts/passwords.ts";
-import { authenticate, purgeSessions, refreshSession } from "../../../src/accounts/sessions.ts";
+import { authenticate, authUserColumns, purgeSessions, refreshSession } from "../../../src/accounts/sessions.ts";
 import { loadConfig } from "../../../src/config.ts";
 import { refreshTokens, sessions, users } from "../../../src/db/schema.ts";
 import type { Deps } from "../../../src/deps.ts";
@@ -118,5 +118,22 @@ describe(`accounts on ${testDatabaseKind}`, () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]?.tokenHash).not.toBe(issued.refreshToken);
     expect(Buffer.from(issued.refreshToken, "base64url")).toHaveLength(32);
+  });
+
+  it("hands out users without the password hash or private keys, and checks passwords by id", async () => {
+    const registered = await register(deps, { username: "nosecrets", password: "password1" }, client);
+    const loggedIn = await login(deps, { username: "nosecrets", password: "password1" }, client);
+    const refreshed = await refreshSession(deps, loggedIn.refreshToken, client);
+    const { user } = await authenticate(deps, refreshed.accessToken);
+    const updated = await updateProfile(deps, user, { bio: "no secrets here" });
+    expect(updated.bio).toBe("no secrets here");
+    for (const handedOut of [registered.user, loggedIn.user, refreshed.user, user, updated]) {
+      expect(Object.keys(handedOut).sort()).toEqual(Object.keys(authUserColumns).sort());
+    }
+    const change = (currentPassword: string) =>
+      changePassword(deps, user.id, refreshed.session.id, { currentPassword, newPassword: "password2" });
+    expect(await codeOf(change("wrong password"))).toBe("invalid_credentials");
+    expect(await change("password1")).toEqual({ revokedSessions: 1 });
+    expect(await codeOf(login(deps, { username: "nosecrets", password: "password2" }, client))).toBe("accepted");
   });
 });

@@ -55,6 +55,7 @@ describe("access tokens", () => {
     expect(payload.exp - payload.iat).toBe(900);
     expect(payload).toMatchObject({ iss: origin, aud: `${origin}/api`, sub: "user-1", sid: "session-1" });
     expect(typeof payload.jti).toBe("string");
+    expect((await tokens.verify(accessToken)).expiresAt).toEqual(new Date(payload.exp * 1000));
   });
 
   it("accepts a hand-made token with every claim right (the checks below vary one thing)", async () => {
