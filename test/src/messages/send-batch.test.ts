@@ -87,9 +87,7 @@ describe("sending in batches", () => {
     const rooms = [await room(ann, ben, cat), await room(ben, ann, cat), await room(cat, ann, ben)];
     const before = { statements: t.deps.sends.statements, sends: t.deps.sends.sends };
     const sends = rooms.flatMap((roomId, r) =>
-      [ann, ben, cat].flatMap((who, w) =>
-        Array.from({ length: 20 }, (_, i) => send(who, roomId, `r${r}w${w}m${i}`)),
-      ),
+      [ann, ben, cat].flatMap((who, w) => Array.from({ length: 20 }, (_, i) => send(who, roomId, `r${r}w${w}m${i}`))),
     );
     const answers = await Promise.all(sends);
     expect(answers.map((res) => res.status)).toEqual(answers.map(() => 201));
@@ -175,10 +173,7 @@ describe("sending in batches", () => {
           where a.user_id = ${jon.id} and n.room_id = ${roomId}`,
     );
     expect(notes.map((n) => n.type)).toEqual(["mention"]);
-    const mentions = await rows<{ seq: string }>(
-      t,
-      sql`select seq from message_mentions where room_id = ${roomId}`,
-    );
+    const mentions = await rows<{ seq: string }>(t, sql`select seq from message_mentions where room_id = ${roomId}`);
     expect(mentions).toHaveLength(1);
     const [marker] = await rows<{ last_read_seq: string }>(
       t,
