@@ -27,8 +27,26 @@ export class Http {
     this.#port = Number(parsed.port);
   }
 
-  /** Sends a request; resolves with the status and the body's text (never rejects on a status). */
-  call(
+  /**
+   * Sends a request; resolves with the status and the body's text (never rejects on a status).
+   * A kept-alive connection the server closed as it was reused (ECONNRESET before any answer)
+   * is tried once more: every request here is idempotent (sends carry a txnId).
+   */
+  async call(
+    method: string,
+    path: string,
+    token: string | undefined,
+    body?: unknown,
+  ): Promise<{ status: number; text: string }> {
+    try {
+      return await this.#once(method, path, token, body);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ECONNRESET") throw error;
+      return await this.#once(method, path, token, body);
+    }
+  }
+
+  #once(
     method: string,
     path: string,
     token: string | undefined,
@@ -199,7 +217,8 @@ function nearestRank(sorted: Float64Array, p: number): number {
 }
 
 const tokenPattern = /Z(\d+)_(\d+)_Z/;
-const seqPattern = /"seq":(\d+)/;
+// PostgreSQL's JSON text, which the stream writes as it is, has a space after the colon.
+const seqPattern = /"seq": ?(\d+)/;
 const createdPrefix = '{"type":"message.created"';
 
 /**
