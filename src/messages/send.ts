@@ -1,7 +1,8 @@
-import { and, eq, isNull, ne } from "drizzle-orm";
+import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { uuidv7 } from "uuidv7";
 import { assertNotBlocked } from "../contacts/blocks.ts";
+import type { DatabaseLike } from "../db/client.ts";
 import {
   actors,
   type Message,
@@ -24,13 +25,9 @@ import { type MessageView, messageUrl, oneView, toView } from "./views.ts";
 
 const replied = alias(messages, "replied");
 
-/**
- * What a send needs to know, in one statement: the room and the sender's membership (checked
- * as {@link accessRoom} does), the sender's profile, and the message answered (in this room
- * only); its author's profile takes a second.
- */
-async function sendingContext(deps: Deps, roomId: string, actorId: string, replyTo: string | undefined) {
-  const [row] = await deps.db
+/** The statement of {@link sendingContext}, built once per database (drizzle's query building is not free). */
+function contextStatement(db: DatabaseLike) {
+  return db
     .select({
       room: rooms,
       member: roomMembers,
@@ -38,11 +35,28 @@ async function sendingContext(deps: Deps, roomId: string, actorId: string, reply
       reply: replied,
     })
     .from(rooms)
-    .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.actorId, actorId)))
-    .leftJoin(actors, eq(actors.id, actorId))
+    .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.actorId, sql.placeholder("actorId"))))
+    .leftJoin(actors, eq(actors.id, sql.placeholder("actorId")))
     .leftJoin(users, eq(users.id, actors.userId))
-    .leftJoin(replied, and(eq(replied.id, replyTo ?? nobody), eq(replied.roomId, rooms.id)))
-    .where(and(eq(rooms.id, roomId), isNull(rooms.deletedAt)));
+    .leftJoin(replied, and(eq(replied.id, sql.placeholder("replyTo")), eq(replied.roomId, rooms.id)))
+    .where(and(eq(rooms.id, sql.placeholder("roomId")), isNull(rooms.deletedAt)))
+    .prepare("fedchat_send_context");
+}
+
+const contextStatements = new WeakMap<DatabaseLike, ReturnType<typeof contextStatement>>();
+
+/**
+ * What a send needs to know, in one statement: the room and the sender's membership (checked
+ * as {@link accessRoom} does), the sender's profile, and the message answered (in this room
+ * only); its author's profile takes a second.
+ */
+async function sendingContext(deps: Deps, roomId: string, actorId: string, replyTo: string | undefined) {
+  let statement = contextStatements.get(deps.db);
+  if (statement == null) {
+    statement = contextStatement(deps.db);
+    contextStatements.set(deps.db, statement);
+  }
+  const [row] = await statement.execute({ roomId, actorId, replyTo: replyTo ?? nobody });
   const { room } = checkAccess(row?.room, row?.member ?? undefined, "member");
   // Left-joined: every column may be null, the id included.
   const profile = (p: (Omit<ProfileRow, "id"> & { id: string | null }) | null | undefined) =>
