@@ -165,6 +165,14 @@ describe("hostile input from other servers", () => {
     expect(message).toMatchObject({ content: "second version" });
     expect(message?.editedAt).not.toBeNull();
     // The room relayed both, Create first, so member servers end with the newest text too.
+    // Waited for by itself: the inbox's workers may take the Update after the marker.
+    await honest.receive(
+      "the relay of the Update",
+      (a) =>
+        a.type === "Announce" &&
+        (a.object as Json)?.type === "Update" &&
+        JSON.stringify(a.object).includes(note.id as string),
+    );
     const relayed = honest
       .received("Announce")
       .map((a) => a.object as Json)
