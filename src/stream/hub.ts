@@ -22,6 +22,9 @@ import { Presence } from "./presence.ts";
 export interface StreamSink {
   /** Writes one serialised event; returns false when the client is too far behind. */
   send(text: string): boolean;
+  /** Holds writes back until {@link uncork}, to make one system call of several frames. */
+  cork?(): void;
+  uncork?(): void;
   /** Ends the connection with a code (WebSocket close codes; SSE just ends). */
   close(code: number, reason: string): void;
 }
@@ -47,6 +50,9 @@ export const replayLimit = 10_000;
  * key that returns no rows when nothing is new.
  */
 export const pullIntervalMs = 5000;
+
+/** At most this many frames to one connection go in one system call. */
+const framesPerWrite = 16;
 
 const log = logger("stream");
 
@@ -86,6 +92,8 @@ export class Hub {
   #poller: ReturnType<typeof setInterval> | undefined;
   readonly #pullIntervalMs: number;
   #stopped = false;
+  /** During a round of live delivery: the connections written to, and how many frames each. */
+  #round: Map<Connection, number> | null = null;
   /** This process's share of presence, told of first and last connections. */
   readonly #presence: Presence;
 
@@ -283,6 +291,17 @@ export class Hub {
     }
     if (position !== 0 && position <= connection.lastPosition) return;
     if (position !== 0) connection.lastPosition = position;
+    if (this.#round) {
+      // A round's frames to one connection leave in one system call, a few at a time (so
+      // what waits in memory stays well under the slow-consumer limit).
+      const written = this.#round.get(connection) ?? 0;
+      if (written === 0) connection.sink.cork?.();
+      else if (written % framesPerWrite === 0) {
+        connection.sink.uncork?.();
+        connection.sink.cork?.();
+      }
+      this.#round.set(connection, written + 1);
+    }
     if (!connection.sink.send(text)) {
       this.#remove(connection);
       connection.sink.close(closeCodes.slowConsumer, "too far behind; reconnect with your last position");
@@ -300,7 +319,14 @@ export class Hub {
         this.#again = false;
         try {
           const rows = await eventsAfter(this.#deps.db, this.#lastPosition, 1000);
-          for (const row of rows) this.#dispatch(row);
+          const round = new Map<Connection, number>();
+          this.#round = round;
+          try {
+            for (const row of rows) this.#dispatch(row);
+          } finally {
+            this.#round = null;
+            for (const connection of round.keys()) connection.sink.uncork?.();
+          }
           if (rows.length === 1000) this.#again = true;
         } catch (error) {
           // During an outage every pull fails until the database is back, and the next pull

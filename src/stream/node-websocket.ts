@@ -5,7 +5,7 @@ import type { Config } from "../config.ts";
 import { AppError, errorCodes } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Hub } from "./hub.ts";
-import { attachSocket, checkUpgrade, guarded, maxClientFrameBytes } from "./websocket.ts";
+import { attachSocket, checkUpgrade, guarded, maxClientFrameBytes, type SocketLike } from "./websocket.ts";
 
 const log = logger("stream", "websocket");
 
@@ -73,7 +73,17 @@ export function serveWebSockets(server: Server, hub: Hub, config: Config): void 
             }),
           );
           ws.on("error", () => ws.terminate());
-          attachSocket(hub, ws, check).then(
+          // ws writes to the upgraded socket itself: corking it batches frames into one write.
+          const like: SocketLike = {
+            send: (text) => ws.send(text),
+            close,
+            get bufferedAmount() {
+              return ws.bufferedAmount;
+            },
+            cork: () => socket.cork(),
+            uncork: () => socket.uncork(),
+          };
+          attachSocket(hub, like, check).then(
             guarded("attach", close, (attached: Awaited<ReturnType<typeof attachSocket>>) => {
               handlers = attached;
               for (const frame of early.splice(0)) attached.onMessage(frame);

@@ -113,6 +113,9 @@ export interface SocketLike {
   send(text: string): void;
   close(code: number, reason: string): void;
   readonly bufferedAmount: number;
+  /** The underlying connection's cork and uncork, where the transport has them (Node). */
+  cork?(): void;
+  uncork?(): void;
 }
 
 /**
@@ -138,6 +141,8 @@ export async function attachSocket(
       closed = true;
       socket.close(code, reason);
     },
+    cork: () => socket.cork?.(),
+    uncork: () => socket.uncork?.(),
   };
   const detach = await hub.connect(check.who, sink, check.since);
   let windowStart = Date.now();

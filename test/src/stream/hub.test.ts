@@ -157,4 +157,31 @@ describe("the hub when its LISTEN drops", () => {
     await sleep(300);
     expect(numbers(frames)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   });
+
+  it("writes one round's frames to a connection a few at a time between cork and uncork", async () => {
+    const listen = cuttable(database);
+    hub = new Hub({ db: database.db } as unknown as Deps, listen.handle, { pullIntervalMs: 3_600_000 });
+    await hub.start();
+    const calls: string[] = [];
+    const sink: StreamSink = {
+      send(text) {
+        if ((JSON.parse(text) as Received).type === "notification") calls.push("send");
+        return true;
+      },
+      close() {},
+      cork: () => calls.push("cork"),
+      uncork: () => calls.push("uncork"),
+    };
+    await hub.connect({ actorId, sessionId: randomUUID() }, sink);
+    calls.splice(0);
+    // Missed while the LISTEN is down, so one read after it is back brings all 40.
+    listen.cut();
+    await append(1, 40);
+    listen.restore();
+    await until("the 40 events", () => calls.filter((c) => c === "send").length >= 40);
+    await until("the last uncork", () => calls.at(-1) === "uncork");
+    const group = (n: number) => ["cork", ...Array.from({ length: n }, () => "send"), "uncork"];
+    // Before, each frame was its own write: 40 system calls for one connection.
+    expect(calls).toEqual([...group(16), ...group(16), ...group(8)]);
+  });
 });
