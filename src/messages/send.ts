@@ -77,10 +77,10 @@ const nobody = "00000000-0000-0000-0000-000000000000";
 
 /**
  * Sends a message. The client's transaction id makes it idempotent: a retry, even a concurrent
- * one, returns the first message. The room row is locked while the next sequence number is
- * taken, so numbers have no gaps and follow commit order.
- * Attachments must be the sender's own uploads that no message carries yet; members the
- * message concerns are notified in the same transaction.
+ * one, returns the first message. Checked and rendered here, the message is written by the
+ * process's `SendBatcher` (send-batch.ts) with the sends that arrive meanwhile: numbers have
+ * no gaps and follow commit order. Attachments must be the sender's own uploads that no
+ * message carries yet; members the message concerns are notified in the same statement.
  * @returns The message and whether this call created it.
  * @throws {AppError} `room_not_found`, `not_a_member`, `validation_failed` (empty, too long, a
  *   reply to a message of another room, attachments that are not free uploads of the sender),
