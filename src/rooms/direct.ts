@@ -4,7 +4,8 @@ import { assertNotBlocked } from "../contacts/blocks.ts";
 import { type Room, rooms, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
-import { addMember, createRoom } from "./rooms.ts";
+import { addMember } from "./members.ts";
+import { createRoom } from "./rooms.ts";
 
 /** A group conversation holds at most this many people, the creator included. */
 export const maxDirectParticipants = 10;

@@ -7,7 +7,8 @@ import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { notifyActor } from "../notifications/notifications.ts";
 import { actorByHandle } from "./actors.ts";
-import { accessRoomFor, addMember, logModeration, membership, remote } from "./rooms.ts";
+import { addMember } from "./members.ts";
+import { accessRoomFor, logModeration, membership, remote } from "./rooms.ts";
 
 /** The longest an invite may last: 30 days. */
 export const maxInviteSeconds = 30 * 24 * 60 * 60;

@@ -5,7 +5,7 @@ import { actors, pendingJoins, type Room, roomBans, roomMembers, rooms } from ".
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { appendEvents } from "../stream/events.ts";
-import { addMember, removeMember } from "./rooms.ts";
+import { addMember, removeMember } from "./members.ts";
 
 /** What federation learnt about a remote actor (a `Person`, `Service`…). */
 export interface RemoteActor {

@@ -23,27 +23,29 @@ import {
   revokeInvite,
   serializeInvite,
 } from "./invites.ts";
-import { allowedActions, type Role, roles } from "./permissions.ts";
-import { pendingRooms } from "./remote.ts";
 import {
-  accessRoom,
   banMember,
-  createRoom,
-  deleteRoom,
   joinRoom,
   kickMember,
   leaveRoom,
   listBans,
   listMembers,
+  setMemberRole,
+  unbanMember,
+  updateMyMembership,
+} from "./members.ts";
+import { allowedActions, type Role, roles } from "./permissions.ts";
+import { pendingRooms } from "./remote.ts";
+import {
+  accessRoom,
+  createRoom,
+  deleteRoom,
   listMyRooms,
   moderationLogOf,
   type NotificationSettings,
   remote,
   roomDirectory,
-  setMemberRole,
   setRoomAvatar,
-  unbanMember,
-  updateMyMembership,
   updateRoom,
 } from "./rooms.ts";
 
