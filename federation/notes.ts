@@ -23,12 +23,9 @@ import { Temporal } from "@js-temporal/polyfill";
 import { eq, or } from "drizzle-orm";
 import { type Attachment, actors, attachments, type Message, messages, users } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
-import {
-  federatedUrl,
-  maxAttachmentsPerMessage,
-  type RemoteAttachment,
-  remoteFileName,
-} from "../src/media/attachments.ts";
+import { maxAttachmentsPerMessage } from "../src/media/attachments.ts";
+import { type RemoteAttachment, remoteFileName } from "../src/media/carried.ts";
+import { federatedUrl } from "../src/media/downloads.ts";
 import { parseReactionKey } from "../src/messages/emoji.ts";
 import { plainText, sanitizeRemoteHtml } from "../src/messages/markdown.ts";
 import { maxMessageLength } from "../src/messages/messages.ts";

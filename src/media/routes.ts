@@ -6,16 +6,9 @@ import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
 import { multipartFile } from "../http/multipart.ts";
 import { enforceRateLimits } from "../http/rate-limit.ts";
-import {
-  attachmentView,
-  contentDisposition,
-  deleteUpload,
-  getAttachment,
-  listUploads,
-  openDownload,
-  servedInline,
-  storeAttachment,
-} from "./attachments.ts";
+import { contentDisposition, servedInline, storeAttachment } from "./attachments.ts";
+import { deleteUpload, listUploads } from "./carried.ts";
+import { attachmentView, getAttachment, openDownload } from "./downloads.ts";
 
 /** An attachment as the API shows it. */
 export const attachmentSchema = z.object({

@@ -15,7 +15,8 @@ import {
 } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
-import { detachFromMessage, removeUnreferencedFiles } from "../media/attachments.ts";
+import { removeUnreferencedFiles } from "../media/attachments.ts";
+import { detachFromMessage } from "../media/carried.ts";
 import { notifyMessage } from "../notifications/notifications.ts";
 import { authorize } from "../rooms/permissions.ts";
 import { accessRoom, logModeration, membership, remote } from "../rooms/rooms.ts";

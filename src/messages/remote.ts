@@ -13,12 +13,8 @@ import {
 } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
-import {
-  addRemoteAttachments,
-  claimOutbound,
-  type RemoteAttachment,
-  removeUnreferencedFiles,
-} from "../media/attachments.ts";
+import { removeUnreferencedFiles } from "../media/attachments.ts";
+import { addRemoteAttachments, claimOutbound, type RemoteAttachment } from "../media/carried.ts";
 import { actorProfiles } from "../rooms/actors.ts";
 import { membership } from "../rooms/rooms.ts";
 import { appendEvents } from "../stream/events.ts";

@@ -15,7 +15,7 @@ import {
 } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
-import { attachmentsRefused, attachToMessage, outboundAttachments, uploadsOf } from "../media/attachments.ts";
+import { attachmentsRefused, attachToMessage, outboundAttachments, uploadsOf } from "../media/carried.ts";
 import { type ActorProfile, actorProfiles, type ProfileRow, profileColumns, toProfile } from "../rooms/actors.ts";
 import { checkAccess, remote } from "../rooms/rooms.ts";
 import { snippet } from "./markdown.ts";

@@ -1,7 +1,9 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Attachment, blocks, type Message, messages, reactions } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
-import { type AttachmentView, attachmentsOf, attachmentView } from "../media/attachments.ts";
+import type { AttachmentView } from "../media/attachments.ts";
+import { attachmentsOf } from "../media/carried.ts";
+import { attachmentView } from "../media/downloads.ts";
 import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
 import { snippet } from "./markdown.ts";
 

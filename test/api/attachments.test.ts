@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { federatedUrl, signedUrl } from "../../src/media/attachments.ts";
+import { federatedUrl, signedUrl } from "../../src/media/downloads.ts";
 import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
 import { expectProblem, png, rows } from "./support.ts";
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../../src/errors.ts";
-import { contentDisposition, remoteFileName, sanitizeFileName, servedInline } from "../../../src/media/attachments.ts";
+import { contentDisposition, sanitizeFileName, servedInline } from "../../../src/media/attachments.ts";
+import { remoteFileName } from "../../../src/media/carried.ts";
 
 function refusal(name: string): string | undefined {
   try {
