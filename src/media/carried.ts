@@ -13,40 +13,43 @@ import { maxAttachmentsPerMessage, removeUnreferencedFiles, sanitizeFileName } f
 const unsent = and(isNull(attachments.messageId), isNull(attachments.outboundId));
 
 /**
- * Gives a new message its attachments: the sender's own uploads that no message has taken yet.
- * A send to a room on another server reserves them for its outbound message instead
- * (`outboundId`); {@link claimOutbound} hands them to the message when it comes back.
+ * Reserves uploads for a send to a room on another server (its outbound message): the sender's
+ * own uploads that no message has taken yet. {@link claimOutbound} hands them to the message
+ * when it comes back. A send to a room here takes its uploads in the batch that writes it
+ * (send-batch.ts).
  * @throws {AppError} `validation_failed` naming the ids that are not such uploads.
  */
-export async function attachToMessage(
+export async function reserveForOutbound(
   tx: DatabaseLike,
   ownerId: string,
-  target: { messageId: string } | { outboundId: string },
+  outboundId: string,
   ids: readonly string[],
 ): Promise<Attachment[]> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return [];
   const rows = await tx
     .update(attachments)
-    .set(target)
+    .set({ outboundId })
     .where(and(inArray(attachments.id, unique), eq(attachments.ownerId, ownerId), unsent))
     .returning();
   if (rows.length !== unique.length) {
     const taken = new Set(rows.map((r) => r.id));
-    throw new AppError("validation_failed", "Some attachments are not uploads of yours that are free to send.", {
-      details: unique.flatMap((id) =>
+    throw attachmentsRefused(
+      unique.flatMap((id) =>
         taken.has(id) ? [] : [{ path: `attachments.${ids.indexOf(id)}`, message: "not an unsent upload of yours" }],
       ),
-    });
+    );
   }
   // In the order the sender listed them.
   return unique.flatMap((id) => rows.filter((r) => r.id === id));
 }
 
-/** The error for attachments that are not the sender's free uploads. */
-export function attachmentsRefused(): AppError {
+/** The error for attachments that are not the sender's free uploads (which ones, when known). */
+export function attachmentsRefused(
+  details: { path: string; message: string }[] = [{ path: "attachments", message: "not unsent uploads of yours" }],
+): AppError {
   return new AppError("validation_failed", "Some attachments are not uploads of yours that are free to send.", {
-    details: [{ path: "attachments", message: "not unsent uploads of yours" }],
+    details,
   });
 }
 

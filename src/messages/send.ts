@@ -15,7 +15,7 @@ import {
 } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
-import { attachmentsRefused, attachToMessage, outboundAttachments, uploadsOf } from "../media/carried.ts";
+import { attachmentsRefused, outboundAttachments, reserveForOutbound, uploadsOf } from "../media/carried.ts";
 import { type ActorProfile, actorProfiles, type ProfileRow, profileColumns, toProfile } from "../rooms/actors.ts";
 import { checkAccess, remote } from "../rooms/rooms.ts";
 import { snippet } from "./markdown.ts";
@@ -210,7 +210,7 @@ async function sendToRemoteRoom(
       })
       .onConflictDoNothing()
       .returning();
-    if (row) await attachToMessage(tx, actorId, { outboundId: row.id }, input.attachments);
+    if (row) await reserveForOutbound(tx, actorId, row.id, input.attachments);
     return row;
   });
   const [row] = inserted ? [inserted] : await deps.db.select().from(outboundMessages).where(key);
