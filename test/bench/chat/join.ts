@@ -2,18 +2,15 @@
 import { performance } from "node:perf_hooks";
 import { type Http, type Member, pool, Streams } from "./loadgen.ts";
 import { rssKiB } from "./proc.ts";
+import type { Integrity } from "./workloads.ts";
 
-/** What the join of a crowd measured. */
-export interface JoinResult {
+/**
+ * What the join of a crowd measured. Inversions are `member.joined` frames whose stream
+ * position was not above the last one that member saw.
+ */
+export interface JoinResult extends Integrity {
   /** From the first join request until every member had joined and seen every join it should. */
   readonly seconds: number;
-  readonly expected: number;
-  readonly delivered: number;
-  readonly lost: number;
-  readonly duplicates: number;
-  /** `member.joined` frames whose stream position was not above the last one that member saw. */
-  readonly inversions: number;
-  readonly errors: number;
   readonly errorSample: string[];
   readonly timedOut: boolean;
 }

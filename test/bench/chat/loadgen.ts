@@ -6,6 +6,7 @@
 import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
+import type { Integrity } from "./workloads.ts";
 
 /** A provisioned user the generator acts as. */
 export interface Member {
@@ -167,17 +168,13 @@ export class Streams {
   }
 }
 
-/** What one fan-out run measured. */
-export interface FanoutResult {
+/**
+ * What one fan-out run measured. Inversions are frames whose room sequence number was not above
+ * the last one that member saw; errors, sends that did not answer 201 and streams closed under
+ * the run.
+ */
+export interface FanoutResult extends Integrity {
   readonly sent: number;
-  readonly expected: number;
-  readonly delivered: number;
-  readonly lost: number;
-  readonly duplicates: number;
-  /** Frames whose room sequence number was not above the last one that member saw. */
-  readonly inversions: number;
-  /** Sends that did not answer 201, and streams closed under the run. */
-  readonly errors: number;
   readonly errorSample: string[];
   readonly seconds: number;
   readonly deliveriesPerSecond: number;
