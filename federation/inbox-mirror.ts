@@ -26,7 +26,7 @@ import { actors, contactRequests, pendingJoins, type Room, roomMembers, rooms } 
 import type { Deps } from "../src/deps.ts";
 import { AppError } from "../src/errors.ts";
 import { logger } from "../src/log.ts";
-import { storeRemoteMessage } from "../src/messages/remote.ts";
+import { mirrorHasGap, storeRemoteMessage } from "../src/messages/remote.ts";
 import { addMember } from "../src/rooms/members.ts";
 import { recordRemoteBan, removeRemoteMember, settlePendingJoin } from "../src/rooms/remote.ts";
 import { onDelete, onReaction, onUpdate, rawJson, remoteNote, senderId } from "./inbox-messages.ts";
@@ -155,8 +155,10 @@ async function applyInMirror(
       await remoteNote(deps, object.id, object, authorId, content, null),
       seq ?? before + 1,
     );
-    // A number past the next one means some were missed: fetch them from the room's history.
-    if (fillGaps && seq != null && seq > before + 1) await backfill(ctx, mirror, before);
+    // A number past the next one: those between may still come (deliveries in flight together
+    // can overtake each other), or were missed. What has not come in a moment is fetched
+    // from the room's history.
+    if (fillGaps && seq != null && seq > before + 1) awaitGap(ctx, mirror, before, seq);
     if (inner instanceof Update) await onUpdate(ctx, inner, mirror);
   } else if (inner instanceof Update) {
     await onUpdate(ctx, inner, mirror);
@@ -169,6 +171,30 @@ async function applyInMirror(
     if (reaction instanceof Like || reaction instanceof EmojiReact)
       await onReaction(ctx, reaction, false, inner, mirror);
   }
+}
+
+/** How long a mirror waits for messages that were overtaken before fetching them. */
+export const gapWaitMs = 2_000;
+/** Gaps being waited for, by mirror: one wait per mirror at a time. */
+const waiting = new Set<string>();
+
+/**
+ * Waits {@link gapWaitMs} for the numbers between `after` and `before` to arrive, then
+ * backfills the mirror from `after` if any is still missing.
+ */
+function awaitGap(ctx: Context<Deps>, mirror: Room, after: number, before: number): void {
+  if (waiting.has(mirror.id)) return;
+  waiting.add(mirror.id);
+  const timer = setTimeout(() => {
+    (async () => {
+      if (!(await mirrorHasGap(ctx.data, mirror.id, after, before))) return;
+      const [current] = await ctx.data.db.select().from(rooms).where(eq(rooms.id, mirror.id));
+      if (current && !current.deletedAt) await backfill(ctx, current, after);
+    })()
+      .catch((error) => log.info("Filling a gap in {room} failed: {error}", { room: mirror.id, error }))
+      .finally(() => waiting.delete(mirror.id));
+  }, gapWaitMs);
+  timer.unref?.();
 }
 
 /** Most history pages one backfill reads (50 messages each). */

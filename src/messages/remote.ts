@@ -1,5 +1,6 @@
 import { and, eq, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
+import { queryRows } from "../db/client.ts";
 import {
   actors,
   earlyEdits,
@@ -345,4 +346,25 @@ export async function publicLocalMessageCount(deps: Pick<Deps, "db">): Promise<n
       ),
     );
   return row?.n ?? 0;
+}
+
+/**
+ * Whether a mirror lacks a number between `after` and `before` (both excluded): a message that
+ * has not come, as opposed to one stored or known deleted.
+ */
+export async function mirrorHasGap(
+  deps: Pick<Deps, "db">,
+  roomId: string,
+  after: number,
+  before: number,
+): Promise<boolean> {
+  if (before - after <= 1) return false;
+  const [row] = await queryRows<{ held: number }>(
+    deps.db,
+    sql`select count(distinct seq)::int as held from (
+          select seq from messages where room_id = ${roomId} and seq > ${after} and seq < ${before}
+          union all
+          select seq from tombstones where room_id = ${roomId} and seq > ${after} and seq < ${before}) s`,
+  );
+  return (row?.held ?? 0) < before - after - 1;
 }

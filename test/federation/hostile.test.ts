@@ -1,5 +1,6 @@
 import type postgres from "postgres";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { gapWaitMs } from "../../federation/inbox-mirror.ts";
 import { AS, type HostileWorld, type Json, PUBLIC, type RoomBody, startHostileWorld } from "../helpers/hostile.ts";
 import { Peer, type PeerActor, prove } from "../helpers/peer.ts";
 import type { ServerProcess } from "../helpers/server.ts";
@@ -191,6 +192,43 @@ describe("a hostile peer", () => {
       (await history(bob, mirror.id)).find((m) => m.content === "relayed after the forgeries"),
     );
     await nowhere("forged relay");
+  });
+
+  it("waits a moment for relayed messages that overtook each other, and fetches only what stays missing", async () => {
+    const outbox = new URL(`${club.id}/outbox`).pathname;
+    const relayAt = async (n: number, text: string) => {
+      const { create } = createNote(felix, text, { context: club.id, to: [club.id] });
+      create.to = [club.id];
+      const announce = {
+        "@context": AS,
+        id: `${club.id}/history/${n}`,
+        type: "Announce",
+        actor: club.id,
+        to: [`${club.id}/followers`],
+        object: await prove(felix, create),
+      };
+      expect((await honest.send(club, sharedInbox(), announce)).status).toBe(202);
+    };
+    const inMirror = (text: string) =>
+      eventually(text, async () => (await history(bob, mirror.id)).find((m) => m.content === text));
+    const pause = () => new Promise((resolve) => setTimeout(resolve, gapWaitMs + 1000));
+    // Gaps the tests before left (forged relays are dropped) are filled first.
+    await pause();
+    const base = Math.max(0, ...(await history(bob, mirror.id)).map((m) => m.seq));
+    const fetchedBefore = honest.hitsOn(outbox);
+    await relayAt(base + 2, "second, overtaking");
+    await relayAt(base + 1, "first, overtaken");
+    expect((await inMirror("first, overtaken")).seq).toBe(base + 1);
+    expect((await inMirror("second, overtaking")).seq).toBe(base + 2);
+    await pause();
+    expect(honest.hitsOn(outbox)).toBe(fetchedBefore);
+    // The third never comes: after the wait, the room's history is asked for it.
+    await relayAt(base + 4, "fourth, after a lost third");
+    await inMirror("fourth, after a lost third");
+    await eventually("a backfill from the room's history", async () =>
+      honest.hitsOn(outbox) > fetchedBefore ? true : undefined,
+    );
+    seq = Math.max(seq, base + 4);
   });
 
   it("applies a replayed activity once", async () => {
