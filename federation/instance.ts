@@ -6,6 +6,7 @@ import { createTokenService } from "../src/accounts/tokens.ts";
 import type { Config } from "../src/config.ts";
 import { type DatabaseHandle, openDatabase, ping } from "../src/db/client.ts";
 import { migrateDatabase, migrationStatus } from "../src/db/migrate.ts";
+import { purgeOutbox } from "../src/delivery/streams.ts";
 import type { Deps, Federator } from "../src/deps.ts";
 import { createApp, type Env, type Readiness } from "../src/http/app.ts";
 import { purgeRateLimits } from "../src/http/rate-limit.ts";
@@ -16,12 +17,14 @@ import { SendBatcher } from "../src/messages/send-batch.ts";
 import { type Secrets, urlSigningKey } from "../src/secrets.ts";
 import { purgeEvents } from "../src/stream/events.ts";
 import { Hub } from "../src/stream/hub.ts";
+import { DeliveryWorker } from "./delivery.ts";
 import { createChatFederation } from "./federation.ts";
 import { PostgresKvStore } from "./kv.ts";
 import { fedifyMiddleware } from "./middleware.ts";
 import { createFederator } from "./port.ts";
 import { Publisher } from "./publisher.ts";
 import { PostgresMessageQueue } from "./queue.ts";
+import { roomIdentifier } from "./rooms.ts";
 import { WorkGate } from "./work-gate.ts";
 
 /** One running server: its app, its federation, and how to stop it. */
@@ -97,6 +100,8 @@ export async function createInstance(
   });
   federator = createFederator(federation, deps);
   const publisher = new Publisher(federation, deps);
+  const groups = federation.createContext(new URL(config.origin), deps);
+  const delivery = new DeliveryWorker(deps, (roomId) => groups.getActorUri(roomIdentifier(roomId)));
 
   let draining = false;
   const readiness = async (): Promise<Readiness> => {
@@ -129,6 +134,7 @@ export async function createInstance(
         ["rate limit counters", () => purgeRateLimits(deps)],
         ["stream events", () => purgeEvents(deps.db)],
         ["early edits", () => purgeEarlyEdits(deps)],
+        ["delivered activities", () => purgeOutbox(deps.db)],
       ] as const) {
         job().catch((error) => log.warn("Purging expired {what} failed: {error}", { what, error }));
       }
@@ -152,6 +158,7 @@ export async function createInstance(
       publisher
         .start(database)
         .catch((error) => log.error("The federation publisher did not start: {error}", { error }));
+      delivery.start(database).catch((error) => log.error("The delivery streams did not start: {error}", { error }));
       log.info("Started {count} queue workers.", { count: config.queueWorkers });
     },
     drain() {
@@ -164,6 +171,7 @@ export async function createInstance(
       // Hits counted since the last sync still count for the other processes.
       await deps.limits.stop();
       await publisher.stop();
+      await delivery.stop();
       workers.abort();
       await working;
       await queue.close();

@@ -7,6 +7,7 @@ import { problemMediaType, problemResponse } from "../src/http/problem.ts";
 import { logger } from "../src/log.ts";
 import { inviteRoomId } from "../src/rooms/invites.ts";
 import { checkInbox, readInbox } from "./inbox-guard.ts";
+import { ed25519KeyDocument, ed25519KeyPath } from "./keys.ts";
 import type { WorkGate } from "./work-gate.ts";
 
 const log = logger("federation", "inbox");
@@ -29,6 +30,13 @@ export function fedifyMiddleware(federation: Federation<Deps>, gate: WorkGate): 
       // Another server resolving an invite link: the room's `Group` is what it leads to.
       const roomId = await inviteRoomId(c.var.deps, invite);
       return c.redirect(`${c.var.deps.config.origin}/rooms/${roomId}`, 302);
+    }
+    const keyOf = c.req.method === "GET" ? ed25519KeyPath.exec(c.req.path)?.[1] : undefined;
+    if (keyOf) {
+      const ctx = federation.createContext(c.req.raw, c.var.deps);
+      const document = await ed25519KeyDocument(ctx, keyOf);
+      if (document != null)
+        return c.body(JSON.stringify(document), 200, { "content-type": "application/activity+json" });
     }
     let fellThrough = false;
     const handle = () =>

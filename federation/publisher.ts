@@ -3,16 +3,15 @@ import { Activity, Add, Announce, Block, Delete, Remove, Update } from "@fedify/
 import { and, asc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import type { DatabaseHandle, DatabaseLike } from "../src/db/client.ts";
 import { actors, events, federationCursor, messages, type Room, rooms, type StreamEvent } from "../src/db/schema.ts";
+import { type OutboxEntry, queueActivities } from "../src/delivery/streams.ts";
 import type { Deps } from "../src/deps.ts";
 import { logger } from "../src/log.ts";
 import { messageUrl } from "../src/messages/views.ts";
-import { roomKeyPairs } from "../src/rooms/keys.ts";
 import { eventsChannel } from "../src/stream/events.ts";
 import { historyId, messageActivity } from "./history.ts";
 import { actorIri, deleteActivity, localActorIri, reactionActivity, signAs, toNote, updateActivity } from "./notes.ts";
 import { recipient, remoteMembers } from "./remote.ts";
 import { roomIdentifier, toGroup } from "./rooms.ts";
-import { keyPairsOf } from "./users.ts";
 
 const log = logger("publisher");
 
@@ -21,7 +20,7 @@ const batchSize = 200;
 /** The least time from the start of one round to the next, while commits keep coming. */
 const roundGapMs = 50;
 /** How long a process may hold the cursor before another takes over (it crashed). */
-const leaseSeconds = 60;
+const leaseSeconds = 10;
 
 type Recipient = ReturnType<typeof recipient>;
 
@@ -29,9 +28,9 @@ type Recipient = ReturnType<typeof recipient>;
  * Tells other servers what happened in rooms hosted here. It reads the same event log as the
  * live stream, from a cursor kept in the database, so nothing committed is missed across
  * restarts: each event of a room with members elsewhere becomes an activity of the room's
- * `Group`, queued (durably, ordered per room) for every member server. A crash between queueing
- * and moving the cursor queues an event twice; its activity id is the same, so receivers drop
- * the repeat. Several processes take turns through a lease on the cursor row.
+ * `Group`, written once to the outbox with every inbox it goes to, in the same transaction
+ * that moves the cursor. Delivery streams (delivery.ts) take it from there, one per
+ * destination. Several processes take turns through a short lease on the cursor row.
  */
 export class Publisher {
   readonly #federation: Federation<Deps>;
@@ -120,6 +119,8 @@ export class Publisher {
       // Another process is publishing: it will get to these events.
       if (cursor == null) return total;
       let last = cursor.position;
+      let entries: OutboxEntry[] = [];
+      let batchLength = 0;
       try {
         const batch = await db
           .select()
@@ -127,19 +128,23 @@ export class Publisher {
           .where(gt(events.position, cursor.position))
           .orderBy(asc(events.position))
           .limit(batchSize);
-        await publishBatch(ctx, batch);
+        entries = await outboxEntries(ctx, batch);
         last = batch.at(-1)?.position ?? last;
-        total += batch.length;
-        if (batch.length < batchSize) return total;
+        batchLength = batch.length;
       } finally {
-        await db.update(federationCursor).set({ position: last, leasedUntil: null }).where(eq(federationCursor.id, 1));
+        // The outbox rows and the cursor move together: a crash before this reads the events again.
+        await queueActivities(db, entries, last);
       }
+      total += batchLength;
+      if (batchLength < batchSize) return total;
     }
   }
 }
 
-async function publishBatch(ctx: Context<Deps>, batch: StreamEvent[]) {
+/** What a batch of events tells other servers: one outbox entry per activity. */
+async function outboxEntries(ctx: Context<Deps>, batch: StreamEvent[]): Promise<OutboxEntry[]> {
   const deps = ctx.data;
+  const entries: OutboxEntry[] = [];
   const hosted = new Map<string, { room: Room; members: Recipient[] } | null>();
   for (const event of batch) {
     const roomId = event.roomId ?? (event.type === "room.deleted" ? (event.data as { roomId?: string }).roomId : null);
@@ -164,14 +169,11 @@ async function publishBatch(ctx: Context<Deps>, batch: StreamEvent[]) {
       if (activity == null) continue;
       const recipients =
         event.type === "room.deleted" ? (extra ? [extra] : []) : [...target.members, ...(extra ? [extra] : [])];
-      if (recipients.length === 0) continue;
-      const identifier = roomIdentifier(target.room.id);
-      // A deleted room's actor is gone, so Fedify cannot look its keys up: they are given.
-      const sender = target.room.deletedAt ? await deletedRoomKeys(ctx, target.room) : { identifier };
-      await ctx.sendActivity(sender, recipients, activity, {
-        preferSharedInbox: true,
-        orderingKey: target.room.id,
-      });
+      // One delivery per server that has a shared inbox.
+      const inboxes = [...new Set(recipients.map((r) => (r.endpoints?.sharedInbox ?? r.inboxId).href))];
+      if (inboxes.length === 0) continue;
+      const json = await activity.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader });
+      entries.push({ position: event.position, roomId: target.room.id, body: JSON.stringify(json), inboxes });
     } catch (error) {
       log.warn("Event {position} ({type}) could not be published: {error}", {
         position: event.position,
@@ -180,16 +182,7 @@ async function publishBatch(ctx: Context<Deps>, batch: StreamEvent[]) {
       });
     }
   }
-}
-
-/** The signing keys of a deleted room, with the ids its `Group` published them under. */
-async function deletedRoomKeys(ctx: Context<Deps>, room: Room) {
-  const group = ctx.getActorUri(roomIdentifier(room.id));
-  const [rsa, ed25519] = await keyPairsOf(await roomKeyPairs(ctx.data, room.id));
-  return [
-    { keyId: new URL(`${group.href}#main-key`), privateKey: (rsa as CryptoKeyPair).privateKey },
-    { keyId: new URL(`${group.href}#key-2`), privateKey: (ed25519 as CryptoKeyPair).privateKey },
-  ];
+  return entries;
 }
 
 /** A removed member's server hears of the removal (they are no longer a member to send to). */

@@ -14,6 +14,8 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 
+export * from "./schema-federation.ts";
+
 /** An actor's two key pairs as JWK columns: RSA (HTTP signatures) and Ed25519 (proofs). */
 function actorKeyColumns() {
   return {
@@ -24,57 +26,6 @@ function actorKeyColumns() {
   };
 }
 
-/**
- * Fedify's key–value store (federation/kv.ts): caches, idempotency records, key caches.
- * Keys are Fedify's string arrays, so prefix listing is an array slice comparison.
- */
-export const fedifyKv = pgTable(
-  "fedify_kv",
-  {
-    key: text("key").array().primaryKey(),
-    value: jsonb("value").notNull(),
-    expiresAt: timestamp("expires_at", { withTimezone: true }),
-  },
-  (t) => [index("fedify_kv_expires_at_idx").on(t.expiresAt).where(sql`${t.expiresAt} is not null`)],
-);
-
-/**
- * Fedify's durable message queue (federation/queue.ts). A worker leases a row by moving
- * `locked_until` forward and deletes it when done, so a crashed worker's message is handled
- * again once its lease runs out. Payloads hold the sender's private keys: this table is secret.
- */
-export const fedifyQueue = pgTable(
-  "fedify_queue",
-  {
-    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
-    message: jsonb("message").notNull(),
-    orderingKey: text("ordering_key"),
-    deliverAt: timestamp("deliver_at", { withTimezone: true }).notNull().defaultNow(),
-    lockedUntil: timestamp("locked_until", { withTimezone: true }),
-    attempts: integer("attempts").notNull().default(0),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [
-    index("fedify_queue_deliver_at_idx").on(t.deliverAt, t.id),
-    index("fedify_queue_ordering_key_idx").on(t.orderingKey, t.id).where(sql`${t.orderingKey} is not null`),
-  ],
-);
-
-/**
- * Key pairs of the server itself (the instance actor's RSA and Ed25519 keys), as JWK.
- * Generated once by whichever process first needs them.
- */
-export const serverKeys = pgTable("server_keys", {
-  purpose: text("purpose").primaryKey(),
-  privateKey: jsonb("private_key").notNull(),
-  publicKey: jsonb("public_key").notNull(),
-  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-});
-
-/**
- * Local accounts. `username` is stored lowercase (handles are case-insensitive) and is unique;
- * the key pairs (JWK) are made at registration and sign the user's `Person` activities.
- */
 export const users = pgTable(
   "users",
   {
@@ -656,25 +607,6 @@ export const earlyEdits = pgTable(
   (t) => [index("early_edits_received_idx").on(t.receivedAt)],
 );
 
-/** Servers whose activities and IRIs are refused, managed by the admin command. */
-export const blockedServers = pgTable("blocked_servers", {
-  /** Lowercase host name (with port when not the default). */
-  host: text("host").primaryKey(),
-  reason: text("reason").notNull().default(""),
-  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-});
-
-/**
- * How far the federation publisher has read the event log (one row). A process leases it
- * (`leased_until`) while it publishes a batch, so processes take turns without holding a
- * transaction open across the work.
- */
-export const federationCursor = pgTable("federation_cursor", {
-  id: integer("id").primaryKey(),
-  position: bigint("position", { mode: "number" }).notNull(),
-  leasedUntil: timestamp("leased_until", { withTimezone: true }),
-});
-
 /** The single counter behind `events.position`. */
 export const streamPosition = pgTable("stream_position", {
   id: integer("id").primaryKey(),
@@ -694,6 +626,3 @@ export type Message = typeof messages.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
 export type Session = typeof sessions.$inferSelect;
-export type FedifyKvRow = typeof fedifyKv.$inferSelect;
-export type FedifyQueueRow = typeof fedifyQueue.$inferSelect;
-export type ServerKey = typeof serverKeys.$inferSelect;

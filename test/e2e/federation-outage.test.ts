@@ -1,6 +1,7 @@
 /**
  * A peer that is down for hours gets everything, in order, once it is back. Time is compressed
- * by moving the sending server's scheduled retries forward in its queue, so the sending server
+ * by moving the next attempt of the sending server's delivery stream to the peer forward, so
+ * the sending server
  * runs on PostgreSQL (TEST_DATABASE_URL, else the local server at 127.0.0.1:5432), in a
  * database of its own; the receiving one on the embedded database.
  */
@@ -93,22 +94,25 @@ describe("a member server that is down for hours", { timeout: 180_000 }, () => {
     for (let i = 1; i <= 5; i++) {
       await ok(201, a, alice.token, "PUT", `/api/v1/rooms/${room.id}/messages/m${i}`, { content: `while down ${i}` });
     }
-    // Hours of backoff, compressed: each round waits for the failed attempts to be scheduled
-    // again, then moves them to now.
-    for (let round = 0; round < 2; round++) {
-      await eventually("retries to be scheduled", async () => {
-        const [row] = await sql<{ n: number }[]>`select count(*)::int as n from fedify_queue where deliver_at > now()`;
-        return (row?.n ?? 0) > 0 ? true : undefined;
-      });
-      await sql`update fedify_queue set deliver_at = now() where deliver_at > now()`;
+    // Hours of backoff, compressed: each round waits for the failed attempt to be scheduled
+    // again, then moves it to now.
+    const failures = async () => {
+      const [row] = await sql<{ n: number }[]>`select coalesce(max(failures), 0)::int as n from delivery_streams
+        where next_attempt_at > now() and queued > position`;
+      return row?.n ?? 0;
+    };
+    for (let round = 1; round <= 3; round++) {
+      await eventually(`failure ${round} to be scheduled`, async () =>
+        (await failures()) >= round ? true : undefined,
+      );
+      if (round < 3) await sql`update delivery_streams set next_attempt_at = now() where next_attempt_at > now()`;
     }
-    await eventually("retries to be scheduled once more", async () => {
-      const [row] = await sql<{ n: number }[]>`select count(*)::int as n from fedify_queue where deliver_at > now()`;
-      return (row?.n ?? 0) > 0 ? true : undefined;
-    });
+    const [stream] = await sql<{ failures: number }[]>`select failures from delivery_streams`;
+    // Nothing was skipped while it was down.
+    expect(stream?.failures).toBe(3);
 
     b = await startB();
-    await sql`update fedify_queue set deliver_at = now() where deliver_at > now()`;
+    await sql`update delivery_streams set next_attempt_at = now() where next_attempt_at > now()`;
     const history = (server: ServerProcess, user: User, id: string) =>
       ok<{ messages: MessageBody[] }>(200, server, user.token, "GET", `/api/v1/rooms/${id}/messages?limit=100`).then(
         (r) => r.messages.map((m) => [m.seq, m.content]),

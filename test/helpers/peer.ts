@@ -43,7 +43,12 @@ export interface Hit {
   readonly body: string;
   /** The body as JSON, when it parses. */
   readonly json: Record<string, unknown> | undefined;
+  /** What the peer answered (undefined while it holds the request unanswered). */
+  status?: number;
 }
+
+/** How the peer answers a delivery: a status, or `hang` (hold the request, never answer). */
+export type PostAnswer = number | "hang" | ((hit: Hit) => number | "hang");
 
 interface Served {
   status: number;
@@ -66,7 +71,7 @@ export class Peer {
   readonly #server: Server;
   readonly #documents = new Map<string, Served | (() => Served)>();
   readonly #listeners = new Set<() => void>();
-  readonly #postStatus = new Map<string, number>();
+  readonly #postStatus = new Map<string, PostAnswer>();
 
   private constructor(server: Server, url: string) {
     this.#server = server;
@@ -107,12 +112,18 @@ export class Peer {
       json = undefined;
     }
     const path = new URL(req.url ?? "/", this.url).pathname;
-    this.hits.push({ method: req.method ?? "GET", path, headers: req.headers, body, json });
-    for (const listener of this.#listeners) listener();
+    const hit: Hit = { method: req.method ?? "GET", path, headers: req.headers, body, json };
+    this.hits.push(hit);
     if (req.method === "POST") {
-      res.writeHead(this.#postStatus.get(path) ?? 202).end();
-      return;
+      const answer = this.#postStatus.get(path) ?? 202;
+      const status = typeof answer === "function" ? answer(hit) : answer;
+      if (status !== "hang") {
+        hit.status = status;
+        res.writeHead(status).end();
+      }
     }
+    for (const listener of this.#listeners) listener();
+    if (req.method === "POST") return;
     const entry = this.#documents.get(path);
     const served = typeof entry === "function" ? entry() : entry;
     if (served == null) {
@@ -139,8 +150,8 @@ export class Peer {
     );
   }
 
-  /** Answers deliveries to an inbox path with this status from now on (202 by default). */
-  answerPosts(path: string, status: number): void {
+  /** Answers deliveries to an inbox path this way from now on (202 by default). */
+  answerPosts(path: string, status: PostAnswer): void {
     this.#postStatus.set(path, status);
   }
 
@@ -158,10 +169,13 @@ export class Peer {
     return this.hits.filter((h) => h.path === path).length;
   }
 
-  /** The JSON bodies posted to the peer (to any inbox) of the given type. */
+  /** The JSON bodies posted to the peer (to any inbox) of the given type, and accepted (2xx). */
   received(type?: string): Record<string, unknown>[] {
     return this.hits
-      .filter((h) => h.method === "POST" && h.json && (type == null || h.json.type === type))
+      .filter(
+        (h) =>
+          h.method === "POST" && h.json && h.status != null && h.status < 300 && (type == null || h.json.type === type),
+      )
       .map((h) => h.json as Record<string, unknown>);
   }
 

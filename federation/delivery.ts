@@ -1,0 +1,321 @@
+/**
+ * Delivery streams (issue 14): what rooms here publish reaches each destination inbox through
+ * a stream of its own, in order. The publisher writes each activity once to the outbox, with
+ * its inboxes (src/delivery/streams.ts); here each process leases streams that have work,
+ * sends their activities with several requests in flight, and moves their positions on.
+ *
+ * - **Order.** A stream sends in outbox order. While a destination is failing, one request is
+ *   in flight (a probe); after a failure nothing later is started, and the stream waits out
+ *   its backoff and starts again from the first undelivered activity.
+ * - **Fairness.** Each stream has at most {@link maxInFlight} requests out; a process drives
+ *   at most {@link maxStreams} streams. A dead or slow server holds its own stream only.
+ * - **Backoff per destination**, doubling from 1 s to 6 h; activities are kept four days.
+ * - **Crash recovery.** Leases last {@link leaseMs} and are renewed (with the positions
+ *   reached) every third of that, so another process takes a dead one's streams over within
+ *   seconds; a renewal missed by a crash may deliver a few activities twice, which receivers
+ *   drop by id.
+ * @module
+ */
+import { randomUUID } from "node:crypto";
+import type { DatabaseHandle } from "../src/db/client.ts";
+import type { DeliveryStream } from "../src/db/schema.ts";
+import {
+  claimStreams,
+  deliveryChannel,
+  type OutboxItem,
+  releaseStream,
+  renewLeases,
+  type StreamProgress,
+  streamItems,
+} from "../src/delivery/streams.ts";
+import type { Deps } from "../src/deps.ts";
+import { logger } from "../src/log.ts";
+import { cavage, DeliverySender, rfc9421, type SignatureSpec } from "./delivery-send.ts";
+import { dropUnreachableMembers } from "./remote.ts";
+
+const log = logger("delivery");
+
+/** Requests in flight to one destination at most. */
+export const maxInFlight = 8;
+/** Streams one process drives at once at most. */
+export const maxStreams = 256;
+/** How long a lease lasts unless renewed. */
+export const leaseMs = 10_000;
+/** Each this many milliseconds a delivery takes allows one more request in flight. */
+const farMs = 40;
+/** Activities read per round of one stream. */
+const readSize = 64;
+/** A stream with nothing to send is let go after this long. */
+const idleMs = 30_000;
+/** Backoff after the n-th failure in a row: 1 s doubling to 6 h, with ±10% jitter. */
+export function backoffMs(failures: number): number {
+  const base = Math.min(6 * 60 * 60 * 1000, 1000 * 2 ** Math.max(0, failures - 1));
+  return Math.round(base * (0.9 + Math.random() * 0.2));
+}
+
+interface Held {
+  readonly inbox: string;
+  /** How long deliveries take here lately (a moving average, ms). */
+  latencyMs: number;
+  position: number;
+  queued: number;
+  failures: number;
+  spec: SignatureSpec | null;
+  delivered: boolean;
+  /** The round in progress, if any. */
+  running: Promise<void> | undefined;
+  /** More was queued while a round ran. */
+  again: boolean;
+  idleSince: number;
+}
+
+/**
+ * How many requests a stream keeps out: one while the destination fails or its signature
+ * scheme is not known, and one to a server that answers quickly (requests on parallel
+ * connections can overtake each other, and one at a time keeps up with a fast server);
+ * more, up to {@link maxInFlight}, the longer its answers take, so that a distant server keeps
+ * up with a busy room. The receiver puts what overtook back in order by number.
+ */
+function inFlightFor(held: Held): number {
+  if (held.failures > 0 || held.spec == null) return 1;
+  return Math.min(maxInFlight, Math.max(1, Math.ceil(held.latencyMs / farMs)));
+}
+
+function progressOf(held: Held): StreamProgress {
+  return { inbox: held.inbox, position: held.position, signatureSpec: held.spec, delivered: held.delivered };
+}
+
+/** This process's delivery worker. */
+export class DeliveryWorker {
+  readonly #deps: Deps;
+  readonly #sender: DeliverySender;
+  readonly #owner = `${process.pid}-${randomUUID()}`;
+  readonly #held = new Map<string, Held>();
+  readonly #abort = new AbortController();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #renewer: ReturnType<typeof setInterval> | undefined;
+  #unlisten: (() => Promise<void>) | undefined;
+  #filling: Promise<void> | undefined;
+  #fillAgain = false;
+  #stopped = false;
+
+  constructor(deps: Deps, groupIri: (roomId: string) => URL) {
+    this.#deps = deps;
+    this.#sender = new DeliverySender(deps, groupIri);
+  }
+
+  /** Starts: at once on every NOTIFY that something was queued, and every `pollMs` anyway. */
+  async start(database: DatabaseHandle, pollMs = 1000): Promise<void> {
+    this.#unlisten = await database.listen(deliveryChannel, () => this.kick());
+    this.#timer = setInterval(() => this.kick(), pollMs);
+    this.#renewer = setInterval(() => void this.#renew(), leaseMs / 3);
+    this.kick();
+  }
+
+  /** Lets go of everything: in-flight requests are cancelled and positions written back. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    clearInterval(this.#renewer);
+    await this.#unlisten?.().catch(() => {});
+    this.#abort.abort();
+    await this.#filling;
+    await Promise.all([...this.#held.values()].map((h) => h.running));
+    await this.#writeBack(true).catch((error) => log.warn("Releasing delivery streams failed: {error}", { error }));
+  }
+
+  /** Looks for work: new due streams, and more for the ones held. */
+  kick(): void {
+    if (this.#stopped) return;
+    if (this.#filling) {
+      this.#fillAgain = true;
+      return;
+    }
+    this.#filling = this.#fill()
+      .catch((error) => log.warn("Claiming delivery streams failed: {error}", { error }))
+      .finally(() => {
+        this.#filling = undefined;
+        if (this.#fillAgain) {
+          this.#fillAgain = false;
+          this.kick();
+        }
+      });
+  }
+
+  async #fill(): Promise<void> {
+    // The held streams learn what was queued for them (the renewal answers `queued`).
+    if (this.#held.size > 0) await this.#renew();
+    const claimed = await claimStreams(this.#deps.db, this.#owner, maxStreams - this.#held.size, leaseMs);
+    for (const row of claimed) this.#hold(row);
+    for (const held of this.#held.values()) if (held.queued > held.position) this.#run(held);
+  }
+
+  #hold(row: DeliveryStream): void {
+    const known = this.#held.get(row.inbox);
+    if (known) {
+      known.queued = Math.max(known.queued, row.queued);
+      return;
+    }
+    this.#held.set(row.inbox, {
+      inbox: row.inbox,
+      position: row.position,
+      queued: row.queued,
+      failures: row.failures,
+      spec: row.signatureSpec === rfc9421 || row.signatureSpec === cavage ? row.signatureSpec : null,
+      latencyMs: 0,
+      delivered: false,
+      running: undefined,
+      again: false,
+      idleSince: Date.now(),
+    });
+  }
+
+  #run(held: Held): void {
+    if (held.running) {
+      held.again = true;
+      return;
+    }
+    held.running = this.#drive(held)
+      .catch((error) => log.warn("Delivering to {inbox} failed: {error}", { inbox: held.inbox, error }))
+      .finally(() => {
+        held.running = undefined;
+        if (held.again && this.#held.has(held.inbox) && !this.#stopped) {
+          held.again = false;
+          this.#run(held);
+        }
+      });
+  }
+
+  /** Sends what a held stream has, round after round, until it is done or fails. */
+  async #drive(held: Held): Promise<void> {
+    while (!this.#stopped && this.#held.get(held.inbox) === held) {
+      held.again = false;
+      // Known before the read: everything queued up to here is committed, so the read sees it.
+      const queued = held.queued;
+      const items = await streamItems(this.#deps.db, held.inbox, held.position, readSize);
+      if (items.length === 0) {
+        // Whatever was queued up to here has been sent, or expired from the outbox.
+        held.position = Math.max(held.position, queued);
+        return;
+      }
+      held.idleSince = Date.now();
+      const failure = await this.#send(held, items);
+      // Stopping cancels what is in flight: not a failure of the destination.
+      if (this.#stopped) return;
+      if (failure) {
+        held.failures++;
+        this.#held.delete(held.inbox);
+        await releaseStream(this.#deps.db, this.#owner, progressOf(held), {
+          failures: held.failures,
+          delayMs: backoffMs(held.failures),
+          error: failure,
+        });
+        log.info("Delivery to {inbox} failed ({error}); trying again after failure {failures}.", {
+          inbox: held.inbox,
+          error: failure,
+          failures: held.failures,
+        });
+        return;
+      }
+    }
+  }
+
+  /**
+   * Sends items in order, with as many out at once as {@link inFlightFor} allows; after a
+   * failure nothing more is started. Moves the position over every item delivered or skipped
+   * in a row; answers the error that stopped it, if any.
+   */
+  async #send(held: Held, items: readonly OutboxItem[]): Promise<string | undefined> {
+    const outcomes: (Promise<string | undefined> | undefined)[] = [];
+    let stop = false;
+    let next = 0;
+    const one = async (item: OutboxItem): Promise<string | undefined> => {
+      const started = performance.now();
+      const result = await this.#sender.deliver(held.inbox, item, held.spec, this.#abort.signal);
+      held.latencyMs = 0.8 * held.latencyMs + 0.2 * (performance.now() - started);
+      if (result.kind === "ok") {
+        held.spec = result.spec;
+        held.delivered = true;
+        held.failures = 0;
+        return undefined;
+      }
+      if (result.kind === "retry") {
+        stop = true;
+        return result.error;
+      }
+      if (result.kind === "gone") await this.#gone(held.inbox, item, result.error);
+      else
+        log.info("{inbox} refused event {position}: {error}", {
+          inbox: held.inbox,
+          position: item.position,
+          ...result,
+        });
+      return undefined;
+    };
+    const inFlight = new Set<Promise<unknown>>();
+    while (next < items.length && !stop && !this.#stopped) {
+      const width = inFlightFor(held);
+      while (inFlight.size >= width) await Promise.race(inFlight);
+      if (stop) break;
+      const outcome = one(items[next] as OutboxItem);
+      outcomes.push(outcome);
+      next++;
+      const tracked = outcome.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+    }
+    let error: string | undefined;
+    for (const [i, outcome] of outcomes.entries()) {
+      const failed = await outcome;
+      if (error != null) continue;
+      if (failed != null) error = failed;
+      else held.position = (items[i] as OutboxItem).position;
+    }
+    return error;
+  }
+
+  /** An inbox that is gone: the room's members that use it leave; the stream goes on. */
+  async #gone(inbox: string, item: OutboxItem, error: string): Promise<void> {
+    log.info("{inbox} is gone ({error}): its members leave room {room}.", { inbox, error, room: item.roomId });
+    await dropUnreachableMembers(this.#deps, item.roomId, new URL(inbox)).catch((e) =>
+      log.warn("Removing unreachable members failed: {error}", { error: e }),
+    );
+  }
+
+  /** Renews the leases (writing the positions reached) and lets idle streams go. */
+  async #renew(): Promise<void> {
+    if (this.#stopped || this.#held.size === 0) return;
+    try {
+      await this.#writeBack(false);
+    } catch (error) {
+      log.warn("Renewing delivery leases failed: {error}", { error });
+    }
+  }
+
+  /**
+   * Writes every held stream's position back and renews its lease, in one statement; streams
+   * idle for {@link idleMs} (and all of them, on `release`) are let go. A stream whose lease
+   * was lost (another process took it over) is dropped here.
+   */
+  async #writeBack(release: boolean): Promise<void> {
+    const now = Date.now();
+    const held = [...this.#held.values()];
+    const letGo = held.filter(
+      (h) => release || (h.running == null && h.queued <= h.position && now - h.idleSince > idleMs),
+    );
+    const keep = held.filter((h) => !letGo.includes(h));
+    for (const h of letGo) {
+      this.#held.delete(h.inbox);
+      await releaseStream(this.#deps.db, this.#owner, progressOf(h));
+    }
+    if (keep.length === 0) return;
+    const still = await renewLeases(this.#deps.db, this.#owner, keep.map(progressOf), leaseMs);
+    for (const h of keep) {
+      const queued = still.get(h.inbox);
+      if (queued == null) this.#held.delete(h.inbox);
+      else {
+        h.queued = Math.max(h.queued, queued);
+        h.delivered = false;
+      }
+    }
+  }
+}
