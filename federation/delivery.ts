@@ -42,7 +42,7 @@ export const maxStreams = 256;
 /** How long a lease lasts unless renewed. */
 export const leaseMs = 10_000;
 /** Each this many milliseconds a delivery takes allows one more request in flight. */
-const farMs = 40;
+const farMs = 100;
 /** Activities read per round of one stream. */
 const readSize = 64;
 /** A stream with nothing to send is let go after this long. */
@@ -194,9 +194,19 @@ export class DeliveryWorker {
       const queued = held.queued;
       const items = await streamItems(this.#deps.db, held.inbox, held.position, readSize);
       if (items.length === 0) {
-        // Whatever was queued up to here has been sent, or expired from the outbox.
+        // Whatever was queued up to here has been sent, or expired from the outbox. Written at
+        // once: a stream that has caught up shows it (and a crash now repeats nothing).
         held.position = Math.max(held.position, queued);
-        return;
+        const queuedNow = (await renewLeases(this.#deps.db, this.#owner, [progressOf(held)], leaseMs)).get(held.inbox);
+        held.delivered = false;
+        if (queuedNow == null) {
+          this.#held.delete(held.inbox);
+          return;
+        }
+        // Queued meanwhile: another round.
+        if (queuedNow <= held.queued) return;
+        held.queued = queuedNow;
+        continue;
       }
       held.idleSince = Date.now();
       const failure = await this.#send(held, items);

@@ -17,6 +17,7 @@ import { migrateDatabase } from "./db/migrate.ts";
 import type { Deps } from "./deps.ts";
 import { AppError } from "./errors.ts";
 import { RateLimiter } from "./http/rate-limiter.ts";
+import { deliveryStates } from "./delivery/streams.ts";
 import { setupLogging } from "./log.ts";
 import { SendBatcher } from "./messages/send-batch.ts";
 import { listAllRooms } from "./rooms/rooms.ts";
@@ -35,6 +36,7 @@ const usage = `Usage: npm run admin -- <command> [options]
   servers:block <host> [--reason <r>]                       refuse a remote server (and its subdomains)
   servers:unblock <host>                                    federate with it again
   servers:list                                              list blocked servers
+  servers:deliveries [--json]                               each destination's delivery stream: behind, failures
   consistency:check [--fix] [--json]                        find (and repair) rows and files that disagree;
                                                             also \`npm run check-consistency [-- --fix]\`
 `;
@@ -143,6 +145,18 @@ Object.assign(commands, {
   async "servers:unblock"(deps, args) {
     const lifted = await unblockServer(deps, one(args, "server name"));
     print(lifted ? `Unblocked ${args[0]}.` : `${args[0]} was not blocked.`);
+  },
+  async "servers:deliveries"(deps, _args, options) {
+    const rows = await deliveryStates(deps.db);
+    if (options.json) {
+      print(JSON.stringify(rows));
+      return;
+    }
+    for (const r of rows) {
+      const failing = r.failures > 0 ? `\t${r.failures} failures, next ${r.nextAttemptAt.toISOString()}: ${r.lastError}` : "";
+      print(`${r.inbox}\t${r.queued - r.position} behind\t${r.signatureSpec ?? "scheme unknown"}${failing}`);
+    }
+    print(`${rows.length} destination${rows.length === 1 ? "" : "s"}.`);
   },
   async "servers:list"(deps) {
     const rows = await listBlockedServers(deps);

@@ -99,7 +99,10 @@ describe("npm run admin", () => {
     expect(again.stderr).toContain("username_taken");
     expect(run("users:create", "gina").status).toBe(2);
     expect(run("no:such:command").status).toBe(2);
-    // Five processes that each load the embedded database (a few seconds apiece, far more on
+    const deliveries = run("servers:deliveries");
+    expect(deliveries.status).toBe(0);
+    expect(deliveries.stdout).toBe("0 destinations.\n");
+    // Six processes that each load the embedded database (a few seconds apiece, far more on
     // a machine busy with the rest of the suite).
   }, 240_000);
 });
