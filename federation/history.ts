@@ -4,7 +4,7 @@ import { and, asc, eq, gt, isNull, lte } from "drizzle-orm";
 import { actors, type Message, messages, outboundMessages, type Room, roomMembers, rooms } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { messageUrl } from "../src/messages/views.ts";
-import { actorIri, createActivity, localActorIri, signAs, toNote } from "./notes.ts";
+import { actorIri, createActivity, localActorIri, signedJson, toNote } from "./notes.ts";
 import { roomOf } from "./rooms.ts";
 
 /** Messages per history page. */
@@ -38,26 +38,42 @@ async function mayRead(ctx: RequestContext<Deps>, room: Room): Promise<boolean> 
  * room's `Delete` for a tombstone.
  */
 export async function messageActivity(ctx: Context<Deps>, room: Room, message: Message): Promise<Activity | undefined> {
+  const json = await messageActivityJson(ctx, room, message);
+  if (json == null) return undefined;
+  return await Activity.fromJsonLd(json, {
+    documentLoader: ctx.documentLoader,
+    contextLoader: ctx.contextLoader,
+  }).catch(() => undefined);
+}
+
+/**
+ * {@link messageActivity} as JSON, for the room's `Announce`: a remote author's activity as it
+ * came, a local author's as signed, so that embedded as they are their proofs still verify.
+ */
+export async function messageActivityJson(
+  ctx: Context<Deps>,
+  room: Room,
+  message: Message,
+): Promise<Record<string, unknown> | undefined> {
   const deps = ctx.data;
   const group = ctx.getActorUri(`rooms/${room.id}`);
   const note = messageUrl(deps, message);
   if (message.deletedAt) {
-    return new Delete({
+    const tombstone = new Delete({
       id: new URL(`${note}#delete`),
       actor: group,
       object: new Tombstone({ id: new URL(note) }),
       to: group,
     });
+    return (await tombstone.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader })) as Record<
+      string,
+      unknown
+    >;
   }
-  if (message.activity) {
-    return await Activity.fromJsonLd(message.activity, {
-      documentLoader: ctx.documentLoader,
-      contextLoader: ctx.contextLoader,
-    }).catch(() => undefined);
-  }
+  if (message.activity) return message.activity as Record<string, unknown>;
   const author = await localActorIri(deps, message.authorId);
   if (author == null) return undefined;
-  return await signAs(
+  return await signedJson(
     ctx,
     author.identifier,
     createActivity(await toNote(deps, message, author.iri, group), author.iri),

@@ -115,23 +115,45 @@ export async function toNote(
   });
 }
 
+/** Local users' Ed25519 keys, by actor identifier: signing a message must not read and import them each time. */
+const signingKeys = new Map<string, { at: number; key: Promise<{ keyId: URL; privateKey: CryptoKey } | undefined> }>();
+const signingKeyTtlMs = 10 * 60 * 1000;
+
+function signingKey(ctx: Context<Deps>, identifier: string) {
+  const cached = signingKeys.get(identifier);
+  if (cached && Date.now() - cached.at < signingKeyTtlMs) return cached.key;
+  const key = ctx.getActorKeyPairs(identifier).then((keys) => {
+    const ed25519 = keys.find((k) => k.privateKey.algorithm.name === "Ed25519");
+    // The proof names the key as the actor lists it among its assertion methods (FEP-521a).
+    return ed25519 && { keyId: ed25519.multikey.id ?? ed25519.keyId, privateKey: ed25519.privateKey };
+  });
+  key.catch(() => signingKeys.delete(identifier));
+  if (signingKeys.size >= 1000) signingKeys.clear();
+  signingKeys.set(identifier, { at: Date.now(), key });
+  return key;
+}
+
 /**
  * Signs an activity of a local user with their Ed25519 key (an Object Integrity Proof,
  * `eddsa-jcs-2022`), so that servers receiving it through the room's `Announce` can check it
- * without trusting the room's server.
+ * without trusting the room's server. Answers the JSON the proof was made over: embedded as it
+ * is (in an `Announce`), the proof still verifies.
  */
-export async function signAs<T extends Activity>(ctx: Context<Deps>, identifier: string, activity: T): Promise<T> {
-  const keys = await ctx.getActorKeyPairs(identifier);
-  const ed25519 = keys.find((k) => k.privateKey.algorithm.name === "Ed25519");
-  if (ed25519 == null) return activity;
+export async function signedJson(
+  ctx: Context<Deps>,
+  identifier: string,
+  activity: Activity,
+): Promise<Record<string, unknown>> {
+  const key = await signingKey(ctx, identifier);
   const loaders = { contextLoader: ctx.contextLoader, documentLoader: ctx.documentLoader };
-  // The proof names the key as the actor lists it among its assertion methods (FEP-521a).
-  const keyId = ed25519.multikey.id ?? ed25519.keyId;
-  const signed = await signObject(activity, ed25519.privateKey, keyId, loaders);
-  // Parsed back from its JSON, the activity keeps those exact bytes wherever it is embedded
-  // (an `Announce`), so the proof still verifies there.
-  const json = await signed.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader });
-  return (await Activity.fromJsonLd(json, loaders)) as T;
+  const signed = key ? await signObject(activity, key.privateKey, key.keyId, loaders) : activity;
+  return (await signed.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader })) as Record<string, unknown>;
+}
+
+/** {@link signedJson}, parsed back: the activity keeps those exact bytes wherever it is embedded. */
+export async function signAs<T extends Activity>(ctx: Context<Deps>, identifier: string, activity: T): Promise<T> {
+  const loaders = { contextLoader: ctx.contextLoader, documentLoader: ctx.documentLoader };
+  return (await Activity.fromJsonLd(await signedJson(ctx, identifier, activity), loaders)) as T;
 }
 
 /** The ids our activities about a message get: stable, so a repeat is recognised as one. */

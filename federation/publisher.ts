@@ -1,5 +1,5 @@
 import type { Context, Federation } from "@fedify/fedify";
-import { Activity, Add, Announce, Block, Delete, Remove, Update } from "@fedify/vocab";
+import { type Activity, Add, Block, Delete, Remove, Update } from "@fedify/vocab";
 import { and, asc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import type { DatabaseHandle, DatabaseLike } from "../src/db/client.ts";
 import { actors, events, federationCursor, messages, type Room, rooms, type StreamEvent } from "../src/db/schema.ts";
@@ -8,8 +8,16 @@ import type { Deps } from "../src/deps.ts";
 import { logger } from "../src/log.ts";
 import { messageUrl } from "../src/messages/views.ts";
 import { eventsChannel } from "../src/stream/events.ts";
-import { historyId, messageActivity } from "./history.ts";
-import { actorIri, deleteActivity, localActorIri, reactionActivity, signAs, toNote, updateActivity } from "./notes.ts";
+import { historyId, messageActivityJson } from "./history.ts";
+import {
+  actorIri,
+  deleteActivity,
+  localActorIri,
+  reactionActivity,
+  signedJson,
+  toNote,
+  updateActivity,
+} from "./notes.ts";
 import { recipient, remoteMembers } from "./remote.ts";
 import { roomIdentifier, toGroup } from "./rooms.ts";
 
@@ -165,14 +173,13 @@ async function outboxEntries(ctx: Context<Deps>, batch: StreamEvent[]): Promise<
     // Rooms nobody elsewhere is in have nothing to tell.
     if (target.members.length === 0 && extra == null) continue;
     try {
-      const activity = await activityOf(ctx, target.room, event);
-      if (activity == null) continue;
+      const json = await activityOf(ctx, target.room, event);
+      if (json == null) continue;
       const recipients =
         event.type === "room.deleted" ? (extra ? [extra] : []) : [...target.members, ...(extra ? [extra] : [])];
       // One delivery per server that has a shared inbox.
       const inboxes = [...new Set(recipients.map((r) => (r.endpoints?.sharedInbox ?? r.inboxId).href))];
       if (inboxes.length === 0) continue;
-      const json = await activity.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader });
       entries.push({ position: event.position, roomId: target.room.id, body: JSON.stringify(json), inboxes });
     } catch (error) {
       log.warn("Event {position} ({type}) could not be published: {error}", {
@@ -194,19 +201,30 @@ async function extraRecipient(deps: Deps, event: StreamEvent): Promise<Recipient
   return row?.iri && row.inbox ? recipient(row) : undefined;
 }
 
-/** The activity of the room's `Group` that tells other servers about one event. */
-async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): Promise<Activity | undefined> {
+type Json = Record<string, unknown>;
+
+/**
+ * The activity of the room's `Group` that tells other servers about one event, as the JSON
+ * sent. What a member did is announced with their activity embedded as it came (relayed from
+ * another server) or as signed (a local member): never parsed or compacted again, which is
+ * most of what publishing a message costs, and the author's proof verifies as it is.
+ */
+async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): Promise<Json | undefined> {
   const deps = ctx.data;
   const identifier = roomIdentifier(room.id);
   const group = ctx.getActorUri(identifier);
   const eventId = new URL(`${group.href}/events/${event.position}`);
-  const relayed = event.activity
-    ? await Activity.fromJsonLd(event.activity, {
-        documentLoader: ctx.documentLoader,
-        contextLoader: ctx.contextLoader,
-      })
-    : undefined;
-  const announce = (object: Activity, id = eventId) => new Announce({ id, actor: group, object, to: group });
+  const relayed = (event.activity as Json | null) ?? undefined;
+  const announce = (object: Json, id = eventId): Json => ({
+    "@context": "https://www.w3.org/ns/activitystreams",
+    id: id.href,
+    type: "Announce",
+    actor: group.href,
+    object,
+    to: group.href,
+  });
+  const own = async (activity: Activity) =>
+    (await activity.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader })) as Json;
   const data = event.data as Record<string, unknown>;
   switch (event.type) {
     case "message.created": {
@@ -214,7 +232,7 @@ async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): P
       if (id == null) return undefined;
       const [message] = await deps.db.select().from(messages).where(eq(messages.id, id));
       if (message == null) return undefined;
-      const object = relayed ?? (await messageActivity(ctx, room, message));
+      const object = relayed ?? (await messageActivityJson(ctx, room, message));
       return object ? announce(object, historyId(group, message.seq)) : undefined;
     }
     case "message.updated": {
@@ -225,7 +243,7 @@ async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): P
       const author = message ? await localActorIri(deps, message.authorId) : undefined;
       if (message == null || author == null || message.editedAt == null) return undefined;
       const note = await toNote(deps, message, author.iri, group);
-      return announce(await signAs(ctx, author.identifier, updateActivity(note, author.iri, message.editedAt)));
+      return announce(await signedJson(ctx, author.identifier, updateActivity(note, author.iri, message.editedAt)));
     }
     case "message.deleted": {
       if (relayed) return announce(relayed);
@@ -237,10 +255,10 @@ async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): P
       const note = messageUrl(deps, message);
       const author = await localActorIri(deps, message.authorId);
       if (author && data.deletedBy === message.authorId) {
-        return announce(await signAs(ctx, author.identifier, deleteActivity(note, author.iri, group)));
+        return announce(await signedJson(ctx, author.identifier, deleteActivity(note, author.iri, group)));
       }
       // A moderator's delete is the room's own.
-      return new Delete({ id: eventId, actor: group, object: new URL(note), to: group });
+      return await own(new Delete({ id: eventId, actor: group, object: new URL(note), to: group }));
     }
     case "reaction.added":
     case "reaction.removed": {
@@ -254,35 +272,36 @@ async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): P
       if (reactor == null || message == null) return undefined;
       const note = messageUrl(deps, message);
       const reaction = reactionActivity(reactor.iri, note, String(data.emoji), event.type === "reaction.added", group);
-      return announce(await signAs(ctx, reactor.identifier, reaction));
+      return announce(await signedJson(ctx, reactor.identifier, reaction));
     }
     case "member.joined": {
       const actorId = (data.member as { actor?: { id?: string } } | undefined)?.actor?.id;
       const member = actorId ? await actorIri(deps, actorId) : undefined;
       return member
-        ? new Add({ id: eventId, actor: group, object: member, target: new URL(`${group.href}/members`), to: group })
+        ? await own(
+            new Add({ id: eventId, actor: group, object: member, target: new URL(`${group.href}/members`), to: group }),
+          )
         : undefined;
     }
     case "member.left": {
       if (event.actorId != null) return undefined;
       const member = await actorIri(deps, String(data.actorId));
       if (member == null) return undefined;
-      if (data.reason === "banned") return new Block({ id: eventId, actor: group, object: member, to: member });
-      return new Remove({
-        id: eventId,
-        actor: group,
-        object: member,
-        target: new URL(`${group.href}/members`),
-        to: group,
-      });
+      if (data.reason === "banned")
+        return await own(new Block({ id: eventId, actor: group, object: member, to: member }));
+      return await own(
+        new Remove({ id: eventId, actor: group, object: member, target: new URL(`${group.href}/members`), to: group }),
+      );
     }
     case "room.updated": {
       const [current] = await deps.db.select().from(rooms).where(eq(rooms.id, room.id));
       if (current == null) return undefined;
-      return new Update({ id: eventId, actor: group, object: await toGroup(ctx, identifier, current), to: group });
+      return await own(
+        new Update({ id: eventId, actor: group, object: await toGroup(ctx, identifier, current), to: group }),
+      );
     }
     case "room.deleted":
-      return new Delete({ id: new URL(`${group.href}#delete`), actor: group, object: group, to: group });
+      return await own(new Delete({ id: new URL(`${group.href}#delete`), actor: group, object: group, to: group }));
     default:
       return undefined;
   }
