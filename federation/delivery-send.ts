@@ -3,7 +3,10 @@
  * `Group`, and what the answer means for the stream (delivery.ts).
  * @module
  */
+import { createHash, KeyObject, sign } from "node:crypto";
 import { lookup } from "node:dns/promises";
+import http from "node:http";
+import https from "node:https";
 import { isIP } from "node:net";
 import { signRequest } from "@fedify/fedify";
 import type { Deps } from "../src/deps.ts";
@@ -24,7 +27,7 @@ export const deliveryTimeoutMs = 10_000;
 const signatureReuseMs = 10 * 60 * 1000;
 /** Signed requests kept for reuse, at most. */
 const maxSignatures = 5_000;
-/** Answer bodies are read (so the connection is kept) up to this much, then dropped. */
+/** Answer bodies are read (so the connection is kept) up to this much; past it, the connection is dropped. */
 const maxAnswerBytes = 64 * 1024;
 
 /**
@@ -39,6 +42,8 @@ export type DeliveryResult =
 interface SigningKey {
   readonly keyId: URL;
   readonly privateKey: CryptoKey;
+  /** The same key for node:crypto, which signs synchronously (WebCrypto queues a job). */
+  readonly keyObject: KeyObject;
 }
 
 /** Signs and sends deliveries for one process; keys and signatures are cached here. */
@@ -88,16 +93,9 @@ export class DeliverySender {
   ): Promise<{ status?: number; error?: string }> {
     try {
       const headers = await this.#signedHeaders(inbox, item, spec);
-      const response = await fetch(inbox, {
-        method: "POST",
-        headers,
-        body: item.body,
-        redirect: "manual",
-        signal: AbortSignal.any([signal, AbortSignal.timeout(deliveryTimeoutMs)]),
-      });
-      await drain(response);
-      if (response.ok) this.#signed.delete(signatureKey(inbox, item.position, spec));
-      return { status: response.status };
+      const status = await post(new URL(inbox), headers, item.body, signal);
+      if (status >= 200 && status < 300) this.#signed.delete(signatureKey(inbox, item.position, spec));
+      return { status };
     } catch (error) {
       return { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
     }
@@ -121,7 +119,7 @@ export class DeliverySender {
     ];
     let headers: [string, string][];
     if (spec === rfc9421) {
-      headers = [...plain, ...(await signEd25519(new URL(inbox), body, signer))];
+      headers = [...plain, ...signEd25519(new URL(inbox), body, signer)];
     } else {
       const request = new Request(inbox, { method: "POST", headers: plain, body });
       const signed = await signRequest(request, signer.privateKey, signer.keyId, { body: body.buffer as ArrayBuffer });
@@ -140,8 +138,8 @@ export class DeliverySender {
         const group = this.#groupIri(roomId);
         const [rsa, ed25519] = await keyPairsOf(await roomKeyPairs(this.#deps, roomId));
         return {
-          [cavage]: { keyId: new URL(`${group.href}#main-key`), privateKey: (rsa as CryptoKeyPair).privateKey },
-          [rfc9421]: { keyId: ed25519KeyId(group), privateKey: (ed25519 as CryptoKeyPair).privateKey },
+          [cavage]: signingKey(new URL(`${group.href}#main-key`), (rsa as CryptoKeyPair).privateKey),
+          [rfc9421]: signingKey(ed25519KeyId(group), (ed25519 as CryptoKeyPair).privateKey),
         };
       })();
       pending.catch(() => this.#keys.delete(roomId));
@@ -191,8 +189,8 @@ export function ed25519KeyId(group: URL): URL {
  * the target URI, the authority, the date and the body's digest, which Fedify verifies.
  * (Fedify's own signer makes RSA signatures only.)
  */
-async function signEd25519(url: URL, body: Uint8Array<ArrayBuffer>, signer: SigningKey): Promise<[string, string][]> {
-  const digest = Buffer.from(await crypto.subtle.digest("SHA-256", body)).toString("base64");
+function signEd25519(url: URL, body: Uint8Array, signer: SigningKey): [string, string][] {
+  const digest = createHash("sha256").update(body).digest("base64");
   const date = new Date().toUTCString();
   const fields: [string, string][] = [
     ['"@method"', "POST"],
@@ -204,35 +202,68 @@ async function signEd25519(url: URL, body: Uint8Array<ArrayBuffer>, signer: Sign
   const created = Math.floor(Date.now() / 1000);
   const params = `(${fields.map(([id]) => id).join(" ")});alg="ed25519";keyid="${signer.keyId.href}";created=${created}`;
   const base = [...fields.map(([id, value]) => `${id}: ${value}`), `"@signature-params": ${params}`].join("\n");
-  const signature = await crypto.subtle.sign("Ed25519", signer.privateKey, new TextEncoder().encode(base));
+  const signature = sign(null, Buffer.from(base), signer.keyObject);
   return [
     ["date", date],
     ["content-digest", `sha-256=:${digest}:`],
     ["signature-input", `sig1=${params}`],
-    ["signature", `sig1=:${Buffer.from(signature).toString("base64")}:`],
+    ["signature", `sig1=:${signature.toString("base64")}:`],
   ];
+}
+
+function signingKey(keyId: URL, privateKey: CryptoKey): SigningKey {
+  return { keyId, privateKey, keyObject: KeyObject.from(privateKey) };
 }
 
 function signatureKey(inbox: string, position: number, spec: SignatureSpec): string {
   return `${spec} ${position} ${inbox}`;
 }
 
-/** Reads a little of an answer's body, so the connection can serve the next request. */
-async function drain(response: Response): Promise<void> {
-  const reader = response.body?.getReader();
-  if (reader == null) return;
-  let read = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      read += value.byteLength;
-      if (read > maxAnswerBytes) break;
-    }
-    await reader.cancel();
-  } catch {
-    // The answer's status is what counts.
-  }
+/** Connections kept open to each destination, at most as many as requests in flight. */
+const agents = {
+  "http:": new http.Agent({ keepAlive: true, maxSockets: 8, scheduling: "fifo" }),
+  "https:": new https.Agent({ keepAlive: true, maxSockets: 8, scheduling: "fifo" }),
+};
+
+/**
+ * POSTs a delivery on a kept-alive connection (node:http: a fraction of what `fetch` costs per
+ * request) and answers the status. No redirect is followed. At most {@link deliveryTimeoutMs};
+ * the answer's body is read up to {@link maxAnswerBytes} and dropped.
+ */
+function post(url: URL, headers: [string, string][], body: string, signal: AbortSignal): Promise<number> {
+  const secure = url.protocol === "https:";
+  if (!secure && url.protocol !== "http:") return Promise.reject(new TypeError(`Not an http(s) URL: ${url.href}`));
+  return new Promise<number>((resolve, reject) => {
+    const bytes = Buffer.from(body);
+    const request = (secure ? https : http).request(url, {
+      method: "POST",
+      agent: agents[secure ? "https:" : "http:"],
+      headers: Object.fromEntries([...headers, ["content-length", String(bytes.length)]]),
+      signal,
+      timeout: deliveryTimeoutMs,
+    });
+    const deadline = setTimeout(() => request.destroy(new Error("The delivery took too long.")), deliveryTimeoutMs);
+    request.on("timeout", () => request.destroy(new Error("The destination stopped answering.")));
+    request.on("error", (error) => {
+      clearTimeout(deadline);
+      reject(error);
+    });
+    request.on("response", (response) => {
+      let read = 0;
+      response.on("data", (chunk: Buffer) => {
+        read += chunk.length;
+        if (read > maxAnswerBytes) response.destroy();
+      });
+      const done = () => {
+        clearTimeout(deadline);
+        resolve(response.statusCode ?? 0);
+      };
+      response.on("end", done);
+      response.on("close", done);
+      response.on("error", done);
+    });
+    request.end(bytes);
+  });
 }
 
 /**
