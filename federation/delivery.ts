@@ -40,7 +40,7 @@ export const maxInFlight = 8;
 /** Streams one process drives at once at most. */
 export const maxStreams = 256;
 /** How long a lease lasts unless renewed. */
-export const leaseMs = 10_000;
+export const leaseMs = 6_000;
 /** Each this many milliseconds a delivery takes allows one more request in flight. */
 const farMs = 100;
 /** Activities read per round of one stream. */
@@ -64,8 +64,10 @@ interface Held {
   delivered: boolean;
   /** The round in progress, if any. */
   running: Promise<void> | undefined;
-  /** More was queued while a round ran. */
+  /** More was queued while it ran. */
   again: boolean;
+  /** Wakes a running stream waiting for a free slot, when more is queued. */
+  wake: (() => void) | undefined;
   idleSince: number;
 }
 
@@ -166,6 +168,7 @@ export class DeliveryWorker {
       delivered: false,
       running: undefined,
       again: false,
+      wake: undefined,
       idleSince: Date.now(),
     });
   }
@@ -173,6 +176,7 @@ export class DeliveryWorker {
   #run(held: Held): void {
     if (held.running) {
       held.again = true;
+      held.wake?.();
       return;
     }
     held.running = this.#drive(held)
@@ -186,101 +190,112 @@ export class DeliveryWorker {
       });
   }
 
-  /** Sends what a held stream has, round after round, until it is done or fails. */
+  /**
+   * Sends what a held stream has, in order, as a pipeline: as many requests out as
+   * {@link inFlightFor} allows, the next activities read as soon as a slot is free and more was
+   * queued (a message never waits for a whole round before it), and the position moved over
+   * every activity delivered or skipped in a row. After a failure nothing more is started; once
+   * what is out has come back, the stream is let go with its backoff.
+   */
   async #drive(held: Held): Promise<void> {
-    while (!this.#stopped && this.#held.get(held.inbox) === held) {
-      held.again = false;
-      // Known before the read: everything queued up to here is committed, so the read sees it.
-      const queued = held.queued;
-      const items = await streamItems(this.#deps.db, held.inbox, held.position, readSize);
-      if (items.length === 0) {
-        // Whatever was queued up to here has been sent, or expired from the outbox. Written at
-        // once: a stream that has caught up shows it (and a crash now repeats nothing).
-        held.position = Math.max(held.position, queued);
-        const queuedNow = (await renewLeases(this.#deps.db, this.#owner, [progressOf(held)], leaseMs)).get(held.inbox);
-        held.delivered = false;
-        if (queuedNow == null) {
-          this.#held.delete(held.inbox);
-          return;
+    const inFlight = new Set<Promise<void>>();
+    /** Positions sent, in order, with what came of each (undefined while out, null if done). */
+    const sent: { position: number; failure: string | null | undefined }[] = [];
+    let buffer: OutboxItem[] = [];
+    let launched = held.position;
+    let failure: string | undefined;
+    let exhausted = false;
+    const current = () => !this.#stopped && this.#held.get(held.inbox) === held;
+    while (current()) {
+      if (failure == null && buffer.length === 0 && inFlight.size < inFlightFor(held) && !exhausted) {
+        held.again = false;
+        // Known before the read: everything queued up to here is committed, so the read sees it.
+        const queued = held.queued;
+        buffer = await streamItems(this.#deps.db, held.inbox, launched, readSize);
+        if (buffer.length === 0) {
+          exhausted = true;
+          // Whatever was queued up to here has been sent, is out, or expired from the outbox.
+          launched = Math.max(launched, queued);
         }
-        // Queued meanwhile: another round.
-        if (queuedNow <= held.queued) return;
-        held.queued = queuedNow;
-        continue;
+      }
+      while (failure == null && buffer.length > 0 && inFlight.size < inFlightFor(held)) {
+        const item = buffer.shift() as OutboxItem;
+        launched = item.position;
+        const entry: (typeof sent)[number] = { position: item.position, failure: undefined };
+        sent.push(entry);
+        const request = this.#deliverOne(held, item).then((outcome) => {
+          entry.failure = outcome ?? null;
+          if (outcome != null) failure ??= outcome;
+          inFlight.delete(request);
+        });
+        inFlight.add(request);
       }
       held.idleSince = Date.now();
-      const failure = await this.#send(held, items);
-      // Stopping cancels what is in flight: not a failure of the destination.
-      if (this.#stopped) return;
-      if (failure) {
-        held.failures++;
-        this.#held.delete(held.inbox);
-        await releaseStream(this.#deps.db, this.#owner, progressOf(held), {
-          failures: held.failures,
-          delayMs: backoffMs(held.failures),
-          error: failure,
-        });
-        log.info("Delivery to {inbox} failed ({error}); trying again after failure {failures}.", {
-          inbox: held.inbox,
-          error: failure,
-          failures: held.failures,
-        });
-        return;
+      if (inFlight.size === 0) {
+        if (failure != null) break;
+        if (exhausted) {
+          held.position = Math.max(held.position, launched);
+          if (await this.#caughtUp(held)) return;
+          exhausted = false;
+        }
+        continue;
       }
+      // A slot frees, or more is queued.
+      await Promise.race([...inFlight, new Promise<void>((resolve) => (held.wake = resolve))]);
+      held.wake = undefined;
+      if (held.again) exhausted = false;
+      while (sent.length > 0 && sent[0]?.failure === null)
+        held.position = (sent.shift() as (typeof sent)[number]).position;
     }
+    // Stopping cancels what is out: not a failure of the destination.
+    if (this.#stopped || failure == null || this.#held.get(held.inbox) !== held) return;
+    held.failures++;
+    this.#held.delete(held.inbox);
+    await releaseStream(this.#deps.db, this.#owner, progressOf(held), {
+      failures: held.failures,
+      delayMs: backoffMs(held.failures),
+      error: failure,
+    });
+    log.info("Delivery to {inbox} failed ({error}); trying again after failure {failures}.", {
+      inbox: held.inbox,
+      error: failure,
+      failures: held.failures,
+    });
   }
 
   /**
-   * Sends items in order, with as many out at once as {@link inFlightFor} allows; after a
-   * failure nothing more is started. Moves the position over every item delivered or skipped
-   * in a row; answers the error that stopped it, if any.
+   * Writes the position of a stream that has sent everything (a stream that has caught up
+   * shows it, and a crash now repeats nothing). Answers whether it is done: false when more
+   * was queued meanwhile.
    */
-  async #send(held: Held, items: readonly OutboxItem[]): Promise<string | undefined> {
-    const outcomes: (Promise<string | undefined> | undefined)[] = [];
-    let stop = false;
-    let next = 0;
-    const one = async (item: OutboxItem): Promise<string | undefined> => {
-      const started = performance.now();
-      const result = await this.#sender.deliver(held.inbox, item, held.spec, this.#abort.signal);
-      held.latencyMs = 0.8 * held.latencyMs + 0.2 * (performance.now() - started);
-      if (result.kind === "ok") {
-        held.spec = result.spec;
-        held.delivered = true;
-        held.failures = 0;
-        return undefined;
-      }
-      if (result.kind === "retry") {
-        stop = true;
-        return result.error;
-      }
-      if (result.kind === "gone") await this.#gone(held.inbox, item, result.error);
-      else
-        log.info("{inbox} refused event {position}: {error}", {
-          inbox: held.inbox,
-          position: item.position,
-          ...result,
-        });
+  async #caughtUp(held: Held): Promise<boolean> {
+    const queuedNow = (await renewLeases(this.#deps.db, this.#owner, [progressOf(held)], leaseMs)).get(held.inbox);
+    held.delivered = false;
+    if (queuedNow == null) {
+      this.#held.delete(held.inbox);
+      return true;
+    }
+    if (queuedNow <= held.queued) return true;
+    held.queued = queuedNow;
+    return false;
+  }
+
+  /** One delivery; answers why the stream must stop, if it must (undefined: delivered or skipped). */
+  async #deliverOne(held: Held, item: OutboxItem): Promise<string | undefined> {
+    const started = performance.now();
+    const result = await this.#sender.deliver(held.inbox, item, held.spec, this.#abort.signal);
+    held.latencyMs = 0.8 * held.latencyMs + 0.2 * (performance.now() - started);
+    if (result.kind === "ok") {
+      held.spec = result.spec;
+      held.delivered = true;
+      held.failures = 0;
       return undefined;
-    };
-    const inFlight = new Set<Promise<unknown>>();
-    while (next < items.length && !stop && !this.#stopped) {
-      const width = inFlightFor(held);
-      while (inFlight.size >= width) await Promise.race(inFlight);
-      if (stop) break;
-      const outcome = one(items[next] as OutboxItem);
-      outcomes.push(outcome);
-      next++;
-      const tracked = outcome.finally(() => inFlight.delete(tracked));
-      inFlight.add(tracked);
     }
-    let error: string | undefined;
-    for (const [i, outcome] of outcomes.entries()) {
-      const failed = await outcome;
-      if (error != null) continue;
-      if (failed != null) error = failed;
-      else held.position = (items[i] as OutboxItem).position;
-    }
-    return error;
+    if (result.kind === "retry") return result.error;
+    if (result.kind === "gone") await this.#gone(held.inbox, item, result.error);
+    else
+      log.info("{inbox} refused event {position}: {error}", { inbox: held.inbox, position: item.position, ...result });
+    return undefined;
   }
 
   /** An inbox that is gone: the room's members that use it leave; the stream goes on. */

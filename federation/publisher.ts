@@ -24,11 +24,11 @@ import { roomIdentifier, toGroup } from "./rooms.ts";
 const log = logger("publisher");
 
 /** Events read per round. */
-const batchSize = 200;
+const batchSize = 50;
 /** The least time from the start of one round to the next, while commits keep coming. */
 const roundGapMs = 50;
 /** How long a process may hold the cursor before another takes over (it crashed). */
-const leaseSeconds = 10;
+const leaseSeconds = 5;
 
 type Recipient = ReturnType<typeof recipient>;
 

@@ -134,6 +134,25 @@ describe("delivery streams", () => {
     expect(new Set(failed)).toEqual(new Set([2]));
   });
 
+  it("keeps several requests out to a server that answers slowly, and delivers each once", async () => {
+    const room = await newRoom("Far away");
+    const { peer } = await member(room, "distant");
+    await say(room, "hello");
+    await messages(peer, 1);
+    let out = 0;
+    let most = 0;
+    peer.answerPosts("/inbox", async () => {
+      most = Math.max(most, ++out);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      out--;
+      return 202;
+    });
+    for (let i = 1; i <= 12; i++) await say(room, `from afar ${i}`);
+    const seqs = await messages(peer, 13);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
+    expect(most).toBeGreaterThan(1);
+  });
+
   it("keeps serving healthy servers while another never answers", async () => {
     const room = await newRoom("Black hole");
     const hole = await member(room, "hole");

@@ -48,7 +48,7 @@ export interface Hit {
 }
 
 /** How the peer answers a delivery: a status, or `hang` (hold the request, never answer). */
-export type PostAnswer = number | "hang" | ((hit: Hit) => number | "hang");
+export type PostAnswer = number | "hang" | ((hit: Hit) => number | "hang" | Promise<number>);
 
 interface Served {
   status: number;
@@ -116,7 +116,7 @@ export class Peer {
     this.hits.push(hit);
     if (req.method === "POST") {
       const answer = this.#postStatus.get(path) ?? 202;
-      const status = typeof answer === "function" ? answer(hit) : answer;
+      const status = typeof answer === "function" ? await answer(hit) : answer;
       if (status !== "hang") {
         hit.status = status;
         res.writeHead(status).end();
