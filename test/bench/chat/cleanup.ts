@@ -1,5 +1,6 @@
-// Everything the benchmark starts (servers, Prosody, the cluster) is registered here, so that
-// an interrupted run (Ctrl-C, SIGTERM) stops and removes it as a finished one does.
+// Everything a benchmark starts (servers, Prosody, the cluster, the federation bench's peers)
+// is registered here, so that an interrupted run (Ctrl-C, SIGTERM) stops and removes it as a
+// finished one does.
 
 const pending = new Set<() => Promise<void>>();
 let installed = false;
@@ -13,7 +14,7 @@ export function onInterrupt(cleanup: () => Promise<void>): () => void {
     installed = true;
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       process.once(signal, () => {
-        process.stderr.write(`\nchat: ${signal}: stopping what the benchmark started…\n`);
+        process.stderr.write(`\nbench: ${signal}: stopping what the benchmark started…\n`);
         // Each cleanup is bounded by its own timeouts; the whole by 60 s.
         const all = Promise.allSettled([...pending].reverse().map((fn) => fn()));
         const limit = new Promise((r) => setTimeout(r, 60_000).unref());
