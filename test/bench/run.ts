@@ -8,6 +8,7 @@ import { federationBenchmark } from "./federation.ts";
 import { inboxBenchmark } from "./inbox.ts";
 import { loginBenchmark } from "./login.ts";
 import { queueBenchmark } from "./queue.ts";
+import { relayBenchmark } from "./relay.ts";
 import { startupBenchmark } from "./startup.ts";
 import { uploadsBenchmark } from "./uploads.ts";
 
@@ -20,6 +21,7 @@ const benchmarks: Record<string, (flags: readonly string[]) => Promise<void>> = 
   fanout: fanoutBenchmark,
   federation: federationBenchmark,
   inbox: inboxBenchmark,
+  relay: relayBenchmark,
   uploads: uploadsBenchmark,
   // Last: the longest, and the hot path's yardstick (issue 13); `-- chat --vs-prosody` for the anchor.
   chat: chatBenchmark,
