@@ -43,7 +43,7 @@ export const maxStreams = 256;
 export const leaseMs = 6_000;
 /** Each this many milliseconds a delivery takes allows one more request in flight. */
 const farMs = 100;
-/** Activities read per round of one stream. */
+/** Activities read at a time for one stream. */
 const readSize = 64;
 /** A stream with nothing to send is let go after this long. */
 const idleMs = 30_000;
@@ -62,7 +62,7 @@ interface Held {
   failures: number;
   spec: SignatureSpec | null;
   delivered: boolean;
-  /** The round in progress, if any. */
+  /** Its pipeline, while it runs. */
   running: Promise<void> | undefined;
   /** More was queued while it ran. */
   again: boolean;
