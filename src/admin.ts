@@ -14,10 +14,10 @@ import { ConfigError, loadConfig } from "./config.ts";
 import { type ConsistencyCheck, checkConsistency, coreChecks } from "./consistency.ts";
 import { DataDirInUseError, openDatabase } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
+import { deliveryStates } from "./delivery/streams.ts";
 import type { Deps } from "./deps.ts";
 import { AppError } from "./errors.ts";
 import { RateLimiter } from "./http/rate-limiter.ts";
-import { deliveryStates } from "./delivery/streams.ts";
 import { setupLogging } from "./log.ts";
 import { SendBatcher } from "./messages/send-batch.ts";
 import { listAllRooms } from "./rooms/rooms.ts";
@@ -153,7 +153,8 @@ Object.assign(commands, {
       return;
     }
     for (const r of rows) {
-      const failing = r.failures > 0 ? `\t${r.failures} failures, next ${r.nextAttemptAt.toISOString()}: ${r.lastError}` : "";
+      const failing =
+        r.failures > 0 ? `\t${r.failures} failures, next ${r.nextAttemptAt.toISOString()}: ${r.lastError}` : "";
       print(`${r.inbox}\t${r.queued - r.position} behind\t${r.signatureSpec ?? "scheme unknown"}${failing}`);
     }
     print(`${rows.length} destination${rows.length === 1 ? "" : "s"}.`);
