@@ -4,10 +4,10 @@
  * @module
  */
 import { createHash, KeyObject, sign } from "node:crypto";
-import { lookup } from "node:dns/promises";
+import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import http from "node:http";
 import https from "node:https";
-import { isIP } from "node:net";
+import type { LookupFunction } from "node:net";
 import { signRequest } from "@fedify/fedify";
 import type { Deps } from "../src/deps.ts";
 import { isPrivateAddress } from "../src/media/remote.ts";
@@ -52,13 +52,14 @@ export class DeliverySender {
   readonly #groupIri: (roomId: string) => URL;
   readonly #keys = new Map<string, Promise<Record<SignatureSpec, SigningKey>>>();
   readonly #signed = new Map<string, { headers: [string, string][]; at: number }>();
-  readonly #checkedHosts = new Map<string, Promise<boolean>>();
+  readonly #lookup: LookupFunction;
   readonly #userAgent: string;
 
   constructor(deps: Deps, groupIri: (roomId: string) => URL) {
     this.#deps = deps;
     this.#groupIri = groupIri;
     this.#userAgent = `${software.name}/${software.version} (+${deps.config.origin})`;
+    this.#lookup = publicLookup(deps.config.allowPrivateAddress);
   }
 
   /**
@@ -73,14 +74,14 @@ export class DeliverySender {
     known: SignatureSpec | null,
     signal: AbortSignal,
   ): Promise<DeliveryResult> {
-    if (!(await this.#allowed(inbox))) return { kind: "gone", error: "The inbox is on a private address." };
     const first = known ?? rfc9421;
     const result = await this.#attempt(inbox, item, first, signal);
     if (result.status === 400 || result.status === 401) {
-      // Refused: perhaps the signature. The other scheme, once (a server may change).
+      // Refused: perhaps the signature. The other scheme, once (a server may change); what
+      // it answers counts, unless it refuses too (then the first answer says why).
       const other = first === rfc9421 ? cavage : rfc9421;
       const second = await this.#attempt(inbox, item, other, signal);
-      if (second.status != null && second.status >= 200 && second.status < 300) return classify(second, other);
+      if (second.status !== 400 && second.status !== 401) return classify(second, other);
     }
     return classify(result, first);
   }
@@ -90,14 +91,17 @@ export class DeliverySender {
     item: { position: number; roomId: string; body: string },
     spec: SignatureSpec,
     signal: AbortSignal,
-  ): Promise<{ status?: number; error?: string }> {
+  ): Promise<{ status?: number; error?: string; private?: boolean }> {
     try {
       const headers = await this.#signedHeaders(inbox, item, spec);
-      const status = await post(new URL(inbox), headers, item.body, signal);
+      const status = await post(new URL(inbox), headers, item.body, signal, this.#lookup);
       if (status >= 200 && status < 300) this.#signed.delete(signatureKey(inbox, item.position, spec));
       return { status };
     } catch (error) {
-      return { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+      return {
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        private: error instanceof PrivateAddressError,
+      };
     }
   }
 
@@ -148,31 +152,6 @@ export class DeliverySender {
     }
     return pending;
   }
-
-  /**
-   * Whether an inbox's host may be reached: never a private, loopback or reserved address
-   * (an actor document names its inbox; it must not aim our requests inside our network),
-   * unless `FEDERATION_ALLOW_PRIVATE_ADDRESS` (tests). Checked once per host per process.
-   */
-  #allowed(inbox: string): Promise<boolean> {
-    if (this.#deps.config.allowPrivateAddress) return Promise.resolve(true);
-    const url = new URL(inbox);
-    let pending = this.#checkedHosts.get(url.host);
-    if (pending == null) {
-      const host = url.hostname.replace(/^\[|\]$/g, "");
-      pending = (async () => {
-        if (url.protocol !== "https:" && url.protocol !== "http:") return false;
-        const addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
-        return addresses.length > 0 && !addresses.some(isPrivateAddress);
-      })().catch(() => {
-        // Not resolvable now: asked again next time.
-        this.#checkedHosts.delete(url.host);
-        return true;
-      });
-      this.#checkedHosts.set(url.host, pending);
-    }
-    return pending;
-  }
 }
 
 /**
@@ -219,18 +198,55 @@ function signatureKey(inbox: string, position: number, spec: SignatureSpec): str
   return `${spec} ${position} ${inbox}`;
 }
 
-/** Connections kept open to each destination, at most as many as requests in flight. */
-const agents = {
-  "http:": new http.Agent({ keepAlive: true, maxSockets: 8, scheduling: "fifo" }),
-  "https:": new https.Agent({ keepAlive: true, maxSockets: 8, scheduling: "fifo" }),
-};
+/** Connections kept open to each destination host; idle ones close after 30 s. */
+const agentOptions = {
+  keepAlive: true,
+  maxSockets: 16,
+  maxTotalSockets: 2048,
+  timeout: 30_000,
+  scheduling: "fifo",
+} as const;
+const agents = { "http:": new http.Agent(agentOptions), "https:": new https.Agent(agentOptions) };
+
+/** A delivery refused because its host resolves to an address federation may not reach. */
+export class PrivateAddressError extends Error {
+  override name = "PrivateAddressError";
+}
+
+/**
+ * Resolves a host as `dns.lookup` does, refusing private, loopback and reserved addresses
+ * (unless `allowPrivateAddress`, for tests): an actor document names its inbox, and must not
+ * aim our requests inside our network. Used by the connection itself, so the address checked
+ * is the address connected to (no second lookup to rebind).
+ */
+export function publicLookup(allowPrivateAddress: boolean): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
+      if (error) return callback(error, "", 0);
+      const list = addresses as LookupAddress[];
+      const refused = allowPrivateAddress ? undefined : list.find((a) => isPrivateAddress(a.address));
+      if (refused || list.length === 0) {
+        return callback(new PrivateAddressError(`${hostname} resolves to ${refused?.address ?? "nothing"}.`), "", 0);
+      }
+      if (options.all) return callback(null, list as unknown as string, 0);
+      const first = list[0] as LookupAddress;
+      callback(null, first.address, first.family);
+    });
+  };
+}
 
 /**
  * POSTs a delivery on a kept-alive connection (node:http: a fraction of what `fetch` costs per
  * request) and answers the status. No redirect is followed. At most {@link deliveryTimeoutMs};
  * the answer's body is read up to {@link maxAnswerBytes} and dropped.
  */
-function post(url: URL, headers: [string, string][], body: string, signal: AbortSignal): Promise<number> {
+function post(
+  url: URL,
+  headers: [string, string][],
+  body: string,
+  signal: AbortSignal,
+  lookup: LookupFunction,
+): Promise<number> {
   const secure = url.protocol === "https:";
   if (!secure && url.protocol !== "http:") return Promise.reject(new TypeError(`Not an http(s) URL: ${url.href}`));
   return new Promise<number>((resolve, reject) => {
@@ -238,6 +254,7 @@ function post(url: URL, headers: [string, string][], body: string, signal: Abort
     const request = (secure ? https : http).request(url, {
       method: "POST",
       agent: agents[secure ? "https:" : "http:"],
+      lookup,
       headers: Object.fromEntries([...headers, ["content-length", String(bytes.length)]]),
       signal,
       timeout: deliveryTimeoutMs,
@@ -268,16 +285,19 @@ function post(url: URL, headers: [string, string][], body: string, signal: Abort
 
 /**
  * What an answer means. 2xx delivered. 404 and 410: the inbox is gone; 501: it takes no
- * deliveries; either way its members leave the room. 408, 429 and other 5xx, redirects,
- * timeouts and network errors: try again later. Any other 4xx refuses this activity (a
- * signature it would not take, a payload it does not want): it is skipped, as Mastodon does.
+ * deliveries; an inbox on a private address never will; either way its members leave the
+ * room. 401 (our key could not be fetched, say: we may be restarting), 408, 429 and other
+ * 5xx, redirects, timeouts and network errors: try again later, as Mastodon does. Any other
+ * 4xx refuses this activity (a payload it does not want): it is skipped.
  */
-function classify(result: { status?: number; error?: string }, spec: SignatureSpec): DeliveryResult {
+function classify(result: { status?: number; error?: string; private?: boolean }, spec: SignatureSpec): DeliveryResult {
   const { status } = result;
+  if (result.private) return { kind: "gone", error: result.error ?? "private address" };
   if (status == null) return { kind: "retry", error: result.error ?? "no answer" };
   if (status >= 200 && status < 300) return { kind: "ok", spec };
   const error = `HTTP ${status}`;
   if (status === 404 || status === 410 || status === 501) return { kind: "gone", error };
-  if (status === 408 || status === 429 || status >= 500 || status < 400) return { kind: "retry", error };
+  if (status === 401 || status === 408 || status === 429 || status >= 500 || status < 400)
+    return { kind: "retry", error };
   return { kind: "skip", error };
 }

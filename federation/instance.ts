@@ -39,6 +39,8 @@ export interface Instance {
   readonly hub: Hub;
   /** Starts this process's queue workers (`QUEUE_WORKERS` of them; none when 0). */
   startWorkers(): void;
+  /** Stops sending deliveries (positions written back): first at shutdown, while our keys are still served. */
+  stopDeliveries(): Promise<void>;
   /** Marks the instance as shutting down: `/readyz` answers 503 from now on. */
   drain(): void;
   /** Stops the workers (letting in-flight messages finish), the periodic jobs and the database. */
@@ -160,6 +162,9 @@ export async function createInstance(
         .catch((error) => log.error("The federation publisher did not start: {error}", { error }));
       delivery.start(database).catch((error) => log.error("The delivery streams did not start: {error}", { error }));
       log.info("Started {count} queue workers.", { count: config.queueWorkers });
+    },
+    async stopDeliveries() {
+      await delivery.stop();
     },
     drain() {
       draining = true;

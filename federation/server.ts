@@ -104,6 +104,8 @@ export async function runServer(runtime: Runtime): Promise<void> {
     instance.drain();
     // Streams first: open WebSockets and SSE responses would hold the listener's close.
     await instance.hub.stop();
+    // Deliveries before the listener: their receivers fetch our keys from it.
+    await instance.stopDeliveries();
     await server.shutdown();
     await instance.close();
     log.info("Stopped cleanly.");

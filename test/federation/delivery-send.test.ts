@@ -1,0 +1,23 @@
+import type { LookupAddress } from "node:dns";
+import { describe, expect, it } from "vitest";
+import { PrivateAddressError, publicLookup } from "../../federation/delivery-send.ts";
+
+/** What a lookup answers for a host: the addresses, or the error. */
+const resolve = (lookup: ReturnType<typeof publicLookup>, host: string) =>
+  new Promise<LookupAddress[] | Error>((done) =>
+    lookup(host, { all: true }, (error, addresses) => done(error ?? (addresses as unknown as LookupAddress[]))),
+  );
+
+describe("the address a delivery connects to", () => {
+  it("is never private, loopback or reserved, checked on the connection's own lookup", async () => {
+    const lookup = publicLookup(false);
+    for (const host of ["localhost", "127.0.0.1", "::1", "169.254.169.254", "10.0.0.7", "::ffff:127.0.0.1"]) {
+      expect(await resolve(lookup, host), host).toBeInstanceOf(PrivateAddressError);
+    }
+  });
+
+  it("may be on loopback where private addresses are allowed (tests)", async () => {
+    const addresses = await resolve(publicLookup(true), "127.0.0.1");
+    expect(addresses).toEqual([{ address: "127.0.0.1", family: 4 }]);
+  });
+});
