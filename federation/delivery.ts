@@ -69,6 +69,8 @@ interface Held {
   /** Wakes a running stream waiting for a free slot, when more is queued. */
   wake: (() => void) | undefined;
   idleSince: number;
+  /** When its lease was last taken or renewed. */
+  renewedAt: number;
 }
 
 /**
@@ -93,6 +95,8 @@ export class DeliveryWorker {
   readonly #sender: DeliverySender;
   readonly #owner = `${process.pid}-${randomUUID()}`;
   readonly #held = new Map<string, Held>();
+  /** How long each destination's deliveries took lately, kept while its stream is let go. */
+  readonly #latency = new Map<string, number>();
   readonly #abort = new AbortController();
   #timer: ReturnType<typeof setInterval> | undefined;
   #renewer: ReturnType<typeof setInterval> | undefined;
@@ -100,6 +104,7 @@ export class DeliveryWorker {
   #filling: Promise<void> | undefined;
   #fillAgain = false;
   #stopped = false;
+  #stopping: Promise<void> | undefined;
 
   constructor(deps: Deps, groupIri: (roomId: string) => URL) {
     this.#deps = deps;
@@ -110,12 +115,22 @@ export class DeliveryWorker {
   async start(database: DatabaseHandle, pollMs = 1000): Promise<void> {
     this.#unlisten = await database.listen(deliveryChannel, () => this.kick());
     this.#timer = setInterval(() => this.kick(), pollMs);
-    this.#renewer = setInterval(() => void this.#renew(), leaseMs / 3);
+    this.#renewer = setInterval(() => {
+      // Streams that learnt of more while waiting on their pipeline are woken.
+      void this.#renew().then((grown) => {
+        for (const h of grown) this.#run(h);
+      });
+    }, leaseMs / 3);
     this.kick();
   }
 
   /** Lets go of everything: in-flight requests are cancelled and positions written back. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
     clearInterval(this.#renewer);
@@ -145,32 +160,39 @@ export class DeliveryWorker {
   }
 
   async #fill(): Promise<void> {
-    // The held streams learn what was queued for them (the renewal answers `queued`).
-    if (this.#held.size > 0) await this.#renew();
+    // The held streams learn what was queued for them (the renewal answers `queued`); those
+    // with more to do than they knew are woken, not the others.
+    const grown = this.#held.size > 0 ? await this.#renew() : new Set<Held>();
     const claimed = await claimStreams(this.#deps.db, this.#owner, maxStreams - this.#held.size, leaseMs);
-    for (const row of claimed) this.#hold(row);
-    for (const held of this.#held.values()) if (held.queued > held.position) this.#run(held);
+    for (const row of claimed) grown.add(this.#hold(row));
+    for (const held of this.#held.values()) {
+      if (grown.has(held) || (held.running == null && held.queued > held.position)) this.#run(held);
+    }
   }
 
-  #hold(row: DeliveryStream): void {
+  #hold(row: DeliveryStream): Held {
     const known = this.#held.get(row.inbox);
     if (known) {
       known.queued = Math.max(known.queued, row.queued);
-      return;
+      known.renewedAt = Date.now();
+      return known;
     }
-    this.#held.set(row.inbox, {
+    const held: Held = {
       inbox: row.inbox,
       position: row.position,
       queued: row.queued,
       failures: row.failures,
       spec: row.signatureSpec === rfc9421 || row.signatureSpec === cavage ? row.signatureSpec : null,
-      latencyMs: 0,
+      latencyMs: this.#latency.get(row.inbox) ?? 0,
       delivered: false,
       running: undefined,
       again: false,
       wake: undefined,
       idleSince: Date.now(),
-    });
+      renewedAt: Date.now(),
+    };
+    this.#held.set(row.inbox, held);
+    return held;
   }
 
   #run(held: Held): void {
@@ -205,7 +227,11 @@ export class DeliveryWorker {
     let launched = held.position;
     let failure: string | undefined;
     let exhausted = false;
-    const current = () => !this.#stopped && this.#held.get(held.inbox) === held;
+    /** Whether what is out must travel alone. */
+    let alone = false;
+    // A lease not renewed in time may be another process's by now (a stalled database): stop.
+    const current = () =>
+      !this.#stopped && this.#held.get(held.inbox) === held && Date.now() - held.renewedAt < leaseMs - 1000;
     while (current()) {
       if (failure == null && buffer.length === 0 && inFlight.size < inFlightFor(held) && !exhausted) {
         held.again = false;
@@ -219,13 +245,18 @@ export class DeliveryWorker {
         }
       }
       while (failure == null && buffer.length > 0 && inFlight.size < inFlightFor(held)) {
+        // Only new messages share the wire (receivers put them in order by number): anything
+        // else goes alone, after what is out and before what follows.
+        if (inFlight.size > 0 && (alone || !(buffer[0] as OutboxItem).reorderable)) break;
         const item = buffer.shift() as OutboxItem;
         launched = item.position;
+        alone = !item.reorderable;
         const entry: (typeof sent)[number] = { position: item.position, failure: undefined };
         sent.push(entry);
         const request = this.#deliverOne(held, item).then((outcome) => {
           entry.failure = outcome ?? null;
           if (outcome != null) failure ??= outcome;
+          if (!item.reorderable) alone = false;
           inFlight.delete(request);
         });
         inFlight.add(request);
@@ -235,8 +266,8 @@ export class DeliveryWorker {
         if (failure != null) break;
         if (exhausted) {
           held.position = Math.max(held.position, launched);
-          if (await this.#caughtUp(held)) return;
-          exhausted = false;
+          await this.#caughtUp(held);
+          return;
         }
         continue;
       }
@@ -264,20 +295,15 @@ export class DeliveryWorker {
   }
 
   /**
-   * Writes the position of a stream that has sent everything (a stream that has caught up
-   * shows it, and a crash now repeats nothing). Answers whether it is done: false when more
-   * was queued meanwhile.
+   * Lets go of a stream that has sent everything, writing its position (a stream that has
+   * caught up shows it, a crash now repeats nothing, and its slot goes to a stream that waits:
+   * a busy process never holds idle streams while others starve). Something queued meanwhile
+   * is claimed again at once.
    */
-  async #caughtUp(held: Held): Promise<boolean> {
-    const queuedNow = (await renewLeases(this.#deps.db, this.#owner, [progressOf(held)], leaseMs)).get(held.inbox);
-    held.delivered = false;
-    if (queuedNow == null) {
-      this.#held.delete(held.inbox);
-      return true;
-    }
-    if (queuedNow <= held.queued) return true;
-    held.queued = queuedNow;
-    return false;
+  async #caughtUp(held: Held): Promise<void> {
+    this.#held.delete(held.inbox);
+    const queued = await releaseStream(this.#deps.db, this.#owner, progressOf(held));
+    if (queued != null && queued > held.position) this.kick();
   }
 
   /** One delivery; answers why the stream must stop, if it must (undefined: delivered or skipped). */
@@ -285,6 +311,8 @@ export class DeliveryWorker {
     const started = performance.now();
     const result = await this.#sender.deliver(held.inbox, item, held.spec, this.#abort.signal);
     held.latencyMs = 0.8 * held.latencyMs + 0.2 * (performance.now() - started);
+    if (this.#latency.size >= 10_000) this.#latency.clear();
+    this.#latency.set(held.inbox, held.latencyMs);
     if (result.kind === "ok") {
       held.spec = result.spec;
       held.delivered = true;
@@ -306,41 +334,51 @@ export class DeliveryWorker {
     );
   }
 
-  /** Renews the leases (writing the positions reached) and lets idle streams go. */
-  async #renew(): Promise<void> {
-    if (this.#stopped || this.#held.size === 0) return;
+  /**
+   * Renews the leases (writing the positions reached) and lets idle streams go; answers the
+   * streams that learnt of more queued.
+   */
+  async #renew(): Promise<Set<Held>> {
+    if (this.#stopped || this.#held.size === 0) return new Set();
     try {
-      await this.#writeBack(false);
+      return await this.#writeBack(false);
     } catch (error) {
       log.warn("Renewing delivery leases failed: {error}", { error });
+      return new Set();
     }
   }
 
   /**
    * Writes every held stream's position back and renews its lease, in one statement; streams
-   * idle for {@link idleMs} (and all of them, on `release`) are let go. A stream whose lease
-   * was lost (another process took it over) is dropped here.
+   * idle for {@link idleMs} (and all of them, on `release`) are let go, in one more. A stream
+   * whose lease was lost (another process took it over) is dropped here.
    */
-  async #writeBack(release: boolean): Promise<void> {
+  async #writeBack(release: boolean): Promise<Set<Held>> {
     const now = Date.now();
     const held = [...this.#held.values()];
     const letGo = held.filter(
       (h) => release || (h.running == null && h.queued <= h.position && now - h.idleSince > idleMs),
     );
     const keep = held.filter((h) => !letGo.includes(h));
-    for (const h of letGo) {
-      this.#held.delete(h.inbox);
-      await releaseStream(this.#deps.db, this.#owner, progressOf(h));
-    }
-    if (keep.length === 0) return;
+    for (const h of letGo) if (this.#held.get(h.inbox) === h) this.#held.delete(h.inbox);
+    await Promise.all(letGo.map((h) => releaseStream(this.#deps.db, this.#owner, progressOf(h))));
+    const grown = new Set<Held>();
+    if (keep.length === 0) return grown;
+    const asked = Date.now();
     const still = await renewLeases(this.#deps.db, this.#owner, keep.map(progressOf), leaseMs);
     for (const h of keep) {
       const queued = still.get(h.inbox);
-      if (queued == null) this.#held.delete(h.inbox);
-      else {
-        h.queued = Math.max(h.queued, queued);
-        h.delivered = false;
+      if (queued == null) {
+        if (this.#held.get(h.inbox) === h) this.#held.delete(h.inbox);
+        continue;
+      }
+      h.renewedAt = asked;
+      h.delivered = false;
+      if (queued > h.queued) {
+        h.queued = queued;
+        grown.add(h);
       }
     }
+    return grown;
   }
 }

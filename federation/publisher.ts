@@ -180,7 +180,14 @@ async function outboxEntries(ctx: Context<Deps>, batch: StreamEvent[]): Promise<
       // One delivery per server that has a shared inbox.
       const inboxes = [...new Set(recipients.map((r) => (r.endpoints?.sharedInbox ?? r.inboxId).href))];
       if (inboxes.length === 0) continue;
-      entries.push({ position: event.position, roomId: target.room.id, body: JSON.stringify(json), inboxes });
+      entries.push({
+        position: event.position,
+        roomId: target.room.id,
+        body: JSON.stringify(json),
+        inboxes,
+        // Receivers number new messages; anything else must arrive in its place.
+        reorderable: event.type === "message.created",
+      });
     } catch (error) {
       log.warn("Event {position} ({type}) could not be published: {error}", {
         position: event.position,

@@ -15,6 +15,7 @@ CREATE TABLE "delivery_streams" (
 CREATE TABLE "federation_outbox" (
 	"position" bigint PRIMARY KEY NOT NULL,
 	"room_id" uuid NOT NULL,
+	"reorderable" boolean DEFAULT false NOT NULL,
 	"body" text NOT NULL,
 	"inboxes" text[] NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL

@@ -5,7 +5,7 @@
  * @module
  */
 import { sql } from "drizzle-orm";
-import { bigint, index, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 /**
  * Fedify's key–value store (federation/kv.ts): caches, idempotency records, key caches.
@@ -90,6 +90,11 @@ export const federationOutbox = pgTable(
     position: bigint("position", { mode: "number" }).primaryKey(),
     /** The room whose `Group` signs and sends it. */
     roomId: uuid("room_id").notNull(),
+    /**
+     * Whether it may overtake its neighbours on the way (a new message: receivers number
+     * messages); anything else (a reaction, an edit, a membership change) is sent alone.
+     */
+    reorderable: boolean("reorderable").notNull().default(false),
     /** The activity as sent: JSON, serialised once. */
     body: text("body").notNull(),
     /** Destination inboxes (shared inboxes where servers have them), no repeats. */

@@ -21,6 +21,8 @@ export interface OutboxEntry {
   readonly roomId: string;
   readonly body: string;
   readonly inboxes: readonly string[];
+  /** Whether it may overtake, or be overtaken by, its neighbours on the way (a new message). */
+  readonly reorderable: boolean;
 }
 
 /** What a stream sends next: an outbox row. */
@@ -28,6 +30,7 @@ export interface OutboxItem {
   readonly position: number;
   readonly roomId: string;
   readonly body: string;
+  readonly reorderable: boolean;
 }
 
 /**
@@ -107,7 +110,12 @@ export async function streamItems(
   limit: number,
 ): Promise<OutboxItem[]> {
   return await db
-    .select({ position: federationOutbox.position, roomId: federationOutbox.roomId, body: federationOutbox.body })
+    .select({
+      position: federationOutbox.position,
+      roomId: federationOutbox.roomId,
+      body: federationOutbox.body,
+      reorderable: federationOutbox.reorderable,
+    })
     .from(federationOutbox)
     .where(
       and(sql`${federationOutbox.inboxes} @> array[${inbox}]::text[]`, sql`${federationOutbox.position} > ${after}`),
@@ -128,15 +136,16 @@ export interface StreamProgress {
 
 /**
  * Records where `owner` got to on a stream and lets it go. After a failure (`retry`), the
- * failure count and the time of the next attempt are written too.
+ * failure count and the time of the next attempt are written too. Answers the last position
+ * queued for it (undefined if it was not `owner`'s any more).
  */
 export async function releaseStream(
   db: DatabaseLike,
   owner: string,
   progress: StreamProgress,
   retry?: { readonly failures: number; readonly delayMs: number; readonly error: string },
-): Promise<void> {
-  await db
+): Promise<number | undefined> {
+  const [row] = await db
     .update(deliveryStreams)
     .set({
       position: sql`greatest(${deliveryStreams.position}, ${progress.position})`,
@@ -154,7 +163,9 @@ export async function releaseStream(
           ? { failures: 0 }
           : {}),
     })
-    .where(and(eq(deliveryStreams.inbox, progress.inbox), eq(deliveryStreams.leasedBy, owner)));
+    .where(and(eq(deliveryStreams.inbox, progress.inbox), eq(deliveryStreams.leasedBy, owner)))
+    .returning({ queued: deliveryStreams.queued });
+  return row?.queued;
 }
 
 /**

@@ -116,6 +116,24 @@ describe("delivery streams", () => {
     expect(adds.map(signedWith)).toEqual(["rfc9421", "draft-cavage"]);
   });
 
+  it("retries, not drops, what the second signature scheme could not deliver", async () => {
+    const room = await newRoom("Knock twice");
+    const peer = await Peer.start();
+    peers.push(peer);
+    let busy = true;
+    // RFC 9421 refused; the first draft-cavage retry (of the member's Add) meets a busy server.
+    peer.answerPosts("/inbox", (hit) => {
+      if (hit.headers["signature-input"]) return 401;
+      if (hit.json?.type !== "Add" || !busy) return 202;
+      busy = false;
+      return 503;
+    });
+    await member(room, "busy", peer);
+    await peer.receive("the Add, at the second attempt", (a) => a.type === "Add");
+    await say(room, "knock knock");
+    expect(await messages(peer, 1)).toEqual([1]);
+  });
+
   it("delivers everything once to a server back from an outage, retrying the oldest first", async () => {
     const room = await newRoom("Outage");
     const { peer } = await member(room, "flaky");
@@ -151,6 +169,43 @@ describe("delivery streams", () => {
     const seqs = await messages(peer, 13);
     expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
     expect(most).toBeGreaterThan(1);
+  });
+
+  it("sends a reaction alone, never beside the message it is about, to a slow server", async () => {
+    const room = await newRoom("Far reactions");
+    const { peer } = await member(room, "distant-reader");
+    const out: string[] = [];
+    const overlapped: string[] = [];
+    peer.answerPosts("/inbox", async (hit) => {
+      const kind = String((hit.json?.object as { type?: unknown } | undefined)?.type ?? hit.json?.type);
+      if (out.length > 0 && (kind !== "Create" || out.some((k) => k !== "Create"))) overlapped.push(kind);
+      out.push(kind);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      out.splice(out.indexOf(kind), 1);
+      return 202;
+    });
+    // The stream learns how far away the server is.
+    for (let i = 1; i <= 4; i++) await say(room, `warm-up ${i}`);
+    await messages(peer, 4);
+    overlapped.length = 0;
+    const sent = await ok<{ id: string }>(
+      201,
+      server,
+      alice.token,
+      "PUT",
+      `/api/v1/rooms/${room.id}/messages/react-me`,
+      {
+        content: "react to me",
+      },
+    );
+    await ok(204, server, alice.token, "PUT", `/api/v1/rooms/${room.id}/messages/${sent.id}/reactions/%F0%9F%91%8D`);
+    for (let i = 1; i <= 6; i++) await say(room, `after the reaction ${i}`);
+    await messages(peer, 11);
+    await peer.receive(
+      "the reaction",
+      (a) => a.type === "Announce" && (a.object as { type?: string }).type !== "Create",
+    );
+    expect(overlapped).toEqual([]);
   });
 
   it("keeps serving healthy servers while another never answers", async () => {

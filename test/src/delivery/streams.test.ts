@@ -17,7 +17,13 @@ import { createTestDatabase, type TestDatabase } from "../../helpers/db.ts";
 let database: TestDatabase;
 const room = uuidv7();
 const [mastodon, misskey] = ["https://mastodon.example/inbox", "https://misskey.example/inbox"];
-const entry = (position: number, inboxes: string[]) => ({ position, roomId: room, body: `{"n":${position}}`, inboxes });
+const entry = (position: number, inboxes: string[]) => ({
+  position,
+  roomId: room,
+  body: `{"n":${position}}`,
+  inboxes,
+  reorderable: true,
+});
 
 beforeAll(async () => {
   database = await createTestDatabase();
