@@ -175,24 +175,30 @@ async function applyInMirror(
 
 /** How long a mirror waits for messages that were overtaken before fetching them. */
 export const gapWaitMs = 2_000;
-/** Gaps being waited for, by mirror: one wait per mirror at a time. */
-const waiting = new Set<string>();
+/** Gaps being waited for, by mirror: one wait per mirror, over every gap seen meanwhile. */
+const waiting = new Map<string, { after: number; before: number }>();
 
 /**
  * Waits {@link gapWaitMs} for the numbers between `after` and `before` to arrive, then
- * backfills the mirror from `after` if any is still missing.
+ * backfills the mirror from `after` if any is still missing. A gap seen while another is
+ * waited for widens that wait.
  */
 function awaitGap(ctx: Context<Deps>, mirror: Room, after: number, before: number): void {
-  if (waiting.has(mirror.id)) return;
-  waiting.add(mirror.id);
+  const pending = waiting.get(mirror.id);
+  if (pending) {
+    pending.after = Math.min(pending.after, after);
+    pending.before = Math.max(pending.before, before);
+    return;
+  }
+  const range = { after, before };
+  waiting.set(mirror.id, range);
   const timer = setTimeout(() => {
+    waiting.delete(mirror.id);
     (async () => {
-      if (!(await mirrorHasGap(ctx.data, mirror.id, after, before))) return;
+      if (!(await mirrorHasGap(ctx.data, mirror.id, range.after, range.before))) return;
       const [current] = await ctx.data.db.select().from(rooms).where(eq(rooms.id, mirror.id));
-      if (current && !current.deletedAt) await backfill(ctx, current, after);
-    })()
-      .catch((error) => log.info("Filling a gap in {room} failed: {error}", { room: mirror.id, error }))
-      .finally(() => waiting.delete(mirror.id));
+      if (current && !current.deletedAt) await backfill(ctx, current, range.after);
+    })().catch((error) => log.info("Filling a gap in {room} failed: {error}", { room: mirror.id, error }));
   }, gapWaitMs);
   timer.unref?.();
 }
