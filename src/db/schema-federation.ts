@@ -54,10 +54,6 @@ export const serverKeys = pgTable("server_keys", {
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
-/**
- * Local accounts. `username` is stored lowercase (handles are case-insensitive) and is unique;
- * the key pairs (JWK) are made at registration and sign the user's `Person` activities.
- */
 /** Servers whose activities and IRIs are refused, managed by the admin command. */
 export const blockedServers = pgTable("blocked_servers", {
   /** Lowercase host name (with port when not the default). */

@@ -26,6 +26,10 @@ function actorKeyColumns() {
   };
 }
 
+/**
+ * Local accounts. `username` is stored lowercase (handles are case-insensitive) and is unique;
+ * the key pairs (JWK) are made at registration and sign the user's `Person` activities.
+ */
 export const users = pgTable(
   "users",
   {
