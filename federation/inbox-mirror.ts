@@ -10,9 +10,11 @@ import {
   type Announce,
   Block,
   Create,
+  type CryptographicKey,
   Delete,
   EmojiReact,
   Like,
+  type Multikey,
   Note,
   type Reject,
   type Remove,
@@ -68,6 +70,26 @@ export async function onAnnounce(ctx: InboxContext<Deps>, announce: Announce) {
 }
 
 /**
+ * Keys that relayed activities' proofs were checked with, parsed, for a few minutes: a busy
+ * room relays many activities of few authors, and each check would fetch (from the cache) and
+ * parse its key document again. A key that could not be fetched is remembered for 30 s.
+ */
+const proofKeys = (() => {
+  const entries = new Map<string, { key: CryptographicKey | Multikey | null; until: number }>();
+  return {
+    async get(keyId: URL) {
+      const entry = entries.get(keyId.href);
+      if (entry == null || entry.until < Date.now()) return undefined;
+      return entry.key;
+    },
+    async set(keyId: URL, key: CryptographicKey | Multikey | null) {
+      if (entries.size >= 10_000) entries.clear();
+      entries.set(keyId.href, { key, until: Date.now() + (key ? 5 * 60_000 : 30_000) });
+    },
+  };
+})();
+
+/**
  * The activity inside an `Announce`, if it can be trusted: its proof verifies against its
  * actor's key, or the object it is about re-fetches from its origin.
  */
@@ -75,25 +97,31 @@ async function trustedInner(ctx: Context<Deps>, object: unknown, context: unknow
   const loaders = { documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader };
   if (object != null && typeof object === "object" && !Array.isArray(object)) {
     const document = ("@context" in object ? object : { "@context": context, ...object }) as Record<string, unknown>;
-    const parsed = await Activity.fromJsonLd(document, loaders).catch(() => undefined);
-    if (parsed == null) return undefined;
     // A proof counts only when made by a key of the actor's own server: a key document
     // elsewhere may claim any actor as its controller.
-    const proofs = "proof" in object ? [object.proof].flat() : [];
-    const ownProofs = proofs.every((proof) => {
-      const method = (proof as { verificationMethod?: unknown } | null)?.verificationMethod;
-      return typeof method === "string" && URL.canParse(method) && sameOrigin(new URL(method), parsed.actorId);
-    });
-    if ("proof" in object && ownProofs) {
-      // Embedding strips the signer's own `@context`; Fedify-made activities are signed as
+    const methods = ("proof" in object ? [object.proof].flat() : []).map(
+      (proof) => (proof as { verificationMethod?: unknown } | null)?.verificationMethod,
+    );
+    const ownProof = (activity: Activity) =>
+      methods.length > 0 &&
+      methods.every((m) => typeof m === "string" && URL.canParse(m) && sameOrigin(new URL(m), activity.actorId));
+    const options = { ...loaders, keyCache: proofKeys };
+    const verify = async (candidate: unknown) => {
+      const verified = await verifyObject(Activity, candidate, options).catch(() => null);
+      return verified && ownProof(verified) ? verified : undefined;
+    };
+    // As embedded first (parsed once, by the check itself).
+    const verified = methods.length > 0 ? await verify(document) : undefined;
+    if (verified) return verified;
+    const parsed = await Activity.fromJsonLd(document, loaders).catch(() => undefined);
+    if (parsed == null) return undefined;
+    if (ownProof(parsed)) {
+      // Embedding may strip the signer's own `@context`; Fedify-made activities are signed as
       // they serialise on their own, so that form is tried too.
-      const standalone = await parsed.clone({}).toJsonLd({ format: "compact", contextLoader: ctx.contextLoader });
-      for (const candidate of [document, standalone]) {
-        const verified = await verifyObject(parsed.constructor as typeof Activity, candidate, loaders).catch(
-          () => null,
-        );
-        if (verified) return verified;
-      }
+      const standalone = await verify(
+        await parsed.clone({}).toJsonLd({ format: "compact", contextLoader: ctx.contextLoader }),
+      );
+      if (standalone) return standalone;
       log.info("A relayed activity's proof did not verify: {id}", { id: parsed.id?.href });
     }
     // No usable proof: believe only what the origin itself serves.
