@@ -8,7 +8,6 @@ import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import http from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
-import { signRequest } from "@fedify/fedify";
 import type { Deps } from "../src/deps.ts";
 import { isPrivateAddress } from "../src/media/remote.ts";
 import { roomKeyPairs } from "../src/rooms/keys.ts";
@@ -125,9 +124,7 @@ export class DeliverySender {
     if (spec === rfc9421) {
       headers = [...plain, ...signEd25519(new URL(inbox), body, signer)];
     } else {
-      const request = new Request(inbox, { method: "POST", headers: plain, body });
-      const signed = await signRequest(request, signer.privateKey, signer.keyId, { body: body.buffer as ArrayBuffer });
-      headers = [...signed.headers];
+      headers = [...plain, ...signCavage(new URL(inbox), body, signer)];
     }
     if (this.#signed.size >= maxSignatures) this.#signed.clear();
     this.#signed.set(key, { headers, at: Date.now() });
@@ -187,6 +184,32 @@ function signEd25519(url: URL, body: Uint8Array, signer: SigningKey): [string, s
     ["content-digest", `sha-256=:${digest}:`],
     ["signature-input", `sig1=${params}`],
     ["signature", `sig1=:${signature.toString("base64")}:`],
+  ];
+}
+
+/**
+ * The headers of a draft-cavage HTTP signature (`rsa-sha256`) over the request target, the
+ * host, the date, the body's digest and its type: what Mastodon requires of a POST and
+ * Fedify verifies. Made with node:crypto (Fedify's signer goes through WebCrypto and `Request`
+ * objects).
+ */
+function signCavage(url: URL, body: Uint8Array, signer: SigningKey): [string, string][] {
+  const date = new Date().toUTCString();
+  const digest = `SHA-256=${createHash("sha256").update(body).digest("base64")}`;
+  const signed: [string, string][] = [
+    ["(request-target)", `post ${url.pathname}${url.search}`],
+    ["host", url.host],
+    ["date", date],
+    ["digest", digest],
+    ["content-type", "application/activity+json"],
+  ];
+  const message = signed.map(([name, value]) => `${name}: ${value}`).join("\n");
+  const signature = sign("sha256", Buffer.from(message), signer.keyObject).toString("base64");
+  const names = signed.map(([name]) => name).join(" ");
+  return [
+    ["date", date],
+    ["digest", digest],
+    ["signature", `keyId="${signer.keyId.href}",algorithm="rsa-sha256",headers="${names}",signature="${signature}"`],
   ];
 }
 

@@ -19,6 +19,15 @@ interface RoomBody {
 const seqOf = (json: Record<string, unknown> | undefined) => Number(/\/history\/(\d+)$/.exec(String(json?.id))?.[1]);
 const announced = (peer: Peer) => peer.received("Announce").map(seqOf);
 const signedWith = (hit: Hit) => (hit.headers["signature-input"] ? "rfc9421" : "draft-cavage");
+/** A delivery the peer received, as a `Request` (for checking its signature). */
+const requestOf = (peer: Peer, hit: Hit) =>
+  new Request(`${peer.url}${hit.path}`, {
+    method: "POST",
+    headers: Object.entries(hit.headers).flatMap(([k, v]) =>
+      typeof v === "string" ? [[k, v] as [string, string]] : [],
+    ),
+    body: hit.body,
+  });
 
 describe("delivery streams", () => {
   let dir: string;
@@ -84,14 +93,7 @@ describe("delivery streams", () => {
     const hit = peer.hits.find((h) => h.method === "POST" && h.json?.type === "Announce") as Hit;
     expect(signedWith(hit)).toBe("rfc9421");
     expect(String(hit.headers["signature-input"])).toContain('alg="ed25519"');
-    const request = new Request(`${peer.url}${hit.path}`, {
-      method: "POST",
-      headers: Object.entries(hit.headers).flatMap(([k, v]) =>
-        typeof v === "string" ? [[k, v] as [string, string]] : [],
-      ),
-      body: hit.body,
-    });
-    const key = await verifyRequest(request, {
+    const key = await verifyRequest(requestOf(peer, hit), {
       documentLoader: getDocumentLoader({ allowPrivateAddress: true }),
       spec: "rfc9421",
     });
@@ -112,6 +114,13 @@ describe("delivery streams", () => {
     const posts = peer.hits.filter((h) => h.method === "POST" && h.json?.type === "Announce");
     // Draft-cavage only: the scheme was learnt on the first delivery (the member's `Add`).
     expect(posts.map(signedWith)).toEqual(["draft-cavage", "draft-cavage"]);
+    // Signed as Mastodon requires of a POST, and verified by Fedify with the room's RSA key.
+    const hit = posts[0] as Hit;
+    expect(String(hit.headers.signature)).toMatch(/headers="\(request-target\) host date digest content-type"/);
+    const key = await verifyRequest(requestOf(peer, hit), {
+      documentLoader: getDocumentLoader({ allowPrivateAddress: true }),
+    });
+    expect(key?.id?.href).toBe(`${room.url}#main-key`);
     const adds = peer.hits.filter((h) => h.method === "POST" && h.json?.type === "Add");
     expect(adds.map(signedWith)).toEqual(["rfc9421", "draft-cavage"]);
   });
