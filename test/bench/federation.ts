@@ -2,17 +2,19 @@
 // through a real server process on PostgreSQL and peer servers on loopback that verify every
 // request's HTTP signature. BENCH_FEDERATION_CASES picks cases (comma-separated; all by
 // default): signing, throughput (S = 1, 10, 50, 200 peers; BENCH_FEDERATION_PEERS,
-// BENCH_FEDERATION_MESSAGES, BENCH_FEDERATION_RATE), and the faults outage, black-hole,
+// BENCH_FEDERATION_MESSAGES, BENCH_FEDERATION_RATE), throughput-rsa (S = 50 peers that take
+// draft-cavage RSA only), and the faults outage, black-hole,
 // slow-peer and kill-9. Prints numbers, never asserts. The pieces are in ./federation/.
 import { blackHoleCase, outageCase, slowPeerCase } from "./federation/faults.ts";
 import { killCase } from "./federation/kill.ts";
 import { signingCase } from "./federation/signing.ts";
-import { throughputCase } from "./federation/throughput.ts";
+import { rsaThroughputCase, throughputCase } from "./federation/throughput.ts";
 import { benchPostgresUrl } from "./support.ts";
 
 const cases: Record<string, (admin: string) => Promise<void>> = {
   signing: () => signingCase(),
   throughput: throughputCase,
+  "throughput-rsa": rsaThroughputCase,
   outage: outageCase,
   "black-hole": blackHoleCase,
   "slow-peer": slowPeerCase,

@@ -31,8 +31,12 @@ export interface Arrival {
   readonly order: number;
 }
 
-/** `accept` verifies and takes deliveries; `unavailable` answers 503 to every one. */
-export type PeerMode = "accept" | "unavailable";
+/**
+ * `accept` verifies and takes deliveries; `rsa-only` refuses RFC 9421 signatures with 401, as
+ * Mastodon-era servers do (the sender falls back to draft-cavage RSA); `unavailable` answers
+ * 503 to every one.
+ */
+export type PeerMode = "accept" | "rsa-only" | "unavailable";
 
 /** Listens on a free loopback port; answers the URL. */
 async function listen(server: Server | TcpServer): Promise<string> {
@@ -129,6 +133,7 @@ export class Peer {
         this.refused++;
         return void res.writeHead(503).end();
       }
+      if (this.mode === "rsa-only" && req.headers["signature-input"]) return void res.writeHead(401).end();
       const headers = new Headers();
       for (const [name, value] of Object.entries(req.headers)) {
         if (typeof value === "string") headers.set(name, value);

@@ -6,6 +6,7 @@ import { CpuMeter } from "../chat/proc.ts";
 import { percentile, report } from "../support.ts";
 import { Instance } from "./instance.ts";
 import { arrivals, complete, lastPeerLatencies, reportMs, reportTally, waitUntil } from "./measure.ts";
+import type { PeerMode } from "./peers.ts";
 import { scoped, startPeers } from "./scope.ts";
 
 /** Peer counts measured: BENCH_FEDERATION_PEERS (comma-separated), else 1, 10, 50 and 200. */
@@ -19,13 +20,21 @@ function peerCounts(): number[] {
 export async function throughputCase(admin: string): Promise<void> {
   const messages = Number(process.env.BENCH_FEDERATION_MESSAGES ?? 200);
   const rate = Number(process.env.BENCH_FEDERATION_RATE ?? 40);
-  for (const s of peerCounts()) await run(admin, s, messages, rate);
+  for (const s of peerCounts()) await run(admin, s, messages, rate, "accept");
 }
 
-async function run(admin: string, peerCount: number, messages: number, rate: number): Promise<void> {
-  const name = `federation S=${peerCount}`;
+/** The same at S=50 with peers that take draft-cavage RSA signatures only (Mastodon and most others). */
+export async function rsaThroughputCase(admin: string): Promise<void> {
+  const messages = Number(process.env.BENCH_FEDERATION_MESSAGES ?? 200);
+  const rate = Number(process.env.BENCH_FEDERATION_RATE ?? 40);
+  await run(admin, 50, messages, rate, "rsa-only");
+}
+
+async function run(admin: string, peerCount: number, messages: number, rate: number, mode: PeerMode): Promise<void> {
+  const name = `federation S=${peerCount}${mode === "rsa-only" ? " RSA-only" : ""}`;
   await scoped(async (defer) => {
     const peers = await startPeers(peerCount, defer);
+    for (const peer of peers) peer.mode = mode;
     const instance = await Instance.start(admin);
     defer(() => instance.stop());
     const room = await instance.createRoom("Bench");
