@@ -7,7 +7,7 @@ import { createHash, KeyObject, sign } from "node:crypto";
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import http from "node:http";
 import https from "node:https";
-import type { LookupFunction } from "node:net";
+import { isIP, type LookupFunction } from "node:net";
 import type { Deps } from "../src/deps.ts";
 import { isPrivateAddress } from "../src/media/remote.ts";
 import { roomKeyPairs } from "../src/rooms/keys.ts";
@@ -73,6 +73,11 @@ export class DeliverySender {
     known: SignatureSpec | null,
     signal: AbortSignal,
   ): Promise<DeliveryResult> {
+    // A host written as an address is never looked up: checked here instead.
+    const host = new URL(inbox).hostname.replace(/^\[|\]$/g, "");
+    if (isIP(host) && !this.#deps.config.allowPrivateAddress && isPrivateAddress(host)) {
+      return { kind: "gone", error: `The inbox is on a private address (${host}).` };
+    }
     const first = known ?? rfc9421;
     const result = await this.#attempt(inbox, item, first, signal);
     if (result.status === 400 || result.status === 401) {

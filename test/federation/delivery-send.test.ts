@@ -1,6 +1,7 @@
 import type { LookupAddress } from "node:dns";
 import { describe, expect, it } from "vitest";
-import { PrivateAddressError, publicLookup } from "../../federation/delivery-send.ts";
+import { DeliverySender, PrivateAddressError, publicLookup } from "../../federation/delivery-send.ts";
+import type { Deps } from "../../src/deps.ts";
 
 /** What a lookup answers for a host: the addresses, or the error. */
 const resolve = (lookup: ReturnType<typeof publicLookup>, host: string) =>
@@ -19,5 +20,15 @@ describe("the address a delivery connects to", () => {
   it("may be on loopback where private addresses are allowed (tests)", async () => {
     const addresses = await resolve(publicLookup(true), "127.0.0.1");
     expect(addresses).toEqual([{ address: "127.0.0.1", family: 4 }]);
+  });
+
+  it("is never a private address written as the host, which no lookup sees", async () => {
+    const deps = { config: { origin: "https://chat.example", allowPrivateAddress: false } } as unknown as Deps;
+    const sender = new DeliverySender(deps, () => new URL("https://chat.example/rooms/x"));
+    const item = { position: 1, roomId: "x", body: "{}" };
+    for (const inbox of ["http://127.0.0.1:9/inbox", "http://[::1]:9/inbox", "http://[::ffff:10.0.0.1]/inbox"]) {
+      const result = await sender.deliver(inbox, item, null, AbortSignal.timeout(5000));
+      expect(result, inbox).toMatchObject({ kind: "gone" });
+    }
   });
 });
