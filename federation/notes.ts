@@ -1,4 +1,5 @@
-import { type Context, signObject } from "@fedify/fedify";
+import { KeyObject } from "node:crypto";
+import type { Context } from "@fedify/fedify";
 import {
   Activity,
   type Object as APObject,
@@ -31,6 +32,7 @@ import { plainText, sanitizeRemoteHtml } from "../src/messages/markdown.ts";
 import { maxMessageLength } from "../src/messages/messages.ts";
 import { messageUrl } from "../src/messages/views.ts";
 import { storableText, truncate } from "../src/text.ts";
+import { eddsaJcsProof } from "./proofs.ts";
 import { userIdentifier } from "./users.ts";
 
 /** The largest HTML accepted in a remote message; larger ones are refused, not cut. */
@@ -116,7 +118,7 @@ export async function toNote(
 }
 
 /** Local users' Ed25519 keys, by actor identifier: signing a message must not read and import them each time. */
-const signingKeys = new Map<string, { at: number; key: Promise<{ keyId: URL; privateKey: CryptoKey } | undefined> }>();
+const signingKeys = new Map<string, { at: number; key: Promise<{ keyId: URL; keyObject: KeyObject } | undefined> }>();
 const signingKeyTtlMs = 10 * 60 * 1000;
 
 function signingKey(ctx: Context<Deps>, identifier: string) {
@@ -125,7 +127,7 @@ function signingKey(ctx: Context<Deps>, identifier: string) {
   const key = ctx.getActorKeyPairs(identifier).then((keys) => {
     const ed25519 = keys.find((k) => k.privateKey.algorithm.name === "Ed25519");
     // The proof names the key as the actor lists it among its assertion methods (FEP-521a).
-    return ed25519 && { keyId: ed25519.multikey.id ?? ed25519.keyId, privateKey: ed25519.privateKey };
+    return ed25519 && { keyId: ed25519.multikey.id ?? ed25519.keyId, keyObject: KeyObject.from(ed25519.privateKey) };
   });
   key.catch(() => signingKeys.delete(identifier));
   if (signingKeys.size >= 1000) signingKeys.clear();
@@ -135,9 +137,9 @@ function signingKey(ctx: Context<Deps>, identifier: string) {
 
 /**
  * Signs an activity of a local user with their Ed25519 key (an Object Integrity Proof,
- * `eddsa-jcs-2022`), so that servers receiving it through the room's `Announce` can check it
- * without trusting the room's server. Answers the JSON the proof was made over: embedded as it
- * is (in an `Announce`), the proof still verifies.
+ * `eddsa-jcs-2022`, see proofs.ts), so that servers receiving it through the room's
+ * `Announce` can check it without trusting the room's server. Answers the JSON the proof was
+ * made over, with the proof: embedded as it is (in an `Announce`), the proof still verifies.
  */
 export async function signedJson(
   ctx: Context<Deps>,
@@ -145,9 +147,11 @@ export async function signedJson(
   activity: Activity,
 ): Promise<Record<string, unknown>> {
   const key = await signingKey(ctx, identifier);
-  const loaders = { contextLoader: ctx.contextLoader, documentLoader: ctx.documentLoader };
-  const signed = key ? await signObject(activity, key.privateKey, key.keyId, loaders) : activity;
-  return (await signed.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader })) as Record<string, unknown>;
+  const json = (await activity.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader })) as Record<
+    string,
+    unknown
+  >;
+  return key ? { ...json, proof: eddsaJcsProof(json, key) } : json;
 }
 
 /** {@link signedJson}, parsed back: the activity keeps those exact bytes wherever it is embedded. */
