@@ -225,7 +225,11 @@ export async function onReaction(
   const deps = ctx.data;
   if (reaction.objectId == null || reaction.actorId == null) return;
   if (source.actorId?.href !== reaction.actorId.href) return;
-  const message = await messageByIri(deps, reaction.objectId.href);
+  // In a mirror, the room relayed the message before the reaction, but the two may be taken
+  // from the queue together: the message is given a moment to be stored.
+  const message = mirror
+    ? await awaitMessage(deps, reaction.objectId.href)
+    : await messageByIri(deps, reaction.objectId.href);
   if (message == null) return;
   if (mirror && message.roomId !== mirror.id) return;
   const key = reactionKeyOf(reaction);
@@ -251,6 +255,19 @@ export async function onReaction(
     await rawJson(ctx, source),
     mirror == null,
   );
+}
+
+/** How long a relayed reaction waits for the message it is about (relayed just before it). */
+const relayedOrderWaitMs = 3_000;
+
+/** The message an IRI names, waiting up to {@link relayedOrderWaitMs} for it to be stored. */
+async function awaitMessage(deps: Deps, iri: string) {
+  const deadline = Date.now() + relayedOrderWaitMs;
+  for (;;) {
+    const message = await messageByIri(deps, iri);
+    if (message != null || Date.now() >= deadline) return message;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** Kept with `onDelete`, its caller: a `Group` deleting itself deletes its mirror. */

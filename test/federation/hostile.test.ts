@@ -231,6 +231,34 @@ describe("a hostile peer", () => {
     seq = Math.max(seq, base + 4);
   });
 
+  it("applies a relayed reaction that was taken before the message it is about", async () => {
+    const base = Math.max(0, ...(await history(bob, mirror.id)).map((m) => m.seq));
+    const { create, note } = createNote(felix, "liked before it landed", { context: club.id, to: [club.id] });
+    create.to = [club.id];
+    const like = { "@context": AS, id: `${felix.id}#likes/${next()}`, type: "Like", actor: felix.id, object: note.id };
+    const relay = async (id: string, activity: Json) => {
+      const announce = {
+        "@context": AS,
+        id,
+        type: "Announce",
+        actor: club.id,
+        to: [`${club.id}/followers`],
+        object: await prove(felix, activity),
+      };
+      expect((await honest.send(club, sharedInbox(), announce)).status).toBe(202);
+    };
+    // The room relayed them in order; the reaction is taken first.
+    await relay(`${club.id}/events/like-${next()}`, like);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await relay(`${club.id}/history/${base + 1}`, create);
+    const liked = await eventually("the reaction on the message", async () => {
+      const found = (await history(bob, mirror.id)).find((m) => m.content === "liked before it landed");
+      return found?.reactions.length ? found : undefined;
+    });
+    expect(liked.reactions).toEqual([expect.objectContaining({ count: 1 })]);
+    seq = Math.max(seq, base + 1);
+  });
+
   it("applies a replayed activity once", async () => {
     const { create, note } = createNote(felix, "said once");
     for (let i = 0; i < 3; i++) expect((await honest.send(felix, roomInbox(), create)).status).toBe(202);
