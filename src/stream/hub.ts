@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from "node:crypto";
 import { and, eq, gt, inArray, isNull, lte, sql } from "drizzle-orm";
 import type { DatabaseHandle } from "../db/client.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
@@ -17,6 +16,7 @@ import {
   serialize,
 } from "./log-reader.ts";
 import { Presence } from "./presence.ts";
+import { redeemTicket } from "./tickets.ts";
 
 /** Where a stream connection writes; each transport (WebSocket, SSE) provides one. */
 export interface StreamSink {
@@ -39,8 +39,6 @@ export const closeCodes = {
   goingAway: 1001,
 } as const;
 
-/** Ticket lifetime: a client asks for one right before it connects. */
-export const ticketSeconds = 30;
 /** How many past events a reconnecting client may replay before it must resync. */
 export const replayLimit = 10_000;
 /**
@@ -64,10 +62,6 @@ interface Connection {
   /** Events that arrived while the replay ran. */
   pending: { position: number; text: string }[] | null;
   lastPosition: number;
-}
-
-function hashTicket(ticket: string): string {
-  return createHash("sha256").update(ticket).digest("base64url");
 }
 
 /**
@@ -155,42 +149,20 @@ export class Hub {
     for (const set of this.#byActor.values()) yield* set;
   }
 
-  /** Issues a single-use ticket for the session, valid {@link ticketSeconds} seconds. */
-  async issueTicket(sessionId: string): Promise<{ ticket: string; expiresIn: number }> {
-    const ticket = randomBytes(32).toString("base64url");
-    await this.#deps.db.insert(streamTickets).values({
-      ticketHash: hashTicket(ticket),
-      sessionId,
-      expiresAt: new Date(Date.now() + ticketSeconds * 1000),
-    });
-    return { ticket, expiresIn: ticketSeconds };
-  }
-
   /**
-   * Redeems a ticket (deleting it: a ticket works once) and returns its live session.
+   * Redeems a stream ticket (tickets.ts) for a connection to this process.
    * @throws {AppError} `unauthenticated` for an unknown, used or expired ticket; `rate_limited`
    *   when the user has `STREAM_MAX_PER_USER` streams open in this process already.
    */
   async redeemTicket(ticket: string): Promise<{ actorId: string; sessionId: string }> {
-    const [row] = await this.#deps.db
-      .delete(streamTickets)
-      .where(eq(streamTickets.ticketHash, hashTicket(ticket)))
-      .returning();
-    if (row == null || row.expiresAt.getTime() <= Date.now()) {
-      throw new AppError("unauthenticated", "The stream ticket is unknown, used or expired.");
-    }
-    const [session] = await this.#deps.db
-      .select({ userId: sessions.userId })
-      .from(sessions)
-      .where(and(eq(sessions.id, row.sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)));
-    if (session == null) throw new AppError("unauthenticated", "The session of this ticket has ended.");
-    const open = this.#byActor.get(session.userId)?.size ?? 0;
+    const who = await redeemTicket(this.#deps, ticket);
+    const open = this.#byActor.get(who.actorId)?.size ?? 0;
     if (open >= this.#deps.config.streamMaxPerUser) {
       throw new AppError("rate_limited", `At most ${this.#deps.config.streamMaxPerUser} streams may be open at once.`, {
         headers: { "Retry-After": "10" },
       });
     }
-    return { actorId: session.userId, sessionId: row.sessionId };
+    return who;
   }
 
   /**

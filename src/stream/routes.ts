@@ -9,6 +9,7 @@ import { logger } from "../log.ts";
 import { accessRoom } from "../rooms/rooms.ts";
 import { roomParams } from "../rooms/routes.ts";
 import type { Hub } from "./hub.ts";
+import { issueTicket } from "./tickets.ts";
 
 const log = logger("stream", "sse");
 
@@ -44,7 +45,7 @@ export function streamRoutes(api: Api, app: Hono<Env>): void {
         200: { description: "The ticket", schema: z.object({ ticket: z.string(), expiresIn: z.number() }) },
       },
     },
-    async (c) => c.json(await hubOf(c).issueTicket(authenticated(c).session.id)),
+    async (c) => c.json(await issueTicket(c.var.deps, authenticated(c).session.id)),
   );
 
   api.route(
