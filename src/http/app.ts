@@ -16,6 +16,8 @@ import { logger } from "../log.ts";
 import { attachmentRoutes } from "../media/routes.ts";
 import { messageRoutes } from "../messages/routes.ts";
 import { notificationRoutes } from "../notifications/routes.ts";
+import { inviteRoutes } from "../rooms/invite-routes.ts";
+import { memberRoutes } from "../rooms/member-routes.ts";
 import { roomRoutes } from "../rooms/routes.ts";
 import type { Hub } from "../stream/hub.ts";
 import { streamRoutes } from "../stream/routes.ts";
@@ -164,6 +166,8 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   for (const frontend of options.frontends ?? []) app.use(frontend);
   accountRoutes(api, app);
   roomRoutes(api, app);
+  memberRoutes(api, app);
+  inviteRoutes(api, app);
   messageRoutes(api, app);
   streamRoutes(api, app);
   contactRoutes(api, app);

@@ -7,7 +7,7 @@ import { enforceRateLimits } from "../http/rate-limit.ts";
 import { maxAttachmentsPerMessage } from "../media/attachments.ts";
 import { attachmentSchema } from "../media/routes.ts";
 import { actorProfileSchema } from "../rooms/actors.ts";
-import { roomId } from "../rooms/routes.ts";
+import { roomId } from "../rooms/schemas.ts";
 import {
   deleteMessage,
   editHistory,

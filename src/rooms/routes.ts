@@ -7,33 +7,13 @@ import { AppError } from "../errors.ts";
 import type { Api } from "../http/api.ts";
 import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
-import { addressKey, clientAddress } from "../http/client-address.ts";
 import { multipartFile } from "../http/multipart.ts";
 import { enforceRateLimits } from "../http/rate-limit.ts";
 import { avatarLimits, avatarUrl } from "../media/avatars.ts";
 import { cleanName, cleanText, codePointLength } from "../text.ts";
-import { actorProfileSchema } from "./actors.ts";
 import { maxDirectParticipants, openDirect } from "./direct.ts";
-import {
-  createInvite,
-  listInvites,
-  maxInviteSeconds,
-  previewInvite,
-  redeemInvite,
-  revokeInvite,
-  serializeInvite,
-} from "./invites.ts";
-import {
-  banMember,
-  joinRoom,
-  kickMember,
-  leaveRoom,
-  listBans,
-  listMembers,
-  setMemberRole,
-  unbanMember,
-  updateMyMembership,
-} from "./members.ts";
+import { redeemInvite } from "./invites.ts";
+import { joinRoom, leaveRoom } from "./members.ts";
 import { allowedActions, type Role, roles } from "./permissions.ts";
 import { pendingRooms } from "./remote.ts";
 import {
@@ -41,21 +21,15 @@ import {
   createRoom,
   deleteRoom,
   listMyRooms,
-  moderationLogOf,
   type NotificationSettings,
   remote,
   roomDirectory,
   setRoomAvatar,
   updateRoom,
 } from "./rooms.ts";
+import { noContent, notificationSettingsSchema, roomId, roomParams } from "./schemas.ts";
 
 // ---- Schemas ----
-
-/** Room ids are server-generated UUIDv7s; anything else is refused before storage is touched. */
-export const roomId = z.uuid({ version: "v7", error: "expected a room id" });
-const actorId = z.uuid({ error: "expected an actor id" });
-export const roomParams = z.object({ roomId });
-const memberParams = z.object({ roomId, actorId });
 
 const roomName = z
   .string()
@@ -73,21 +47,6 @@ const theme = z
   .regex(/^#[0-9A-Fa-f]{6}$/, "expected an accent colour such as #3366ff")
   .transform((v) => v.toLowerCase());
 const visibility = z.enum(["public", "private"]);
-const reason = z
-  .string()
-  .max(4000)
-  .transform(cleanText)
-  .refine((v) => codePointLength(v) <= 500, "expected at most 500 characters");
-const nickname = z
-  .string()
-  .max(400)
-  .transform(cleanName)
-  .refine((v) => v.length > 0 && codePointLength(v) <= 64, "expected 1 to 64 characters");
-const color = z
-  .string()
-  .regex(/^#[0-9A-Fa-f]{6}$/, "expected a colour such as #3366ff")
-  .transform((v) => v.toLowerCase());
-
 export const createRoomBody = z.object({ name: roomName, topic: topic.optional(), visibility });
 export const updateRoomBody = z.object({
   name: roomName.optional(),
@@ -100,59 +59,7 @@ const directoryQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   offset: z.coerce.number().int().min(0).max(100_000).default(0),
 });
-const createInviteBody = z.object({
-  user: z
-    .string()
-    .min(1)
-    .max(300)
-    .optional()
-    .describe("A handle: invite this user only; they are notified, and the invite redeems once, for them"),
-  expiresIn: z
-    .number()
-    .int()
-    .min(60, "expected at least 60 seconds")
-    .max(maxInviteSeconds, "expected at most 30 days (2592000 seconds)")
-    .nullable()
-    .default(7 * 24 * 60 * 60)
-    .describe("Seconds until the invite expires; null for never. Default 7 days."),
-  maxUses: z
-    .number()
-    .int()
-    .min(1)
-    .max(10_000)
-    .nullable()
-    .default(null)
-    .describe("1 for a one-time invite; null for unlimited."),
-});
-const inviteParams = z.object({ roomId, inviteId: z.uuid({ error: "expected an invite id" }) });
-const codeParams = z.object({ code: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, "expected an invite code") });
-const roleBody = z.object({ role: z.enum(roles) });
-const reasonBody = z.object({ reason: reason.optional() });
-const banBody = z.object({ reason: reason.default("") });
-const notificationSettingsSchema = z
-  .object({ level: z.enum(["all", "mentions", "none"]), muted: z.boolean() })
-  .describe("How the room notifies the caller: `all` messages, `mentions` and replies, or `none`; muted makes none");
-const myMembershipBody = z.object({
-  nickname: nickname.nullable().optional(),
-  color: color.nullable().optional(),
-  notifications: z
-    .enum(["all", "mentions", "none", "default"])
-    .optional()
-    .describe("Which messages notify the caller; `default` is `all` in direct conversations, else `mentions`"),
-  muted: z.boolean().optional().describe("A muted room creates no notifications"),
-});
-const logQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
-
-const memberSchema = z.object({
-  actor: actorProfileSchema,
-  role: z.enum(roles),
-  nickname: z.string().nullable(),
-  color: z.string().nullable(),
-  joinedAt: z.string(),
-  presence: z.enum(["online", "offline"]).optional(),
-  notifications: notificationSettingsSchema.optional().describe("Only in the caller's own membership"),
-});
-const roomSchema = z.object({
+export const roomSchema = z.object({
   id: z.string(),
   name: z.string(),
   topic: z.string(),
@@ -175,19 +82,6 @@ const roomSchema = z.object({
     .describe("`pending` while a room on another server has not answered the caller's join"),
   createdAt: z.string(),
 });
-const inviteSchema = z.object({
-  id: z.string(),
-  roomId: z.string(),
-  code: z.string().optional(),
-  url: z.string().optional(),
-  createdAt: z.string(),
-  expiresAt: z.string().nullable(),
-  maxUses: z.number().nullable(),
-  uses: z.number(),
-  revoked: z.boolean(),
-  invitee: z.string().nullable().describe("The invited user's actor id, for an invite to one user"),
-});
-
 /** A room as the API shows it to one caller. */
 export function serializeRoom(
   deps: Deps,
@@ -227,7 +121,7 @@ export function serializeRoom(
   };
 }
 
-async function roomFor(c: Context<Env>, roomId: string) {
+export async function roomFor(c: Context<Env>, roomId: string) {
   const deps = c.var.deps;
   const { user } = authenticated(c);
   const [entry] = await listMyRooms(deps, user.id, roomId);
@@ -237,8 +131,6 @@ async function roomFor(c: Context<Env>, roomId: string) {
   const { room } = await accessRoom(deps, roomId, user.id, "visible");
   return serializeRoom(deps, room, { role: null });
 }
-
-const noContent = { 204: { description: "Done" } } as const;
 
 /**
  * A join target that names something on this server: a room handle (`<id>@host`), the room's
@@ -268,7 +160,7 @@ function roomIdOf(value: string): string {
   return parsed.data;
 }
 
-/** Mounts the room, membership, moderation and invite endpoints. */
+/** Mounts the room endpoints: direct conversations, rooms, the directory, avatars, joining and leaving. */
 export function roomRoutes(api: Api, app: Hono<Env>): void {
   const me = (c: Context<Env>) => authenticated(c).user.id;
 
@@ -544,266 +436,6 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
     async (c, { params }) => {
       await leaveRoom(c.var.deps, me(c), params.roomId);
       return c.body(null, 204);
-    },
-  );
-
-  api.route(
-    app,
-    {
-      method: "get",
-      path: "/api/v1/rooms/:roomId/members",
-      tag: "members",
-      summary: "The members, owners first",
-      auth: true,
-      params: roomParams,
-      responses: { 200: { description: "Members", schema: z.object({ members: z.array(memberSchema) }) } },
-      errors: ["room_not_found", "not_a_member"],
-    },
-    async (c, { params }) => c.json({ members: await listMembers(c.var.deps, me(c), params.roomId) }),
-  );
-
-  api.route(
-    app,
-    {
-      method: "patch",
-      path: "/api/v1/rooms/:roomId/members/me",
-      tag: "members",
-      summary: "Set one's own nickname and colour in the room",
-      auth: true,
-      params: roomParams,
-      body: myMembershipBody,
-      responses: { 200: { description: "The membership", schema: memberSchema } },
-      errors: ["room_not_found", "not_a_member"],
-    },
-    async (c, { params, body }) => c.json(await updateMyMembership(c.var.deps, me(c), params.roomId, body)),
-  );
-
-  api.route(
-    app,
-    {
-      method: "put",
-      path: "/api/v1/rooms/:roomId/members/:actorId/role",
-      tag: "moderation",
-      summary: "Change a member's role (owner hands over ownership with role owner)",
-      auth: true,
-      params: memberParams,
-      body: roleBody,
-      responses: noContent,
-      errors: ["room_not_found", "not_a_member", "forbidden", "member_not_found"],
-    },
-    async (c, { params, body }) => {
-      await setMemberRole(c.var.deps, me(c), params.roomId, params.actorId, body.role);
-      return c.body(null, 204);
-    },
-  );
-
-  api.route(
-    app,
-    {
-      method: "post",
-      path: "/api/v1/rooms/:roomId/members/:actorId/kick",
-      tag: "moderation",
-      summary: "Remove a member with a lower role",
-      auth: true,
-      params: memberParams,
-      body: reasonBody,
-      responses: noContent,
-      errors: ["room_not_found", "not_a_member", "forbidden", "member_not_found"],
-    },
-    async (c, { params, body }) => {
-      await kickMember(c.var.deps, me(c), params.roomId, params.actorId, body.reason);
-      return c.body(null, 204);
-    },
-  );
-
-  api.route(
-    app,
-    {
-      method: "get",
-      path: "/api/v1/rooms/:roomId/bans",
-      tag: "moderation",
-      summary: "The room's bans",
-      auth: true,
-      params: roomParams,
-      responses: { 200: { description: "Bans", schema: z.object({ bans: z.array(z.unknown()) }) } },
-      errors: ["room_not_found", "not_a_member", "forbidden"],
-    },
-    async (c, { params }) => c.json({ bans: await listBans(c.var.deps, me(c), params.roomId) }),
-  );
-
-  api.route(
-    app,
-    {
-      method: "put",
-      path: "/api/v1/rooms/:roomId/bans/:actorId",
-      tag: "moderation",
-      summary: "Ban an actor with a reason: removed now, refused at every later join or invite",
-      auth: true,
-      params: memberParams,
-      body: banBody,
-      responses: noContent,
-      errors: ["room_not_found", "not_a_member", "forbidden"],
-    },
-    async (c, { params, body }) => {
-      await banMember(c.var.deps, me(c), params.roomId, params.actorId, body.reason);
-      return c.body(null, 204);
-    },
-  );
-
-  api.route(
-    app,
-    {
-      method: "delete",
-      path: "/api/v1/rooms/:roomId/bans/:actorId",
-      tag: "moderation",
-      summary: "Lift a ban",
-      auth: true,
-      params: memberParams,
-      responses: noContent,
-      errors: ["room_not_found", "not_a_member", "forbidden", "member_not_found"],
-    },
-    async (c, { params }) => {
-      await unbanMember(c.var.deps, me(c), params.roomId, params.actorId);
-      return c.body(null, 204);
-    },
-  );
-
-  api.route(
-    app,
-    {
-      method: "get",
-      path: "/api/v1/rooms/:roomId/moderation-log",
-      tag: "moderation",
-      summary: "Who did what in the room, newest first (moderators)",
-      auth: true,
-      params: roomParams,
-      query: logQuery,
-      responses: { 200: { description: "Entries", schema: z.object({ entries: z.array(z.unknown()) }) } },
-      errors: ["room_not_found", "not_a_member", "forbidden"],
-    },
-    async (c, { params, query }) =>
-      c.json({ entries: await moderationLogOf(c.var.deps, me(c), params.roomId, query.limit) }),
-  );
-
-  api.route(
-    app,
-    {
-      method: "post",
-      path: "/api/v1/rooms/:roomId/invites",
-      tag: "invites",
-      summary: "Create an invite link (at most 30 days; maxUses 1 for one-time)",
-      auth: true,
-      params: roomParams,
-      body: createInviteBody,
-      responses: { 201: { description: "The invite, with its code (shown only now)", schema: inviteSchema } },
-      errors: ["room_not_found", "not_a_member", "forbidden", "user_not_found", "already_member"],
-    },
-    async (c, { params, body }) => {
-      const deps = c.var.deps;
-      enforceRateLimits(deps, [
-        {
-          key: `invites:create:${me(c)}`,
-          limit: Math.max(1, Math.round(50 * deps.config.rateLimitFactor)),
-          windowSeconds: 3600,
-        },
-      ]);
-      const { invite, code } = await createInvite(deps, me(c), params.roomId, body);
-      return c.json(serializeInvite(deps, invite, code), 201);
-    },
-  );
-
-  api.route(
-    app,
-    {
-      method: "get",
-      path: "/api/v1/rooms/:roomId/invites",
-      tag: "invites",
-      summary: "The room's usable invites",
-      auth: true,
-      params: roomParams,
-      responses: { 200: { description: "Invites", schema: z.object({ invites: z.array(inviteSchema) }) } },
-      errors: ["room_not_found", "not_a_member", "forbidden"],
-    },
-    async (c, { params }) => {
-      const deps = c.var.deps;
-      return c.json({ invites: (await listInvites(deps, me(c), params.roomId)).map((i) => serializeInvite(deps, i)) });
-    },
-  );
-
-  api.route(
-    app,
-    {
-      method: "delete",
-      path: "/api/v1/rooms/:roomId/invites/:inviteId",
-      tag: "invites",
-      summary: "Revoke an invite",
-      auth: true,
-      params: inviteParams,
-      responses: noContent,
-      errors: ["room_not_found", "not_a_member", "forbidden", "invite_not_found"],
-    },
-    async (c, { params }) => {
-      await revokeInvite(c.var.deps, me(c), params.roomId, params.inviteId);
-      return c.body(null, 204);
-    },
-  );
-
-  const inviteLimit = (c: Context<Env>) => {
-    const deps = c.var.deps;
-    enforceRateLimits(deps, [
-      {
-        key: `invites:use:${addressKey(clientAddress(c, deps.config.trustProxy))}`,
-        limit: Math.max(1, Math.round(30 * deps.config.rateLimitFactor)),
-        windowSeconds: 300,
-      },
-    ]);
-  };
-
-  api.route(
-    app,
-    {
-      method: "get",
-      path: "/api/v1/invites/:code",
-      tag: "invites",
-      summary: "What an invite leads to, before accepting it",
-      auth: true,
-      params: codeParams,
-      responses: {
-        200: {
-          description: "The room",
-          schema: z.object({ room: roomSchema, members: z.number(), usable: z.boolean() }),
-        },
-      },
-      errors: ["invite_not_found", "invite_expired"],
-    },
-    async (c, { params }) => {
-      inviteLimit(c);
-      const deps = c.var.deps;
-      const preview = await previewInvite(deps, params.code, me(c));
-      return c.json({
-        room: serializeRoom(deps, preview.room, { role: null }),
-        members: preview.members,
-        usable: preview.usable,
-      });
-    },
-  );
-
-  api.route(
-    app,
-    {
-      method: "post",
-      path: "/api/v1/invites/:code/accept",
-      tag: "invites",
-      summary: "Accept an invite and join its room",
-      auth: true,
-      params: codeParams,
-      responses: { 200: { description: "The room", schema: roomSchema } },
-      errors: ["invite_not_found", "invite_expired", "banned"],
-    },
-    async (c, { params }) => {
-      inviteLimit(c);
-      const room = await redeemInvite(c.var.deps, me(c), params.code);
-      return c.json(await roomFor(c, room.id));
     },
   );
 }

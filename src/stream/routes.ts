@@ -7,7 +7,7 @@ import { authenticated } from "../http/auth.ts";
 import { enforceRateLimits } from "../http/rate-limit.ts";
 import { logger } from "../log.ts";
 import { accessRoom } from "../rooms/rooms.ts";
-import { roomParams } from "../rooms/routes.ts";
+import { roomParams } from "../rooms/schemas.ts";
 import type { Hub } from "./hub.ts";
 import { issueTicket } from "./tickets.ts";
 
