@@ -210,6 +210,18 @@ export async function call<T = unknown>(
   return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
 }
 
+/** The handles of a room's members, as `user` sees them. */
+export async function memberHandles(server: ServerProcess, user: User, roomId: string): Promise<string[]> {
+  const { members } = await ok<{ members: { actor: { handle: string } }[] }>(
+    200,
+    server,
+    user.token,
+    "GET",
+    `/api/v1/rooms/${roomId}/members`,
+  );
+  return members.map((m) => m.actor.handle);
+}
+
 /** Calls the API and fails unless the answer has the status. */
 export async function ok<T = unknown>(status: number, ...args: Parameters<typeof call>): Promise<T> {
   const res = await call<T>(...args);
