@@ -1,10 +1,9 @@
-import type { Context } from "@fedify/fedify";
+import { type Context, importJwk } from "@fedify/fedify";
 import { CryptographicKey } from "@fedify/vocab";
 import type { Deps } from "../src/deps.ts";
 import { publishedRoom, roomKeyPairs } from "../src/rooms/keys.ts";
 import { ed25519KeyId } from "./delivery-send.ts";
 import { roomIdentifier } from "./rooms.ts";
-import { keyPairsOf } from "./users.ts";
 
 /** The path of a room's Ed25519 key document (see {@link ed25519KeyId}). */
 export const ed25519KeyPath =
@@ -16,12 +15,13 @@ export const ed25519KeyPath =
  */
 export async function ed25519KeyDocument(ctx: Context<Deps>, roomId: string): Promise<unknown> {
   if ((await publishedRoom(ctx.data, roomId)) == null) return undefined;
-  const [, ed25519] = await keyPairsOf(await roomKeyPairs(ctx.data, roomId));
+  const keys = await roomKeyPairs(ctx.data, roomId);
   const group = ctx.getActorUri(roomIdentifier(roomId));
   const key = new CryptographicKey({
     id: ed25519KeyId(group),
     owner: group,
-    publicKey: (ed25519 as CryptoKeyPair).publicKey,
+    // The public key only: nothing private is imported to answer a GET.
+    publicKey: await importJwk(keys.ed25519PublicKey, "public"),
   });
   return await key.toJsonLd({ contextLoader: ctx.contextLoader });
 }
