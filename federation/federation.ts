@@ -16,6 +16,7 @@ import type { Deps } from "../src/deps.ts";
 import { publicLocalMessageCount } from "../src/messages/remote.ts";
 import { roomKeyPairs } from "../src/rooms/keys.ts";
 import { software } from "../src/version.ts";
+import { contextLoader } from "./contexts.ts";
 import { guardFetches } from "./fetch.ts";
 import { historyDispatchers } from "./history.ts";
 import { inboxHandlers } from "./inbox.ts";
@@ -46,6 +47,21 @@ export const outboxRetryPolicy = createExponentialBackoffPolicy({
   maxDelay: { hours: 6 },
   maxAttempts: 28,
 });
+
+/**
+ * Makes {@link contextLoader} the loader of every JSON-LD context Fedify reads. Fedify takes a
+ * `contextLoaderFactory` option only without `allowPrivateAddress` and `userAgent`, which we
+ * need (tests reach loopback peers; every request names the software), so the factory its
+ * constructor built is replaced. Checked, so that a Fedify that no longer has it fails at
+ * startup instead of fetching contexts again.
+ */
+function useContextLoader(federation: Federation<Deps>): void {
+  const internals = federation as unknown as { contextLoaderFactory?: unknown };
+  if (typeof internals.contextLoaderFactory !== "function") {
+    throw new Error("This Fedify has no contextLoaderFactory to replace: see federation/contexts.ts.");
+  }
+  internals.contextLoaderFactory = () => contextLoader;
+}
 
 type KeyPurpose = "instance:rsa" | "instance:ed25519";
 
@@ -94,6 +110,8 @@ export function createChatFederation(options: ChatFederationOptions): Federation
       heldActivityTtl: { days: 4 },
     },
   });
+
+  useContextLoader(federation);
 
   const instanceHandle = new URL(options.origin).hostname;
   const keyCache = new Map<KeyPurpose, Promise<CryptoKeyPair>>();
