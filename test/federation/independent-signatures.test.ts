@@ -1,13 +1,9 @@
 import { createHash, generateKeyPairSync, KeyObject } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { cavage, createSigner, httpbis } from "http-message-signatures";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
-import { preparedDataDir } from "../helpers/data-dir.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
-import { Peer, type PeerActor } from "../helpers/peer.ts";
-import { type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
+import { type Federated, startFederated } from "../helpers/federated.ts";
+import type { Peer, PeerActor } from "../helpers/peer.ts";
+import type { ServerProcess } from "../helpers/server.ts";
 import { eventually, ok, register, type User } from "../helpers/stream.ts";
 
 // Issue 15, item 7: deliveries signed by an implementation that is neither Fedify nor ours
@@ -92,8 +88,7 @@ interface MessageBody {
 }
 
 describe("signatures made by an independent implementation (http-message-signatures)", () => {
-  let dir: string;
-  let database: TestDatabase | undefined;
+  let federated: Federated;
   let server: ServerProcess;
   let peer: Peer;
   let alice: User;
@@ -106,20 +101,8 @@ describe("signatures made by an independent implementation (http-message-signatu
   let serial = 0;
 
   beforeAll(async () => {
-    // On PostgreSQL when TEST_DATABASE_URL is set (a database of its own), else embedded PGlite.
-    database = process.env.TEST_DATABASE_URL ? await createTestDatabase() : undefined;
-    dir = database ? mkdtempSync(join(tmpdir(), "fedchat-sigs-")) : preparedDataDir("fedchat-sigs-");
-    [server, peer] = await Promise.all([
-      startServer({
-        DATA_DIR: dir,
-        ...(database?.url ? { DATABASE_URL: database.url } : {}),
-        RATE_LIMIT_FACTOR: "1000",
-        FEDERATION_ALLOW_PRIVATE_ADDRESS: "true",
-        QUEUE_POLL_INTERVAL_MS: "100",
-        LOG_LEVEL: process.env.FED_LOG ?? "warning",
-      }),
-      Peer.start(),
-    ]);
+    federated = await startFederated("fedchat-sigs-");
+    ({ server, peer } = federated);
     alice = await register(server, "alice");
     room = await ok<RoomBody>(201, server, alice.token, "POST", "/api/v1/rooms", {
       name: "Signatures",
@@ -147,10 +130,7 @@ describe("signatures made by an independent implementation (http-message-signatu
   }, 60_000);
 
   afterAll(async () => {
-    await peer?.close();
-    if (server) await stopServer(server);
-    await database?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await federated?.close();
   });
 
   beforeEach(() => {

@@ -1,11 +1,11 @@
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
-import { preparedDataDir } from "../helpers/data-dir.ts";
-import { Peer, type PeerActor, rehost } from "../helpers/peer.ts";
-import { type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
+import { type Federated, startFederated } from "../helpers/federated.ts";
+import { type Peer, type PeerActor, rehost } from "../helpers/peer.ts";
+import type { ServerProcess } from "../helpers/server.ts";
 import { eventually, memberHandles, ok, register, type User } from "../helpers/stream.ts";
 
 // Documents shaped as other servers send them (our own fixtures in test/fixtures/interop/, each
@@ -45,7 +45,7 @@ interface MessageBody {
 }
 
 describe("interop: other servers' documents through the real inbox", () => {
-  let dir: string;
+  let federated: Federated;
   let server: ServerProcess;
   let peer: Peer;
   let alice: User;
@@ -55,18 +55,8 @@ describe("interop: other servers' documents through the real inbox", () => {
   let serial = 0;
 
   beforeAll(async () => {
-    dir = preparedDataDir("fedchat-interop-");
-    [server, peer] = await Promise.all([
-      startServer({
-        DATA_DIR: dir,
-        RATE_LIMIT_FACTOR: "1000",
-        FEDERATION_ALLOW_PRIVATE_ADDRESS: "true",
-        QUEUE_POLL_INTERVAL_MS: "100",
-        ATTACHMENT_MAX_BYTES: String(100 * 1024),
-        LOG_LEVEL: process.env.FED_LOG ?? "warning",
-      }),
-      Peer.start(),
-    ]);
+    federated = await startFederated("fedchat-interop-", { ATTACHMENT_MAX_BYTES: String(100 * 1024) });
+    ({ server, peer } = federated);
     alice = await register(server, "alice");
     room = await ok<RoomBody>(201, server, alice.token, "POST", "/api/v1/rooms", {
       name: "Lobby",
@@ -78,9 +68,7 @@ describe("interop: other servers' documents through the real inbox", () => {
 
   afterAll(async () => {
     if (process.env.FED_DUMP) writeFileSync(process.env.FED_DUMP, server?.output() ?? "");
-    await peer?.close();
-    if (server) await stopServer(server);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await federated?.close();
   });
 
   beforeEach(() => {

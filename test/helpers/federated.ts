@@ -1,0 +1,51 @@
+/**
+ * A server process and a loopback peer, as the federation tests start them: the server on the
+ * embedded database in a prepared data directory, or on a PostgreSQL database of its own when
+ * TEST_DATABASE_URL is set; private addresses allowed (the peer is on loopback), rate limits
+ * relaxed, the queue polled often.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { preparedDataDir } from "./data-dir.ts";
+import { createTestDatabase, type TestDatabase } from "./db.ts";
+import { Peer } from "./peer.ts";
+import { type ServerProcess, startServer, stopServer } from "./server.ts";
+
+export interface Federated {
+  readonly server: ServerProcess;
+  readonly peer: Peer;
+  /** Stops both and removes what the server stored. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server (with `env` on top of the defaults) and a peer side by side.
+ * @param prefix The data directory's name prefix (`fedchat-<what>-`).
+ */
+export async function startFederated(prefix: string, env: Record<string, string> = {}): Promise<Federated> {
+  const database: TestDatabase | undefined = process.env.TEST_DATABASE_URL ? await createTestDatabase() : undefined;
+  const dir = database ? mkdtempSync(join(tmpdir(), prefix)) : preparedDataDir(prefix);
+  const [server, peer] = await Promise.all([
+    startServer({
+      DATA_DIR: dir,
+      ...(database?.url ? { DATABASE_URL: database.url } : {}),
+      RATE_LIMIT_FACTOR: "1000",
+      FEDERATION_ALLOW_PRIVATE_ADDRESS: "true",
+      QUEUE_POLL_INTERVAL_MS: "100",
+      LOG_LEVEL: process.env.FED_LOG ?? "warning",
+      ...env,
+    }),
+    Peer.start(),
+  ]);
+  return {
+    server,
+    peer,
+    async close() {
+      await peer.close();
+      await stopServer(server);
+      await database?.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
