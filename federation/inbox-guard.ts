@@ -3,7 +3,10 @@ import { AppError } from "../src/errors.ts";
 import type { Env } from "../src/http/app.ts";
 import { addressKey, clientAddress } from "../src/http/client-address.ts";
 import { isStorableText, jsonNodes } from "../src/json.ts";
+import { logger } from "../src/log.ts";
 import { blockedHostIn, hostOf, sameOrigin } from "./remote.ts";
+
+const log = logger("federation", "inbox");
 
 const jsonType = /^application\/(activity\+json|ld\+json|json)\s*(;|$)/i;
 
@@ -78,6 +81,101 @@ function checkSignatureHeaders(c: Context<Env>): void {
   }
 }
 
+/**
+ * The activities the inbox handles (federation/inbox.ts). Fedify answers 202 to any other and
+ * drops it; they are refused here instead, so that the sender learns it.
+ */
+const handledActivities = new Set([
+  "Accept",
+  "Add",
+  "Announce",
+  "Block",
+  "Create",
+  "Delete",
+  "EmojiReact",
+  "Follow",
+  "Invite",
+  "Join",
+  "Leave",
+  "Like",
+  "Reject",
+  "Remove",
+  "TentativeAccept",
+  "TentativeReject",
+  "Undo",
+  "Update",
+]);
+
+/**
+ * The objects a `Create` or `Update` may carry: what becomes a message (federation/objects.ts),
+ * and the actors an `Update` refreshes. FEDERATION.md has the table.
+ */
+export const messageObjectTypes = [
+  "Note",
+  "ChatMessage",
+  "Page",
+  "Article",
+  "Question",
+  "Event",
+  "Video",
+  "Audio",
+  "Image",
+] as const;
+const updatableObjects = new Set<string>([
+  ...messageObjectTypes,
+  "Person",
+  "Group",
+  "Service",
+  "Application",
+  "Organization",
+]);
+
+/** A type's name without its namespace: `as:Note`, `…/activitystreams#Note` and `Note` alike. */
+function typeNames(value: unknown): string[] {
+  const names = (Array.isArray(value) ? value : [value]).filter((t): t is string => typeof t === "string");
+  return names.map((name) => name.slice(Math.max(name.lastIndexOf("#"), name.lastIndexOf(":")) + 1));
+}
+
+/** Refusals by the guard, by code and type, since the process started. */
+const refusals = new Map<string, number>();
+
+/** How many deliveries of each unsupported type were refused (`<code> <type>` → count). */
+export function inboxRefusals(): ReadonlyMap<string, number> {
+  return refusals;
+}
+
+/**
+ * Refuses an activity the server does not handle, or a `Create`/`Update` of an object it does
+ * not, with a coded problem rather than a silent 202; logged and counted.
+ * @throws {AppError} `unsupported_activity` or `unsupported_object`.
+ */
+function checkTypes(activity: { type?: unknown; object?: unknown }, sender: string | undefined): void {
+  const refuse = (code: "unsupported_activity" | "unsupported_object", type: string, message: string) => {
+    const key = `${code} ${type.slice(0, 64)}`;
+    if (refusals.has(key) || refusals.size < 1_000) refusals.set(key, (refusals.get(key) ?? 0) + 1);
+    log.info("Refused a delivery from {sender}: {code} {type}", { sender, code, type });
+    throw new AppError(code, message);
+  };
+  const types = typeNames(activity.type);
+  const handled = types.find((t) => handledActivities.has(t));
+  if (handled == null) {
+    const type = types[0] ?? "(none)";
+    refuse("unsupported_activity", type, `${type} activities are not handled here.`);
+    return;
+  }
+  if (handled !== "Create" && handled !== "Update") return;
+  // An object given by its IRI is read later; its type is checked then.
+  for (const object of Array.isArray(activity.object) ? activity.object : [activity.object]) {
+    if (object == null || typeof object !== "object") continue;
+    const objectTypes = typeNames((object as { type?: unknown }).type);
+    const allowed = handled === "Create" ? new Set<string>(messageObjectTypes) : updatableObjects;
+    if (!objectTypes.some((t) => allowed.has(t))) {
+      const type = objectTypes[0] ?? "(none)";
+      refuse("unsupported_object", type, `A ${handled} of a ${type} is not handled here.`);
+    }
+  }
+}
+
 /** The IRI of a JSON-LD node given as a string or as an object with an `id`. */
 function idOf(value: unknown): string | undefined {
   const id = typeof value === "string" ? value : (value as { id?: unknown } | null)?.id;
@@ -134,6 +232,7 @@ export async function checkInbox(c: Context<Env>, bytes: Uint8Array<ArrayBuffer>
   const blocked = await blockedHostIn(c.var.deps, [json, keyId ?? null]);
   if (blocked) throw new AppError("server_blocked", `Activities that involve ${blocked} are refused here.`);
   checkSignatureHeaders(c);
+  checkTypes(json as { type?: unknown; object?: unknown }, keyId ? hostOf(keyId) : undefined);
   // A server speaks only for its own actors: Fedify believes a key document's `owner`, so a key
   // served by one server that names another server's actor as its owner must not sign for it.
   const activity = json as { id?: unknown; actor?: unknown };

@@ -6,14 +6,12 @@ import type { Context, InboxContext } from "@fedify/fedify";
 import {
   type Activity,
   type Object as APObject,
-  ChatMessage,
   type Create,
   type Delete,
   type EmojiReact,
   Group,
   isActor,
   type Like,
-  Note,
   type Update,
 } from "@fedify/vocab";
 import { and, eq, isNull } from "drizzle-orm";
@@ -21,6 +19,7 @@ import { type Room, roomMembers, rooms } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { AppError } from "../src/errors.ts";
 import { storableJson } from "../src/json.ts";
+import { logger } from "../src/log.ts";
 import {
   applyRemoteDelete,
   applyRemoteEdit,
@@ -32,9 +31,12 @@ import {
 } from "../src/messages/remote.ts";
 import { admitRemoteActor } from "../src/rooms/remote.ts";
 import { appendEvents } from "../src/stream/events.ts";
-import { mentionedLocals, noteContent, reactionKeyOf } from "./notes.ts";
+import { mentionedLocals, reactionKeyOf } from "./notes.ts";
+import { isMessageObject, objectContent } from "./objects.ts";
 import { actorIdFor, mirrorOf, rememberActor, rememberGroup, sameOrigin, storedActorId } from "./remote.ts";
 import { roomOf } from "./rooms.ts";
+
+const log = logger("federation", "inbox");
 
 /** A room hosted here, by its `Group` IRI. */
 export async function hostedRoom(deps: Deps, iri: URL | null | undefined): Promise<Room | undefined> {
@@ -65,7 +67,7 @@ async function addressedRoom(deps: Deps, activity: Activity, object?: APObject |
     const room = await hostedRoom(deps, iri);
     if (room) return room;
   }
-  if (object instanceof Note && object.replyTargetId) {
+  if (object?.replyTargetId) {
     const reply = await messageByIri(deps, object.replyTargetId.href);
     if (reply) {
       const [room] = await deps.db
@@ -91,7 +93,7 @@ export async function remoteNote(
     iri: iri.href,
     authorId,
     ...content,
-    inReplyTo: object instanceof Note ? (object.replyTargetId?.href ?? null) : null,
+    inReplyTo: object.replyTargetId?.href ?? null,
     published: object.published ? new Date(object.published.epochMilliseconds) : null,
     mentioned: await mentionedLocals(deps, object),
     activity,
@@ -121,12 +123,19 @@ export async function onCreate(ctx: InboxContext<Deps>, create: Create) {
   const deps = ctx.data;
   const object = await create.getObject({ crossOrigin: "ignore" }).catch(() => null);
   if (object == null || object.id == null) return;
-  if (!(object instanceof Note || object instanceof ChatMessage)) return;
+  if (!isMessageObject(object)) {
+    // Given by its IRI, so the inbox guard could not see its type.
+    log.info("Ignored a Create of a {type} from {actor}: not a message object.", {
+      type: object.constructor.name,
+      actor: create.actorId?.href,
+    });
+    return;
+  }
   // Only the author's own server speaks for the author.
   if (!sameOrigin(object.id, create.actorId) || object.attributionId?.href !== create.actorId?.href) return;
   const room = await addressedRoom(deps, create, object);
   if (room == null) return;
-  const content = await noteContent(object);
+  const content = await objectContent(object);
   if (content == null) return;
   const authorId = await senderId(ctx, create);
   if (authorId == null) return;
@@ -170,7 +179,7 @@ export async function onUpdate(ctx: Context<Deps>, update: Update, mirror?: Room
   if (message != null && mirror && message.roomId !== mirror.id) return;
   const authorId = await actorIdFor(ctx, update.actorId as URL);
   if (authorId == null || (message != null && authorId !== message.authorId)) return;
-  const content = await noteContent(object);
+  const content = await objectContent(object);
   if (content == null) return;
   const edit = {
     content: content.content,

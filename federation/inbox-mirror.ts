@@ -15,7 +15,6 @@ import {
   EmojiReact,
   Like,
   type Multikey,
-  Note,
   type Reject,
   type Remove,
   Tombstone,
@@ -32,7 +31,8 @@ import { mirrorHasGap, storeRemoteMessage } from "../src/messages/remote.ts";
 import { addMember } from "../src/rooms/members.ts";
 import { recordRemoteBan, removeRemoteMember, settlePendingJoin } from "../src/rooms/remote.ts";
 import { onDelete, onReaction, onUpdate, rawJson, remoteNote, senderId } from "./inbox-messages.ts";
-import { localActorIri, noteContent } from "./notes.ts";
+import { localActorIri } from "./notes.ts";
+import { isMessageObject, objectContent } from "./objects.ts";
 import { refreshMirror } from "./port.ts";
 import { actorIdFor, mirrorOf, sameOrigin, storedActorId } from "./remote.ts";
 
@@ -136,8 +136,8 @@ async function trustedInner(ctx: Context<Deps>, object: unknown, context: unknow
 
 /**
  * Re-fetches what an unverified relayed activity is about from its origin: a `Create` or
- * `Update` is replaced by the `Note` as its author's server serves it now; a `Delete` counts
- * when the note is gone there. Anything else is dropped.
+ * `Update` is replaced by the object (a `Note`, a `Page`…) as its author's server serves it now; a `Delete` counts
+ * when the object is gone there. Anything else is dropped.
  */
 async function refetch(ctx: Context<Deps>, parsed: Activity): Promise<Activity | undefined> {
   if (parsed.actorId == null || parsed.id == null || !sameOrigin(parsed.id, parsed.actorId)) {
@@ -147,7 +147,9 @@ async function refetch(ctx: Context<Deps>, parsed: Activity): Promise<Activity |
   if (objectId == null || !sameOrigin(objectId, parsed.actorId)) return undefined;
   const current = await ctx.lookupObject(objectId.href).catch(() => null);
   if (parsed instanceof Create || parsed instanceof Update) {
-    if (!(current instanceof Note) || current.attributionId?.href !== parsed.actorId.href) return undefined;
+    if (current == null || !isMessageObject(current) || current.attributionId?.href !== parsed.actorId.href) {
+      return undefined;
+    }
     const Cls = parsed instanceof Create ? Create : Update;
     return new Cls({ id: parsed.id, actor: parsed.actorId, object: current });
   }
@@ -173,7 +175,7 @@ async function applyInMirror(
     const object = await inner.getObject({ crossOrigin: "ignore" }).catch(() => null);
     if (object == null || object.id == null || !sameOrigin(object.id, inner.actorId)) return;
     if (object.attributionId?.href !== inner.actorId?.href) return;
-    const content = await noteContent(object);
+    const content = await objectContent(object);
     const authorId = await senderId(ctx, inner);
     if (content == null || authorId == null) return;
     const before = mirror.lastSeq;

@@ -4,14 +4,12 @@ import {
   Activity,
   type Object as APObject,
   Audio,
-  ChatMessage,
   Create,
   Delete,
   Document,
   EmojiReact,
   Image,
   Like,
-  Link,
   Mention,
   Note,
   Source,
@@ -24,19 +22,11 @@ import { Temporal } from "@js-temporal/polyfill";
 import { eq, or } from "drizzle-orm";
 import { type Attachment, actors, attachments, type Message, messages, users } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
-import { maxAttachmentsPerMessage } from "../src/media/attachments.ts";
-import { type RemoteAttachment, remoteFileName } from "../src/media/carried.ts";
 import { federatedUrl } from "../src/media/downloads.ts";
 import { parseReactionKey } from "../src/messages/emoji.ts";
-import { plainText, sanitizeRemoteHtml } from "../src/messages/markdown.ts";
-import { maxMessageLength } from "../src/messages/messages.ts";
 import { messageUrl } from "../src/messages/views.ts";
-import { storableText, truncate } from "../src/text.ts";
 import { eddsaJcsProof } from "./proofs.ts";
 import { userIdentifier } from "./users.ts";
-
-/** The largest HTML accepted in a remote message; larger ones are refused, not cut. */
-const maxRemoteHtml = 64 * 1024;
 
 function instant(date: Date): Temporal.Instant {
   return Temporal.Instant.fromEpochMilliseconds(date.getTime());
@@ -229,61 +219,6 @@ export function reactionKeyOf(activity: Like | EmojiReact): string | undefined {
   const parsed = parseReactionKey(content);
   if (parsed == null) return undefined;
   return parsed.kind === "unicode" ? parsed.emoji : `:${parsed.shortcode}:`;
-}
-
-const mediaTypePattern = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$/i;
-
-function dimension(value: number | null | undefined): number | null {
-  return value != null && Number.isInteger(value) && value > 0 && value <= 65535 ? value : null;
-}
-
-/**
- * A remote note's files: its embedded `Document`s (and `Image`, `Video`, `Audio`) with an
- * http(s) URL, at most {@link maxAttachmentsPerMessage}. Nothing is fetched: an attachment given
- * only by its IRI is skipped, and the files themselves are fetched when someone opens them.
- */
-export async function noteAttachments(object: APObject): Promise<RemoteAttachment[]> {
-  const found: RemoteAttachment[] = [];
-  const refuse = async (): Promise<never> => {
-    throw new Error("Attachments are not fetched.");
-  };
-  for await (const item of object.getAttachments({ documentLoader: refuse, suppressError: true })) {
-    if (found.length >= maxAttachmentsPerMessage) break;
-    if (!(item instanceof Document)) continue;
-    const url = item.url instanceof Link ? item.url.href : item.url;
-    if (url == null || (url.protocol !== "https:" && url.protocol !== "http:") || url.href.length > 2048) continue;
-    const declared = item.mediaType ?? (item.url instanceof Link ? item.url.mediaType : null);
-    found.push({
-      url: url.href,
-      name: remoteFileName(item.name?.toString(), url.href),
-      mediaType: declared && mediaTypePattern.test(declared) ? declared.toLowerCase() : "application/octet-stream",
-      width: dimension(item.width),
-      height: dimension(item.height),
-    });
-  }
-  return found;
-}
-
-/**
- * What a remote `Note` (or Pleroma `ChatMessage`) says, cleaned, with its files, or undefined
- * when unusable (too large, or neither text nor files).
- */
-export async function noteContent(
-  object: APObject,
-): Promise<{ content: string; html: string; attachments: RemoteAttachment[] } | undefined> {
-  if (!(object instanceof Note || object instanceof ChatMessage)) return undefined;
-  const raw = object.content?.toString() ?? "";
-  if (raw.length > maxRemoteHtml) return undefined;
-  const html = storableText(sanitizeRemoteHtml(raw));
-  const source = object.source;
-  const markdown =
-    source?.mediaType === "text/markdown" || source?.mediaType === "text/plain"
-      ? source.content?.toString()
-      : undefined;
-  const content = truncate(storableText(markdown ?? plainText(html)), maxMessageLength * 4);
-  const files = await noteAttachments(object);
-  if (content.trim() === "" && html === "" && files.length === 0) return undefined;
-  return { content, html, attachments: files };
 }
 
 /** Local users a remote note mentions (its `Mention` tags that point at us). */

@@ -38,6 +38,8 @@ export const errorCodes = {
   contact_request_not_found: { status: 404, title: "No such contact request" },
   unsupported_media_type: { status: 415, title: "The body's media type is not accepted here" },
   validation_failed: { status: 422, title: "The input is not valid" },
+  unsupported_activity: { status: 422, title: "This server does not handle activities of that type" },
+  unsupported_object: { status: 422, title: "This server does not handle objects of that type" },
   rate_limited: { status: 429, title: "Too many requests" },
   internal: { status: 500, title: "Something went wrong on the server" },
   remote_unreachable: { status: 502, title: "The remote server could not be reached" },
