@@ -1,9 +1,12 @@
+import { getDocumentLoader, verifyRequest } from "@fedify/fedify";
 import type { Context } from "hono";
 import { AppError } from "../src/errors.ts";
 import type { Env } from "../src/http/app.ts";
 import { addressKey, clientAddress } from "../src/http/client-address.ts";
 import { isStorableText, jsonNodes } from "../src/json.ts";
 import { logger } from "../src/log.ts";
+import { type RefusalCode, recordRefusal } from "../src/servers.ts";
+import { contextLoader } from "./contexts.ts";
 import { blockedHostIn, hostOf, sameOrigin } from "./remote.ts";
 
 const log = logger("federation", "inbox");
@@ -136,44 +139,57 @@ function typeNames(value: unknown): string[] {
   return names.map((name) => name.slice(Math.max(name.lastIndexOf("#"), name.lastIndexOf(":")) + 1));
 }
 
-/** Refusals by the guard, by code and type, since the process started. */
-const refusals = new Map<string, number>();
-
-/** How many deliveries of each unsupported type were refused (`<code> <type>` → count). */
-export function inboxRefusals(): ReadonlyMap<string, number> {
-  return refusals;
-}
-
 /**
- * Refuses an activity the server does not handle, or a `Create`/`Update` of an object it does
- * not, with a coded problem rather than a silent 202; logged and counted.
- * @throws {AppError} `unsupported_activity` or `unsupported_object`.
+ * What is wrong with an activity's type, if anything: an activity no listener handles, or a
+ * `Create`/`Update` of an object that is not handled.
  */
-function checkTypes(activity: { type?: unknown; object?: unknown }, sender: string | undefined): void {
-  const refuse = (code: "unsupported_activity" | "unsupported_object", type: string, message: string) => {
-    const key = `${code} ${type.slice(0, 64)}`;
-    if (refusals.has(key) || refusals.size < 1_000) refusals.set(key, (refusals.get(key) ?? 0) + 1);
-    log.info("Refused a delivery from {sender}: {code} {type}", { sender, code, type });
-    throw new AppError(code, message);
-  };
+function unsupportedType(activity: {
+  type?: unknown;
+  object?: unknown;
+}): { code: RefusalCode; type: string; message: string } | undefined {
   const types = typeNames(activity.type);
   const handled = types.find((t) => handledActivities.has(t));
   if (handled == null) {
     const type = types[0] ?? "(none)";
-    refuse("unsupported_activity", type, `${type} activities are not handled here.`);
-    return;
+    return { code: "unsupported_activity", type, message: `${type} activities are not handled here.` };
   }
-  if (handled !== "Create" && handled !== "Update") return;
+  if (handled !== "Create" && handled !== "Update") return undefined;
+  const allowed = handled === "Create" ? new Set<string>(messageObjectTypes) : updatableObjects;
   // An object given by its IRI is read later; its type is checked then.
   for (const object of Array.isArray(activity.object) ? activity.object : [activity.object]) {
     if (object == null || typeof object !== "object") continue;
     const objectTypes = typeNames((object as { type?: unknown }).type);
-    const allowed = handled === "Create" ? new Set<string>(messageObjectTypes) : updatableObjects;
     if (!objectTypes.some((t) => allowed.has(t))) {
       const type = objectTypes[0] ?? "(none)";
-      refuse("unsupported_object", type, `A ${handled} of a ${type} is not handled here.`);
+      return { code: "unsupported_object", type, message: `A ${handled} of a ${type} is not handled here.` };
     }
   }
+  return undefined;
+}
+
+/**
+ * Refuses an activity the server does not handle with a coded problem rather than a silent
+ * 202; logged, and counted per server (src/servers.ts) once the signature shows which server
+ * sent it (an unverified one counts as `(unsigned)`, so nobody can inflate another's count).
+ * @throws {AppError} `unsupported_activity` or `unsupported_object`.
+ */
+async function checkTypes(
+  c: Context<Env>,
+  activity: { type?: unknown; object?: unknown },
+  bytes: Uint8Array<ArrayBuffer>,
+): Promise<void> {
+  const refusal = unsupportedType(activity);
+  if (refusal == null) return;
+  const deps = c.var.deps;
+  const request = new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body: bytes });
+  const key = await verifyRequest(request, {
+    documentLoader: getDocumentLoader({ allowPrivateAddress: deps.config.allowPrivateAddress }),
+    contextLoader,
+  }).catch(() => null);
+  const host = key?.id ? hostOf(key.id.href) : "(unsigned)";
+  log.info("Refused a delivery from {host}: {code} {type}", { host, code: refusal.code, type: refusal.type });
+  await recordRefusal(deps, host, refusal.code, refusal.type);
+  throw new AppError(refusal.code, refusal.message);
 }
 
 /** The IRI of a JSON-LD node given as a string or as an object with an `id`. */
@@ -232,7 +248,7 @@ export async function checkInbox(c: Context<Env>, bytes: Uint8Array<ArrayBuffer>
   const blocked = await blockedHostIn(c.var.deps, [json, keyId ?? null]);
   if (blocked) throw new AppError("server_blocked", `Activities that involve ${blocked} are refused here.`);
   checkSignatureHeaders(c);
-  checkTypes(json as { type?: unknown; object?: unknown }, keyId ? hostOf(keyId) : undefined);
+  await checkTypes(c, json as { type?: unknown; object?: unknown }, bytes);
   // A server speaks only for its own actors: Fedify believes a key document's `owner`, so a key
   // served by one server that names another server's actor as its owner must not sign for it.
   const activity = json as { id?: unknown; actor?: unknown };

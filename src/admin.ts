@@ -22,7 +22,7 @@ import { setupLogging } from "./log.ts";
 import { SendBatcher } from "./messages/send-batch.ts";
 import { listAllRooms } from "./rooms/rooms.ts";
 import { loadSecrets, urlSigningKey } from "./secrets.ts";
-import { blockServer, listBlockedServers, unblockServer } from "./servers.ts";
+import { blockServer, listBlockedServers, listRefusals, unblockServer } from "./servers.ts";
 
 const usage = `Usage: npm run admin -- <command> [options]
 
@@ -37,6 +37,7 @@ const usage = `Usage: npm run admin -- <command> [options]
   servers:unblock <host>                                    federate with it again
   servers:list                                              list blocked servers
   servers:deliveries [--json]                               each destination's delivery stream: behind, failures
+  servers:refusals [--json]                                 what other servers sent that the inbox does not handle
   consistency:check [--fix] [--json]                        find (and repair) rows and files that disagree;
                                                             also \`npm run check-consistency [-- --fix]\`
 `;
@@ -158,6 +159,15 @@ Object.assign(commands, {
       print(`${r.inbox}\t${r.queued - r.position} behind\t${r.signatureSpec ?? "scheme unknown"}${failing}`);
     }
     print(`${rows.length} destination${rows.length === 1 ? "" : "s"}.`);
+  },
+  async "servers:refusals"(deps, _args, options) {
+    const rows = await listRefusals(deps);
+    if (options.json) {
+      print(JSON.stringify(rows));
+      return;
+    }
+    for (const r of rows) print(`${r.host}\t${r.code}\t${r.type}\t${r.count}\tlast ${r.lastAt.toISOString()}`);
+    print(`${rows.length} kind${rows.length === 1 ? "" : "s"} of refusal.`);
   },
   async "servers:list"(deps) {
     const rows = await listBlockedServers(deps);

@@ -1,5 +1,5 @@
-import { asc, eq, like, or } from "drizzle-orm";
-import { actors, blockedServers, roomMembers } from "./db/schema.ts";
+import { asc, desc, eq, like, or, sql } from "drizzle-orm";
+import { actors, blockedServers, inboxRefusals, roomMembers } from "./db/schema.ts";
 import type { Deps } from "./deps.ts";
 import { AppError } from "./errors.ts";
 import { canonicalHost } from "./net.ts";
@@ -54,4 +54,31 @@ export async function unblockServer(deps: Deps, input: string): Promise<boolean>
 /** The blocked servers, by name. */
 export async function listBlockedServers(deps: Pick<Deps, "db">) {
   return await deps.db.select().from(blockedServers).orderBy(asc(blockedServers.host));
+}
+
+/** Types counted per server before the rest count as `(other)`. */
+const refusalTypesPerHost = 100;
+
+/** What the inbox refuses for its type: an activity it does not handle, or such an object. */
+export type RefusalCode = "unsupported_activity" | "unsupported_object";
+
+/**
+ * Counts a delivery the inbox refused for its type. One statement; a server that invents
+ * types without end gets at most {@link refusalTypesPerHost} rows, then `(other)`.
+ * @param host The host of the signing key, or `(unsigned)`.
+ */
+export async function recordRefusal(deps: Pick<Deps, "db">, host: string, code: RefusalCode, type: string) {
+  const name = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(type) ? type : "(other)";
+  await deps.db.execute(sql`
+    INSERT INTO ${inboxRefusals} (host, code, type)
+    SELECT ${host}, ${code}, CASE
+      WHEN EXISTS (SELECT 1 FROM ${inboxRefusals} WHERE host = ${host} AND code = ${code} AND type = ${name})
+        OR (SELECT count(*) FROM ${inboxRefusals} WHERE host = ${host}) < ${refusalTypesPerHost}
+      THEN ${name} ELSE '(other)' END
+    ON CONFLICT (host, code, type) DO UPDATE SET count = ${inboxRefusals}.count + 1, last_at = now()`);
+}
+
+/** The refusals counted, the most recent first. */
+export async function listRefusals(deps: Pick<Deps, "db">) {
+  return await deps.db.select().from(inboxRefusals).orderBy(desc(inboxRefusals.lastAt)).limit(1_000);
 }

@@ -5,7 +5,18 @@
  * @module
  */
 import { sql } from "drizzle-orm";
-import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from "drizzle-orm/pg-core";
 
 /**
  * Fedify's key–value store (federation/kv.ts): caches, idempotency records, key caches.
@@ -61,6 +72,26 @@ export const blockedServers = pgTable("blocked_servers", {
   reason: text("reason").notNull().default(""),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
+
+/**
+ * Deliveries the inbox refused because it does not handle their type (an activity, or the
+ * object of a `Create`/`Update`), counted per sending server, refusal and type: what other
+ * servers send that this one drops. At most 100 types per server; more count as `(other)`.
+ */
+export const inboxRefusals = pgTable(
+  "inbox_refusals",
+  {
+    /** The host of the signing key, or `(unsigned)`. */
+    host: text("host").notNull(),
+    /** `unsupported_activity` or `unsupported_object`. */
+    code: text("code").notNull(),
+    type: text("type").notNull(),
+    count: bigint("count", { mode: "number" }).notNull().default(1),
+    firstAt: timestamp("first_at", { withTimezone: true }).notNull().defaultNow(),
+    lastAt: timestamp("last_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.host, t.code, t.type] })],
+);
 
 /**
  * How far the federation publisher has read the event log (one row). A process leases it

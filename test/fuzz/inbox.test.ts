@@ -44,8 +44,17 @@ import {
 
 const AS = "https://www.w3.org/ns/activitystreams";
 const PUBLIC = `${AS}#Public`;
-/** Fedify's own queue and the delivery streams: they change with any delivery. */
-const federationTables = ["fedify_queue", "federation_outbox", "federation_cursor", "delivery_streams"];
+/**
+ * Fedify's own queue and the delivery streams, which change with any delivery, and the count
+ * of refused deliveries, which a refusal adds to by design.
+ */
+const federationTables = [
+  "fedify_queue",
+  "federation_outbox",
+  "federation_cursor",
+  "delivery_streams",
+  "inbox_refusals",
+];
 
 let server: FuzzServer;
 let peer: Peer;

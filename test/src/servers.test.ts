@@ -9,7 +9,14 @@ import type { AppError } from "../../src/errors.ts";
 import { joinRoom, listMembers } from "../../src/rooms/members.ts";
 import { upsertRemoteActor } from "../../src/rooms/remote.ts";
 import { createRoom } from "../../src/rooms/rooms.ts";
-import { blockServer, listBlockedServers, normalizeHost, unblockServer } from "../../src/servers.ts";
+import {
+  blockServer,
+  listBlockedServers,
+  listRefusals,
+  normalizeHost,
+  recordRefusal,
+  unblockServer,
+} from "../../src/servers.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { testDeps } from "../helpers/secrets.ts";
 
@@ -72,5 +79,27 @@ describe("the server block list", () => {
     expect(await unblockServer(deps, "bad.example")).toBe(true);
     expect(await unblockServer(deps, "bad.example")).toBe(false);
     expect(await listBlockedServers(deps)).toEqual([]);
+  });
+});
+
+describe("refusals counted per server", () => {
+  it("counts each server's refused types, at most 100 of them, the rest and odd names as (other)", async () => {
+    await recordRefusal(deps, "lemmy.example", "unsupported_activity", "Dislike");
+    await recordRefusal(deps, "lemmy.example", "unsupported_activity", "Dislike");
+    await recordRefusal(deps, "lemmy.example", "unsupported_object", "Edition");
+    await recordRefusal(deps, "(unsigned)", "unsupported_activity", "x\u0000<script>");
+    const counts = (await listRefusals(deps)).map((r) => `${r.host} ${r.code} ${r.type} ${r.count}`);
+    expect(counts.sort()).toEqual([
+      "(unsigned) unsupported_activity (other) 1",
+      "lemmy.example unsupported_activity Dislike 2",
+      "lemmy.example unsupported_object Edition 1",
+    ]);
+
+    for (let i = 0; i < 105; i++) await recordRefusal(deps, "noisy.example", "unsupported_activity", `Made${i}`);
+    await recordRefusal(deps, "noisy.example", "unsupported_activity", "Made0");
+    const noisy = (await listRefusals(deps)).filter((r) => r.host === "noisy.example");
+    expect(noisy).toHaveLength(101);
+    expect(noisy.find((r) => r.type === "(other)")?.count).toBe(5);
+    expect(noisy.find((r) => r.type === "Made0")?.count).toBe(2);
   });
 });
