@@ -1,11 +1,11 @@
-import type { Context, Federation, RequestContext } from "@fedify/fedify";
+import type { Context, Federation } from "@fedify/fedify";
 import { Activity, Announce, Delete, Note, Tombstone } from "@fedify/vocab";
 import { and, asc, eq, gt, isNull, lte } from "drizzle-orm";
-import { actors, type Message, messages, outboundMessages, type Room, roomMembers, rooms } from "../src/db/schema.ts";
+import { type Message, messages, outboundMessages, type Room, rooms } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { messageUrl } from "../src/messages/views.ts";
 import { actorIri, createActivity, localActorIri, signedJson, toNote } from "./notes.ts";
-import { roomOf } from "./rooms.ts";
+import { mayRead, roomOf } from "./rooms.ts";
 
 /** Messages per history page. */
 const pageSize = 50;
@@ -13,23 +13,6 @@ const pageSize = 50;
 /** The IRI of the `Announce` that gave a message its number. */
 export function historyId(group: URL, seq: number): URL {
   return new URL(`${group.href}/history/${seq}`);
-}
-
-/**
- * Whether the signer of a request may read a room's history and messages: anyone for a public
- * room; for a private one, a server that has a member in it.
- */
-async function mayRead(ctx: RequestContext<Deps>, room: Room): Promise<boolean> {
-  if (room.visibility === "public" && !room.direct) return true;
-  const owner = await ctx.getSignedKeyOwner().catch(() => null);
-  if (owner?.id == null) return false;
-  const origin = owner.id.origin;
-  const members = await ctx.data.db
-    .select({ iri: actors.iri })
-    .from(roomMembers)
-    .innerJoin(actors, eq(actors.id, roomMembers.actorId))
-    .where(eq(roomMembers.roomId, room.id));
-  return members.some((m) => m.iri != null && new URL(m.iri).origin === origin);
 }
 
 /**

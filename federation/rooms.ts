@@ -1,9 +1,9 @@
 import type { Context, RequestContext } from "@fedify/fedify";
 import { Group } from "@fedify/vocab";
-import { and, eq, inArray, isNotNull, isNull, or } from "drizzle-orm";
-import { actors, invites, type Room, roomMembers } from "../src/db/schema.ts";
+import type { Room } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { publishedRoom } from "../src/rooms/keys.ts";
+import { hasMemberAt } from "../src/rooms/roster.ts";
 import { actorProperties } from "./actors.ts";
 
 const roomPath = /^rooms\/([0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})$/;
@@ -41,32 +41,25 @@ export async function toGroup(ctx: Context<Deps>, identifier: string, room: Room
   });
 }
 
+/** The origin of the server that signed the request, if it is signed. */
+async function signerOrigin(ctx: RequestContext<Deps>): Promise<string | undefined> {
+  const owner = await ctx.getSignedKeyOwner().catch(() => null);
+  return owner?.id?.origin;
+}
+
 /** Whether a request is signed by a server that has a member (or an invited user) in the room. */
 async function signedByMemberServer(ctx: Context<Deps>, room: Room): Promise<boolean> {
   if (!("getSignedKeyOwner" in ctx)) return true;
-  const owner = await (ctx as RequestContext<Deps>).getSignedKeyOwner().catch(() => null);
-  if (owner?.id == null) return false;
-  const rows = await ctx.data.db
-    .select({ iri: actors.iri })
-    .from(actors)
-    .where(
-      and(
-        isNotNull(actors.iri),
-        or(
-          inArray(
-            actors.id,
-            ctx.data.db.select({ id: roomMembers.actorId }).from(roomMembers).where(eq(roomMembers.roomId, room.id)),
-          ),
-          inArray(
-            actors.id,
-            ctx.data.db
-              .select({ id: invites.inviteeId })
-              .from(invites)
-              .where(and(eq(invites.roomId, room.id), isNull(invites.revokedAt), isNotNull(invites.inviteeId))),
-          ),
-        ),
-      ),
-    );
-  const origin = owner.id.origin;
-  return rows.some((r) => r.iri != null && new URL(r.iri).origin === origin);
+  const origin = await signerOrigin(ctx as RequestContext<Deps>);
+  return origin != null && (await hasMemberAt(ctx.data, room.id, origin, { invited: true }));
+}
+
+/**
+ * Whether the signer of a request may read what a room holds (its history and messages):
+ * anyone for a public room; for a private one, only a server that has a member in it.
+ */
+export async function mayRead(ctx: RequestContext<Deps>, room: Room): Promise<boolean> {
+  if (room.visibility === "public" && !room.direct) return true;
+  const origin = await signerOrigin(ctx);
+  return origin != null && (await hasMemberAt(ctx.data, room.id, origin));
 }
