@@ -21,6 +21,7 @@ import { guardFetches } from "./fetch.ts";
 import { historyDispatchers } from "./history.ts";
 import { inboxHandlers } from "./inbox.ts";
 import { dropUnreachableMembers } from "./remote.ts";
+import { roomCollections } from "./room-collections.ts";
 import { roomIdentifier, roomOf, toGroup } from "./rooms.ts";
 import { keyPairsOf, toPerson, userIdentifier, userOf } from "./users.ts";
 
@@ -167,6 +168,7 @@ export function createChatFederation(options: ChatFederationOptions): Federation
 
   inboxHandlers(federation.setInboxListeners("/{+identifier}/inbox", "/inbox").withIdempotency("global"));
   historyDispatchers(federation);
+  roomCollections(federation);
 
   // A member whose inbox answers 404 or 410 for good is gone: they leave the room.
   federation.setOutboxPermanentFailureHandler(async (ctx, { inbox, activity }) => {

@@ -19,7 +19,7 @@ import {
   updateActivity,
 } from "./notes.ts";
 import { recipient, remoteMembers } from "./remote.ts";
-import { roomIdentifier, toGroup } from "./rooms.ts";
+import { roomCollectionUri, roomIdentifier, toGroup } from "./rooms.ts";
 
 const log = logger("publisher");
 
@@ -221,6 +221,8 @@ async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): P
   const identifier = roomIdentifier(room.id);
   const group = ctx.getActorUri(identifier);
   const eventId = new URL(`${group.href}/events/${event.position}`);
+  // Joins and leaves change the collection the room serves there.
+  const members = roomCollectionUri(ctx, "members", identifier);
   const relayed = (event.activity as Json | null) ?? undefined;
   const announce = (object: Json, id = eventId): Json => ({
     "@context": "https://www.w3.org/ns/activitystreams",
@@ -285,9 +287,7 @@ async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): P
       const actorId = (data.member as { actor?: { id?: string } } | undefined)?.actor?.id;
       const member = actorId ? await actorIri(deps, actorId) : undefined;
       return member
-        ? await own(
-            new Add({ id: eventId, actor: group, object: member, target: new URL(`${group.href}/members`), to: group }),
-          )
+        ? await own(new Add({ id: eventId, actor: group, object: member, target: members, to: group }))
         : undefined;
     }
     case "member.left": {
@@ -296,9 +296,7 @@ async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): P
       if (member == null) return undefined;
       if (data.reason === "banned")
         return await own(new Block({ id: eventId, actor: group, object: member, to: member }));
-      return await own(
-        new Remove({ id: eventId, actor: group, object: member, target: new URL(`${group.href}/members`), to: group }),
-      );
+      return await own(new Remove({ id: eventId, actor: group, object: member, target: members, to: group }));
     }
     case "room.updated": {
       const [current] = await deps.db.select().from(rooms).where(eq(rooms.id, room.id));

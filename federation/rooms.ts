@@ -19,8 +19,61 @@ export async function roomOf(deps: Deps, identifier: string): Promise<Room | und
   return id ? await publishedRoom(deps, id) : undefined;
 }
 
+/** Names of the room collections registered with `setOrderedCollectionDispatcher` and kin. */
+export const roomCollection = {
+  moderators: "room:moderators",
+  followers: "room:followers",
+  members: "room:members",
+  featured: "room:featured",
+} as const;
+
+/** The IRI of one of a room's collections (`/rooms/<id>/<collection>`). */
+export function roomCollectionUri(ctx: Context<Deps>, name: keyof typeof roomCollection, identifier: string): URL {
+  return ctx.getCollectionUri(roomCollection[name], { identifier });
+}
+
+const lemmy = "https://join-lemmy.org/ns#";
+
+/** The terms Lemmy's context gives the properties it reads, which Fedify's actor context lacks. */
+const threadiverseContext = {
+  lemmy,
+  postingRestrictedToMods: "lemmy:postingRestrictedToMods",
+  sensitive: "as:sensitive",
+};
+
 /**
- * A room as an ActivityPub `Group` (FEP-1b12): name, topic as summary, avatar, both keys. Its
+ * A `Group` with Lemmy's `postingRestrictedToMods`, which Fedify's vocabulary does not have:
+ * Lemmy, Mbin and PieFed read it to tell whether anyone but moderators may post. They read
+ * JSON, not JSON-LD, so `sensitive` must be that key too (Fedify writes `as:sensitive`, its
+ * actor context having no term for it).
+ */
+export class RoomGroup extends Group {
+  postingRestrictedToMods = false;
+
+  override async toJsonLd(options: Parameters<Group["toJsonLd"]>[0] = {}): Promise<unknown> {
+    const json = await super.toJsonLd(options);
+    // Copies, not edits: what Fedify returns may be a document it keeps.
+    if (Array.isArray(json)) {
+      // Expanded (as embedded in an activity): the property under its full IRI.
+      const [node, ...rest] = json as Record<string, unknown>[];
+      const value = [{ "@value": this.postingRestrictedToMods }];
+      return node ? [{ ...node, [`${lemmy}postingRestrictedToMods`]: value }, ...rest] : json;
+    }
+    if (json == null || typeof json !== "object") return json;
+    const { "@context": context, "as:sensitive": sensitive, ...properties } = json as Record<string, unknown>;
+    return {
+      "@context": [...(Array.isArray(context) ? context : context == null ? [] : [context]), threadiverseContext],
+      ...properties,
+      ...(sensitive === undefined ? {} : { sensitive }),
+      postingRestrictedToMods: this.postingRestrictedToMods,
+    };
+  }
+}
+
+/**
+ * A room as an ActivityPub `Group` (FEP-1b12), shaped as the threadiverse expects (Lemmy's
+ * community, Mbin's magazine): name, topic as summary, avatar, both keys; `attributedTo` its
+ * moderators collection, `followers` and `featured` their collections, `sensitive` false. Its
  * WebFinger handle is `<room id>@<host>`: room ids contain `-`, which usernames cannot, so the
  * two never collide.
  */
@@ -33,12 +86,20 @@ export async function toGroup(ctx: Context<Deps>, identifier: string, room: Room
     avatar: open ? room.avatar : null,
     createdAt: room.createdAt,
   });
-  return new Group({
+  const group = new RoomGroup({
     ...properties,
+    // Lemmy learns a community's moderators from this collection.
+    attribution: roomCollectionUri(ctx, "moderators", identifier),
+    followers: roomCollectionUri(ctx, "followers", identifier),
+    featured: roomCollectionUri(ctx, "featured", identifier),
+    sensitive: false,
     // A private room admits only the invited: followers are approved, not automatic.
     manuallyApprovesFollowers: room.visibility === "private",
     discoverable: room.visibility === "public",
   });
+  // No room setting restricts posting to moderators (yet): everyone in the room may post.
+  group.postingRestrictedToMods = false;
+  return group;
 }
 
 /** The origin of the server that signed the request, if it is signed. */
@@ -55,8 +116,8 @@ async function signedByMemberServer(ctx: Context<Deps>, room: Room): Promise<boo
 }
 
 /**
- * Whether the signer of a request may read what a room holds (its history and messages):
- * anyone for a public room; for a private one, only a server that has a member in it.
+ * Whether the signer of a request may read what a room holds (its history, messages, member
+ * lists): anyone for a public room; for a private one, only a server that has a member in it.
  */
 export async function mayRead(ctx: RequestContext<Deps>, room: Room): Promise<boolean> {
   if (room.visibility === "public" && !room.direct) return true;
