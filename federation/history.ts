@@ -4,8 +4,8 @@ import { and, asc, eq, gt, isNull, lte } from "drizzle-orm";
 import { type Message, messages, outboundMessages, type Room, rooms } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { messageUrl } from "../src/messages/views.ts";
-import { actorIri, createActivity, localActorIri, signedJson, toNote } from "./notes.ts";
-import { mayRead, roomOf } from "./rooms.ts";
+import { actorIri, addressing, createActivity, localActorIri, signedJson, toNote } from "./notes.ts";
+import { mayRead, roomAudience, roomOf } from "./rooms.ts";
 
 /** Messages per history page. */
 const pageSize = 50;
@@ -59,7 +59,7 @@ export async function messageActivityJson(
   return await signedJson(
     ctx,
     author.identifier,
-    createActivity(await toNote(deps, message, author.iri, group), author.iri),
+    createActivity(await toNote(deps, message, author.iri, roomAudience(ctx, room)), author.iri),
   );
 }
 
@@ -78,9 +78,10 @@ export function historyDispatchers(federation: Federation<Deps>): void {
         .orderBy(asc(messages.seq));
       const group = ctx.getActorUri(identifier);
       const items: Announce[] = [];
+      const audience = addressing(roomAudience(ctx, room));
       for (const message of rows) {
         const object = await messageActivity(ctx, room, message);
-        if (object) items.push(new Announce({ id: historyId(group, message.seq), actor: group, object, to: group }));
+        if (object) items.push(new Announce({ id: historyId(group, message.seq), actor: group, object, ...audience }));
       }
       const last = after + pageSize;
       return { items, nextCursor: last < room.lastSeq ? String(last) : null };
@@ -108,8 +109,7 @@ export function historyDispatchers(federation: Federation<Deps>): void {
       const [room] = await deps.db.select().from(rooms).where(eq(rooms.id, row.roomId));
       const author = await actorIri(deps, row.authorId);
       if (room == null || author == null || room.deletedAt) return null;
-      const group = room.iri ? new URL(room.iri) : ctx.getActorUri(`rooms/${room.id}`);
-      return await toNote(deps, row, author, group);
+      return await toNote(deps, row, author, roomAudience(ctx, room));
     })
     .authorize(async (ctx, { id }) => {
       const deps = ctx.data;

@@ -71,16 +71,40 @@ function attachmentObject(deps: Deps, file: Attachment): Document {
   return new Document(values);
 }
 
+/** The public collection: what Mastodon and its forks show on timelines. */
+export const PUBLIC = new URL("https://www.w3.org/ns/activitystreams#Public");
+
+/** Who a room's messages are addressed to (see {@link addressing}). */
+export interface RoomAudience {
+  /** The room's `Group`. */
+  readonly group: URL;
+  /** A public room (not a direct conversation). */
+  readonly public: boolean;
+  /** The `Group`'s followers collection, when known (rooms hosted here). */
+  readonly followers?: URL;
+}
+
 /**
- * A message as a `Note` addressed to its room (FEP-1b12: `to`, `audience` and `context`), with
- * its files as `attachment`s. A message still on its way to a remote room has the id of its
- * outbound row, and its files are reserved under that id.
+ * The addressing of what is said in a room: a public room's `to` everyone, with the `Group`
+ * (and its followers) in `cc`, since Mastodon decides visibility from `to`/`cc` alone; a private
+ * room's to the `Group` only, never to the public.
+ */
+export function addressing(room: RoomAudience): { tos: URL[]; ccs: URL[] } {
+  return room.public
+    ? { tos: [PUBLIC], ccs: [room.group, ...(room.followers ? [room.followers] : [])] }
+    : { tos: [room.group], ccs: [] };
+}
+
+/**
+ * A message as a `Note` addressed to its room (FEP-1b12: `to`/`cc`, `audience` and `context`,
+ * see {@link addressing}), with its files as `attachment`s. A message still on its way to a
+ * remote room has the id of its outbound row, and its files are reserved under that id.
  */
 export async function toNote(
   deps: Deps,
   message: Pick<Message, "id" | "iri" | "content" | "html" | "createdAt" | "editedAt" | "replyTo">,
   author: URL,
-  room: URL,
+  room: RoomAudience,
 ): Promise<Note> {
   let replyTarget: URL | null = null;
   if (message.replyTo) {
@@ -99,9 +123,9 @@ export async function toNote(
     source: new Source({ content: message.content, mediaType: "text/markdown" }),
     published: instant(message.createdAt),
     updated: message.editedAt ? instant(message.editedAt) : null,
-    to: room,
-    audience: room,
-    contexts: [room],
+    ...addressing(room),
+    audience: room.group,
+    contexts: [room.group],
     replyTarget,
     attachments: files.filter((file) => file.remoteUrl == null).map((file) => attachmentObject(deps, file)),
   });
@@ -165,7 +189,14 @@ export const activityIds = {
 /** A local user's `Create` of a message. */
 export function createActivity(note: Note, actor: URL): Create {
   const id = note.id?.href as string;
-  return new Create({ id: activityIds.create(id), actor, object: note, tos: note.toIds, audience: note.audienceId });
+  return new Create({
+    id: activityIds.create(id),
+    actor,
+    object: note,
+    tos: note.toIds,
+    ccs: note.ccIds,
+    audience: note.audienceId,
+  });
 }
 
 /** A local user's `Update` of a message. */
@@ -176,6 +207,7 @@ export function updateActivity(note: Note, actor: URL, at: Date): Update {
     actor,
     object: note,
     tos: note.toIds,
+    ccs: note.ccIds,
     audience: note.audienceId,
   });
 }

@@ -6,9 +6,17 @@ import { actors, type Room, roomMembers } from "../src/db/schema.ts";
 import type { Deps, Federator, RemoteRoomAction } from "../src/deps.ts";
 import { AppError } from "../src/errors.ts";
 import { addPendingJoin } from "../src/rooms/remote.ts";
-import { createActivity, deleteActivity, localActorIri, reactionActivity, toNote, updateActivity } from "./notes.ts";
+import {
+  addressing,
+  createActivity,
+  deleteActivity,
+  localActorIri,
+  reactionActivity,
+  toNote,
+  updateActivity,
+} from "./notes.ts";
 import { fetchGroup, hostOf, isBlockedHost, recipient, rememberActor, rememberGroup } from "./remote.ts";
-import { roomIdentifier } from "./rooms.ts";
+import { roomAudience, roomIdentifier } from "./rooms.ts";
 
 /** A context for work that is not a request (the domain calling out). */
 function contextOf(federation: Federation<Deps>, deps: Deps): Context<Deps> {
@@ -166,8 +174,7 @@ export function createFederator(federation: Federation<Deps>, deps: Deps): Feder
       const ctx = contextOf(federation, deps);
       const user = await localActorIri(deps, actorId);
       if (user == null || room.iri == null) throw new AppError("forbidden", "Only local users act from here.");
-      const group = new URL(room.iri);
-      const activity = await activityFor(ctx, user, group, action);
+      const activity = await activityFor(ctx, user, room, action);
       await ctx.sendActivity({ identifier: user.identifier }, groupRecipient(room), activity, {
         orderingKey: room.id,
       });
@@ -178,10 +185,12 @@ export function createFederator(federation: Federation<Deps>, deps: Deps): Feder
 async function activityFor(
   ctx: Context<Deps>,
   user: { iri: URL; identifier: string },
-  group: URL,
+  room: Room,
   action: RemoteRoomAction,
 ) {
   const deps = ctx.data;
+  const audience = roomAudience(ctx, room);
+  const group = audience.group;
   switch (action.type) {
     case "create": {
       const note = await toNote(
@@ -196,7 +205,7 @@ async function activityFor(
           replyTo: null,
         },
         user.iri,
-        group,
+        audience,
       );
       const withReply = action.inReplyTo ? note.clone({ replyTarget: new URL(action.inReplyTo) }) : note;
       return createActivity(withReply, user.iri);
@@ -209,7 +218,7 @@ async function activityFor(
         content: action.html,
         source: new Source({ content: action.content, mediaType: "text/markdown" }),
         updated: Temporal.Instant.fromEpochMilliseconds(at.getTime()),
-        to: group,
+        ...addressing(audience),
         audience: group,
       });
       return updateActivity(note, user.iri, at);

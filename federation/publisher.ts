@@ -11,6 +11,7 @@ import { eventsChannel } from "../src/stream/events.ts";
 import { historyId, messageActivityJson } from "./history.ts";
 import {
   actorIri,
+  addressing,
   deleteActivity,
   localActorIri,
   reactionActivity,
@@ -19,7 +20,7 @@ import {
   updateActivity,
 } from "./notes.ts";
 import { recipient, remoteMembers } from "./remote.ts";
-import { roomCollectionUri, roomIdentifier, toGroup } from "./rooms.ts";
+import { roomAudience, roomCollectionUri, roomIdentifier, toGroup } from "./rooms.ts";
 
 const log = logger("publisher");
 
@@ -224,13 +225,16 @@ async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): P
   // Joins and leaves change the collection the room serves there.
   const members = roomCollectionUri(ctx, "members", identifier);
   const relayed = (event.activity as Json | null) ?? undefined;
+  // A public room announces to everyone, as Lemmy does; a private one to its members only.
+  const { tos, ccs } = addressing(roomAudience(ctx, room));
   const announce = (object: Json, id = eventId): Json => ({
     "@context": "https://www.w3.org/ns/activitystreams",
     id: id.href,
     type: "Announce",
     actor: group.href,
     object,
-    to: group.href,
+    to: tos.map((u) => u.href),
+    ...(ccs.length ? { cc: ccs.map((u) => u.href) } : {}),
   });
   const own = async (activity: Activity) =>
     (await activity.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader })) as Json;
@@ -251,7 +255,7 @@ async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): P
       const [message] = await deps.db.select().from(messages).where(eq(messages.id, id));
       const author = message ? await localActorIri(deps, message.authorId) : undefined;
       if (message == null || author == null || message.editedAt == null) return undefined;
-      const note = await toNote(deps, message, author.iri, group);
+      const note = await toNote(deps, message, author.iri, roomAudience(ctx, room));
       return announce(await signedJson(ctx, author.identifier, updateActivity(note, author.iri, message.editedAt)));
     }
     case "message.deleted": {

@@ -5,6 +5,7 @@ import type { Deps } from "../src/deps.ts";
 import { publishedRoom } from "../src/rooms/keys.ts";
 import { hasMemberAt } from "../src/rooms/roster.ts";
 import { actorProperties } from "./actors.ts";
+import type { RoomAudience } from "./notes.ts";
 
 const roomPath = /^rooms\/([0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})$/;
 
@@ -30,6 +31,18 @@ export const roomCollection = {
 /** The IRI of one of a room's collections (`/rooms/<id>/<collection>`). */
 export function roomCollectionUri(ctx: Context<Deps>, name: keyof typeof roomCollection, identifier: string): URL {
   return ctx.getCollectionUri(roomCollection[name], { identifier });
+}
+
+/** Who a room's messages are addressed to: its `Group`, and everyone for a public room. */
+export function roomAudience(ctx: Context<Deps>, room: Room): RoomAudience {
+  const open = room.visibility === "public" && !room.direct;
+  if (room.iri) return { group: new URL(room.iri), public: open };
+  const identifier = roomIdentifier(room.id);
+  return {
+    group: ctx.getActorUri(identifier),
+    public: open,
+    followers: roomCollectionUri(ctx, "followers", identifier),
+  };
 }
 
 const lemmy = "https://join-lemmy.org/ns#";

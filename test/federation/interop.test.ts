@@ -161,6 +161,20 @@ describe("interop: other servers' documents through the real inbox", () => {
       (a) => a.type === "Announce" && JSON.stringify(a.object).includes("welcome!"),
     );
     expect(announce.actor).toBe(room.url);
+    // Mastodon decides visibility from to/cc alone: a public room's Announce, the Create in it
+    // and the Note are all addressed to everyone, with the room (and its followers) in cc.
+    const create = announce.object as Json;
+    const note = create.object as Json;
+    // (Compacted, Fedify writes the public collection `as:Public`, which Mastodon and Misskey
+    // take as the same.)
+    const recipients = (value: unknown) => [value].flat().map((v) => (v === "as:Public" ? PUBLIC : v));
+    for (const [what, activity] of Object.entries({ announce, create, note })) {
+      expect(recipients(activity.to), what).toEqual([PUBLIC]);
+      expect(recipients(activity.cc), what).toEqual([room.url, `${room.url}/followers`]);
+    }
+    // And so is the Note as Mastodon fetches it.
+    const fetched = await fetch(String(note.id), { headers: { accept: "application/activity+json" } });
+    expect(recipients(((await fetched.json()) as Json).to)).toEqual([PUBLIC]);
   });
 
   it("drops a member whose server answers 410 Gone for good", async () => {
