@@ -32,6 +32,7 @@ import { onAnnounce, onAnswer, onMembership } from "./inbox-mirror.ts";
 import { localActorIri } from "./notes.ts";
 import { actorIdFor, fetchGroup, mirrorOf, rememberGroup, sameOrigin, storedActorId } from "./remote.ts";
 import { roomIdentifier } from "./rooms.ts";
+import { learnSoftware } from "./software.ts";
 
 const log = logger("inbox");
 
@@ -78,6 +79,8 @@ async function onJoin(ctx: InboxContext<Deps>, request: Follow | Join) {
     } else {
       await admitRemoteActor(deps, room.id, actorId);
     }
+    // What its server runs decides how it is told of messages: learnt now, before the first.
+    if (request.actorId) learnSoftware(deps, request.actorId.origin);
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
     log.info("Refused {actor} in room {room}: {code}", {

@@ -21,6 +21,7 @@ import {
 } from "./notes.ts";
 import { recipient, remoteMembers } from "./remote.ts";
 import { roomAudience, roomCollectionUri, roomIdentifier, toGroup } from "./rooms.ts";
+import { microblogOrigins } from "./software.ts";
 
 const log = logger("publisher");
 
@@ -181,14 +182,13 @@ async function outboxEntries(ctx: Context<Deps>, batch: StreamEvent[]): Promise<
       // One delivery per server that has a shared inbox.
       const inboxes = [...new Set(recipients.map((r) => (r.endpoints?.sharedInbox ?? r.inboxId).href))];
       if (inboxes.length === 0) continue;
-      entries.push({
-        position: event.position,
-        roomId: target.room.id,
-        body: JSON.stringify(json),
-        inboxes,
-        // Receivers number new messages; anything else must arrive in its place.
-        reorderable: event.type === "message.created",
-      });
+      // Receivers number new messages; anything else must arrive in its place.
+      const reorderable = event.type === "message.created";
+      const boost = reorderable ? await microblogTelling(ctx, target.room, json, inboxes) : undefined;
+      const own = boost ? inboxes.filter((inbox) => !boost.inboxes.includes(inbox)) : inboxes;
+      const entry = { position: event.position, roomId: target.room.id, reorderable };
+      if (own.length > 0) entries.push({ ...entry, body: JSON.stringify(json), inboxes: own });
+      if (boost) entries.push({ ...entry, variant: 1, ...boost });
     } catch (error) {
       log.warn("Event {position} ({type}) could not be published: {error}", {
         position: event.position,
@@ -198,6 +198,28 @@ async function outboxEntries(ctx: Context<Deps>, batch: StreamEvent[]): Promise<
     }
   }
   return entries;
+}
+
+/**
+ * A new message in a public room as microblogs show it: the room's `Announce` of the note by
+ * its id (which they fetch), for the inboxes on servers that run one. Undefined when none do.
+ */
+async function microblogTelling(
+  ctx: Context<Deps>,
+  room: Room,
+  announce: Json,
+  inboxes: readonly string[],
+): Promise<{ body: string; inboxes: string[] } | undefined> {
+  if (room.visibility !== "public" || room.direct) return undefined;
+  const micro = await microblogOrigins(ctx.data, [...new Set(inboxes.map((inbox) => new URL(inbox).origin))]);
+  const theirs = inboxes.filter((inbox) => micro.has(new URL(inbox).origin));
+  const create = announce.object as Json | undefined;
+  const note = create?.object;
+  const noteId = typeof note === "string" ? note : (note as Json | undefined)?.id;
+  if (theirs.length === 0 || typeof noteId !== "string") return undefined;
+  const { "@context": context, id, type: _, object: __, ...addressed } = announce;
+  const boost = { "@context": context, id: `${id}/note`, type: "Announce", ...addressed, object: noteId };
+  return { body: JSON.stringify({ ...boost, published: new Date().toISOString() }), inboxes: theirs };
 }
 
 /** A removed member's server hears of the removal (they are no longer a member to send to). */

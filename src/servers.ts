@@ -1,5 +1,5 @@
-import { asc, desc, eq, like, or, sql } from "drizzle-orm";
-import { actors, blockedServers, inboxRefusals, roomMembers } from "./db/schema.ts";
+import { asc, desc, eq, inArray, like, or, sql } from "drizzle-orm";
+import { actors, blockedServers, inboxRefusals, knownServers, roomMembers } from "./db/schema.ts";
 import type { Deps } from "./deps.ts";
 import { AppError } from "./errors.ts";
 import { canonicalHost } from "./net.ts";
@@ -81,4 +81,33 @@ export async function recordRefusal(deps: Pick<Deps, "db">, host: string, code: 
 /** The refusals counted, the most recent first. */
 export async function listRefusals(deps: Pick<Deps, "db">) {
   return await deps.db.select().from(inboxRefusals).orderBy(desc(inboxRefusals.lastAt)).limit(1_000);
+}
+
+/** What the servers at these origins run, as last learned (`software` null: unreadable). */
+export async function knownSoftware(
+  deps: Pick<Deps, "db">,
+  origins: readonly string[],
+): Promise<Map<string, { software: string | null; checkedAt: Date }>> {
+  if (origins.length === 0) return new Map();
+  const rows = await deps.db
+    .select()
+    .from(knownServers)
+    .where(inArray(knownServers.origin, [...origins]));
+  return new Map(rows.map((r) => [r.origin, { software: r.software, checkedAt: r.checkedAt }]));
+}
+
+/** Records what a server runs (its NodeInfo's software name and version, or null for neither). */
+export async function rememberSoftware(
+  deps: Pick<Deps, "db">,
+  origin: string,
+  software: string | null,
+  version: string | null,
+): Promise<void> {
+  const values = {
+    origin,
+    software: software?.toLowerCase().slice(0, 64) ?? null,
+    version: version?.slice(0, 64) ?? null,
+    checkedAt: new Date(),
+  };
+  await deps.db.insert(knownServers).values(values).onConflictDoUpdate({ target: knownServers.origin, set: values });
 }

@@ -13,6 +13,7 @@ import {
   jsonb,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   uuid,
@@ -74,6 +75,19 @@ export const blockedServers = pgTable("blocked_servers", {
 });
 
 /**
+ * What other servers run, from their NodeInfo (`software.name`), by origin: which shape of a
+ * room's activities each one shows. Learned in the background, again after a day.
+ */
+export const knownServers = pgTable("known_servers", {
+  /** `https://host[:port]`. */
+  origin: text("origin").primaryKey(),
+  /** NodeInfo's `software.name` (lowercase), or null when it could not be read. */
+  software: text("software"),
+  version: text("version"),
+  checkedAt: timestamp("checked_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
  * Deliveries the inbox refused because it does not handle their type (an activity, or the
  * object of a `Create`/`Update`), counted per sending server, refusal and type: what other
  * servers send that this one drops. At most 100 types per server; more count as `(other)`.
@@ -114,7 +128,13 @@ export const federationOutbox = pgTable(
   "federation_outbox",
   {
     /** The position of the event the activity tells of, in the event log. */
-    position: bigint("position", { mode: "number" }).primaryKey(),
+    position: bigint("position", { mode: "number" }).notNull(),
+    /**
+     * Which telling of the event: 0, the room's own (FEP-1b12), for most servers; 1, the
+     * shape a microblog shows (an `Announce` of the note by its id), for Mastodon and its
+     * kind. No inbox is in two variants of one position, so a stream's position is enough.
+     */
+    variant: smallint("variant").notNull().default(0),
     /** The room whose `Group` signs and sends it. */
     roomId: uuid("room_id").notNull(),
     /**
@@ -129,6 +149,7 @@ export const federationOutbox = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
+    primaryKey({ columns: [t.position, t.variant] }),
     index("federation_outbox_inboxes_idx").using("gin", t.inboxes),
     index("federation_outbox_created_idx").on(t.createdAt),
   ],

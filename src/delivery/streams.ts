@@ -23,6 +23,8 @@ export interface OutboxEntry {
   readonly inboxes: readonly string[];
   /** Whether it may overtake, or be overtaken by, its neighbours on the way (a new message). */
   readonly reorderable: boolean;
+  /** Which telling of the event (see the outbox's `variant`): 0 unless given. */
+  readonly variant?: number;
 }
 
 /** What a stream sends next: an outbox row. */

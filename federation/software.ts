@@ -1,0 +1,151 @@
+/**
+ * What other servers run, from their NodeInfo, and which of them are microblogs: programs that
+ * show a room's message only when the room announces the note itself (by its id), and ignore
+ * FEP-1b12's `Announce{Create{Note}}` (Mastodon's `Announce` handler fetches the object by id and
+ * keeps it only if it is a status). Learned in the background, never on the way of a delivery.
+ */
+import { parseNodeInfo, validatePublicUrl } from "@fedify/fedify";
+import type { Deps } from "../src/deps.ts";
+import { logger } from "../src/log.ts";
+import { knownSoftware, rememberSoftware } from "../src/servers.ts";
+import { software as ours } from "../src/version.ts";
+
+const log = logger("federation", "software");
+
+/** NodeInfo `software.name`s of microblogs (Mastodon's forks report `mastodon`). */
+const microblogSoftware = new Set([
+  "mastodon",
+  "hometown",
+  "fedibird",
+  "pleroma",
+  "akkoma",
+  "misskey",
+  "sharkey",
+  "firefish",
+  "iceshrimp",
+  "foundkey",
+  "cherrypick",
+  "catodon",
+  "gotosocial",
+  "hollo",
+  "snac",
+  "takahe",
+  "wildebeest",
+  "mitra",
+]);
+
+/** How long what a server runs is believed before it is asked again. */
+const relearnAfterMs = 24 * 60 * 60 * 1000;
+/** How long this process trusts what it read from the database (others may have learned more). */
+const cacheMs = 10 * 60 * 1000;
+/** NodeInfo fetches in flight at once, per process. */
+const maxLearning = 4;
+
+const cache = new Map<string, { software: string | null; at: number; checkedAt: number }>();
+const learning = new Set<string>();
+
+/** Whether a NodeInfo software name is a microblog's. */
+export function isMicroblog(software: string | null | undefined): boolean {
+  return software != null && microblogSoftware.has(software.toLowerCase());
+}
+
+/** NodeInfo documents are small; anything larger is not one. */
+const maxNodeInfoBytes = 64 * 1024;
+
+/**
+ * GETs JSON from a server, at most {@link maxNodeInfoBytes}, from public addresses only unless
+ * the configuration allows private ones (tests). (Fedify's `getNodeInfo` refuses loopback.)
+ */
+async function fetchJson(deps: Deps, start: URL): Promise<unknown> {
+  let url = start;
+  let response: Response;
+  // Redirects are followed by hand (three at most), each address checked before it is asked.
+  for (let hops = 0; ; hops++) {
+    if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error(`Not a web URL: ${url.href}`);
+    if (!deps.config.allowPrivateAddress) await validatePublicUrl(url.href);
+    response = await fetch(url, {
+      headers: { accept: "application/json", "user-agent": `${ours.name}/${ours.version} (+${deps.config.origin})` },
+      redirect: "manual",
+    });
+    const location = response.headers.get("location");
+    if (response.status < 300 || response.status >= 400 || location == null || hops >= 3) break;
+    await response.body?.cancel();
+    url = new URL(location, url);
+  }
+  if (!response.ok || response.body == null) throw new Error(`${url.href} answered ${response.status}`);
+  const declared = Number(response.headers.get("content-length") ?? 0);
+  if (declared > maxNodeInfoBytes) throw new Error(`${url.href} is too large`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body.getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    size += read.value.byteLength;
+    if (size > maxNodeInfoBytes) {
+      await reader.cancel();
+      throw new Error(`${url.href} is too large`);
+    }
+    chunks.push(read.value);
+  }
+  return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+}
+
+const nodeInfoRels = new Set([
+  "http://nodeinfo.diaspora.software/ns/schema/2.0",
+  "http://nodeinfo.diaspora.software/ns/schema/2.1",
+]);
+
+/** The software a server's NodeInfo names (through `/.well-known/nodeinfo`), if any. */
+async function nodeInfoSoftware(deps: Deps, origin: string): Promise<{ name: string; version: string | null } | null> {
+  const index = (await fetchJson(deps, new URL("/.well-known/nodeinfo", origin))) as { links?: unknown };
+  const links = Array.isArray(index?.links) ? (index.links as { rel?: unknown; href?: unknown }[]) : [];
+  const href = links.find((l) => typeof l?.rel === "string" && nodeInfoRels.has(l.rel))?.href;
+  if (typeof href !== "string" || !URL.canParse(href)) return null;
+  const info = parseNodeInfo(await fetchJson(deps, new URL(href)), { tryBestEffort: true });
+  return info ? { name: info.software.name, version: String(info.software.version) } : null;
+}
+
+/** Reads what a server runs and records it (null when it has no NodeInfo that parses). */
+async function learn(deps: Deps, origin: string): Promise<void> {
+  let found: { name: string; version: string | null } | null = null;
+  try {
+    found = await nodeInfoSoftware(deps, origin);
+  } catch (error) {
+    log.debug("The NodeInfo of {origin} could not be read: {error}", { origin, error });
+  }
+  await rememberSoftware(deps, origin, found?.name ?? null, found?.version ?? null);
+  cache.set(origin, { software: found?.name.toLowerCase() ?? null, at: Date.now(), checkedAt: Date.now() });
+}
+
+/** Starts learning what a server runs, unless it is known, being learned, or too many are. */
+export function learnSoftware(deps: Deps, origin: string): void {
+  if (learning.has(origin) || learning.size >= maxLearning) return;
+  learning.add(origin);
+  learn(deps, origin)
+    .catch((error: unknown) => log.warn("Could not record what {origin} runs: {error}", { origin, error }))
+    .finally(() => learning.delete(origin));
+}
+
+/**
+ * The origins among these that run a microblog. An origin not learned yet (or learned more
+ * than a day ago) is asked in the background and counts as not one until then: it gets the
+ * room's own activities, which every FEP-1b12 server (ours included) reads.
+ */
+export async function microblogOrigins(deps: Deps, origins: readonly string[]): Promise<Set<string>> {
+  const now = Date.now();
+  if (cache.size > 10_000) cache.clear();
+  const stale = origins.filter((o) => (cache.get(o)?.at ?? 0) < now - cacheMs);
+  if (stale.length > 0) {
+    const rows = await knownSoftware(deps, stale);
+    for (const origin of stale) {
+      const row = rows.get(origin);
+      cache.set(origin, { software: row?.software ?? null, at: now, checkedAt: row?.checkedAt.getTime() ?? 0 });
+    }
+  }
+  const found = new Set<string>();
+  for (const origin of origins) {
+    const known = cache.get(origin);
+    if (known == null || known.checkedAt < now - relearnAfterMs) learnSoftware(deps, origin);
+    if (isMicroblog(known?.software)) found.add(origin);
+  }
+  return found;
+}
