@@ -31,6 +31,7 @@ import { mirrorHasGap, storeRemoteMessage } from "../src/messages/remote.ts";
 import { addMember } from "../src/rooms/members.ts";
 import { recordRemoteBan, removeRemoteMember, settlePendingJoin } from "../src/rooms/remote.ts";
 import { onDelete, onReaction, onUpdate, rawJson, remoteNote, senderId } from "./inbox-messages.ts";
+import { syncMembersFromOrigin } from "./mirror-members.ts";
 import { localActorIri } from "./notes.ts";
 import { isMessageObject, objectContent } from "./objects.ts";
 import { refreshMirror } from "./port.ts";
@@ -351,9 +352,10 @@ export async function onAnswer(ctx: InboxContext<Deps>, answer: Accept | Reject)
 /**
  * A local user's join was accepted (by `Accept`, or an `Add` that came first): the room's
  * details, hidden from outsiders in a private room, are read again as a member, and its
- * latest history is fetched.
+ * latest history and its members are fetched.
  */
 async function welcome(ctx: Context<Deps>, mirror: Room, actorId: string) {
   await refreshMirror(ctx, mirror, actorId);
   await backfill(ctx, mirror, 0);
+  await syncMembersFromOrigin(ctx, mirror, actorId);
 }

@@ -1,11 +1,14 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import type { DatabaseLike } from "../db/client.ts";
 import { actors, pendingJoins, type Room, roomBans, roomMembers, rooms } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { appendEvents } from "../stream/events.ts";
+import { actorProfiles } from "./actors.ts";
 import { addMember, removeMember } from "./members.ts";
+import type { Role } from "./permissions.ts";
+import { memberView } from "./rooms.ts";
 
 /** What federation learnt about a remote actor (a `Person`, `Service`…). */
 export interface RemoteActor {
@@ -162,4 +165,71 @@ export async function removeRemoteMember(
 /** Records a ban learnt from a remote room's server (its members cannot rejoin through us). */
 export async function recordRemoteBan(tx: DatabaseLike, roomId: string, actorId: string, reason: string) {
   await tx.insert(roomBans).values({ roomId, actorId, reason }).onConflictDoNothing();
+}
+
+/**
+ * Makes a mirror's remote members what the room's own server lists (its members collection,
+ * with roles from its moderators): those missing are added with their role, roles that
+ * differ are set, and, when the list is complete, remote members it no longer holds leave.
+ * Local users' memberships are their own joins' business and are left alone.
+ * @returns How many were added, changed and removed.
+ */
+export async function syncMirrorMembers(
+  deps: Deps,
+  roomId: string,
+  listed: readonly { actorId: string; role: Role }[],
+  complete: boolean,
+): Promise<{ added: number; changed: number; removed: number }> {
+  return await deps.db.transaction(async (tx) => {
+    const current = await tx
+      .select({ actorId: roomMembers.actorId, role: roomMembers.role, local: actors.userId })
+      .from(roomMembers)
+      .innerJoin(actors, eq(actors.id, roomMembers.actorId))
+      .where(eq(roomMembers.roomId, roomId));
+    const byId = new Map(current.map((m) => [m.actorId, m]));
+    // A local user is in only by their own join, even one the list has not caught up with.
+    const ids = listed.map((m) => m.actorId);
+    const locals = new Set(
+      ids.length === 0
+        ? []
+        : (
+            await tx
+              .select({ id: actors.id })
+              .from(actors)
+              .where(and(inArray(actors.id, ids), isNotNull(actors.userId)))
+          ).map((a) => a.id),
+    );
+    let added = 0;
+    let changed = 0;
+    for (const { actorId, role } of listed) {
+      if (locals.has(actorId)) continue;
+      const existing = byId.get(actorId);
+      if (existing == null) {
+        const result = await addMember(deps, tx, roomId, actorId, role).catch((error: unknown) => {
+          if (error instanceof AppError) return undefined;
+          throw error;
+        });
+        if (result?.added) added++;
+      } else if (existing.role !== role) {
+        const [member] = await tx
+          .update(roomMembers)
+          .set({ role })
+          .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.actorId, actorId)))
+          .returning();
+        const profile = (await actorProfiles({ ...deps, db: tx }, [actorId])).get(actorId);
+        if (member && profile) {
+          await appendEvents(tx, [{ type: "member.updated", roomId, data: { member: memberView(member, profile) } }]);
+        }
+        changed++;
+      }
+    }
+    let removed = 0;
+    if (complete) {
+      const keep = new Set(listed.map((m) => m.actorId));
+      for (const m of current) {
+        if (m.local == null && !keep.has(m.actorId) && (await removeMember(tx, roomId, m.actorId, "left"))) removed++;
+      }
+    }
+    return { added, changed, removed };
+  });
 }

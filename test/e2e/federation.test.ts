@@ -138,6 +138,37 @@ describe("two federating servers", { timeout: 120_000 }, () => {
     expect(members.map((m) => m.actor.handle)).toContain(`bob@${new URL(b.url).host}`);
   });
 
+  it("mirrors a remote room's whole member list, with its roles, when bob's server joins", async () => {
+    const dave = await register(a, "dave");
+    const porch = await ok<RoomBody>(201, a, alice.token, "POST", "/api/v1/rooms", {
+      name: "Porch",
+      visibility: "public",
+    });
+    await ok(200, a, dave.token, "POST", `/api/v1/rooms/${porch.id}/join`);
+    type Member = { role: string; actor: { id: string; handle: string; url: string } };
+    const onA = await ok<{ members: Member[] }>(200, a, alice.token, "GET", `/api/v1/rooms/${porch.id}/members`);
+    const daveActor = onA.members.find((m) => m.actor.url.endsWith("/users/dave"))?.actor.id;
+    await ok(204, a, alice.token, "PUT", `/api/v1/rooms/${porch.id}/members/${daveActor}/role`, { role: "moderator" });
+
+    const mirrored = await joinFromB(bob, porch.url);
+    const hostA = new URL(a.url).host;
+    const roles = await eventually("B's member list to match A's", async () => {
+      const { members } = await ok<{ members: Member[] }>(
+        200,
+        b,
+        bob.token,
+        "GET",
+        `/api/v1/rooms/${mirrored.id}/members`,
+      );
+      return members.length === 3 ? members : undefined;
+    });
+    expect(Object.fromEntries(roles.map((m) => [m.actor.handle, m.role]))).toEqual({
+      [`alice@${hostA}`]: "owner",
+      [`dave@${hostA}`]: "moderator",
+      [`bob@${new URL(b.url).host}`]: "member",
+    });
+  });
+
   it("carries messages both ways with the room's numbers, live on B's stream", async () => {
     const stream = await openStream(b, bob, "bob@B");
     sockets.push(stream);
