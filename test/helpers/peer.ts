@@ -272,7 +272,7 @@ export class Peer {
       /** Headers set after signing (to break the signature's `Date`, say). */
       headers?: Record<string, string>;
     } = {},
-  ): Promise<{ status: number; body: string; json: Record<string, unknown> | undefined }> {
+  ): Promise<{ status: number; headers: Headers; body: string; json: Record<string, unknown> | undefined }> {
     const body = options.body ?? JSON.stringify(activity);
     let request = new Request(inbox, {
       method: "POST",
@@ -299,7 +299,7 @@ export class Peer {
     } catch {
       json = undefined;
     }
-    return { status: res.status, body: text, json };
+    return { status: res.status, headers: res.headers, body: text, json };
   }
 }
 
