@@ -4,9 +4,10 @@
  * TEST_DATABASE_URL is set; private addresses allowed (the peer is on loopback), rate limits
  * relaxed, the queue polled often.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeEach, onTestFailed } from "vitest";
 import { preparedDataDir } from "./data-dir.ts";
 import { createTestDatabase, type TestDatabase } from "./db.ts";
 import { Peer } from "./peer.ts";
@@ -48,4 +49,21 @@ export async function startFederated(prefix: string, env: Record<string, string>
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Shows what the server process wrote when a test fails (its last lines on stderr), or writes
+ * all of it to the file named by FED_DUMP, after each failure and when the suite ends.
+ */
+export function showServerOutput(server: () => ServerProcess | undefined, tail = 4000): void {
+  const dump = () => {
+    if (process.env.FED_DUMP) writeFileSync(process.env.FED_DUMP, server()?.output() ?? "");
+  };
+  beforeEach(() => {
+    onTestFailed(() => {
+      if (process.env.FED_DUMP) dump();
+      else console.error(server()?.output().slice(-tail));
+    });
+  });
+  afterAll(dump);
 }

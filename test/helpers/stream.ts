@@ -222,6 +222,18 @@ export async function memberHandles(server: ServerProcess, user: User, roomId: s
   return members.map((m) => m.actor.handle);
 }
 
+/** A room's latest messages (at most 100) as a user sees them, oldest first. */
+export async function roomMessages<T>(server: ServerProcess, user: User, roomId: string): Promise<T[]> {
+  const { messages } = await ok<{ messages: T[] }>(
+    200,
+    server,
+    user.token,
+    "GET",
+    `/api/v1/rooms/${roomId}/messages?limit=100`,
+  );
+  return messages;
+}
+
 /** Calls the API and fails unless the answer has the status. */
 export async function ok<T = unknown>(status: number, ...args: Parameters<typeof call>): Promise<T> {
   const res = await call<T>(...args);
