@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -547,6 +547,14 @@ describe("interop corpus: one fixture per program and shape, through the real in
     for (const url of urls) links.push(typeof url === "string" ? url : ((url as Json | null)?.href as string));
     return links.filter((l): l is string => typeof l === "string");
   }
+
+  it("has a case for every fixture that names the room", () => {
+    const named = readdirSync(fixtures, { recursive: true, encoding: "utf8" }).filter(
+      (file) => file.endsWith(".json") && readFileSync(join(fixtures, file), "utf8").includes(fixtureRoom),
+    );
+    const covered = new Set(cases.flatMap((c) => [c.file, ...(c.serve ?? [])]));
+    expect(named.filter((file) => !covered.has(file))).toEqual([]);
+  });
 
   it.each(cases.map((c) => [`${c.file} (${c.context ? "with the program's context: " : ""}${c.expect})`, c] as const))(
     "%s",
