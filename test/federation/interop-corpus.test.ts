@@ -282,7 +282,7 @@ const cases: Case[] = [
     text: "Slow but rewarding",
     link: true,
   },
-  { file: "bookwyrm/create-generated-note.json", expect: "unsupported_object", text: "wants to read" },
+  { file: "bookwyrm/create-generated-note.json", expect: "unsupported_object", text: "started reading" },
   { file: "bookwyrm/create-comment.json", expect: "unsupported_object", text: "Halfway through and hooked" },
   { file: "bookwyrm/create-quotation.json", expect: "unsupported_object", text: "The sea keeps no diary" },
   // Discourse
