@@ -65,9 +65,15 @@ export function fedifyMiddleware(federation: Federation<Deps>, gate: WorkGate): 
       // A document whose JSON-LD cannot be expanded (a context that does not load, an id that
       // is no IRI) is the sender's fault, not ours; so is one whose values Fedify's parser
       // chokes on (`published: 3` or `""`, in the activity or in the signer's actor document),
-      // which it throws as a TypeError or RangeError. Only parsing and verifying run here: our
+      // which it throws as a TypeError or RangeError; so is a key that is not one (an embedded
+      // actor's `publicKeyPem` that is not PEM, which the ASN.1 reader throws as an AsnError,
+      // WebCrypto's import as a DataError). Only parsing and verifying run here: our
       // listeners run later, from the queue.
-      const unparsable = error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError;
+      const unparsable =
+        error instanceof TypeError ||
+        error instanceof RangeError ||
+        error instanceof SyntaxError ||
+        (error instanceof Error && (error.name === "AsnError" || error.name === "DataError"));
       if (inboxPost && error instanceof Error && (error.name.startsWith("jsonld.") || unparsable)) {
         log.info("Refused a delivery that could not be parsed: {error}", { error });
         throw new AppError("bad_request", "The activity or a document it names could not be processed.", {
