@@ -131,8 +131,16 @@ export async function onCreate(ctx: InboxContext<Deps>, create: Create) {
     });
     return;
   }
-  // Only the author's own server speaks for the author.
-  if (!sameOrigin(object.id, create.actorId) || object.attributionId?.href !== create.actorId?.href) return;
+  // Only the author's own server speaks for the author: the object is attributed to the actor,
+  // or (a Mobilizon group's event, posted by a member) to actors of the same server.
+  const attributed = object.attributionIds;
+  if (
+    !sameOrigin(object.id, create.actorId) ||
+    attributed.length === 0 ||
+    !(attributed.some((a) => a.href === create.actorId?.href) || attributed.every((a) => sameOrigin(a, create.actorId)))
+  ) {
+    return;
+  }
   const room = await addressedRoom(deps, create, object);
   if (room == null) return;
   const content = await objectContent(object);

@@ -60,7 +60,11 @@ export async function onAnnounce(ctx: InboxContext<Deps>, announce: Announce) {
   const deps = ctx.data;
   if (announce.actorId == null) return;
   const mirror = await mirrorOf(deps, announce.actorId);
-  if (mirror == null || mirror.deletedAt) return;
+  if (mirror == null || mirror.deletedAt) {
+    // A boost, or a community relaying into a room here: only a room's own server does that.
+    log.info("Ignored an Announce by {actor}: not a room we mirror.", { actor: announce.actorId.href });
+    return;
+  }
   const json = await rawJson(ctx, announce);
   const inner = await trustedInner(ctx, json.object, json["@context"]);
   if (inner == null) {

@@ -185,13 +185,16 @@ export async function objectContent(
   const files = await objectAttachments(object);
   const body = sanitizeRemoteHtml(raw);
   if (object instanceof Note || object instanceof ChatMessage) {
-    const html = storableText(body);
+    // A note rarely has a name; Hubzilla's and Discourse's topics do: it leads, as a post's title.
+    const name = truncate(object.name?.toString().trim() ?? "", 500);
+    const html = storableText(name ? `<p><strong>${escapeHtml(name)}</strong></p>${body}` : body);
     const source = object.source;
     const markdown =
       source?.mediaType === "text/markdown" || source?.mediaType === "text/plain"
         ? source.content?.toString()
         : undefined;
-    const content = truncate(storableText(markdown ?? plainText(html)), maxMessageLength * 4);
+    const text = markdown ?? plainText(body);
+    const content = truncate(storableText(name ? `${name}\n\n${text}` : text), maxMessageLength * 4);
     if (content.trim() === "" && html === "" && files.length === 0) return undefined;
     return { content, html, attachments: files };
   }

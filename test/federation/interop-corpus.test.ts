@@ -49,6 +49,11 @@ type Outcome =
   | "unsupported_object"
   /** A document that cannot be valid: a 4xx. */
   | "invalid"
+  /**
+   * Taken (202) and then left aside on purpose, nothing stored: a Group's `Announce` into a
+   * room it is not (only a room's own server announces into it).
+   */
+  | "ignored"
   /** Outside the contract (an activity the server takes but that means nothing here): no 5xx. */
   | "tolerated";
 
@@ -132,7 +137,7 @@ const cases: Case[] = [
   {
     file: "lemmy/announce-create-note.json",
     context: lemmyContext,
-    expect: "message",
+    expect: "ignored",
     text: "Relayed by the bicycles community",
   },
   { file: "lemmy/update-page.json", context: lemmyContext, expect: "edit", text: "Opening hours changed for winter" },
@@ -156,13 +161,7 @@ const cases: Case[] = [
     link: true,
   },
   { file: "mbin/create-note-comment.json", expect: "message", text: "Garter stitch is forgiving" },
-  {
-    file: "mbin/announce-create-entry.json",
-    expect: "message",
-    title: "Yarn swap next month",
-    text: "Bring what you will not use",
-    link: true,
-  },
+  { file: "mbin/announce-create-entry.json", expect: "ignored", text: "Bring what you will not use" },
   { file: "mbin/update-page-entry.json", expect: "edit", text: "Now with a pattern for mittens" },
   { file: "mbin/delete-tombstone.json", expect: "delete" },
   { file: "mbin/like.json", expect: "reaction" },
@@ -275,13 +274,9 @@ const cases: Case[] = [
   { file: "wordpress/create-note.json", expect: "message", text: "Hello from a WordPress comment" },
   { file: "wordpress/announce-update-article.json", expect: "tolerated" },
   // BookWyrm
-  {
-    file: "bookwyrm/create-review-article.json",
-    expect: "message",
-    title: "Review of The Lighthouse Keeper",
-    text: "Slow but rewarding",
-    link: true,
-  },
+  // Its RsaSignature2017 makes Fedify normalise the document to check it, and JSON-LD refuses
+  // the attachment's `"id": null` there (400): a known refusal, in FEDERATION.md.
+  { file: "bookwyrm/create-review-article.json", expect: "invalid", text: "Slow but rewarding" },
   { file: "bookwyrm/create-generated-note.json", expect: "unsupported_object", text: "started reading" },
   { file: "bookwyrm/create-comment.json", expect: "unsupported_object", text: "Halfway through and hooked" },
   { file: "bookwyrm/create-quotation.json", expect: "unsupported_object", text: "The sea keeps no diary" },
@@ -663,6 +658,13 @@ describe("interop corpus: one fixture per program and shape, through the real in
           expect(res.status, detail).toBeGreaterThanOrEqual(400);
           expect(res.status, detail).toBeLessThan(500);
           break;
+        case "ignored": {
+          expect(res.status, detail).toBe(202);
+          // The same server's next delivery is taken after it: by then it was left aside.
+          await seed(signer, `${prefix}/after-ignored`, n);
+          expect((await history()).map((m) => m.content).join("\n")).not.toContain(c.text);
+          break;
+        }
         case "tolerated":
           expect(res.status, detail).toBeLessThan(500);
           break;
