@@ -1,4 +1,4 @@
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { z } from "zod";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
@@ -7,6 +7,7 @@ import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
 import { multipartFile } from "../http/multipart.ts";
 import { avatarLimits, avatarUrl, readAvatar, removeAvatar, setAvatar } from "../media/avatars.ts";
+import { readRemoteAvatar } from "../media/remote-avatars.ts";
 import { actorByHandle, actorProfiles } from "../rooms/actors.ts";
 import { cleanName, cleanText, codePointLength } from "../text.ts";
 import { findLocalUser, handleHost, isLocalHandle, updateProfile } from "./accounts.ts";
@@ -37,6 +38,7 @@ export const updateProfileBody = z.object({
 });
 const handleParams = z.object({ handle: z.string().min(1).max(300) });
 const avatarParams = z.object({ file: z.string().max(60) });
+const remoteAvatarParams = z.object({ actorId: z.uuid({ error: "expected an actor id" }) });
 
 export const userSchema = z.object({
   id: z.string(),
@@ -184,15 +186,33 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
       responses: { 200: { description: "The image, with its real media type" } },
       errors: ["not_found"],
     },
-    async (c, { params }) => {
-      const { bytes, mediaType } = await readAvatar(c.var.deps, params.file);
-      return c.body(new Uint8Array(bytes), 200, {
-        "Content-Type": mediaType,
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; sandbox",
-        "Cross-Origin-Resource-Policy": "cross-origin",
-        "Cache-Control": "public, max-age=31536000, immutable",
-      });
-    },
+    async (c, { params }) => avatarResponse(c, await readAvatar(c.var.deps, params.file)),
   );
+
+  api.route(
+    app,
+    {
+      method: "get",
+      path: "/media/remote-avatars/:actorId",
+      tag: "profile",
+      summary: "The avatar of someone on another server, served from here",
+      description:
+        "Fetched from their server the first time it is asked for, checked and re-encoded like an uploaded avatar, and kept until their avatar changes. Profiles link it with a version (`?v=`), which this ignores.",
+      params: remoteAvatarParams,
+      responses: { 200: { description: "The image, with its real media type" } },
+      errors: ["not_found"],
+    },
+    async (c, { params }) => avatarResponse(c, await readRemoteAvatar(c.var.deps, params.actorId)),
+  );
+}
+
+/** An avatar's bytes, as a sandboxed image a browser may keep for good (its URL names it). */
+function avatarResponse(c: Context<Env>, { bytes, mediaType }: { bytes: Uint8Array; mediaType: string }) {
+  return c.body(new Uint8Array(bytes), 200, {
+    "Content-Type": mediaType,
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cross-Origin-Resource-Policy": "cross-origin",
+    "Cache-Control": "public, max-age=31536000, immutable",
+  });
 }

@@ -122,6 +122,14 @@ export const actors = pgTable("actors", {
   inbox: text("inbox"),
   sharedInbox: text("shared_inbox"),
   avatarUrl: text("avatar_url"),
+  /**
+   * A remote actor's avatar as served from here (a file among the avatars), the `avatar_url`
+   * it was fetched from, and when fetching that URL last failed: readers' browsers never ask
+   * the other server.
+   */
+  avatarFile: text("avatar_file"),
+  avatarFileSource: text("avatar_file_source"),
+  avatarFailedAt: timestamp("avatar_failed_at", { withTimezone: true }),
   fetchedAt: timestamp("fetched_at", { withTimezone: true }),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });

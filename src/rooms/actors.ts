@@ -5,6 +5,7 @@ import { actors, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { avatarUrl } from "../media/avatars.ts";
+import { remoteAvatarUrl } from "../media/remote-avatars.ts";
 
 /** How an actor is shown next to what it does: in member lists, messages and events. */
 export interface ActorProfile {
@@ -72,7 +73,7 @@ export function toProfile(deps: Pick<Deps, "config">, row: ProfileRow): ActorPro
     id: row.id,
     handle: row.remoteHandle ?? `${name}@${url.host}`,
     displayName: row.remoteName || name,
-    avatarUrl: row.remoteAvatar,
+    avatarUrl: remoteAvatarUrl(deps, row.id, row.remoteAvatar),
     color: null,
     url: row.iri,
   };

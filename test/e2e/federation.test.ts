@@ -169,6 +169,44 @@ describe("two federating servers", { timeout: 120_000 }, () => {
     });
   });
 
+  it("shows a member's avatar from another server through this server, never the other", async () => {
+    const erin = await register(b, "erin");
+    const picture = png(96, 96, { seed: 11 });
+    const form = new FormData();
+    form.append("file", new File([new Uint8Array(picture)], "me.png"));
+    const uploaded = await fetch(`${b.url}/api/v1/me/avatar`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${erin.token}` },
+      body: form,
+    });
+    expect(uploaded.status, await uploaded.clone().text()).toBe(200);
+    const square = await ok<RoomBody>(201, a, alice.token, "POST", "/api/v1/rooms", {
+      name: "Square",
+      visibility: "public",
+    });
+    await joinFromB(erin, square.url);
+    type Member = { actor: { url: string; avatarUrl: string | null } };
+    const erinOnA = await eventually("erin in A's member list", async () => {
+      const { members } = await ok<{ members: Member[] }>(
+        200,
+        a,
+        alice.token,
+        "GET",
+        `/api/v1/rooms/${square.id}/members`,
+      );
+      return members.find((m) => m.actor.url.endsWith("/users/erin"))?.actor;
+    });
+    expect(erinOnA.avatarUrl?.startsWith(`${a.url}/media/remote-avatars/`), String(erinOnA.avatarUrl)).toBe(true);
+    const first = await fetch(erinOnA.avatarUrl as string);
+    expect(first.status).toBe(200);
+    expect(first.headers.get("content-type")).toMatch(/^image\//);
+    expect((await first.arrayBuffer()).byteLength).toBeGreaterThan(0);
+    // Kept: asked again, A serves its copy.
+    const again = await fetch(erinOnA.avatarUrl as string);
+    expect(again.status).toBe(200);
+    expect(await fetch(`${a.url}/media/remote-avatars/${crypto.randomUUID()}`).then((r) => r.status)).toBe(404);
+  });
+
   it("carries messages both ways with the room's numbers, live on B's stream", async () => {
     const stream = await openStream(b, bob, "bob@B");
     sockets.push(stream);
