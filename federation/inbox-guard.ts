@@ -107,6 +107,8 @@ const handledActivities = new Set([
   "TentativeReject",
   "Undo",
   "Update",
+  // Ours, not kept: federation/ephemeral.ts takes it before Fedify.
+  "Typing",
 ]);
 
 /**
@@ -231,7 +233,7 @@ export async function readInbox(c: Context<Env>): Promise<{ bytes: Uint8Array<Ar
  * its checks, so a forged id refused later would shadow the genuine one). The bytes are passed
  * on to Fedify untouched (their digest is signed).
  */
-export async function checkInbox(c: Context<Env>, bytes: Uint8Array<ArrayBuffer>): Promise<void> {
+export async function checkInbox(c: Context<Env>, bytes: Uint8Array<ArrayBuffer>): Promise<Record<string, unknown>> {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
@@ -262,4 +264,5 @@ export async function checkInbox(c: Context<Env>, bytes: Uint8Array<ArrayBuffer>
     throw new AppError("forbidden", "The activity's id is on another server than its actor.");
   }
   c.req.raw = new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body: bytes });
+  return json as Record<string, unknown>;
 }

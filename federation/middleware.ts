@@ -6,6 +6,7 @@ import type { Env } from "../src/http/app.ts";
 import { problemMediaType, problemResponse } from "../src/http/problem.ts";
 import { logger } from "../src/log.ts";
 import { inviteRoomId } from "../src/rooms/invites.ts";
+import { isEphemeral, receiveEphemeral } from "./ephemeral.ts";
 import { checkInbox, readInbox } from "./inbox-guard.ts";
 import { ed25519KeyDocument, ed25519KeyPath } from "./keys.ts";
 import type { WorkGate } from "./work-gate.ts";
@@ -58,7 +59,11 @@ export function fedifyMiddleware(federation: Federation<Deps>, gate: WorkGate): 
       });
     // Verifying and parsing a delivery is CPU work that does not yield: within the work budget.
     const checkedHandle = async () => {
-      if (delivery) await checkInbox(c, delivery.bytes);
+      if (delivery) {
+        const activity = await checkInbox(c, delivery.bytes);
+        // What is not kept (typing) is ours alone, and answered at once.
+        if (isEphemeral(activity)) return await receiveEphemeral(c, activity, delivery.bytes);
+      }
       return await handle();
     };
     const response = await (delivery ? gate.run(delivery.sender, checkedHandle) : handle()).catch((error: unknown) => {

@@ -6,6 +6,7 @@ import { actors, type Room, roomMembers } from "../src/db/schema.ts";
 import type { Deps, Federator, RemoteRoomAction } from "../src/deps.ts";
 import { AppError } from "../src/errors.ts";
 import { addPendingJoin } from "../src/rooms/remote.ts";
+import { sendTyping } from "./ephemeral.ts";
 import {
   addressing,
   createActivity,
@@ -178,6 +179,10 @@ export function createFederator(federation: Federation<Deps>, deps: Deps): Feder
       await ctx.sendActivity({ identifier: user.identifier }, groupRecipient(room), activity, {
         orderingKey: room.id,
       });
+    },
+
+    async sendTyping(actorId, room, typing) {
+      await sendTyping(contextOf(federation, deps), actorId, room, typing);
     },
   };
 }

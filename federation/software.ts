@@ -126,11 +126,10 @@ export function learnSoftware(deps: Deps, origin: string): void {
 }
 
 /**
- * The origins among these that run a microblog. An origin not learned yet (or learned more
- * than a day ago) is asked in the background and counts as not one until then: it gets the
- * room's own activities, which every FEP-1b12 server (ours included) reads.
+ * What the servers at these origins run (lowercase NodeInfo software names; null: not known).
+ * An origin not learned yet (or learned more than a day ago) is asked in the background.
  */
-export async function microblogOrigins(deps: Deps, origins: readonly string[]): Promise<Set<string>> {
+export async function softwareOf(deps: Deps, origins: readonly string[]): Promise<Map<string, string | null>> {
   const now = Date.now();
   if (cache.size > 10_000) cache.clear();
   const stale = origins.filter((o) => (cache.get(o)?.at ?? 0) < now - cacheMs);
@@ -141,11 +140,20 @@ export async function microblogOrigins(deps: Deps, origins: readonly string[]): 
       cache.set(origin, { software: row?.software ?? null, at: now, checkedAt: row?.checkedAt.getTime() ?? 0 });
     }
   }
-  const found = new Set<string>();
+  const found = new Map<string, string | null>();
   for (const origin of origins) {
     const known = cache.get(origin);
     if (known == null || known.checkedAt < now - relearnAfterMs) learnSoftware(deps, origin);
-    if (isMicroblog(known?.software)) found.add(origin);
+    found.set(origin, known?.software ?? null);
   }
   return found;
+}
+
+/**
+ * The origins among these that run a microblog. One not known yet counts as not one: it gets
+ * the room's own activities, which every FEP-1b12 server (ours included) reads.
+ */
+export async function microblogOrigins(deps: Deps, origins: readonly string[]): Promise<Set<string>> {
+  const known = await softwareOf(deps, origins);
+  return new Set(origins.filter((origin) => isMicroblog(known.get(origin))));
 }

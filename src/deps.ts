@@ -51,6 +51,8 @@ export interface Federator {
   ): Promise<void>;
   /** Sends a local member's action in a remote room to the room's `Group`. */
   sendToRoom(actorId: string, room: Room, action: RemoteRoomAction): Promise<void>;
+  /** Tells the servers of a room's other members, best effort, that a local member is typing (or stopped). */
+  sendTyping(actorId: string, room: Room, typing: boolean): Promise<void>;
 }
 
 /**

@@ -147,7 +147,7 @@ export function streamRoutes(api: Api, app: Hono<Env>): void {
     async (c, { params, body }) => {
       const deps = c.var.deps;
       const { user } = authenticated(c);
-      await accessRoom(deps, params.roomId, user.id);
+      const { room } = await accessRoom(deps, params.roomId, user.id);
       enforceRateLimits(deps, [
         {
           key: `typing:${user.id}`,
@@ -159,6 +159,10 @@ export function streamRoutes(api: Api, app: Hono<Env>): void {
         actorId: user.id,
         typing: body.typing,
         timeout: typingTimeoutMs,
+      });
+      // Other servers' members hear of it too, best effort: it is gone in 6 s anyway.
+      deps.federation?.sendTyping(user.id, room, body.typing).catch((error: unknown) => {
+        log.debug("A typing notice could not be sent to other servers: {error}", { error });
       });
       return c.body(null, 204);
     },

@@ -244,6 +244,45 @@ describe("two federating servers", { timeout: 120_000 }, () => {
     expect(nodeinfo.usage.localPosts).toBe(2);
   });
 
+  it("shows typing across the two servers, both ways, live", async () => {
+    type Typing = { type: string; roomId: string; data: { actorId: string; typing: boolean } };
+    const actorOn = async (server: ServerProcess, user: User, roomId: string, url: string) => {
+      const { members } = await ok<{ members: { actor: { id: string; url: string } }[] }>(
+        200,
+        server,
+        user.token,
+        "GET",
+        `/api/v1/rooms/${roomId}/members`,
+      );
+      return members.find((m) => m.actor.url === url)?.actor.id;
+    };
+    /** Types on one server until the other's stream shows that member typing (each side learns the other runs ours). */
+    const typedAcross = async (
+      from: [ServerProcess, User, string],
+      to: StreamSocket,
+      roomId: string,
+      actor: string,
+    ) => {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        await ok(204, from[0], from[1].token, "POST", `/api/v1/rooms/${from[2]}/typing`, { typing: true });
+        const seen = await nextEvents(to, 1, 1_500, (f) => {
+          const typing = f as unknown as Typing;
+          return typing.type === "typing" && typing.roomId === roomId && typing.data.actorId === actor;
+        }).catch(() => []);
+        if (seen[0]) return seen[0] as unknown as Typing;
+      }
+      throw new Error("no typing notice came across");
+    };
+    const onB = await openStream(b, bob, "bob@B typing");
+    const onA = await openStream(a, alice, "alice@A typing");
+    sockets.push(onB, onA);
+
+    const aliceOnB = (await actorOn(b, bob, mirror.id, `${a.url}/users/alice`)) as string;
+    expect((await typedAcross([a, alice, lobby.id], onB, mirror.id, aliceOnB)).data.typing).toBe(true);
+    const bobOnA = (await actorOn(a, alice, lobby.id, `${b.url}/users/bob`)) as string;
+    expect((await typedAcross([b, bob, mirror.id], onA, lobby.id, bobOnA)).data.typing).toBe(true);
+  });
+
   it("federates replies, reactions, edits and deletes", async () => {
     const onB = await history(b, bob, mirror.id);
     const hello = onB.find((m) => m.content === "hello from **A**") as MessageBody;
