@@ -14,8 +14,7 @@ import {
   type Like,
   type Update,
 } from "@fedify/vocab";
-import { and, eq, isNull } from "drizzle-orm";
-import { type Room, roomMembers, rooms } from "../src/db/schema.ts";
+import type { Room } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { AppError } from "../src/errors.ts";
 import { storableJson } from "../src/json.ts";
@@ -29,8 +28,8 @@ import {
   type RemoteNote,
   storeRemoteMessage,
 } from "../src/messages/remote.ts";
-import { admitRemoteActor } from "../src/rooms/remote.ts";
-import { appendEvents } from "../src/stream/events.ts";
+import { admitRemoteActor, deleteMirror, hostedRoomById } from "../src/rooms/remote.ts";
+import { membership } from "../src/rooms/rooms.ts";
 import { mentionedLocals, reactionKeyOf } from "./notes.ts";
 import { isMessageObject, objectContent } from "./objects.ts";
 import { actorIdFor, mirrorOf, rememberActor, rememberGroup, sameOrigin, storedActorId } from "./remote.ts";
@@ -69,13 +68,7 @@ async function addressedRoom(deps: Deps, activity: Activity, object?: APObject |
   }
   if (object?.replyTargetId) {
     const reply = await messageByIri(deps, object.replyTargetId.href);
-    if (reply) {
-      const [room] = await deps.db
-        .select()
-        .from(rooms)
-        .where(and(eq(rooms.id, reply.roomId), isNull(rooms.iri), isNull(rooms.deletedAt)));
-      return room;
-    }
+    if (reply) return await hostedRoomById(deps, reply.roomId);
   }
   return undefined;
 }
@@ -147,11 +140,7 @@ export async function onCreate(ctx: InboxContext<Deps>, create: Create) {
   if (content == null) return;
   const authorId = await senderId(ctx, create);
   if (authorId == null) return;
-  const [member] = await deps.db
-    .select()
-    .from(roomMembers)
-    .where(and(eq(roomMembers.roomId, room.id), eq(roomMembers.actorId, authorId)));
-  if (member == null) {
+  if ((await membership(deps.db, room.id, authorId)) == null) {
     if (room.visibility !== "public") return;
     try {
       await admitRemoteActor(deps, room.id, authorId);
@@ -211,7 +200,7 @@ export async function onDelete(ctx: Context<Deps>, del: Delete, mirror?: Room, s
   const objectId = del.objectId;
   if (objectId == null || del.actorId == null) return;
   if (mirror && objectId.href === mirror.iri && del.actorId.href === mirror.iri) {
-    await deleteMirror(deps, mirror);
+    await deleteMirror(deps, mirror.id);
     return;
   }
   const message = await messageByIri(deps, objectId.href);
@@ -254,15 +243,8 @@ export async function onReaction(
   const actorId = await senderId(ctx, reaction);
   if (actorId == null) return;
   if (mirror == null) {
-    const [room] = await deps.db
-      .select()
-      .from(rooms)
-      .where(and(eq(rooms.id, message.roomId), isNull(rooms.iri)));
-    const [member] = await deps.db
-      .select()
-      .from(roomMembers)
-      .where(and(eq(roomMembers.roomId, message.roomId), eq(roomMembers.actorId, actorId)));
-    if (room == null || member == null) return;
+    const room = await hostedRoomById(deps, message.roomId);
+    if (room == null || (await membership(deps.db, room.id, actorId)) == null) return;
   }
   await applyRemoteReaction(
     deps,
@@ -285,16 +267,4 @@ async function awaitMessage(deps: Deps, iri: string) {
     if (message != null || Date.now() >= deadline) return message;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-/** Kept with `onDelete`, its caller: a `Group` deleting itself deletes its mirror. */
-async function deleteMirror(deps: Deps, mirror: Room) {
-  await deps.db.transaction(async (tx) => {
-    const former = await tx.delete(roomMembers).where(eq(roomMembers.roomId, mirror.id)).returning();
-    await tx.update(rooms).set({ deletedAt: new Date() }).where(eq(rooms.id, mirror.id));
-    await appendEvents(
-      tx,
-      former.map(({ actorId }) => ({ type: "room.deleted" as const, actorId, data: { roomId: mirror.id } })),
-    );
-  });
 }

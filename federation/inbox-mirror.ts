@@ -21,15 +21,20 @@ import {
   Undo,
   Update,
 } from "@fedify/vocab";
-import { and, eq, isNull } from "drizzle-orm";
-import { settleRemoteContact } from "../src/contacts/contacts.ts";
-import { actors, contactRequests, pendingJoins, type Room, roomMembers, rooms } from "../src/db/schema.ts";
+import { contactRequestByIri, settleRemoteContact } from "../src/contacts/contacts.ts";
+import type { Room } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
-import { AppError } from "../src/errors.ts";
 import { logger } from "../src/log.ts";
 import { mirrorHasGap, storeRemoteMessage } from "../src/messages/remote.ts";
-import { addMember } from "../src/rooms/members.ts";
-import { recordRemoteBan, removeRemoteMember, settlePendingJoin } from "../src/rooms/remote.ts";
+import {
+  addMirrorMember,
+  liveRoom,
+  localMemberOf,
+  pendingJoinByIri,
+  recordRemoteBan,
+  removeRemoteMember,
+  settlePendingJoin,
+} from "../src/rooms/remote.ts";
 import { onDelete, onReaction, onUpdate, rawJson, remoteNote, senderId } from "./inbox-messages.ts";
 import { syncMembersFromOrigin } from "./mirror-members.ts";
 import { localActorIri } from "./notes.ts";
@@ -231,8 +236,8 @@ function awaitGap(ctx: Context<Deps>, mirror: Room, after: number, before: numbe
     waiting.delete(mirror.id);
     (async () => {
       if (!(await mirrorHasGap(ctx.data, mirror.id, range.after, range.before))) return;
-      const [current] = await ctx.data.db.select().from(rooms).where(eq(rooms.id, mirror.id));
-      if (current && !current.deletedAt) await backfill(ctx, current, range.after);
+      const current = await liveRoom(ctx.data, mirror.id);
+      if (current) await backfill(ctx, current, range.after);
     })().catch((error) => log.info("Filling a gap in {room} failed: {error}", { room: mirror.id, error }));
   }, gapWaitMs);
   timer.unref?.();
@@ -246,13 +251,8 @@ const maxBackfillPages = 20;
  * its history only to member servers), or unsigned when none of ours is in it.
  */
 export async function memberLoader(ctx: Context<Deps>, mirror: Room): Promise<DocumentLoader> {
-  const [local] = await ctx.data.db
-    .select({ actorId: roomMembers.actorId })
-    .from(roomMembers)
-    .innerJoin(actors, eq(actors.id, roomMembers.actorId))
-    .where(and(eq(roomMembers.roomId, mirror.id), isNull(actors.iri)))
-    .limit(1);
-  const signer = local ? await localActorIri(ctx.data, local.actorId) : undefined;
+  const local = await localMemberOf(ctx.data, mirror.id);
+  const signer = local ? await localActorIri(ctx.data, local) : undefined;
   return signer ? await ctx.getDocumentLoader({ identifier: signer.identifier }) : ctx.documentLoader;
 }
 
@@ -289,7 +289,7 @@ export async function backfill(ctx: Context<Deps>, mirror: Room, after: number):
       const seq = announcedSeqOf(id, group);
       if (seq == null) continue;
       const inner = await trustedInner(ctx, object, document["@context"]);
-      const [current] = await deps.db.select().from(rooms).where(eq(rooms.id, mirror.id));
+      const current = await liveRoom(deps, mirror.id);
       if (inner && current) await applyInMirror(ctx, current, inner, seq, false);
     }
     const next = typeof document.next === "string" ? new URL(document.next).searchParams.get("cursor") : null;
@@ -312,15 +312,11 @@ export async function onMembership(ctx: InboxContext<Deps>, activity: Add | Remo
       await welcome(ctx, mirror, actorId);
       return;
     }
-    await deps.db
-      .transaction((tx) => addMember(deps, tx, mirror.id, actorId))
-      .catch((error) => {
-        if (!(error instanceof AppError)) throw error;
-      });
+    await addMirrorMember(deps, mirror.id, actorId);
     return;
   }
   if (activity instanceof Block) {
-    await deps.db.transaction((tx) => recordRemoteBan(tx, mirror.id, actorId, ""));
+    await recordRemoteBan(deps, mirror.id, actorId, "");
   }
   await removeRemoteMember(deps, mirror.id, actorId, activity instanceof Block ? "banned" : "kicked");
 }
@@ -332,7 +328,7 @@ export async function onAnswer(ctx: InboxContext<Deps>, answer: Accept | Reject)
   const mirror = await mirrorOf(deps, answer.actorId);
   if (mirror == null) {
     // An answer to a local user's contact request, by the person asked.
-    const [request] = await deps.db.select().from(contactRequests).where(eq(contactRequests.iri, answer.objectId.href));
+    const request = await contactRequestByIri(deps, answer.objectId.href);
     const remoteId = request ? await storedActorId(deps, answer.actorId) : undefined;
     if (request && remoteId === request.toId) {
       const outcome = answer instanceof Accept ? "accepted" : "rejected";
@@ -342,10 +338,7 @@ export async function onAnswer(ctx: InboxContext<Deps>, answer: Accept | Reject)
   }
   // The answer names our `Join` by its id: that is the request it settles, and only in the
   // room that was asked.
-  const [pending] = await deps.db
-    .select()
-    .from(pendingJoins)
-    .where(and(eq(pendingJoins.activityIri, answer.objectId.href), eq(pendingJoins.roomId, mirror.id)));
+  const pending = await pendingJoinByIri(deps, mirror.id, answer.objectId.href);
   if (pending == null) return;
   const accepted = answer instanceof Accept;
   if ((await settlePendingJoin(deps, mirror.id, pending.actorId, accepted)) && accepted) {

@@ -157,6 +157,12 @@ export async function receiveContactRequest(deps: Deps, fromId: string, toId: st
   });
 }
 
+/** A contact request by its ActivityPub IRI (a local user's, answered by the other server). */
+export async function contactRequestByIri(deps: Pick<Deps, "db">, iri: string) {
+  const [request] = await deps.db.select().from(contactRequests).where(eq(contactRequests.iri, iri));
+  return request;
+}
+
 /**
  * The other server answered a local user's request (by its IRI): accepted, they are contacts;
  * rejected, the request goes. Also ends a contact when the other side withdraws (`undo`).

@@ -1,6 +1,5 @@
-import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
-import type { DatabaseLike } from "../db/client.ts";
 import { actors, pendingJoins, type Room, roomBans, roomMembers, rooms } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
@@ -163,8 +162,26 @@ export async function removeRemoteMember(
 }
 
 /** Records a ban learnt from a remote room's server (its members cannot rejoin through us). */
-export async function recordRemoteBan(tx: DatabaseLike, roomId: string, actorId: string, reason: string) {
-  await tx.insert(roomBans).values({ roomId, actorId, reason }).onConflictDoNothing();
+export async function recordRemoteBan(deps: Pick<Deps, "db">, roomId: string, actorId: string, reason: string) {
+  await deps.db.insert(roomBans).values({ roomId, actorId, reason }).onConflictDoNothing();
+}
+
+/** A mirror learns from its room's server that someone joined; nothing if they are banned here. */
+export async function addMirrorMember(deps: Deps, roomId: string, actorId: string): Promise<void> {
+  await deps.db
+    .transaction((tx) => addMember(deps, tx, roomId, actorId))
+    .catch((error) => {
+      if (!(error instanceof AppError)) throw error;
+    });
+}
+
+/** A local user's pending join of a mirror, by the IRI of the `Join` (or `Follow`) it sent. */
+export async function pendingJoinByIri(deps: Pick<Deps, "db">, roomId: string, iri: string) {
+  const [pending] = await deps.db
+    .select()
+    .from(pendingJoins)
+    .where(and(eq(pendingJoins.activityIri, iri), eq(pendingJoins.roomId, roomId)));
+  return pending;
 }
 
 /**
@@ -231,5 +248,46 @@ export async function syncMirrorMembers(
       }
     }
     return { added, changed, removed };
+  });
+}
+
+/** A room hosted here (not a mirror), not deleted, by its id. */
+export async function hostedRoomById(deps: Pick<Deps, "db">, roomId: string): Promise<Room | undefined> {
+  const [room] = await deps.db
+    .select()
+    .from(rooms)
+    .where(and(eq(rooms.id, roomId), isNull(rooms.iri), isNull(rooms.deletedAt)));
+  return room;
+}
+
+/** A room that is not deleted, by its id. */
+export async function liveRoom(deps: Pick<Deps, "db">, roomId: string): Promise<Room | undefined> {
+  const [room] = await deps.db
+    .select()
+    .from(rooms)
+    .where(and(eq(rooms.id, roomId), isNull(rooms.deletedAt)));
+  return room;
+}
+
+/** One of our users who is in a mirror (to sign its fetches as), if any. */
+export async function localMemberOf(deps: Pick<Deps, "db">, roomId: string): Promise<string | undefined> {
+  const [local] = await deps.db
+    .select({ actorId: roomMembers.actorId })
+    .from(roomMembers)
+    .innerJoin(actors, eq(actors.id, roomMembers.actorId))
+    .where(and(eq(roomMembers.roomId, roomId), isNull(actors.iri)))
+    .limit(1);
+  return local?.actorId;
+}
+
+/** A remote room's `Group` deleted itself: the mirror is gone, and its members are told. */
+export async function deleteMirror(deps: Pick<Deps, "db">, mirrorId: string): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    const former = await tx.delete(roomMembers).where(eq(roomMembers.roomId, mirrorId)).returning();
+    await tx.update(rooms).set({ deletedAt: new Date() }).where(eq(rooms.id, mirrorId));
+    await appendEvents(
+      tx,
+      former.map(({ actorId }) => ({ type: "room.deleted" as const, actorId, data: { roomId: mirrorId } })),
+    );
   });
 }
