@@ -112,10 +112,11 @@ const handledActivities = new Set([
 ]);
 
 /**
- * The objects a `Create` or `Update` may carry: what becomes a message (federation/objects.ts),
- * and the actors an `Update` refreshes. FEDERATION.md has the table.
+ * The objects a `Create` or `Update` may carry: what becomes a message (by name here, by class
+ * in `isMessageObject` of federation/objects.ts: keep the two alike), and the actors an
+ * `Update` refreshes. FEDERATION.md has the table.
  */
-export const messageObjectTypes = [
+const messageObjectTypes = [
   "Note",
   "ChatMessage",
   "Page",

@@ -48,7 +48,10 @@ function isWeb(url: URL | null | undefined): url is URL {
   return url != null && (url.protocol === "https:" || url.protocol === "http:") && url.href.length <= 2048;
 }
 
-/** Whether an object becomes a message here (the `Create`s the inbox takes). */
+/**
+ * Whether an object becomes a message here (the `Create`s the inbox takes; the inbox guard
+ * lists the same types by name, for documents it has not parsed).
+ */
 export function isMessageObject(object: APObject): boolean {
   return (
     object instanceof Note ||
