@@ -36,7 +36,27 @@ const maxAnswerBytes = 64 * 1024;
  */
 export type DeliveryResult =
   | { readonly kind: "ok"; readonly spec: SignatureSpec }
-  | { readonly kind: "skip" | "gone" | "retry"; readonly error: string };
+  | { readonly kind: "skip" | "gone"; readonly error: string }
+  | {
+      readonly kind: "retry";
+      readonly error: string;
+      /** How long the destination asked us to wait (`Retry-After` of a 429 or 503), at most a day. */
+      readonly retryAfterMs?: number;
+    };
+
+/** The longest `Retry-After` honoured: a longer one is a day. */
+const maxRetryAfterMs = 24 * 60 * 60 * 1000;
+
+/**
+ * A `Retry-After` header as a delay: seconds, or an HTTP date; undefined when absent, not
+ * either, or in the past. Capped at {@link maxRetryAfterMs}.
+ */
+export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
+  if (value == null) return undefined;
+  const text = value.trim();
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : /[a-z]/i.test(text) ? Date.parse(text) - now : Number.NaN;
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, maxRetryAfterMs) : undefined;
+}
 
 interface SigningKey {
   readonly keyId: URL;
@@ -95,12 +115,12 @@ export class DeliverySender {
     item: { position: number; roomId: string; body: string },
     spec: SignatureSpec,
     signal: AbortSignal,
-  ): Promise<{ status?: number; error?: string; private?: boolean }> {
+  ): Promise<Answer> {
     try {
       const headers = await this.#signedHeaders(inbox, item, spec);
-      const status = await post(new URL(inbox), headers, item.body, signal, this.#lookup);
+      const { status, retryAfter } = await post(new URL(inbox), headers, item.body, signal, this.#lookup);
       if (status >= 200 && status < 300) this.#signed.delete(signatureKey(inbox, item.position, spec));
-      return { status };
+      return { status, retryAfter };
     } catch (error) {
       return {
         error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
@@ -274,10 +294,10 @@ function post(
   body: string,
   signal: AbortSignal,
   lookup: LookupFunction,
-): Promise<number> {
+): Promise<{ status: number; retryAfter?: string }> {
   const secure = url.protocol === "https:";
   if (!secure && url.protocol !== "http:") return Promise.reject(new TypeError(`Not an http(s) URL: ${url.href}`));
-  return new Promise<number>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const bytes = Buffer.from(body);
     const request = (secure ? https : http).request(url, {
       method: "POST",
@@ -301,7 +321,8 @@ function post(
       });
       const done = () => {
         clearTimeout(deadline);
-        resolve(response.statusCode ?? 0);
+        const retryAfter = response.headers["retry-after"];
+        resolve({ status: response.statusCode ?? 0, ...(retryAfter ? { retryAfter } : {}) });
       };
       response.on("end", done);
       response.on("close", done);
@@ -318,14 +339,26 @@ function post(
  * 5xx, redirects, timeouts and network errors: try again later, as Mastodon does. Any other
  * 4xx refuses this activity (a payload it does not want): it is skipped.
  */
-function classify(result: { status?: number; error?: string; private?: boolean }, spec: SignatureSpec): DeliveryResult {
+function classify(result: Answer, spec: SignatureSpec): DeliveryResult {
   const { status } = result;
   if (result.private) return { kind: "gone", error: result.error ?? "private address" };
   if (status == null) return { kind: "retry", error: result.error ?? "no answer" };
   if (status >= 200 && status < 300) return { kind: "ok", spec };
   const error = `HTTP ${status}`;
   if (status === 404 || status === 410 || status === 501) return { kind: "gone", error };
-  if (status === 401 || status === 408 || status === 429 || status >= 500 || status < 400)
-    return { kind: "retry", error };
+  if (status === 429 || status === 503) {
+    // A server that says when to come back is left alone until then (RFC 9110 §10.2.3).
+    const wait = retryAfterMs(result.retryAfter);
+    return wait == null ? { kind: "retry", error } : { kind: "retry", error, retryAfterMs: wait };
+  }
+  if (status === 401 || status === 408 || status >= 500 || status < 400) return { kind: "retry", error };
   return { kind: "skip", error };
+}
+
+/** What one attempt came to: an answer's status (and `Retry-After`), or why there was none. */
+interface Answer {
+  readonly status?: number;
+  readonly retryAfter?: string | undefined;
+  readonly error?: string;
+  readonly private?: boolean;
 }

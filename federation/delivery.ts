@@ -71,6 +71,8 @@ interface Held {
   idleSince: number;
   /** When its lease was last taken or renewed. */
   renewedAt: number;
+  /** How long the destination asked us to wait after its last refusal (`Retry-After`), if it did. */
+  retryAfterMs?: number | undefined;
 }
 
 /**
@@ -282,9 +284,12 @@ export class DeliveryWorker {
     if (this.#stopped || failure == null || this.#held.get(held.inbox) !== held) return;
     held.failures++;
     this.#held.delete(held.inbox);
+    // The backoff, or longer when the destination said when to come back.
+    const delayMs = Math.max(backoffMs(held.failures), held.retryAfterMs ?? 0);
+    held.retryAfterMs = undefined;
     await releaseStream(this.#deps.db, this.#owner, progressOf(held), {
       failures: held.failures,
-      delayMs: backoffMs(held.failures),
+      delayMs,
       error: failure,
     });
     log.info("Delivery to {inbox} failed ({error}); trying again after failure {failures}.", {
@@ -319,7 +324,10 @@ export class DeliveryWorker {
       held.failures = 0;
       return undefined;
     }
-    if (result.kind === "retry") return result.error;
+    if (result.kind === "retry") {
+      if (result.retryAfterMs != null) held.retryAfterMs = Math.max(held.retryAfterMs ?? 0, result.retryAfterMs);
+      return result.error;
+    }
     if (result.kind === "gone") await this.#gone(held.inbox, item, result.error);
     else
       log.info("{inbox} refused event {position}: {error}", { inbox: held.inbox, position: item.position, ...result });

@@ -161,6 +161,19 @@ describe("delivery streams", () => {
     expect(new Set(failed)).toEqual(new Set([2]));
   });
 
+  it("waits as long as a 429's Retry-After asks before trying that server again", async () => {
+    const room = await newRoom("Rate limited");
+    const { peer } = await member(room, "strict");
+    await say(room, "before");
+    await messages(peer, 1);
+    peer.answerPosts("/inbox", { status: 429, headers: { "retry-after": "3600" } });
+    await say(room, "too fast");
+    await eventually("the refused attempt", async () => (peer.hits.some((h) => h.status === 429) ? true : undefined));
+    // Without it, the stream would try again after 1 s, then 2 s.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    expect(peer.hits.filter((h) => h.method === "POST" && h.status === 429)).toHaveLength(1);
+  });
+
   it("keeps several requests out to a server that answers slowly, and delivers each once", async () => {
     const room = await newRoom("Far away");
     const { peer } = await member(room, "distant");

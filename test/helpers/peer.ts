@@ -47,8 +47,12 @@ export interface Hit {
   status?: number;
 }
 
-/** How the peer answers a delivery: a status, or `hang` (hold the request, never answer). */
-export type PostAnswer = number | "hang" | ((hit: Hit) => number | "hang" | Promise<number>);
+/** How the peer answers a delivery: a status (with headers), or `hang` (hold the request, never answer). */
+export type PostAnswer =
+  | number
+  | "hang"
+  | { status: number; headers: Record<string, string> }
+  | ((hit: Hit) => number | "hang" | Promise<number>);
 
 interface Served {
   status: number;
@@ -116,10 +120,11 @@ export class Peer {
     this.hits.push(hit);
     if (req.method === "POST") {
       const answer = this.#postStatus.get(path) ?? 202;
-      const status = typeof answer === "function" ? await answer(hit) : answer;
-      if (status !== "hang") {
+      const given = typeof answer === "function" ? await answer(hit) : answer;
+      if (given !== "hang") {
+        const { status, headers } = typeof given === "number" ? { status: given, headers: {} } : given;
         hit.status = status;
-        res.writeHead(status).end();
+        res.writeHead(status, headers).end();
       }
     }
     for (const listener of this.#listeners) listener();
