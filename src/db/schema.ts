@@ -1,3 +1,9 @@
+/**
+ * The tables of rooms and messages (and what hangs on them: members, keys, bans, invites,
+ * attachments, notifications, the event log, mirrors' bookkeeping). People are in
+ * schema-accounts.ts, federation's own tables in schema-federation.ts; both are re-exported
+ * here, the schema drizzle-kit reads.
+ */
 import { sql } from "drizzle-orm";
 import {
   bigint,
@@ -13,126 +19,10 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { actorKeyColumns, actors } from "./schema-accounts.ts";
 
+export * from "./schema-accounts.ts";
 export * from "./schema-federation.ts";
-
-/** An actor's two key pairs as JWK columns: RSA (HTTP signatures) and Ed25519 (proofs). */
-function actorKeyColumns() {
-  return {
-    rsaPrivateKey: jsonb("rsa_private_key").$type<JsonWebKey>().notNull(),
-    rsaPublicKey: jsonb("rsa_public_key").$type<JsonWebKey>().notNull(),
-    ed25519PrivateKey: jsonb("ed25519_private_key").$type<JsonWebKey>().notNull(),
-    ed25519PublicKey: jsonb("ed25519_public_key").$type<JsonWebKey>().notNull(),
-  };
-}
-
-/**
- * Local accounts. `username` is stored lowercase (handles are case-insensitive) and is unique;
- * the key pairs (JWK) are made at registration and sign the user's `Person` activities.
- */
-export const users = pgTable(
-  "users",
-  {
-    id: uuid("id").primaryKey(),
-    username: text("username").notNull(),
-    displayName: text("display_name").notNull(),
-    bio: text("bio").notNull().default(""),
-    color: text("color"),
-    /** File name of the avatar under DATA_DIR/media/avatars, server-generated. */
-    avatar: text("avatar"),
-    passwordHash: text("password_hash").notNull(),
-    ...actorKeyColumns(),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
-    suspendedAt: timestamp("suspended_at", { withTimezone: true }),
-  },
-  (t) => [uniqueIndex("users_username_idx").on(t.username)],
-);
-
-/**
- * A login on one device: the family of refresh tokens issued since. Revoking the session
- * stops its refresh tokens, and its access tokens (requests check the row, through the
- * authentication cache: at once in the revoking process, within a second in the others).
- */
-export const sessions = pgTable(
-  "sessions",
-  {
-    id: uuid("id").primaryKey(),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
-    deviceLabel: text("device_label").notNull(),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    lastUsedAt: timestamp("last_used_at", { withTimezone: true }).notNull().defaultNow(),
-    lastAddress: text("last_address"),
-    /** When the newest refresh token runs out; the session ends then unless refreshed. */
-    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
-    revokedAt: timestamp("revoked_at", { withTimezone: true }),
-    revokeReason: text("revoke_reason"),
-  },
-  (t) => [index("sessions_user_id_idx").on(t.userId), index("sessions_expires_at_idx").on(t.expiresAt)],
-);
-
-/**
- * Refresh tokens, stored as SHA-256 hashes only. A token is used once: using it marks it and
- * issues the next; presenting a used one again revokes the whole session (reuse detection).
- */
-export const refreshTokens = pgTable(
-  "refresh_tokens",
-  {
-    tokenHash: text("token_hash").primaryKey(),
-    sessionId: uuid("session_id")
-      .notNull()
-      .references(() => sessions.id, { onDelete: "cascade" }),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
-    usedAt: timestamp("used_at", { withTimezone: true }),
-  },
-  (t) => [index("refresh_tokens_session_id_idx").on(t.sessionId)],
-);
-
-/** Fixed-window counters for rate limits, shared by every process on the database. */
-export const rateLimits = pgTable(
-  "rate_limits",
-  {
-    key: text("key").primaryKey(),
-    windowStart: timestamp("window_start", { withTimezone: true }).notNull(),
-    hits: integer("hits").notNull(),
-    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
-  },
-  (t) => [index("rate_limits_expires_at_idx").on(t.expiresAt)],
-);
-
-/**
- * Everyone who can be in a room: a local user (`user_id` set, `id` equal to the user's id) or,
- * from the federation issue on, a remote `Person` (`iri` set). Rooms, messages and reactions
- * refer to actors, never to users, so remote members fit in without special cases.
- */
-export const actors = pgTable("actors", {
-  id: uuid("id").primaryKey(),
-  userId: uuid("user_id")
-    .unique()
-    .references(() => users.id, { onDelete: "cascade" }),
-  /** The remote actor's IRI; null for local users. */
-  iri: text("iri").unique(),
-  /** A remote actor's `name@host` (lowercase), from WebFinger or its `preferredUsername`. */
-  handle: text("handle"),
-  /** A remote actor's display name, inbox, shared inbox and avatar, as last fetched. */
-  name: text("name"),
-  inbox: text("inbox"),
-  sharedInbox: text("shared_inbox"),
-  avatarUrl: text("avatar_url"),
-  /**
-   * A remote actor's avatar as served from here (a file among the avatars), the `avatar_url`
-   * it was fetched from, and when fetching that URL last failed: readers' browsers never ask
-   * the other server.
-   */
-  avatarFile: text("avatar_file"),
-  avatarFileSource: text("avatar_file_source"),
-  avatarFailedAt: timestamp("avatar_failed_at", { withTimezone: true }),
-  fetchedAt: timestamp("fetched_at", { withTimezone: true }),
-  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-});
 
 /** A chat room: an ActivityPub `Group`. `last_seq` hands out the per-room message sequence. */
 export const rooms = pgTable(
@@ -373,37 +263,6 @@ export const events = pgTable(
 );
 
 /**
- * Single-use tickets that open a live stream (a browser cannot set headers on a WebSocket):
- * valid 30 seconds, stored hashed, bound to the session that asked for them.
- */
-export const streamTickets = pgTable(
-  "stream_tickets",
-  {
-    ticketHash: text("ticket_hash").primaryKey(),
-    sessionId: uuid("session_id")
-      .notNull()
-      .references(() => sessions.id, { onDelete: "cascade" }),
-    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
-  },
-  (t) => [index("stream_tickets_expires_at_idx").on(t.expiresAt)],
-);
-
-/** Who blocks whom: a blocked actor cannot open a conversation with the blocker. */
-export const blocks = pgTable(
-  "blocks",
-  {
-    blockerId: uuid("blocker_id")
-      .notNull()
-      .references(() => actors.id, { onDelete: "cascade" }),
-    blockedId: uuid("blocked_id")
-      .notNull()
-      .references(() => actors.id, { onDelete: "cascade" }),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [primaryKey({ columns: [t.blockerId, t.blockedId] }), index("blocks_blocked_idx").on(t.blockedId)],
-);
-
-/**
  * Files of messages. The bytes live under DATA_DIR/media/attachments named by their SHA-256
  * (`hash`), so identical files share one; a file goes once no row refers to its hash.
  * An upload belongs to its owner until a message takes it (`message_id`), or until a send to
@@ -451,45 +310,6 @@ export const attachments = pgTable(
 );
 
 /**
- * Accepted contacts, one row per direction (`owner_id` lists `contact_id`), so a list is one
- * index scan. Either side may be a remote actor.
- */
-export const contacts = pgTable(
-  "contacts",
-  {
-    ownerId: uuid("owner_id")
-      .notNull()
-      .references(() => actors.id, { onDelete: "cascade" }),
-    contactId: uuid("contact_id")
-      .notNull()
-      .references(() => actors.id, { onDelete: "cascade" }),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [primaryKey({ columns: [t.ownerId, t.contactId] })],
-);
-
-/**
- * Pending contact requests. Accepting turns one into two `contacts` rows; declining or
- * cancelling deletes it. `iri` will hold the `Follow` activity's id for requests that travel
- * between servers.
- */
-export const contactRequests = pgTable(
-  "contact_requests",
-  {
-    id: uuid("id").primaryKey(),
-    fromId: uuid("from_id")
-      .notNull()
-      .references(() => actors.id, { onDelete: "cascade" }),
-    toId: uuid("to_id")
-      .notNull()
-      .references(() => actors.id, { onDelete: "cascade" }),
-    iri: text("iri").unique(),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [uniqueIndex("contact_requests_pair_idx").on(t.fromId, t.toId), index("contact_requests_to_idx").on(t.toId)],
-);
-
-/**
  * What an actor is told about: mentions, replies, messages (rooms set to `all`), invites and
  * contact requests. One row per recipient and message at most, so a reply that also mentions
  * makes one notification.
@@ -514,23 +334,6 @@ export const notifications = pgTable(
     index("notifications_actor_idx").on(t.actorId, t.id),
     uniqueIndex("notifications_message_idx").on(t.actorId, t.messageId),
   ],
-);
-
-/**
- * Who is connected where: one row per actor and server process with open streams, refreshed
- * every few seconds. An actor is online while any row of theirs is fresh, so a crashed
- * process's rows simply go stale.
- */
-export const presence = pgTable(
-  "presence",
-  {
-    actorId: uuid("actor_id")
-      .notNull()
-      .references(() => actors.id, { onDelete: "cascade" }),
-    nodeId: text("node_id").notNull(),
-    seenAt: timestamp("seen_at", { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [primaryKey({ columns: [t.actorId, t.nodeId] }), index("presence_seen_at_idx").on(t.seenAt)],
 );
 
 /**
@@ -625,16 +428,11 @@ export const streamPosition = pgTable("stream_position", {
   position: bigint("position", { mode: "number" }).notNull(),
 });
 
-export type Actor = typeof actors.$inferSelect;
 export type PendingJoin = typeof pendingJoins.$inferSelect;
 export type Room = typeof rooms.$inferSelect;
 export type RoomMember = typeof roomMembers.$inferSelect;
 export type Invite = typeof invites.$inferSelect;
 export type Attachment = typeof attachments.$inferSelect;
 export type Notification = typeof notifications.$inferSelect;
-export type ContactRequest = typeof contactRequests.$inferSelect;
 export type StreamEvent = typeof events.$inferSelect;
 export type Message = typeof messages.$inferSelect;
-export type User = typeof users.$inferSelect;
-export type NewUser = typeof users.$inferInsert;
-export type Session = typeof sessions.$inferSelect;
