@@ -4,11 +4,11 @@
  * FEP-1b12's `Announce{Create{Note}}` (Mastodon's `Announce` handler fetches the object by id and
  * keeps it only if it is a status). Learned in the background, never on the way of a delivery.
  */
-import { parseNodeInfo, validatePublicUrl } from "@fedify/fedify";
+import { parseNodeInfo } from "@fedify/fedify";
 import type { Deps } from "../src/deps.ts";
 import { logger } from "../src/log.ts";
+import { fetchRemoteMedia } from "../src/media/remote.ts";
 import { knownSoftware, rememberSoftware } from "../src/servers.ts";
-import { software as ours } from "../src/version.ts";
 
 const log = logger("federation", "software");
 
@@ -52,41 +52,11 @@ export function isMicroblog(software: string | null | undefined): boolean {
 /** NodeInfo documents are small; anything larger is not one. */
 const maxNodeInfoBytes = 64 * 1024;
 
-/**
- * GETs JSON from a server, at most {@link maxNodeInfoBytes}, from public addresses only unless
- * the configuration allows private ones (tests). (Fedify's `getNodeInfo` refuses loopback.)
- */
-async function fetchJson(deps: Deps, start: URL): Promise<unknown> {
-  let url = start;
-  let response: Response;
-  // Redirects are followed by hand (three at most), each address checked before it is asked.
-  for (let hops = 0; ; hops++) {
-    if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error(`Not a web URL: ${url.href}`);
-    if (!deps.config.allowPrivateAddress) await validatePublicUrl(url.href);
-    response = await fetch(url, {
-      headers: { accept: "application/json", "user-agent": `${ours.name}/${ours.version} (+${deps.config.origin})` },
-      redirect: "manual",
-    });
-    const location = response.headers.get("location");
-    if (response.status < 300 || response.status >= 400 || location == null || hops >= 3) break;
-    await response.body?.cancel();
-    url = new URL(location, url);
-  }
-  if (!response.ok || response.body == null) throw new Error(`${url.href} answered ${response.status}`);
-  const declared = Number(response.headers.get("content-length") ?? 0);
-  if (declared > maxNodeInfoBytes) throw new Error(`${url.href} is too large`);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = response.body.getReader();
-  for (let read = await reader.read(); !read.done; read = await reader.read()) {
-    size += read.value.byteLength;
-    if (size > maxNodeInfoBytes) {
-      await reader.cancel();
-      throw new Error(`${url.href} is too large`);
-    }
-    chunks.push(read.value);
-  }
-  return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+/** A JSON document from another server, through the bounded fetcher (public addresses only). */
+async function fetchJson(deps: Deps, url: URL): Promise<unknown> {
+  const limits = { maxBytes: maxNodeInfoBytes, timeoutMs: 10_000, maxRedirects: 3 };
+  const { bytes } = await fetchRemoteMedia(deps.config, url.href, { limits });
+  return JSON.parse(new TextDecoder().decode(bytes));
 }
 
 const nodeInfoRels = new Set([
