@@ -93,10 +93,8 @@ export class DeliverySender {
     known: SignatureSpec | null,
     signal: AbortSignal,
   ): Promise<DeliveryResult> {
-    // A host written as an address is never looked up: checked here instead.
-    const host = new URL(inbox).hostname.replace(/^\[|\]$/g, "");
-    if (isIP(host) && !this.#deps.config.allowPrivateAddress && isPrivateAddress(host)) {
-      return { kind: "gone", error: `The inbox is on a private address (${host}).` };
+    if (privateHost(inbox, this.#deps.config.allowPrivateAddress)) {
+      return { kind: "gone", error: `The inbox is on a private address (${new URL(inbox).host}).` };
     }
     const first = known ?? rfc9421;
     const result = await this.#attempt(inbox, item, first, signal);
@@ -288,7 +286,20 @@ export function publicLookup(allowPrivateAddress: boolean): LookupFunction {
  * request) and answers the status. No redirect is followed. At most {@link deliveryTimeoutMs};
  * the answer's body is read up to {@link maxAnswerBytes} and dropped.
  */
-function post(
+/**
+ * Whether an inbox's host is a private, loopback or reserved address written out, which no
+ * lookup sees (so {@link publicLookup} cannot refuse it).
+ */
+export function privateHost(inbox: string, allowPrivateAddress: boolean): boolean {
+  const host = new URL(inbox).hostname.replace(/^\[|\]$/g, "");
+  return isIP(host) !== 0 && !allowPrivateAddress && isPrivateAddress(host);
+}
+
+/**
+ * POSTs a signed activity on a kept-alive connection whose address `lookup` checks, within
+ * {@link deliveryTimeoutMs}; answers the status (and `Retry-After`).
+ */
+export function post(
   url: URL,
   headers: [string, string][],
   body: string,

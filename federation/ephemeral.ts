@@ -10,7 +10,7 @@
  *   `Group`, object the member), whoever typed.
  */
 import { randomUUID } from "node:crypto";
-import { type Context, getDocumentLoader, signRequest, verifyRequest } from "@fedify/fedify";
+import { type Context, signRequest } from "@fedify/fedify";
 import type { Context as HonoContext } from "hono";
 import { z } from "zod";
 import type { Room } from "../src/db/schema.ts";
@@ -21,8 +21,8 @@ import { logger } from "../src/log.ts";
 import { membership } from "../src/rooms/rooms.ts";
 import { typingTimeoutMs } from "../src/stream/routes.ts";
 import { software } from "../src/version.ts";
-import { contextLoader } from "./contexts.ts";
-import { DeliverySender } from "./delivery-send.ts";
+import { DeliverySender, post, privateHost, publicLookup } from "./delivery-send.ts";
+import { verifiedKey } from "./inbox-guard.ts";
 import { hostedRoom } from "./inbox-messages.ts";
 import { localActorIri } from "./notes.ts";
 import { mirrorOf, remoteMembers, storedActorId } from "./remote.ts";
@@ -122,15 +122,17 @@ export async function sendTyping(ctx: Context<Deps>, actorId: string, room: Room
     typing,
   };
   const [key] = await ctx.getActorKeyPairs(user.identifier);
-  if (key == null) return;
+  const allow = deps.config.allowPrivateAddress;
+  if (key == null || privateHost(room.inbox, allow)) return;
+  const body = JSON.stringify(json);
   const request = new Request(room.inbox, {
     method: "POST",
     headers: { "content-type": "application/activity+json", accept: "application/activity+json" },
-    body: JSON.stringify(json),
+    body,
   });
   const signed = await signRequest(request, key.privateKey, key.keyId);
-  const response = await fetch(signed, { signal: AbortSignal.timeout(2_000) });
-  await response.body?.cancel();
+  // On a connection to a checked address, as deliveries go.
+  await post(new URL(room.inbox), [...signed.headers], body, AbortSignal.timeout(2_000), publicLookup(allow));
 }
 
 /**
@@ -149,11 +151,7 @@ export async function receiveEphemeral(
   if (!parsed.success)
     throw new AppError("validation_failed", "A Typing activity needs id, actor, object, target and typing.");
   const typing = parsed.data;
-  const request = new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body: bytes });
-  const key = await verifyRequest(request, {
-    documentLoader: getDocumentLoader({ allowPrivateAddress: deps.config.allowPrivateAddress }),
-    contextLoader,
-  }).catch(() => null);
+  const key = await verifiedKey(c, bytes);
   if (key == null || key.ownerId?.href !== typing.actor) {
     throw new AppError("unauthenticated", "A Typing must be signed by its actor.");
   }

@@ -1,4 +1,5 @@
 import { getDocumentLoader, verifyRequest } from "@fedify/fedify";
+import type { CryptographicKey } from "@fedify/vocab";
 import type { Context } from "hono";
 import { AppError } from "../src/errors.ts";
 import type { Env } from "../src/http/app.ts";
@@ -171,6 +172,19 @@ function unsupportedType(activity: {
 }
 
 /**
+ * The key that signed an inbox POST (HTTP Signatures, either scheme), checked by Fedify's
+ * verifier, for what is answered before Fedify sees the delivery; null when unsigned or not
+ * valid.
+ */
+export async function verifiedKey(c: Context<Env>, bytes: Uint8Array<ArrayBuffer>): Promise<CryptographicKey | null> {
+  const request = new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body: bytes });
+  return await verifyRequest(request, {
+    documentLoader: getDocumentLoader({ allowPrivateAddress: c.var.deps.config.allowPrivateAddress }),
+    contextLoader,
+  }).catch(() => null);
+}
+
+/**
  * Refuses an activity the server does not handle with a coded problem rather than a silent
  * 202; logged, and counted per server (src/servers.ts) once the signature shows which server
  * sent it (an unverified one counts as `(unsigned)`, so nobody can inflate another's count).
@@ -184,11 +198,7 @@ async function checkTypes(
   const refusal = unsupportedType(activity);
   if (refusal == null) return;
   const deps = c.var.deps;
-  const request = new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body: bytes });
-  const key = await verifyRequest(request, {
-    documentLoader: getDocumentLoader({ allowPrivateAddress: deps.config.allowPrivateAddress }),
-    contextLoader,
-  }).catch(() => null);
+  const key = await verifiedKey(c, bytes);
   const host = key?.id ? hostOf(key.id.href) : "(unsigned)";
   log.info("Refused a delivery from {host}: {code} {type}", { host, code: refusal.code, type: refusal.type });
   await recordRefusal(deps, host, refusal.code, refusal.type);
