@@ -352,7 +352,7 @@ export async function onAnswer(ctx: InboxContext<Deps>, answer: Accept | Reject)
  * latest history and its members are fetched.
  */
 async function welcome(ctx: Context<Deps>, mirror: Room, actorId: string) {
-  await refreshMirror(ctx, mirror, actorId);
+  const group = await refreshMirror(ctx, mirror, actorId);
   await backfill(ctx, mirror, 0);
-  await syncMembersFromOrigin(ctx, mirror, actorId);
+  if (group) await syncMembersFromOrigin(ctx, mirror, group, actorId);
 }

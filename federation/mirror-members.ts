@@ -5,14 +5,14 @@
  * moderator). Read as the local user who joined, so a private room answers.
  */
 import type { Context } from "@fedify/fedify";
-import { type Object as APObject, Collection, type CollectionPage } from "@fedify/vocab";
+import { type Object as APObject, Collection, type CollectionPage, type Group } from "@fedify/vocab";
 import type { Room } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { logger } from "../src/log.ts";
 import type { Role } from "../src/rooms/permissions.ts";
 import { syncMirrorMembers } from "../src/rooms/remote.ts";
 import { localActorIri } from "./notes.ts";
-import { actorIdFor, fetchGroup, sameOrigin } from "./remote.ts";
+import { actorIdFor, sameOrigin } from "./remote.ts";
 
 const log = logger("federation", "mirror");
 
@@ -42,17 +42,20 @@ async function collectionItems(
 }
 
 /**
- * Reads a remote room's members (with roles) from its server, as the local user `actorId`, and
- * makes the mirror's remote members match. Failures are logged: the mirror keeps what it has.
+ * Reads a remote room's members (with roles) from its server, as the local user `actorId`
+ * (`group` is its `Group`, as just fetched for them), and makes the mirror's remote members
+ * match. Failures are logged: the mirror keeps what it has.
  */
-export async function syncMembersFromOrigin(ctx: Context<Deps>, mirror: Room, actorId: string): Promise<void> {
+export async function syncMembersFromOrigin(
+  ctx: Context<Deps>,
+  mirror: Room,
+  group: Group,
+  actorId: string,
+): Promise<void> {
   const deps = ctx.data;
-  if (mirror.iri == null) return;
   const signer = await localActorIri(deps, actorId);
-  if (signer == null) return;
-  const group = await fetchGroup(ctx, mirror.iri, signer.identifier);
-  const members = group?.followersId;
-  if (group == null || members == null || !sameOrigin(members, group.id)) return;
+  const members = group.followersId;
+  if (signer == null || members == null || !sameOrigin(members, group.id)) return;
   const documentLoader = await ctx.getDocumentLoader({ identifier: signer.identifier });
   const listed = await collectionItems(ctx, members, documentLoader, maxMembers);
   if (listed == null) {

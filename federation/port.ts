@@ -59,11 +59,13 @@ async function refuseBlocked(deps: Deps, target: string) {
 }
 
 /** Re-reads a mirrored room's `Group`, signed as a local member (private rooms show more to members). */
-export async function refreshMirror(ctx: Context<Deps>, mirror: Room, actorId: string): Promise<void> {
-  if (mirror.iri == null) return;
+export async function refreshMirror(ctx: Context<Deps>, mirror: Room, actorId: string): Promise<Group | undefined> {
+  if (mirror.iri == null) return undefined;
   const signer = await localActorIri(ctx.data, actorId);
   const group = await fetchGroup(ctx, mirror.iri, signer?.identifier);
-  if (group?.id?.href === mirror.iri) await rememberGroup(ctx.data, group);
+  if (group?.id?.href !== mirror.iri) return undefined;
+  await rememberGroup(ctx.data, group);
+  return group;
 }
 
 /** The `Group` of a mirrored room as a recipient. */
