@@ -6,7 +6,7 @@ import { type Federated, startFederated } from "../helpers/federated.ts";
 import type { Peer, PeerActor } from "../helpers/peer.ts";
 import { rehost } from "../helpers/peer.ts";
 import type { ServerProcess } from "../helpers/server.ts";
-import { eventually, ok, register, type User } from "../helpers/stream.ts";
+import { eventually, ok, register, roomMessages, type User } from "../helpers/stream.ts";
 
 // What each kind of object sent to a room becomes (FEDERATION.md, "What other servers send"):
 // posts, articles, polls and events are messages with their title, particulars and a link to
@@ -48,14 +48,7 @@ describe("inbound objects: every type gets a defined outcome", () => {
     await federated?.close();
   });
 
-  const history = () =>
-    ok<{ messages: MessageBody[] }>(
-      200,
-      server,
-      alice.token,
-      "GET",
-      `/api/v1/rooms/${room.id}/messages?limit=100`,
-    ).then((r) => r.messages);
+  const history = () => roomMessages<MessageBody>(server, alice, room.id);
   const inbox = () => `${room.url}/inbox`;
 
   /** A fixture's `Create`, moved to the peer as `author`'s, with fresh ids, addressed to the room. */

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } f
 import { type Federated, startFederated } from "../helpers/federated.ts";
 import type { Peer, PeerActor } from "../helpers/peer.ts";
 import type { ServerProcess } from "../helpers/server.ts";
-import { eventually, ok, register, type User } from "../helpers/stream.ts";
+import { eventually, ok, register, roomMessages, type User } from "../helpers/stream.ts";
 
 // Issue 15, item 7: deliveries signed by an implementation that is neither Fedify nor ours
 // (the `http-message-signatures` package) reach a room through the real inbox of a real server
@@ -138,14 +138,7 @@ describe("signatures made by an independent implementation (http-message-signatu
   });
 
   const inbox = () => `${room.url}/inbox`;
-  const history = () =>
-    ok<{ messages: MessageBody[] }>(
-      200,
-      server,
-      alice.token,
-      "GET",
-      `/api/v1/rooms/${room.id}/messages?limit=100`,
-    ).then((r) => r.messages);
+  const history = () => roomMessages<MessageBody>(server, alice, room.id);
 
   /** A `Create{Note}` by `actor` addressed to the room's `Group`, as its JSON body. */
   function create(actor: PeerActor, text: string): string {

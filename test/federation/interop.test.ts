@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } f
 import { type Federated, startFederated } from "../helpers/federated.ts";
 import { type Peer, type PeerActor, rehost } from "../helpers/peer.ts";
 import type { ServerProcess } from "../helpers/server.ts";
-import { eventually, memberHandles, ok, register, type User } from "../helpers/stream.ts";
+import { eventually, memberHandles, ok, register, roomMessages, type User } from "../helpers/stream.ts";
 
 // Documents shaped as other servers send them (our own fixtures in test/fixtures/interop/, each
 // reproducing one program's output: see its README), moved to a test peer on loopback (their
@@ -78,14 +78,7 @@ describe("interop: other servers' documents through the real inbox", () => {
     });
   });
 
-  const history = () =>
-    ok<{ messages: MessageBody[] }>(
-      200,
-      server,
-      alice.token,
-      "GET",
-      `/api/v1/rooms/${room.id}/messages?limit=100`,
-    ).then((r) => r.messages);
+  const history = () => roomMessages<MessageBody>(server, alice, room.id);
   const inbox = () => `${room.url}/inbox`;
   const unique = (base: string) => `${base}-${++serial}`;
 
