@@ -108,8 +108,10 @@ const handledActivities = new Set([
   "TentativeReject",
   "Undo",
   "Update",
-  // Ours, not kept: federation/ephemeral.ts takes it before Fedify.
+  // Ours, not queued: federation/ephemeral.ts and presence.ts take them before Fedify.
   "Typing",
+  "ReadUpTo",
+  "Presence",
 ]);
 
 /**

@@ -6,9 +6,10 @@ import type { Env } from "../src/http/app.ts";
 import { problemMediaType, problemResponse } from "../src/http/problem.ts";
 import { logger } from "../src/log.ts";
 import { inviteRoomId } from "../src/rooms/invites.ts";
-import { isEphemeral, receiveEphemeral } from "./ephemeral.ts";
+import { isEphemeral, receiveRoomNotice } from "./ephemeral.ts";
 import { checkInbox, readInbox } from "./inbox-guard.ts";
 import { ed25519KeyDocument, ed25519KeyPath } from "./keys.ts";
+import { receivePresence } from "./presence.ts";
 import type { WorkGate } from "./work-gate.ts";
 
 const log = logger("federation", "inbox");
@@ -61,8 +62,12 @@ export function fedifyMiddleware(federation: Federation<Deps>, gate: WorkGate): 
     const checkedHandle = async () => {
       if (delivery) {
         const activity = await checkInbox(c, delivery.bytes);
-        // What is not kept (typing) is ours alone, and answered at once.
-        if (isEphemeral(activity)) return await receiveEphemeral(c, activity, delivery.bytes);
+        // What is not queued (typing, read positions, presence) is ours alone, and answered at once.
+        if (isEphemeral(activity)) {
+          return activity.type === "Presence"
+            ? await receivePresence(c, activity, delivery.bytes)
+            : await receiveRoomNotice(c, activity, delivery.bytes);
+        }
       }
       return await handle();
     };

@@ -6,7 +6,7 @@ import { actors, type Room, roomMembers } from "../src/db/schema.ts";
 import type { Deps, Federator, RemoteRoomAction } from "../src/deps.ts";
 import { AppError } from "../src/errors.ts";
 import { addPendingJoin } from "../src/rooms/remote.ts";
-import { sendTyping } from "./ephemeral.ts";
+import { sendRead, sendTyping } from "./ephemeral.ts";
 import {
   addressing,
   createActivity,
@@ -16,6 +16,7 @@ import {
   toNote,
   updateActivity,
 } from "./notes.ts";
+import { sendPresence } from "./presence.ts";
 import { fetchGroup, hostOf, isBlockedHost, recipient, rememberActor, rememberGroup } from "./remote.ts";
 import { roomAudience, roomIdentifier } from "./rooms.ts";
 
@@ -185,6 +186,14 @@ export function createFederator(federation: Federation<Deps>, deps: Deps): Feder
 
     async sendTyping(actorId, room, typing) {
       await sendTyping(contextOf(federation, deps), actorId, room, typing);
+    },
+
+    async sendRead(actorId, room, seq) {
+      await sendRead(contextOf(federation, deps), actorId, room, seq);
+    },
+
+    async sendPresence(actorIds, status) {
+      await sendPresence(contextOf(federation, deps), actorIds, status);
     },
   };
 }

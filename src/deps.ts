@@ -53,6 +53,10 @@ export interface Federator {
   sendToRoom(actorId: string, room: Room, action: RemoteRoomAction): Promise<void>;
   /** Tells the servers of a room's other members, best effort, that a local member is typing (or stopped). */
   sendTyping(actorId: string, room: Room, typing: boolean): Promise<void>;
+  /** Tells the servers of a room's other members, best effort, how far a local member has read. */
+  sendRead(actorId: string, room: Room, seq: number): Promise<void>;
+  /** Tells the servers that share a room with these local users, best effort, that they are online or gone. */
+  sendPresence(actorIds: readonly string[], status: "online" | "offline"): Promise<void>;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
+import { logger } from "../log.ts";
 import { removeUnreferencedFiles } from "../media/attachments.ts";
 import { detachFromMessage } from "../media/carried.ts";
 import { notifyMessage } from "../notifications/notifications.ts";
@@ -23,6 +24,8 @@ import { accessRoom, logModeration, membership, remote } from "../rooms/rooms.ts
 import { appendEvents } from "../stream/events.ts";
 import { renderMessage, snippet } from "./markdown.ts";
 import { type MessageView, messageUrl, messageViews, oneView } from "./views.ts";
+
+const log = logger("messages");
 
 /** The longest message source accepted, in characters. */
 export const maxMessageLength = 4000;
@@ -269,7 +272,7 @@ export async function getMessage(deps: Deps, actorId: string, roomId: string, me
  */
 export async function markRead(deps: Deps, actorId: string, roomId: string, seq: number) {
   const { room } = await accessRoom(deps, roomId, actorId);
-  return await deps.db.transaction(async (tx) => {
+  const state = await deps.db.transaction(async (tx) => {
     const [row] = await tx
       .update(roomMembers)
       .set({
@@ -318,4 +321,9 @@ export async function markRead(deps: Deps, actorId: string, roomId: string, seq:
     ]);
     return state;
   });
+  // The servers of the room's other members learn it too (a no-op for a member of another server).
+  deps.federation?.sendRead(actorId, room, state.seq).catch((error: unknown) => {
+    log.debug("A read position could not be told to other servers: {error}", { error });
+  });
+  return state;
 }

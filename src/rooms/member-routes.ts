@@ -58,6 +58,10 @@ const memberSchema = z.object({
   color: z.string().nullable(),
   joinedAt: z.string(),
   presence: z.enum(["online", "offline"]).optional(),
+  readUpTo: z
+    .number()
+    .optional()
+    .describe("In the member list: the number of the last message the member has read (read receipts)"),
   notifications: notificationSettingsSchema.optional().describe("Only in the caller's own membership"),
 });
 

@@ -50,9 +50,11 @@ export async function listMembers(deps: Deps, actorId: string, roomId: string): 
     deps.db,
     members.map((m) => m.actorId),
   );
+  const readUpTo = new Map(members.map((m) => [m.actorId, m.lastReadSeq]));
   return (await memberViews(deps, members)).map((view) => ({
     ...view,
     presence: online.has(view.actor.id) ? "online" : "offline",
+    readUpTo: readUpTo.get(view.actor.id) ?? 0,
   }));
 }
 

@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { uuidv7 } from "uuidv7";
-import { actors, pendingJoins, type Room, roomBans, roomMembers, rooms } from "../db/schema.ts";
+import { actors, pendingJoins, type Room, roomBans, roomMembers, rooms, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { appendEvents } from "../stream/events.ts";
@@ -290,4 +291,50 @@ export async function deleteMirror(deps: Pick<Deps, "db">, mirrorId: string): Pr
       former.map(({ actorId }) => ({ type: "room.deleted" as const, actorId, data: { roomId: mirrorId } })),
     );
   });
+}
+
+/**
+ * Where other servers learn of these local users' presence: for each user (by username), the
+ * inboxes of the remote members of their rooms and of the remote rooms they are in. Only
+ * servers that share a room with a user hear of them.
+ */
+export async function presencePeers(
+  deps: Pick<Deps, "db">,
+  actorIds: readonly string[],
+): Promise<{ username: string; inbox: string }[]> {
+  if (actorIds.length === 0) return [];
+  const mine = alias(roomMembers, "mine");
+  const me = alias(actors, "me");
+  const base = deps.db
+    .selectDistinct({ username: users.username, inbox: sql<string>`coalesce(${actors.sharedInbox}, ${actors.inbox})` })
+    .from(mine)
+    .innerJoin(me, eq(me.id, mine.actorId))
+    .innerJoin(users, eq(users.id, me.userId))
+    .innerJoin(rooms, and(eq(rooms.id, mine.roomId), isNull(rooms.deletedAt)))
+    .innerJoin(roomMembers, eq(roomMembers.roomId, mine.roomId))
+    .innerJoin(actors, and(eq(actors.id, roomMembers.actorId), isNotNull(actors.iri), isNotNull(actors.inbox)))
+    .where(inArray(mine.actorId, [...actorIds]));
+  const hosts = deps.db
+    .selectDistinct({ username: users.username, inbox: sql<string>`${rooms.inbox}` })
+    .from(mine)
+    .innerJoin(me, eq(me.id, mine.actorId))
+    .innerJoin(users, eq(users.id, me.userId))
+    .innerJoin(rooms, and(eq(rooms.id, mine.roomId), isNull(rooms.deletedAt), isNotNull(rooms.inbox)))
+    .where(inArray(mine.actorId, [...actorIds]));
+  return [...(await base), ...(await hosts)];
+}
+
+/** The stored remote actors with these IRIs that are members of some room here, by id. */
+export async function remoteMembersByIri(deps: Pick<Deps, "db">, iris: readonly string[]): Promise<string[]> {
+  if (iris.length === 0) return [];
+  const rows = await deps.db
+    .select({ id: actors.id })
+    .from(actors)
+    .where(
+      and(
+        inArray(actors.iri, [...iris]),
+        sql`exists (select 1 from ${roomMembers} where ${roomMembers.actorId} = ${actors.id})`,
+      ),
+    );
+  return rows.map((row) => row.id);
 }

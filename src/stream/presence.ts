@@ -10,6 +10,13 @@ import { ephemeralChannel } from "./events.ts";
 export const presenceFreshSeconds = 30;
 /** A user whose last connection closed stays online this long (a reload is not a departure). */
 export const presenceGraceMs = 5000;
+/**
+ * How long another server's word that a user is online holds unless it says so again: it
+ * repeats it every {@link remotePresenceRepeatMs}, and a server that goes away stops.
+ */
+export const remotePresenceSeconds = 300;
+/** How often this server repeats to other servers who of its users is online. */
+export const remotePresenceRepeatMs = 120_000;
 
 const log = logger("stream");
 
@@ -26,6 +33,63 @@ export async function onlineActors(db: DatabaseLike, actorIds: readonly string[]
       ),
     );
   return new Set(rows.map((r) => r.actorId));
+}
+
+/** Tells every process that a user came online or went offline. */
+async function announce(db: DatabaseLike, actorId: string, status: "online" | "offline"): Promise<void> {
+  const payload = JSON.stringify({ type: "presence", actorId, data: { actorId, status } });
+  await db.execute(sql`select pg_notify(${ephemeralChannel}, ${payload})`);
+}
+
+/** Whether the actor has a fresh presence row other than `nodeId`'s. */
+async function onlineElsewhere(db: DatabaseLike, actorId: string, nodeId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)`.mapWith(Number) })
+    .from(presence)
+    .where(
+      and(
+        eq(presence.actorId, actorId),
+        sql`${presence.nodeId} <> ${nodeId}`,
+        gt(presence.seenAt, sql`now() - make_interval(secs => ${presenceFreshSeconds})`),
+      ),
+    );
+  return (row?.n ?? 0) > 0;
+}
+
+/**
+ * What another server tells of its users' presence: kept as rows of a node named by its
+ * origin, fresh for {@link remotePresenceSeconds} (the heartbeat of the processes here forgets
+ * them after that, and announces the departure), and announced here when it changes something.
+ * @param actorIds Stored actors of that origin, each a member of some room here.
+ */
+export async function recordRemotePresence(
+  db: DatabaseLike,
+  origin: string,
+  actorIds: readonly string[],
+  status: "online" | "offline",
+): Promise<void> {
+  const holdsFor = remotePresenceSeconds - presenceFreshSeconds;
+  for (const actorId of actorIds) {
+    const before = await onlineElsewhere(db, actorId, origin);
+    if (status === "online") {
+      const [row] = await db
+        .insert(presence)
+        .values({ actorId, nodeId: origin, seenAt: sql`now() + make_interval(secs => ${holdsFor})` })
+        .onConflictDoUpdate({
+          target: [presence.actorId, presence.nodeId],
+          set: { seenAt: sql`now() + make_interval(secs => ${holdsFor})` },
+        })
+        // Whether the row is new: `xmax` is 0 for an inserted row (a Postgres detail).
+        .returning({ inserted: sql<boolean>`(xmax = 0)` });
+      if (!before && row?.inserted) await announce(db, actorId, "online");
+    } else {
+      const gone = await db
+        .delete(presence)
+        .where(and(eq(presence.actorId, actorId), eq(presence.nodeId, origin)))
+        .returning({ actorId: presence.actorId });
+      if (!before && gone.length > 0) await announce(db, actorId, "offline");
+    }
+  }
 }
 
 /** What presence needs of the hub that holds this process's connections. */
@@ -52,6 +116,8 @@ export class Presence {
   /** This process, in the presence table. */
   readonly #nodeId = randomUUID();
   readonly #goingOffline = new Map<string, ReturnType<typeof setTimeout>>();
+  /** When this process last repeated its users' presence to other servers. */
+  #repeatedAt = Date.now();
 
   constructor(deps: Deps, host: PresenceHost) {
     this.#deps = deps;
@@ -70,19 +136,9 @@ export class Presence {
     this.#stopped = true;
   }
 
-  /** Whether another process has a fresh presence row for the actor. */
+  /** Whether another process, or another server, has a fresh presence row for the actor. */
   async #elsewhere(actorId: string): Promise<boolean> {
-    const [row] = await this.#deps.db
-      .select({ n: sql<number>`count(*)`.mapWith(Number) })
-      .from(presence)
-      .where(
-        and(
-          eq(presence.actorId, actorId),
-          sql`${presence.nodeId} <> ${this.#nodeId}`,
-          gt(presence.seenAt, sql`now() - make_interval(secs => ${presenceFreshSeconds})`),
-        ),
-      );
-    return (row?.n ?? 0) > 0;
+    return await onlineElsewhere(this.#deps.db, actorId, this.#nodeId);
   }
 
   /** The actor's first connection in this process opened. */
@@ -127,8 +183,11 @@ export class Presence {
   }
 
   async #announce(actorId: string, status: "online" | "offline"): Promise<void> {
-    const payload = JSON.stringify({ type: "presence", actorId, data: { actorId, status } });
-    await this.#deps.db.execute(sql`select pg_notify(${ephemeralChannel}, ${payload})`);
+    await announce(this.#deps.db, actorId, status);
+    // Other servers that share a room with the user learn it too, best effort.
+    this.#deps.federation?.sendPresence([actorId], status).catch((error: unknown) => {
+      log.debug("Presence could not be told to other servers: {error}", { error });
+    });
   }
 
   /**
@@ -142,6 +201,12 @@ export class Presence {
           .update(presence)
           .set({ seenAt: sql`now()` })
           .where(and(eq(presence.nodeId, this.#nodeId), inArray(presence.actorId, local)));
+        if (Date.now() - this.#repeatedAt >= remotePresenceRepeatMs) {
+          this.#repeatedAt = Date.now();
+          this.#deps.federation?.sendPresence(local, "online").catch((error: unknown) => {
+            log.debug("Presence could not be repeated to other servers: {error}", { error });
+          });
+        }
       }
       const stale = await this.#deps.db
         .delete(presence)

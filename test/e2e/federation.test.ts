@@ -283,6 +283,38 @@ describe("two federating servers", { timeout: 120_000 }, () => {
     expect((await typedAcross([b, bob, mirror.id], onA, lobby.id, bobOnA)).data.typing).toBe(true);
   });
 
+  it("shows read positions both ways and presence across the two servers", async () => {
+    type Member = { actor: { url: string }; presence?: string; readUpTo?: number };
+    const memberOn = async (server: ServerProcess, user: User, roomId: string, url: string) =>
+      (await ok<{ members: Member[] }>(200, server, user.token, "GET", `/api/v1/rooms/${roomId}/members`)).members.find(
+        (m) => m.actor.url === url,
+      );
+    const last = async (server: ServerProcess, user: User, roomId: string) =>
+      Math.max(...(await history(server, user, roomId)).map((m) => m.seq));
+
+    const seqOnB = await last(b, bob, mirror.id);
+    await ok(200, b, bob.token, "POST", `/api/v1/rooms/${mirror.id}/read`, { seq: seqOnB });
+    await eventually("bob's read position on A", async () =>
+      (await memberOn(a, alice, lobby.id, `${b.url}/users/bob`))?.readUpTo === seqOnB ? true : undefined,
+    );
+    const seqOnA = await last(a, alice, lobby.id);
+    await ok(200, a, alice.token, "POST", `/api/v1/rooms/${lobby.id}/read`, { seq: seqOnA });
+    await eventually("alice's read position on B", async () =>
+      (await memberOn(b, bob, mirror.id, `${a.url}/users/alice`))?.readUpTo === seqOnA ? true : undefined,
+    );
+
+    // alice's streams on A close: after the grace period B shows her offline; a new one, online.
+    for (const socket of sockets.filter((s) => s.label.startsWith("alice@A"))) socket.ws.close();
+    const aliceOnB = async (status: string) =>
+      (await memberOn(b, bob, mirror.id, `${a.url}/users/alice`))?.presence === status ? true : undefined;
+    await eventually("alice offline on B", () => aliceOnB("offline"));
+    const onA = await openStream(a, alice, "alice@A presence");
+    sockets.push(onA);
+    await eventually("alice online on B", () => aliceOnB("online"));
+    onA.ws.close();
+    await eventually("alice offline on B again", () => aliceOnB("offline"));
+  });
+
   it("federates replies, reactions, edits and deletes", async () => {
     const onB = await history(b, bob, mirror.id);
     const hello = onB.find((m) => m.content === "hello from **A**") as MessageBody;
