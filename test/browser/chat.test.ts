@@ -103,6 +103,12 @@ describe("two people in two browsers", () => {
     // Clicking the quote jumps to (and focuses) the original.
     await reply.locator(".reply-quote").click();
     await bob.page.waitForFunction(() => document.activeElement?.textContent?.includes("Hello Alice") ?? false);
+
+    // Bob has read her reply: Alice sees his receipt under it, and none of her own.
+    await message(alice.page, "Hi Bob, tea?")
+      .locator("xpath=following-sibling::li[1][@class='read-receipts' and @aria-label='Seen by Bob Builder']")
+      .waitFor();
+    expect(await alice.page.locator(".read-receipts").count()).toBe(1);
   });
 
   it("reacts through the picker and shows counts and who reacted", async () => {

@@ -330,8 +330,20 @@ function applyEvent(event: StreamEvent): void {
       return;
     }
     case "read": {
+      if (!roomId) return;
+      // The room's copy says how far a member has read (read receipts), never back.
+      if (typeof data.unread !== "number") {
+        const members = roomStates.get(roomId)?.members;
+        const seq = data.seq;
+        if (members?.peek() == null || typeof data.actorId !== "string" || typeof seq !== "number") return;
+        members.value =
+          members
+            .peek()
+            ?.map((m) => (m.actor.id === data.actorId ? { ...m, readUpTo: Math.max(m.readUpTo ?? 0, seq) } : m)) ??
+          null;
+        return;
+      }
       // The copy addressed to us carries our counts (another session of ours read the room).
-      if (!roomId || typeof data.unread !== "number") return;
       updateRoom(roomId, {
         unread: data.unread,
         mentions: typeof data.mentions === "number" ? data.mentions : 0,

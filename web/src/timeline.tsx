@@ -6,6 +6,7 @@ import { api } from "./api.ts";
 import { Icon } from "./icons.tsx";
 import { EditHistory, MessageItem, PendingItem, ReactionPicker, toggleReaction } from "./message.tsx";
 import { isolate, lookalikesIn, Name, UserText } from "./names.tsx";
+import { ReadReceipts, readersByMessage } from "./receipts.tsx";
 import { atBottom, attempt, jumpRequest, markRead, me, type RoomState, say } from "./store.ts";
 import type { Message, Room } from "./types.ts";
 import { Confirm, dayLabel } from "./ui.tsx";
@@ -131,6 +132,7 @@ export function Timeline(props: {
     }, 2000);
   }
 
+  const readers = readersByMessage(messages, members, user?.id);
   const items: JSX.Element[] = [];
   let previous: Message | null = null;
   for (const message of messages) {
@@ -183,6 +185,8 @@ export function Timeline(props: {
         onJump={jumpTo}
       />,
     );
+    const seenBy = readers.get(message.id);
+    if (seenBy) items.push(<ReadReceipts key={`read-${message.id}`} readers={seenBy} />);
     previous = message;
   }
   for (const p of pending) items.push(<PendingItem key={p.txnId} pending={p} />);

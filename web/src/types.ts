@@ -66,6 +66,8 @@ export interface Member {
   color: string | null;
   joinedAt: string;
   presence?: "online" | "offline";
+  /** The number of the last message the member has read. */
+  readUpTo?: number;
 }
 
 export interface Reaction {
