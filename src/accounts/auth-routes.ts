@@ -89,8 +89,15 @@ function serializeSession(session: Session, currentId: string | undefined): z.in
 /** Browsers keep the refresh token in an HttpOnly cookie sent only to the auth endpoints. */
 const cookiePath = "/api/v1/auth";
 
-function cookieName(deps: Deps): string {
-  return deps.config.origin.startsWith("https:") ? "__Secure-fedchat_refresh" : "fedchat_refresh";
+/**
+ * The refresh cookie's name. Cookies ignore the port: two instances on one host (a developer's
+ * `npm run two-instances`) would overwrite and clear each other's, signing each other out, so
+ * an origin with an explicit port puts it in the name.
+ */
+function cookieName(deps: Pick<Deps, "config">): string {
+  const origin = new URL(deps.config.origin);
+  const name = `fedchat_refresh${origin.port ? `_${origin.port}` : ""}`;
+  return origin.protocol === "https:" ? `__Secure-${name}` : name;
 }
 
 function setRefreshCookie(c: Context<Env>, issued: IssuedTokens): void {

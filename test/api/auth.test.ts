@@ -378,12 +378,13 @@ describe("access tokens", () => {
     const res = await other.request("/api/v1/auth/register", json("POST", { username: "wendy", password: "12345678" }));
     expect(res.status).toBe(201);
     expect(refreshCookie(res, refreshCookieName)).toBeUndefined();
-    const cookie = refreshCookie(res, "fedchat_refresh");
+    // Its origin has a port: the cookie's name says which, as cookies themselves ignore ports.
+    const cookie = refreshCookie(res, "fedchat_refresh_8080");
     expect(cookie?.attributes).toMatchObject({ httponly: "", samesite: "Strict", path: "/api/v1/auth" });
     expect(cookie?.attributes.secure).toBeUndefined();
     const refreshed = await other.request(
       "/api/v1/auth/refresh",
-      json("POST", {}, { cookie: `fedchat_refresh=${cookie?.value}` }),
+      json("POST", {}, { cookie: `fedchat_refresh_8080=${cookie?.value}` }),
     );
     expect(refreshed.status).toBe(200);
     await expectProblem(
@@ -391,5 +392,18 @@ describe("access tokens", () => {
       422,
       "validation_failed",
     );
+  });
+
+  it("never clears the refresh cookie of another instance on the same host (another port)", async () => {
+    // An instance on the same host with no port, or another one: its cookie comes along (the
+    // browser sends cookies of the host whatever the port), and a failed refresh here clears
+    // only this instance's own.
+    const res = await other.request(
+      "/api/v1/auth/refresh",
+      json("POST", {}, { cookie: "fedchat_refresh=theirs; fedchat_refresh_3000=theirs-too" }),
+    );
+    expect(res.status).toBe(401);
+    const cleared = res.headers.getSetCookie().map((c) => c.split("=")[0]);
+    expect(cleared.every((name) => name === "fedchat_refresh_8080")).toBe(true);
   });
 });
