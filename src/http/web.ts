@@ -58,9 +58,15 @@ interface StaticFile {
   readonly type: string;
 }
 
-/** Whether the request is a browser navigation: a GET that asks for HTML. */
+/**
+ * Whether the request wants the page: a browser navigation (it asks for HTML), or a client
+ * that takes anything (`curl`, no `Accept` or `*\/*`) and asks for no JSON. A program that
+ * asks for JSON (the API's, ActivityPub's) gets a problem, never HTML it did not ask for.
+ */
 function wantsPage(c: Context<Env>): boolean {
-  return (c.req.header("accept") ?? "").split(",").some((part) => part.trim().startsWith("text/html"));
+  const types = (c.req.header("accept") ?? "*/*").split(",").map((part) => part.split(";")[0]?.trim().toLowerCase());
+  if (types.includes("text/html")) return true;
+  return types.includes("*/*") && !types.some((type) => type?.endsWith("json"));
 }
 
 /**

@@ -52,6 +52,15 @@ describe("serving the web client", () => {
     expect(policy).not.toContain("unsafe");
   });
 
+  it("serves the page to a client that takes anything (curl), not only to a browser", async () => {
+    for (const headers of [{}, { accept: "*/*" }, { accept: "text/*, */*;q=0.5" }] as Record<string, string>[]) {
+      const res = await app().request("/", { headers });
+      expect(res.status, JSON.stringify(headers)).toBe(200);
+      expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+      expect(res.headers.get("vary")).toBe("Accept");
+    }
+  });
+
   it("serves hashed assets for a year and other build files by name", async () => {
     const asset = await app().request("/assets/index-abc123.js");
     expect(asset.status).toBe(200);
@@ -73,8 +82,10 @@ describe("serving the web client", () => {
     }
     const missing = await app().request("/assets/index-gone.js", { headers: html });
     expect(missing.status).toBe(404);
-    const json = await app().request("/rooms/x", { headers: { accept: "application/json" } });
-    expect(json.status).toBe(404);
+    for (const accept of ["application/json", "application/activity+json, */*;q=0.1", "image/png"]) {
+      const json = await app().request("/rooms/x", { headers: { accept } });
+      expect(json.status, accept).toBe(404);
+    }
     // A path the client does not route is not found, for a browser too.
     const unknown = await app().request("/somewhere/else", { headers: html });
     expect(unknown.status).toBe(404);
