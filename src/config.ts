@@ -88,6 +88,9 @@ const envSchema = z.object({
   JWT_PRIVATE_KEY: z.string().min(1).optional(),
 });
 
+/** The names of the environment variables the server reads (the README documents each). */
+export const settingNames: readonly string[] = Object.keys(envSchema.shape);
+
 /** The server's configuration, parsed and checked. */
 export interface Config {
   /** TCP port to listen on; 0 picks a free one. */

@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.ts";
+import { ConfigError, loadConfig, settingNames } from "../../src/config.ts";
 
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {
@@ -47,6 +48,12 @@ describe("loadConfig", () => {
       instanceName: "Example chat",
       databaseConnectTimeoutMs: 5000,
     });
+  });
+
+  it("has every variable it reads in the README's table", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const documented = new Set([...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)`/gm)].map((m) => m[1]));
+    expect(settingNames.filter((name) => !documented.has(name))).toEqual([]);
   });
 
   it("treats an empty DATABASE_URL as unset", () => {
