@@ -259,6 +259,22 @@ describe("reactions", () => {
     expect(after?.reactions[0]).toEqual({ emoji: "👍", count: 1, me: false });
   });
 
+  it("takes Emoji 17's newest and the picker's forms of old ones, under one key each", async () => {
+    const r = await room(alice);
+    const m = await sent(alice, r, "m", "new emoji");
+    // 🫪 distorted face and 🫍 orca (Emoji 17.0); emojibase writes 👍 with a needless U+FE0F.
+    for (const emoji of ["🫪", "🫍", "👍\uFE0F", "👍", "🧑🏾‍🤝‍🧑🏻"]) {
+      const path = `/api/v1/rooms/${r}/messages/${m.id}/reactions/${encodeURIComponent(emoji)}`;
+      expect((await t.request(path, { method: "PUT", headers: alice.headers })).status).toBe(204);
+    }
+    expect((await history(alice, r))[0]?.reactions.map((x) => [x.emoji, x.count])).toEqual([
+      ["🫪", 1],
+      ["🫍", 1],
+      ["👍", 1],
+      ["🧑🏾‍🤝‍🧑🏻", 1],
+    ]);
+  });
+
   it.each(["a", "👍👍", "👍a", ":bad name:", "%E2%80%8B"])("refuses %s as a reaction", async (emoji) => {
     const r = await room(alice);
     const m = await sent(alice, r, "m", "x");

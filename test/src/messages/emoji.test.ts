@@ -1,3 +1,4 @@
+import emojibase from "emojibase-data/en/compact.json" with { type: "json" };
 import { describe, expect, it } from "vitest";
 import { isEmoji, parseReactionKey } from "../../../src/messages/emoji.ts";
 
@@ -106,5 +107,41 @@ describe("parseReactionKey", () => {
     for (const emoji of ["😀", "👍🏽", "🏳️‍🌈", "1️⃣", "🇫🇷", "❤️", "👨‍👩‍👧"]) {
       expect(parseReactionKey(emoji.normalize("NFD"))).toEqual({ kind: "unicode", emoji });
     }
+  });
+});
+
+describe("the full emoji set the client offers (emojibase-data)", () => {
+  // Every emoji of every category with each of its skin tones: what the picker can send.
+  const offered = emojibase
+    .filter((e) => e.group !== undefined)
+    .flatMap((e) => [e, ...(e.skins ?? [])])
+    .map((e) => ({ unicode: e.unicode, label: e.label }));
+
+  it("holds thousands of emoji, Emoji 17's among them", () => {
+    expect(offered.length).toBeGreaterThan(3900);
+    expect(offered.map((e) => e.label)).toEqual(expect.arrayContaining(["distorted face", "orca", "treasure chest"]));
+  });
+
+  it("accepts each as a reaction, under its fully-qualified form", () => {
+    const refused = offered.filter(({ unicode }) => {
+      const key = parseReactionKey(unicode);
+      return key?.kind !== "unicode" || !isEmoji(key.emoji);
+    });
+    expect(refused).toEqual([]);
+  });
+
+  it("gives emojibase's needless variation selectors the key that the plain emoji has", () => {
+    // emojibase writes 👍 as U+1F44D U+FE0F; Unicode's fully-qualified form has no selector.
+    const decorated = offered.filter(({ unicode }) => !isEmoji(unicode));
+    expect(decorated.length).toBeGreaterThan(0);
+    for (const { unicode } of decorated) {
+      expect(parseReactionKey(unicode)).toEqual({ kind: "unicode", emoji: unicode.replaceAll("\uFE0F", "") });
+    }
+  });
+
+  it("still refuses the lone regional indicators it lists outside any category", () => {
+    const letters = emojibase.filter((e) => e.group === undefined);
+    expect(letters).toHaveLength(26);
+    for (const { unicode } of letters) expect(parseReactionKey(unicode)).toBeUndefined();
   });
 });
