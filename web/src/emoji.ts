@@ -1,115 +1,98 @@
-/** The reaction picker's emoji, with words to search by, and the user's recent choices. */
+/**
+ * The emoji the client offers, loaded when first wanted, and what it remembers of the choices:
+ * the skin tone (per browser) and the recently used emoji (per account, so that two people
+ * sharing a browser do not see each other's).
+ */
+import { signal } from "@preact/signals";
+import { EmojiIndex, type SkinTone } from "./emoji-index.ts";
 
-const emojiList: readonly (readonly [string, string])[] = [
-  ["👍", "thumbs up yes like approve +1"],
-  ["👎", "thumbs down no dislike -1"],
-  ["❤️", "heart love red"],
-  ["😂", "joy laugh tears lol"],
-  ["🤣", "rofl rolling laugh"],
-  ["😀", "grin smile happy"],
-  ["😊", "blush smile happy"],
-  ["🙂", "slight smile"],
-  ["😉", "wink"],
-  ["😍", "heart eyes love"],
-  ["🥰", "smiling hearts love"],
-  ["😘", "kiss"],
-  ["😎", "cool sunglasses"],
-  ["🤔", "thinking hmm"],
-  ["🙃", "upside down"],
-  ["😅", "sweat smile relief"],
-  ["😬", "grimace awkward"],
-  ["😮", "open mouth wow surprised"],
-  ["😱", "scream shock"],
-  ["😢", "cry sad tear"],
-  ["😭", "sob cry loud"],
-  ["😡", "angry rage mad"],
-  ["🤯", "mind blown exploding"],
-  ["🥳", "party celebrate"],
-  ["😴", "sleep tired zzz"],
-  ["🤗", "hug"],
-  ["🙄", "eye roll"],
-  ["😇", "angel innocent"],
-  ["🤝", "handshake deal"],
-  ["🙏", "pray thanks please"],
-  ["👏", "clap applause"],
-  ["🙌", "raised hands hooray"],
-  ["👋", "wave hello bye"],
-  ["💪", "muscle strong"],
-  ["👀", "eyes look see"],
-  ["🤷", "shrug dunno"],
-  ["🤦", "facepalm"],
-  ["✅", "check done yes"],
-  ["❌", "cross no wrong"],
-  ["⚠️", "warning caution"],
-  ["❓", "question"],
-  ["❗", "exclamation"],
-  ["💯", "hundred perfect"],
-  ["🔥", "fire hot lit"],
-  ["✨", "sparkles shiny"],
-  ["⭐", "star"],
-  ["🎉", "tada party celebration"],
-  ["🎂", "cake birthday"],
-  ["🚀", "rocket launch ship"],
-  ["💡", "idea bulb"],
-  ["🐛", "bug"],
-  ["🔧", "wrench fix tool"],
-  ["📌", "pin"],
-  ["📎", "paperclip attach"],
-  ["📅", "calendar date"],
-  ["⏰", "alarm clock time"],
-  ["☕", "coffee tea"],
-  ["🍕", "pizza food"],
-  ["🍺", "beer drink"],
-  ["🌈", "rainbow"],
-  ["☀️", "sun sunny"],
-  ["🌧️", "rain cloud"],
-  ["❄️", "snow cold"],
-  ["🐱", "cat"],
-  ["🐶", "dog"],
-  ["🦊", "fox"],
-  ["🐘", "elephant mastodon"],
-  ["🦄", "unicorn"],
-  ["💚", "green heart"],
-  ["💙", "blue heart"],
-  ["💜", "purple heart"],
-  ["🖤", "black heart"],
-  ["💔", "broken heart"],
-  ["😏", "smirk"],
-  ["🤐", "zipper mouth secret"],
-  ["🫡", "salute"],
-  ["🫠", "melting"],
-  ["💀", "skull dead"],
-  ["👻", "ghost"],
-  ["🤖", "robot bot"],
-  ["🎵", "music note"],
-  ["📢", "loudspeaker announce"],
-  ["🔒", "lock private"],
-  ["🔗", "link"],
-];
+/** The full set, once its chunk has arrived: until then only the recent emoji can be shown. */
+export const emojiIndex = signal<EmojiIndex | null>(null);
 
-const recentKey = "fedchat.recentEmoji";
+let loading: Promise<EmojiIndex> | null = null;
 
-/** The user's most recent reactions, newest first (at most 8). */
-export function recentEmoji(): string[] {
+/**
+ * Loads the emoji data (its own chunk, see `emoji-data.ts`) once; later calls share the load.
+ * A failed load (offline, or a new deployment that removed the chunk) is tried again by the
+ * next call. A second source of emoji (a server's custom emoji) joins the index here.
+ */
+export function loadEmoji(): Promise<EmojiIndex> {
+  loading ??= import("./emoji-data.ts").then(
+    (data) => {
+      const index = new EmojiIndex(data.unicodeEmoji(), data.unicodeCategories);
+      emojiIndex.value = index;
+      return index;
+    },
+    (error: unknown) => {
+      loading = null;
+      throw error;
+    },
+  );
+  return loading;
+}
+
+/** Where choices are kept: the page's localStorage, absent when the browser refuses it. */
+export type ChoiceStorage = Pick<Storage, "getItem" | "setItem">;
+
+function localStore(): ChoiceStorage | undefined {
   try {
-    const value = JSON.parse(localStorage.getItem(recentKey) ?? "[]") as unknown;
-    return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string").slice(0, 8) : [];
+    return globalThis.localStorage;
+  } catch {
+    return undefined;
+  }
+}
+
+const toneKey = "fedchat.emojiSkinTone";
+const recentPrefix = "fedchat.recentEmoji.";
+/** Two rows of the picker. */
+export const recentLimit = 16;
+/** Longer than any emoji or `:shortcode:`: anything longer in storage is not ours. */
+const maxChoiceLength = 80;
+
+/** The skin tone last chosen in this browser, 0 (none) at first. */
+export function skinTone(storage = localStore()): SkinTone {
+  try {
+    const value = Number(storage?.getItem(toneKey));
+    return Number.isInteger(value) && value >= 0 && value <= 5 ? (value as SkinTone) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export function setSkinTone(tone: SkinTone, storage = localStore()): void {
+  try {
+    storage?.setItem(toneKey, String(tone));
+  } catch {
+    // storage full or refused: the tone lasts until the page closes
+  }
+}
+
+/**
+ * An account's most recently used emoji (the text each wrote: an emoji with its skin tone, or
+ * a `:shortcode:`), newest first.
+ *
+ * @param account The user's id; without one there is nothing to show.
+ */
+export function recentEmoji(account: string | undefined, storage = localStore()): string[] {
+  if (!account) return [];
+  try {
+    const value = JSON.parse(storage?.getItem(recentPrefix + account) ?? "[]") as unknown;
+    if (!Array.isArray(value)) return [];
+    return value
+      .filter((v): v is string => typeof v === "string" && v !== "" && v.length <= maxChoiceLength)
+      .slice(0, recentLimit);
   } catch {
     return [];
   }
 }
 
-export function rememberEmoji(emoji: string): void {
+/** Puts an emoji first in the account's recent emoji. */
+export function rememberEmoji(account: string | undefined, text: string, storage = localStore()): void {
+  if (!account || text === "" || text.length > maxChoiceLength) return;
+  const list = [text, ...recentEmoji(account, storage).filter((e) => e !== text)].slice(0, recentLimit);
   try {
-    localStorage.setItem(recentKey, JSON.stringify([emoji, ...recentEmoji().filter((e) => e !== emoji)].slice(0, 8)));
+    storage?.setItem(recentPrefix + account, JSON.stringify(list));
   } catch {
-    // storage unavailable: nothing to remember
+    // storage full or refused: nothing to remember
   }
-}
-
-/** Emoji whose words start with the query (or which are the query). */
-export function searchEmoji(query: string): string[] {
-  const q = query.trim().toLowerCase();
-  if (!q) return emojiList.map(([e]) => e);
-  return emojiList.filter(([e, words]) => e === q || words.split(" ").some((w) => w.startsWith(q))).map(([e]) => e);
 }

@@ -1,8 +1,8 @@
 /** One message of the timeline (author, body, files, reactions, actions), a pending send, and their dialogs. */
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api } from "./api.ts";
 import { AttachmentList } from "./attachments.tsx";
-import { recentEmoji, rememberEmoji, searchEmoji } from "./emoji.ts";
+import { rememberEmoji } from "./emoji.ts";
 import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { type LooksAlike, Name, PersonName, personText, plain, UserText } from "./names.tsx";
@@ -31,7 +31,7 @@ export function displayNameIn(
 }
 
 export async function toggleReaction(roomId: string, message: Message, emoji: string, on: boolean) {
-  rememberEmoji(emoji);
+  if (on) rememberEmoji(me.value?.id, emoji);
   await attempt(async () => {
     await api(on ? "PUT" : "DELETE", `/rooms/${roomId}/messages/${message.id}/reactions/${encodeURIComponent(emoji)}`);
   });
@@ -291,64 +291,6 @@ export function EditHistory(props: { message: Message; onClose(): void }) {
           </li>
         ))}
       </ol>
-    </Dialog>
-  );
-}
-
-export function ReactionPicker(props: { onPick(emoji: string): void; onClose(): void }) {
-  const [query, setQuery] = useState("");
-  const recent = useMemo(recentEmoji, []);
-  const found = searchEmoji(query);
-  const custom = query.trim();
-  const isOneEmoji =
-    custom !== "" &&
-    /^\p{Extended_Pictographic}/u.test(custom) &&
-    [...new Intl.Segmenter().segment(custom)].length === 1;
-  const pick = (emoji: string) => props.onPick(emoji);
-  return (
-    <Dialog title="Add a reaction" onClose={props.onClose}>
-      <input
-        type="search"
-        class="emoji-search"
-        placeholder="Search emoji (or type one)"
-        aria-label="Search emoji"
-        value={query}
-        autoFocus
-        onInput={(e) => setQuery(e.currentTarget.value)}
-        onKeyDown={(e) => {
-          if (e.key === "Enter") {
-            e.preventDefault();
-            const first = isOneEmoji ? custom : found[0];
-            if (first) pick(first);
-          }
-        }}
-      />
-      {recent.length > 0 && !query ? (
-        <>
-          <h3 class="section-title">Recent</h3>
-          <div class="emoji-grid">
-            {recent.map((e) => (
-              <button type="button" key={`r${e}`} class="emoji" aria-label={e} onClick={() => pick(e)}>
-                {e}
-              </button>
-            ))}
-          </div>
-        </>
-      ) : null}
-      <h3 class="section-title">{query ? "Results" : "All"}</h3>
-      <div class="emoji-grid">
-        {isOneEmoji && !found.includes(custom) ? (
-          <button type="button" class="emoji" aria-label={custom} onClick={() => pick(custom)}>
-            {custom}
-          </button>
-        ) : null}
-        {found.map((e) => (
-          <button type="button" key={e} class="emoji" aria-label={e} onClick={() => pick(e)}>
-            {e}
-          </button>
-        ))}
-        {found.length === 0 && !isOneEmoji ? <p class="muted">No emoji match “{query}”.</p> : null}
-      </div>
     </Dialog>
   );
 }

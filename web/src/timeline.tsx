@@ -3,8 +3,9 @@ import { useSignal } from "@preact/signals";
 import type { JSX, TargetedKeyboardEvent } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api } from "./api.ts";
+import { EmojiPicker } from "./emoji-picker.tsx";
 import { Icon } from "./icons.tsx";
-import { EditHistory, MessageItem, PendingItem, ReactionPicker, toggleReaction } from "./message.tsx";
+import { EditHistory, MessageItem, PendingItem, toggleReaction } from "./message.tsx";
 import { isolate, lookalikesIn, Name, UserText } from "./names.tsx";
 import { ReadReceipts, readersByMessage } from "./receipts.tsx";
 import { atBottom, attempt, jumpRequest, markRead, me, type RoomState, say } from "./store.ts";
@@ -250,7 +251,8 @@ export function Timeline(props: {
         </Confirm>
       ) : null}
       {picker ? (
-        <ReactionPicker
+        <EmojiPicker
+          title="Add a reaction"
           onClose={() => setPicker(null)}
           onPick={(emoji) => {
             const target = picker;

@@ -79,7 +79,7 @@ export function formatDate(at: string | null): string {
 
 /**
  * A modal dialog on the native `<dialog>`: focus moves into it and is trapped, Escape closes
- * it, and focus returns to where it was on close.
+ * it, and focus returns to where it was on close (or to `returnFocus`'s element).
  */
 export function Dialog(props: {
   /** Names in it go in `<Name>`. */
@@ -87,15 +87,18 @@ export function Dialog(props: {
   onClose: () => void;
   children: ComponentChildren;
   wide?: boolean;
+  returnFocus?: () => HTMLElement | null | undefined;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const returnFocus = useRef(props.returnFocus);
+  returnFocus.current = props.returnFocus;
   useEffect(() => {
     const dialog = ref.current;
     const before = document.activeElement as HTMLElement | null;
     dialog?.showModal();
     return () => {
       dialog?.close();
-      before?.focus?.();
+      (returnFocus.current?.() ?? before)?.focus?.();
     };
   }, []);
   return (
