@@ -1,9 +1,19 @@
-/** The composer: text with mention suggestions, replies, edits, and files to send. */
+/** The composer: text with mention and emoji completion, replies, edits, and files to send. */
 import { type Signal, useComputed, useSignal } from "@preact/signals";
 import type { TargetedKeyboardEvent } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { api } from "./api.ts";
 import { addFiles, UploadChips, type UploadItem } from "./attachments.tsx";
+import {
+  type Completion,
+  CompletionList,
+  comboboxAttributes,
+  completionKey,
+  replaceBeforeCaret,
+} from "./completion.tsx";
+import { emojiIndex, loadEmoji, rememberEmoji, skinTone } from "./emoji.ts";
+import { emojiText, type ShortcodeMatch } from "./emoji-index.ts";
+import { EmojiPicker } from "./emoji-picker.tsx";
 import { Icon } from "./icons.tsx";
 import { displayNameIn } from "./message.tsx";
 import { isolate, lookalikesIn, memberName, Name, PersonName } from "./names.tsx";
@@ -27,6 +37,7 @@ export function Composer(props: {
   const active = useSignal(0);
   const lastTyping = useRef(0);
   const dismissed = useSignal<string | null>(null);
+  const picking = useSignal(false);
   const editing = props.editing.value;
   const replyTo = props.replyTo.value;
   const user = me.value;
@@ -53,6 +64,19 @@ export function Composer(props: {
     const m = /(?:^|\s)@([A-Za-z0-9_.@-]{0,64})$/.exec(before);
     return m ? (m[1] as string).toLowerCase() : null;
   });
+  // `:smi` at the start of a word (not `12:30`, not `http://`), two characters at least.
+  const emojiQuery = useComputed(() => {
+    const m = /(?:^|[\s([{"'])(?::([A-Za-z0-9_+-]{2,64}))$/.exec(text.value.slice(0, caret.value));
+    return m ? (m[1] as string) : null;
+  });
+  useEffect(() => {
+    if (emojiQuery.value != null) loadEmoji().catch(() => {});
+  }, [emojiQuery.value]);
+  const emojiMatches = useComputed(() => {
+    const q = emojiQuery.value;
+    if (q == null || dismissed.value === text.value) return [];
+    return emojiIndex.value?.complete(q, 8) ?? [];
+  });
   const suggestions = useComputed(() => {
     const q = query.value;
     if (q == null || dismissed.value === text.value) return [];
@@ -72,18 +96,51 @@ export function Composer(props: {
     return host && host !== localHost ? member.actor.handle : (name ?? member.actor.handle);
   }
 
-  function choose(member: Member) {
+  const mentionList: Completion<Member> = {
+    id: "mention-list",
+    label: "Mention someone",
+    items: suggestions.value,
+    key: (m) => m.actor.id,
+    render: (m) => (
+      <>
+        <Avatar id={m.actor.id} name={m.actor.displayName} url={m.actor.avatarUrl} size="s" color={m.color} />
+        <Name text={memberName(m)} /> <Name class="muted small" text={`@${mentionOf(m)}`} />
+      </>
+    ),
+    choose(member) {
+      if (area.current) replaceBeforeCaret(area.current, text, caret, /@[A-Za-z0-9_.@-]*$/, `@${mentionOf(member)} `);
+    },
+  };
+  const emojiList: Completion<ShortcodeMatch> = {
+    id: "emoji-list",
+    label: "Emoji",
+    items: emojiMatches.value,
+    key: (m) => m.entry.id,
+    render: ({ entry, shortcode }) => (
+      <>
+        <span class="suggestion-emoji" aria-hidden="true">
+          {entry.kind === "image" ? <img src={entry.url} alt="" class="emoji-image" /> : emojiText(entry, skinTone())}
+        </span>
+        <span>:{shortcode}:</span> <span class="muted small">{entry.label}</span>
+      </>
+    ),
+    choose({ entry }) {
+      const emoji = emojiText(entry, skinTone());
+      if (area.current) replaceBeforeCaret(area.current, text, caret, /:[A-Za-z0-9_+-]*$/, emoji);
+      rememberEmoji(user?.id, emoji);
+    },
+  };
+  const completion = mentionList.items.length > 0 ? mentionList : emojiList.items.length > 0 ? emojiList : null;
+
+  /** Writes a picked emoji where the caret was (over the selection, if any). */
+  function insert(emoji: string) {
     const el = area.current;
     if (!el) return;
-    const before = text.value.slice(0, caret.value).replace(/@[A-Za-z0-9_.@-]*$/, `@${mentionOf(member)} `);
-    const after = text.value.slice(caret.value);
-    // Write the box now and place the caret at once: waiting for the next render or frame
-    // would let fast typing land before the caret moves.
-    el.value = before + after;
-    el.setSelectionRange(before.length, before.length);
-    el.focus();
+    const start = el.selectionStart;
+    el.value = el.value.slice(0, start) + emoji + el.value.slice(el.selectionEnd);
+    el.setSelectionRange(start + emoji.length, start + emoji.length);
     text.value = el.value;
-    caret.value = before.length;
+    caret.value = start + emoji.length;
   }
 
   function typing(on: boolean) {
@@ -124,24 +181,13 @@ export function Composer(props: {
   }
 
   function onKeyDown(e: TargetedKeyboardEvent<HTMLTextAreaElement>) {
-    const list = suggestions.value;
-    if (list.length > 0) {
-      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-        e.preventDefault();
-        active.value = (active.value + (e.key === "ArrowDown" ? 1 : list.length - 1)) % list.length;
-        return;
-      }
-      if (e.key === "Enter" || e.key === "Tab") {
-        e.preventDefault();
-        const member = list[Math.min(active.value, list.length - 1)];
-        if (member) choose(member);
-        return;
-      }
-      if (e.key === "Escape") {
-        e.preventDefault();
+    if (
+      completion &&
+      completionKey(e, completion as Completion<unknown>, active, () => {
         dismissed.value = text.value;
-        return;
-      }
+      })
+    ) {
+      return;
     }
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
@@ -162,7 +208,6 @@ export function Composer(props: {
   }
 
   const lines = Math.min(8, text.value.split("\n").length);
-  const list = suggestions.value;
   return (
     <form
       class="composer"
@@ -203,28 +248,7 @@ export function Composer(props: {
           </button>
         </div>
       ) : null}
-      {list.length > 0 ? (
-        // The textarea keeps the focus and points at the active option (ARIA combobox pattern).
-        <div class="suggestions" id="mention-list" role="listbox" aria-label="Mention someone">
-          {list.map((m, i) => (
-            <div
-              key={m.actor.id}
-              id={`mention-${i}`}
-              role="option"
-              tabIndex={-1}
-              aria-selected={i === active.value}
-              class={i === active.value ? "active" : ""}
-              onMouseDown={(e) => {
-                e.preventDefault();
-                choose(m);
-              }}
-            >
-              <Avatar id={m.actor.id} name={m.actor.displayName} url={m.actor.avatarUrl} size="s" color={m.color} />
-              <Name text={memberName(m)} /> <Name class="muted small" text={`@${mentionOf(m)}`} />
-            </div>
-          ))}
-        </div>
-      ) : null}
+      {completion ? <CompletionList list={completion as Completion<unknown>} active={active.value} /> : null}
       {editing ? null : <UploadChips items={uploads} />}
       <div class="composer-row">
         {editing ? null : (
@@ -261,9 +285,7 @@ export function Composer(props: {
           placeholder={`Message ${isolate(room.name)}`}
           aria-label={editing ? "Edit message" : `Message ${isolate(room.name)}`}
           aria-describedby="composer-hint"
-          aria-controls="mention-list"
-          aria-autocomplete="list"
-          aria-activedescendant={list.length > 0 ? `mention-${active.value}` : undefined}
+          {...comboboxAttributes(completion, active.value)}
           onInput={(e) => {
             text.value = e.currentTarget.value;
             caret.value = e.currentTarget.selectionStart;
@@ -286,6 +308,17 @@ export function Composer(props: {
           }}
         />
         <button
+          type="button"
+          class="icon-button"
+          aria-label="Insert emoji"
+          title="Insert emoji (or type : and its name)"
+          onClick={() => {
+            picking.value = true;
+          }}
+        >
+          <Icon name="smile" />
+        </button>
+        <button
           type="submit"
           class="primary send"
           disabled={editing ? !text.value.trim() : uploading || (!text.value.trim() && ready.length === 0)}
@@ -294,8 +327,22 @@ export function Composer(props: {
         </button>
       </div>
       <p id="composer-hint" class="composer-hint">
-        Enter sends, Shift+Enter adds a line, ↑ edits your last message. **bold**, _italic_, `code`, &gt; quote.
+        Enter sends, Shift+Enter adds a line, ↑ edits your last message, :name suggests emoji. **bold**, _italic_,
+        `code`, &gt; quote.
       </p>
+      {picking.value ? (
+        <EmojiPicker
+          title="Insert an emoji"
+          onClose={() => {
+            picking.value = false;
+          }}
+          onPick={(emoji) => {
+            insert(emoji);
+            picking.value = false;
+          }}
+          returnFocus={() => area.current}
+        />
+      ) : null}
     </form>
   );
 }
