@@ -1,5 +1,19 @@
 import type { Context, Federation } from "@fedify/fedify";
-import { Accept, Follow, Group, Invite, isActor, Join, Leave, Note, Reject, Source, Undo } from "@fedify/vocab";
+import {
+  Accept,
+  Add,
+  Follow,
+  Group,
+  Invite,
+  isActor,
+  Join,
+  Leave,
+  Note,
+  Reject,
+  Remove,
+  Source,
+  Undo,
+} from "@fedify/vocab";
 import { Temporal } from "@js-temporal/polyfill";
 import { and, eq } from "drizzle-orm";
 import { actors, type Room, roomMembers } from "../src/db/schema.ts";
@@ -243,6 +257,22 @@ async function activityFor(
       return deleteActivity(action.messageIri, user.iri, group);
     case "react":
       return reactionActivity(user.iri, action.messageIri, action.emoji, action.on, group);
+    case "pin": {
+      // Lemmy's moderators feature a post the same way: `Add`/`Remove` to the community, with
+      // its `featured` as the target; the room's server checks the role.
+      if (room.featured == null) throw new AppError("remote_unreachable", "The room's server takes no pins.");
+      const Change = action.on ? Add : Remove;
+      return new Change({
+        id: new URL(
+          `${user.iri.href}#${action.on ? "pin" : "unpin"}-${encodeURIComponent(action.messageIri)}-${Date.now()}`,
+        ),
+        actor: user.iri,
+        object: new URL(action.messageIri),
+        target: new URL(room.featured),
+        to: group,
+        audience: group,
+      });
+    }
     case "leave":
       return new Leave({
         id: new URL(`${user.iri.href}#leave-${Date.now()}`),

@@ -139,6 +139,8 @@ export async function rememberGroup(deps: Deps, group: Group): Promise<Room> {
     inbox: group.inboxId?.href ?? null,
     sharedInbox: group.endpoints?.sharedInbox?.href ?? null,
     outbox: group.outboxId?.href ?? null,
+    // Only on the room's own server: pins are sent there, and read from there on joining.
+    featured: group.featuredId && sameOrigin(group.featuredId, group.id) ? group.featuredId.href : null,
   });
 }
 

@@ -22,6 +22,8 @@ export type RemoteRoomAction =
   | { readonly type: "update"; readonly messageIri: string; readonly content: string; readonly html: string }
   | { readonly type: "delete"; readonly messageIri: string }
   | { readonly type: "react"; readonly messageIri: string; readonly emoji: string; readonly on: boolean }
+  /** A moderator's pin (`on`) or unpin: `Add`/`Remove` with the `Group`'s `featured` as target. */
+  | { readonly type: "pin"; readonly messageIri: string; readonly on: boolean }
   | { readonly type: "leave" };
 
 /**

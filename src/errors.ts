@@ -28,6 +28,7 @@ export const errorCodes = {
   managed_remotely: { status: 409, title: "The room's home server manages this" },
   username_taken: { status: 409, title: "This username is taken" },
   already_member: { status: 409, title: "Already a member of this room" },
+  pin_limit_reached: { status: 409, title: "The room has as many pinned messages as it may; unpin one first" },
   payload_too_large: { status: 413, title: "The body is too large" },
   quota_exceeded: { status: 413, title: "The upload would exceed your storage quota" },
   invalid_filename: { status: 422, title: "The file name is not acceptable" },

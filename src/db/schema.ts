@@ -1,8 +1,8 @@
 /**
- * The tables of rooms and messages (and what hangs on them: members, keys, bans, invites,
- * attachments, notifications, the event log, mirrors' bookkeeping). People are in
- * schema-accounts.ts, federation's own tables in schema-federation.ts; both are re-exported
- * here, the schema drizzle-kit reads.
+ * The tables of messages (and what hangs on them: edits, mentions, reactions, pins,
+ * attachments, notifications), the event log and mirrors' bookkeeping. Rooms, members and
+ * invites are in schema-rooms.ts, people in schema-accounts.ts, federation's own tables in
+ * schema-federation.ts; all are re-exported here, the schema drizzle-kit reads.
  */
 import { sql } from "drizzle-orm";
 import {
@@ -19,133 +19,12 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { actorKeyColumns, actors } from "./schema-accounts.ts";
+import { actors } from "./schema-accounts.ts";
+import { rooms } from "./schema-rooms.ts";
 
 export * from "./schema-accounts.ts";
 export * from "./schema-federation.ts";
-
-/** A chat room: an ActivityPub `Group`. `last_seq` hands out the per-room message sequence. */
-export const rooms = pgTable(
-  "rooms",
-  {
-    id: uuid("id").primaryKey(),
-    /** The remote room's Group IRI; null for rooms hosted here. */
-    iri: text("iri").unique(),
-    /** A remote room's Group inbox, shared inbox and outbox (its history, paged by seq). */
-    inbox: text("inbox"),
-    sharedInbox: text("shared_inbox"),
-    outbox: text("outbox"),
-    name: text("name").notNull(),
-    topic: text("topic").notNull().default(""),
-    avatar: text("avatar"),
-    theme: text("theme"),
-    visibility: text("visibility", { enum: ["public", "private"] }).notNull(),
-    direct: boolean("direct").notNull().default(false),
-    /** For a one-to-one conversation, its two actor ids in order: the same pair gets one room. */
-    directKey: text("direct_key").unique(),
-    createdBy: uuid("created_by").references(() => actors.id, { onDelete: "set null" }),
-    lastSeq: bigint("last_seq", { mode: "number" }).notNull().default(0),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
-    deletedAt: timestamp("deleted_at", { withTimezone: true }),
-  },
-  (t) => [index("rooms_directory_idx").on(t.visibility, t.direct, t.deletedAt)],
-);
-
-/** Who is in which room, with what role, and how far they have read. */
-export const roomMembers = pgTable(
-  "room_members",
-  {
-    roomId: uuid("room_id")
-      .notNull()
-      .references(() => rooms.id, { onDelete: "cascade" }),
-    actorId: uuid("actor_id")
-      .notNull()
-      .references(() => actors.id, { onDelete: "cascade" }),
-    role: text("role", { enum: ["owner", "admin", "moderator", "member"] }).notNull(),
-    nickname: text("nickname"),
-    color: text("color"),
-    lastReadSeq: bigint("last_read_seq", { mode: "number" }).notNull().default(0),
-    /**
-     * Which messages notify the member: every one, mentions and replies, or none. Null follows
-     * the room's kind: `all` in direct conversations, `mentions` elsewhere.
-     */
-    notificationLevel: text("notification_level", { enum: ["all", "mentions", "none"] }),
-    /** A muted room creates no notifications at all, whatever the level. */
-    muted: boolean("muted").notNull().default(false),
-    joinedAt: timestamp("joined_at", { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [primaryKey({ columns: [t.roomId, t.actorId] }), index("room_members_actor_idx").on(t.actorId)],
-);
-
-/**
- * A room's key pairs (JWK), for its `Group` actor: RSA for HTTP signatures, Ed25519 for
- * integrity proofs. Made the first time the room is fetched or has to sign.
- */
-export const roomKeys = pgTable("room_keys", {
-  roomId: uuid("room_id")
-    .primaryKey()
-    .references(() => rooms.id, { onDelete: "cascade" }),
-  ...actorKeyColumns(),
-  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-});
-
-/** Bans: a banned actor can neither rejoin nor be invited until unbanned. */
-export const roomBans = pgTable(
-  "room_bans",
-  {
-    roomId: uuid("room_id")
-      .notNull()
-      .references(() => rooms.id, { onDelete: "cascade" }),
-    actorId: uuid("actor_id")
-      .notNull()
-      .references(() => actors.id, { onDelete: "cascade" }),
-    reason: text("reason").notNull().default(""),
-    bannedBy: uuid("banned_by").references(() => actors.id, { onDelete: "set null" }),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [primaryKey({ columns: [t.roomId, t.actorId] })],
-);
-
-/** Invite codes, stored as SHA-256 hashes; redeeming counts a use atomically. */
-export const invites = pgTable(
-  "invites",
-  {
-    id: uuid("id").primaryKey(),
-    roomId: uuid("room_id")
-      .notNull()
-      .references(() => rooms.id, { onDelete: "cascade" }),
-    codeHash: text("code_hash").notNull().unique(),
-    createdBy: uuid("created_by").references(() => actors.id, { onDelete: "set null" }),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    expiresAt: timestamp("expires_at", { withTimezone: true }),
-    maxUses: integer("max_uses"),
-    uses: integer("uses").notNull().default(0),
-    revokedAt: timestamp("revoked_at", { withTimezone: true }),
-    /** A targeted invite: only this actor may redeem it, and they are notified. */
-    inviteeId: uuid("invitee_id").references(() => actors.id, { onDelete: "cascade" }),
-  },
-  (t) => [index("invites_room_idx").on(t.roomId)],
-);
-
-/** Who did what to whom in a room, readable by its moderators. */
-export const moderationLog = pgTable(
-  "moderation_log",
-  {
-    id: uuid("id").primaryKey(),
-    roomId: uuid("room_id")
-      .notNull()
-      .references(() => rooms.id, { onDelete: "cascade" }),
-    actorId: uuid("actor_id").references(() => actors.id, { onDelete: "set null" }),
-    action: text("action").notNull(),
-    targetActorId: uuid("target_actor_id").references(() => actors.id, { onDelete: "set null" }),
-    targetMessageId: uuid("target_message_id"),
-    reason: text("reason"),
-    data: jsonb("data"),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [index("moderation_log_room_idx").on(t.roomId, t.createdAt)],
-);
+export * from "./schema-rooms.ts";
 
 /**
  * Messages. `seq` is the room's order, assigned by the room's server without gaps; `iri` is set
@@ -235,6 +114,26 @@ export const reactions = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.messageId, t.actorId, t.key] })],
+);
+
+/**
+ * Pinned messages, at most 50 a room (checked under the room's row lock). For a mirror, the
+ * pins its room's `Group` lists in its `featured` collection; a tombstoned message leaves.
+ */
+export const roomPins = pgTable(
+  "room_pins",
+  {
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    messageId: uuid("message_id")
+      .notNull()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    /** Who pinned it; null for a mirror's pins (the room's server does not say) or a gone actor. */
+    pinnedBy: uuid("pinned_by").references(() => actors.id, { onDelete: "set null" }),
+    pinnedAt: timestamp("pinned_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.messageId] }), index("room_pins_room_idx").on(t.roomId, t.pinnedAt)],
 );
 
 /**
@@ -429,10 +328,8 @@ export const streamPosition = pgTable("stream_position", {
 });
 
 export type PendingJoin = typeof pendingJoins.$inferSelect;
-export type Room = typeof rooms.$inferSelect;
-export type RoomMember = typeof roomMembers.$inferSelect;
-export type Invite = typeof invites.$inferSelect;
 export type Attachment = typeof attachments.$inferSelect;
 export type Notification = typeof notifications.$inferSelect;
 export type StreamEvent = typeof events.$inferSelect;
 export type Message = typeof messages.$inferSelect;
+export type RoomPin = typeof roomPins.$inferSelect;

@@ -14,6 +14,7 @@ import type { Deps } from "../deps.ts";
 import { AppError, codeForStatus, errorCodes, isErrorCode } from "../errors.ts";
 import { logger } from "../log.ts";
 import { attachmentRoutes } from "../media/routes.ts";
+import { pinRoutes } from "../messages/pin-routes.ts";
 import { messageRoutes } from "../messages/routes.ts";
 import { notificationRoutes } from "../notifications/routes.ts";
 import { inviteRoutes } from "../rooms/invite-routes.ts";
@@ -169,6 +170,7 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   memberRoutes(api, app);
   inviteRoutes(api, app);
   messageRoutes(api, app);
+  pinRoutes(api, app);
   streamRoutes(api, app);
   contactRoutes(api, app);
   attachmentRoutes(api, app, deps.config);

@@ -11,6 +11,7 @@ import {
   notifications,
   reactions,
   roomMembers,
+  roomPins,
   rooms,
 } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
@@ -23,6 +24,7 @@ import { authorize } from "../rooms/permissions.ts";
 import { accessRoom, logModeration, membership, remote } from "../rooms/rooms.ts";
 import { appendEvents } from "../stream/events.ts";
 import { renderMessage, snippet } from "./markdown.ts";
+import { pinsEvent } from "./pin-events.ts";
 import { type MessageView, messageUrl, messageViews, oneView } from "./views.ts";
 
 const log = logger("messages");
@@ -192,8 +194,9 @@ export async function deleteMessage(deps: Deps, actorId: string, roomId: string,
 
 /**
  * Turns a message into a tombstone in the caller's transaction: its content, edit history,
- * files, notifications (they quote it), reactions and mentions go; the id and number stay, and
- * the room hears `message.deleted` (with the remote `activity` behind it, to relay).
+ * files, notifications (they quote it), reactions, mentions and pin go; the id and number
+ * stay, and the room hears `message.deleted` (with the remote `activity` behind it, to relay),
+ * and `pins` if it was pinned.
  * @returns The hashes of its files, for {@link removeUnreferencedFiles} after commit; undefined
  *   when it was deleted already.
  */
@@ -214,6 +217,7 @@ export async function tombstoneMessage(
   await tx.delete(notifications).where(eq(notifications.messageId, message.id));
   await tx.delete(reactions).where(eq(reactions.messageId, message.id));
   await tx.delete(messageMentions).where(eq(messageMentions.messageId, message.id));
+  const unpinned = await tx.delete(roomPins).where(eq(roomPins.messageId, message.id)).returning();
   await appendEvents(tx, [
     {
       type: "message.deleted",
@@ -221,6 +225,7 @@ export async function tombstoneMessage(
       data: { id: message.id, seq: message.seq, deletedBy },
       activity,
     },
+    ...(unpinned.length ? [pinsEvent({ roomId: message.roomId, messageId: message.id, pinned: false })] : []),
   ]);
   return released;
 }

@@ -20,6 +20,7 @@ export type Role = (typeof roles)[number];
  * | kick              |   ✓   |   ✓   |     ✓     |        |
  * | ban               |   ✓   |   ✓   |     ✓     |        |
  * | deleteOthers      |   ✓   |   ✓   |     ✓     |        |
+ * | pin               |   ✓   |   ✓   |     ✓     |        |
  * | changeRoles       |   ✓   |   ✓   |           |        |
  * | viewModerationLog |   ✓   |   ✓   |     ✓     |        |
  * | deleteRoom        |   ✓   |       |           |        |
@@ -38,6 +39,7 @@ export const permissions = {
   kick: ["owner", "admin", "moderator"],
   ban: ["owner", "admin", "moderator"],
   deleteOthers: ["owner", "admin", "moderator"],
+  pin: ["owner", "admin", "moderator"],
   changeRoles: ["owner", "admin"],
   viewModerationLog: ["owner", "admin", "moderator"],
   deleteRoom: ["owner"],

@@ -49,6 +49,8 @@ export interface RemoteRoom {
   readonly inbox: string | null;
   readonly sharedInbox: string | null;
   readonly outbox: string | null;
+  /** Its `featured` collection: the pinned messages, and the target of pins sent there. */
+  readonly featured: string | null;
 }
 
 /** Stores or refreshes the mirror of a remote room; returns it. */
@@ -60,6 +62,7 @@ export async function upsertRemoteRoom(deps: Pick<Deps, "db">, room: RemoteRoom)
     inbox: room.inbox,
     sharedInbox: room.sharedInbox,
     outbox: room.outbox,
+    featured: room.featured,
   };
   const [row] = await deps.db
     .insert(rooms)

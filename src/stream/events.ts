@@ -9,6 +9,7 @@ export type EventType =
   | "message.deleted"
   | "reaction.added"
   | "reaction.removed"
+  | "pins"
   | "member.joined"
   | "member.left"
   | "member.updated"

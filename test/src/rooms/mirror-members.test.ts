@@ -50,6 +50,7 @@ describe("a mirror's members, as its room's server lists them", () => {
       inbox: "https://far.example/rooms/porch/inbox",
       sharedInbox: null,
       outbox: null,
+      featured: null,
     });
     const [owner, mod, gone] = [await remote("owner"), await remote("mod"), await remote("gone")];
     const local = await createAccount(deps, { username: "kit", password: "kit's password" });
