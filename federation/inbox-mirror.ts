@@ -36,6 +36,7 @@ import {
   settlePendingJoin,
 } from "../src/rooms/remote.ts";
 import { onDelete, onReaction, onUpdate, rawJson, remoteNote, senderId } from "./inbox-messages.ts";
+import { syncPinsFromOrigin } from "./inbox-pins.ts";
 import { syncMembersFromOrigin } from "./mirror-members.ts";
 import { localActorIri } from "./notes.ts";
 import { isMessageObject, objectContent } from "./objects.ts";
@@ -349,10 +350,13 @@ export async function onAnswer(ctx: InboxContext<Deps>, answer: Accept | Reject)
 /**
  * A local user's join was accepted (by `Accept`, or an `Add` that came first): the room's
  * details, hidden from outsiders in a private room, are read again as a member, and its
- * latest history and its members are fetched.
+ * latest history, its members and its pins are fetched.
  */
 async function welcome(ctx: Context<Deps>, mirror: Room, actorId: string) {
   const group = await refreshMirror(ctx, mirror, actorId);
   await backfill(ctx, mirror, 0);
-  if (group) await syncMembersFromOrigin(ctx, mirror, group, actorId);
+  if (group) {
+    await syncMembersFromOrigin(ctx, mirror, group, actorId);
+    await syncPinsFromOrigin(ctx, mirror, group, actorId);
+  }
 }

@@ -29,6 +29,7 @@ import { redeemInvite } from "../src/rooms/invites.ts";
 import { admitRemoteActor, removeRemoteMember } from "../src/rooms/remote.ts";
 import { hostedRoom, onCreate, onDelete, onReaction, onUpdate, senderId } from "./inbox-messages.ts";
 import { onAnnounce, onAnswer, onMembership } from "./inbox-mirror.ts";
+import { onFeatured } from "./inbox-pins.ts";
 import { localActorIri } from "./notes.ts";
 import { actorIdFor, fetchGroup, mirrorOf, rememberGroup, sameOrigin, storedActorId } from "./remote.ts";
 import { roomIdentifier } from "./rooms.ts";
@@ -190,8 +191,13 @@ export function inboxHandlers(listeners: InboxListenerSetters<Deps>): void {
     .on(Like, (ctx, like) => onReaction(ctx, like, true, like))
     .on(EmojiReact, (ctx, react) => onReaction(ctx, react, true, react))
     .on(Announce, onAnnounce)
-    .on(Add, onMembership)
-    .on(Remove, onMembership)
+    // Pins name a `featured` collection as the target; membership changes, the members.
+    .on(Add, async (ctx, add) => {
+      if (!(await onFeatured(ctx, add))) await onMembership(ctx, add);
+    })
+    .on(Remove, async (ctx, remove) => {
+      if (!(await onFeatured(ctx, remove))) await onMembership(ctx, remove);
+    })
     .on(Block, onMembership)
     .on(Accept, onAnswer)
     .on(Reject, onAnswer)

@@ -10,6 +10,7 @@ import { isEphemeral, receiveRoomNotice } from "./ephemeral.ts";
 import { checkInbox, readInbox } from "./inbox-guard.ts";
 import { ed25519KeyDocument, ed25519KeyPath } from "./keys.ts";
 import { receivePresence } from "./presence.ts";
+import { withEmptyFeatured } from "./room-collections.ts";
 import type { WorkGate } from "./work-gate.ts";
 
 const log = logger("federation", "inbox");
@@ -109,6 +110,6 @@ export function fedifyMiddleware(federation: Federation<Deps>, gate: WorkGate): 
       });
       return;
     }
-    c.res = response;
+    c.res = await withEmptyFeatured(new URL(c.req.url), response);
   };
 }

@@ -324,6 +324,25 @@ async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): P
         return await own(new Block({ id: eventId, actor: group, object: member, to: member }));
       return await own(new Remove({ id: eventId, actor: group, object: member, target: members, to: group }));
     }
+    case "pins": {
+      // Lemmy's and Mastodon's convention: the Group adds to (or removes from) its `featured`.
+      const [message] = await deps.db
+        .select()
+        .from(messages)
+        .where(eq(messages.id, String(data.messageId)));
+      if (message == null) return undefined;
+      const Change = data.pinned === true ? Add : Remove;
+      return await own(
+        new Change({
+          id: eventId,
+          actor: group,
+          object: new URL(messageUrl(deps, message)),
+          target: roomCollectionUri(ctx, "featured", identifier),
+          tos,
+          ccs,
+        }),
+      );
+    }
     case "room.updated": {
       const [current] = await deps.db.select().from(rooms).where(eq(rooms.id, room.id));
       if (current == null) return undefined;

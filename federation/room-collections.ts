@@ -1,9 +1,12 @@
 import type { Context, Federation, RequestContext } from "@fedify/fedify";
-import { Object as ApObject } from "@fedify/vocab";
+import { Object as ApObject, Note } from "@fedify/vocab";
+import type { Room } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
+import { pinnedMessages } from "../src/messages/pins.ts";
 import type { Role } from "../src/rooms/permissions.ts";
 import { moderatingRoles, type RosterEntry, roomRoster, rosterSize } from "../src/rooms/roster.ts";
-import { mayRead, roomCollection, roomOf } from "./rooms.ts";
+import { actorIri as storedActorIri, toNote } from "./notes.ts";
+import { mayRead, roomAudience, roomCollection, roomOf } from "./rooms.ts";
 import { userIdentifier } from "./users.ts";
 
 // The collections a room's `Group` names, as Lemmy and Mbin serve theirs: `attributedTo` (the
@@ -88,14 +91,42 @@ export function roomCollections(federation: Federation<Deps>): void {
     .setFirstCursor(members.firstCursor)
     .authorize(readable);
 
-  // Pinned messages will be listed here; nothing is pinned yet.
+  // The pinned messages as `Note`s, newest pin first (at most 50: never paged).
   federation
-    .setOrderedCollectionDispatcher(
-      roomCollection.featured,
-      ApObject,
-      "/{+identifier}/featured",
-      async (ctx, { identifier }) => ((await roomOf(ctx.data, identifier)) ? { items: [] } : null),
-    )
-    .setCounter(async (ctx, { identifier }) => ((await roomOf(ctx.data, identifier)) ? 0 : null))
+    .setOrderedCollectionDispatcher(roomCollection.featured, Note, "/{+identifier}/featured", async (ctx, values) => {
+      const room = await roomOf(ctx.data, values.identifier);
+      return room ? { items: await pinnedNotes(ctx, room) } : null;
+    })
+    .setCounter(async (ctx, { identifier }) => {
+      const room = await roomOf(ctx.data, identifier);
+      return room ? (await pinnedMessages(ctx.data, room.id)).length : null;
+    })
     .authorize(readable);
+}
+
+/** A room's pinned messages as the `Note`s its `featured` collection lists. */
+async function pinnedNotes(ctx: Context<Deps>, room: Room): Promise<Note[]> {
+  const notes: Note[] = [];
+  for (const message of await pinnedMessages(ctx.data, room.id)) {
+    const author = await storedActorIri(ctx.data, message.authorId);
+    if (author) notes.push(await toNote(ctx.data, message, author, roomAudience(ctx, room)));
+  }
+  return notes;
+}
+
+const featuredPath = /^\/rooms\/[0-9a-f-]{36}\/featured$/;
+
+/**
+ * The featured collection as served, with `orderedItems: []` when nothing is pinned: Fedify
+ * leaves an empty list out, and Lemmy's reader then skips the whole collection. Other
+ * responses pass unchanged.
+ */
+export async function withEmptyFeatured(url: URL, response: Response): Promise<Response> {
+  if (response.status !== 200 || !featuredPath.test(url.pathname) || url.searchParams.has("cursor")) return response;
+  const json = (await response.clone().json()) as Record<string, unknown>;
+  if (json.type !== "OrderedCollection" || "orderedItems" in json || json.totalItems !== 0) return response;
+  return new Response(JSON.stringify({ ...json, orderedItems: [] }), {
+    status: 200,
+    headers: response.headers,
+  });
 }

@@ -16,6 +16,8 @@ export const pinSchema = z.object({
   pinnedBy: actorProfileSchema.nullable().describe("Who pinned it; null in a room on another server"),
 });
 
+const pendingSchema = z.object({ pending: z.literal(true) }).describe("Asked of the room's server");
+
 const errors = ["room_not_found", "not_a_member", "message_not_found", "forbidden", "remote_unreachable"] as const;
 
 /** Mounts the pinned messages' endpoints. */
@@ -50,13 +52,13 @@ export function pinRoutes(api: Api, app: Hono<Env>): void {
       responses: {
         201: { description: "Pinned", schema: pinSchema },
         200: { description: "Pinned already", schema: pinSchema },
-        202: { description: "Asked of the room's server" },
+        202: { description: "Asked of the room's server", schema: pendingSchema },
       },
       errors: [...errors, "conflict", "pin_limit_reached"],
     },
     async (c, { params }) => {
       const outcome = await pinMessage(c.var.deps, authenticated(c).user.id, params.roomId, params.messageId, true);
-      if (outcome.pending) return c.body(null, 202);
+      if (outcome.pending) return c.json({ pending: true }, 202);
       return c.json(outcome.pin, outcome.changed ? 201 : 200);
     },
   );
@@ -72,12 +74,15 @@ export function pinRoutes(api: Api, app: Hono<Env>): void {
         "204 whether or not it was pinned. In a room on another server, 202: applied when its server answers.",
       auth: true,
       params: pinParams,
-      responses: { 204: { description: "Not pinned now" }, 202: { description: "Asked of the room's server" } },
+      responses: {
+        204: { description: "Not pinned now" },
+        202: { description: "Asked of the room's server", schema: pendingSchema },
+      },
       errors: [...errors],
     },
     async (c, { params }) => {
       const outcome = await pinMessage(c.var.deps, authenticated(c).user.id, params.roomId, params.messageId, false);
-      return c.body(null, outcome.pending ? 202 : 204);
+      return outcome.pending ? c.json({ pending: true }, 202) : c.body(null, 204);
     },
   );
 }

@@ -193,8 +193,9 @@ describe("a room's Group as the threadiverse reads it (Lemmy, Mbin, PieFed)", ()
 
   it("serves the moderators and featured collections as Lemmy's", async () => {
     sameShape(await document(`/rooms/${forum.id}/moderators`), fixture("lemmy/group-moderators.json"), []);
-    // Fedify leaves an empty `orderedItems` out: Lemmy skips such a featured collection.
-    sameShape(await document(`/rooms/${forum.id}/featured`), fixture("lemmy/group-featured.json"), ["orderedItems"]);
+    // Fedify leaves an empty `orderedItems` out, and Lemmy skips such a featured collection:
+    // the middleware puts it back.
+    sameShape(await document(`/rooms/${forum.id}/featured`), fixture("lemmy/group-featured.json"), []);
   });
 
   it("lists the owner and moderators, owner first, and follows role changes", async () => {
@@ -227,11 +228,39 @@ describe("a room's Group as the threadiverse reads it (Lemmy, Mbin, PieFed)", ()
   });
 
   it("has an empty featured collection", async () => {
-    expect(await document(`/rooms/${forum.id}/featured`)).toMatchObject({
-      id: `${forum.url}/featured`,
-      type: "OrderedCollection",
-      totalItems: 0,
-    });
+    expect(await document(`/rooms/${forum.id}/featured`)).toEqual(
+      expect.objectContaining({
+        id: `${forum.url}/featured`,
+        type: "OrderedCollection",
+        totalItems: 0,
+        orderedItems: [],
+      }),
+    );
+  });
+
+  it("lists pinned messages in featured as Notes, newest pin first, and forgets a deleted one", async () => {
+    const pinboard = await room({ name: "Pinboard", visibility: "public" });
+    const sent: string[] = [];
+    for (const content of ["first", "second"]) {
+      const res = await t.request(
+        `/api/v1/rooms/${pinboard.id}/messages/pin-${content}`,
+        json("PUT", { content }, headers),
+      );
+      sent.push(((await res.json()) as { id: string }).id);
+    }
+    for (const id of sent) {
+      const res = await t.request(`/api/v1/rooms/${pinboard.id}/pins/${id}`, { method: "PUT", headers });
+      expect(res.status).toBe(201);
+    }
+    const featured = await document(`/rooms/${pinboard.id}/featured`);
+    expect(featured).toMatchObject({ type: "OrderedCollection", totalItems: 2 });
+    const items = featured.orderedItems as Json[];
+    expect(items.map((note) => note.id)).toEqual([`${origin}/messages/${sent[1]}`, `${origin}/messages/${sent[0]}`]);
+    expect(items[0]).toMatchObject({ type: "Note", attributedTo: `${origin}/users/gwen`, content: "<p>second</p>" });
+    await t.request(`/api/v1/rooms/${pinboard.id}/messages/${sent[1]}`, { method: "DELETE", headers });
+    const after = await document(`/rooms/${pinboard.id}/featured`);
+    expect(after).toMatchObject({ totalItems: 1 });
+    expect((after.orderedItems as Json[]).map((note) => note.id)).toEqual([`${origin}/messages/${sent[0]}`]);
   });
 
   it("pages a long member list", async () => {
