@@ -1,58 +1,55 @@
 /**
- * The client's state: signals for the user, the room list, and one state object per room
- * (messages by seq, pending sends, members, typing). Stream events are applied here, each to
- * the room it names, so a room view only ever sees its own room's events.
+ * The client's state: signals for the user, blocks and contacts; the stream, whose events are
+ * applied here, each to the room it names (room-state.ts), so a room view only ever sees its
+ * own room's events. The room list (room-list.ts), notifications (notification-state.ts) and
+ * status line (status.ts) are re-exported.
  */
-import { batch, computed, signal } from "@preact/signals";
-import { ApiError, api, onSession, refresh } from "./api.ts";
+import { batch, signal } from "@preact/signals";
+import { api, onSession, refresh } from "./api.ts";
 import { describeError } from "./errors.ts";
-import { type Phrase, phraseText } from "./names.tsx";
+import {
+  loadNotifications,
+  notifications,
+  notificationsAtEnd,
+  notificationsLoaded,
+  notify,
+  readNotificationsOf,
+  unreadNotifications,
+} from "./notification-state.ts";
+import { loadRooms, rooms, roomsLoaded, updateRoom } from "./room-list.ts";
+import { deliver, presence, roomState, roomStates } from "./room-state.ts";
 import { navigate } from "./router.ts";
+import { attempt, say } from "./status.ts";
 import { Stream } from "./stream.ts";
-import type {
-  Actor,
-  AppNotification,
-  Attachment,
-  Contacts,
-  Member,
-  Message,
-  PendingMessage,
-  Reaction,
-  Room,
-  StreamEvent,
-  User,
-} from "./types.ts";
+import type { Actor, AppNotification, Contacts, Member, Message, Reaction, Room, StreamEvent, User } from "./types.ts";
+
+export {
+  describeNotification,
+  enableNotifications,
+  loadNotifications,
+  markNotificationsRead,
+  notificationPermission,
+  notifications,
+  notificationsAtEnd,
+  notificationsEnabled,
+  notificationsLoaded,
+  openNotification,
+  unreadNotifications,
+} from "./notification-state.ts";
+export { jumpRequest, loadRooms, putRoom, rooms, roomsLoaded, sortedRooms, totalUnread } from "./room-list.ts";
+export { discardSend, presence, RoomState, retrySend, roomState, sendMessage } from "./room-state.ts";
+export { attempt, say, toast } from "./status.ts";
 
 export const me = signal<User | null>(null);
 /** `loading` until the first refresh answers. */
 export const authState = signal<"loading" | "signed-out" | "signed-in">("loading");
-export const rooms = signal<Room[]>([]);
-export const roomsLoaded = signal(false);
-export const presence = signal<Record<string, "online" | "offline">>({});
 /** The room on screen (null elsewhere), for unread counting and notifications. */
 export const activeRoomId = signal<string | null>(null);
 /** Whether the active room's view is scrolled to its newest message. */
 export const atBottom = signal(true);
-/** Short messages for the user (saved, copied, failed), shown in a live region. */
-export const toast = signal<{ text: string; error?: boolean; id: number } | null>(null);
 
 /** What the page is (a room's name, "Settings"); the tab's title adds the unread count. */
 export const pageTitle = signal("");
-
-/** Unread messages across all rooms that are not muted, for the tab's title. */
-export const totalUnread = computed(() =>
-  rooms.value.reduce((sum, r) => sum + (r.notifications?.muted ? 0 : r.unread), 0),
-);
-
-/** The newest notifications (newest first) and the count of unread ones. */
-export const notifications = signal<AppNotification[]>([]);
-export const unreadNotifications = signal(0);
-/** Whether the first page of notifications is in; whether the oldest one is. */
-export const notificationsLoaded = signal(false);
-export const notificationsAtEnd = signal(false);
-
-/** A message to scroll to once its room is shown (from a notification). */
-export const jumpRequest = signal<{ roomId: string; messageId: string } | null>(null);
 
 /** Actor ids we block: their messages show collapsed. Null until the list is loaded. */
 export const blocked = signal<Set<string> | null>(null);
@@ -65,161 +62,6 @@ export function isHidden(message: Message): boolean {
   const list = blocked.value;
   if (list == null) return message.hidden === true;
   return message.author != null && list.has(message.author.id);
-}
-
-export const sortedRooms = computed(() =>
-  [...rooms.value].sort((a, b) => b.lastSeq - a.lastSeq || a.name.localeCompare(b.name)),
-);
-
-/** Shows a short status message (announced to screen readers). */
-export function say(text: string, error = false): void {
-  toast.value = { text, error, id: Date.now() };
-}
-
-export class RoomState {
-  readonly messages = signal<Message[]>([]);
-  readonly pending = signal<PendingMessage[]>([]);
-  readonly members = signal<Member[] | null>(null);
-  /** Who is typing: actor id → when the notice runs out. */
-  readonly typing = signal<Record<string, number>>({});
-  /** Whether the newest page has been loaded (events are applied only then). */
-  readonly loaded = signal(false);
-  /** Whether the oldest message is loaded. */
-  readonly atStart = signal(false);
-  readonly loadingOlder = signal(false);
-  readonly error = signal<string | null>(null);
-  #loading: Promise<void> | null = null;
-
-  constructor(readonly roomId: string) {}
-
-  /** Loads the newest page (once; again after a resync). */
-  load(): Promise<void> {
-    if (this.loaded.peek()) return Promise.resolve();
-    this.#loading ??= api<{ messages: Message[] }>("GET", `/rooms/${this.roomId}/messages?limit=50`)
-      .then(({ messages }) => {
-        batch(() => {
-          this.messages.value = merge(this.messages.peek(), messages);
-          this.atStart.value = messages.length < 50;
-          this.loaded.value = true;
-          this.error.value = null;
-        });
-      })
-      .catch((error) => {
-        this.error.value = describeError(error);
-      })
-      .finally(() => {
-        this.#loading = null;
-      });
-    return this.#loading;
-  }
-
-  /** Loads the page before the oldest loaded message. */
-  async loadOlder(): Promise<void> {
-    if (this.loadingOlder.peek() || this.atStart.peek()) return;
-    const oldest = this.messages.peek()[0];
-    if (!oldest) return;
-    this.loadingOlder.value = true;
-    try {
-      const { messages } = await api<{ messages: Message[] }>(
-        "GET",
-        `/rooms/${this.roomId}/messages?before=${oldest.seq}&limit=50`,
-      );
-      batch(() => {
-        this.messages.value = merge(messages, this.messages.peek());
-        if (messages.length < 50) this.atStart.value = true;
-      });
-    } catch (error) {
-      say(describeError(error), true);
-    } finally {
-      this.loadingOlder.value = false;
-    }
-  }
-
-  async loadMembers(): Promise<void> {
-    try {
-      const { members } = await api<{ members: Member[] }>("GET", `/rooms/${this.roomId}/members`);
-      this.members.value = members;
-      const known = { ...presence.peek() };
-      for (const m of members) if (m.presence) known[m.actor.id] = m.presence;
-      presence.value = known;
-    } catch (error) {
-      if (!(error instanceof ApiError && error.code === "room_not_found")) say(describeError(error), true);
-    }
-  }
-
-  /** Forgets everything loaded (after a resync or a membership change). */
-  reset(): void {
-    batch(() => {
-      this.messages.value = [];
-      this.loaded.value = false;
-      this.atStart.value = false;
-      this.members.value = null;
-    });
-  }
-
-  upsert(message: Message): void {
-    // A send to a remote room waits as pending until it comes back numbered.
-    if (message.pending) return;
-    const waiting = this.pending.peek();
-    if (waiting.some((p) => p.messageId === message.id)) {
-      this.pending.value = waiting.filter((p) => p.messageId !== message.id);
-    }
-    if (!this.loaded.peek()) return;
-    this.messages.value = merge(this.messages.peek(), [message]);
-  }
-
-  patch(id: string, change: (message: Message) => Message): void {
-    const list = this.messages.peek();
-    const i = list.findIndex((m) => m.id === id);
-    if (i < 0) return;
-    const next = list.slice();
-    next[i] = change(list[i] as Message);
-    this.messages.value = next;
-  }
-}
-
-/** Merges two seq-ordered lists of messages; later copies of an id win. */
-function merge(a: Message[], b: Message[]): Message[] {
-  const byId = new Map<string, Message>();
-  for (const m of a) byId.set(m.id, m);
-  for (const m of b) byId.set(m.id, m);
-  return [...byId.values()].sort((x, y) => x.seq - y.seq);
-}
-
-const roomStates = new Map<string, RoomState>();
-
-/** The state of one room, created on first use. */
-export function roomState(roomId: string): RoomState {
-  let state = roomStates.get(roomId);
-  if (!state) {
-    state = new RoomState(roomId);
-    roomStates.set(roomId, state);
-  }
-  return state;
-}
-
-/** Loads the room list. */
-export async function loadRooms(): Promise<void> {
-  try {
-    const { rooms: list } = await api<{ rooms: Room[] }>("GET", "/rooms");
-    const pending = rooms.peek().filter((r) => r.membership === "pending" && !list.some((l) => l.id === r.id));
-    rooms.value = [...list, ...pending];
-    roomsLoaded.value = true;
-  } catch (error) {
-    say(describeError(error), true);
-  }
-}
-
-/** Adds or replaces a room in the list. */
-export function putRoom(room: Room): void {
-  const list = rooms.peek().filter((r) => r.id !== room.id);
-  rooms.value = [...list, room];
-}
-
-function updateRoom(roomId: string, change: Partial<Room> | ((room: Room) => Partial<Room>)): void {
-  rooms.value = rooms
-    .peek()
-    .map((r) => (r.id === roomId ? { ...r, ...(typeof change === "function" ? change(r) : change) } : r));
 }
 
 /** Whether a message mentions the signed-in user (the server links mentions to the actor URL). */
@@ -426,131 +268,6 @@ function clearTyping(roomId: string, actorId: string): void {
   state.typing.value = next;
 }
 
-export const notificationsEnabled = signal(typeof Notification === "function" && Notification.permission === "granted");
-
-/** The browser's answer so far: `default` until the user is asked. */
-export const notificationPermission = signal<NotificationPermission>(
-  typeof Notification === "function" ? Notification.permission : "denied",
-);
-
-/** Asks for permission to show notifications for mentions while the tab is hidden. */
-export async function enableNotifications(): Promise<void> {
-  if (typeof Notification !== "function") return say("This browser cannot show notifications.", true);
-  const answer = await Notification.requestPermission();
-  notificationPermission.value = answer;
-  notificationsEnabled.value = answer === "granted";
-  say(
-    answer === "granted" ? "You will be notified of mentions." : "Notifications were not allowed.",
-    answer !== "granted",
-  );
-}
-
-/** What a notification says: a title with the names in it kept apart, and a line. */
-export function describeNotification(n: AppNotification): { title: Phrase; body: string } {
-  const who = { name: n.actor?.displayName || n.actor?.handle || "Someone" };
-  const roomName = rooms.peek().find((r) => r.id === n.roomId)?.name ?? (n.data.roomName as string | undefined);
-  const inRoom = roomName ? [" in ", { name: roomName }] : [];
-  const snippet = typeof n.data.snippet === "string" ? n.data.snippet : "";
-  switch (n.type) {
-    case "mention":
-      return { title: [who, " mentioned you", ...inRoom], body: snippet };
-    case "reply":
-      return { title: [who, " replied to you", ...inRoom], body: snippet };
-    case "message":
-      return { title: [who, ...inRoom], body: snippet };
-    case "invite":
-      return { title: [who, " invited you to ", roomName ? { name: roomName } : "a room"], body: "" };
-    case "contact_request":
-      return { title: [who, " wants to add you as a contact"], body: n.actor?.handle ?? "" };
-  }
-}
-
-function notify(n: AppNotification): void {
-  if (!notificationsEnabled.peek() || typeof Notification !== "function" || Notification.permission !== "granted")
-    return;
-  const { title, body } = describeNotification(n);
-  // Notification text is plain text: nothing in it is interpreted as markup.
-  const shown = new Notification(phraseText(title), { body: body.slice(0, 200), tag: n.messageId ?? n.id });
-  shown.onclick = () => {
-    focus();
-    void openNotification(n);
-    shown.close();
-  };
-}
-
-/** Loads the newest notifications, or the page before the oldest loaded (`older`). */
-export async function loadNotifications(older = false): Promise<void> {
-  const list = notifications.peek();
-  const before = older ? list.at(-1)?.id : undefined;
-  try {
-    const page = await api<{ notifications: AppNotification[]; unread: number }>(
-      "GET",
-      `/notifications?limit=30${before ? `&before=${encodeURIComponent(before)}` : ""}`,
-    );
-    batch(() => {
-      const byId = new Map<string, AppNotification>();
-      for (const n of older ? [...list, ...page.notifications] : [...page.notifications, ...list]) {
-        // A mark-read still on its way must not be undone by an answer from before it.
-        const seen = byId.get(n.id);
-        if (!seen) byId.set(n.id, n);
-        else if (n.read && !seen.read) byId.set(n.id, { ...seen, read: true });
-      }
-      notifications.value = [...byId.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-      const readHere = page.notifications.filter((n) => !n.read && byId.get(n.id)?.read).length;
-      unreadNotifications.value = Math.max(0, page.unread - readHere);
-      notificationsLoaded.value = true;
-      if (older || !notificationsAtEnd.peek()) notificationsAtEnd.value = page.notifications.length < 30;
-    });
-  } catch (error) {
-    say(describeError(error), true);
-  }
-}
-
-/** Marks some notifications read, or all of them when `ids` is absent. */
-export async function markNotificationsRead(ids?: string[]): Promise<void> {
-  const list = notifications.peek();
-  const targets = ids ? new Set(ids) : null;
-  const newlyRead = list.filter((n) => !n.read && (!targets || targets.has(n.id))).length;
-  batch(() => {
-    notifications.value = list.map((n) => (!targets || targets.has(n.id) ? { ...n, read: true } : n));
-    unreadNotifications.value = targets ? Math.max(0, unreadNotifications.peek() - newlyRead) : 0;
-  });
-  await attempt(() => api("POST", "/notifications/read", ids ? { ids } : {}));
-}
-
-/** Marks read the unread notifications of a room's messages up to `seq` (the room was read). */
-function readNotificationsOf(roomId: string, seq: number): void {
-  const ids = notifications
-    .peek()
-    .filter((n) => !n.read && n.roomId === roomId && n.messageId != null && Number(n.data.seq ?? 0) <= seq)
-    .map((n) => n.id);
-  if (ids.length > 0) void markNotificationsRead(ids);
-}
-
-/** Goes where a notification points: the message, the invite, the contacts page. */
-export async function openNotification(n: AppNotification): Promise<void> {
-  if (!n.read) void markNotificationsRead([n.id]);
-  if (n.type === "contact_request") return navigate("/contacts");
-  if (n.type === "invite") {
-    if (n.roomId && rooms.peek().some((r) => r.id === n.roomId && r.membership !== "pending")) {
-      return navigate(`/rooms/${n.roomId}`);
-    }
-    if (typeof n.data.code === "string") return navigate(`/invite/${encodeURIComponent(n.data.code)}`);
-    if (typeof n.data.url === "string") {
-      const target = n.data.url;
-      await attempt(async () => {
-        const room = await api<Room>("POST", "/rooms/join", { target });
-        putRoom(room);
-        navigate(`/rooms/${room.id}`);
-      });
-    }
-    return;
-  }
-  if (!n.roomId) return;
-  if (n.messageId) jumpRequest.value = { roomId: n.roomId, messageId: n.messageId };
-  navigate(`/rooms/${n.roomId}`);
-}
-
 /** Loads the block list (actor ids), which hides blocked authors' messages. */
 export async function loadBlocks(): Promise<void> {
   try {
@@ -649,80 +366,6 @@ export async function boot(): Promise<void> {
   }
 }
 
-function newTxnId(): string {
-  return crypto.randomUUID();
-}
-
-async function deliver(pending: PendingMessage): Promise<void> {
-  const state = roomState(pending.roomId);
-  const setPending = (change: Partial<PendingMessage> | null) => {
-    state.pending.value = state.pending
-      .peek()
-      .flatMap((p) => (p.txnId !== pending.txnId ? [p] : change ? [{ ...p, ...change }] : []));
-  };
-  setPending({ state: "sending", error: undefined });
-  try {
-    const message = await api<Message>("PUT", `/rooms/${pending.roomId}/messages/${pending.txnId}`, {
-      content: pending.content,
-      ...(pending.replyTo ? { replyTo: pending.replyTo.id } : {}),
-      ...(pending.attachments?.length ? { attachments: pending.attachments.map((a) => a.id) } : {}),
-    });
-    if (message.pending) {
-      // A room on another server numbers it; the stream brings it back (see upsert).
-      const back = state.messages.peek().some((m) => m.id === message.id);
-      setPending(back ? null : { messageId: message.id });
-      return;
-    }
-    batch(() => {
-      state.upsert(message);
-      setPending(null);
-    });
-  } catch (error) {
-    const retryable =
-      error instanceof ApiError && (error.code === "network" || error.code === "rate_limited" || error.status >= 500);
-    setPending({ state: "failed", error: describeError(error), retryable });
-  }
-}
-
-/** Sends a message optimistically: it shows at once, and retries reuse its txnId. */
-export function sendMessage(
-  roomId: string,
-  content: string,
-  replyTo: Message | null,
-  attachments: Attachment[] = [],
-): void {
-  const pending: PendingMessage = {
-    txnId: newTxnId(),
-    roomId,
-    content,
-    attachments,
-    replyTo: replyTo
-      ? {
-          id: replyTo.id,
-          seq: replyTo.seq,
-          author: replyTo.author,
-          snippet: replyTo.content.slice(0, 140),
-          deleted: false,
-        }
-      : null,
-    state: "sending",
-    createdAt: new Date().toISOString(),
-  };
-  const state = roomState(roomId);
-  state.pending.value = [...state.pending.peek(), pending];
-  void deliver(pending);
-}
-
-/** Sends a failed message again under the same transaction id (the server never duplicates). */
-export function retrySend(pending: PendingMessage): void {
-  void deliver(pending);
-}
-
-export function discardSend(pending: PendingMessage): void {
-  const state = roomState(pending.roomId);
-  state.pending.value = state.pending.peek().filter((p) => p.txnId !== pending.txnId);
-}
-
 const readTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
 /** Moves the read marker to `seq` (debounced), when it moves forward. */
@@ -738,19 +381,4 @@ export function markRead(roomId: string, seq: number): void {
       void api("POST", `/rooms/${roomId}/read`, { seq }).catch(() => {});
     }, 400),
   );
-}
-
-/**
- * Runs something the user asked for; a failure is shown (worded by its problem code) rather
- * than thrown.
- * @returns Whether it worked.
- */
-export async function attempt(task: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await task();
-    return true;
-  } catch (error) {
-    say(describeError(error), true);
-    return false;
-  }
 }

@@ -1,0 +1,209 @@
+/**
+ * One state object per room (messages by seq, pending sends, members, typing), and
+ * sending: stream events are applied to these by store.ts, each to the room it names.
+ */
+import { batch, signal } from "@preact/signals";
+import { ApiError, api } from "./api.ts";
+import { describeError } from "./errors.ts";
+import { say } from "./status.ts";
+import type { Attachment, Member, Message, PendingMessage } from "./types.ts";
+
+export const presence = signal<Record<string, "online" | "offline">>({});
+
+export class RoomState {
+  readonly messages = signal<Message[]>([]);
+  readonly pending = signal<PendingMessage[]>([]);
+  readonly members = signal<Member[] | null>(null);
+  /** Who is typing: actor id → when the notice runs out. */
+  readonly typing = signal<Record<string, number>>({});
+  /** Whether the newest page has been loaded (events are applied only then). */
+  readonly loaded = signal(false);
+  /** Whether the oldest message is loaded. */
+  readonly atStart = signal(false);
+  readonly loadingOlder = signal(false);
+  readonly error = signal<string | null>(null);
+  #loading: Promise<void> | null = null;
+
+  constructor(readonly roomId: string) {}
+
+  /** Loads the newest page (once; again after a resync). */
+  load(): Promise<void> {
+    if (this.loaded.peek()) return Promise.resolve();
+    this.#loading ??= api<{ messages: Message[] }>("GET", `/rooms/${this.roomId}/messages?limit=50`)
+      .then(({ messages }) => {
+        batch(() => {
+          this.messages.value = merge(this.messages.peek(), messages);
+          this.atStart.value = messages.length < 50;
+          this.loaded.value = true;
+          this.error.value = null;
+        });
+      })
+      .catch((error) => {
+        this.error.value = describeError(error);
+      })
+      .finally(() => {
+        this.#loading = null;
+      });
+    return this.#loading;
+  }
+
+  /** Loads the page before the oldest loaded message. */
+  async loadOlder(): Promise<void> {
+    if (this.loadingOlder.peek() || this.atStart.peek()) return;
+    const oldest = this.messages.peek()[0];
+    if (!oldest) return;
+    this.loadingOlder.value = true;
+    try {
+      const { messages } = await api<{ messages: Message[] }>(
+        "GET",
+        `/rooms/${this.roomId}/messages?before=${oldest.seq}&limit=50`,
+      );
+      batch(() => {
+        this.messages.value = merge(messages, this.messages.peek());
+        if (messages.length < 50) this.atStart.value = true;
+      });
+    } catch (error) {
+      say(describeError(error), true);
+    } finally {
+      this.loadingOlder.value = false;
+    }
+  }
+
+  async loadMembers(): Promise<void> {
+    try {
+      const { members } = await api<{ members: Member[] }>("GET", `/rooms/${this.roomId}/members`);
+      this.members.value = members;
+      const known = { ...presence.peek() };
+      for (const m of members) if (m.presence) known[m.actor.id] = m.presence;
+      presence.value = known;
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === "room_not_found")) say(describeError(error), true);
+    }
+  }
+
+  /** Forgets everything loaded (after a resync or a membership change). */
+  reset(): void {
+    batch(() => {
+      this.messages.value = [];
+      this.loaded.value = false;
+      this.atStart.value = false;
+      this.members.value = null;
+    });
+  }
+
+  upsert(message: Message): void {
+    // A send to a remote room waits as pending until it comes back numbered.
+    if (message.pending) return;
+    const waiting = this.pending.peek();
+    if (waiting.some((p) => p.messageId === message.id)) {
+      this.pending.value = waiting.filter((p) => p.messageId !== message.id);
+    }
+    if (!this.loaded.peek()) return;
+    this.messages.value = merge(this.messages.peek(), [message]);
+  }
+
+  patch(id: string, change: (message: Message) => Message): void {
+    const list = this.messages.peek();
+    const i = list.findIndex((m) => m.id === id);
+    if (i < 0) return;
+    const next = list.slice();
+    next[i] = change(list[i] as Message);
+    this.messages.value = next;
+  }
+}
+
+/** Merges two seq-ordered lists of messages; later copies of an id win. */
+function merge(a: Message[], b: Message[]): Message[] {
+  const byId = new Map<string, Message>();
+  for (const m of a) byId.set(m.id, m);
+  for (const m of b) byId.set(m.id, m);
+  return [...byId.values()].sort((x, y) => x.seq - y.seq);
+}
+
+/** Every room state made so far, by room id. */
+export const roomStates = new Map<string, RoomState>();
+
+/** The state of one room, created on first use. */
+export function roomState(roomId: string): RoomState {
+  let state = roomStates.get(roomId);
+  if (!state) {
+    state = new RoomState(roomId);
+    roomStates.set(roomId, state);
+  }
+  return state;
+}
+
+function newTxnId(): string {
+  return crypto.randomUUID();
+}
+
+/** Sends (or sends again, under its txnId) a pending message. */
+export async function deliver(pending: PendingMessage): Promise<void> {
+  const state = roomState(pending.roomId);
+  const setPending = (change: Partial<PendingMessage> | null) => {
+    state.pending.value = state.pending
+      .peek()
+      .flatMap((p) => (p.txnId !== pending.txnId ? [p] : change ? [{ ...p, ...change }] : []));
+  };
+  setPending({ state: "sending", error: undefined });
+  try {
+    const message = await api<Message>("PUT", `/rooms/${pending.roomId}/messages/${pending.txnId}`, {
+      content: pending.content,
+      ...(pending.replyTo ? { replyTo: pending.replyTo.id } : {}),
+      ...(pending.attachments?.length ? { attachments: pending.attachments.map((a) => a.id) } : {}),
+    });
+    if (message.pending) {
+      // A room on another server numbers it; the stream brings it back (see upsert).
+      const back = state.messages.peek().some((m) => m.id === message.id);
+      setPending(back ? null : { messageId: message.id });
+      return;
+    }
+    batch(() => {
+      state.upsert(message);
+      setPending(null);
+    });
+  } catch (error) {
+    const retryable =
+      error instanceof ApiError && (error.code === "network" || error.code === "rate_limited" || error.status >= 500);
+    setPending({ state: "failed", error: describeError(error), retryable });
+  }
+}
+
+/** Sends a message optimistically: it shows at once, and retries reuse its txnId. */
+export function sendMessage(
+  roomId: string,
+  content: string,
+  replyTo: Message | null,
+  attachments: Attachment[] = [],
+): void {
+  const pending: PendingMessage = {
+    txnId: newTxnId(),
+    roomId,
+    content,
+    attachments,
+    replyTo: replyTo
+      ? {
+          id: replyTo.id,
+          seq: replyTo.seq,
+          author: replyTo.author,
+          snippet: replyTo.content.slice(0, 140),
+          deleted: false,
+        }
+      : null,
+    state: "sending",
+    createdAt: new Date().toISOString(),
+  };
+  const state = roomState(roomId);
+  state.pending.value = [...state.pending.peek(), pending];
+  void deliver(pending);
+}
+
+/** Sends a failed message again under the same transaction id (the server never duplicates). */
+export function retrySend(pending: PendingMessage): void {
+  void deliver(pending);
+}
+
+export function discardSend(pending: PendingMessage): void {
+  const state = roomState(pending.roomId);
+  state.pending.value = state.pending.peek().filter((p) => p.txnId !== pending.txnId);
+}
