@@ -45,11 +45,14 @@ export function MessageItem(props: {
   continued: boolean;
   mine: boolean;
   highlighted: boolean;
+  /** Whether the message is pinned; undefined when the caller may not pin. */
+  pinned?: boolean | undefined;
   onReply(): void;
   onEdit(): void;
   onDelete(): void;
   onHistory(): void;
   onPick(): void;
+  onPin(on: boolean): void;
   onJump(id: string): void;
 }) {
   const { message, room } = props;
@@ -206,6 +209,18 @@ export function MessageItem(props: {
           {props.mine ? (
             <button type="button" class="icon-button small" aria-label="Edit" title="Edit" onClick={props.onEdit}>
               <Icon name="edit" size={16} />
+            </button>
+          ) : null}
+          {props.pinned !== undefined ? (
+            <button
+              type="button"
+              class="icon-button small"
+              aria-label={props.pinned ? "Unpin" : "Pin"}
+              aria-pressed={props.pinned}
+              title={props.pinned ? "Unpin" : "Pin"}
+              onClick={() => props.onPin(!props.pinned)}
+            >
+              <Icon name="pin" size={16} />
             </button>
           ) : null}
           {canDelete ? (

@@ -1,12 +1,12 @@
 /**
- * One state object per room (messages by seq, pending sends, members, typing), and
+ * One state object per room (messages by seq, pending sends, members, typing, pins), and
  * sending: stream events are applied to these by store.ts, each to the room it names.
  */
 import { batch, signal } from "@preact/signals";
 import { ApiError, api } from "./api.ts";
 import { describeError } from "./errors.ts";
 import { say } from "./status.ts";
-import type { Attachment, Member, Message, PendingMessage } from "./types.ts";
+import type { Attachment, Member, Message, PendingMessage, Pin } from "./types.ts";
 
 export const presence = signal<Record<string, "online" | "offline">>({});
 
@@ -14,6 +14,8 @@ export class RoomState {
   readonly messages = signal<Message[]>([]);
   readonly pending = signal<PendingMessage[]>([]);
   readonly members = signal<Member[] | null>(null);
+  /** Pinned messages, newest pin first; null until loaded. */
+  readonly pins = signal<Pin[] | null>(null);
   /** Who is typing: actor id → when the notice runs out. */
   readonly typing = signal<Record<string, number>>({});
   /** Whether the newest page has been loaded (events are applied only then). */
@@ -81,6 +83,23 @@ export class RoomState {
     }
   }
 
+  async loadPins(): Promise<void> {
+    try {
+      const { pins } = await api<{ pins: Pin[] }>("GET", `/rooms/${this.roomId}/pins`);
+      this.pins.value = pins;
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === "room_not_found")) say(describeError(error), true);
+    }
+  }
+
+  /** Applies a `pins` event: a new pin goes first, an unpinned (or deleted) message leaves. */
+  applyPin(change: { messageId: string; pinned: boolean; pin?: Pin }): void {
+    const list = this.pins.peek();
+    if (list == null) return;
+    const others = list.filter((p) => p.message.id !== change.messageId);
+    this.pins.value = change.pinned && change.pin ? [change.pin, ...others] : others;
+  }
+
   /** Forgets everything loaded (after a resync or a membership change). */
   reset(): void {
     batch(() => {
@@ -88,6 +107,7 @@ export class RoomState {
       this.loaded.value = false;
       this.atStart.value = false;
       this.members.value = null;
+      this.pins.value = null;
     });
   }
 

@@ -9,6 +9,7 @@ import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { MemberPanel } from "./members.tsx";
 import { lookalikesIn, memberName, Name, PersonName, UserText } from "./names.tsx";
+import { PinnedList, PinsButton } from "./pins.tsx";
 import { RoomSettings } from "./room-settings.tsx";
 import { navigate } from "./router.ts";
 import {
@@ -100,11 +101,13 @@ function JoinedRoom(props: { room: Room; panel?: "settings" | undefined }) {
   const uploads = useSignal<UploadItem[]>([]);
   const dragging = useSignal(false);
   const showNotify = useSignal(false);
+  const showPins = useSignal(false);
   const heading = useRef<HTMLHeadingElement>(null);
 
   useEffect(() => {
     void state.load();
     if (state.members.peek() == null) void state.loadMembers();
+    if (state.pins.peek() == null) void state.loadPins();
     atBottom.value = true;
     return () => {
       pageTitle.value = "";
@@ -155,6 +158,12 @@ function JoinedRoom(props: { room: Room; panel?: "settings" | undefined }) {
               </p>
             ) : null}
           </div>
+          <PinsButton
+            state={state}
+            onOpen={() => {
+              showPins.value = true;
+            }}
+          />
           <button
             type="button"
             class={muted ? "icon-button muted-room" : "icon-button"}
@@ -187,6 +196,15 @@ function JoinedRoom(props: { room: Room; panel?: "settings" | undefined }) {
         <TypingLine state={state} />
         <Composer room={room} state={state} replyTo={replyTo} editing={editing} uploads={uploads} />
       </section>
+      {showPins.value ? (
+        <PinnedList
+          room={room}
+          state={state}
+          onClose={() => {
+            showPins.value = false;
+          }}
+        />
+      ) : null}
       {showNotify.value ? (
         <RoomNotifications
           room={room}

@@ -21,7 +21,18 @@ import { deliver, presence, roomState, roomStates } from "./room-state.ts";
 import { navigate } from "./router.ts";
 import { attempt, say } from "./status.ts";
 import { Stream } from "./stream.ts";
-import type { Actor, AppNotification, Contacts, Member, Message, Reaction, Room, StreamEvent, User } from "./types.ts";
+import type {
+  Actor,
+  AppNotification,
+  Contacts,
+  Member,
+  Message,
+  Pin,
+  Reaction,
+  Room,
+  StreamEvent,
+  User,
+} from "./types.ts";
 
 export {
   describeNotification,
@@ -114,6 +125,15 @@ function applyEvent(event: StreamEvent): void {
         reactions: [],
         deletedAt: new Date().toISOString(),
       }));
+      return;
+    }
+    case "pins": {
+      if (!roomId || typeof data.messageId !== "string") return;
+      roomState(roomId).applyPin({
+        messageId: data.messageId,
+        pinned: data.pinned === true,
+        pin: data.pin as Pin | undefined,
+      });
       return;
     }
     case "reaction.added":
@@ -326,9 +346,11 @@ export const stream = new Stream({
     for (const state of roomStates.values()) {
       const wasLoaded = state.loaded.peek();
       const hadMembers = state.members.peek() != null;
+      const hadPins = state.pins.peek() != null;
       state.reset();
       if (wasLoaded && activeRoomId.peek() === state.roomId) void state.load();
       if (hadMembers && activeRoomId.peek() === state.roomId) void state.loadMembers();
+      if (hadPins && activeRoomId.peek() === state.roomId) void state.loadPins();
     }
   },
 });

@@ -7,6 +7,7 @@ import { EmojiPicker } from "./emoji-picker.tsx";
 import { Icon } from "./icons.tsx";
 import { EditHistory, MessageItem, PendingItem, toggleReaction } from "./message.tsx";
 import { isolate, lookalikesIn, Name, UserText } from "./names.tsx";
+import { togglePin } from "./pins.tsx";
 import { ReadReceipts, readersByMessage } from "./receipts.tsx";
 import { atBottom, attempt, jumpRequest, markRead, me, type RoomState, say } from "./store.ts";
 import type { Message, Room } from "./types.ts";
@@ -134,6 +135,8 @@ export function Timeline(props: {
   }
 
   const readers = readersByMessage(messages, members, user?.id);
+  const canPin = room.permissions.includes("pin");
+  const pinnedIds = new Set(state.pins.value?.map((p) => p.message.id));
   const items: JSX.Element[] = [];
   let previous: Message | null = null;
   for (const message of messages) {
@@ -183,6 +186,8 @@ export function Timeline(props: {
         onDelete={() => setDeleting(message)}
         onHistory={() => setHistory(message)}
         onPick={() => setPicker(message)}
+        pinned={canPin ? pinnedIds.has(message.id) : undefined}
+        onPin={(on) => void togglePin(room, message.id, on)}
         onJump={jumpTo}
       />,
     );

@@ -176,3 +176,11 @@ export interface StreamEvent {
   actorId?: string;
   data: Record<string, unknown>;
 }
+
+/** A pinned message (`GET /rooms/:id/pins`, the `pins` event). */
+export interface Pin {
+  message: Message;
+  pinnedAt: string;
+  /** Null in a room on another server, which does not say who pinned. */
+  pinnedBy: Actor | null;
+}
