@@ -57,6 +57,7 @@ const allActions = [
   "kick",
   "ban",
   "deleteOthers",
+  "pin",
   "changeRoles",
   "viewModerationLog",
   "deleteRoom",
