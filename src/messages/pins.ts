@@ -4,7 +4,7 @@
  * `featured` collection. Each change is a `pins` event in the same transaction.
  * @module
  */
-import { and, desc, eq, inArray, isNull, notInArray } from "drizzle-orm";
+import { and, count, desc, eq, inArray, isNull, notInArray } from "drizzle-orm";
 import type { DatabaseLike } from "../db/client.ts";
 import { type Message, messages, type Room, roomPins, rooms } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
@@ -20,13 +20,22 @@ import { type MessageView, messageUrl, messageViews } from "./views.ts";
 /** The most messages a room hosted here may have pinned at once. */
 export const maxPinsPerRoom = 50;
 
-/** A room's pinned messages, newest pin first: the live ones (a tombstone leaves the list). */
-async function pinRows(db: DatabaseLike, roomId: string) {
+/**
+ * A room's pinned messages, newest pin first (or the one of `messageId`): the live ones, since
+ * a tombstone leaves the list.
+ */
+async function pinRows(db: DatabaseLike, roomId: string, messageId?: string) {
   return await db
     .select({ pin: roomPins, message: messages })
     .from(roomPins)
     .innerJoin(messages, eq(messages.id, roomPins.messageId))
-    .where(and(eq(roomPins.roomId, roomId), isNull(messages.deletedAt)))
+    .where(
+      and(
+        eq(roomPins.roomId, roomId),
+        isNull(messages.deletedAt),
+        messageId ? eq(roomPins.messageId, messageId) : undefined,
+      ),
+    )
     .orderBy(desc(roomPins.pinnedAt), desc(messages.seq));
 }
 
@@ -92,7 +101,7 @@ export async function pinMessage(
   }
   const changed = await writePin(deps, room, message, on, actorId);
   if (!on) return { pending: false, changed };
-  const [row] = (await pinRows(deps.db, roomId)).filter((r) => r.message.id === messageId);
+  const [row] = await pinRows(deps.db, roomId, messageId);
   const [pin] = row ? await pinViews(deps, [row], actorId) : [];
   return { pending: false, changed, ...(pin ? { pin } : {}) };
 }
@@ -112,7 +121,8 @@ async function writePin(deps: Deps, room: Room, message: Message, on: boolean, b
     if (on) {
       const [current] = await tx.select().from(roomPins).where(where);
       if (current) return false;
-      if (by != null && (await pinRows(tx, room.id)).length >= maxPinsPerRoom) {
+      const [held] = await tx.select({ n: count() }).from(roomPins).where(eq(roomPins.roomId, room.id));
+      if (by != null && (held?.n ?? 0) >= maxPinsPerRoom) {
         throw new AppError("pin_limit_reached", `A room may have at most ${maxPinsPerRoom} pinned messages.`, {
           details: { limit: maxPinsPerRoom },
         });

@@ -108,15 +108,26 @@ describe("pinned messages", () => {
     expect(await state(roomId)).toEqual(before);
   });
 
-  it(`stops at ${maxPinsPerRoom} pins with pin_limit_reached`, async () => {
-    const { moderator, roomId } = await cast();
+  it(`stops at ${maxPinsPerRoom} pins with pin_limit_reached, even for two moderators at once`, async () => {
+    const { owner, moderator, roomId } = await cast();
     const ids: string[] = [];
     for (let i = 0; i <= maxPinsPerRoom; i++) ids.push(await send(roomId, moderator, `m${i}`));
-    for (const id of ids.slice(0, maxPinsPerRoom))
+    for (const id of ids.slice(0, maxPinsPerRoom - 1)) {
       await ok(await call("PUT", `/rooms/${roomId}/pins/${id}`, moderator), 201);
+    }
+    // The last place, asked for twice at once: one gets it.
+    const [last, extra] = ids.slice(maxPinsPerRoom - 1) as [string, string];
+    const race = await Promise.all([
+      call("PUT", `/rooms/${roomId}/pins/${last}`, moderator),
+      call("PUT", `/rooms/${roomId}/pins/${extra}`, owner),
+    ]);
+    expect(race.map((r) => r.status).sort()).toEqual([201, 409]);
+    const loser = race[0]?.status === 409 ? last : extra;
+    expect((await pins(roomId, moderator)).length).toBe(maxPinsPerRoom);
+
     const before = await state(roomId);
     const problem = await expectProblem(
-      await call("PUT", `/rooms/${roomId}/pins/${ids.at(-1)}`, moderator),
+      await call("PUT", `/rooms/${roomId}/pins/${loser}`, moderator),
       409,
       "pin_limit_reached",
     );
@@ -125,7 +136,7 @@ describe("pinned messages", () => {
     // Re-pinning one already pinned is still fine at the limit; unpinning one makes room.
     await ok(await call("PUT", `/rooms/${roomId}/pins/${ids[0]}`, moderator), 200);
     await ok(await call("DELETE", `/rooms/${roomId}/pins/${ids[0]}`, moderator), 204);
-    await ok(await call("PUT", `/rooms/${roomId}/pins/${ids.at(-1)}`, moderator), 201);
+    await ok(await call("PUT", `/rooms/${roomId}/pins/${loser}`, moderator), 201);
   });
 
   it("drops a deleted message from the list and refuses to pin a deleted one", async () => {
