@@ -25,6 +25,29 @@ export interface RemoteMedia {
   readonly bytes: Uint8Array;
   /** The URL the bytes came from, after redirects. */
   readonly finalUrl: string;
+  /** The `Content-Type` the remote server declared, if any (a hint only: not checked here). */
+  readonly contentType: string | undefined;
+  /** Whether the body went on past `maxBytes` and was cut there (only with `truncate`). */
+  readonly truncated: boolean;
+}
+
+/** How {@link fetchRemoteMedia} treats one kind of answer (a page rather than a file). */
+export interface RemoteFetchOptions {
+  /** Replace {@link remoteMediaLimits}. */
+  limits?: RemoteFetchLimits;
+  /** Replaces DNS (tests). */
+  resolve?: Resolver;
+  /** Replaces the address policy (tests: to let a loopback server stand for a public one). */
+  allowAddress?: (address: string) => boolean;
+  /** The `Accept` header; any type when left out. */
+  accept?: string;
+  /**
+   * Checked against the declared `Content-Type` before a byte of the body is read: false
+   * refuses the answer (`details.reason` `media_type`) and closes the connection.
+   */
+  acceptContentType?: (contentType: string | undefined) => boolean;
+  /** Keep the first `maxBytes` of a longer body instead of refusing it (a page's head is enough). */
+  truncate?: boolean;
 }
 
 /** How host names become addresses; tests pass their own. */
@@ -110,14 +133,14 @@ interface Hop {
   readonly response: http.IncomingMessage;
 }
 
-function request(url: URL, address: string, signal: AbortSignal): Promise<Hop> {
+function request(url: URL, address: string, signal: AbortSignal, accept: string): Promise<Hop> {
   const client = url.protocol === "https:" ? https : http;
   return new Promise((resolve, reject) => {
     const req = client.get(
       url,
       {
         signal,
-        headers: { accept: "*/*", "user-agent": "fedchat media fetcher" },
+        headers: { accept, "user-agent": "fedchat media fetcher" },
         // Connect to the address that was checked, whatever DNS says now; TLS still verifies
         // the certificate against the host name.
         lookup: (_host, options, callback) => {
@@ -132,40 +155,49 @@ function request(url: URL, address: string, signal: AbortSignal): Promise<Hop> {
   });
 }
 
-/** Reads a body into memory, refusing it as soon as it passes `maxBytes`. */
-async function download(response: http.IncomingMessage, maxBytes: number): Promise<Uint8Array> {
+/**
+ * Reads a body into memory, refusing it as soon as it passes `maxBytes`, or with `truncate`
+ * keeping the first `maxBytes` and closing the connection there.
+ */
+async function download(
+  response: http.IncomingMessage,
+  maxBytes: number,
+  truncate: boolean,
+): Promise<{ bytes: Uint8Array; truncated: boolean }> {
   const tooLarge = () => new AppError("payload_too_large", `The remote file is larger than ${maxBytes} bytes.`);
   const declared = Number(response.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > maxBytes) {
+  if (!truncate && Number.isFinite(declared) && declared > maxBytes) {
     response.destroy();
     throw tooLarge();
   }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of response) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) {
+    const piece = chunk as Buffer;
+    if (size + piece.length > maxBytes) {
       response.destroy();
-      throw tooLarge();
+      if (!truncate) throw tooLarge();
+      chunks.push(piece.subarray(0, maxBytes - size));
+      return { bytes: new Uint8Array(Buffer.concat(chunks, maxBytes)), truncated: true };
     }
-    chunks.push(chunk as Buffer);
+    size += piece.length;
+    chunks.push(piece);
   }
-  return new Uint8Array(Buffer.concat(chunks, size));
+  return { bytes: new Uint8Array(Buffer.concat(chunks, size)), truncated: false };
 }
 
 /**
  * Fetches a remote file (a federated message's attachment) within size and time bounds,
  * refusing private, loopback and reserved addresses unless `allowPrivateAddress` (tests), with
- * every redirect checked again. Callers keep what they fetched: nothing is cached here.
- * @param options `limits` replace {@link remoteMediaLimits}; `resolve` replaces DNS and
- *   `allowAddress` the address policy (tests: to let a loopback server stand for a public one).
+ * every redirect checked again. No cookies are kept or sent. Callers keep what they fetched:
+ * nothing is cached here.
  * @throws {AppError} `remote_unreachable` (with `details.reason`: scheme, credentials, dns,
- *   private_address, redirects, status, network, timeout) or `payload_too_large`.
+ *   private_address, redirects, status, media_type, network, timeout) or `payload_too_large`.
  */
 export async function fetchRemoteMedia(
   config: Pick<Config, "allowPrivateAddress">,
   url: string,
-  options: { limits?: RemoteFetchLimits; resolve?: Resolver; allowAddress?: (address: string) => boolean } = {},
+  options: RemoteFetchOptions = {},
 ): Promise<RemoteMedia> {
   const limits = options.limits ?? remoteMediaLimits;
   const allow =
@@ -180,7 +212,7 @@ export async function fetchRemoteMedia(
   try {
     for (let hops = 0; ; hops++) {
       const address = await checkedAddress(current, allow, options.resolve ?? systemResolver);
-      const hop = await request(current, address, signal);
+      const hop = await request(current, address, signal, options.accept ?? "*/*");
       if (hop.status >= 300 && hop.status < 400 && hop.location) {
         hop.response.resume();
         if (hops >= limits.maxRedirects) throw refused("Too many redirects.", "redirects");
@@ -191,7 +223,13 @@ export async function fetchRemoteMedia(
         hop.response.resume();
         throw refused(`The remote server answered ${hop.status}.`, "status");
       }
-      return { bytes: await download(hop.response, limits.maxBytes), finalUrl: current.href };
+      const contentType = hop.response.headers["content-type"];
+      if (options.acceptContentType && !options.acceptContentType(contentType)) {
+        hop.response.destroy();
+        throw refused(`The remote server answered ${contentType ?? "an undeclared type"}.`, "media_type");
+      }
+      const body = await download(hop.response, limits.maxBytes, options.truncate === true);
+      return { ...body, finalUrl: current.href, contentType };
     }
   } catch (error) {
     if (error instanceof AppError) throw error;

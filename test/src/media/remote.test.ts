@@ -80,6 +80,20 @@ describe("fetchRemoteMedia", () => {
     expect(await reason(fetchRemoteMedia(allowed(), `${base}/missing`, { limits }))).toBe("status");
   });
 
+  it("keeps the start of a long body when told to cut it, declared or streamed", async () => {
+    const big = await fetchRemoteMedia(allowed(), `${base}/big`, { limits, truncate: true });
+    expect(big.bytes).toEqual(new Uint8Array(1024).fill(1));
+    expect(big.truncated).toBe(true);
+    const small = await fetchRemoteMedia(allowed(), `${base}/image`, { limits, truncate: true });
+    expect(small).toMatchObject({ bytes: image, truncated: false, contentType: "text/html" });
+  });
+
+  it("refuses an answer whose declared type is not wanted, before reading it", async () => {
+    const onlyImages = (type: string | undefined) => type?.startsWith("image/") === true;
+    const answer = fetchRemoteMedia(allowed(), `${base}/image`, { limits, acceptContentType: onlyImages });
+    expect(await reason(answer)).toBe("media_type");
+  });
+
   it("refuses loopback and private addresses unless allowed, by literal or by name", async () => {
     expect(await reason(fetchRemoteMedia(strict(), `${base}/image?strict`, { limits }))).toBe("private_address");
     const port = (server.address() as AddressInfo).port;
