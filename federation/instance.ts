@@ -14,6 +14,8 @@ import { RateLimiter } from "../src/http/rate-limiter.ts";
 import { logger } from "../src/log.ts";
 import { purgeEarlyEdits } from "../src/messages/remote.ts";
 import { SendBatcher } from "../src/messages/send-batch.ts";
+import { purgeLinkPreviews } from "../src/previews/fetch.ts";
+import { LinkPreviewer } from "../src/previews/previewer.ts";
 import { type Secrets, urlSigningKey } from "../src/secrets.ts";
 import { purgeEvents } from "../src/stream/events.ts";
 import { Hub } from "../src/stream/hub.ts";
@@ -87,6 +89,7 @@ export async function createInstance(
     },
     urlKey: urlSigningKey(options.secrets),
     sends: new SendBatcher(database.db),
+    previews: new LinkPreviewer(),
   };
   const kv = new PostgresKvStore(database.db);
   const queue = new PostgresMessageQueue(database, {
@@ -137,6 +140,7 @@ export async function createInstance(
         ["stream events", () => purgeEvents(deps.db)],
         ["early edits", () => purgeEarlyEdits(deps)],
         ["delivered activities", () => purgeOutbox(deps.db)],
+        ["link previews", () => purgeLinkPreviews(deps)],
       ] as const) {
         job().catch((error) => log.warn("Purging expired {what} failed: {error}", { what, error }));
       }
@@ -173,6 +177,8 @@ export async function createInstance(
       draining = true;
       clearInterval(purge);
       await hub.stop();
+      // Card fetches are bounded by their deadline; they write to the database, which closes below.
+      await deps.previews.settled();
       // Hits counted since the last sync still count for the other processes.
       await deps.limits.stop();
       await publisher.stop();

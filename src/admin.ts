@@ -20,6 +20,7 @@ import { AppError } from "./errors.ts";
 import { RateLimiter } from "./http/rate-limiter.ts";
 import { setupLogging } from "./log.ts";
 import { SendBatcher } from "./messages/send-batch.ts";
+import { LinkPreviewer } from "./previews/previewer.ts";
 import { listAllRooms } from "./rooms/rooms.ts";
 import { loadSecrets, urlSigningKey } from "./secrets.ts";
 import { blockServer, listBlockedServers, listRefusals, unblockServer } from "./servers.ts";
@@ -249,6 +250,7 @@ export async function runAdmin(
       auth: new AuthCache(),
       urlKey: urlSigningKey(secrets),
       sends: new SendBatcher(database.db),
+      previews: new LinkPreviewer(),
     };
     exitStatus = 0;
     await command(deps, args, parsed.values, () => extraChecks(deps));

@@ -5,6 +5,7 @@ import type { DatabaseLike } from "./db/client.ts";
 import type { Room } from "./db/schema.ts";
 import type { RateLimiter } from "./http/rate-limiter.ts";
 import type { SendBatcher } from "./messages/send-batch.ts";
+import type { LinkPreviewer } from "./previews/previewer.ts";
 
 /**
  * What a local member does in a room hosted on another server. The room's server decides:
@@ -80,4 +81,6 @@ export interface Deps {
   readonly urlKey: Uint8Array;
   /** Writes sends in batches (group commit), on the pool. */
   readonly sends: SendBatcher;
+  /** Fetches link preview cards in the background (see src/previews/). */
+  readonly previews: LinkPreviewer;
 }

@@ -186,7 +186,7 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
       responses: { 200: { description: "The image, with its real media type" } },
       errors: ["not_found"],
     },
-    async (c, { params }) => avatarResponse(c, await readAvatar(c.var.deps, params.file)),
+    async (c, { params }) => imageResponse(c, await readAvatar(c.var.deps, params.file)),
   );
 
   api.route(
@@ -202,12 +202,12 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
       responses: { 200: { description: "The image, with its real media type" } },
       errors: ["not_found"],
     },
-    async (c, { params }) => avatarResponse(c, await readRemoteAvatar(c.var.deps, params.actorId)),
+    async (c, { params }) => imageResponse(c, await readRemoteAvatar(c.var.deps, params.actorId)),
   );
 }
 
-/** An avatar's bytes, as a sandboxed image a browser may keep for good (its URL names it). */
-function avatarResponse(c: Context<Env>, { bytes, mediaType }: { bytes: Uint8Array; mediaType: string }) {
+/** An image's bytes (an avatar, a card's picture), sandboxed, for a browser to keep for good (its URL names it). */
+export function imageResponse(c: Context<Env>, { bytes, mediaType }: { bytes: Uint8Array; mediaType: string }) {
   return c.body(new Uint8Array(bytes), 200, {
     "Content-Type": mediaType,
     "X-Content-Type-Options": "nosniff",

@@ -1,4 +1,15 @@
-import { index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 
 /** An actor's two key pairs as JWK columns: RSA (HTTP signatures) and Ed25519 (proofs). */
 export function actorKeyColumns() {
@@ -25,6 +36,8 @@ export const users = pgTable(
     /** File name of the avatar under DATA_DIR/media/avatars, server-generated. */
     avatar: text("avatar"),
     passwordHash: text("password_hash").notNull(),
+    /** Whether the user sees link preview cards, and whether their own messages get any. */
+    linkPreviews: boolean("link_previews").notNull().default(true),
     ...actorKeyColumns(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),

@@ -39,6 +39,8 @@ export const rooms = pgTable(
     /** For a one-to-one conversation, its two actor ids in order: the same pair gets one room. */
     directKey: text("direct_key").unique(),
     createdBy: uuid("created_by").references(() => actors.id, { onDelete: "set null" }),
+    /** Whether links in the room's messages get preview cards (moderators turn it off). */
+    linkPreviews: boolean("link_previews").notNull().default(true),
     lastSeq: bigint("last_seq", { mode: "number" }).notNull().default(0),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),

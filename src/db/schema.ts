@@ -1,8 +1,9 @@
 /**
  * The tables of messages (and what hangs on them: edits, mentions, reactions, pins,
- * attachments, notifications), the event log and mirrors' bookkeeping. Rooms, members and
- * invites are in schema-rooms.ts, people in schema-accounts.ts, federation's own tables in
- * schema-federation.ts; all are re-exported here, the schema drizzle-kit reads.
+ * attachments, notifications) and mirrors' bookkeeping. Rooms, members and invites are in
+ * schema-rooms.ts, people in schema-accounts.ts, federation's own tables in
+ * schema-federation.ts, the event log in schema-stream.ts, the link preview cache in
+ * schema-previews.ts; all are re-exported here, the schema drizzle-kit reads.
  */
 import { sql } from "drizzle-orm";
 import {
@@ -24,7 +25,9 @@ import { rooms } from "./schema-rooms.ts";
 
 export * from "./schema-accounts.ts";
 export * from "./schema-federation.ts";
+export * from "./schema-previews.ts";
 export * from "./schema-rooms.ts";
+export * from "./schema-stream.ts";
 
 /**
  * Messages. `seq` is the room's order, assigned by the room's server without gaps; `iri` is set
@@ -57,6 +60,8 @@ export const messages = pgTable(
     editedAt: timestamp("edited_at", { withTimezone: true }),
     deletedAt: timestamp("deleted_at", { withTimezone: true }),
     deletedBy: uuid("deleted_by").references(() => actors.id, { onDelete: "set null" }),
+    /** When the author removed the message's link preview cards (they stay removed after edits). */
+    previewsRemovedAt: timestamp("previews_removed_at", { withTimezone: true }),
   },
   (t) => [
     uniqueIndex("messages_room_seq_idx").on(t.roomId, t.seq),
@@ -134,31 +139,6 @@ export const roomPins = pgTable(
     pinnedAt: timestamp("pinned_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.roomId, t.messageId] }), index("room_pins_room_idx").on(t.roomId, t.pinnedAt)],
-);
-
-/**
- * Everything the live stream carries that must survive a reconnect, in one log. `position` is
- * handed out by `stream_position` inside the writing transaction, so positions follow commit
- * order and a reader that has seen position P has seen everything before it.
- */
-export const events = pgTable(
-  "events",
-  {
-    position: bigint("position", { mode: "number" }).primaryKey(),
-    /** The room the event belongs to (members see it), or null for a user's own events. */
-    roomId: uuid("room_id"),
-    /** For events meant for one actor only (read markers, notifications). */
-    actorId: uuid("actor_id"),
-    type: text("type").notNull(),
-    data: jsonb("data").notNull(),
-    /**
-     * The remote activity that caused the event, as received: the room's server relays it
-     * to the other member servers as it is. Never sent to clients.
-     */
-    activity: jsonb("activity"),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [index("events_room_idx").on(t.roomId, t.position), index("events_actor_idx").on(t.actorId, t.position)],
 );
 
 /**
@@ -321,15 +301,8 @@ export const earlyEdits = pgTable(
   (t) => [index("early_edits_received_idx").on(t.receivedAt)],
 );
 
-/** The single counter behind `events.position`. */
-export const streamPosition = pgTable("stream_position", {
-  id: integer("id").primaryKey(),
-  position: bigint("position", { mode: "number" }).notNull(),
-});
-
 export type PendingJoin = typeof pendingJoins.$inferSelect;
 export type Attachment = typeof attachments.$inferSelect;
 export type Notification = typeof notifications.$inferSelect;
-export type StreamEvent = typeof events.$inferSelect;
 export type Message = typeof messages.$inferSelect;
 export type RoomPin = typeof roomPins.$inferSelect;

@@ -17,6 +17,7 @@ import { attachmentRoutes } from "../media/routes.ts";
 import { pinRoutes } from "../messages/pin-routes.ts";
 import { messageRoutes } from "../messages/routes.ts";
 import { notificationRoutes } from "../notifications/routes.ts";
+import { previewRoutes } from "../previews/routes.ts";
 import { inviteRoutes } from "../rooms/invite-routes.ts";
 import { memberRoutes } from "../rooms/member-routes.ts";
 import { roomRoutes } from "../rooms/routes.ts";
@@ -175,6 +176,7 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   contactRoutes(api, app);
   attachmentRoutes(api, app, deps.config);
   notificationRoutes(api, app);
+  previewRoutes(api, app);
   options.routes?.(app, api);
   if (options.web !== false) webRoutes(app, options.web);
   const openapi = JSON.stringify(api.document(deps.config.origin));

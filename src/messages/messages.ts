@@ -153,6 +153,7 @@ export async function editMessage(
     });
     return row;
   });
+  deps.previews.afterSend(deps, updated);
   return await oneView(deps, updated, actorId);
 }
 
@@ -261,13 +262,17 @@ export async function listMessages(
     page.after != null && page.before == null
       ? await deps.db.select().from(messages).where(where).orderBy(asc(messages.seq)).limit(page.limit)
       : (await deps.db.select().from(messages).where(where).orderBy(desc(messages.seq)).limit(page.limit)).reverse();
+  // Cards missing from the cache (messages from other servers among them) are fetched now.
+  deps.previews.afterRead(deps, rows, actorId);
   return await messageViews(deps, rows, actorId);
 }
 
 /** One message. */
 export async function getMessage(deps: Deps, actorId: string, roomId: string, messageId: string) {
   await accessRoom(deps, roomId, actorId);
-  return await oneView(deps, await messageIn(deps, roomId, messageId), actorId);
+  const message = await messageIn(deps, roomId, messageId);
+  deps.previews.afterRead(deps, [message], actorId);
+  return await oneView(deps, message, actorId);
 }
 
 /**

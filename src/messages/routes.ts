@@ -6,6 +6,7 @@ import { authenticated } from "../http/auth.ts";
 import { enforceRateLimits } from "../http/rate-limit.ts";
 import { maxAttachmentsPerMessage } from "../media/attachments.ts";
 import { attachmentSchema } from "../media/routes.ts";
+import { previewCardSchema } from "../previews/cards.ts";
 import { actorProfileSchema } from "../rooms/actors.ts";
 import { roomId } from "../rooms/schemas.ts";
 import {
@@ -65,6 +66,11 @@ export const messageSchema = z.object({
     .nullable(),
   reactions: z.array(z.object({ emoji: z.string(), count: z.number(), me: z.boolean() })),
   attachments: z.array(attachmentSchema),
+  previews: z
+    .array(previewCardSchema)
+    .describe(
+      "Link preview cards of the first links, fetched by this server; a new message's come later, in `message.previews`",
+    ),
   hidden: z
     .boolean()
     .optional()

@@ -141,6 +141,7 @@ export async function sendMessage(
     editedAt: null,
     deletedAt: null,
     deletedBy: null,
+    previewsRemovedAt: null,
   };
   const { seq: _unnumbered, ...view } = toView(deps, message, profiles, reply, [], files);
   const send: PreparedSend = {
@@ -163,6 +164,8 @@ export async function sendMessage(
   const result = await deps.sends.send(send);
   switch (result.outcome) {
     case "created":
+      // After the commit, in the background: the cards follow in `message.previews`.
+      deps.previews.afterSend(deps, { ...message, seq: result.seq });
       return { message: { ...view, seq: result.seq }, created: true };
     case "retried": {
       const [existing] = await deps.db.select().from(messages).where(eq(messages.id, result.id));
@@ -227,7 +230,16 @@ async function sendToRemoteRoom(
   });
   const message = toView(
     deps,
-    { ...row, seq: 0, iri: null, activity: null, editedAt: null, deletedAt: null, deletedBy: null },
+    {
+      ...row,
+      seq: 0,
+      iri: null,
+      activity: null,
+      editedAt: null,
+      deletedAt: null,
+      deletedBy: null,
+      previewsRemovedAt: null,
+    },
     profiles,
     input.reply,
     [],

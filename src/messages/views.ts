@@ -4,6 +4,7 @@ import type { Deps } from "../deps.ts";
 import type { AttachmentView } from "../media/attachments.ts";
 import { attachmentsOf } from "../media/carried.ts";
 import { attachmentView } from "../media/downloads.ts";
+import { type PreviewCard, previewCards } from "../previews/cards.ts";
 import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
 import { snippet } from "./markdown.ts";
 
@@ -20,6 +21,11 @@ export interface MessageView {
   readonly replyTo: { id: string; seq: number; author: ActorProfile | null; snippet: string; deleted: boolean } | null;
   readonly reactions: { emoji: string; count: number; me: boolean }[];
   readonly attachments: AttachmentView[];
+  /**
+   * Link preview cards of the message's first links, those fetched already. Empty in the
+   * event of a new message; `message.previews` brings them once fetched.
+   */
+  readonly previews: PreviewCard[];
   /**
    * History only: the viewer blocks the author, so clients collapse the message (with a way to
    * reveal it). Stream events are serialised once for every member and leave this out; clients
@@ -40,7 +46,7 @@ export function messageUrl(deps: Pick<Deps, "config">, message: Pick<Message, "i
 
 /**
  * Serialises messages for one viewer in a few queries for the whole page: authors, replied-to
- * messages, and reaction counts with the viewer's own marked.
+ * messages, reaction counts with the viewer's own marked, and link preview cards.
  */
 export async function messageViews(
   deps: Deps,
@@ -82,6 +88,7 @@ export async function messageViews(
     deps.db,
     list.map((m) => m.id),
   );
+  const cards = await previewCards(deps, list, viewerId);
   const authors = [...new Set(list.map((m) => m.authorId))];
   const blocked = viewerId
     ? new Set(
@@ -102,7 +109,8 @@ export async function messageViews(
       reactionsOf.get(m.id) ?? [],
       files.get(m.id) ?? [],
     );
-    return viewerId ? { ...view, hidden: blocked.has(m.authorId) } : view;
+    const withCards = { ...view, previews: cards.get(m.id) ?? [] };
+    return viewerId ? { ...withCards, hidden: blocked.has(m.authorId) } : withCards;
   });
 }
 
@@ -143,6 +151,7 @@ export function toView(
       : null,
     reactions: reactionCounts,
     attachments: files.map((file) => attachmentView(deps, file)),
+    previews: [],
     editedAt: message.editedAt?.toISOString() ?? null,
     deletedAt: message.deletedAt?.toISOString() ?? null,
     createdAt: message.createdAt.toISOString(),

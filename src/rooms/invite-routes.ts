@@ -15,7 +15,7 @@ import {
   revokeInvite,
   serializeInvite,
 } from "./invites.ts";
-import { roomFor, roomSchema, serializeRoom } from "./routes.ts";
+import { roomFor, roomSchema, serializeRoom } from "./room-views.ts";
 import { noContent, roomId, roomParams } from "./schemas.ts";
 
 const createInviteBody = z.object({

@@ -16,6 +16,7 @@ export type Role = (typeof roles)[number];
  * | setAvatar         |   ✓   |   ✓   |           |        |
  * | setTheme          |   ✓   |   ✓   |           |        |
  * | setVisibility     |   ✓   |   ✓   |           |        |
+ * | setLinkPreviews   |   ✓   |   ✓   |     ✓     |        |
  * | invite            |   ✓   |   ✓   |     ✓     |        |
  * | kick              |   ✓   |   ✓   |     ✓     |        |
  * | ban               |   ✓   |   ✓   |     ✓     |        |
@@ -35,6 +36,7 @@ export const permissions = {
   setAvatar: ["owner", "admin"],
   setTheme: ["owner", "admin"],
   setVisibility: ["owner", "admin"],
+  setLinkPreviews: ["owner", "admin", "moderator"],
   invite: ["owner", "admin", "moderator"],
   kick: ["owner", "admin", "moderator"],
   ban: ["owner", "admin", "moderator"],

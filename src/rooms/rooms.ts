@@ -163,6 +163,7 @@ export interface RoomChanges {
   readonly topic?: string | undefined;
   readonly theme?: string | null | undefined;
   readonly visibility?: "public" | "private" | undefined;
+  readonly linkPreviews?: boolean | undefined;
 }
 
 const changePermission: Record<keyof RoomChanges, Action> = {
@@ -170,9 +171,10 @@ const changePermission: Record<keyof RoomChanges, Action> = {
   topic: "setTopic",
   theme: "setTheme",
   visibility: "setVisibility",
+  linkPreviews: "setLinkPreviews",
 };
 
-/** Changes a room's name, topic, theme or visibility, each by its own permission. */
+/** Changes a room's name, topic, theme, visibility or link previews, each by its own permission. */
 export async function updateRoom(deps: Deps, actorId: string, roomId: string, changes: RoomChanges): Promise<Room> {
   const { room, member } = await accessRoom(deps, roomId, actorId);
   if (room.iri != null)

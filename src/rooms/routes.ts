@@ -1,7 +1,6 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { handleHost } from "../accounts/accounts.ts";
-import type { Room } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import type { Api } from "../http/api.ts";
@@ -9,128 +8,20 @@ import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
 import { multipartFile } from "../http/multipart.ts";
 import { enforceRateLimits } from "../http/rate-limit.ts";
-import { avatarLimits, avatarUrl } from "../media/avatars.ts";
-import { cleanName, cleanText, codePointLength } from "../text.ts";
+import { avatarLimits } from "../media/avatars.ts";
 import { maxDirectParticipants, openDirect } from "./direct.ts";
 import { redeemInvite } from "./invites.ts";
 import { joinRoom, leaveRoom } from "./members.ts";
-import { allowedActions, type Role, roles } from "./permissions.ts";
 import { pendingRooms } from "./remote.ts";
-import {
-  accessRoom,
-  createRoom,
-  deleteRoom,
-  listMyRooms,
-  type NotificationSettings,
-  remote,
-  roomDirectory,
-  setRoomAvatar,
-  updateRoom,
-} from "./rooms.ts";
-import { noContent, notificationSettingsSchema, roomId, roomParams } from "./schemas.ts";
+import { createRoomBody, roomFor, roomSchema, serializeRoom, updateRoomBody } from "./room-views.ts";
+import { createRoom, deleteRoom, listMyRooms, remote, roomDirectory, setRoomAvatar, updateRoom } from "./rooms.ts";
+import { noContent, roomId, roomParams } from "./schemas.ts";
 
-// ---- Schemas ----
-
-const roomName = z
-  .string()
-  .max(1000, "expected at most 100 characters")
-  .transform(cleanName)
-  .refine((v) => v.length > 0, "expected at least one visible character")
-  .refine((v) => codePointLength(v) <= 100, "expected at most 100 characters");
-const topic = z
-  .string()
-  .max(8000, "expected at most 1000 characters")
-  .transform(cleanText)
-  .refine((v) => codePointLength(v) <= 1000, "expected at most 1000 characters");
-const theme = z
-  .string()
-  .regex(/^#[0-9A-Fa-f]{6}$/, "expected an accent colour such as #3366ff")
-  .transform((v) => v.toLowerCase());
-const visibility = z.enum(["public", "private"]);
-export const createRoomBody = z.object({ name: roomName, topic: topic.optional(), visibility });
-export const updateRoomBody = z.object({
-  name: roomName.optional(),
-  topic: topic.optional(),
-  theme: theme.nullable().optional(),
-  visibility: visibility.optional(),
-});
 const directoryQuery = z.object({
   q: z.string().max(100).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   offset: z.coerce.number().int().min(0).max(100_000).default(0),
 });
-export const roomSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  topic: z.string(),
-  visibility,
-  direct: z.boolean(),
-  theme: z.string().nullable(),
-  avatarUrl: z.string().nullable(),
-  role: z.enum(roles).nullable().describe("The caller's role; null when not a member"),
-  permissions: z.array(z.string()).describe("What the caller may do here"),
-  unread: z.number(),
-  mentions: z.number(),
-  lastSeq: z.number(),
-  lastReadSeq: z.number(),
-  notifications: notificationSettingsSchema.nullable(),
-  handle: z.string().describe("The room's WebFinger handle"),
-  url: z.string().describe("The room's ActivityPub Group IRI"),
-  remote: z.boolean().describe("Whether the room lives on another server"),
-  membership: z
-    .enum(["joined", "pending", "none"])
-    .describe("`pending` while a room on another server has not answered the caller's join"),
-  createdAt: z.string(),
-});
-/** A room as the API shows it to one caller. */
-export function serializeRoom(
-  deps: Deps,
-  room: Room,
-  caller: {
-    role: Role | null;
-    unread?: number;
-    mentions?: number;
-    lastReadSeq?: number;
-    notifications?: NotificationSettings;
-    pending?: boolean;
-  },
-): z.infer<typeof roomSchema> {
-  const remoteUrl = room.iri ? new URL(room.iri) : undefined;
-  return {
-    id: room.id,
-    name: room.name,
-    topic: room.topic,
-    visibility: room.visibility,
-    direct: room.direct,
-    theme: room.theme,
-    avatarUrl: avatarUrl(deps, room.avatar),
-    role: caller.role,
-    permissions: caller.role ? allowedActions(caller.role) : [],
-    unread: caller.unread ?? 0,
-    mentions: caller.mentions ?? 0,
-    lastSeq: room.lastSeq,
-    lastReadSeq: caller.lastReadSeq ?? 0,
-    notifications: caller.notifications ?? null,
-    handle: remoteUrl
-      ? `${remoteUrl.pathname.split("/").filter(Boolean).at(-1) ?? room.id}@${remoteUrl.host}`
-      : `${room.id}@${handleHost(deps)}`,
-    url: room.iri ?? `${deps.config.origin}/rooms/${room.id}`,
-    remote: room.iri != null,
-    membership: caller.pending ? "pending" : caller.role ? "joined" : "none",
-    createdAt: room.createdAt.toISOString(),
-  };
-}
-
-export async function roomFor(c: Context<Env>, roomId: string) {
-  const deps = c.var.deps;
-  const { user } = authenticated(c);
-  const [entry] = await listMyRooms(deps, user.id, roomId);
-  if (entry) return serializeRoom(deps, entry.room, entry);
-  const pending = (await pendingRooms(deps, user.id)).find((r) => r.id === roomId);
-  if (pending) return serializeRoom(deps, pending, { role: null, pending: true });
-  const { room } = await accessRoom(deps, roomId, user.id, "visible");
-  return serializeRoom(deps, room, { role: null });
-}
 
 /**
  * A join target that names something on this server: a room handle (`<id>@host`), the room's
@@ -285,7 +176,7 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
       method: "patch",
       path: "/api/v1/rooms/:roomId",
       tag: "rooms",
-      summary: "Change the name, topic, theme or visibility (each by its permission)",
+      summary: "Change the name, topic, theme, visibility or link previews (each by its permission)",
       auth: true,
       params: roomParams,
       body: updateRoomBody,

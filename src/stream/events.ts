@@ -7,6 +7,7 @@ export type EventType =
   | "message.created"
   | "message.updated"
   | "message.deleted"
+  | "message.previews"
   | "reaction.added"
   | "reaction.removed"
   | "pins"

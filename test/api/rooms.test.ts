@@ -53,6 +53,7 @@ const allActions = [
   "setAvatar",
   "setTheme",
   "setVisibility",
+  "setLinkPreviews",
   "invite",
   "kick",
   "ban",

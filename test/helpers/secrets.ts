@@ -6,6 +6,7 @@ import type { DatabaseLike } from "../../src/db/client.ts";
 import type { Deps } from "../../src/deps.ts";
 import { RateLimiter } from "../../src/http/rate-limiter.ts";
 import { SendBatcher } from "../../src/messages/send-batch.ts";
+import { LinkPreviewer } from "../../src/previews/previewer.ts";
 import { type Secrets, urlSigningKey } from "../../src/secrets.ts";
 
 /** Fresh secrets for an instance under test, kept in memory (nothing written to a data folder). */
@@ -34,5 +35,6 @@ export async function testDeps(
     auth: new AuthCache(options.auth),
     urlKey: urlSigningKey(secrets),
     sends: new SendBatcher(db),
+    previews: new LinkPreviewer(),
   };
 }

@@ -73,6 +73,7 @@ function prepared(roomId: string, authorId: string, txnId: string, extra: Partia
       replyTo: null,
       reactions: [],
       attachments: [],
+      previews: [],
       editedAt: null,
       deletedAt: null,
       createdAt,
