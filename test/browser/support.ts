@@ -37,6 +37,13 @@ export class TestServer {
   readonly dataDir = preparedDataDir("fedchat-browser-");
   port = 0;
 
+  /** More configuration (a test that needs loopback pages allows private addresses). */
+  readonly env: Record<string, string>;
+
+  constructor(env: Record<string, string> = {}) {
+    this.env = env;
+  }
+
   get url(): string {
     return this.server.url;
   }
@@ -50,6 +57,7 @@ export class TestServer {
         RATE_LIMIT_FACTOR: "20",
         QUEUE_WORKERS: "1",
         PORT: String(this.port),
+        ...this.env,
       },
       90_000,
     );

@@ -5,6 +5,7 @@ import { AttachmentList } from "./attachments.tsx";
 import { rememberEmoji } from "./emoji.ts";
 import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
+import { LinkCards } from "./link-cards.tsx";
 import { type LooksAlike, Name, PersonName, personText, plain, UserText } from "./names.tsx";
 import { attempt, discardSend, isHidden, me, retrySend } from "./store.ts";
 import type { Actor, Member, Message, PendingMessage, Room } from "./types.ts";
@@ -156,6 +157,7 @@ export function MessageItem(props: {
           <div class="content" dir="auto" dangerouslySetInnerHTML={{ __html: message.html }} />
         )}
         {!deleted ? <AttachmentList message={message} /> : null}
+        {!deleted ? <LinkCards message={message} room={room} mine={props.mine} /> : null}
         {revealed ? (
           <button type="button" class="link small" onClick={() => setRevealed(false)}>
             Hide (blocked user)

@@ -1,11 +1,11 @@
 /** Room settings: a dialog over the room with its general settings, invites, bans, log, and leaving. */
 import { useEffect, useState } from "preact/hooks";
 import { api } from "./api.ts";
-import { AvatarPicker, formWith } from "./avatar-picker.tsx";
 import { describeError } from "./errors.ts";
 import { Name } from "./names.tsx";
+import { RoomGeneral } from "./room-general.tsx";
 import { navigate } from "./router.ts";
-import { attempt, putRoom, rooms, say } from "./store.ts";
+import { attempt, rooms, say } from "./store.ts";
 import type { Actor, Invite, Room } from "./types.ts";
 import { ActionButton, Confirm, copyText, Dialog, Field, FormError, formatDate, useSubmit } from "./ui.tsx";
 
@@ -65,98 +65,6 @@ export function RoomSettings(props: { room: Room; canManage(action: string): boo
         {tab === "leave" ? <RoomLeave room={room} can={can} /> : null}
       </div>
     </Dialog>
-  );
-}
-
-function RoomGeneral(props: { room: Room; can(action: string): boolean }) {
-  const { room, can } = props;
-  const [theme, setTheme] = useState(room.theme);
-  const { busy, error, onSubmit } = useSubmit(async (form) => {
-    const data = new FormData(form);
-    const body: Record<string, unknown> = {};
-    if (can("rename")) body.name = String(data.get("name") ?? "");
-    if (can("setTopic")) body.topic = String(data.get("topic") ?? "");
-    if (can("setTheme")) body.theme = theme;
-    if (can("setVisibility") && !room.direct) body.visibility = String(data.get("visibility"));
-    putRoom({ ...room, ...(await api<Room>("PATCH", `/rooms/${room.id}`, body)) });
-    say("Room saved.");
-  }, describeError);
-  const editable = can("rename") || can("setTopic") || can("setTheme") || can("setVisibility");
-  return (
-    <>
-      {can("setAvatar") ? (
-        <AvatarPicker
-          id={room.id}
-          name={room.name}
-          current={room.avatarUrl}
-          upload={async (file) =>
-            putRoom({ ...room, ...(await api<Room>("PUT", `/rooms/${room.id}/avatar`, formWith(file))) })
-          }
-          remove={async () => putRoom({ ...room, ...(await api<Room>("DELETE", `/rooms/${room.id}/avatar`)) })}
-        />
-      ) : null}
-      <form onSubmit={onSubmit}>
-        <Field label="Name">
-          <input name="name" required maxLength={100} dir="auto" defaultValue={room.name} disabled={!can("rename")} />
-        </Field>
-        <Field label="Topic">
-          <textarea
-            name="topic"
-            maxLength={1000}
-            rows={3}
-            dir="auto"
-            defaultValue={room.topic}
-            disabled={!can("setTopic")}
-          />
-        </Field>
-        <fieldset class="inline" disabled={!can("setTheme")}>
-          <legend>Theme colour</legend>
-          <label class="check">
-            <input
-              type="checkbox"
-              checked={theme != null}
-              onChange={(e) => setTheme(e.currentTarget.checked ? "#4f5bd5" : null)}
-            />{" "}
-            Use a colour for this room
-          </label>
-          {theme != null ? (
-            <input
-              type="color"
-              aria-label="Theme colour"
-              value={theme}
-              onInput={(e) => setTheme(e.currentTarget.value)}
-            />
-          ) : null}
-        </fieldset>
-        {room.direct ? null : (
-          <fieldset disabled={!can("setVisibility")}>
-            <legend>Who can join</legend>
-            <label class="check">
-              <input type="radio" name="visibility" value="public" defaultChecked={room.visibility === "public"} />{" "}
-              Public: listed in the directory, anyone may join
-            </label>
-            <label class="check">
-              <input type="radio" name="visibility" value="private" defaultChecked={room.visibility === "private"} />{" "}
-              Private: invite only
-            </label>
-          </fieldset>
-        )}
-        <p class="muted small">
-          Address:{" "}
-          <code>
-            <Name text={room.handle} />
-          </code>
-        </p>
-        <FormError error={error} />
-        {editable ? (
-          <div class="actions">
-            <button type="submit" class="primary" disabled={busy}>
-              Save
-            </button>
-          </div>
-        ) : null}
-      </form>
-    </>
   );
 }
 

@@ -4,6 +4,7 @@ import { api, logout } from "./api.ts";
 import { AvatarPicker, formWith } from "./avatar-picker.tsx";
 import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
+import { linkPreviewsOn, setLinkPreviews } from "./link-cards.tsx";
 import { Name } from "./names.tsx";
 import { enableNotifications, me, notificationsEnabled, pageTitle, say } from "./store.ts";
 import { applyTheme, type ThemeChoice, themeChoice } from "./theme.ts";
@@ -107,6 +108,17 @@ function Appearance() {
             {choice === "system" ? "Follow the system" : choice === "light" ? "Light" : "Dark"}
           </label>
         ))}
+      </fieldset>
+      <fieldset>
+        <legend>Link previews</legend>
+        <label class="check">
+          <input
+            type="checkbox"
+            checked={linkPreviewsOn.value}
+            onChange={(e) => void setLinkPreviews(e.currentTarget.checked)}
+          />{" "}
+          Show cards for links, and give my messages some (the server fetches the pages; the sites never see you)
+        </label>
       </fieldset>
       <p>
         {notificationsEnabled.value ? (

@@ -28,6 +28,7 @@ import type {
   Member,
   Message,
   Pin,
+  PreviewCard,
   Reaction,
   Room,
   StreamEvent,
@@ -134,6 +135,13 @@ function applyEvent(event: StreamEvent): void {
         pinned: data.pinned === true,
         pin: data.pin as Pin | undefined,
       });
+      return;
+    }
+    case "message.previews": {
+      // The server's cards for a message, once fetched (or none, once its author removed them).
+      if (!roomId || typeof data.messageId !== "string" || !Array.isArray(data.previews)) return;
+      const previews = data.previews as PreviewCard[];
+      roomState(roomId).patch(data.messageId, (m) => ({ ...m, previews }));
       return;
     }
     case "reaction.added":

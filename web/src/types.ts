@@ -40,6 +40,8 @@ export interface Room {
   visibility: "public" | "private";
   direct: boolean;
   theme: string | null;
+  /** Whether links in the room's messages get preview cards (moderators choose). */
+  linkPreviews?: boolean;
   avatarUrl: string | null;
   role: Role | null;
   permissions: string[];
@@ -87,6 +89,8 @@ export interface Message {
   replyTo: { id: string; seq: number; author?: Actor | null; snippet: string; deleted: boolean } | null;
   reactions: Reaction[];
   attachments: Attachment[];
+  /** Link preview cards, fetched by the server; a new message's arrive in `message.previews`. */
+  previews?: PreviewCard[];
   /** History only: we block the author (shown collapsed, with a way to reveal). */
   hidden?: boolean;
   editedAt: string | null;
@@ -94,6 +98,15 @@ export interface Message {
   pending?: true;
   deletedAt: string | null;
   createdAt: string;
+}
+
+/** A link's preview card; the image is served from our origin. */
+export interface PreviewCard {
+  url: string;
+  title: string | null;
+  description: string | null;
+  siteName: string | null;
+  image: { url: string; width: number; height: number } | null;
 }
 
 export interface Attachment {
