@@ -67,6 +67,17 @@ describe("readPageMeta", () => {
     expect(meta.title).toBe("Real");
   });
 
+  it("stops reading at <body>: what a page's body says is not its card", () => {
+    const meta = readPageMeta(
+      new TextEncoder().encode(
+        `<title>Head</title><body>${"<p>x</p>".repeat(5000)}<meta property="og:title" content="Late">`,
+      ),
+      "text/html",
+      "https://s.example/",
+    );
+    expect(meta.title).toBe("Head");
+  });
+
   it("takes HTML and XHTML only", () => {
     expect(isHtml("text/html; charset=utf-8")).toBe(true);
     expect(isHtml("application/xhtml+xml")).toBe(true);
