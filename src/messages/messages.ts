@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { findUser, handleHost } from "../accounts/accounts.ts";
 import type { DatabaseLike } from "../db/client.ts";
@@ -244,15 +244,35 @@ export async function editHistory(deps: Deps, actorId: string, roomId: string, m
 }
 /**
  * A page of history in ascending `seq`: the latest `limit` messages, or those before or
- * after a sequence number.
+ * after a sequence number, or around one (half before it, the rest from it on: where a
+ * search result or a notification jumps to).
  */
 export async function listMessages(
   deps: Deps,
   actorId: string,
   roomId: string,
-  page: { before?: number | undefined; after?: number | undefined; limit: number },
+  page: { before?: number | undefined; after?: number | undefined; around?: number | undefined; limit: number },
 ): Promise<MessageView[]> {
   await accessRoom(deps, roomId, actorId);
+  if (page.around != null) {
+    const half = Math.floor(page.limit / 2);
+    const inRoom = eq(messages.roomId, roomId);
+    const [earlier, later] = await Promise.all([
+      deps.db
+        .select()
+        .from(messages)
+        .where(and(inRoom, lt(messages.seq, page.around)))
+        .orderBy(desc(messages.seq))
+        .limit(half),
+      deps.db
+        .select()
+        .from(messages)
+        .where(and(inRoom, gte(messages.seq, page.around)))
+        .orderBy(asc(messages.seq))
+        .limit(page.limit - half),
+    ]);
+    return await messageViews(deps, [...earlier.reverse(), ...later], actorId);
+  }
   const where = and(
     eq(messages.roomId, roomId),
     page.before != null ? lt(messages.seq, page.before) : undefined,

@@ -40,11 +40,19 @@ const seqBound = (n: z.ZodNumber) => n.int().min(0).max(Number.MAX_SAFE_INTEGER)
 const seqQuery = seqBound(z.coerce.number());
 /** A sequence number in a JSON body: a number, never coerced from "1", true or [1]. */
 const seqField = seqBound(z.number());
-const historyQuery = z.object({
-  before: seqQuery.optional(),
-  after: seqQuery.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-});
+const historyQuery = z
+  .object({
+    before: seqQuery.optional(),
+    after: seqQuery.optional(),
+    around: seqQuery
+      .optional()
+      .describe("The page centred on this sequence number: up to half before it, the rest from it on"),
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+  })
+  .refine((q) => q.around == null || (q.before == null && q.after == null), {
+    message: "expected around alone, without before or after",
+    path: ["around"],
+  });
 const roomParams = z.object({ roomId });
 
 export const messageSchema = z.object({
@@ -135,7 +143,7 @@ export function messageRoutes(api: Api, app: Hono<Env>): void {
       method: "get",
       path: "/api/v1/rooms/:roomId/messages",
       tag: "messages",
-      summary: "History in ascending seq: the latest, or before/after a sequence number",
+      summary: "History in ascending seq: the latest, or before, after or around a sequence number",
       auth: true,
       params: roomParams,
       query: historyQuery,

@@ -1,0 +1,2 @@
+ALTER TABLE "messages" ADD COLUMN "search" "tsvector" GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, "content")) STORED;--> statement-breakpoint
+CREATE INDEX "messages_search_idx" ON "messages" USING gin ("search");
