@@ -8,6 +8,7 @@ import { isolate, Name } from "./names.tsx";
 import { CreateRoom, Directory, InvitePage, JoinRemote, NewDirect, UserPage } from "./pages.tsx";
 import { RoomView } from "./room.tsx";
 import { match, navigate, onLinkClick, path } from "./router.ts";
+import { SearchPage } from "./search.tsx";
 import { UserSettings } from "./settings.tsx";
 import { Sidebar } from "./sidebar.tsx";
 import { ContactsPage, NotificationsPage } from "./social.tsx";
@@ -190,6 +191,7 @@ const routes: [string, (params: Record<string, string>) => JSX.Element][] = [
   ["/settings", () => <UserSettings />],
   ["/notifications", () => <NotificationsPage />],
   ["/contacts", () => <ContactsPage />],
+  ["/search", () => <SearchPage />],
 ];
 
 function NotFound() {

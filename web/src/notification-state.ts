@@ -137,6 +137,9 @@ export async function openNotification(n: AppNotification): Promise<void> {
     return;
   }
   if (!n.roomId) return;
-  if (n.messageId) jumpRequest.value = { roomId: n.roomId, messageId: n.messageId };
+  if (n.messageId) {
+    const seq = typeof n.data.seq === "number" ? { seq: n.data.seq } : {};
+    jumpRequest.value = { roomId: n.roomId, messageId: n.messageId, ...seq };
+  }
   navigate(`/rooms/${n.roomId}`);
 }

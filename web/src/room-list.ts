@@ -17,8 +17,11 @@ export const sortedRooms = computed(() =>
   [...rooms.value].sort((a, b) => b.lastSeq - a.lastSeq || a.name.localeCompare(b.name)),
 );
 
-/** A message to scroll to once its room is shown (from a notification). */
-export const jumpRequest = signal<{ roomId: string; messageId: string } | null>(null);
+/**
+ * A message to scroll to once its room is shown (from a notification or a search result);
+ * with its number, the history around it is loaded however far back it is.
+ */
+export const jumpRequest = signal<{ roomId: string; messageId: string; seq?: number } | null>(null);
 
 /** Loads the room list. */
 export async function loadRooms(): Promise<void> {

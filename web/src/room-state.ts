@@ -22,6 +22,12 @@ export class RoomState {
   readonly loaded = signal(false);
   /** Whether the oldest message is loaded. */
   readonly atStart = signal(false);
+  /**
+   * Whether the newest message is loaded. False after a jump to an older message (a search
+   * result): new messages then wait for {@link loadNewer} instead of leaving a hole.
+   */
+  readonly atEnd = signal(true);
+  readonly loadingNewer = signal(false);
   readonly loadingOlder = signal(false);
   readonly error = signal<string | null>(null);
   #loading: Promise<void> | null = null;
@@ -36,6 +42,7 @@ export class RoomState {
         batch(() => {
           this.messages.value = merge(this.messages.peek(), messages);
           this.atStart.value = messages.length < 50;
+          this.atEnd.value = true;
           this.loaded.value = true;
           this.error.value = null;
         });
@@ -68,6 +75,59 @@ export class RoomState {
       say(describeError(error), true);
     } finally {
       this.loadingOlder.value = false;
+    }
+  }
+
+  /**
+   * Makes sure the message numbered `seq` is loaded: when it is not, loads the page around it
+   * (`?around=`), which replaces what is loaded unless the two touch.
+   */
+  async loadAround(seq: number): Promise<void> {
+    const loaded = this.messages.peek();
+    if (this.loaded.peek() && loaded.some((m) => m.seq === seq)) return;
+    try {
+      const { messages } = await api<{ messages: Message[] }>(
+        "GET",
+        `/rooms/${this.roomId}/messages?around=${seq}&limit=50`,
+      );
+      const oldest = loaded[0];
+      const last = messages.at(-1);
+      batch(() => {
+        if (this.loaded.peek() && oldest && last && last.seq >= oldest.seq - 1) {
+          this.messages.value = merge(messages, loaded);
+        } else {
+          this.messages.value = messages;
+          // Fewer than the later half came back: the page reaches the newest message.
+          this.atEnd.value = messages.filter((m) => m.seq >= seq).length < 25;
+        }
+        this.atStart.value = messages.filter((m) => m.seq < seq).length < 25;
+        this.loaded.value = true;
+        this.error.value = null;
+      });
+    } catch (error) {
+      say(describeError(error), true);
+    }
+  }
+
+  /** Loads the page after the newest loaded message (after a jump into older history). */
+  async loadNewer(): Promise<void> {
+    if (this.loadingNewer.peek() || this.atEnd.peek()) return;
+    const newest = this.messages.peek().at(-1);
+    if (!newest) return;
+    this.loadingNewer.value = true;
+    try {
+      const { messages } = await api<{ messages: Message[] }>(
+        "GET",
+        `/rooms/${this.roomId}/messages?after=${newest.seq}&limit=50`,
+      );
+      batch(() => {
+        this.messages.value = merge(this.messages.peek(), messages);
+        if (messages.length < 50) this.atEnd.value = true;
+      });
+    } catch (error) {
+      say(describeError(error), true);
+    } finally {
+      this.loadingNewer.value = false;
     }
   }
 
@@ -106,6 +166,7 @@ export class RoomState {
       this.messages.value = [];
       this.loaded.value = false;
       this.atStart.value = false;
+      this.atEnd.value = true;
       this.members.value = null;
       this.pins.value = null;
     });
@@ -119,6 +180,9 @@ export class RoomState {
       this.pending.value = waiting.filter((p) => p.messageId !== message.id);
     }
     if (!this.loaded.peek()) return;
+    // Away from the newest messages, a new one would sit after a hole: loadNewer brings it.
+    const newest = this.messages.peek().at(-1);
+    if (!this.atEnd.peek() && newest && message.seq > newest.seq) return;
     this.messages.value = merge(this.messages.peek(), [message]);
   }
 

@@ -5,6 +5,7 @@ import { logout } from "./api.ts";
 import { Icon } from "./icons.tsx";
 import { Name } from "./names.tsx";
 import { path } from "./router.ts";
+import { SearchBox } from "./search.tsx";
 import { contacts, loadRooms, me, roomsLoaded, sortedRooms, unreadNotifications } from "./store.ts";
 import type { Room } from "./types.ts";
 import { Avatar } from "./ui.tsx";
@@ -115,6 +116,7 @@ export function Sidebar() {
           <Icon name="plus" />
         </a>
       </header>
+      <SearchBox />
       <div class="sidebar-scroll">
         <h2 class="section-title" id="rooms-title">
           Rooms

@@ -70,18 +70,22 @@ export function Timeline(props: {
     const distance = el.scrollHeight - el.clientHeight - el.scrollTop;
     fromBottom.current = distance;
     stuck.current = distance < 40;
-    atBottom.value = stuck.current;
+    atBottom.value = stuck.current && state.atEnd.peek();
     if (el.scrollTop < 300) void state.loadOlder();
+    if (distance < 300 && !state.atEnd.peek()) void state.loadNewer();
     const last = state.messages.peek().at(-1);
-    if (stuck.current && last && document.visibilityState === "visible") markRead(room.id, last.seq);
+    if (stuck.current && state.atEnd.peek() && last && document.visibilityState === "visible") {
+      markRead(room.id, last.seq);
+    }
   }
 
-  // A notification asked for a message of this room: go to it once the history is in.
+  // A notification or a search result asked for a message of this room: go to it once the
+  // history is in (with its number, the page around it is loaded first).
   useEffect(() => {
     const wanted = jumpRequest.value;
     if (!wanted || wanted.roomId !== room.id || !state.loaded.value) return;
     jumpRequest.value = null;
-    requestAnimationFrame(() => void jumpTo(wanted.messageId));
+    requestAnimationFrame(() => void jumpTo(wanted.messageId, wanted.seq));
   }, [jumpRequest.value, state.loaded.value]);
 
   useEffect(() => {
@@ -111,7 +115,13 @@ export function Timeline(props: {
     next.scrollIntoView({ block: "nearest" });
   }
 
-  function jumpToLatest() {
+  async function jumpToLatest() {
+    if (!state.atEnd.peek()) {
+      // Away in older history: the newest page replaces it.
+      stuck.current = true;
+      state.reset();
+      await state.load();
+    }
     const el = scroller.current;
     if (!el) return;
     el.scrollTop = el.scrollHeight;
@@ -119,7 +129,8 @@ export function Timeline(props: {
     document.querySelector<HTMLTextAreaElement>(".composer textarea")?.focus();
   }
 
-  async function jumpTo(id: string) {
+  async function jumpTo(id: string, seq?: number) {
+    if (seq != null) await state.loadAround(seq);
     for (let i = 0; i < 20 && !state.messages.peek().some((m) => m.id === id) && !state.atStart.peek(); i++) {
       await state.loadOlder();
     }
@@ -233,7 +244,7 @@ export function Timeline(props: {
         </div>
       </section>
       {!atBottom.value && state.loaded.value ? (
-        <button type="button" class="jump-latest" onClick={jumpToLatest}>
+        <button type="button" class="jump-latest" onClick={() => void jumpToLatest()}>
           {room.unread > 0 ? `${room.unread} new · ` : ""}Jump to latest <Icon name="down" size={14} />
         </button>
       ) : null}

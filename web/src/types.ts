@@ -197,3 +197,11 @@ export interface Pin {
   /** Null in a room on another server, which does not say who pinned. */
   pinnedBy: Actor | null;
 }
+
+/** A search result (`GET /api/v1/search`): the snippet is plain text with match ranges. */
+export interface SearchResult {
+  message: Message;
+  room: { id: string; name: string };
+  snippet: { text: string; highlights: [number, number][] };
+  rank: number;
+}
