@@ -11,7 +11,7 @@ import { loadConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { migrateDatabase } from "../../src/db/migrate.ts";
 import { startServer, stopServer } from "../helpers/server.ts";
-import { benchPostgresUrl, percentile, report, scratchDatabase } from "./support.ts";
+import { api, benchPostgresUrl, percentile, report, scratchDatabase } from "./support.ts";
 
 /** CPU seconds (user + system) and resident memory of a process, from /proc. */
 function processUsage(pid: number): { cpuSeconds: number; rssMiB: number } {
@@ -19,15 +19,6 @@ function processUsage(pid: number): { cpuSeconds: number; rssMiB: number } {
   const ticks = Number(stat[11]) + Number(stat[12]);
   const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
   return { cpuSeconds: ticks / 100, rssMiB: Number(rss ?? 0) / 1024 };
-}
-
-async function api(url: string, path: string, init: RequestInit & { token?: string } = {}) {
-  const headers = new Headers(init.headers);
-  if (init.token) headers.set("authorization", `Bearer ${init.token}`);
-  if (init.body) headers.set("content-type", "application/json");
-  const res = await fetch(`${url}${path}`, { ...init, headers });
-  if (!res.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${res.status} ${await res.text()}`);
-  return res.status === 204 ? undefined : ((await res.json()) as Record<string, unknown>);
 }
 
 async function run(clients: number, senders: number, ratePerSender: number, seconds: number) {

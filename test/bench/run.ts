@@ -9,6 +9,7 @@ import { inboxBenchmark } from "./inbox.ts";
 import { loginBenchmark } from "./login.ts";
 import { queueBenchmark } from "./queue.ts";
 import { relayBenchmark } from "./relay.ts";
+import { searchBenchmark } from "./search.ts";
 import { startupBenchmark } from "./startup.ts";
 import { uploadsBenchmark } from "./uploads.ts";
 
@@ -23,6 +24,7 @@ const benchmarks: Record<string, (flags: readonly string[]) => Promise<void>> = 
   inbox: inboxBenchmark,
   relay: relayBenchmark,
   uploads: uploadsBenchmark,
+  search: searchBenchmark,
   // Last: the longest, and the hot path's yardstick (issue 13); `-- chat --vs-prosody` for the anchor.
   chat: chatBenchmark,
 };

@@ -44,3 +44,16 @@ export function percentile(values: readonly number[], p: number): number {
 export function report(name: string, value: number, unit: string): void {
   process.stdout.write(`${name.padEnd(58)} ${value.toFixed(value < 10 ? 2 : 0).padStart(10)} ${unit}\n`);
 }
+
+/**
+ * Calls a server's JSON API (with a bearer token when given) and answers the parsed body,
+ * undefined for 204; throws with the status and body on anything else that is not 2xx.
+ */
+export async function api(url: string, path: string, init: RequestInit & { token?: string } = {}) {
+  const headers = new Headers(init.headers);
+  if (init.token) headers.set("authorization", `Bearer ${init.token}`);
+  if (init.body) headers.set("content-type", "application/json");
+  const res = await fetch(`${url}${path}`, { ...init, headers });
+  if (!res.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${res.status} ${await res.text()}`);
+  return res.status === 204 ? undefined : ((await res.json()) as Record<string, unknown>);
+}
