@@ -206,6 +206,25 @@ describe("search", () => {
     await expectProblem(await t.request("/api/v1/search?q=cat", {}), 401, "unauthenticated");
   });
 
+  it("answers text that means something to tsquery or SQL as plain words", async () => {
+    for (const q of [
+      "'*",
+      "\\*",
+      "it's*",
+      ":*",
+      "&|!<->*",
+      '"&|!"',
+      "a:* & b",
+      "'; drop table messages; --",
+      "(*",
+      "🐈*",
+    ]) {
+      const res = await t.request(`/api/v1/search?q=${encodeURIComponent(q)}`, { headers: alice.headers });
+      expect(res.status, `${q}: ${await res.clone().text()}`).toBe(200);
+    }
+    expect((await search(alice, "dog")).results.length).toBeGreaterThan(0);
+  });
+
   it("loads history around a sequence number", async () => {
     const res = await t.request(`/api/v1/rooms/${general}/messages?around=100&limit=10`, { headers: alice.headers });
     const { messages } = (await res.json()) as { messages: { seq: number }[] };
