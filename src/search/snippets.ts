@@ -17,12 +17,13 @@ const start = "\uE000";
 const stop = "\uE001";
 
 /**
- * The SQL of a headline of `content` for the tsquery `q`: up to two fragments, matches
+ * The SQL of a headline of `content` for the tsquery `q`: one passage of 10 to 24 words
+ * around the matches (a short message whole, rather than cut into fragments), matches
  * between the private-use marks that {@link parseHeadline} reads.
  */
 export function highlightedSnippet(content: SQL, q: SQL, config: SQL): SQL {
   return sql`ts_headline(${config}, translate(${content}, ${start + stop}, ''), ${q},
-    ${`StartSel=${start}, StopSel=${stop}, MaxWords=24, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "`})`;
+    ${`StartSel=${start}, StopSel=${stop}, MaxWords=24, MinWords=10`})`;
 }
 
 /** Reads a headline made by {@link highlightedSnippet} into text and ranges. */
