@@ -10,7 +10,6 @@ import {
   bigint,
   boolean,
   check,
-  customType,
   index,
   integer,
   jsonb,
@@ -30,13 +29,20 @@ export * from "./schema-previews.ts";
 export * from "./schema-rooms.ts";
 export * from "./schema-stream.ts";
 
-/** PostgreSQL's `tsvector`, read as its text form (nothing here reads it back). */
-const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
-
 /**
  * Messages. `seq` is the room's order, assigned by the room's server without gaps; `iri` is set
  * for messages that came from other servers. A delete keeps the row as a tombstone (content and
  * html emptied, `deleted_at` set) so replies and sequence numbers hold.
+ *
+ * The table also has a column drizzle does not know, `search`: the words of `content` for
+ * search (src/search), a stored generated `tsvector` with a GIN index, written by hand in
+ * migrations/0017_search.sql. PostgreSQL keeps it: an edit re-indexes by the new text, a
+ * delete (content emptied) leaves nothing to find, with no trigger and no change to the send
+ * function. Stored rather than an expression index because ranking and the newest-first scan
+ * of a common word read it for every candidate, where an expression would parse the text
+ * again (measured: test/bench/search.ts). The `simple` configuration neither stems nor drops
+ * stop words in any language: chat here is multilingual. Kept out of the schema so that no
+ * query that reads whole messages (every history page) carries it.
  */
 export const messages = pgTable(
   "messages",
@@ -66,22 +72,11 @@ export const messages = pgTable(
     deletedBy: uuid("deleted_by").references(() => actors.id, { onDelete: "set null" }),
     /** When the author removed the message's link preview cards (they stay removed after edits). */
     previewsRemovedAt: timestamp("previews_removed_at", { withTimezone: true }),
-    /**
-     * The words of `content` for search (src/search), kept by PostgreSQL itself: a stored
-     * generated column, so an edit re-indexes by the new text and a delete (content emptied)
-     * leaves nothing to find, with no trigger and no change to the send function. Stored
-     * rather than an expression index because ranking and the newest-first scan of a common
-     * word read it for every candidate, where an expression would parse the text again
-     * (measured: test/bench/search.ts). The `simple` configuration neither stems nor drops
-     * stop words in any language: chat here is multilingual.
-     */
-    search: tsvector("search").generatedAlwaysAs(sql.raw(`to_tsvector('simple'::regconfig, "content")`)),
   },
   (t) => [
     uniqueIndex("messages_room_seq_idx").on(t.roomId, t.seq),
     uniqueIndex("messages_txn_idx").on(t.roomId, t.authorId, t.txnId),
     index("messages_reply_idx").on(t.replyTo),
-    index("messages_search_idx").using("gin", t.search),
   ],
 );
 
@@ -319,6 +314,5 @@ export const earlyEdits = pgTable(
 export type PendingJoin = typeof pendingJoins.$inferSelect;
 export type Attachment = typeof attachments.$inferSelect;
 export type Notification = typeof notifications.$inferSelect;
-/** A message row; `search` is PostgreSQL's to keep, and nothing outside search reads it. */
-export type Message = Omit<typeof messages.$inferSelect, "search">;
+export type Message = typeof messages.$inferSelect;
 export type RoomPin = typeof roomPins.$inferSelect;
