@@ -104,7 +104,7 @@ export function historyDispatchers(federation: Federation<Deps>): void {
       const [outbound] = message
         ? []
         : await deps.db.select().from(outboundMessages).where(eq(outboundMessages.id, id));
-      const row = message ?? (outbound ? { ...outbound, iri: null, editedAt: null } : undefined);
+      const row = message ?? (outbound ? { ...outbound, iri: null, editedAt: null, threadRootId: null } : undefined);
       if (row == null) return null;
       const [room] = await deps.db.select().from(rooms).where(eq(rooms.id, row.roomId));
       const author = await actorIri(deps, row.authorId);

@@ -87,6 +87,8 @@ export async function remoteNote(
     authorId,
     ...content,
     inReplyTo: object.replyTargetId?.href ?? null,
+    // FEP-7888: a thread's replies name their root (ours do) in `context`.
+    contexts: object.contextIds.slice(0, 5).map((iri) => iri.href),
     published: object.published ? new Date(object.published.epochMilliseconds) : null,
     mentioned: await mentionedLocals(deps, object),
     activity,

@@ -99,18 +99,24 @@ export function addressing(room: RoomAudience): { tos: URL[]; ccs: URL[] } {
  * A message as a `Note` addressed to its room (FEP-1b12: `to`/`cc`, `audience` and `context`,
  * see {@link addressing}), with its files as `attachment`s. A message still on its way to a
  * remote room has the id of its outbound row, and its files are reserved under that id.
+ *
+ * A thread reply answers (`inReplyTo`) the message it quotes, else its thread's root, and its
+ * `context` is the root's IRI (FEP-7888: the objects of one conversation share a context), so
+ * other servers see a reply chain and ours put it back in the thread.
  */
 export async function toNote(
   deps: Deps,
-  message: Pick<Message, "id" | "iri" | "content" | "html" | "createdAt" | "editedAt" | "replyTo">,
+  message: Pick<Message, "id" | "iri" | "content" | "html" | "createdAt" | "editedAt" | "replyTo" | "threadRootId">,
   author: URL,
   room: RoomAudience,
 ): Promise<Note> {
-  let replyTarget: URL | null = null;
-  if (message.replyTo) {
-    const [reply] = await deps.db.select().from(messages).where(eq(messages.id, message.replyTo));
-    if (reply) replyTarget = new URL(messageUrl(deps, reply));
-  }
+  const iriOf = async (id: string | null) => {
+    if (id == null) return null;
+    const [row] = await deps.db.select().from(messages).where(eq(messages.id, id));
+    return row ? new URL(messageUrl(deps, row)) : null;
+  };
+  const thread = await iriOf(message.threadRootId);
+  const replyTarget = (await iriOf(message.replyTo)) ?? thread;
   const files = await deps.db
     .select()
     .from(attachments)
@@ -125,7 +131,7 @@ export async function toNote(
     updated: message.editedAt ? instant(message.editedAt) : null,
     ...addressing(room),
     audience: room.group,
-    contexts: [room.group],
+    contexts: [thread ?? room.group],
     replyTarget,
     attachments: files.filter((file) => file.remoteUrl == null).map((file) => attachmentObject(deps, file)),
   });

@@ -233,11 +233,17 @@ async function activityFor(
           createdAt: new Date(),
           editedAt: null,
           replyTo: null,
+          threadRootId: null,
         },
         user.iri,
         audience,
       );
-      const withReply = action.inReplyTo ? note.clone({ replyTarget: new URL(action.inReplyTo) }) : note;
+      const thread = action.thread ? new URL(action.thread) : null;
+      const inReplyTo = action.inReplyTo ? new URL(action.inReplyTo) : thread;
+      // A thread reply: see toNote (FEP-7888 `context`).
+      const withReply = inReplyTo
+        ? note.clone({ replyTarget: inReplyTo, ...(thread ? { contexts: [thread] } : {}) })
+        : note;
       return createActivity(withReply, user.iri);
     }
     case "update": {

@@ -19,6 +19,8 @@ export type RemoteRoomAction =
       readonly html: string;
       /** The IRI of the message answered. */
       readonly inReplyTo: string | null;
+      /** The IRI of the thread's root, for a thread reply (FEP-7888 `context`). */
+      readonly thread: string | null;
     }
   | { readonly type: "update"; readonly messageIri: string; readonly content: string; readonly html: string }
   | { readonly type: "delete"; readonly messageIri: string }

@@ -62,6 +62,13 @@ export const messages = pgTable(
     html: text("html").notNull(),
     replyTo: uuid("reply_to"),
     /**
+     * The first message of the thread this one replies in, or null on the room's main timeline.
+     * A thread reply keeps its place in the room's numbering; clients show it in the thread.
+     */
+    threadRootId: uuid("thread_root_id"),
+    /** A thread reply also shown on the room's main timeline ("also send to room"). */
+    alsoInRoom: boolean("also_in_room").notNull().default(false),
+    /**
      * For a message from another server: the author's latest activity about it (`Create` or
      * `Update`) as received, with its integrity proof, which the room relays verbatim.
      */
@@ -77,7 +84,26 @@ export const messages = pgTable(
     uniqueIndex("messages_room_seq_idx").on(t.roomId, t.seq),
     uniqueIndex("messages_txn_idx").on(t.roomId, t.authorId, t.txnId),
     index("messages_reply_idx").on(t.replyTo),
+    index("messages_thread_idx").on(t.threadRootId, t.seq),
   ],
+);
+
+/**
+ * How far a member has read a thread: the `seq` of the last reply read. Without a row, nothing
+ * in the thread is read but what the member wrote (or what came before their own last reply).
+ */
+export const threadReads = pgTable(
+  "thread_reads",
+  {
+    actorId: uuid("actor_id")
+      .notNull()
+      .references(() => actors.id, { onDelete: "cascade" }),
+    rootId: uuid("root_id")
+      .notNull()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    lastReadSeq: bigint("last_read_seq", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.actorId, t.rootId] })],
 );
 
 /** Earlier versions of edited messages, newest last. */
@@ -210,7 +236,7 @@ export const notifications = pgTable(
     actorId: uuid("actor_id")
       .notNull()
       .references(() => actors.id, { onDelete: "cascade" }),
-    type: text("type", { enum: ["mention", "reply", "message", "invite", "contact_request"] }).notNull(),
+    type: text("type", { enum: ["mention", "reply", "thread", "message", "invite", "contact_request"] }).notNull(),
     fromId: uuid("from_id").references(() => actors.id, { onDelete: "cascade" }),
     roomId: uuid("room_id").references(() => rooms.id, { onDelete: "cascade" }),
     messageId: uuid("message_id").references(() => messages.id, { onDelete: "cascade" }),

@@ -16,6 +16,7 @@ import { logger } from "../log.ts";
 import { attachmentRoutes } from "../media/routes.ts";
 import { pinRoutes } from "../messages/pin-routes.ts";
 import { messageRoutes } from "../messages/routes.ts";
+import { threadRoutes } from "../messages/thread-routes.ts";
 import { notificationRoutes } from "../notifications/routes.ts";
 import { previewRoutes } from "../previews/routes.ts";
 import { inviteRoutes } from "../rooms/invite-routes.ts";
@@ -173,6 +174,7 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   inviteRoutes(api, app);
   messageRoutes(api, app);
   pinRoutes(api, app);
+  threadRoutes(api, app);
   streamRoutes(api, app);
   contactRoutes(api, app);
   attachmentRoutes(api, app, deps.config);

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, lte, type SQL, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { findUser, handleHost } from "../accounts/accounts.ts";
 import type { DatabaseLike } from "../db/client.ts";
@@ -19,7 +19,7 @@ import { AppError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { removeUnreferencedFiles } from "../media/attachments.ts";
 import { detachFromMessage } from "../media/carried.ts";
-import { notifyMessage } from "../notifications/notifications.ts";
+import { markMessageNotificationsRead, notifyMessage } from "../notifications/notifications.ts";
 import { authorize } from "../rooms/permissions.ts";
 import { accessRoom, logModeration, membership, remote } from "../rooms/rooms.ts";
 import { appendEvents } from "../stream/events.ts";
@@ -254,37 +254,48 @@ export async function listMessages(
   page: { before?: number | undefined; after?: number | undefined; around?: number | undefined; limit: number },
 ): Promise<MessageView[]> {
   await accessRoom(deps, roomId, actorId);
-  if (page.around != null) {
-    const half = Math.floor(page.limit / 2);
-    const inRoom = eq(messages.roomId, roomId);
-    const [earlier, later] = await Promise.all([
-      deps.db
-        .select()
-        .from(messages)
-        .where(and(inRoom, lt(messages.seq, page.around)))
-        .orderBy(desc(messages.seq))
-        .limit(half),
-      deps.db
-        .select()
-        .from(messages)
-        .where(and(inRoom, gte(messages.seq, page.around)))
-        .orderBy(asc(messages.seq))
-        .limit(page.limit - half),
-    ]);
-    return await messageViews(deps, [...earlier.reverse(), ...later], actorId);
-  }
-  const where = and(
-    eq(messages.roomId, roomId),
-    page.before != null ? lt(messages.seq, page.before) : undefined,
-    page.after != null ? gt(messages.seq, page.after) : undefined,
-  );
+  const inRoom = eq(messages.roomId, roomId);
   const rows =
-    page.after != null && page.before == null
-      ? await deps.db.select().from(messages).where(where).orderBy(asc(messages.seq)).limit(page.limit)
-      : (await deps.db.select().from(messages).where(where).orderBy(desc(messages.seq)).limit(page.limit)).reverse();
+    page.around != null ? await around(deps, inRoom, page.around, page.limit) : await pageOf(deps, inRoom, page);
   // Cards missing from the cache (messages from other servers among them) are fetched now.
   deps.previews.afterRead(deps, rows, actorId);
   return await messageViews(deps, rows, actorId);
+}
+
+/** A page of the messages `which` selects around `seq`: half before it, the rest from it on. */
+async function around(deps: Pick<Deps, "db">, which: SQL, seq: number, limit: number): Promise<Message[]> {
+  const half = Math.floor(limit / 2);
+  const [earlier, later] = await Promise.all([
+    deps.db
+      .select()
+      .from(messages)
+      .where(and(which, lt(messages.seq, seq)))
+      .orderBy(desc(messages.seq))
+      .limit(half),
+    deps.db
+      .select()
+      .from(messages)
+      .where(and(which, gte(messages.seq, seq)))
+      .orderBy(asc(messages.seq))
+      .limit(limit - half),
+  ]);
+  return [...earlier.reverse(), ...later];
+}
+
+/** The messages `which` selects, a page of them in ascending `seq` (see {@link listMessages}). */
+export async function pageOf(
+  deps: Pick<Deps, "db">,
+  which: SQL,
+  page: { before?: number | undefined; after?: number | undefined; limit: number },
+): Promise<Message[]> {
+  const where = and(
+    which,
+    page.before != null ? lt(messages.seq, page.before) : undefined,
+    page.after != null ? gt(messages.seq, page.after) : undefined,
+  );
+  return page.after != null && page.before == null
+    ? await deps.db.select().from(messages).where(where).orderBy(asc(messages.seq)).limit(page.limit)
+    : (await deps.db.select().from(messages).where(where).orderBy(desc(messages.seq)).limit(page.limit)).reverse();
 }
 
 /** One message. */
@@ -313,18 +324,12 @@ export async function markRead(deps: Deps, actorId: string, roomId: string, seq:
       .returning({ lastReadSeq: roomMembers.lastReadSeq });
     if (row == null) throw new AppError("not_a_member", "Join the room first.");
     // What was read no longer waits in the notifications list either.
-    await tx
-      .update(notifications)
-      .set({ readAt: sql`now()` })
-      .where(
-        and(
-          eq(notifications.actorId, actorId),
-          eq(notifications.roomId, roomId),
-          isNull(notifications.readAt),
-          sql`${notifications.messageId} in (select ${messages.id} from ${messages}
-            where ${messages.roomId} = ${roomId} and ${messages.seq} <= ${row.lastReadSeq})`,
-        ),
-      );
+    await markMessageNotificationsRead(
+      tx,
+      actorId,
+      roomId,
+      and(eq(messages.roomId, roomId), lte(messages.seq, row.lastReadSeq)),
+    );
     const [mentions] = await tx
       .select({ n: sql<number>`count(*)`.mapWith(Number) })
       .from(messageMentions)

@@ -16,9 +16,11 @@ import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { removeUnreferencedFiles } from "../media/attachments.ts";
 import { addRemoteAttachments, claimOutbound, type RemoteAttachment } from "../media/carried.ts";
+import { notifyMessage } from "../notifications/notifications.ts";
 import { actorProfiles } from "../rooms/actors.ts";
 import { membership } from "../rooms/rooms.ts";
 import { appendEvents } from "../stream/events.ts";
+import { snippet } from "./markdown.ts";
 import { recordMentions, tombstoneMessage } from "./messages.ts";
 import { oneView, toView } from "./views.ts";
 
@@ -31,6 +33,8 @@ export interface RemoteNote {
   readonly html: string;
   /** The IRI of the message it answers. */
   readonly inReplyTo: string | null;
+  /** Its `context` IRIs (FEP-7888): a thread reply's names the thread's root. */
+  readonly contexts?: readonly string[];
   readonly published: Date | null;
   /** Local actors it mentions. */
   readonly mentioned: readonly string[];
@@ -70,7 +74,10 @@ export async function storeRemoteMessage(
   // Deleted before it arrived: it keeps its number, as a tombstone, and never shows its content.
   const [tombstone] = await deps.db.select().from(tombstones).where(eq(tombstones.iri, note.iri));
   if (tombstone && seq == null) return undefined;
-  const reply = note.inReplyTo ? await messageByIri(deps, note.inReplyTo) : undefined;
+  const answered = note.inReplyTo ? await messageByIri(deps, note.inReplyTo) : undefined;
+  const threadRootId = await threadOf(deps, roomId, note, answered);
+  // A thread reply answers its root on the wire (see toNote); here that is the thread itself, not a quote.
+  const reply = threadRootId != null && answered?.id === threadRootId ? undefined : answered;
   const ownPrefix = `${deps.config.origin}/messages/`;
   const ownId = note.iri.startsWith(ownPrefix) ? note.iri.slice(ownPrefix.length) : undefined;
   const profiles = await actorProfiles(deps, [note.authorId, ...(reply ? [reply.authorId] : [])]);
@@ -111,6 +118,7 @@ export async function storeRemoteMessage(
         content: tombstone ? "" : note.content,
         html: tombstone ? "" : note.html,
         replyTo: reply && reply.roomId === roomId ? reply.id : null,
+        threadRootId,
         activity: ownId || tombstone ? null : (note.activity as object),
         deletedAt: tombstone?.deletedAt ?? null,
         ...(note.published ? { createdAt: note.published } : {}),
@@ -129,10 +137,39 @@ export async function storeRemoteMessage(
     await appendEvents(tx, [
       { type: "message.created", roomId, data: { message: view }, activity: seq == null ? note.activity : null },
     ]);
+    if (threadRootId && !tombstone) {
+      // The thread's local participants hear of a reply from another server as of one from here.
+      const [room] = await tx.select({ direct: rooms.direct }).from(rooms).where(eq(rooms.id, roomId));
+      await notifyMessage(deps, tx, message, {
+        direct: room?.direct ?? false,
+        mentioned: note.mentioned,
+        replyAuthorId: reply && !reply.deletedAt ? reply.authorId : null,
+        snippet: snippet(message.content),
+        threadRootId,
+      });
+    }
     return message;
   });
   if (stored && !stored.deletedAt) await applyEarlyEdit(deps, stored, note.published);
   return stored;
+}
+
+/**
+ * The thread a remote message replies in, in this room: the one its `context` names by its root
+ * (or by one of its replies), else the one of the message it answers. A reply to a message of
+ * the main timeline without such a context stays on the main timeline, as Mastodon replies do.
+ */
+async function threadOf(
+  deps: Deps,
+  roomId: string,
+  note: RemoteNote,
+  reply: Message | undefined,
+): Promise<string | null> {
+  for (const iri of note.contexts ?? []) {
+    const named = await messageByIri(deps, iri);
+    if (named && named.roomId === roomId && named.iri !== note.iri) return named.threadRootId ?? named.id;
+  }
+  return reply && reply.roomId === roomId ? reply.threadRootId : null;
 }
 
 /** An edit of a remote message, checked and sanitised by the federation layer. */

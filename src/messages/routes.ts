@@ -25,7 +25,7 @@ const content = z
   .string()
   .max(maxMessageLength, `expected at most ${maxMessageLength} characters`)
   .refine((v) => v.trim().length > 0, "expected some text");
-const messageId = z.uuid({ error: "expected a message id" });
+export const messageId = z.uuid({ error: "expected a message id" });
 const txnParams = z.object({
   roomId,
   txnId: z
@@ -39,21 +39,34 @@ const seqBound = (n: z.ZodNumber) => n.int().min(0).max(Number.MAX_SAFE_INTEGER)
 /** A sequence number in a query string (text, so coerced). */
 const seqQuery = seqBound(z.coerce.number());
 /** A sequence number in a JSON body: a number, never coerced from "1", true or [1]. */
-const seqField = seqBound(z.number());
-const historyQuery = z
-  .object({
-    before: seqQuery.optional(),
-    after: seqQuery.optional(),
+export const seqField = seqBound(z.number());
+/** A page of messages: before or after a sequence number, or the latest. */
+export const pageQuery = z.object({
+  before: seqQuery.optional(),
+  after: seqQuery.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+const historyQuery = pageQuery
+  .extend({
     around: seqQuery
       .optional()
       .describe("The page centred on this sequence number: up to half before it, the rest from it on"),
-    limit: z.coerce.number().int().min(1).max(100).default(50),
   })
   .refine((q) => q.around == null || (q.before == null && q.after == null), {
     message: "expected around alone, without before or after",
     path: ["around"],
   });
 const roomParams = z.object({ roomId });
+
+const threadSummarySchema = z
+  .object({
+    count: z.number().describe("Replies, deleted ones included"),
+    lastReplyAt: z.string(),
+    participants: z.array(actorProfileSchema).describe("The latest repliers, the last first (at most 5)"),
+    unread: z.number().describe("Replies by others the viewer has not read; 0 in stream events"),
+  })
+  .nullable()
+  .describe("The thread under this message, when it has replies");
 
 export const messageSchema = z.object({
   id: z.string(),
@@ -73,6 +86,15 @@ export const messageSchema = z.object({
     })
     .nullable(),
   reactions: z.array(z.object({ emoji: z.string(), count: z.number(), me: z.boolean() })),
+  threadRootId: z
+    .string()
+    .nullable()
+    .describe(
+      "The root of the thread this message replies in; null on the main timeline. History holds thread " +
+        "replies too (the numbering has no gaps): clients show those without `alsoInRoom` in the thread only",
+    ),
+  alsoInRoom: z.boolean().describe("A thread reply also shown on the main timeline"),
+  thread: threadSummarySchema,
   attachments: z.array(attachmentSchema),
   previews: z
     .array(previewCardSchema)
@@ -115,6 +137,10 @@ export function messageRoutes(api: Api, app: Hono<Env>): void {
           .max(maxAttachmentsPerMessage, `expected at most ${maxAttachmentsPerMessage} attachments`)
           .optional()
           .describe("Ids of the sender's uploads that no message carries yet"),
+        threadRootId: messageId
+          .optional()
+          .describe("Reply in the thread under this message (a reply in a thread names its root's)"),
+        alsoInRoom: z.boolean().optional().describe("With threadRootId: show the reply on the main timeline too"),
       }),
       responses: {
         201: { description: "Sent", schema: messageSchema },

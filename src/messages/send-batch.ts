@@ -14,6 +14,9 @@ export interface PreparedSend {
   readonly content: string;
   readonly html: string;
   readonly replyTo: string | null;
+  /** The root of the thread it replies in, or null on the main timeline. */
+  readonly threadRootId: string | null;
+  readonly alsoInRoom: boolean;
   /** ISO 8601; the message's `created_at`. */
   readonly createdAt: string;
   /** Uploads of the author that the message takes. */
@@ -52,7 +55,7 @@ export const maxBatch = 128;
 /**
  * Group commit of sends (issue 13). Every send of this process goes through one queue; while a
  * batch is being written, the sends that arrive wait and then go together in the next one, in
- * a single statement (`fedchat_send_messages`, migrations/0010_send_batch.sql) that numbers and
+ * a single statement (`fedchat_send_messages`, migrations/0010_send_batch.sql, redefined by the threads migration) that numbers and
  * writes them with their read markers, mentions, notifications and events, and one NOTIFY. An
  * idle server writes each send at once; a busy one writes as many per round trip as arrived
  * during the last, so the cost of a send falls as load grows instead of the room's lock

@@ -24,6 +24,7 @@ import type { PreparedSend } from "./send-batch.ts";
 import { type MessageView, messageUrl, oneView, toView } from "./views.ts";
 
 const replied = alias(messages, "replied");
+const threadRoot = alias(messages, "thread_root");
 
 /** The statement of {@link sendingContext}, built once per database (drizzle's query building is not free). */
 function contextStatement(db: DatabaseLike) {
@@ -33,12 +34,14 @@ function contextStatement(db: DatabaseLike) {
       member: roomMembers,
       author: profileColumns,
       reply: replied,
+      root: threadRoot,
     })
     .from(rooms)
     .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.actorId, sql.placeholder("actorId"))))
     .leftJoin(actors, eq(actors.id, sql.placeholder("actorId")))
     .leftJoin(users, eq(users.id, actors.userId))
     .leftJoin(replied, and(eq(replied.id, sql.placeholder("replyTo")), eq(replied.roomId, rooms.id)))
+    .leftJoin(threadRoot, and(eq(threadRoot.id, sql.placeholder("threadRootId")), eq(threadRoot.roomId, rooms.id)))
     .where(and(eq(rooms.id, sql.placeholder("roomId")), isNull(rooms.deletedAt)))
     .prepare("fedchat_send_context");
 }
@@ -47,16 +50,28 @@ const contextStatements = new WeakMap<DatabaseLike, ReturnType<typeof contextSta
 
 /**
  * What a send needs to know, in one statement: the room and the sender's membership (checked
- * as {@link accessRoom} does), the sender's profile, and the message answered (in this room
- * only); its author's profile takes a second.
+ * as {@link accessRoom} does), the sender's profile, the message answered and the thread's root
+ * (in this room only); the answered author's profile takes a second, and a thread named by
+ * one of its replies a third, for its root.
  */
-async function sendingContext(deps: Deps, roomId: string, actorId: string, replyTo: string | undefined) {
+async function sendingContext(
+  deps: Deps,
+  roomId: string,
+  actorId: string,
+  replyTo: string | undefined,
+  threadRootId: string | undefined,
+) {
   let statement = contextStatements.get(deps.db);
   if (statement == null) {
     statement = contextStatement(deps.db);
     contextStatements.set(deps.db, statement);
   }
-  const [row] = await statement.execute({ roomId, actorId, replyTo: replyTo ?? nobody });
+  const [row] = await statement.execute({
+    roomId,
+    actorId,
+    replyTo: replyTo ?? nobody,
+    threadRootId: threadRootId ?? nobody,
+  });
   const { room } = checkAccess(row?.room, row?.member ?? undefined, "member");
   // Left-joined: every column may be null, the id included.
   const profile = (p: (Omit<ProfileRow, "id"> & { id: string | null }) | null | undefined) =>
@@ -69,7 +84,12 @@ async function sendingContext(deps: Deps, roomId: string, actorId: string, reply
   if (reply && !profiles.has(reply.authorId)) {
     for (const [id, p] of await actorProfiles(deps, [reply.authorId])) profiles.set(id, p);
   }
-  return { room, reply, profiles };
+  let root = row?.root ?? undefined;
+  // Threads are one level deep: a reply in a thread answers its root's thread.
+  if (root?.threadRootId != null) {
+    [root] = await deps.db.select().from(messages).where(eq(messages.id, root.threadRootId));
+  }
+  return { room, reply, root, profiles };
 }
 
 /** An id no row has, for a join on an absent reply. */
@@ -82,17 +102,34 @@ const nobody = "00000000-0000-0000-0000-000000000000";
  * no gaps and follow commit order. Attachments must be the sender's own uploads that no
  * message carries yet; members the message concerns are notified in the same statement.
  * @returns The message and whether this call created it.
+ * A message with `threadRootId` replies in the thread under that message (or, named by one of
+ * its replies, under its root); `alsoInRoom` shows it on the main timeline too. The thread's
+ * participants (its root's author and its repliers) are notified with the rest.
  * @throws {AppError} `room_not_found`, `not_a_member`, `validation_failed` (empty, too long, a
- *   reply to a message of another room, attachments that are not free uploads of the sender),
+ *   reply or a thread root of another room, `alsoInRoom` without a thread, attachments that are
+ *   not free uploads of the sender),
  *   `forbidden` in a one-to-one conversation where either side blocks the other.
  */
 export async function sendMessage(
   deps: Deps,
   actorId: string,
   roomId: string,
-  input: { txnId: string; content: string; replyTo?: string | undefined; attachments?: readonly string[] | undefined },
+  input: {
+    txnId: string;
+    content: string;
+    replyTo?: string | undefined;
+    attachments?: readonly string[] | undefined;
+    threadRootId?: string | undefined;
+    alsoInRoom?: boolean | undefined;
+  },
 ): Promise<{ message: MessageView; created: boolean }> {
-  const { room, reply, profiles } = await sendingContext(deps, roomId, actorId, input.replyTo);
+  const { room, reply, root, profiles } = await sendingContext(
+    deps,
+    roomId,
+    actorId,
+    input.replyTo,
+    input.threadRootId,
+  );
   if (room.directKey != null) {
     // A one-to-one conversation opened before a block: the block ends it both ways.
     const others = await deps.db
@@ -117,10 +154,27 @@ export async function sendMessage(
       details: [{ path: "replyTo", message: "no such message in this room" }],
     });
   }
+  if (input.threadRootId && root == null) {
+    throw new AppError("validation_failed", "A thread must start at a message of the same room.", {
+      details: [{ path: "threadRootId", message: "no such message in this room" }],
+    });
+  }
+  if (input.alsoInRoom && root == null) {
+    throw new AppError("validation_failed", "Only a thread reply can also be sent to the room.", {
+      details: [{ path: "alsoInRoom", message: "expected a threadRootId with it" }],
+    });
+  }
+  const thread = { threadRootId: root?.id ?? null, alsoInRoom: root != null && input.alsoInRoom === true };
   // Everything that needs no lock happens first: rendering, the view.
   const { html, mentioned } = await render(deps, input.content);
   if (room.iri != null) {
-    return await sendToRemoteRoom(deps, actorId, room, { ...input, attachments: attachmentIds, html, reply }, profiles);
+    return await sendToRemoteRoom(
+      deps,
+      actorId,
+      room,
+      { ...input, attachments: attachmentIds, html, reply, root },
+      profiles,
+    );
   }
   // The uploads, for the view: whether they are still free to take is decided with the write.
   const uploads = [...new Set(attachmentIds)];
@@ -136,6 +190,7 @@ export async function sendMessage(
     content: input.content,
     html,
     replyTo: reply?.id ?? null,
+    ...thread,
     activity: null,
     createdAt: new Date(),
     editedAt: null,
@@ -152,6 +207,7 @@ export async function sendMessage(
     content: input.content,
     html,
     replyTo: message.replyTo,
+    ...thread,
     createdAt: view.createdAt,
     attachments: uploads,
     mentioned,
@@ -190,7 +246,15 @@ async function sendToRemoteRoom(
   deps: Deps,
   actorId: string,
   room: Room,
-  input: { txnId: string; content: string; html: string; attachments: readonly string[]; reply: Message | undefined },
+  input: {
+    txnId: string;
+    content: string;
+    html: string;
+    attachments: readonly string[];
+    reply: Message | undefined;
+    root: Message | undefined;
+    alsoInRoom?: boolean | undefined;
+  },
   profiles: Map<string, ActorProfile>,
 ): Promise<{ message: MessageView; created: boolean }> {
   const key = and(
@@ -227,6 +291,7 @@ async function sendToRemoteRoom(
     content: row.content,
     html: row.html,
     inReplyTo: input.reply ? messageUrl(deps, input.reply) : null,
+    thread: input.root ? messageUrl(deps, input.root) : null,
   });
   const message = toView(
     deps,
@@ -239,6 +304,8 @@ async function sendToRemoteRoom(
       deletedAt: null,
       deletedBy: null,
       previewsRemovedAt: null,
+      threadRootId: input.root?.id ?? null,
+      alsoInRoom: false,
     },
     profiles,
     input.reply,

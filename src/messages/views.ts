@@ -7,6 +7,17 @@ import { attachmentView } from "../media/downloads.ts";
 import { type PreviewCard, previewCards } from "../previews/cards.ts";
 import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
 import { snippet } from "./markdown.ts";
+import { type ThreadSummaryRow, threadSummaries } from "./thread-summaries.ts";
+
+/** What a thread's root shows under it. */
+export interface ThreadSummary {
+  readonly count: number;
+  readonly lastReplyAt: string;
+  /** The latest repliers, the last first. */
+  readonly participants: ActorProfile[];
+  /** Replies by others the viewer has not read (0 in stream events, which have no viewer). */
+  readonly unread: number;
+}
 
 /** A message as the API and the stream show it. */
 export interface MessageView {
@@ -20,6 +31,12 @@ export interface MessageView {
   readonly html: string;
   readonly replyTo: { id: string; seq: number; author: ActorProfile | null; snippet: string; deleted: boolean } | null;
   readonly reactions: { emoji: string; count: number; me: boolean }[];
+  /** The root of the thread this message replies in; null on the main timeline. */
+  readonly threadRootId: string | null;
+  /** A thread reply also shown on the main timeline. */
+  readonly alsoInRoom: boolean;
+  /** The thread under this message, when it has replies. */
+  readonly thread: ThreadSummary | null;
   readonly attachments: AttachmentView[];
   /**
    * Link preview cards of the message's first links, those fetched already. Empty in the
@@ -57,10 +74,15 @@ export async function messageViews(
   const replyIds = [...new Set(list.flatMap((m) => (m.replyTo ? [m.replyTo] : [])))];
   const replied = replyIds.length ? await deps.db.select().from(messages).where(inArray(messages.id, replyIds)) : [];
   const repliedById = new Map(replied.map((m) => [m.id, m]));
-  const profiles = await actorProfiles(
-    deps,
-    [...list, ...replied].map((m) => m.authorId),
+  const summaries = await threadSummaries(
+    deps.db,
+    list.filter((m) => m.threadRootId == null).map((m) => m.id),
+    viewerId,
   );
+  const profiles = await actorProfiles(deps, [
+    ...[...list, ...replied].map((m) => m.authorId),
+    ...[...summaries.values()].flatMap((s) => s.participants),
+  ]);
   const counts = await deps.db
     .select({
       messageId: reactions.messageId,
@@ -108,6 +130,7 @@ export async function messageViews(
       m.replyTo ? repliedById.get(m.replyTo) : undefined,
       reactionsOf.get(m.id) ?? [],
       files.get(m.id) ?? [],
+      summaries.get(m.id),
     );
     const withCards = { ...view, previews: cards.get(m.id) ?? [] };
     return viewerId ? { ...withCards, hidden: blocked.has(m.authorId) } : withCards;
@@ -121,8 +144,8 @@ export async function oneView(deps: Deps, message: Message, viewerId: string | n
 }
 
 /**
- * A message's view from its row, the profiles of its author (and of the quoted message's),
- * the quoted message and its reaction counts.
+ * A message's view from its row, the profiles of its author (and of the quoted message's and
+ * the thread's participants), the quoted message, its reaction counts and its thread's summary.
  */
 export function toView(
   deps: Deps,
@@ -131,6 +154,7 @@ export function toView(
   reply: Message | undefined,
   reactionCounts: MessageView["reactions"],
   files: readonly Attachment[],
+  thread?: ThreadSummaryRow,
 ): MessageView {
   return {
     id: message.id,
@@ -150,6 +174,19 @@ export function toView(
         }
       : null,
     reactions: reactionCounts,
+    threadRootId: message.threadRootId,
+    alsoInRoom: message.alsoInRoom,
+    thread: thread
+      ? {
+          count: thread.count,
+          lastReplyAt: thread.lastReplyAt,
+          participants: thread.participants.flatMap((id) => {
+            const profile = profiles.get(id);
+            return profile ? [profile] : [];
+          }),
+          unread: thread.unread,
+        }
+      : null,
     attachments: files.map((file) => attachmentView(deps, file)),
     previews: [],
     editedAt: message.editedAt?.toISOString() ?? null,

@@ -1,7 +1,7 @@
-import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { type DatabaseLike, queryRows } from "../db/client.ts";
-import { blocks, type Notification, notifications } from "../db/schema.ts";
+import { blocks, messages, type Notification, notifications } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
@@ -65,7 +65,8 @@ async function insertAndAnnounce(
  * level `all` every message, at `mentions` (the default outside direct conversations) the
  * messages that mention them or reply to them. Muted rooms, rooms at `none`, the author, remote
  * members and members who block the author get nothing. A reply that also mentions makes one
- * notification (one row per recipient and message).
+ * notification (one row per recipient and message). A thread reply (`threadRootId`) concerns
+ * the thread's participants too: its root's author and those who replied in it.
  * @param context `edited` for an edit: only members it newly mentions are notified (those
  *   notified before are skipped by the unique index).
  */
@@ -79,6 +80,7 @@ export async function notifyMessage(
     replyAuthorId: string | null;
     snippet: string;
     edited?: boolean;
+    threadRootId?: string | null;
   },
 ): Promise<void> {
   const concerned = [...context.mentioned, ...(context.replyAuthorId ? [context.replyAuthorId] : [])];
@@ -89,31 +91,65 @@ export async function notifyMessage(
         sql`, `,
       )
     : sql`null::uuid`;
-  const list = await queryRows<{ actorId: string }>(
+  const participant = context.threadRootId
+    ? sql`exists (select 1 from messages t where (t.id = ${context.threadRootId} or t.thread_root_id = ${context.threadRootId})
+        and t.author_id = rm.actor_id and t.id <> ${message.id})`
+    : sql`false`;
+  const list = await queryRows<{ actorId: string; participant: boolean }>(
     tx,
     sql`
-    select rm.actor_id as "actorId" from room_members rm
+    select rm.actor_id as "actorId", ${participant} as participant from room_members rm
     join actors a on a.id = rm.actor_id and a.user_id is not null
     where rm.room_id = ${message.roomId} and rm.actor_id <> ${message.authorId} and not rm.muted
       and coalesce(rm.notification_level, ${defaultLevel}) <> 'none'
       and (${context.edited ? sql`false` : sql`coalesce(rm.notification_level, ${defaultLevel}) = 'all'`}
-           or rm.actor_id in (${concernedList}))
+           or rm.actor_id in (${concernedList}) or ${participant})
       and not exists (select 1 from blocks b where b.blocker_id = rm.actor_id and b.blocked_id = ${message.authorId})
   `,
   );
   await insertAndAnnounce(
     deps,
     tx,
-    list.map(({ actorId }) => ({
+    list.map(({ actorId, participant: inThread }) => ({
       id: uuidv7(),
       actorId,
-      type: actorId === context.replyAuthorId ? "reply" : context.mentioned.includes(actorId) ? "mention" : "message",
+      type:
+        actorId === context.replyAuthorId
+          ? "reply"
+          : context.mentioned.includes(actorId)
+            ? "mention"
+            : inThread
+              ? "thread"
+              : "message",
       fromId: message.authorId,
       roomId: message.roomId,
       messageId: message.id,
       data: { seq: message.seq, snippet: context.snippet },
     })),
   );
+}
+
+/**
+ * Marks read, in the caller's transaction, an actor's unread notifications in a room about the
+ * messages `which` selects (what they have just read).
+ */
+export async function markMessageNotificationsRead(
+  tx: DatabaseLike,
+  actorId: string,
+  roomId: string,
+  which: SQL | undefined,
+): Promise<void> {
+  await tx
+    .update(notifications)
+    .set({ readAt: sql`now()` })
+    .where(
+      and(
+        eq(notifications.actorId, actorId),
+        eq(notifications.roomId, roomId),
+        isNull(notifications.readAt),
+        inArray(notifications.messageId, tx.select({ id: messages.id }).from(messages).where(which)),
+      ),
+    );
 }
 
 /**

@@ -17,6 +17,7 @@ export type EventType =
   | "room.updated"
   | "room.deleted"
   | "read"
+  | "thread.read"
   | "room.notifications"
   | "notification"
   | "contact.updated"
