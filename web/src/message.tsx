@@ -1,4 +1,5 @@
 /** One message of the timeline (author, body, files, reactions, actions), a pending send, and their dialogs. */
+import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api } from "./api.ts";
 import { AttachmentList } from "./attachments.tsx";
@@ -31,6 +32,19 @@ export function displayNameIn(
   };
 }
 
+/** A message's author's avatar, in the colour the room gives them. */
+export function AuthorAvatar(props: { message: Message; author: ReturnType<typeof displayNameIn> }) {
+  const { message, author } = props;
+  return (
+    <Avatar
+      id={message.author?.id ?? message.id}
+      name={author.name}
+      url={message.author?.avatarUrl}
+      color={author.color}
+    />
+  );
+}
+
 export async function toggleReaction(roomId: string, message: Message, emoji: string, on: boolean) {
   if (on) rememberEmoji(me.value?.id, emoji);
   await attempt(async () => {
@@ -55,6 +69,9 @@ export function MessageItem(props: {
   onPick(): void;
   onPin(on: boolean): void;
   onJump(id: string): void;
+  onThread(): void;
+  /** Shown under the message (its thread's summary). */
+  footer?: ComponentChildren;
 }) {
   const { message, room } = props;
   const author = displayNameIn(message.author, props.members, props.looksAlike);
@@ -119,12 +136,7 @@ export function MessageItem(props: {
           <Time at={message.createdAt} />
         </span>
       ) : (
-        <Avatar
-          id={message.author?.id ?? message.id}
-          name={author.name}
-          url={message.author?.avatarUrl}
-          color={author.color}
-        />
+        <AuthorAvatar message={message} author={author} />
       )}
       <div class="message-body">
         {message.replyTo ? (
@@ -193,6 +205,7 @@ export function MessageItem(props: {
             ))}
           </ul>
         ) : null}
+        {props.footer}
       </div>
       {deleted ? null : (
         <div class="message-actions" role="toolbar" aria-label="Message actions">
@@ -207,6 +220,15 @@ export function MessageItem(props: {
           </button>
           <button type="button" class="icon-button small" aria-label="Reply" title="Reply" onClick={props.onReply}>
             <Icon name="reply" size={16} />
+          </button>
+          <button
+            type="button"
+            class="icon-button small"
+            aria-label="Reply in thread"
+            title="Reply in thread"
+            onClick={props.onThread}
+          >
+            <Icon name="thread" size={16} />
           </button>
           {props.mine ? (
             <button type="button" class="icon-button small" aria-label="Edit" title="Edit" onClick={props.onEdit}>

@@ -45,6 +45,8 @@ export function describeNotification(n: AppNotification): { title: Phrase; body:
       return { title: [who, " mentioned you", ...inRoom], body: snippet };
     case "reply":
       return { title: [who, " replied to you", ...inRoom], body: snippet };
+    case "thread":
+      return { title: [who, " replied in a thread", ...inRoom], body: snippet };
     case "message":
       return { title: [who, ...inRoom], body: snippet };
     case "invite":

@@ -172,7 +172,8 @@ export class RoomState {
     });
   }
 
-  upsert(message: Message): void {
+  /** Takes a message sent or received; `mine` when the reader wrote it (writing in a thread reads it). */
+  upsert(message: Message, mine = false): void {
     // A send to a remote room waits as pending until it comes back numbered.
     if (message.pending) return;
     const waiting = this.pending.peek();
@@ -180,10 +181,33 @@ export class RoomState {
       this.pending.value = waiting.filter((p) => p.messageId !== message.id);
     }
     if (!this.loaded.peek()) return;
+    const known = this.messages.peek().some((m) => m.id === message.id);
+    // A new reply in a thread is its root's summary update.
+    const rootId = message.threadRootId;
+    if (!known && rootId) {
+      this.patch(rootId, (root) => {
+        const before = root.thread;
+        const others = (before?.participants ?? []).filter((p) => p.id !== message.author?.id);
+        return {
+          ...root,
+          thread: {
+            count: (before?.count ?? 0) + 1,
+            lastReplyAt: message.createdAt,
+            participants: message.author ? [message.author, ...others].slice(0, 5) : others,
+            unread: mine ? 0 : (before?.unread ?? 0) + 1,
+          },
+        };
+      });
+    }
     // Away from the newest messages, a new one would sit after a hole: loadNewer brings it.
     const newest = this.messages.peek().at(-1);
     if (!this.atEnd.peek() && newest && message.seq > newest.seq) return;
     this.messages.value = merge(this.messages.peek(), [message]);
+  }
+
+  /** Merges messages loaded elsewhere (a thread's replies) into the room's. */
+  add(list: Message[]): void {
+    this.messages.value = merge(this.messages.peek(), list);
   }
 
   patch(id: string, change: (message: Message) => Message): void {
@@ -235,6 +259,7 @@ export async function deliver(pending: PendingMessage): Promise<void> {
       content: pending.content,
       ...(pending.replyTo ? { replyTo: pending.replyTo.id } : {}),
       ...(pending.attachments?.length ? { attachments: pending.attachments.map((a) => a.id) } : {}),
+      ...(pending.threadRootId ? { threadRootId: pending.threadRootId, alsoInRoom: pending.alsoInRoom === true } : {}),
     });
     if (message.pending) {
       // A room on another server numbers it; the stream brings it back (see upsert).
@@ -243,7 +268,7 @@ export async function deliver(pending: PendingMessage): Promise<void> {
       return;
     }
     batch(() => {
-      state.upsert(message);
+      state.upsert(message, true);
       setPending(null);
     });
   } catch (error) {
@@ -259,6 +284,7 @@ export function sendMessage(
   content: string,
   replyTo: Message | null,
   attachments: Attachment[] = [],
+  thread?: { rootId: string; alsoInRoom: boolean },
 ): void {
   const pending: PendingMessage = {
     txnId: newTxnId(),
@@ -274,6 +300,7 @@ export function sendMessage(
           deleted: false,
         }
       : null,
+    ...(thread ? { threadRootId: thread.rootId, alsoInRoom: thread.alsoInRoom } : {}),
     state: "sending",
     createdAt: new Date().toISOString(),
   };

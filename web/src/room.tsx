@@ -22,6 +22,7 @@ import {
   roomsLoaded,
   setRoomNotifications,
 } from "./store.ts";
+import { openThread, ThreadPanel } from "./threads.tsx";
 import { Timeline } from "./timeline.tsx";
 import type { Message, Room } from "./types.ts";
 import { ActionButton, Avatar, Dialog } from "./ui.tsx";
@@ -121,9 +122,11 @@ function JoinedRoom(props: { room: Room; panel?: "settings" | undefined }) {
   const can = (action: string) => room.permissions.includes(action);
   const host = room.remote ? room.handle.split("@").pop() : null;
   const muted = room.notifications?.muted === true;
+  const open = openThread.value;
+  const thread = open?.roomId === room.id ? open : null;
   const hasFiles = (e: DragEvent) => e.dataTransfer?.types.includes("Files") === true;
   return (
-    <div class={showMembers.value ? "room with-members" : "room"} style={accent}>
+    <div class={`room${showMembers.value ? " with-members" : ""}${thread ? " with-thread" : ""}`} style={accent}>
       <section
         class={dragging.value ? "room-main dragging" : "room-main"}
         aria-labelledby="room-title"
@@ -213,6 +216,7 @@ function JoinedRoom(props: { room: Room; panel?: "settings" | undefined }) {
           }}
         />
       ) : null}
+      {thread ? <ThreadPanel key={thread.rootId} room={room} state={state} rootId={thread.rootId} /> : null}
       {showMembers.value ? (
         <MemberPanel
           room={room}

@@ -103,7 +103,7 @@ function applyEvent(event: StreamEvent): void {
       const message = data.message as Message | undefined;
       if (!message || !roomId) return;
       const state = roomState(roomId);
-      state.upsert(message);
+      state.upsert(message, message.author?.id === user?.id);
       if (event.type === "message.updated") return;
       const mine = message.author?.id === user?.id;
       const seen = activeRoomId.peek() === roomId && atBottom.peek() && document.visibilityState === "visible";
@@ -115,6 +115,12 @@ function applyEvent(event: StreamEvent): void {
       }));
       // A message ends its author's typing notice.
       if (message.author) clearTyping(roomId, message.author.id);
+      return;
+    }
+    case "thread.read": {
+      if (!roomId || typeof data.rootId !== "string" || typeof data.unread !== "number") return;
+      const unread = data.unread;
+      roomState(roomId).patch(data.rootId, (m) => (m.thread ? { ...m, thread: { ...m.thread, unread } } : m));
       return;
     }
     case "message.deleted": {

@@ -10,6 +10,7 @@ import { isolate, lookalikesIn, Name, UserText } from "./names.tsx";
 import { togglePin } from "./pins.tsx";
 import { ReadReceipts, readersByMessage } from "./receipts.tsx";
 import { atBottom, attempt, jumpRequest, markRead, me, type RoomState, say } from "./store.ts";
+import { onMainTimeline, replyInThread, ThreadSummaryButton } from "./threads.tsx";
 import type { Message, Room } from "./types.ts";
 import { Confirm, dayLabel } from "./ui.tsx";
 
@@ -26,8 +27,9 @@ export function Timeline(props: {
   editing: Sig<Message | null>;
 }) {
   const { room, state } = props;
-  const messages = state.messages.value;
-  const pending = state.pending.value;
+  // The room's state holds thread replies too (one store); the timeline shows those also sent to it.
+  const messages = state.messages.value.filter(onMainTimeline);
+  const pending = state.pending.value.filter(onMainTimeline);
   const members = state.members.value;
   const looksAlike = lookalikesIn(members);
   const user = me.value;
@@ -200,6 +202,8 @@ export function Timeline(props: {
         pinned={canPin ? pinnedIds.has(message.id) : undefined}
         onPin={(on) => void togglePin(room, message.id, on)}
         onJump={jumpTo}
+        onThread={() => replyInThread(room.id, message)}
+        footer={<ThreadSummaryButton message={message} roomId={room.id} />}
       />,
     );
     const seenBy = readers.get(message.id);

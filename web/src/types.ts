@@ -91,6 +91,12 @@ export interface Message {
   attachments: Attachment[];
   /** Link preview cards, fetched by the server; a new message's arrive in `message.previews`. */
   previews?: PreviewCard[];
+  /** The root of the thread it replies in; null on the main timeline. */
+  threadRootId: string | null;
+  /** A thread reply also shown on the main timeline. */
+  alsoInRoom: boolean;
+  /** The thread under it, when it has replies. */
+  thread: ThreadSummary | null;
   /** History only: we block the author (shown collapsed, with a way to reveal). */
   hidden?: boolean;
   editedAt: string | null;
@@ -109,6 +115,15 @@ export interface PreviewCard {
   image: { url: string; width: number; height: number } | null;
 }
 
+export interface ThreadSummary {
+  count: number;
+  lastReplyAt: string;
+  /** The latest repliers, the last first. */
+  participants: Actor[];
+  /** Replies by others not read yet. */
+  unread: number;
+}
+
 export interface Attachment {
   id: string;
   name: string;
@@ -124,7 +139,7 @@ export interface Attachment {
 
 export interface AppNotification {
   id: string;
-  type: "mention" | "reply" | "message" | "invite" | "contact_request";
+  type: "mention" | "reply" | "thread" | "message" | "invite" | "contact_request";
   actor: Actor | null;
   roomId: string | null;
   messageId: string | null;
@@ -147,6 +162,9 @@ export interface PendingMessage {
   content: string;
   replyTo: Message["replyTo"];
   attachments?: Attachment[];
+  /** A reply in the thread under this message. */
+  threadRootId?: string;
+  alsoInRoom?: boolean;
   state: "sending" | "failed";
   error?: string;
   /** The failure may pass (offline, server error): sent again when the stream reconnects. */
