@@ -110,6 +110,7 @@ beforeAll(async () => {
   Object.assign(fixture, {
     roomId: room.id,
     messageId: message.id,
+    rootId: message.id,
     actorId: other.id,
     inviteId: invite.id,
     code: invite.code,
