@@ -93,7 +93,7 @@ describe("two people in two browsers", () => {
     expect(await composer(bob.page).inputValue()).toBe("");
 
     await received.hover();
-    await received.getByRole("button", { name: "Reply" }).click();
+    await received.getByRole("button", { name: "Reply", exact: true }).click();
     expect(await alice.page.locator(".composer-context").textContent()).toContain("Replying to");
     await composer(alice.page).fill("Hi Bob, tea?");
     await composer(alice.page).press("Enter");
