@@ -19,10 +19,10 @@ import type { Deps } from "../src/deps.ts";
 import { AppError } from "../src/errors.ts";
 import { storableJson } from "../src/json.ts";
 import { logger } from "../src/log.ts";
+import { applyRemoteReaction } from "../src/messages/reactions.ts";
 import {
   applyRemoteDelete,
   applyRemoteEdit,
-  applyRemoteReaction,
   holdEarlyEdit,
   messageByIri,
   type RemoteNote,

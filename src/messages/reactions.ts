@@ -1,5 +1,5 @@
-import { and, asc, eq } from "drizzle-orm";
-import { reactions } from "../db/schema.ts";
+import { and, asc, eq, sql } from "drizzle-orm";
+import { type Message, reactions, tombstones } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
@@ -83,4 +83,56 @@ export async function reactionDetails(deps: Deps, actorId: string, roomId: strin
     if (profile) byKey.set(row.key, [...(byKey.get(row.key) ?? []), profile]);
   }
   return [...byKey].map(([emoji, actors]) => ({ emoji, count: actors.length, actors }));
+}
+
+/**
+ * Adds or removes a remote actor's reaction; a repeat is a no-op. `iri` is the reaction's own
+ * activity (`Like`, `EmojiReact`): an `Undo` of one that has not arrived yet leaves a tombstone
+ * of it, so that it cannot take effect when it comes late.
+ */
+export async function applyRemoteReaction(
+  deps: Deps,
+  message: Message,
+  reaction: { actorId: string; key: string; iri: string | null },
+  on: boolean,
+  activity: unknown,
+  relay: boolean,
+): Promise<boolean> {
+  if (message.deletedAt) return false;
+  const { actorId, key, iri } = reaction;
+  return await deps.db.transaction(async (tx) => {
+    if (iri) {
+      // A reaction and its Undo may be handled at the same moment: one at a time, so that the
+      // later of the two sees what the earlier did (the reaction, or its tombstone).
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${iri}))`);
+    }
+    if (on && iri) {
+      const [undone] = await tx.select().from(tombstones).where(eq(tombstones.iri, iri));
+      if (undone) return false;
+    }
+    const changed = on
+      ? await tx
+          .insert(reactions)
+          .values({ messageId: message.id, actorId, key })
+          .onConflictDoNothing()
+          .returning({ key: reactions.key })
+      : await tx
+          .delete(reactions)
+          .where(and(eq(reactions.messageId, message.id), eq(reactions.actorId, actorId), eq(reactions.key, key)))
+          .returning({ key: reactions.key });
+    if (changed.length === 0) {
+      if (!on && iri) await tx.insert(tombstones).values({ iri }).onConflictDoNothing();
+      return false;
+    }
+    const [profile] = (await actorProfiles({ ...deps, db: tx }, [actorId])).values();
+    await appendEvents(tx, [
+      {
+        type: on ? "reaction.added" : "reaction.removed",
+        roomId: message.roomId,
+        data: { messageId: message.id, seq: message.seq, emoji: key, actor: profile ?? null },
+        activity: relay ? activity : null,
+      },
+    ]);
+    return true;
+  });
 }

@@ -8,7 +8,6 @@ import {
   messageEdits,
   messages,
   outboundMessages,
-  reactions,
   rooms,
   tombstones,
 } from "../db/schema.ts";
@@ -312,58 +311,6 @@ export async function applyRemoteDelete(
   if (released == null) return false;
   await removeUnreferencedFiles(deps, released);
   return true;
-}
-
-/**
- * Adds or removes a remote actor's reaction; a repeat is a no-op. `iri` is the reaction's own
- * activity (`Like`, `EmojiReact`): an `Undo` of one that has not arrived yet leaves a tombstone
- * of it, so that it cannot take effect when it comes late.
- */
-export async function applyRemoteReaction(
-  deps: Deps,
-  message: Message,
-  reaction: { actorId: string; key: string; iri: string | null },
-  on: boolean,
-  activity: unknown,
-  relay: boolean,
-): Promise<boolean> {
-  if (message.deletedAt) return false;
-  const { actorId, key, iri } = reaction;
-  return await deps.db.transaction(async (tx) => {
-    if (iri) {
-      // A reaction and its Undo may be handled at the same moment: one at a time, so that the
-      // later of the two sees what the earlier did (the reaction, or its tombstone).
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${iri}))`);
-    }
-    if (on && iri) {
-      const [undone] = await tx.select().from(tombstones).where(eq(tombstones.iri, iri));
-      if (undone) return false;
-    }
-    const changed = on
-      ? await tx
-          .insert(reactions)
-          .values({ messageId: message.id, actorId, key })
-          .onConflictDoNothing()
-          .returning({ key: reactions.key })
-      : await tx
-          .delete(reactions)
-          .where(and(eq(reactions.messageId, message.id), eq(reactions.actorId, actorId), eq(reactions.key, key)))
-          .returning({ key: reactions.key });
-    if (changed.length === 0) {
-      if (!on && iri) await tx.insert(tombstones).values({ iri }).onConflictDoNothing();
-      return false;
-    }
-    const [profile] = (await actorProfiles({ ...deps, db: tx }, [actorId])).values();
-    await appendEvents(tx, [
-      {
-        type: on ? "reaction.added" : "reaction.removed",
-        roomId: message.roomId,
-        data: { messageId: message.id, seq: message.seq, emoji: key, actor: profile ?? null },
-        activity: relay ? activity : null,
-      },
-    ]);
-    return true;
-  });
 }
 
 /** Messages our users wrote in public rooms hosted here (NodeInfo's `localPosts`). */
