@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { createAccount } from "./accounts/accounts.ts";
-import { deleteUser, listUsers, resetPassword, suspendUser, unsuspendUser } from "./accounts/admin.ts";
+import { deleteUser, listUsers, resetPassword, setRole, suspendUser, unsuspendUser } from "./accounts/admin.ts";
 import { AuthCache } from "./accounts/auth-cache.ts";
 import { createTokenService } from "./accounts/tokens.ts";
 import { ConfigError, loadConfig } from "./config.ts";
@@ -33,6 +33,7 @@ const usage = `Usage: npm run admin -- <command> [options]
   users:unsuspend <name>                                    lift a suspension
   users:reset-password <name> [--password <p>]              set a password (random if none), end sessions
   users:delete <name>                                       delete an account and its sessions
+  users:role <name> <user|admin>                            make an account an admin of the instance, or not
   rooms:list [--json]                                       list the rooms hosted here and mirrored
   servers:block <host> [--reason <r>]                       refuse a remote server (and its subdomains)
   servers:unblock <host>                                    federate with it again
@@ -81,13 +82,15 @@ const commands: Record<string, Command> = {
             displayName: u.displayName,
             createdAt: u.createdAt.toISOString(),
             suspended: u.suspendedAt != null,
+            role: u.role,
           })),
         ),
       );
       return;
     }
     for (const u of users) {
-      print(`${u.username}\t${u.displayName}\t${u.createdAt.toISOString()}${u.suspendedAt ? "\tsuspended" : ""}`);
+      const marks = `${u.role === "admin" ? "\tadmin" : ""}${u.suspendedAt ? "\tsuspended" : ""}`;
+      print(`${u.username}\t${u.displayName}\t${u.createdAt.toISOString()}${marks}`);
     }
     print(`${users.length} user${users.length === 1 ? "" : "s"}.`);
   },
@@ -103,6 +106,12 @@ const commands: Record<string, Command> = {
     const given = typeof options.password === "string" ? options.password : undefined;
     const password = await resetPassword(deps, one(args), given);
     print(given ? "Password set; every session has ended." : `New password: ${password}`);
+  },
+  async "users:role"(deps, args) {
+    const [name, role] = args;
+    if (args.length !== 2 || !name || !role) throw new UsageError("users:role needs a user name and a role.");
+    const user = await setRole(deps, name, role);
+    print(`${user.username} is now ${user.role === "admin" ? "an admin" : "a user"}.`);
   },
   async "users:delete"(deps, args) {
     await deleteUser(deps, one(args));

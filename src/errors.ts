@@ -11,6 +11,7 @@ export const errorCodes = {
   invalid_credentials: { status: 401, title: "Wrong username or password" },
   invalid_refresh_token: { status: 401, title: "The refresh token is not valid" },
   forbidden: { status: 403, title: "Not allowed" },
+  admin_only: { status: 403, title: "Only an admin of this server may do this" },
   not_a_member: { status: 403, title: "Not a member of this room" },
   banned: { status: 403, title: "Banned from this room" },
   server_blocked: { status: 403, title: "This server's administrators block that server" },

@@ -64,6 +64,17 @@ export async function resetPassword(
   return next;
 }
 
+/** Makes an account an admin of the instance, or a plain user again. */
+export async function setRole(deps: Pick<Deps, "db" | "auth">, username: string, role: string): Promise<User> {
+  if (role !== "user" && role !== "admin") {
+    throw new AppError("validation_failed", "A role is user or admin.");
+  }
+  const user = await userNamed(deps, username);
+  const [updated] = await deps.db.update(users).set({ role }).where(eq(users.id, user.id)).returning();
+  deps.auth.forget({ userId: user.id });
+  return updated ?? user;
+}
+
 /** Deletes an account, its sessions and its avatar. */
 export async function deleteUser(deps: Deps, username: string): Promise<void> {
   const user = await userNamed(deps, username);

@@ -11,7 +11,7 @@ import { addressKey, clientAddress } from "../http/client-address.ts";
 import { enforceStrictRateLimits } from "../http/rate-limit.ts";
 import { cleanName, codePointLength } from "../text.ts";
 import { changePassword, login, register } from "./accounts.ts";
-import { displayName, serializeUser, userSchema } from "./profile-routes.ts";
+import { displayName, meSchema, serializeMe } from "./profile-routes.ts";
 import {
   authenticate,
   deviceLabelFrom,
@@ -57,7 +57,7 @@ export const changePasswordBody = z.object({ currentPassword: z.string().min(1).
 const sessionIdParams = z.object({ id: z.uuid({ error: "expected a session id" }) });
 
 const tokensSchema = z.object({
-  user: userSchema,
+  user: meSchema,
   accessToken: z.string(),
   expiresIn: z.number().describe("Seconds until the access token expires"),
   refreshToken: z.string().optional().describe("Only when the refresh token is delivered in the body"),
@@ -138,7 +138,7 @@ function assertOwnPage(c: Context<Env>): void {
 /** Answers a login, registration or refresh: the refresh token goes where the client asked. */
 function tokensResponse(c: Context<Env>, issued: IssuedTokens, deliver: "cookie" | "body", status: 200 | 201) {
   const body: z.infer<typeof tokensSchema> = {
-    user: serializeUser(c.var.deps, issued.user),
+    user: serializeMe(c.var.deps, issued.user),
     accessToken: issued.accessToken,
     expiresIn: issued.expiresIn,
   };

@@ -52,6 +52,11 @@ export const userSchema = z.object({
   createdAt: z.string(),
 });
 
+/** The logged-in user: the public fields and what only they see. */
+export const meSchema = userSchema.extend({
+  role: z.enum(["user", "admin"]).describe("`admin` runs the instance (set with `npm run admin -- users:role`)"),
+});
+
 // ---- Serialisation ----
 
 /** The API shape of a user (public fields only: everything here is on the Person too). */
@@ -69,6 +74,11 @@ export function serializeUser(deps: Deps, user: AuthUser): z.infer<typeof userSc
   };
 }
 
+/** The API shape of the logged-in user: {@link serializeUser} and their role. */
+export function serializeMe(deps: Deps, user: AuthUser): z.infer<typeof meSchema> {
+  return { ...serializeUser(deps, user), role: user.role };
+}
+
 /**
  * Mounts the profile endpoints: the logged-in user's profile and avatar, public profiles and
  * avatar images.
@@ -82,9 +92,9 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
       tag: "profile",
       summary: "The logged-in user",
       auth: true,
-      responses: { 200: { description: "The user", schema: userSchema } },
+      responses: { 200: { description: "The user", schema: meSchema } },
     },
-    (c) => c.json(serializeUser(c.var.deps, authenticated(c).user)),
+    (c) => c.json(serializeMe(c.var.deps, authenticated(c).user)),
   );
 
   api.route(
@@ -96,11 +106,11 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
       summary: "Change the display name, bio or name colour",
       auth: true,
       body: updateProfileBody,
-      responses: { 200: { description: "The updated user", schema: userSchema } },
+      responses: { 200: { description: "The updated user", schema: meSchema } },
     },
     async (c, { body }) => {
       const deps = c.var.deps;
-      return c.json(serializeUser(deps, await updateProfile(deps, authenticated(c).user, body)));
+      return c.json(serializeMe(deps, await updateProfile(deps, authenticated(c).user, body)));
     },
   );
 
@@ -114,14 +124,14 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
       auth: true,
       bodyLimit: avatarLimits.maxBytes + 64 * 1024,
       multipart: { file: { description: "The image; its type is recognised from its bytes", binary: true } },
-      responses: { 200: { description: "The updated user", schema: userSchema } },
+      responses: { 200: { description: "The updated user", schema: meSchema } },
       errors: ["validation_failed"],
     },
     async (c) => {
       const deps = c.var.deps;
       const file = await multipartFile(c, "file");
       const user = await setAvatar(deps, authenticated(c).user, new Uint8Array(await file.arrayBuffer()));
-      return c.json(serializeUser(deps, user));
+      return c.json(serializeMe(deps, user));
     },
   );
 
@@ -133,11 +143,11 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
       tag: "profile",
       summary: "Remove the avatar",
       auth: true,
-      responses: { 200: { description: "The updated user", schema: userSchema } },
+      responses: { 200: { description: "The updated user", schema: meSchema } },
     },
     async (c) => {
       const deps = c.var.deps;
-      return c.json(serializeUser(deps, await removeAvatar(deps, authenticated(c).user)));
+      return c.json(serializeMe(deps, await removeAvatar(deps, authenticated(c).user)));
     },
   );
 

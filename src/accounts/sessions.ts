@@ -21,6 +21,7 @@ export const authUserColumns = {
   bio: users.bio,
   color: users.color,
   avatar: users.avatar,
+  role: users.role,
   createdAt: users.createdAt,
 } as const;
 
@@ -29,8 +30,8 @@ export type AuthUser = Pick<User, keyof typeof authUserColumns>;
 
 /** The {@link AuthUser} columns of a full user row. */
 export function toAuthUser(user: AuthUser): AuthUser {
-  const { id, username, displayName, bio, color, avatar, createdAt } = user;
-  return { id, username, displayName, bio, color, avatar, createdAt };
+  const { id, username, displayName, bio, color, avatar, role, createdAt } = user;
+  return { id, username, displayName, bio, color, avatar, role, createdAt };
 }
 
 /** What a login, a registration or a refresh hands the client. */

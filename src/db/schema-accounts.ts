@@ -1,5 +1,7 @@
+import { sql } from "drizzle-orm";
 import {
   boolean,
+  check,
   index,
   integer,
   jsonb,
@@ -42,8 +44,15 @@ export const users = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
     suspendedAt: timestamp("suspended_at", { withTimezone: true }),
+    /** `admin` runs the instance (server emoji and sticker packs, ...); set from the command line. */
+    role: text("role", { enum: ["user", "admin"] })
+      .notNull()
+      .default("user"),
   },
-  (t) => [uniqueIndex("users_username_idx").on(t.username)],
+  (t) => [
+    uniqueIndex("users_username_idx").on(t.username),
+    check("users_role_known", sql`${t.role} in ('user', 'admin')`),
+  ],
 );
 
 /**

@@ -31,3 +31,14 @@ export function authenticated(c: Context<Env>): { user: AuthUser; session: Sessi
   if (user == null || session == null) throw new AppError("unauthenticated", "Authentication is required.");
   return { user, session };
 }
+
+/**
+ * After {@link requireUser}: lets only the instance's admins through (`npm run admin --
+ * users:role <name> admin`); anyone else gets 403 `admin_only`.
+ */
+export const requireAdmin: MiddlewareHandler<Env> = async (c, next) => {
+  if (authenticated(c).user.role !== "admin") {
+    throw new AppError("admin_only", "Only an admin of this server may do this.");
+  }
+  await next();
+};

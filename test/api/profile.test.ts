@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { setRole } from "../../src/accounts/admin.ts";
 import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
 import {
   type ApiUser,
@@ -67,7 +68,19 @@ describe("GET and PATCH /api/v1/me", () => {
       handle: "alice@chat.example",
       displayName: "Alice",
       url: "https://chat.example/users/alice",
+      role: "user",
     });
+  });
+
+  it("tells an admin of the instance their role, and only them", async () => {
+    const olga = await registerUser(t, "olga");
+    expect(alice.user).toMatchObject({ role: "user" });
+    await setRole(t.deps, "olga", "admin");
+    expect(await me(olga)).toMatchObject({ username: "olga", role: "admin" });
+    const profile = (await (await t.request("/api/v1/users/olga")).json()) as Record<string, unknown>;
+    expect(profile).not.toHaveProperty("role");
+    await setRole(t.deps, "olga", "user");
+    expect(await me(olga)).toMatchObject({ role: "user" });
   });
 
   it("changes the display name, bio and colour; the bio keeps its line breaks and the colour is lowercased", async () => {

@@ -19,6 +19,8 @@ export interface ApiUser {
   avatarUrl: string | null;
   url: string;
   createdAt: string;
+  /** Only on the logged-in user. */
+  role?: "user" | "admin";
 }
 
 /** What registration, login and refresh answer. */

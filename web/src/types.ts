@@ -20,6 +20,8 @@ export interface User {
   avatarUrl: string | null;
   url: string;
   createdAt: string;
+  /** Only on the logged-in user: `admin` runs the instance. */
+  role?: "user" | "admin";
 }
 
 export interface Actor {

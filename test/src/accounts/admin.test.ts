@@ -99,10 +99,15 @@ describe("npm run admin", () => {
     expect(again.stderr).toContain("username_taken");
     expect(run("users:create", "gina").status).toBe(2);
     expect(run("no:such:command").status).toBe(2);
+    expect(run("users:role", "frank", "admin").stdout).toBe("frank is now an admin.\n");
+    expect(JSON.parse(run("users:list", "--json").stdout)).toEqual([expect.objectContaining({ role: "admin" })]);
+    const unknownRole = run("users:role", "frank", "root");
+    expect(unknownRole.status).toBe(1);
+    expect(unknownRole.stderr).toContain("validation_failed");
     const deliveries = run("servers:deliveries");
     expect(deliveries.status).toBe(0);
     expect(deliveries.stdout).toBe("0 destinations.\n");
-    // Six processes that each load the embedded database (a few seconds apiece, far more on
+    // Nine processes that each load the embedded database (a few seconds apiece, far more on
     // a machine busy with the rest of the suite).
   }, 240_000);
 });
