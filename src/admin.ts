@@ -44,14 +44,19 @@ const usage = `Usage: npm run admin -- <command> [options]
                                                             also \`npm run check-consistency [-- --fix]\`
 `;
 
-type Command = (
-  deps: Deps,
-  args: string[],
-  options: Record<string, string | boolean | (string | boolean)[] | undefined>,
-  extraChecks: () => Promise<readonly ConsistencyCheck[]>,
-) => Promise<void>;
+/** What a command is given: the server's dependencies, its arguments, and where to write. */
+interface CommandRun {
+  readonly deps: Deps;
+  readonly args: string[];
+  readonly options: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  /** Writes one line of the command's output. */
+  readonly print: (line: string) => void;
+  /** Consistency checks beyond the core ones (federation's), loaded only when asked for. */
+  readonly extraChecks: () => Promise<readonly ConsistencyCheck[]>;
+}
 
-const print = (line: string) => process.stdout.write(`${line}\n`);
+/** A command; it answers the exit status when it is not 0 (the consistency check's 1). */
+type Command = (run: CommandRun) => Promise<number | void>;
 
 function one(args: string[], what = "user name"): string {
   if (args.length !== 1 || !args[0]) throw new UsageError(`Expected exactly one ${what}.`);
@@ -60,18 +65,15 @@ function one(args: string[], what = "user name"): string {
 
 class UsageError extends Error {}
 
-/** What the command asks the process to exit with, when it succeeded (the check reports 1). */
-let exitStatus = 0;
-
 const commands: Record<string, Command> = {
-  async "users:create"(deps, args, options) {
+  async "users:create"({ deps, args, options, print }) {
     const password = options.password;
     if (typeof password !== "string") throw new UsageError("users:create needs --password.");
     const displayName = typeof options["display-name"] === "string" ? options["display-name"] : undefined;
     const user = await createAccount(deps, { username: one(args), password, displayName });
     print(`Created ${user.username} (${user.id}).`);
   },
-  async "users:list"(deps, _args, options) {
+  async "users:list"({ deps, options, print }) {
     const users = await listUsers(deps);
     if (options.json) {
       print(
@@ -94,30 +96,30 @@ const commands: Record<string, Command> = {
     }
     print(`${users.length} user${users.length === 1 ? "" : "s"}.`);
   },
-  async "users:suspend"(deps, args) {
+  async "users:suspend"({ deps, args, print }) {
     const user = await suspendUser(deps, one(args));
     print(`Suspended ${user.username}; every session has ended.`);
   },
-  async "users:unsuspend"(deps, args) {
+  async "users:unsuspend"({ deps, args, print }) {
     const user = await unsuspendUser(deps, one(args));
     print(`${user.username} may log in again.`);
   },
-  async "users:reset-password"(deps, args, options) {
+  async "users:reset-password"({ deps, args, options, print }) {
     const given = typeof options.password === "string" ? options.password : undefined;
     const password = await resetPassword(deps, one(args), given);
     print(given ? "Password set; every session has ended." : `New password: ${password}`);
   },
-  async "users:role"(deps, args) {
+  async "users:role"({ deps, args, print }) {
     const [name, role] = args;
     if (args.length !== 2 || !name || !role) throw new UsageError("users:role needs a user name and a role.");
     const user = await setRole(deps, name, role);
     print(`${user.username} is now ${user.role === "admin" ? "an admin" : "a user"}.`);
   },
-  async "users:delete"(deps, args) {
+  async "users:delete"({ deps, args, print }) {
     await deleteUser(deps, one(args));
     print(`Deleted ${args[0]}.`);
   },
-  async "consistency:check"(deps, _args, options, extraChecks) {
+  async "consistency:check"({ deps, options, extraChecks, print }) {
     const fix = options.fix === true;
     const checks = [...coreChecks, ...(await extraChecks())];
     const { found, remaining } = await checkConsistency(deps, { fix, checks });
@@ -130,12 +132,12 @@ const commands: Record<string, Command> = {
       );
     }
     // Like fsck: 1 when something is (still) wrong.
-    exitStatus = remaining.length > 0 ? 1 : 0;
+    return remaining.length > 0 ? 1 : 0;
   },
 };
 
 Object.assign(commands, {
-  async "rooms:list"(deps, _args, options) {
+  async "rooms:list"({ deps, options, print }) {
     const rows = await listAllRooms(deps);
     if (options.json) {
       print(JSON.stringify(rows));
@@ -148,16 +150,16 @@ Object.assign(commands, {
     }
     print(`${rows.length} room${rows.length === 1 ? "" : "s"}.`);
   },
-  async "servers:block"(deps, args, options) {
+  async "servers:block"({ deps, args, options, print }) {
     const reason = typeof options.reason === "string" ? options.reason : "";
     const { host, removed } = await blockServer(deps, one(args, "server name"), reason);
     print(`Blocked ${host}; ${removed} membership${removed === 1 ? "" : "s"} ended.`);
   },
-  async "servers:unblock"(deps, args) {
+  async "servers:unblock"({ deps, args, print }) {
     const lifted = await unblockServer(deps, one(args, "server name"));
     print(lifted ? `Unblocked ${args[0]}.` : `${args[0]} was not blocked.`);
   },
-  async "servers:deliveries"(deps, _args, options) {
+  async "servers:deliveries"({ deps, options, print }) {
     const rows = await deliveryStates(deps.db);
     if (options.json) {
       print(JSON.stringify(rows));
@@ -170,7 +172,7 @@ Object.assign(commands, {
     }
     print(`${rows.length} destination${rows.length === 1 ? "" : "s"}.`);
   },
-  async "servers:refusals"(deps, _args, options) {
+  async "servers:refusals"({ deps, options, print }) {
     const rows = await listRefusals(deps);
     if (options.json) {
       print(JSON.stringify(rows));
@@ -179,22 +181,28 @@ Object.assign(commands, {
     for (const r of rows) print(`${r.host}\t${r.code}\t${r.type}\t${r.count}\tlast ${r.lastAt.toISOString()}`);
     print(`${rows.length} kind${rows.length === 1 ? "" : "s"} of refusal.`);
   },
-  async "servers:list"(deps) {
+  async "servers:list"({ deps, print }) {
     const rows = await listBlockedServers(deps);
     for (const r of rows) print(`${r.host}\t${r.createdAt.toISOString()}\t${r.reason}`);
     print(`${rows.length} blocked server${rows.length === 1 ? "" : "s"}.`);
   },
 } satisfies Record<string, Command>);
 
-/**
- * Runs one command and answers the exit status.
- * @param extraChecks Consistency checks beyond the core ones, for the configured server; asked
- *   for only by the consistency check.
- */
-export async function runAdmin(
-  argv: string[],
-  extraChecks: (deps: Deps) => Promise<readonly ConsistencyCheck[]> = async () => [],
-): Promise<number> {
+/** Where a run writes: the process's stdout and stderr, or a test's buffers. */
+export interface AdminOutput {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const processOutput: AdminOutput = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+type ParsedLine = { command: Command; args: string[]; options: CommandRun["options"] };
+
+/** Parses a command line: the command to run, or the exit status of a usage error or of --help. */
+function parseLine(argv: string[], output: AdminOutput): ParsedLine | number {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -210,23 +218,76 @@ export async function runAdmin(
       },
     });
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${usage}`);
+    output.err(`${(error as Error).message}\n\n${usage}`);
     return 2;
   }
   const [name, ...args] = parsed.positionals;
   const command = name ? commands[name] : undefined;
   if (parsed.values.help || command == null) {
-    (command == null && name ? process.stderr : process.stdout).write(
-      name ? `Unknown command ${name}.\n\n${usage}` : usage,
-    );
+    const text = name && command == null ? `Unknown command ${name}.\n\n${usage}` : usage;
+    if (command == null && name) output.err(text);
+    else output.out(text);
     return parsed.values.help ? 0 : 2;
   }
+  return { command, args, options: parsed.values };
+}
+
+/** Runs a parsed command; usage and domain errors become their exit status and a message. */
+async function runParsed(
+  deps: Deps,
+  { command, args, options }: ParsedLine,
+  extraChecks: (deps: Deps) => Promise<readonly ConsistencyCheck[]>,
+  output: AdminOutput,
+): Promise<number> {
+  try {
+    const print = (line: string) => output.out(`${line}\n`);
+    return (await command({ deps, args, options, print, extraChecks: () => extraChecks(deps) })) ?? 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      output.err(`${error.message}\n\n${usage}`);
+      return 2;
+    }
+    if (error instanceof AppError) {
+      output.err(`${error.message} (${error.code})\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+/**
+ * Runs a command line on dependencies that are already set up (a test's database): the same
+ * commands, output and exit statuses as {@link runAdmin}, without opening the configured
+ * database.
+ */
+export async function runAdminOn(
+  deps: Deps,
+  argv: string[],
+  output: AdminOutput,
+  extraChecks: (deps: Deps) => Promise<readonly ConsistencyCheck[]> = async () => [],
+): Promise<number> {
+  const line = parseLine(argv, output);
+  return typeof line === "number" ? line : await runParsed(deps, line, extraChecks, output);
+}
+
+/**
+ * Runs one command on the configured database and answers the exit status.
+ * @param extraChecks Consistency checks beyond the core ones, for the configured server; asked
+ *   for only by the consistency check.
+ */
+export async function runAdmin(
+  argv: string[],
+  extraChecks: (deps: Deps) => Promise<readonly ConsistencyCheck[]> = async () => [],
+): Promise<number> {
+  const output = processOutput;
+  const line = parseLine(argv, output);
+  if (typeof line === "number") return line;
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
+      output.err(`${error.message}\n`);
       return 78;
     }
     throw error;
@@ -242,7 +303,7 @@ export async function runAdmin(
     });
   } catch (error) {
     if (!(error instanceof DataDirInUseError)) throw error;
-    process.stderr.write(`${error.message}\n`);
+    output.err(`${error.message}\n`);
     return 75;
   }
   try {
@@ -261,19 +322,7 @@ export async function runAdmin(
       sends: new SendBatcher(database.db),
       previews: new LinkPreviewer(),
     };
-    exitStatus = 0;
-    await command(deps, args, parsed.values, () => extraChecks(deps));
-    return exitStatus;
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`${error.message}\n\n${usage}`);
-      return 2;
-    }
-    if (error instanceof AppError) {
-      process.stderr.write(`${error.message} (${error.code})\n`);
-      return 1;
-    }
-    throw error;
+    return await runParsed(deps, line, extraChecks, output);
   } finally {
     await database.close();
   }

@@ -62,7 +62,8 @@ describe("an empty database", () => {
     } finally {
       await empty.close();
     }
-  });
+    // Every migration from nothing, on a fresh embedded database: seconds, far more on a busy machine.
+  }, 120_000);
 });
 
 // A regression test: the migration lock once took the only connection of a pool of one and

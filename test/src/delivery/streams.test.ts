@@ -56,10 +56,11 @@ describe("the outbox and its delivery streams", () => {
 
   it("hands a stream to one holder, and to another once the first stops renewing its lease", async () => {
     await queueActivities(database.db, [entry(1, [mastodon])], 1);
-    const first = await claimStreams(database.db, "a", 10, 300);
+    // A long first lease, so that however slow the machine, "b" asks while "a" holds it.
+    const first = await claimStreams(database.db, "a", 10, 10_000);
     expect(first.map((s) => s.inbox)).toEqual([mastodon]);
     expect(await claimStreams(database.db, "b", 10, 300)).toEqual([]);
-    // "a" renews and reports progress; then it dies.
+    // "a" renews for a short while and reports progress; then it dies.
     const held = await renewLeases(
       database.db,
       "a",
