@@ -129,8 +129,20 @@ export async function authenticate(
   return session.user;
 }
 
+const logoutListeners = new Set<() => void>();
+
+/**
+ * Called when the person logs out in this tab (not when a session merely ends), before the
+ * session is forgotten: what the account kept in this browser (drafts, unsent messages) goes.
+ */
+export function onLogout(listener: () => void): () => void {
+  logoutListeners.add(listener);
+  return () => logoutListeners.delete(listener);
+}
+
 /** Ends this session on the server and forgets the token. */
 export async function logout(): Promise<void> {
+  for (const listener of logoutListeners) listener();
   await withRefreshLock(async () => {
     await raw("POST", "/api/v1/auth/logout", {}, accessToken).catch(() => {});
   });

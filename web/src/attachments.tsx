@@ -10,6 +10,7 @@ import { ApiError, api, type Upload, upload } from "./api.ts";
 import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { isolate, Name, plain } from "./names.tsx";
+import { trackUpload } from "./outbox.ts";
 import { roomState, say } from "./store.ts";
 import type { Attachment, Message } from "./types.ts";
 import { Dialog } from "./ui.tsx";
@@ -70,6 +71,7 @@ export function addFiles(items: Signal<UploadItem[]>, files: Iterable<File>): vo
       items.value = items.peek().map((i) => (i.key === key ? { ...i, ...change } : i));
     };
     const running = upload<Attachment>("/attachments", file, (progress) => set({ progress }));
+    trackUpload(running.done);
     items.value = [
       ...items.peek(),
       { key, name: file.name || "file", size: file.size, progress: 0, state: "uploading", upload: running },

@@ -1,4 +1,8 @@
-/** The composer: text with mention and emoji completion, replies, edits, and files to send. */
+/**
+ * The composer: text with mention and emoji completion, replies, edits, and files to send.
+ * What is typed is kept as the room's draft (drafts.ts); past the length limit sending is
+ * blocked with the reason, and a long text can go as a file (composer-limits.tsx).
+ */
 import { type Signal, useComputed, useSignal } from "@preact/signals";
 import type { TargetedKeyboardEvent } from "preact";
 import { useEffect, useRef } from "preact/hooks";
@@ -11,11 +15,14 @@ import {
   completionKey,
   replaceBeforeCaret,
 } from "./completion.tsx";
+import { LengthNote, LongPasteOffer } from "./composer-limits.tsx";
+import { maxDraftLength, useDraft } from "./drafts.ts";
 import { emojiIndex, loadEmoji, rememberEmoji, skinTone } from "./emoji.ts";
 import { emojiText, type ShortcodeMatch } from "./emoji-index.ts";
 import { EmojiPicker } from "./emoji-picker.tsx";
 import { Icon } from "./icons.tsx";
 import { displayNameIn } from "./message.tsx";
+import { pasteTooLong, textAsFile, tooLong } from "./message-length.ts";
 import { isolate, lookalikesIn, memberName, Name, PersonName } from "./names.tsx";
 import { attempt, me, type RoomState, say, sendMessage } from "./store.ts";
 import type { Sig } from "./timeline.tsx";
@@ -42,6 +49,23 @@ export function Composer(props: {
   const replyTo = props.replyTo.value;
   const user = me.value;
   const localHost = user?.handle.split("@")[1] ?? location.host;
+  // A paste too long for a message, waiting for the choice to attach it as a file.
+  const longPaste = useSignal<string | null>(null);
+  const staged = uploads.value.flatMap((u) => (u.state === "done" && u.attachment ? [u.attachment] : []));
+  const draft = useDraft(room.id, text, { paused: editing != null, attachments: staged });
+
+  // The draft's files come back as uploaded chips.
+  useEffect(() => {
+    if (!draft?.attachments?.length || uploads.peek().length > 0) return;
+    uploads.value = draft.attachments.map((a) => ({
+      key: a.id,
+      name: a.name,
+      size: a.size ?? 0,
+      progress: 1,
+      state: "done",
+      attachment: a,
+    }));
+  }, []);
 
   // Start editing: the message's source goes into the box.
   useEffect(() => {
@@ -154,8 +178,16 @@ export function Composer(props: {
   const uploading = uploads.value.some((u) => u.state === "uploading");
   const ready = uploads.value.filter((u) => u.state === "done" && u.attachment);
 
+  /** Moves text too long for a message into a text file to send. */
+  function attachAsFile(content: string) {
+    addFiles(uploads, [textAsFile(content)]);
+    longPaste.value = null;
+  }
+
   async function submit() {
     const content = text.value;
+    // Never cleared: the reason shows under the box (LengthNote, an alert), and the text waits.
+    if (tooLong(content)) return;
     if (editing) {
       if (!content.trim()) return;
       await attempt(async () => {
@@ -280,11 +312,11 @@ export function Composer(props: {
           ref={area}
           rows={lines}
           value={text.value}
-          maxLength={10000}
+          maxLength={maxDraftLength}
           dir="auto"
           placeholder={`Message ${isolate(room.name)}`}
           aria-label={editing ? "Edit message" : `Message ${isolate(room.name)}`}
-          aria-describedby="composer-hint"
+          aria-describedby="composer-length composer-hint"
           {...comboboxAttributes(completion, active.value)}
           onInput={(e) => {
             text.value = e.currentTarget.value;
@@ -302,6 +334,12 @@ export function Composer(props: {
           onKeyDown={onKeyDown}
           onPaste={(e) => {
             const files = [...(e.clipboardData?.files ?? [])];
+            const pasted = e.clipboardData?.getData("text/plain") ?? "";
+            if (files.length === 0 && !editing && pasteTooLong(e.currentTarget, pasted)) {
+              e.preventDefault();
+              longPaste.value = pasted;
+              return;
+            }
             if (files.length === 0 || editing) return;
             e.preventDefault();
             addFiles(uploads, files);
@@ -321,11 +359,35 @@ export function Composer(props: {
         <button
           type="submit"
           class="primary send"
-          disabled={editing ? !text.value.trim() : uploading || (!text.value.trim() && ready.length === 0)}
+          disabled={
+            tooLong(text.value) != null ||
+            (editing ? !text.value.trim() : uploading || (!text.value.trim() && ready.length === 0))
+          }
         >
           {editing ? "Save" : "Send"}
         </button>
       </div>
+      {longPaste.value != null ? (
+        <LongPasteOffer
+          length={longPaste.value.length}
+          onAttach={() => attachAsFile(longPaste.peek() ?? "")}
+          onCancel={() => {
+            longPaste.value = null;
+          }}
+        />
+      ) : null}
+      <LengthNote
+        id="composer-length"
+        text={text.value}
+        onSendAsFile={
+          editing
+            ? undefined
+            : () => {
+                attachAsFile(text.peek());
+                text.value = "";
+              }
+        }
+      />
       <p id="composer-hint" class="composer-hint">
         Enter sends, Shift+Enter adds a line, ↑ edits your last message, :name suggests emoji. **bold**, _italic_,
         `code`, &gt; quote.

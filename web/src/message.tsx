@@ -8,6 +8,7 @@ import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { LinkCards } from "./link-cards.tsx";
 import { type LooksAlike, Name, PersonName, personText, plain, UserText } from "./names.tsx";
+import { editUnsent } from "./outbox.ts";
 import { attempt, discardSend, isHidden, me, retrySend } from "./store.ts";
 import type { Actor, Member, Message, PendingMessage, Room } from "./types.ts";
 import { Avatar, Dialog, formatDate, Time } from "./ui.tsx";
@@ -290,11 +291,18 @@ export function PendingItem(props: { pending: PendingMessage }) {
         {p.state === "failed" ? (
           <p class="send-failed" role="alert">
             {p.error}{" "}
-            <button type="button" class="link" onClick={() => retrySend(p)}>
-              Retry
-            </button>{" "}
+            {p.retryable === false ? (
+              // A refusal (too long, no longer a member…) would only come again: edit or delete.
+              <button type="button" class="link" onClick={() => editUnsent(p)}>
+                Edit
+              </button>
+            ) : (
+              <button type="button" class="link" onClick={() => retrySend(p)}>
+                Retry
+              </button>
+            )}{" "}
             <button type="button" class="link" onClick={() => discardSend(p)}>
-              Discard
+              {p.retryable === false ? "Delete" : "Discard"}
             </button>
           </p>
         ) : null}

@@ -5,6 +5,7 @@
 import { batch, signal } from "@preact/signals";
 import { ApiError, api } from "./api.ts";
 import { describeError } from "./errors.ts";
+import { failureOf, forgetSend, keepSend } from "./outbox-store.ts";
 import { say } from "./status.ts";
 import type { Attachment, Member, Message, PendingMessage, Pin } from "./types.ts";
 
@@ -245,8 +246,16 @@ function newTxnId(): string {
   return crypto.randomUUID();
 }
 
-/** Sends (or sends again, under its txnId) a pending message. */
+// Sends under way in this tab: one request at a time per message.
+const sending = new Set<string>();
+
+/**
+ * Sends (or sends again, under its txnId) a pending message. The outbox keeps it until the
+ * server has it; a failure that may pass is kept as retryable (the outbox sends it again).
+ */
 export async function deliver(pending: PendingMessage): Promise<void> {
+  if (sending.has(pending.txnId)) return;
+  sending.add(pending.txnId);
   const state = roomState(pending.roomId);
   const setPending = (change: Partial<PendingMessage> | null) => {
     state.pending.value = state.pending
@@ -261,6 +270,7 @@ export async function deliver(pending: PendingMessage): Promise<void> {
       ...(pending.attachments?.length ? { attachments: pending.attachments.map((a) => a.id) } : {}),
       ...(pending.threadRootId ? { threadRootId: pending.threadRootId, alsoInRoom: pending.alsoInRoom === true } : {}),
     });
+    void forgetSend(pending.txnId);
     if (message.pending) {
       // A room on another server numbers it; the stream brings it back (see upsert).
       const back = state.messages.peek().some((m) => m.id === message.id);
@@ -272,9 +282,13 @@ export async function deliver(pending: PendingMessage): Promise<void> {
       setPending(null);
     });
   } catch (error) {
-    const retryable =
-      error instanceof ApiError && (error.code === "network" || error.code === "rate_limited" || error.status >= 500);
-    setPending({ state: "failed", error: describeError(error), retryable });
+    const failure = failureOf(error);
+    setPending({ state: "failed", ...failure });
+    // Discarded meanwhile: nothing to keep.
+    const now = state.pending.peek().find((p) => p.txnId === pending.txnId);
+    if (now) void keepSend(now);
+  } finally {
+    sending.delete(pending.txnId);
   }
 }
 
@@ -306,7 +320,8 @@ export function sendMessage(
   };
   const state = roomState(roomId);
   state.pending.value = [...state.pending.peek(), pending];
-  void deliver(pending);
+  // Kept before it goes: a reload or a crash during the send loses nothing.
+  void keepSend(pending).then(() => deliver(pending));
 }
 
 /** Sends a failed message again under the same transaction id (the server never duplicates). */
@@ -315,6 +330,7 @@ export function retrySend(pending: PendingMessage): void {
 }
 
 export function discardSend(pending: PendingMessage): void {
+  void forgetSend(pending.txnId);
   const state = roomState(pending.roomId);
   state.pending.value = state.pending.peek().filter((p) => p.txnId !== pending.txnId);
 }

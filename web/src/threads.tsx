@@ -2,6 +2,7 @@
 import { signal, useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 import { api } from "./api.ts";
+import { threadScope, useDraft } from "./drafts.ts";
 import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { AuthorAvatar, displayNameIn, PendingItem } from "./message.tsx";
@@ -59,6 +60,7 @@ export function ThreadPanel(props: { room: Room; state: RoomState; rootId: strin
   const error = useSignal<string | null>(null);
   const text = useSignal("");
   const alsoInRoom = useSignal(false);
+  useDraft(threadScope(room.id, rootId), text);
   const area = useRef<HTMLTextAreaElement>(null);
   const list = useRef<HTMLOListElement>(null);
   const messages = state.messages.value;
@@ -133,6 +135,7 @@ export function ThreadPanel(props: { room: Room; state: RoomState; rootId: strin
         <textarea
           ref={area}
           rows={2}
+          value={text.value}
           dir="auto"
           maxLength={4000}
           aria-label="Reply in thread"
