@@ -118,8 +118,23 @@ describe("the composer keeps what is typed", () => {
     expect(await composer(page).inputValue()).toBe("");
     await reload();
     expect(await composer(page).inputValue()).toBe("");
-    await openRoom("Alpha");
-    await composer(page).fill("");
+
+    // A thread panel's composer keeps its own draft, apart from the room's.
+    const root = message(page, "something for Beta");
+    await root.hover();
+    await root.getByRole("button", { name: "Reply in thread" }).click();
+    const panel = page.getByRole("complementary", { name: "Thread" });
+    await panel.getByLabel("Reply in thread").fill("a thought for the thread");
+    await panel.getByRole("button", { name: "Close thread" }).click();
+    await reload();
+    expect(await composer(page).inputValue()).toBe("");
+    await root.hover();
+    await root.getByRole("button", { name: "Reply in thread" }).click();
+    expect(await panel.getByLabel("Reply in thread").inputValue()).toBe("a thought for the thread");
+    await panel.getByLabel("Reply in thread").press("Enter");
+    await panel.locator("li.message:not(.pending-message)").filter({ hasText: "a thought for the thread" }).waitFor();
+    expect(await panel.getByLabel("Reply in thread").inputValue()).toBe("");
+    await panel.getByRole("button", { name: "Close thread" }).click();
   });
 
   it("keeps a message sent while the server is unreachable across a reload, and delivers it once", async () => {

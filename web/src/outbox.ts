@@ -7,9 +7,12 @@
 import { batch } from "@preact/signals";
 import { onSession } from "./api.ts";
 import { restoreToDraft, threadScope } from "./drafts.ts";
-import { keptSends, retryDelay } from "./outbox-store.ts";
+import { forgetSend, keptSends, retryDelay } from "./outbox-store.ts";
 import { deliver, discardSend, roomState, roomStates } from "./room-state.ts";
 import type { PendingMessage } from "./types.ts";
+
+/** How long a message the server refused stays in the outbox for its writer to edit or delete. */
+const keepRefusedMs = 7 * 24 * 3600 * 1000;
 
 /** Uploads under way in any composer (the page warns before closing meanwhile). */
 let uploading = 0;
@@ -17,9 +20,11 @@ let uploading = 0;
 /** Counts an upload until it settles. */
 export function trackUpload(done: Promise<unknown>): void {
   uploading++;
-  void done.finally(() => {
+  // Not `finally`: its promise would reject again, unhandled, when the upload fails.
+  const settle = () => {
     uploading--;
-  });
+  };
+  done.then(settle, settle);
 }
 
 /** Every message of this tab not acknowledged by the server. */
@@ -33,11 +38,16 @@ export async function restoreOutbox(): Promise<void> {
   const go: PendingMessage[] = [];
   batch(() => {
     for (const { userId: _, ...entry } of kept) {
+      const refused = entry.state === "failed" && entry.retryable === false;
+      // A refusal nobody took back in a week (a room left since, say) is let go.
+      if (refused && Date.now() - Date.parse(entry.createdAt) > keepRefusedMs) {
+        void forgetSend(entry.txnId);
+        continue;
+      }
       const state = roomState(entry.roomId);
       if (state.pending.peek().some((p) => p.txnId === entry.txnId)) continue;
       // A message that can never go as it is waits for its writer; any other goes again.
-      const pending: PendingMessage =
-        entry.state === "failed" && entry.retryable === false ? entry : { ...entry, state: "sending" };
+      const pending: PendingMessage = refused ? entry : { ...entry, state: "sending" };
       state.pending.value = [...state.pending.peek(), pending];
       if (pending.state === "sending") go.push(pending);
     }
