@@ -173,6 +173,38 @@ describe("the composer keeps what is typed", () => {
     expect((await messagesOf(alpha)).filter((m) => m.content === "written on a train")).toHaveLength(1);
   });
 
+  it("keeps a file that could not be uploaded with its message, and sends both once the server is back", async () => {
+    await page.goto(`/rooms/${alpha}`);
+    await composer(page).waitFor();
+    const uploads = "**/api/v1/attachments";
+    await page.route(uploads, (route) => route.abort("internetdisconnected"));
+    await page.locator(".composer input[type=file]").setInputFiles({
+      name: "notes.txt",
+      mimeType: "text/plain",
+      buffer: Buffer.from("notes written offline\n"),
+    });
+    await page
+      .locator(".upload-chip.failed")
+      .filter({ hasText: "notes.txt" })
+      .getByText(/goes with the message later/)
+      .waitFor();
+    await composer(page).fill("with a file, offline");
+    await composer(page).press("Enter");
+    const unsent = page.locator("li.pending-message").filter({ hasText: "with a file, offline" });
+    await unsent.getByText("Not sent").waitFor();
+    expect(await unsent.getByText("notes.txt").count()).toBe(1);
+    expect(await page.locator(".upload-chip").count()).toBe(0);
+
+    expect(await reload()).toBe(true);
+    await unsent.getByText("notes.txt").waitFor();
+    await page.unroute(uploads);
+    await message(page, "with a file, offline").getByText("notes.txt").waitFor({ timeout: 40_000 });
+    const sent = (await messagesOf(alpha)).filter((m) => m.content === "with a file, offline");
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.attachments).toHaveLength(1);
+    expect(sent[0]?.attachments[0]).toMatchObject({ name: "notes.txt", size: 22 });
+  });
+
   it("offers to edit a message the server refused, instead of retrying it forever", async () => {
     let tries = 0;
     const sends = "**/api/v1/rooms/*/messages/*";

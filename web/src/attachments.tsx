@@ -27,6 +27,10 @@ export interface UploadItem {
   error?: string;
   attachment?: Attachment;
   upload?: Upload<Attachment>;
+  /** The file itself, until it is uploaded. */
+  file?: File;
+  /** Failed for want of the server (offline, 5xx): the outbox can take it and upload it later. */
+  offline?: boolean;
 }
 
 /** "1.2 MB", "340 KB", "12 bytes". */
@@ -74,13 +78,20 @@ export function addFiles(items: Signal<UploadItem[]>, files: Iterable<File>): vo
     trackUpload(running.done);
     items.value = [
       ...items.peek(),
-      { key, name: file.name || "file", size: file.size, progress: 0, state: "uploading", upload: running },
+      { key, name: file.name || "file", size: file.size, progress: 0, state: "uploading", upload: running, file },
     ];
     running.done.then(
-      (attachment) => set({ state: "done", progress: 1, attachment, upload: undefined }),
+      (attachment) => set({ state: "done", progress: 1, attachment, upload: undefined, file: undefined }),
       (error) => {
         if (error instanceof ApiError && error.code === "aborted") return;
-        set({ state: "failed", error: uploadError(error), upload: undefined });
+        const offline = error instanceof ApiError && (error.code === "network" || error.status >= 500);
+        const why = uploadError(error);
+        set({
+          state: "failed",
+          error: offline ? `${why} It goes with the message later.` : why,
+          upload: undefined,
+          offline,
+        });
       },
     );
   }

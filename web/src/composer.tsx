@@ -177,6 +177,8 @@ export function Composer(props: {
 
   const uploading = uploads.value.some((u) => u.state === "uploading");
   const ready = uploads.value.filter((u) => u.state === "done" && u.attachment);
+  // Files the server could not take (offline): the outbox keeps them and uploads them later.
+  const later = uploads.value.filter((u) => u.state === "failed" && u.offline && u.file);
 
   /** Moves text too long for a message into a text file to send. */
   function attachAsFile(content: string) {
@@ -199,14 +201,16 @@ export function Composer(props: {
       return;
     }
     if (uploading) return say("Wait for the uploads to finish.", true);
-    if (!content.trim() && ready.length === 0) return;
+    if (!content.trim() && ready.length === 0 && later.length === 0) return;
     sendMessage(
       room.id,
       content.trim() ? content : "",
       replyTo,
       ready.map((u) => u.attachment as NonNullable<UploadItem["attachment"]>),
+      undefined,
+      later.map((u) => u.file as File),
     );
-    uploads.value = uploads.value.filter((u) => u.state === "failed");
+    uploads.value = uploads.value.filter((u) => u.state === "failed" && !later.includes(u));
     text.value = "";
     props.replyTo.value = null;
     typing(false);
@@ -361,7 +365,9 @@ export function Composer(props: {
           class="primary send"
           disabled={
             tooLong(text.value) != null ||
-            (editing ? !text.value.trim() : uploading || (!text.value.trim() && ready.length === 0))
+            (editing
+              ? !text.value.trim()
+              : uploading || (!text.value.trim() && ready.length === 0 && later.length === 0))
           }
         >
           {editing ? "Save" : "Send"}

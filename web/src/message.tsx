@@ -276,10 +276,10 @@ export function PendingItem(props: { pending: PendingMessage }) {
           <span class="muted small">{p.state === "sending" ? "Sending…" : "Not sent"}</span>
         </div>
         {p.content ? <UserText class="content plain" text={p.content} /> : null}
-        {p.attachments?.length ? (
+        {p.attachments?.length || p.files?.length ? (
           <ul class="attachment-files">
-            {p.attachments.map((a) => (
-              <li key={a.id} class="attachment-file">
+            {[...(p.attachments ?? []), ...(p.files ?? [])].map((a, i) => (
+              <li key={"id" in a ? a.id : `file-${i}`} class="attachment-file">
                 <Icon name="file" size={18} /> <Name class="attachment-name" text={a.name} />
               </li>
             ))}

@@ -3,7 +3,7 @@
  * sending: stream events are applied to these by store.ts, each to the room it names.
  */
 import { batch, signal } from "@preact/signals";
-import { ApiError, api } from "./api.ts";
+import { ApiError, api, upload } from "./api.ts";
 import { describeError } from "./errors.ts";
 import { failureOf, forgetSend, keepSend } from "./outbox-store.ts";
 import { say } from "./status.ts";
@@ -263,11 +263,23 @@ export async function deliver(pending: PendingMessage): Promise<void> {
       .flatMap((p) => (p.txnId !== pending.txnId ? [p] : change ? [{ ...p, ...change }] : []));
   };
   setPending({ state: "sending", error: undefined });
+  let current = pending;
   try {
+    // Files kept while the server was away go up first, each kept as uploaded once it is.
+    for (const file of pending.files ?? []) {
+      const attachment = await upload<Attachment>("/attachments", new File([file.blob], file.name), () => {}).done;
+      current = {
+        ...current,
+        attachments: [...(current.attachments ?? []), attachment],
+        files: current.files?.filter((f) => f !== file),
+      };
+      setPending({ attachments: current.attachments, files: current.files });
+      void keepSend(current);
+    }
     const message = await api<Message>("PUT", `/rooms/${pending.roomId}/messages/${pending.txnId}`, {
       content: pending.content,
       ...(pending.replyTo ? { replyTo: pending.replyTo.id } : {}),
-      ...(pending.attachments?.length ? { attachments: pending.attachments.map((a) => a.id) } : {}),
+      ...(current.attachments?.length ? { attachments: current.attachments.map((a) => a.id) } : {}),
       ...(pending.threadRootId ? { threadRootId: pending.threadRootId, alsoInRoom: pending.alsoInRoom === true } : {}),
     });
     void forgetSend(pending.txnId);
@@ -292,13 +304,17 @@ export async function deliver(pending: PendingMessage): Promise<void> {
   }
 }
 
-/** Sends a message optimistically: it shows at once, and retries reuse its txnId. */
+/**
+ * Sends a message optimistically: it shows at once, and retries reuse its txnId. `files` are
+ * files that could not be uploaded yet (the server unreachable): they go up before the send.
+ */
 export function sendMessage(
   roomId: string,
   content: string,
   replyTo: Message | null,
   attachments: Attachment[] = [],
   thread?: { rootId: string; alsoInRoom: boolean },
+  files: File[] = [],
 ): void {
   const pending: PendingMessage = {
     txnId: newTxnId(),
@@ -315,6 +331,7 @@ export function sendMessage(
         }
       : null,
     ...(thread ? { threadRootId: thread.rootId, alsoInRoom: thread.alsoInRoom } : {}),
+    ...(files.length ? { files: files.map((f) => ({ name: f.name, size: f.size, blob: f })) } : {}),
     state: "sending",
     createdAt: new Date().toISOString(),
   };

@@ -164,6 +164,8 @@ export interface PendingMessage {
   content: string;
   replyTo: Message["replyTo"];
   attachments?: Attachment[];
+  /** Files not uploaded yet (the server was unreachable): the outbox uploads them before the send. */
+  files?: { name: string; size: number; blob: Blob }[];
   /** A reply in the thread under this message. */
   threadRootId?: string;
   alsoInRoom?: boolean;
