@@ -1,10 +1,19 @@
 import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { databaseIndependentTests } from "./test/helpers/database-passes.ts";
+
+const excluded = ["test/bench/**", "test/browser/**", "node_modules/**"];
+// On PostgreSQL, only the files that use the database the run targets: the others did the
+// same in the embedded pass (test/helpers/database-passes.ts).
+if (process.env.TEST_DATABASE_URL) {
+  excluded.push(...databaseIndependentTests(fileURLToPath(new URL(".", import.meta.url))));
+}
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    exclude: ["test/bench/**", "test/browser/**", "node_modules/**"],
+    exclude: excluded,
     globalSetup: ["test/helpers/global-setup.ts"],
     setupFiles: ["test/helpers/setup.ts"],
     pool: "forks",

@@ -1,7 +1,9 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { databaseIndependentTests } from "./helpers/database-passes.ts";
 
 // A fresh clone must pass its own tests with nothing beside it: CI tests a clone in an empty
 // directory, and a test that reads a sibling of the repository passes only on the machines that
@@ -112,5 +114,37 @@ describe("the repository is self-contained", () => {
     expect(outsidePaths(file, lines.join("\n"))).toEqual([]);
     // Only source is read for relative paths: prose may quote one, as long as it names no sibling.
     expect(outsidePaths(join(testDir, "README.md"), `see ${str(`${up}/${up}/${up}/x`)}`)).toEqual([]);
+  });
+});
+
+describe("the PostgreSQL pass", () => {
+  it("leaves out exactly the test files that never learn which database the run targets", () => {
+    const fake = mkdtempSync(join(tmpdir(), "fedchat-passes-"));
+    try {
+      const write = (path: string, text: string) => {
+        mkdirSync(dirname(join(fake, path)), { recursive: true });
+        writeFileSync(join(fake, path), text);
+      };
+      write("test/helpers/db.ts", "export async function createTestDatabase() {}\n");
+      write("test/helpers/pure.ts", 'import { other } from "./cycle.ts";\nexport const pure = 1;\n');
+      write("test/helpers/cycle.ts", 'import { pure } from "./pure.ts";\nexport const other = 2;\n');
+      write("test/api/uses-db.test.ts", 'import { x } from "../helpers/indirect.ts";\n');
+      write("test/helpers/indirect.ts", 'export { createTestDatabase } from "./db.ts";\n');
+      write("test/e2e/reads-env.test.ts", "if (process.env.TEST_DATABASE_URL) it();\n");
+      // Imports of the application are not followed: its code never reads the variable.
+      const application = ["..", "..", "src", "config.ts"].join("/");
+      write("src/config.ts", "process.env.TEST_DATABASE_URL;\n");
+      write("test/src/pure.test.ts", `import { pure } from "../helpers/pure.ts";\nimport "${application}";\n`);
+      write("test/src/missing-import.test.ts", 'import { gone } from "./gone.ts";\n');
+      expect(databaseIndependentTests(fake)).toEqual(["test/src/missing-import.test.ts", "test/src/pure.test.ts"]);
+    } finally {
+      rmSync(fake, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps every API test in both passes", () => {
+    const independent = databaseIndependentTests(root);
+    expect(independent.filter((file) => file.startsWith("test/api/"))).toEqual([]);
+    expect(independent).toContain("test/e2e/federation.test.ts");
   });
 });

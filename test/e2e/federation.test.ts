@@ -4,8 +4,8 @@ import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
 import { openDatabase } from "../../src/db/client.ts";
-import { png } from "../api/support.ts";
 import { preparedDataDir } from "../helpers/data-dir.ts";
+import { png } from "../helpers/images.ts";
 import { freePort, type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
 import {
   call,

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { afterEach, beforeEach, describe, expect, it, onTestFailed } from "vitest";
+import { testDatabaseKind } from "../helpers/db.ts";
 import { startTwoInstances, type TwoInstances, TwoInstancesError, type TwoInstancesOptions } from "../two-instances.ts";
 
 // The launcher behind `npm run two-instances`: two real server processes on loopback.
@@ -90,43 +91,47 @@ async function expectTwoWorkingInstances(instances: TwoInstances): Promise<void>
 }
 
 describe("startTwoInstances", () => {
-  it("starts two ready instances on embedded databases and stops them cleanly", { timeout: 120_000 }, async () => {
-    const instances = await start();
-    expect(instances.a.databaseUrl).toBeUndefined();
-    for (const instance of [instances.a, instances.b]) {
-      expect(existsSync(join(instance.dataDir, "pglite", "PG_VERSION")), `${instance.name} has its own database`).toBe(
-        true,
-      );
-    }
-    expect(instances.a.dataDir).not.toBe(instances.b.dataDir);
-    await expectTwoWorkingInstances(instances);
-  });
-
-  it("fails fast, stopping both, when an instance cannot start", { timeout: 120_000 }, async () => {
-    const [a, b] = await freePorts(2);
-    // Something else on b's port, hanging up on every connection.
-    const blocker = createServer((socket) => socket.destroy());
-    await new Promise<void>((resolve) => blocker.listen(b, "127.0.0.1", resolve));
-    try {
-      const started = Date.now();
-      const error = await start({ ports: { a, b } }).then(
-        (instances) => instances.stop().then(() => undefined),
-        (error: unknown) => error,
-      );
-      expect(error).toBeInstanceOf(TwoInstancesError);
-      expect((error as Error).message).toMatch(/Instance b .* exited with \d+ before it was ready/);
-      expect(Date.now() - started, "did not wait for the ready timeout").toBeLessThan(60_000);
-    } finally {
-      await new Promise((resolve) => blocker.close(resolve));
-    }
-    // Instance a was stopped too: its port is free again.
-    const probe = createServer();
-    await new Promise<void>((resolve, reject) => {
-      probe.once("error", reject);
-      probe.listen(a, "127.0.0.1", resolve);
+  // Embedded databases: in the embedded pass of the suite; PostgreSQL's test below in the other.
+  if (testDatabaseKind === "pglite")
+    it("starts two ready instances on embedded databases and stops them cleanly", { timeout: 120_000 }, async () => {
+      const instances = await start();
+      expect(instances.a.databaseUrl).toBeUndefined();
+      for (const instance of [instances.a, instances.b]) {
+        expect(
+          existsSync(join(instance.dataDir, "pglite", "PG_VERSION")),
+          `${instance.name} has its own database`,
+        ).toBe(true);
+      }
+      expect(instances.a.dataDir).not.toBe(instances.b.dataDir);
+      await expectTwoWorkingInstances(instances);
     });
-    await new Promise((resolve) => probe.close(resolve));
-  });
+
+  if (testDatabaseKind === "pglite")
+    it("fails fast, stopping both, when an instance cannot start", { timeout: 120_000 }, async () => {
+      const [a, b] = await freePorts(2);
+      // Something else on b's port, hanging up on every connection.
+      const blocker = createServer((socket) => socket.destroy());
+      await new Promise<void>((resolve) => blocker.listen(b, "127.0.0.1", resolve));
+      try {
+        const started = Date.now();
+        const error = await start({ ports: { a, b } }).then(
+          (instances) => instances.stop().then(() => undefined),
+          (error: unknown) => error,
+        );
+        expect(error).toBeInstanceOf(TwoInstancesError);
+        expect((error as Error).message).toMatch(/Instance b .* exited with \d+ before it was ready/);
+        expect(Date.now() - started, "did not wait for the ready timeout").toBeLessThan(60_000);
+      } finally {
+        await new Promise((resolve) => blocker.close(resolve));
+      }
+      // Instance a was stopped too: its port is free again.
+      const probe = createServer();
+      await new Promise<void>((resolve, reject) => {
+        probe.once("error", reject);
+        probe.listen(a, "127.0.0.1", resolve);
+      });
+      await new Promise((resolve) => probe.close(resolve));
+    });
 
   // Runs in the PostgreSQL pass of the suite (TEST_DATABASE_URL set).
   const adminUrl = process.env.TEST_DATABASE_URL;
