@@ -197,7 +197,7 @@ const attachmentFiles: ConsistencyCheck = {
       if (!hashes.has(name)) found.push(finding(this.name, path, "a file no attachment refers to", "delete the file"));
     }
     for (const path of await filesUnder(join(root, "previews"))) {
-      const name = path.slice(path.lastIndexOf("/") + 1).replace(/\.webp$/, "");
+      const name = path.slice(path.lastIndexOf("/") + 1).replace(/(\.still)?\.webp$/, "");
       if (!hashes.has(name)) found.push(finding(this.name, path, "a preview no attachment refers to", "delete it"));
     }
     const abandoned = await deps.db
@@ -240,11 +240,12 @@ const attachmentFiles: ConsistencyCheck = {
     }
     // Stray files: removed under the per-hash lock, only if still unreferenced.
     const stray = findings.filter((f) => f.subject.includes("/")).map((f) => f.subject);
-    const strayHashes = stray.map((p) => p.slice(p.lastIndexOf("/") + 1).replace(/\.webp$/, ""));
+    const strayHashes = stray.map((p) => p.slice(p.lastIndexOf("/") + 1).replace(/(\.still)?\.webp$/, ""));
     await removeUnreferencedFiles(deps, [...new Set([...released.map((r) => r.hash), ...strayHashes])]);
     // Files that are not named like a hash are not ours to lock: remove them directly.
     for (const path of stray) {
-      if (!/^[0-9a-f]{64}(\.webp)?$/.test(path.slice(path.lastIndexOf("/") + 1))) await unlink(path).catch(() => {});
+      if (!/^[0-9a-f]{64}((\.still)?\.webp)?$/.test(path.slice(path.lastIndexOf("/") + 1)))
+        await unlink(path).catch(() => {});
     }
   },
 };

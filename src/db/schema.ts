@@ -27,6 +27,7 @@ export * from "./schema-accounts.ts";
 export * from "./schema-federation.ts";
 export * from "./schema-previews.ts";
 export * from "./schema-rooms.ts";
+export * from "./schema-stickers.ts";
 export * from "./schema-stream.ts";
 
 /**
@@ -209,6 +210,13 @@ export const attachments = pgTable(
     height: integer("height"),
     /** Whether a preview was made (DATA_DIR/media/previews/<hash>.webp). */
     preview: boolean("preview").notNull().default(false),
+    /**
+     * An image with more than one frame (GIF, WebP): its preview is animated too, and a still
+     * of its first frame is kept beside it (DATA_DIR/media/previews/<hash>.still.webp).
+     */
+    animated: boolean("animated").notNull().default(false),
+    /** Sent as a sticker (src/stickers): clients show it large, without a bubble. */
+    sticker: boolean("sticker").notNull().default(false),
     /** Where a remote message's file comes from. */
     remoteUrl: text("remote_url"),
     /** Why a remote file was refused for good (an error code); it is not fetched again. */

@@ -23,6 +23,7 @@ import { inviteRoutes } from "../rooms/invite-routes.ts";
 import { memberRoutes } from "../rooms/member-routes.ts";
 import { roomRoutes } from "../rooms/routes.ts";
 import { searchRoutes } from "../search/routes.ts";
+import { stickerRoutes } from "../stickers/routes.ts";
 import type { Hub } from "../stream/hub.ts";
 import { streamRoutes } from "../stream/routes.ts";
 import { Api } from "./api.ts";
@@ -181,6 +182,7 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   notificationRoutes(api, app);
   previewRoutes(api, app);
   searchRoutes(api, app);
+  stickerRoutes(api, app);
   options.routes?.(app, api);
   if (options.web !== false) webRoutes(app, options.web);
   const openapi = JSON.stringify(api.document(deps.config.origin));

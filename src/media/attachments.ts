@@ -36,6 +36,10 @@ export interface AttachmentView {
   /** A signed download URL that expires. */
   readonly url: string;
   readonly previewUrl?: string;
+  /** An animated image: `previewUrl` animates, and this is its first frame (for reduced motion). */
+  readonly stillUrl?: string;
+  /** Sent as a sticker: shown large, without a bubble. */
+  readonly sticker?: true;
 }
 
 // Served inline (shown in the page): raster images, audio and video, which browsers render
@@ -101,6 +105,14 @@ export function attachmentPath(deps: Pick<Deps, "config">, hash: string): string
 /** Where the preview of the bytes with this SHA-256 lives. */
 export function previewPath(deps: Pick<Deps, "config">, hash: string): string {
   return mediaDir(deps, "previews", `${hash}.webp`);
+}
+
+/**
+ * Where the still (first frame) of an animated image's bytes with this SHA-256 lives: what
+ * clients show to people who ask for reduced motion.
+ */
+export function stillPath(deps: Pick<Deps, "config">, hash: string): string {
+  return mediaDir(deps, "previews", `${hash}.still.webp`);
 }
 
 /**
@@ -186,6 +198,8 @@ interface Prepared {
   readonly width: number | null;
   readonly height: number | null;
   readonly preview: Uint8Array | null;
+  /** The first frame of an animated image; null for a still one. */
+  readonly still: Uint8Array | null;
 }
 
 /**
@@ -202,12 +216,13 @@ async function prepare(deps: Deps, bytes: Uint8Array, name: string, declared: st
   const mediaType = await recognise(bytes, name, declared);
   const hashOf = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
   if (!(avatarMediaTypes as readonly string[]).includes(mediaType)) {
-    return { bytes, hash: hashOf(bytes), mediaType, width: null, height: null, preview: null };
+    return { bytes, hash: hashOf(bytes), mediaType, width: null, height: null, preview: null, still: null };
   }
   // The header says how big the image is; nothing is decoded before that passes.
   const image = await inspectImage(bytes, { maxBytes: deps.config.imageMaxBytes, ...imageLimits });
   const scrubbed = await scrubImage(bytes, image);
   const preview = await makePreview(scrubbed.bytes);
+  const still = (await isAnimated(scrubbed.bytes)) ? await makeStill(scrubbed.bytes) : null;
   return {
     bytes: scrubbed.bytes,
     hash: hashOf(scrubbed.bytes),
@@ -215,18 +230,57 @@ async function prepare(deps: Deps, bytes: Uint8Array, name: string, declared: st
     width: scrubbed.width,
     height: scrubbed.height,
     preview,
+    still,
   };
 }
 
 /**
+ * Whether an image has more than one frame (an animated GIF or WebP; libvips reads animated
+ * PNGs as one frame). Reads the header only.
+ */
+export async function isAnimated(bytes: Uint8Array): Promise<boolean> {
+  const sharp = await libvips();
+  const metadata = await sharp(bytes, { limitInputPixels: imageLimits.maxPixels })
+    .metadata()
+    .catch(() => undefined);
+  return (metadata?.pages ?? 1) > 1;
+}
+
+/**
+ * The first frame of an image as a WebP that fits in {@link previewSize} pixels: the still
+ * shown instead of an animation to people who prefer reduced motion.
+ * @throws {AppError} `unsupported_media_type` when the pixels cannot be decoded.
+ */
+export async function makeStill(bytes: Uint8Array): Promise<Uint8Array> {
+  try {
+    const sharp = await libvips();
+    return await sharp(bytes, { limitInputPixels: imageLimits.maxPixels, failOn: "error", pages: 1 })
+      .resize(previewSize, previewSize, { fit: "inside", withoutEnlargement: true })
+      .webp({ quality: 75 })
+      .toBuffer();
+  } catch (cause) {
+    throw new AppError("unsupported_media_type", "The image could not be decoded.", { cause });
+  }
+}
+
+/**
  * A WebP preview that fits in {@link previewSize} pixels, turned upright by its EXIF orientation.
+ * An animated GIF or WebP keeps every frame and its timing (an animated WebP preview): libvips
+ * reads only the first frame unless told otherwise, which used to freeze them.
  * Only call it on an image whose header {@link inspectImage} passed: libvips is told the same
- * pixel limit as a second guard, and JPEGs are shrunk while they are decoded.
+ * pixel limit as a second guard (for an animation, over all its frames), and JPEGs are shrunk
+ * while they are decoded.
  * @throws {AppError} `unsupported_media_type` when the pixels cannot be decoded.
  */
 export async function makePreview(bytes: Uint8Array): Promise<Uint8Array> {
   try {
     const sharp = await libvips();
+    if (await isAnimated(bytes)) {
+      return await sharp(bytes, { limitInputPixels: imageLimits.maxPixels, failOn: "error", animated: true })
+        .resize(previewSize, previewSize, { fit: "inside", withoutEnlargement: true })
+        .webp({ quality: 75 })
+        .toBuffer();
+    }
     return await sharp(bytes, { limitInputPixels: imageLimits.maxPixels, failOn: "error" })
       .rotate()
       .resize(previewSize, previewSize, { fit: "inside", withoutEnlargement: true })
@@ -250,7 +304,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Writes bytes under a temporary name and renames them into place, unless the file is there already. */
-async function place(path: string, bytes: Uint8Array): Promise<void> {
+export async function place(path: string, bytes: Uint8Array): Promise<void> {
   if (await exists(path)) return;
   await mkdir(join(path, ".."), { recursive: true });
   const temporary = `${path}.${randomUUID()}.part`;
@@ -262,14 +316,15 @@ async function place(path: string, bytes: Uint8Array): Promise<void> {
  * Stores an upload for its owner: the type from the bytes, images checked from the header and
  * given a preview, the bytes under their SHA-256, the quota checked under a lock on the owner.
  * Nothing is stored when anything is refused.
- * @param file The original name and the declared type (only compared with the bytes).
+ * @param file The original name and the declared type (only compared with the bytes), and
+ *   whether it is a sticker being sent (src/stickers).
  * @throws {AppError} `invalid_filename`, `payload_too_large`, `media_type_mismatch`,
  *   `unsupported_media_type`, `validation_failed`, `quota_exceeded`.
  */
 export async function storeAttachment(
   deps: Deps,
   ownerId: string,
-  file: { name: string; type: string; bytes: Uint8Array },
+  file: { name: string; type: string; bytes: Uint8Array; sticker?: boolean },
 ): Promise<Attachment> {
   const name = sanitizeFileName(file.name);
   const prepared = await prepare(deps, file.bytes, name, file.type);
@@ -299,14 +354,22 @@ export async function storeAttachment(
         width: prepared.width,
         height: prepared.height,
         preview: prepared.preview != null,
+        animated: prepared.still != null,
+        sticker: file.sticker ?? false,
       })
       .returning();
     if (row == null) throw new Error("The attachment row was not written.");
     // Inside the transaction and the hash lock: a failure here stores nothing.
-    await place(attachmentPath(deps, prepared.hash), prepared.bytes);
-    if (prepared.preview) await place(previewPath(deps, prepared.hash), prepared.preview);
+    await placePrepared(deps, prepared);
     return row;
   });
+}
+
+/** Writes a prepared file, its preview and its still into place. */
+async function placePrepared(deps: Deps, prepared: Prepared): Promise<void> {
+  await place(attachmentPath(deps, prepared.hash), prepared.bytes);
+  if (prepared.preview) await place(previewPath(deps, prepared.hash), prepared.preview);
+  if (prepared.still) await place(stillPath(deps, prepared.hash), prepared.still);
 }
 
 /**
@@ -329,6 +392,7 @@ export async function removeUnreferencedFiles(deps: Deps, hashes: readonly (stri
       if (used) return;
       await unlink(attachmentPath(deps, hash)).catch(() => {});
       await unlink(previewPath(deps, hash)).catch(() => {});
+      await unlink(stillPath(deps, hash)).catch(() => {});
       removed.push(hash);
     });
   }
@@ -397,6 +461,7 @@ async function fetchAndKeep(deps: Deps, row: Attachment, url: string): Promise<A
         width: prepared.width,
         height: prepared.height,
         preview: prepared.preview != null,
+        animated: prepared.still != null,
       })
       .where(and(eq(attachments.id, row.id), isNull(attachments.hash)))
       .returning();
@@ -406,8 +471,7 @@ async function fetchAndKeep(deps: Deps, row: Attachment, url: string): Promise<A
       if (current?.hash == null) throw new AppError("attachment_not_found", "No such attachment.");
       return current;
     }
-    await place(attachmentPath(deps, prepared.hash), prepared.bytes);
-    if (prepared.preview) await place(previewPath(deps, prepared.hash), prepared.preview);
+    await placePrepared(deps, prepared);
     return kept;
   });
 }

@@ -7,13 +7,20 @@ import { type Attachment, attachments, messages } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { accessRoom } from "../rooms/rooms.ts";
-import { type AttachmentView, attachmentPath, fetchRemote, previewPath, urlLifetimeSeconds } from "./attachments.ts";
+import {
+  type AttachmentView,
+  attachmentPath,
+  fetchRemote,
+  previewPath,
+  stillPath,
+  urlLifetimeSeconds,
+} from "./attachments.ts";
 import { avatarMediaTypes } from "./images.ts";
 
 // Serving attachments: signed URLs, the views that carry them, downloads, and remote files
 // fetched on first open.
 
-type Variant = "file" | "preview" | "federated";
+type Variant = "file" | "preview" | "still" | "federated";
 
 function signature(deps: Pick<Deps, "urlKey">, variant: Variant, id: string, expires: number): string {
   return createHmac("sha256", deps.urlKey).update(`${variant}:${id}:${expires}`).digest("base64url");
@@ -31,11 +38,11 @@ function expiry(now = Date.now()): number {
  */
 export function signedUrl(
   deps: Pick<Deps, "config" | "urlKey">,
-  variant: "file" | "preview",
+  variant: "file" | "preview" | "still",
   id: string,
   expires = expiry(),
 ): string {
-  const path = variant === "file" ? `/media/attachments/${id}` : `/media/attachments/${id}/preview`;
+  const path = variant === "file" ? `/media/attachments/${id}` : `/media/attachments/${id}/${variant}`;
   return `${deps.config.origin}${path}?expires=${expires}&signature=${signature(deps, variant, id, expires)}`;
 }
 
@@ -65,6 +72,8 @@ export function attachmentView(deps: Pick<Deps, "config" | "urlKey">, row: Attac
     ...(row.width != null && row.height != null ? { width: row.width, height: row.height } : {}),
     url: signedUrl(deps, "file", row.id, expires),
     ...(previewable(row) ? { previewUrl: signedUrl(deps, "preview", row.id, expires) } : {}),
+    ...(row.animated && row.hash != null ? { stillUrl: signedUrl(deps, "still", row.id, expires) } : {}),
+    ...(row.sticker ? { sticker: true as const } : {}),
   };
 }
 
@@ -105,7 +114,7 @@ export interface Download {
 }
 
 /**
- * Opens an attachment (or its preview) for a signed URL: an expiring one (our users), or a
+ * Opens an attachment (or its preview, or an animation's still) for a signed URL: an expiring one (our users), or a
  * sent attachment's {@link federatedUrl} (other servers; `expires` absent). A remote message's
  * file is fetched the first time, checked like an upload, and kept.
  * @throws {AppError} `forbidden` for a wrong signature, `link_expired`, `attachment_not_found`,
@@ -113,7 +122,7 @@ export interface Download {
  */
 export async function openDownload(
   deps: Deps,
-  variant: "file" | "preview",
+  variant: "file" | "preview" | "still",
   id: string,
   expires: number | undefined,
   given: string,
@@ -132,8 +141,14 @@ export async function openDownload(
   if (federated && (row.remoteUrl != null || (row.messageId == null && row.outboundId == null))) throw missing;
   if (row.hash == null) row = await fetchRemote(deps, row);
   if (variant === "preview" && !row.preview) throw missing;
+  if (variant === "still" && !row.animated) throw missing;
   const hash = row.hash as string;
-  const path = variant === "file" ? attachmentPath(deps, hash) : previewPath(deps, hash);
+  const path =
+    variant === "file"
+      ? attachmentPath(deps, hash)
+      : variant === "preview"
+        ? previewPath(deps, hash)
+        : stillPath(deps, hash);
   let size: number;
   try {
     size = (await stat(path)).size;

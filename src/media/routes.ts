@@ -19,7 +19,15 @@ export const attachmentSchema = z.object({
   width: z.number().optional(),
   height: z.number().optional(),
   url: z.string().describe("A signed download URL that expires after a few hours"),
-  previewUrl: z.string().optional().describe("A small WebP preview (images only), signed like `url`"),
+  previewUrl: z
+    .string()
+    .optional()
+    .describe("A small WebP preview (images only), signed like `url`; animated when the image is"),
+  stillUrl: z
+    .string()
+    .optional()
+    .describe("Animated images only: the first frame as a WebP, for people who prefer reduced motion"),
+  sticker: z.literal(true).optional().describe("Sent as a sticker: shown large, without a bubble"),
 });
 
 const idParams = z.object({ id: z.uuid({ error: "expected an attachment id" }) });
@@ -130,15 +138,24 @@ export function attachmentRoutes(api: Api, app: Hono<Env>, config: Config): void
     async (c, { params }) => c.json(attachmentView(c.var.deps, await getAttachment(c.var.deps, me(c), params.id))),
   );
 
-  for (const variant of ["file", "preview"] as const) {
+  const paths = {
+    file: "/media/attachments/:id",
+    preview: "/media/attachments/:id/preview",
+    still: "/media/attachments/:id/still",
+  } as const;
+  const summaries = {
+    file: "Download an attachment (signed URL)",
+    preview: "An image attachment's preview (signed URL); animated for an animated image",
+    still: "An animated image's first frame (signed URL), for reduced motion",
+  } as const;
+  for (const variant of ["file", "preview", "still"] as const) {
     api.route(
       app,
       {
         method: "get",
-        path: variant === "file" ? "/media/attachments/:id" : "/media/attachments/:id/preview",
+        path: paths[variant],
         tag: "attachments",
-        summary:
-          variant === "file" ? "Download an attachment (signed URL)" : "An image attachment's preview (signed URL)",
+        summary: summaries[variant],
         params: idParams,
         query: signedQuery,
         responses: { 200: { description: "The bytes" } },
@@ -146,8 +163,8 @@ export function attachmentRoutes(api: Api, app: Hono<Env>, config: Config): void
       },
       async (c, { params, query }) => {
         const download = await openDownload(c.var.deps, variant, params.id, query.expires, query.signature);
-        const inline = variant === "preview" || servedInline(download.mediaType);
-        const name = variant === "preview" ? `${download.attachment.name}.preview.webp` : download.attachment.name;
+        const inline = variant !== "file" || servedInline(download.mediaType);
+        const name = variant === "file" ? download.attachment.name : `${download.attachment.name}.${variant}.webp`;
         const seconds = download.expires == null ? 3600 : Math.max(0, download.expires - Math.floor(Date.now() / 1000));
         return c.body(download.body, 200, {
           "Content-Type": download.mediaType === "text/plain" ? "text/plain; charset=utf-8" : download.mediaType,

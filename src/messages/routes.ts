@@ -26,7 +26,8 @@ const content = z
   .max(maxMessageLength, `expected at most ${maxMessageLength} characters`)
   .refine((v) => v.trim().length > 0, "expected some text");
 export const messageId = z.uuid({ error: "expected a message id" });
-const txnParams = z.object({
+/** A room and the client's transaction id of a send. */
+export const txnParams = z.object({
   roomId,
   txnId: z
     .string()
@@ -109,6 +110,10 @@ export const messageSchema = z.object({
   deletedAt: z.string().nullable(),
   createdAt: z.string(),
   pending: z.literal(true).optional().describe("Sent to a room on another server that has not numbered it yet"),
+  sticker: z
+    .literal(true)
+    .optional()
+    .describe("A sticker: its one image attachment is shown large, without a bubble (sent with the stickers API)"),
 });
 
 /** Mounts the message, reaction and read-marker endpoints. */

@@ -54,6 +54,8 @@ export interface MessageView {
   readonly createdAt: string;
   /** Sent to a room on another server, which has not numbered it yet (`seq` is 0 meanwhile). */
   readonly pending?: true;
+  /** A sticker: one image attachment sent from a sticker pack, shown large without a bubble. */
+  readonly sticker?: true;
 }
 
 /** The ActivityPub IRI of a local message. */
@@ -192,5 +194,6 @@ export function toView(
     editedAt: message.editedAt?.toISOString() ?? null,
     deletedAt: message.deletedAt?.toISOString() ?? null,
     createdAt: message.createdAt.toISOString(),
+    ...(files.length === 1 && files[0]?.sticker ? { sticker: true as const } : {}),
   };
 }

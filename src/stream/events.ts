@@ -21,7 +21,8 @@ export type EventType =
   | "room.notifications"
   | "notification"
   | "contact.updated"
-  | "block.updated";
+  | "block.updated"
+  | "stickers.updated";
 
 /** One event to append: for a room's members, or (with `actorId` and no room) for one actor. */
 export interface NewEvent {
