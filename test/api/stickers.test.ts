@@ -4,6 +4,7 @@ import { sql } from "drizzle-orm";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setRole } from "../../src/accounts/admin.ts";
+import { animatedGif } from "../helpers/animated.ts";
 import { createTestInstance, type TestInstance } from "../helpers/instance.ts";
 import { apiClient, type Client, expectProblem, jpeg1x1, openStream, png, rows } from "./support.ts";
 
@@ -40,22 +41,10 @@ interface Message {
 
 let t: TestInstance;
 const { signUp, call, ok } = apiClient(() => t);
-let animatedGif: Uint8Array;
+let partyGif: Uint8Array;
 let alice: Client;
 let bob: Client;
 let admin: Client;
-
-/** An animated GIF of `frames` frames (each a different colour), made by libvips. */
-async function animated(frames: number, size = 64): Promise<Uint8Array> {
-  const strip = Buffer.concat(
-    Array.from({ length: frames }, (_, i) => Buffer.alloc(size * size * 3, i % 2 ? 0x20 : 0xd0)),
-  );
-  return new Uint8Array(
-    await sharp(strip, { raw: { width: size, height: size * frames, channels: 3, pageHeight: size } })
-      .gif({ loop: 0, delay: Array(frames).fill(100) })
-      .toBuffer(),
-  );
-}
 
 function uploadSticker(who: Client, packId: string, bytes: Uint8Array, name: string, emoji?: string) {
   const form = new FormData();
@@ -104,7 +93,7 @@ async function counts() {
 
 beforeAll(async () => {
   t = await createTestInstance({ RATE_LIMIT_FACTOR: "1000" });
-  animatedGif = await animated(4);
+  partyGif = await animatedGif(4, 64);
   alice = await signUp("alice");
   bob = await signUp("bob");
   admin = await signUp("root");
@@ -245,7 +234,7 @@ describe("server packs", () => {
     const [made] = await bobStream.take(1);
     expect(made).toMatchObject({ type: "stickers.updated", data: { packId: official.id, pack: { name: "Official" } } });
 
-    const added = await ok<Sticker>(await uploadSticker(admin, official.id, animatedGif, "Party", "🎉"), 201);
+    const added = await ok<Sticker>(await uploadSticker(admin, official.id, partyGif, "Party", "🎉"), 201);
     const [filled] = await bobStream.take(1);
     expect(filled?.data).toMatchObject({ pack: { stickers: [{ id: added.id }] } });
 
@@ -289,7 +278,7 @@ describe("server packs", () => {
 describe("animated images", () => {
   it("keep their animation in previews and get a still first frame", async () => {
     const mine = await pack(alice, "Moving");
-    const added = await ok<Sticker>(await uploadSticker(alice, mine.id, animatedGif, "Blink"), 201);
+    const added = await ok<Sticker>(await uploadSticker(alice, mine.id, partyGif, "Blink"), 201);
     expect(added.stillUrl).toBeDefined();
     const still = await t.request(new URL(added.stillUrl as string).pathname);
     expect(still.status).toBe(200);
@@ -316,7 +305,7 @@ describe("animated images", () => {
 
   it("an animated GIF uploaded as an attachment gets an animated preview and a still", async () => {
     const form = new FormData();
-    form.append("file", new File([new Uint8Array(await animated(3, 500))], "dance.gif", { type: "image/gif" }));
+    form.append("file", new File([new Uint8Array(await animatedGif(3, 500))], "dance.gif", { type: "image/gif" }));
     const res = await t.request("/api/v1/attachments", { method: "POST", headers: alice.headers, body: form });
     const upload = await ok<{ previewUrl: string; stillUrl?: string }>(res, 201);
     const preview = await t.request(new URL(upload.previewUrl).pathname + new URL(upload.previewUrl).search);

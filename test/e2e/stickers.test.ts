@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import sharp from "sharp";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
 import { png } from "../api/support.ts";
+import { animatedGif } from "../helpers/animated.ts";
 import { preparedDataDir } from "../helpers/data-dir.ts";
 import { freePort, type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
 import { call, eventually, ok, register, type User } from "../helpers/stream.ts";
@@ -28,15 +29,6 @@ interface Room {
   id: string;
   handle: string;
   membership: string;
-}
-
-async function animatedGif(frames: number, size: number): Promise<Uint8Array> {
-  const strip = Buffer.concat(Array.from({ length: frames }, (_, i) => Buffer.alloc(size * size * 3, 40 + i * 60)));
-  return new Uint8Array(
-    await sharp(strip, { raw: { width: size, height: size * frames, channels: 3, pageHeight: size } })
-      .gif({ loop: 0, delay: Array(frames).fill(80) })
-      .toBuffer(),
-  );
 }
 
 describe("stickers between two servers", { timeout: 120_000 }, () => {

@@ -195,9 +195,15 @@ export interface Upload<T> {
 /**
  * Sends a file as multipart `file` with upload progress (fetch cannot report it, so this
  * uses XMLHttpRequest); a 401 leads to one refresh and one retry, as for `api`.
+ * @param fields Text fields sent along with the file (a sticker's name).
  * @throws {ApiError} from `done`, with the problem's code (`aborted` when stopped).
  */
-export function upload<T = unknown>(path: string, file: File, onProgress: (fraction: number) => void): Upload<T> {
+export function upload<T = unknown>(
+  path: string,
+  file: File,
+  onProgress: (fraction: number) => void,
+  fields: Readonly<Record<string, string>> = {},
+): Upload<T> {
   let xhr: XMLHttpRequest | null = null;
   let aborted = false;
   const once = () =>
@@ -220,6 +226,7 @@ export function upload<T = unknown>(path: string, file: File, onProgress: (fract
       request.onabort = () => reject(new ApiError("aborted", "Upload cancelled."));
       const form = new FormData();
       form.append("file", file, file.name);
+      for (const [name, value] of Object.entries(fields)) form.append(name, value);
       request.send(form);
     });
   const done = (async () => {

@@ -9,6 +9,7 @@ import { useRef, useState } from "preact/hooks";
 import { ApiError, api, type Upload, upload } from "./api.ts";
 import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
+import { MotionImage } from "./motion.tsx";
 import { isolate, Name, plain } from "./names.tsx";
 import { trackUpload } from "./outbox.ts";
 import { roomState, say } from "./store.ts";
@@ -210,9 +211,10 @@ export function AttachmentList(props: { message: Message }) {
                       <Name text={a.name} />: the image could not be loaded
                     </span>
                   ) : (
-                    <img
+                    <MotionImage
                       key={renewed[a.id] ? "renewed" : "first"}
                       src={a.previewUrl ?? a.url}
+                      still={a.stillUrl}
                       alt={plain(a.name)}
                       loading="lazy"
                       width={a.width ? Math.round(a.width * scale) : undefined}
@@ -259,7 +261,7 @@ export function AttachmentList(props: { message: Message }) {
       ) : null}
       {viewing ? (
         <Dialog title={<Name text={viewing.name} />} onClose={() => setOpen(null)} wide>
-          <img class="attachment-full" src={viewing.url} alt={plain(viewing.name)} />
+          <MotionImage class="attachment-full" src={viewing.url} still={viewing.stillUrl} alt={plain(viewing.name)} />
           <p>
             <a href={viewing.url} download={plain(viewing.name)}>
               Download

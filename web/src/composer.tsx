@@ -24,6 +24,7 @@ import { Icon } from "./icons.tsx";
 import { displayNameIn } from "./message.tsx";
 import { pasteTooLong, textAsFile, tooLong } from "./message-length.ts";
 import { isolate, lookalikesIn, memberName, Name, PersonName } from "./names.tsx";
+import { StickerButton } from "./sticker-entry.tsx";
 import { attempt, me, type RoomState, say, sendMessage } from "./store.ts";
 import type { Sig } from "./timeline.tsx";
 import type { Member, Message, Room } from "./types.ts";
@@ -360,6 +361,7 @@ export function Composer(props: {
         >
           <Icon name="smile" />
         </button>
+        {editing ? null : <StickerButton roomId={room.id} returnFocus={() => area.current} />}
         <button
           type="submit"
           class="primary send"

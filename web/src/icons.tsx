@@ -18,6 +18,7 @@ const paths = {
   pin: "M12 17v5M9 3h6l-1 7 4 3v2H6v-2l4-3z",
   thread: "M21 12a8 8 0 0 1-11.6 7.1L4 21l1.9-5.4A8 8 0 1 1 21 12zM8 10h8M8 14h5",
   file: "M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8zM14 2v6h6",
+  sticker: "M21 13V5a2 2 0 0 0-2-2H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h8zM21 13h-6a2 2 0 0 0-2 2v6M8 9h.01M14 9h.01",
 } as const;
 
 export type IconName = keyof typeof paths;

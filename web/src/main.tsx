@@ -12,6 +12,7 @@ import { SearchPage } from "./search.tsx";
 import { UserSettings } from "./settings.tsx";
 import { Sidebar } from "./sidebar.tsx";
 import { ContactsPage, NotificationsPage } from "./social.tsx";
+import { StickersPage } from "./sticker-entry.tsx";
 import {
   activeRoomId,
   authState,
@@ -189,6 +190,7 @@ const routes: [string, (params: Record<string, string>) => JSX.Element][] = [
   ["/join", () => <JoinRemote />],
   ["/dm", () => <NewDirect />],
   ["/settings", () => <UserSettings />],
+  ["/settings/stickers", () => <StickersPage />],
   ["/notifications", () => <NotificationsPage />],
   ["/contacts", () => <ContactsPage />],
   ["/search", () => <SearchPage />],

@@ -9,6 +9,7 @@ import { Icon } from "./icons.tsx";
 import { LinkCards } from "./link-cards.tsx";
 import { type LooksAlike, Name, PersonName, personText, plain, UserText } from "./names.tsx";
 import { editUnsent } from "./outbox.ts";
+import { StickerMessage } from "./sticker-entry.tsx";
 import { attempt, discardSend, isHidden, me, retrySend } from "./store.ts";
 import type { Actor, Member, Message, PendingMessage, Room } from "./types.ts";
 import { Avatar, Dialog, formatDate, Time } from "./ui.tsx";
@@ -128,7 +129,7 @@ export function MessageItem(props: {
   return (
     <li
       id={`msg-${message.id}`}
-      class={`message${props.continued ? " continued" : ""}${props.highlighted ? " highlighted" : ""}${mentioned ? " mentioned" : ""}`}
+      class={`message${props.continued ? " continued" : ""}${props.highlighted ? " highlighted" : ""}${mentioned ? " mentioned" : ""}${message.sticker ? " sticker-message" : ""}`}
       tabIndex={-1}
       aria-label={`${personText(author, plain)}, ${new Date(message.createdAt).toLocaleString()}`}
     >
@@ -169,7 +170,7 @@ export function MessageItem(props: {
           // (src/messages/markdown.ts); it is the only markup the client ever inserts.
           <div class="content" dir="auto" dangerouslySetInnerHTML={{ __html: message.html }} />
         )}
-        {!deleted ? <AttachmentList message={message} /> : null}
+        {deleted ? null : message.sticker ? <StickerMessage message={message} /> : <AttachmentList message={message} />}
         {!deleted ? <LinkCards message={message} room={room} mine={props.mine} /> : null}
         {revealed ? (
           <button type="button" class="link small" onClick={() => setRevealed(false)}>

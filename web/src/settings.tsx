@@ -25,6 +25,9 @@ export function UserSettings() {
         </a>
         <h1 id="settings-title">Settings</h1>
       </header>
+      <p>
+        <a href="/settings/stickers">Sticker packs</a>
+      </p>
       <Profile user={user} />
       <Appearance />
       <Sessions />

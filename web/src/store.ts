@@ -20,6 +20,7 @@ import { loadRooms, rooms, roomsLoaded, updateRoom } from "./room-list.ts";
 import { deliver, presence, roomState, roomStates } from "./room-state.ts";
 import { navigate } from "./router.ts";
 import { attempt, say } from "./status.ts";
+import { applyStickerEvent, reloadStickerPacks } from "./sticker-state.ts";
 import { Stream } from "./stream.ts";
 import type {
   Actor,
@@ -286,6 +287,10 @@ function applyEvent(event: StreamEvent): void {
       blocked.value = next;
       return;
     }
+    case "stickers.updated": {
+      applyStickerEvent(data);
+      return;
+    }
     case "presence": {
       if (typeof data.actorId !== "string" || (data.status !== "online" && data.status !== "offline")) return;
       presence.value = { ...presence.peek(), [data.actorId]: data.status };
@@ -357,6 +362,7 @@ export const stream = new Stream({
     void loadNotifications();
     void loadBlocks();
     void loadContacts();
+    reloadStickerPacks();
     for (const state of roomStates.values()) {
       const wasLoaded = state.loaded.peek();
       const hadMembers = state.members.peek() != null;

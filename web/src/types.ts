@@ -104,6 +104,8 @@ export interface Message {
   editedAt: string | null;
   /** Sent to a room on another server that has not numbered it yet (seq is 0 meanwhile). */
   pending?: true;
+  /** A sticker: its one image is shown large, without a frame. */
+  sticker?: true;
   deletedAt: string | null;
   createdAt: string;
 }
@@ -136,7 +138,11 @@ export interface Attachment {
   height?: number;
   /** Signed; expires after a few hours (ask `GET /attachments/:id` for a fresh one). */
   url: string;
+  /** Animated when the image is. */
   previewUrl?: string;
+  /** Animated images: the first frame, for people who prefer reduced motion. */
+  stillUrl?: string;
+  sticker?: true;
 }
 
 export interface AppNotification {
