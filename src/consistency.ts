@@ -5,6 +5,7 @@ import { queryRows } from "./db/client.ts";
 import { attachments, roomMembers, rooms } from "./db/schema.ts";
 import type { Deps } from "./deps.ts";
 import { attachmentPath, makePreview, previewPath, removeUnreferencedFiles } from "./media/attachments.ts";
+import { stickerFiles } from "./stickers/consistency.ts";
 
 /** One thing that disagrees: what it is, and what `--fix` does about it. */
 export interface Finding {
@@ -257,6 +258,7 @@ export const coreChecks: readonly ConsistencyCheck[] = [
   ownerlessRooms,
   sequences,
   attachmentFiles,
+  stickerFiles,
 ];
 
 /**

@@ -352,12 +352,13 @@ export async function usableSticker(deps: Deps, viewer: Viewer, stickerId: strin
   return row.sticker;
 }
 
-async function lockImage(tx: DatabaseLike, hash: string): Promise<void> {
+/** Takes a sticker image's lock until the transaction ends: storing and removing it never interleave. */
+export async function lockImage(tx: DatabaseLike, hash: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`sticker:${hash}`}, 0))`);
 }
 
 /** Removes the images of deleted stickers that no remaining sticker uses, under each image's lock. */
-async function removeUnusedImages(deps: Deps, gone: readonly Sticker[]): Promise<void> {
+export async function removeUnusedImages(deps: Deps, gone: readonly Sticker[]): Promise<void> {
   const seen = new Set<string>();
   for (const sticker of gone) {
     if (seen.has(sticker.hash)) continue;

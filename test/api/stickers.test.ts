@@ -1,9 +1,11 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setRole } from "../../src/accounts/admin.ts";
+import { checkConsistency } from "../../src/consistency.ts";
+import { stickerFiles as stickerFileCheck } from "../../src/stickers/consistency.ts";
 import { animatedGif } from "../helpers/animated.ts";
 import { createTestInstance, type TestInstance } from "../helpers/instance.ts";
 import { apiClient, type Client, expectProblem, jpeg1x1, openStream, png, rows } from "./support.ts";
@@ -206,7 +208,7 @@ describe("personal packs", () => {
     const sent = await ok<Message>(await call("PUT", `/rooms/${roomId}/stickers/d1`, dave, { sticker: added.id }), 201);
     await ok(await call("DELETE", `/sticker-packs/${mine.id}`, dave), 204);
     expect(stickerFiles()).not.toContain(file);
-    expect(await packsOf(dave)).toEqual((await packsOf(dave)).filter((p) => p.kind === "server"));
+    expect((await packsOf(dave)).filter((p) => p.kind === "personal")).toEqual([]);
     const still = await ok<Message>(await call("GET", `/rooms/${roomId}/messages/${sent.id}`, dave));
     expect(still).toMatchObject({ sticker: true });
     const download = await t.request(
@@ -272,6 +274,25 @@ describe("server packs", () => {
     expect(next?.data).toMatchObject({ pack: { name: "Later", kind: "server" } });
     await frankStream.close();
     await erinStream.close();
+  });
+});
+
+describe("consistency", () => {
+  it("deletes stickers whose image is gone and files no sticker uses", async () => {
+    const gina = await signUp("gina");
+    const mine = await pack(gina, "Fragile");
+    const kept = await ok<Sticker>(await uploadSticker(gina, mine.id, png(10, 10, { seed: 21 }), "Kept"), 201);
+    const lost = await ok<Sticker>(await uploadSticker(gina, mine.id, png(10, 10, { seed: 22 }), "Lost"), 201);
+    const dir = join(t.config.dataDir, "media", "stickers");
+    rmSync(join(dir, new URL(lost.url).pathname.split("/").pop() as string));
+    const stray = `${"ab".repeat(32)}.png`;
+    writeFileSync(join(dir, stray), "stray");
+    const { found, remaining } = await checkConsistency(t.deps, { fix: true, checks: [stickerFileCheck] });
+    expect(found.map((f) => f.subject).sort()).toEqual([lost.id, stray].sort());
+    expect(remaining).toEqual([]);
+    expect(stickerFiles()).not.toContain(stray);
+    const left = (await packsOf(gina)).find((p) => p.id === mine.id);
+    expect(left?.stickers.map((s) => s.id)).toEqual([kept.id]);
   });
 });
 

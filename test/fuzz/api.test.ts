@@ -16,6 +16,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { maxInputDepth } from "../../src/http/api.ts";
 import { nestedDeeperThan } from "../../src/json.ts";
+import { png } from "../api/support.ts";
 import {
   anyBytes,
   anyContentType,
@@ -107,7 +108,19 @@ beforeAll(async () => {
     body: form.body,
   });
   expect(upload.status, upload.text).toBe(201);
+  const pack = await api<{ id: string }>(server, me, "POST", "/api/v1/sticker-packs", { name: "Fuzz" }, 201);
+  const stickerForm = new FormData();
+  stickerForm.append("file", new File([new Uint8Array(png(8, 8))], "s.png"));
+  stickerForm.append("name", "Dot");
+  const sticker = await fetch(`${server.url}/api/v1/sticker-packs/${pack.id}/stickers`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${me.token}` },
+    body: stickerForm,
+  });
+  expect(sticker.status).toBe(201);
   Object.assign(fixture, {
+    packId: pack.id,
+    stickerId: ((await sticker.json()) as { id: string }).id,
     roomId: room.id,
     messageId: message.id,
     rootId: message.id,
