@@ -103,6 +103,11 @@ describe("stickers in two browsers", () => {
     expect(new URL(olives.src).pathname).toMatch(/\/preview$/);
     expect(new URL(maxs.src).pathname).toMatch(/\/still$/);
     expect((await mine.boundingBox())?.width).toBeGreaterThanOrEqual(90);
+    // A sticker is not text: it has no Edit action, and ↑ in the empty composer skips it.
+    const stickerMessage = olive.page.locator(".messages li.sticker-message");
+    await stickerMessage.hover();
+    await stickerMessage.getByRole("button", { name: "Add reaction" }).waitFor();
+    expect(await stickerMessage.getByRole("button", { name: "Edit" }).count()).toBe(0);
     await olive.page.screenshot({ path: screenshotPath("stickers-desktop") });
     await max.page.screenshot({ path: screenshotPath("stickers-phone") });
 

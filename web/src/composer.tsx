@@ -230,7 +230,9 @@ export function Composer(props: {
       e.preventDefault();
       void submit();
     } else if (e.key === "ArrowUp" && text.value === "" && !editing) {
-      const mine = [...state.messages.peek()].reverse().find((m) => m.author?.id === user?.id && !m.deletedAt);
+      const mine = [...state.messages.peek()]
+        .reverse()
+        .find((m) => m.author?.id === user?.id && !m.deletedAt && !m.sticker);
       if (mine) {
         e.preventDefault();
         props.replyTo.value = null;

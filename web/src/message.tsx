@@ -232,7 +232,7 @@ export function MessageItem(props: {
           >
             <Icon name="thread" size={16} />
           </button>
-          {props.mine ? (
+          {props.mine && !message.sticker ? (
             <button type="button" class="icon-button small" aria-label="Edit" title="Edit" onClick={props.onEdit}>
               <Icon name="edit" size={16} />
             </button>
