@@ -173,27 +173,33 @@ async function lockPack(tx: DatabaseLike, viewer: Viewer, packId: string): Promi
 }
 
 /**
- * Tells those who see a pack that it changed: its owner's sessions, or every local user's for
- * a server pack (one event each; packs change seldom). `pack` null means it was deleted.
+ * Tells those who see a pack that it changed. Its owner's sessions get the pack itself (`pack`
+ * null once deleted). A server pack's change goes to every local user, one event each (the log
+ * has no broadcast address; packs change seldom), so it stays small: `{ packId, kind: "server",
+ * deleted }`, and clients that hold the packs load them again.
  */
 async function announce(deps: Deps, tx: DatabaseLike, pack: StickerPack, deleted = false): Promise<void> {
-  let data: unknown = { packId: pack.id, pack: null };
+  if (pack.ownerId == null) {
+    const everyone = await tx.select({ id: users.id }).from(users).where(isNull(users.suspendedAt));
+    const data = { packId: pack.id, kind: "server", deleted };
+    await appendEvents(
+      tx,
+      everyone.map((u) => ({ type: "stickers.updated" as const, actorId: u.id, data })),
+    );
+    return;
+  }
+  let view: PackView | null = null;
   if (!deleted) {
     const list = await tx
       .select()
       .from(stickers)
       .where(eq(stickers.packId, pack.id))
       .orderBy(asc(stickers.createdAt), asc(stickers.id));
-    data = { packId: pack.id, pack: packView(deps, pack, list) };
+    view = packView(deps, pack, list);
   }
-  const recipients =
-    pack.ownerId != null
-      ? [pack.ownerId]
-      : (await tx.select({ id: users.id }).from(users).where(isNull(users.suspendedAt))).map((u) => u.id);
-  await appendEvents(
-    tx,
-    recipients.map((actorId) => ({ type: "stickers.updated" as const, actorId, data })),
-  );
+  await appendEvents(tx, [
+    { type: "stickers.updated", actorId: pack.ownerId, data: { packId: pack.id, kind: "personal", pack: view } },
+  ]);
 }
 
 /**

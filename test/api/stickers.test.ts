@@ -234,11 +234,16 @@ describe("server packs", () => {
     const official = await pack(admin, "Official", true);
     expect(official.kind).toBe("server");
     const [made] = await bobStream.take(1);
-    expect(made).toMatchObject({ type: "stickers.updated", data: { packId: official.id, pack: { name: "Official" } } });
+    // Everyone gets a small event naming the pack, and reads it with the list.
+    expect(made).toMatchObject({
+      type: "stickers.updated",
+      data: { packId: official.id, kind: "server", deleted: false },
+    });
 
     const added = await ok<Sticker>(await uploadSticker(admin, official.id, partyGif, "Party", "🎉"), 201);
     const [filled] = await bobStream.take(1);
-    expect(filled?.data).toMatchObject({ pack: { stickers: [{ id: added.id }] } });
+    expect(filled?.data).toEqual({ packId: official.id, kind: "server", deleted: false });
+    expect((await packsOf(bob)).find((p) => p.id === official.id)?.stickers.map((s) => s.id)).toEqual([added.id]);
 
     const refusedBefore = await counts();
     await expectProblem(await uploadSticker(alice, official.id, png(8, 8), "Mine"), 403, "admin_only");
@@ -267,11 +272,14 @@ describe("server packs", () => {
     expect((await erinStream.take(1))[0]?.type).toBe("ready");
     const mine = await pack(erin, "Erin's");
     const [told] = await erinStream.take(1);
-    expect(told).toMatchObject({ type: "stickers.updated", data: { packId: mine.id } });
+    expect(told).toMatchObject({
+      type: "stickers.updated",
+      data: { packId: mine.id, kind: "personal", pack: { name: "Erin's" } },
+    });
     // Frank hears of a server pack made after, and of nothing before it.
     await pack(admin, "Later", true);
     const [next] = await frankStream.take(1);
-    expect(next?.data).toMatchObject({ pack: { name: "Later", kind: "server" } });
+    expect(next?.data).toMatchObject({ kind: "server", deleted: false });
     await frankStream.close();
     await erinStream.close();
   });

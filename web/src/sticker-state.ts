@@ -56,10 +56,17 @@ function ordered(list: StickerPack[]): StickerPack[] {
   return list.sort((a, b) => rank(a) - rank(b) || a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
 }
 
-/** Applies a `stickers.updated` event: `{ packId, pack }`, `pack` null once deleted. */
+/**
+ * Applies a `stickers.updated` event: a personal pack comes with it (`pack`, null once
+ * deleted); a server pack's change only names the pack, and the packs are loaded again.
+ */
 export function applyStickerEvent(data: Record<string, unknown>): void {
   const list = stickerPacks.peek();
   if (list == null || typeof data.packId !== "string") return;
+  if (data.kind === "server") {
+    reloadStickerPacks();
+    return;
+  }
   const pack = data.pack as StickerPack | null;
   const others = list.filter((p) => p.id !== data.packId);
   stickerPacks.value = pack ? ordered([...others, pack]) : others;
