@@ -15,7 +15,7 @@ const serverPaths = /^\/(api|media|\.well-known|nodeinfo|healthz|readyz|problems
  * browsers too: an unknown address is not found rather than an empty client.
  */
 export const clientPages =
-  /^\/(|rooms\/[^/]+|rooms\/[^/]+\/settings|users\/[^/]+|invite\/[^/]+|directory|new|join|dm|settings|notifications|contacts|search|login|register)$/;
+  /^\/(|rooms\/[^/]+|rooms\/[^/]+\/settings|users\/[^/]+|invite\/[^/]+|directory|new|join|dm|settings|settings\/stickers|notifications|contacts|search|login|register)$/;
 
 const mediaTypes: Readonly<Record<string, string>> = {
   ".html": "text/html; charset=utf-8",

@@ -1,5 +1,8 @@
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { png } from "../api/support.ts";
 import { animatedGif } from "../helpers/animated.ts";
 import {
   createRoom,
@@ -16,6 +19,7 @@ const server = new TestServer();
 let browser: Browser;
 let olive: Awaited<ReturnType<typeof newUserPage>>;
 let max: Awaited<ReturnType<typeof newUserPage>>;
+let roomId: string;
 
 beforeAll(async () => {
   await server.start();
@@ -37,7 +41,7 @@ describe("stickers in two browsers", () => {
   it("makes a personal pack, uploads a sticker, sends it from the picker, and the other user sees it", async () => {
     await register(olive.page, "olive", "Olive Oyl");
     await register(max.page, "max", "Max Power");
-    const roomId = await createRoom(olive.page, "Sticker room", "public");
+    roomId = await createRoom(olive.page, "Sticker room", "public");
     await max.page.goto(`/rooms/${roomId}`);
     await max.page.getByRole("button", { name: "Join room" }).click();
 
@@ -119,5 +123,44 @@ describe("stickers in two browsers", () => {
     await max.page.keyboard.press("Escape");
     expect(olive.seen.errors).toEqual([]);
     expect(max.seen.errors).toEqual([]);
+  });
+  it("lets an admin make a server pack that everyone's picker shows", async () => {
+    // The operator makes Olive an admin from the command line, which needs the server stopped
+    // (the embedded database belongs to one process).
+    await server.stop();
+    const run = spawnSync(
+      process.execPath,
+      [fileURLToPath(new URL("../../federation/admin.ts", import.meta.url)), "users:role", "olive", "admin"],
+      { env: { PATH: process.env.PATH ?? "", DATA_DIR: server.dataDir }, encoding: "utf8", timeout: 60_000 },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    await server.start();
+
+    await olive.page.goto("/settings/stickers");
+    const section = olive.page.getByRole("region", { name: "Server packs" });
+    await section.getByLabel("New server pack").fill("House");
+    await section.getByRole("button", { name: "Create pack" }).click();
+    const house = olive.page.getByRole("region", { name: "Pack House" });
+    await house.getByLabel("Add a sticker").setInputFiles({
+      name: "dot.png",
+      mimeType: "image/png",
+      buffer: Buffer.from(png(64, 64, { seed: 4 })),
+    });
+    await house.getByLabel("Sticker name").fill("Dot");
+    await house.getByRole("button", { name: "Upload" }).click();
+    await house.getByRole("img", { name: "Dot" }).waitFor();
+    await olive.page.screenshot({ path: screenshotPath("stickers-server-pack-desktop") });
+
+    // Max, not an admin, sees the server pack in his picker and cannot change it.
+    await max.page.goto("/settings/stickers");
+    await max.page.getByRole("region", { name: "Server packs" }).getByRole("img", { name: "Dot" }).waitFor();
+    expect(await max.page.getByRole("button", { name: "Create pack" }).count()).toBe(1);
+    await max.page.goto(`/rooms/${roomId}`);
+    await max.page.getByRole("button", { name: "Send a sticker" }).click();
+    const picker = max.page.getByRole("dialog", { name: "Send a sticker" });
+    await picker.getByRole("tab", { name: "House" }).waitFor();
+    await picker.getByRole("button", { name: "Send sticker Dot" }).click();
+    await olive.page.goto(`/rooms/${roomId}`);
+    await olive.page.locator(".messages li.sticker-message").getByRole("img", { name: "Sticker: Dot" }).waitFor();
   });
 });

@@ -36,6 +36,7 @@ describe("serving the web client", () => {
       "/rooms/0192c0de-0000-7000-8000-000000000000",
       "/invite/abcdefghijklmnop",
       "/settings",
+      "/settings/stickers",
       "/notifications",
       "/contacts",
     ]) {
