@@ -38,6 +38,8 @@ export const errorCodes = {
   invalid_filename: { status: 422, title: "The file name is not acceptable" },
   media_type_mismatch: { status: 415, title: "The file's bytes do not match its name or declared type" },
   attachment_not_found: { status: 404, title: "No such attachment" },
+  emoji_not_found: { status: 404, title: "No such custom emoji" },
+  shortcode_taken: { status: 409, title: "Another custom emoji has this shortcode" },
   link_expired: { status: 410, title: "This link has expired; ask for a fresh one" },
   notification_not_found: { status: 404, title: "No such notification" },
   contact_request_not_found: { status: 404, title: "No such contact request" },

@@ -24,6 +24,7 @@ import { actors } from "./schema-accounts.ts";
 import { rooms } from "./schema-rooms.ts";
 
 export * from "./schema-accounts.ts";
+export * from "./schema-emoji.ts";
 export * from "./schema-federation.ts";
 export * from "./schema-previews.ts";
 export * from "./schema-rooms.ts";

@@ -11,6 +11,7 @@ import { contactRoutes } from "../contacts/routes.ts";
 import { databaseUnavailable, isDatabaseUnavailable } from "../db/errors.ts";
 import type { Session } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
+import { emojiRoutes } from "../emoji/routes.ts";
 import { AppError, codeForStatus, errorCodes, isErrorCode } from "../errors.ts";
 import { logger } from "../log.ts";
 import { attachmentRoutes } from "../media/routes.ts";
@@ -183,6 +184,7 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   previewRoutes(api, app);
   searchRoutes(api, app);
   stickerRoutes(api, app);
+  emojiRoutes(api, app);
   options.routes?.(app, api);
   if (options.web !== false) webRoutes(app, options.web);
   const openapi = JSON.stringify(api.document(deps.config.origin));

@@ -8,13 +8,17 @@
  */
 
 const rgiEmoji = /^\p{RGI_Emoji}$/v;
-const shortcode = /^:([a-zA-Z0-9_+-]{1,64}):$/;
+// `:name:`, or `:name@host:` for another server's emoji (Misskey's form; the host may have a port).
+const shortcode = /^:([a-zA-Z0-9_+-]{1,64})(?:@([a-z0-9.-]{1,253}(?::[0-9]{1,5})?))?:$/;
 const variationSelector16 = "\uFE0F";
 /** Longer than any RGI emoji (the longest are about 35 UTF-16 units); saves regex work. */
 const maxEmojiLength = 64;
 
-/** A reaction: a Unicode emoji, or a custom emoji by its shortcode (without colons). */
-export type ReactionKey = { kind: "unicode"; emoji: string } | { kind: "custom"; shortcode: string };
+/**
+ * A reaction: a Unicode emoji, or a custom emoji by its shortcode (without colons) and, for
+ * another server's, that server's host.
+ */
+export type ReactionKey = { kind: "unicode"; emoji: string } | { kind: "custom"; shortcode: string; host?: string };
 
 /**
  * Whether a string is exactly one fully-qualified RGI emoji (`👍`, `👍🏽`, `1️⃣`, `🇫🇷`,
@@ -31,7 +35,8 @@ export function isEmoji(value: string): boolean {
  * Reads a reaction key, such as the `:emoji` path segment (already percent-decoded) or a
  * reaction's content from another server.
  *
- * `:name:` (name of 1–64 of `a-zA-Z0-9_+-`) is a custom emoji. Anything else must be one
+ * `:name:` (name of 1–64 of `a-zA-Z0-9_+-`) is a custom emoji, `:name@host:` another
+ * server's (lowercase host, optional port). Anything else must be one
  * emoji: it is put in NFC, and an emoji that arrives without its variation selector (`❤`, as
  * several fediverse servers send it) or with a needless one (`😀` followed by U+FE0F) is
  * given its fully-qualified form, so that one reaction always has one key.
@@ -41,7 +46,11 @@ export function isEmoji(value: string): boolean {
  */
 export function parseReactionKey(value: string): ReactionKey | undefined {
   const custom = shortcode.exec(value);
-  if (custom?.[1] != null) return { kind: "custom", shortcode: custom[1] };
+  if (custom?.[1] != null) {
+    return custom[2]
+      ? { kind: "custom", shortcode: custom[1], host: custom[2] }
+      : { kind: "custom", shortcode: custom[1] };
+  }
   if (value.length === 0 || value.length > maxEmojiLength) return undefined;
   const normalized = value.normalize("NFC");
   for (const candidate of qualifiedForms(normalized)) {
@@ -57,4 +66,10 @@ function qualifiedForms(value: string): string[] {
   const first = String.fromCodePoint(bare.codePointAt(0) ?? 0);
   const withSelector = `${first}${variationSelector16}${bare.slice(first.length)}`;
   return [value, bare, withSelector];
+}
+
+/** A reaction's key as stored: the emoji itself, `:name:` or `:name@host:`. */
+export function reactionKeyText(key: ReactionKey): string {
+  if (key.kind === "unicode") return key.emoji;
+  return key.host ? `:${key.shortcode}@${key.host}:` : `:${key.shortcode}:`;
 }

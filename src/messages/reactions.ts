@@ -1,11 +1,12 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import { type Message, reactions, tombstones } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
+import { knownReactionKey, reactionEmojiUrls } from "../emoji/usage.ts";
 import { AppError } from "../errors.ts";
 import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
 import { accessRoom, remote } from "../rooms/rooms.ts";
 import { appendEvents } from "../stream/events.ts";
-import { parseReactionKey } from "./emoji.ts";
+import { parseReactionKey, reactionKeyText } from "./emoji.ts";
 import { messageIn } from "./messages.ts";
 import { messageUrl } from "./views.ts";
 
@@ -17,7 +18,7 @@ export function reactionKey(value: string): string {
       details: [{ path: "emoji", message: "expected one emoji or a :shortcode:" }],
     });
   }
-  return parsed.kind === "unicode" ? parsed.emoji : `:${parsed.shortcode}:`;
+  return reactionKeyText(parsed);
 }
 
 /** Adds or removes the caller's reaction; adding twice or removing a missing one is a no-op. */
@@ -32,6 +33,11 @@ export async function react(
   const { room } = await accessRoom(deps, roomId, actorId);
   const message = await messageIn(deps, roomId, messageId);
   if (message.deletedAt) throw new AppError("conflict", "A deleted message takes no reactions.");
+  if (on && !(await knownReactionKey(deps, key))) {
+    throw new AppError("validation_failed", `No emoji ${key} is known here.`, {
+      details: [{ path: "emoji", message: "unknown custom emoji" }],
+    });
+  }
   if (room.iri != null) {
     await remote(deps).sendToRoom(actorId, room, {
       type: "react",
@@ -58,7 +64,13 @@ export async function react(
       {
         type: on ? "reaction.added" : "reaction.removed",
         roomId,
-        data: { messageId, seq: message.seq, emoji: key, actor: profile ?? null },
+        data: {
+          messageId,
+          seq: message.seq,
+          emoji: key,
+          ...(await emojiUrlOf({ ...deps, db: tx }, key)),
+          actor: profile ?? null,
+        },
       },
     ]);
   });
@@ -82,7 +94,11 @@ export async function reactionDetails(deps: Deps, actorId: string, roomId: strin
     const profile = profiles.get(row.actorId);
     if (profile) byKey.set(row.key, [...(byKey.get(row.key) ?? []), profile]);
   }
-  return [...byKey].map(([emoji, actors]) => ({ emoji, count: actors.length, actors }));
+  const urls = await reactionEmojiUrls(deps, [...byKey.keys()]);
+  return [...byKey].map(([emoji, actors]) => {
+    const url = urls.get(emoji);
+    return { emoji, ...(url ? { url } : {}), count: actors.length, actors };
+  });
 }
 
 /**
@@ -129,10 +145,23 @@ export async function applyRemoteReaction(
       {
         type: on ? "reaction.added" : "reaction.removed",
         roomId: message.roomId,
-        data: { messageId: message.id, seq: message.seq, emoji: key, actor: profile ?? null },
+        data: {
+          messageId: message.id,
+          seq: message.seq,
+          emoji: key,
+          ...(await emojiUrlOf({ ...deps, db: tx }, key)),
+          actor: profile ?? null,
+        },
         activity: relay ? activity : null,
       },
     ]);
     return true;
   });
+}
+
+/** A custom emoji reaction's image, for its event: `{ url }`, or nothing. */
+async function emojiUrlOf(deps: Deps, key: string): Promise<{ url?: string }> {
+  if (!key.startsWith(":")) return {};
+  const url = (await reactionEmojiUrls(deps, [key])).get(key);
+  return url ? { url } : {};
 }

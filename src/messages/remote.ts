@@ -21,7 +21,7 @@ import { membership } from "../rooms/rooms.ts";
 import { appendEvents } from "../stream/events.ts";
 import { snippet } from "./markdown.ts";
 import { recordMentions, tombstoneMessage } from "./messages.ts";
-import { oneView, toView } from "./views.ts";
+import { oneView, textEmojis, toView } from "./views.ts";
 
 /** A message from another server, checked and sanitised by the federation layer. */
 export interface RemoteNote {
@@ -132,7 +132,10 @@ export async function storeRemoteMessage(
       : tombstone
         ? []
         : await addRemoteAttachments(tx, note.authorId, message.id, note.attachments);
-    const view = toView(deps, message, profiles, reply, [], files);
+    const view = {
+      ...toView(deps, message, profiles, reply, [], files),
+      emojis: await textEmojis({ ...deps, db: tx }, message, profiles),
+    };
     await appendEvents(tx, [
       { type: "message.created", roomId, data: { message: view }, activity: seq == null ? note.activity : null },
     ]);

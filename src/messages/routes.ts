@@ -86,7 +86,17 @@ export const messageSchema = z.object({
       deleted: z.boolean(),
     })
     .nullable(),
-  reactions: z.array(z.object({ emoji: z.string(), count: z.number(), me: z.boolean() })),
+  reactions: z.array(
+    z.object({
+      emoji: z.string().describe("A Unicode emoji, `:blob:` (this server's) or `:blob@host:` (another server's)"),
+      count: z.number(),
+      me: z.boolean(),
+      url: z.string().optional().describe("A custom emoji's image, served from here"),
+    }),
+  ),
+  emojis: z
+    .array(z.object({ shortcode: z.string(), url: z.string() }))
+    .describe("Custom emoji the text names (its author's server's), each `:shortcode:` shown as its image"),
   threadRootId: z
     .string()
     .nullable()

@@ -21,7 +21,7 @@ import { checkAccess, remote } from "../rooms/rooms.ts";
 import { snippet } from "./markdown.ts";
 import { render } from "./messages.ts";
 import type { PreparedSend } from "./send-batch.ts";
-import { type MessageView, messageUrl, oneView, toView } from "./views.ts";
+import { type MessageView, messageUrl, oneView, textEmojis, toView } from "./views.ts";
 
 const replied = alias(messages, "replied");
 const threadRoot = alias(messages, "thread_root");
@@ -198,7 +198,10 @@ export async function sendMessage(
     deletedBy: null,
     previewsRemovedAt: null,
   };
-  const { seq: _unnumbered, ...view } = toView(deps, message, profiles, reply, [], files);
+  const { seq: _unnumbered, ...view } = {
+    ...toView(deps, message, profiles, reply, [], files),
+    emojis: await textEmojis(deps, message, profiles),
+  };
   const send: PreparedSend = {
     id: message.id,
     roomId,
@@ -312,5 +315,6 @@ async function sendToRemoteRoom(
     [],
     await outboundAttachments(deps.db, row.id),
   );
-  return { message: { ...message, pending: true }, created: inserted != null };
+  const emojis = await textEmojis(deps, { ...row, authorId: actorId }, profiles);
+  return { message: { ...message, emojis, pending: true }, created: inserted != null };
 }

@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Attachment, blocks, type Message, messages, reactions } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
+import { emojiInTexts, reactionEmojiUrls, type UsedEmoji } from "../emoji/usage.ts";
 import type { AttachmentView } from "../media/attachments.ts";
 import { attachmentsOf } from "../media/carried.ts";
 import { attachmentView } from "../media/downloads.ts";
@@ -30,7 +31,10 @@ export interface MessageView {
   readonly content: string;
   readonly html: string;
   readonly replyTo: { id: string; seq: number; author: ActorProfile | null; snippet: string; deleted: boolean } | null;
-  readonly reactions: { emoji: string; count: number; me: boolean }[];
+  /** `url`: the image of a custom emoji known here (`:blob:` ours, `:blob@host:` another server's). */
+  readonly reactions: { emoji: string; count: number; me: boolean; url?: string }[];
+  /** The custom emoji the text names that are known here (the author's server's), as Mastodon's `emojis`. */
+  readonly emojis: UsedEmoji[];
   /** The root of the thread this message replies in; null on the main timeline. */
   readonly threadRootId: string | null;
   /** A thread reply also shown on the main timeline. */
@@ -103,9 +107,14 @@ export async function messageViews(
     .groupBy(reactions.messageId, reactions.key)
     .orderBy(sql`min(${reactions.createdAt})`);
   const reactionsOf = new Map<string, MessageView["reactions"]>();
+  const reactionUrls = await reactionEmojiUrls(
+    deps,
+    counts.map((row) => row.key),
+  );
   for (const row of counts) {
     const entry = reactionsOf.get(row.messageId) ?? [];
-    entry.push({ emoji: row.key, count: row.count, me: Boolean(row.me) });
+    const url = reactionUrls.get(row.key);
+    entry.push({ emoji: row.key, count: row.count, me: Boolean(row.me), ...(url ? { url } : {}) });
     reactionsOf.set(row.messageId, entry);
   }
   const files = await attachmentsOf(
@@ -113,6 +122,10 @@ export async function messageViews(
     list.map((m) => m.id),
   );
   const cards = await previewCards(deps, list, viewerId);
+  const emojis = await emojiInTexts(
+    deps,
+    list.map((m) => ({ id: m.id, host: authorHost(deps, profiles.get(m.authorId)), text: m.content })),
+  );
   const authors = [...new Set(list.map((m) => m.authorId))];
   const blocked = viewerId
     ? new Set(
@@ -134,9 +147,26 @@ export async function messageViews(
       files.get(m.id) ?? [],
       summaries.get(m.id),
     );
-    const withCards = { ...view, previews: cards.get(m.id) ?? [] };
+    const withCards = { ...view, previews: cards.get(m.id) ?? [], emojis: emojis.get(m.id) ?? [] };
     return viewerId ? { ...withCards, hidden: blocked.has(m.authorId) } : withCards;
   });
+}
+
+/** The host of an author's server, or null for one of ours. */
+function authorHost(deps: Deps, author: ActorProfile | undefined): string | null {
+  if (author == null) return null;
+  const host = new URL(author.url).host;
+  return host === new URL(deps.config.origin).host ? null : host;
+}
+
+/** The custom emoji one message's text names (for the views made without {@link messageViews}). */
+export async function textEmojis(
+  deps: Deps,
+  message: Pick<Message, "id" | "authorId" | "content">,
+  profiles: Map<string, ActorProfile>,
+): Promise<UsedEmoji[]> {
+  const host = authorHost(deps, profiles.get(message.authorId));
+  return (await emojiInTexts(deps, [{ id: message.id, host, text: message.content }])).get(message.id) ?? [];
 }
 
 export async function oneView(deps: Deps, message: Message, viewerId: string | null): Promise<MessageView> {
@@ -191,6 +221,7 @@ export function toView(
       : null,
     attachments: files.map((file) => attachmentView(deps, file)),
     previews: [],
+    emojis: [],
     editedAt: message.editedAt?.toISOString() ?? null,
     deletedAt: message.deletedAt?.toISOString() ?? null,
     createdAt: message.createdAt.toISOString(),

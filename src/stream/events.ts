@@ -22,9 +22,13 @@ export type EventType =
   | "notification"
   | "contact.updated"
   | "block.updated"
-  | "stickers.updated";
+  | "stickers.updated"
+  | "emoji.updated";
 
-/** One event to append: for a room's members, or (with `actorId` and no room) for one actor. */
+/**
+ * One event to append: for a room's members, (with `actorId` and no room) for one actor, or
+ * (with neither) for every connected client (`emoji.updated`).
+ */
 export interface NewEvent {
   readonly type: EventType;
   readonly roomId?: string | null;

@@ -319,6 +319,11 @@ export class Hub {
       text ??= serialize(row, data);
       this.#write(connection, row.position, text);
     };
+    if (row.roomId == null && row.actorId == null) {
+      // For everyone (the server's emoji changed).
+      for (const set of this.#byActor.values()) for (const connection of set) write(connection);
+      return;
+    }
     if (row.roomId == null) {
       const recipients = this.#byActor.get(row.actorId ?? "");
       if (recipients == null) return;

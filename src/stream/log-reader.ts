@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, lte, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import type { DatabaseLike } from "../db/client.ts";
 import { events, streamPosition } from "../db/schema.ts";
 
@@ -85,6 +85,7 @@ export async function eventsForReplay(
         or(
           range.rooms.length ? inArray(events.roomId, [...range.rooms]) : sql`false`,
           eq(events.actorId, range.actorId),
+          and(isNull(events.roomId), isNull(events.actorId)),
         ),
       ),
     )

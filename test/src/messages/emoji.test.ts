@@ -75,6 +75,13 @@ describe("parseReactionKey", () => {
   });
 
   it.each([
+    [":blobcat@remote.example:", "blobcat", "remote.example"],
+    [":blob_2@127.0.0.1:8080:", "blob_2", "127.0.0.1:8080"],
+  ])("reads %j as another server's custom emoji (Misskey's form)", (value, shortcode, host) => {
+    expect(parseReactionKey(value)).toEqual({ kind: "custom", shortcode, host });
+  });
+
+  it.each([
     ["empty", ""],
     ["text", "like"],
     ["a digit", "1"],
@@ -87,7 +94,9 @@ describe("parseReactionKey", () => {
     ["one colon", ":smile"],
     ["a shortcode with a dot", ":a.b:"],
     ["a shortcode with a space", ":a b:"],
-    ["a shortcode with a host", ":blobcat@remote.example:"],
+    ["a shortcode with an uppercase host", ":blobcat@Remote.example:"],
+    ["a shortcode with an empty host", ":blobcat@:"],
+    ["a shortcode with two hosts", ":blobcat@a.example@b.example:"],
     ["a shortcode too long", `:${"a".repeat(65)}:`],
     ["a shortcode with non-ASCII letters", ":café:"],
     ["a shortcode in extra colons", "::smile::"],

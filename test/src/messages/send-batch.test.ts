@@ -79,6 +79,7 @@ function prepared(roomId: string, authorId: string, txnId: string, extra: Partia
       thread: null,
       attachments: [],
       previews: [],
+      emojis: [],
       editedAt: null,
       deletedAt: null,
       createdAt,
