@@ -11,7 +11,7 @@ import {
   type EmojiReact,
   Group,
   isActor,
-  type Like,
+  Like,
   type Update,
 } from "@fedify/vocab";
 import type { Room } from "../src/db/schema.ts";
@@ -19,6 +19,7 @@ import type { Deps } from "../src/deps.ts";
 import { AppError } from "../src/errors.ts";
 import { storableJson } from "../src/json.ts";
 import { logger } from "../src/log.ts";
+import { parseReactionKey } from "../src/messages/emoji.ts";
 import { applyRemoteReaction } from "../src/messages/reactions.ts";
 import {
   applyRemoteDelete,
@@ -30,6 +31,7 @@ import {
 } from "../src/messages/remote.ts";
 import { admitRemoteActor, deleteMirror, hostedRoomById } from "../src/rooms/remote.ts";
 import { membership } from "../src/rooms/rooms.ts";
+import { customReactionKey, learnEmojiOf } from "./emoji.ts";
 import { mentionedLocals, reactionKeyOf } from "./notes.ts";
 import { isMessageObject, objectContent } from "./objects.ts";
 import { actorIdFor, mirrorOf, rememberActor, rememberGroup, sameOrigin, storedActorId } from "./remote.ts";
@@ -82,6 +84,8 @@ export async function remoteNote(
   content: Pick<RemoteNote, "content" | "html" | "attachments">,
   activity: unknown,
 ): Promise<RemoteNote> {
+  // The emoji its text names are its author's server's (checked: same origin as the note).
+  await learnEmojiOf(deps, iri.host, object);
   return {
     iri: iri.href,
     authorId,
@@ -180,6 +184,7 @@ export async function onUpdate(ctx: Context<Deps>, update: Update, mirror?: Room
   if (authorId == null || (message != null && authorId !== message.authorId)) return;
   const content = await objectContent(object);
   if (content == null) return;
+  await learnEmojiOf(deps, object.id.host, object);
   const edit = {
     content: content.content,
     html: content.html,
@@ -240,7 +245,12 @@ export async function onReaction(
     : await messageByIri(deps, reaction.objectId.href);
   if (message == null) return;
   if (mirror && message.roomId !== mirror.id) return;
-  const key = reactionKeyOf(reaction);
+  let key = reactionKeyOf(reaction);
+  const named = key == null ? undefined : parseReactionKey(key);
+  if (named?.kind === "custom" || (reaction instanceof Like && reaction.content == null)) {
+    // A custom emoji (in `content`, or in Misskey's `_misskey_reaction` of a bare `Like`).
+    key = (await customReactionKey(ctx, reaction, named?.kind === "custom" ? named.shortcode : undefined)) ?? key;
+  }
   if (key == null) return;
   const actorId = await senderId(ctx, reaction);
   if (actorId == null) return;

@@ -22,9 +22,11 @@ import { Temporal } from "@js-temporal/polyfill";
 import { eq, or } from "drizzle-orm";
 import { type Attachment, actors, attachments, type Message, messages, users } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
+import { outgoingReactionEmoji, outgoingTextEmoji } from "../src/emoji/usage.ts";
 import { federatedUrl } from "../src/media/downloads.ts";
 import { parseReactionKey } from "../src/messages/emoji.ts";
 import { messageUrl } from "../src/messages/views.ts";
+import { emojiObject } from "./emoji.ts";
 import { eddsaJcsProof } from "./proofs.ts";
 import { userIdentifier } from "./users.ts";
 
@@ -134,6 +136,8 @@ export async function toNote(
     contexts: [thread ?? room.group],
     replyTarget,
     attachments: files.filter((file) => file.remoteUrl == null).map((file) => attachmentObject(deps, file)),
+    // Mastodon's `Emoji` tags: the custom emoji of ours the text names.
+    tags: (await outgoingTextEmoji(deps, message.content)).map(emojiObject),
   });
 }
 
@@ -231,20 +235,33 @@ export function deleteActivity(note: string, actor: URL, room: URL): Delete {
 
 /**
  * A reaction: a unicode emoji is a `Like` with `content` (what Misskey and Pleroma read), a
- * `:shortcode:` an `EmojiReact`. Removing one is an `Undo` of the same activity.
+ * `:shortcode:` an `EmojiReact` with its `Emoji` tag (as Pleroma and Misskey send it): another
+ * server's `:blob@host:` goes as `:blob:` with that server's image. Removing one is an `Undo`
+ * of the same activity.
  */
-export function reactionActivity(
+export async function reactionActivity(
+  deps: Deps,
   actor: URL,
   note: string,
   key: string,
   on: boolean,
   room: URL,
-): Like | EmojiReact | Undo {
+): Promise<Like | EmojiReact | Undo> {
   // Under the reacting actor: an activity's id is on its actor's server (the note may be on
   // any server, and receivers refuse ids on another server than the actor's).
   const id = new URL(`${actor.href}#react-${encodeURIComponent(note)}-${encodeURIComponent(key)}`);
+  const emoji = key.startsWith(":") ? await outgoingReactionEmoji(deps, key) : undefined;
+  const content = emoji?.name ?? key.replace(/@[^:]*:$/, ":");
   const reaction = key.startsWith(":")
-    ? new EmojiReact({ id, actor, object: new URL(note), content: key, to: room, audience: room })
+    ? new EmojiReact({
+        id,
+        actor,
+        object: new URL(note),
+        content,
+        tags: emoji ? [emojiObject(emoji)] : [],
+        to: room,
+        audience: room,
+      })
     : new Like({ id, actor, object: new URL(note), content: key, to: room, audience: room });
   if (on) return reaction;
   return new Undo({ id: new URL(`${id.href}-undo-${Date.now()}`), actor, object: reaction, to: room, audience: room });

@@ -18,8 +18,10 @@ import { Temporal } from "@js-temporal/polyfill";
 import { and, eq } from "drizzle-orm";
 import { actors, type Room, roomMembers } from "../src/db/schema.ts";
 import type { Deps, Federator, RemoteRoomAction } from "../src/deps.ts";
+import { outgoingTextEmoji } from "../src/emoji/usage.ts";
 import { AppError } from "../src/errors.ts";
 import { addPendingJoin } from "../src/rooms/remote.ts";
+import { emojiObject } from "./emoji.ts";
 import { sendRead, sendTyping } from "./ephemeral.ts";
 import {
   addressing,
@@ -253,6 +255,7 @@ async function activityFor(
         attribution: user.iri,
         content: action.html,
         source: new Source({ content: action.content, mediaType: "text/markdown" }),
+        tags: (await outgoingTextEmoji(deps, action.content)).map(emojiObject),
         updated: Temporal.Instant.fromEpochMilliseconds(at.getTime()),
         ...addressing(audience),
         audience: group,
@@ -262,7 +265,7 @@ async function activityFor(
     case "delete":
       return deleteActivity(action.messageIri, user.iri, group);
     case "react":
-      return reactionActivity(user.iri, action.messageIri, action.emoji, action.on, group);
+      return await reactionActivity(deps, user.iri, action.messageIri, action.emoji, action.on, group);
     case "pin": {
       // Lemmy's moderators feature a post the same way: `Add`/`Remove` to the community, with
       // its `featured` as the target; the room's server checks the role.

@@ -306,7 +306,14 @@ async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): P
         .where(eq(messages.id, String(data.messageId)));
       if (reactor == null || message == null) return undefined;
       const note = messageUrl(deps, message);
-      const reaction = reactionActivity(reactor.iri, note, String(data.emoji), event.type === "reaction.added", group);
+      const reaction = await reactionActivity(
+        deps,
+        reactor.iri,
+        note,
+        String(data.emoji),
+        event.type === "reaction.added",
+        group,
+      );
       return announce(await signedJson(ctx, reactor.identifier, reaction));
     }
     case "member.joined": {

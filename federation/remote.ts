@@ -9,6 +9,7 @@ import { plainText } from "../src/messages/markdown.ts";
 import { canonicalHost } from "../src/net.ts";
 import { removeRemoteMember, roomByIri, upsertRemoteActor, upsertRemoteRoom } from "../src/rooms/remote.ts";
 import { cleanName, cleanText, truncate } from "../src/text.ts";
+import { learnEmojiOf } from "./emoji.ts";
 
 /** How long a stored remote actor is trusted before it is fetched again. */
 const actorTtlMs = 24 * 60 * 60 * 1000;
@@ -87,6 +88,8 @@ export async function rememberActor(deps: Deps, actor: Actor): Promise<string> {
   const name = truncate(cleanName(plainText(actor.name?.toString() ?? "")), maxName);
   const given = actor.preferredUsername?.toString() ?? actor.id.pathname.split("/").filter(Boolean).at(-1) ?? "";
   const username = truncate(cleanName(given).replace(/\s/g, ""), 100);
+  // The emoji its name uses (Mastodon tags a profile's), its server's.
+  await learnEmojiOf(deps, actor.id.host, actor);
   return await upsertRemoteActor(deps, {
     iri: actor.id.href,
     handle: `${username}@${actor.id.host}`,

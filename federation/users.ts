@@ -4,7 +4,9 @@ import { findUser } from "../src/accounts/accounts.ts";
 import type { ActorKeys } from "../src/accounts/keys.ts";
 import type { User } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
+import { outgoingTextEmoji } from "../src/emoji/usage.ts";
 import { actorProperties } from "./actors.ts";
+import { emojiObject } from "./emoji.ts";
 
 const userPath = /^users\/([a-z0-9_]{3,32})$/;
 
@@ -36,13 +38,15 @@ export async function keyPairsOf(keys: ActorKeys): Promise<CryptoKeyPair[]> {
 
 /** A user as an ActivityPub `Person`: name, bio, avatar, both keys (FEP-521a multikeys). */
 export async function toPerson(ctx: RequestContext<Deps>, identifier: string, user: User): Promise<Person> {
-  return new Person(
-    await actorProperties(ctx, identifier, {
+  return new Person({
+    ...(await actorProperties(ctx, identifier, {
       preferredUsername: user.username,
       name: user.displayName,
       text: user.bio,
       avatar: user.avatar,
       createdAt: user.createdAt,
-    }),
-  );
+    })),
+    // The custom emoji of ours the display name uses, as Mastodon tags a profile's.
+    tags: (await outgoingTextEmoji(ctx.data, user.displayName)).map(emojiObject),
+  });
 }

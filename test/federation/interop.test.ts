@@ -198,30 +198,88 @@ describe("interop: other servers' documents through the real inbox", () => {
     }
   });
 
-  /** Wren (Pleroma) reacts to a new message with a fixture's `EmojiReact`, in Pleroma's context. */
-  async function reactWith(fixture: string, emoji: string) {
-    const { message } = await post(wren, `react with ${emoji}`);
+  /**
+   * `actor` reacts to a new message with a fixture's reaction, in Pleroma's context unless the
+   * fixture brings its own; `change` edits it before it is sent.
+   */
+  async function reactWith(
+    fixture: string,
+    emoji: string,
+    actor = wren,
+    change: (react: Json) => void = (react) => {
+      react["@context"] = pleromaContext(peer.url);
+    },
+  ) {
+    const { message } = await post(actor, `react with ${emoji} ${++serial}`);
     const react = rehost(load(fixture), peer.url) as Json;
-    Object.assign(react, {
-      "@context": pleromaContext(peer.url),
-      id: `${wren.id}#reactions/${++serial}`,
-      actor: wren.id,
-      object: message.url,
-    });
-    const res = await peer.send(wren, inbox(), react);
+    Object.assign(react, { id: `${actor.id}#reactions/${++serial}`, actor: actor.id, object: message.url });
+    change(react);
+    const res = await peer.send(actor, inbox(), react);
     expect(res.status, res.body).toBe(202);
     const reacted = await eventually(`the ${emoji} reaction`, async () =>
       (await history()).find((m) => m.id === message.id && m.reactions.length > 0),
     );
     expect(reacted.reactions).toEqual([expect.objectContaining({ emoji, count: 1 })]);
+    return reacted.reactions[0] as MessageBody["reactions"][number] & { url?: string };
   }
+
+  /** Serves a PNG at the peer's path of a fixture's emoji image; answers the bytes. */
+  async function serveEmoji(path: string, color: string): Promise<Uint8Array> {
+    const bytes = new Uint8Array(
+      await sharp({ create: { width: 24, height: 24, channels: 4, background: color } })
+        .png()
+        .toBuffer(),
+    );
+    peer.serve(path, bytes, { contentType: "image/png" });
+    return bytes;
+  }
+
+  /** The reaction's image, as our server serves it (never the other server's URL). */
+  async function expectProxied(reaction: { url?: string }, bytes: Uint8Array) {
+    expect(reaction.url).toMatch(new RegExp(`^${server.url}/media/remote-emoji/[0-9a-f-]{36}\\?v=`));
+    const res = await fetch(reaction.url as string);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("image/png");
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes);
+  }
+
+  const peerHost = () => new URL(peer.url).host;
 
   it("applies a Pleroma EmojiReact to a message in the room", async () => {
     await reactWith("pleroma/emoji-react.json", "👌");
   });
 
-  it("applies an Akkoma EmojiReact with a custom emoji whose tag has a null id", async () => {
-    await reactWith("pleroma/akkoma-emoji-react-custom.json", ":blobcatheart:");
+  it("applies an Akkoma EmojiReact with a custom emoji whose tag has a null id, shown through our server", async () => {
+    const bytes = await serveEmoji("/emoji/blobcat/blobcatheart.png", "#e04080");
+    const reaction = await reactWith("pleroma/akkoma-emoji-react-custom.json", `:blobcatheart@${peerHost()}:`);
+    await expectProxied(reaction, bytes);
+  });
+
+  it("applies a Misskey custom emoji Like, by its content or by _misskey_reaction alone", async () => {
+    const kit = await peer.actor("kit", { type: "Person" });
+    const bytes = await serveEmoji("/files/7b2f1c9e-4d1a-4b7e-9a3c-5e6f7a8b9c0d.png", "#f0a020");
+    const key = `:blobfox_wave@${peerHost()}:`;
+    await expectProxied(await reactWith("misskey/like-custom-reaction.json", key, kit, () => {}), bytes);
+    // Older Misskey: no `content`, the reaction only in `_misskey_reaction`.
+    const reaction = await reactWith("misskey/like-custom-reaction.json", key, kit, (react) => {
+      delete react.content;
+    });
+    await expectProxied(reaction, bytes);
+  });
+
+  it("keeps a custom emoji reaction whose image is not an http(s) URL as text, with no image", async () => {
+    const reaction = await reactWith(
+      "misskey/like-custom-reaction.json",
+      `:blobfox_evil@${peerHost()}:`,
+      wren,
+      (react) => {
+        react.content = ":blobfox_evil:";
+        react._misskey_reaction = ":blobfox_evil:";
+        const [tag] = react.tag as Json[];
+        Object.assign(tag as Json, { name: ":blobfox_evil:", icon: { type: "Image", url: "file:///etc/passwd" } });
+      },
+    );
+    expect(reaction.url).toBeUndefined();
   });
 
   it("reads every context from memory: an unknown one is empty, none is fetched", async () => {

@@ -23,22 +23,27 @@ export interface Federated {
 /**
  * Starts a server (with `env` on top of the defaults) and a peer side by side.
  * @param prefix The data directory's name prefix (`fedchat-<what>-`).
+ * @param prepare Runs with the server's environment before it starts (`npm run admin` commands).
  */
-export async function startFederated(prefix: string, env: Record<string, string> = {}): Promise<Federated> {
+export async function startFederated(
+  prefix: string,
+  env: Record<string, string> = {},
+  prepare?: (env: Record<string, string>) => Promise<void> | void,
+): Promise<Federated> {
   const database: TestDatabase | undefined = process.env.TEST_DATABASE_URL ? await createTestDatabase() : undefined;
   const dir = database ? mkdtempSync(join(tmpdir(), prefix)) : preparedDataDir(prefix);
-  const [server, peer] = await Promise.all([
-    startServer({
-      DATA_DIR: dir,
-      ...(database?.url ? { DATABASE_URL: database.url } : {}),
-      RATE_LIMIT_FACTOR: "1000",
-      FEDERATION_ALLOW_PRIVATE_ADDRESS: "true",
-      QUEUE_POLL_INTERVAL_MS: "100",
-      LOG_LEVEL: process.env.FED_LOG ?? "warning",
-      ...env,
-    }),
-    Peer.start(),
-  ]);
+  const serverEnv: Record<string, string> = {
+    DATA_DIR: dir,
+    ...(database?.url ? { DATABASE_URL: database.url } : {}),
+    RATE_LIMIT_FACTOR: "1000",
+    FEDERATION_ALLOW_PRIVATE_ADDRESS: "true",
+    QUEUE_POLL_INTERVAL_MS: "100",
+    LOG_LEVEL: process.env.FED_LOG ?? "warning",
+    ...env,
+  };
+  // Before the server opens the database (the embedded one takes one process at a time).
+  await prepare?.(serverEnv);
+  const [server, peer] = await Promise.all([startServer(serverEnv), Peer.start()]);
   return {
     server,
     peer,
