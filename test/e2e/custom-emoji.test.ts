@@ -117,6 +117,12 @@ describe("custom emoji across two servers", { timeout: 180_000 }, () => {
       return messages.find((m) => m.url === url);
     });
 
+  /** The message `hello` as A shows it. */
+  const helloOnA = async () =>
+    (
+      await ok<{ messages: MessageBody[] }>(200, a.server, olga.token, "GET", `/api/v1/rooms/${lobby.id}/messages`)
+    ).messages.find((m) => m.url === hello.url);
+
   it("tells B's connected clients when B's emoji change", async () => {
     socket = await openStream(b.server, bob, "bob@B");
     await upload(b.server, bea, "blob", await blobB);
@@ -145,9 +151,7 @@ describe("custom emoji across two servers", { timeout: 180_000 }, () => {
   });
 
   it("shows a custom emoji reaction sent from A as the image on B", async () => {
-    const onA = (
-      await ok<{ messages: MessageBody[] }>(200, a.server, olga.token, "GET", `/api/v1/rooms/${lobby.id}/messages`)
-    ).messages.find((m) => m.url === hello.url) as MessageBody;
+    const onA = (await helloOnA()) as MessageBody;
     await ok(
       204,
       a.server,
@@ -184,14 +188,7 @@ describe("custom emoji across two servers", { timeout: 180_000 }, () => {
     ]);
     expect(await bytesFrom(b.server, onB[1]?.url)).toEqual(await blobB);
     const onA = await eventually("bob's :blob: on A", async () => {
-      const { messages } = await ok<{ messages: MessageBody[] }>(
-        200,
-        a.server,
-        olga.token,
-        "GET",
-        `/api/v1/rooms/${lobby.id}/messages`,
-      );
-      const m = messages.find((x) => x.url === hello.url);
+      const m = await helloOnA();
       return m?.reactions.length === 2 ? m.reactions : undefined;
     });
     expect(onA.map((r) => [r.emoji, r.count])).toEqual([
@@ -211,14 +208,7 @@ describe("custom emoji across two servers", { timeout: 180_000 }, () => {
       `/api/v1/rooms/${mirror.id}/messages/${hello.id}/reactions/${encodeURIComponent(`:blob@${hostA}:`)}`,
     );
     const onA = await eventually("two :blob: of A's on A", async () => {
-      const { messages } = await ok<{ messages: MessageBody[] }>(
-        200,
-        a.server,
-        olga.token,
-        "GET",
-        `/api/v1/rooms/${lobby.id}/messages`,
-      );
-      const m = messages.find((x) => x.url === hello.url);
+      const m = await helloOnA();
       return m?.reactions.find((r) => r.emoji === ":blob:" && r.count === 2);
     });
     expect(onA.me).toBe(true);

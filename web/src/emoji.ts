@@ -4,6 +4,7 @@
  * sharing a browser do not see each other's).
  */
 import { signal } from "@preact/signals";
+import { customCategory, customEmoji, customEntries, loadCustomEmoji, onCustomEmojiChange } from "./custom-emoji.ts";
 import { EmojiIndex, type SkinTone } from "./emoji-index.ts";
 
 /** The full set, once its chunk has arrived: until then only the recent emoji can be shown. */
@@ -17,11 +18,20 @@ let loading: Promise<EmojiIndex> | null = null;
  * next call. A second source of emoji (a server's custom emoji) joins the index here.
  */
 export function loadEmoji(): Promise<EmojiIndex> {
-  loading ??= import("./emoji-data.ts").then(
-    (data) => {
-      const index = new EmojiIndex(data.unicodeEmoji(), data.unicodeCategories);
-      emojiIndex.value = index;
-      return index;
+  loading ??= Promise.all([import("./emoji-data.ts"), loadCustomEmoji()]).then(
+    ([data]) => {
+      // The server's emoji first, in a "Custom" tab; the index is made again when they change.
+      const build = () => {
+        const custom = customEntries(customEmoji.peek() ?? []);
+        const index = new EmojiIndex(
+          [...custom, ...data.unicodeEmoji()],
+          [...(custom.length ? [customCategory] : []), ...data.unicodeCategories],
+        );
+        emojiIndex.value = index;
+        return index;
+      };
+      onCustomEmojiChange(build);
+      return build();
     },
     (error: unknown) => {
       loading = null;

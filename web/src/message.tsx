@@ -3,6 +3,7 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api } from "./api.ts";
 import { AttachmentList } from "./attachments.tsx";
+import { MessageHtml, PersonEmojiName, ReactionEmoji } from "./custom-emoji-render.tsx";
 import { rememberEmoji } from "./emoji.ts";
 import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
@@ -158,7 +159,11 @@ export function MessageItem(props: {
               href={message.author ? `/users/${encodeURIComponent(message.author.handle)}` : undefined}
               style={author.color ? { color: author.color } : undefined}
             >
-              <PersonName {...author} />
+              {author.alike ? (
+                <PersonName {...author} />
+              ) : (
+                <PersonEmojiName name={author.name} handle={author.handle} />
+              )}
             </a>
             <Time at={message.createdAt} />
           </div>
@@ -168,7 +173,7 @@ export function MessageItem(props: {
         ) : (
           // The server renders Markdown and sanitises the HTML against a strict allowlist
           // (src/messages/markdown.ts); it is the only markup the client ever inserts.
-          <div class="content" dir="auto" dangerouslySetInnerHTML={{ __html: message.html }} />
+          <MessageHtml html={message.html} emojis={message.emojis} />
         )}
         {deleted ? null : message.sticker ? <StickerMessage message={message} /> : <AttachmentList message={message} />}
         {!deleted ? <LinkCards message={message} room={room} mine={props.mine} /> : null}
@@ -201,7 +206,10 @@ export function MessageItem(props: {
                   onFocus={loadWho}
                   onClick={() => void toggleReaction(room.id, message, r.emoji, !r.me)}
                 >
-                  <span class="chip-emoji">{r.emoji}</span> <span class="chip-count">{r.count}</span>
+                  <span class="chip-emoji">
+                    <ReactionEmoji emoji={r.emoji} url={r.url} />
+                  </span>{" "}
+                  <span class="chip-count">{r.count}</span>
                 </button>
               </li>
             ))}

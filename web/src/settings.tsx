@@ -2,6 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, logout } from "./api.ts";
 import { AvatarPicker, formWith } from "./avatar-picker.tsx";
+import { CustomEmojiAdmin } from "./custom-emoji-admin.tsx";
 import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { linkPreviewsOn, setLinkPreviews } from "./link-cards.tsx";
@@ -33,6 +34,7 @@ export function UserSettings() {
       <Sessions />
       <Blocks />
       <Password />
+      {user.role === "admin" ? <CustomEmojiAdmin /> : null}
     </section>
   );
 }

@@ -6,6 +6,7 @@
  */
 import { batch, signal } from "@preact/signals";
 import { api, onSession, refresh } from "./api.ts";
+import { customEmojiChanged } from "./custom-emoji.ts";
 import { describeError } from "./errors.ts";
 import {
   loadNotifications,
@@ -84,9 +85,9 @@ function mentionsMe(message: Message): boolean {
   return message.html.includes(`href="${user.url}"`) || /(^|\W)@room\b/.test(message.content);
 }
 
-function reactionsWith(list: Reaction[], emoji: string, delta: 1 | -1, mine: boolean): Reaction[] {
+function reactionsWith(list: Reaction[], emoji: string, delta: 1 | -1, mine: boolean, url?: string): Reaction[] {
   const found = list.find((r) => r.emoji === emoji);
-  if (!found) return delta > 0 ? [...list, { emoji, count: 1, me: mine }] : list;
+  if (!found) return delta > 0 ? [...list, { emoji, count: 1, me: mine, ...(url ? { url } : {}) }] : list;
   return list
     .map((r) => (r.emoji === emoji ? { ...r, count: r.count + delta, me: mine ? delta > 0 : r.me } : r))
     .filter((r) => r.count > 0);
@@ -151,6 +152,9 @@ function applyEvent(event: StreamEvent): void {
       roomState(roomId).patch(data.messageId, (m) => ({ ...m, previews }));
       return;
     }
+    case "emoji.updated":
+      customEmojiChanged();
+      return;
     case "reaction.added":
     case "reaction.removed": {
       if (!roomId || typeof data.messageId !== "string" || typeof data.emoji !== "string") return;
@@ -159,7 +163,13 @@ function applyEvent(event: StreamEvent): void {
       const mine = actor != null && actor.id === user?.id;
       roomState(roomId).patch(data.messageId, (m) => ({
         ...m,
-        reactions: reactionsWith(m.reactions, emoji, event.type === "reaction.added" ? 1 : -1, mine),
+        reactions: reactionsWith(
+          m.reactions,
+          emoji,
+          event.type === "reaction.added" ? 1 : -1,
+          mine,
+          typeof data.url === "string" ? data.url : undefined,
+        ),
       }));
       return;
     }

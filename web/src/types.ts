@@ -78,6 +78,8 @@ export interface Reaction {
   emoji: string;
   count: number;
   me: boolean;
+  /** A custom emoji's image, served from our origin. */
+  url?: string;
 }
 
 export interface Message {
@@ -90,6 +92,8 @@ export interface Message {
   html: string;
   replyTo: { id: string; seq: number; author?: Actor | null; snippet: string; deleted: boolean } | null;
   reactions: Reaction[];
+  /** The custom emoji its text names, as images (`:shortcode:` in the text). */
+  emojis?: { shortcode: string; url: string }[];
   attachments: Attachment[];
   /** Link preview cards, fetched by the server; a new message's arrive in `message.previews`. */
   previews?: PreviewCard[];
