@@ -3,6 +3,7 @@ import { z } from "zod";
 import { findLocalUser, handleHost, isLocalHandle } from "../accounts/accounts.ts";
 import { actors, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
+import { emojiInTexts, type UsedEmoji } from "../emoji/usage.ts";
 import { AppError } from "../errors.ts";
 import { avatarUrl } from "../media/avatars.ts";
 import { remoteAvatarUrl } from "../media/remote-avatars.ts";
@@ -16,6 +17,8 @@ export interface ActorProfile {
   readonly color: string | null;
   /** The actor's ActivityPub IRI. */
   readonly url: string;
+  /** The custom emoji of their server that the display name names, when it names any. */
+  readonly emojis?: readonly UsedEmoji[];
 }
 
 /** The API schema of {@link ActorProfile}. */
@@ -26,6 +29,10 @@ export const actorProfileSchema = z.object({
   avatarUrl: z.string().nullable(),
   color: z.string().nullable(),
   url: z.string(),
+  emojis: z
+    .array(z.object({ shortcode: z.string(), url: z.string() }))
+    .optional()
+    .describe("Custom emoji of their server the display name names (`:shortcode:` shown as the image)"),
 });
 
 /** The columns a profile is made from: select them from `actors` left-joined with `users`. */
@@ -96,7 +103,26 @@ export async function actorProfiles(deps: Deps, ids: readonly string[]): Promise
     const profile = toProfile(deps, row);
     if (profile) result.set(row.id, profile);
   }
-  return result;
+  return await withNameEmoji(deps, result);
+}
+
+/** Adds to profiles whose name has a `:shortcode:` the emoji it names (one query for all). */
+async function withNameEmoji(deps: Deps, profiles: Map<string, ActorProfile>): Promise<Map<string, ActorProfile>> {
+  const named = [...profiles.values()].filter((p) => p.displayName.includes(":"));
+  if (named.length === 0) return profiles;
+  const ours = new URL(deps.config.origin).host;
+  const found = await emojiInTexts(
+    deps,
+    named.map((p) => {
+      const host = new URL(p.url).host;
+      return { id: p.id, host: host === ours ? null : host, text: p.displayName };
+    }),
+  );
+  for (const [id, emojis] of found) {
+    const profile = profiles.get(id);
+    if (profile) profiles.set(id, { ...profile, emojis });
+  }
+  return profiles;
 }
 
 /**

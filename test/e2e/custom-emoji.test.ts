@@ -128,6 +128,8 @@ describe("custom emoji across two servers", { timeout: 180_000 }, () => {
     await upload(b.server, bea, "blob", await blobB);
     const [event] = await nextEvents(socket, 1, 20_000, (f) => f.type === "emoji.updated");
     expect(event?.type).toBe("emoji.updated");
+    // Bob's name uses it: his Person tags it, and A shows it (see below).
+    await ok(200, b.server, bob.token, "PATCH", "/api/v1/me", { displayName: "Bob :blob:" });
   });
 
   it("shows a note's emoji on the other server, through that server", async () => {
@@ -196,6 +198,19 @@ describe("custom emoji across two servers", { timeout: 180_000 }, () => {
       [`:blob@${hostB}:`, 1],
     ]);
     expect(await bytesFrom(a.server, onA[1]?.url)).toEqual(await blobB);
+  });
+
+  it("shows B's emoji in the name of B's user on A", async () => {
+    const { members } = await ok<{ members: { actor: { displayName: string; emojis?: Emoji[] } }[] }>(
+      200,
+      a.server,
+      olga.token,
+      "GET",
+      `/api/v1/rooms/${lobby.id}/members`,
+    );
+    const bobOnA = members.find((m) => m.actor.displayName === "Bob :blob:")?.actor;
+    expect(bobOnA?.emojis?.map((e) => e.shortcode)).toEqual(["blob"]);
+    expect(await bytesFrom(a.server, bobOnA?.emojis?.[0]?.url)).toEqual(await blobB);
   });
 
   it("lets B's user react with A's emoji, which A takes as its own", async () => {

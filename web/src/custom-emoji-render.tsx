@@ -53,15 +53,23 @@ export function EmojiName(props: { text: string; emojis: readonly UsedEmoji[] | 
   );
 }
 
-/** A person's name, with this server's emoji when they are on this server. */
-export function PersonEmojiName(props: { name: string; handle?: string | undefined }) {
+/**
+ * A person's name with the emoji of their server: those their profile names (`emojis`), else,
+ * for someone on this server, this server's.
+ */
+export function PersonEmojiName(props: {
+  name: string;
+  handle?: string | undefined;
+  emojis?: readonly UsedEmoji[] | undefined;
+}) {
   const local = isLocalHandle(props.handle, me.value?.handle);
-  const named = local && props.name.includes(":");
+  const named = local && !props.emojis && props.name.includes(":");
   useEffect(() => {
     // The list is fetched once, when a name first needs it.
     if (named) void loadCustomEmoji();
   }, [named]);
-  return <EmojiName text={props.name} emojis={local ? (customEmoji.value ?? undefined) : undefined} />;
+  const list = props.emojis ?? (local ? (customEmoji.value ?? undefined) : undefined);
+  return <EmojiName text={props.name} emojis={list} />;
 }
 
 /** Elements whose text keeps its `:shortcode:`s: code is shown as written. */

@@ -162,7 +162,7 @@ export function MessageItem(props: {
               {author.alike ? (
                 <PersonName {...author} />
               ) : (
-                <PersonEmojiName name={author.name} handle={author.handle} />
+                <PersonEmojiName name={author.name} handle={author.handle} emojis={message.author?.emojis} />
               )}
             </a>
             <Time at={message.createdAt} />

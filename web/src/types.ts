@@ -31,6 +31,8 @@ export interface Actor {
   avatarUrl: string | null;
   color: string | null;
   url: string;
+  /** Custom emoji of their server that the display name names. */
+  emojis?: { shortcode: string; url: string }[];
 }
 
 export type Role = "owner" | "admin" | "moderator" | "member";
