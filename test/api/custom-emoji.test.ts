@@ -1,8 +1,11 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { eq } from "drizzle-orm";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setRole } from "../../src/accounts/admin.ts";
+import { customEmoji } from "../../src/db/schema.ts";
+import { learnRemoteEmoji, maxEmojiTags } from "../../src/emoji/remote.ts";
 import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
 import { expectProblem, png, registerUser } from "./support.ts";
 
@@ -198,5 +201,33 @@ describe("server emoji", () => {
     const shown = history.messages.find((m) => m.id === message.id);
     expect(shown?.emojis.map((e) => e.shortcode)).toEqual(["blob", "party_blob"]);
     expect(shown?.reactions).toEqual([{ emoji: ":blob:", count: 1, me: true, url: url("blob") }]);
+  });
+
+  it("learns another server's emoji only from good tags, and never fetches a private address", async () => {
+    const good = { name: ":blob:", url: "http://127.0.0.1:9/blob.png", mediaType: "image/png" };
+    const learnt = await learnRemoteEmoji(t.deps, "other.example", [
+      good,
+      { name: ":bad name:", url: "https://other.example/a.png" },
+      { name: "script", url: "javascript:alert(1)" },
+      { name: "data", url: "data:image/png;base64,AAAA" },
+      { name: "long", url: `https://other.example/${"a".repeat(2100)}` },
+      ...Array.from({ length: maxEmojiTags + 5 }, (_, i) => ({ name: `e${i}`, url: `https://other.example/${i}.png` })),
+    ]);
+    expect(learnt.has("blob")).toBe(true);
+    expect([...learnt.keys()].filter((k) => ["bad name", "script", "data", "long"].includes(k))).toEqual([]);
+    expect(learnt.size).toBeLessThanOrEqual(maxEmojiTags);
+    // Nothing is learnt for this server's own host.
+    expect((await learnRemoteEmoji(t.deps, "chat.example", [good])).size).toBe(0);
+    const id = learnt.get("blob")?.id;
+    // Loopback is not a public address: refused, remembered, and not asked again at once.
+    await expectProblem(await t.request(`/media/remote-emoji/${id}`), 404, "not_found");
+    const [row] = await t.deps.db
+      .select()
+      .from(customEmoji)
+      .where(eq(customEmoji.id, id as string));
+    expect(row?.failedAt).not.toBeNull();
+    expect(row?.file).toBeNull();
+    await expectProblem(await t.request(`/media/remote-emoji/${id}`), 404, "not_found");
+    expect((await list()).map((e) => e.shortcode)).not.toContain("blob@other.example");
   });
 });

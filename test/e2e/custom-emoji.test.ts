@@ -128,6 +128,15 @@ describe("custom emoji across two servers", { timeout: 180_000 }, () => {
     await upload(b.server, bea, "blob", await blobB);
     const [event] = await nextEvents(socket, 1, 20_000, (f) => f.type === "emoji.updated");
     expect(event?.type).toBe("emoji.updated");
+    // A client that was away gets it on resuming, as other events.
+    const resumed = await openStream(b.server, bea, "bea@B", { since: (event?.position ?? 1) - 1 });
+    try {
+      expect((await nextEvents(resumed, 1, 20_000, (f) => f.type === "emoji.updated"))[0]?.position).toBe(
+        event?.position,
+      );
+    } finally {
+      resumed.ws.close();
+    }
     // Bob's name uses it: his Person tags it, and A shows it (see below).
     await ok(200, b.server, bob.token, "PATCH", "/api/v1/me", { displayName: "Bob :blob:" });
   });
