@@ -5,6 +5,7 @@ import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { generateActorKeys } from "./keys.ts";
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "./passwords.ts";
+import { announceProfile } from "./profile-events.ts";
 import {
   type AuthUser,
   authUserColumns,
@@ -117,8 +118,9 @@ export interface ProfileChanges {
 }
 
 /**
- * Applies profile changes and returns the updated user. This process's cached sessions of the
- * user are dropped, so its next request sees the change.
+ * Applies profile changes and returns the updated user, telling everyone who sees them
+ * (`profile.updated`). This process's cached sessions of the user are dropped, so its next
+ * request sees the change.
  */
 export async function updateProfile(deps: Deps, user: AuthUser, changes: ProfileChanges): Promise<AuthUser> {
   const set: Partial<User> = {};
@@ -126,11 +128,16 @@ export async function updateProfile(deps: Deps, user: AuthUser, changes: Profile
   if (changes.bio !== undefined) set.bio = changes.bio;
   if (changes.color !== undefined) set.color = changes.color;
   if (Object.keys(set).length === 0) return user;
-  const [updated] = await deps.db
-    .update(users)
-    .set({ ...set, updatedAt: sql`now()` })
-    .where(eq(users.id, user.id))
-    .returning(authUserColumns);
+  const updated = await deps.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(users)
+      .set({ ...set, updatedAt: sql`now()` })
+      .where(eq(users.id, user.id))
+      .returning(authUserColumns);
+    // Everyone who shows the user (and their other sessions) sees the change at once.
+    await announceProfile(deps, tx, user.id);
+    return row;
+  });
   deps.auth.forget({ userId: user.id });
   return updated ?? user;
 }

@@ -24,6 +24,13 @@ export const events = pgTable(
      * to the other member servers as it is. Never sent to clients.
      */
     activity: jsonb("activity"),
+    /**
+     * For an event about an actor that more than one room sees (`profile.updated`): the
+     * members of these rooms get it too, and these actors (contacts), besides `actorId`. One
+     * row however many see it; the hub and the replay route by these.
+     */
+    audienceRooms: uuid("audience_rooms").array(),
+    audienceActors: uuid("audience_actors").array(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index("events_room_idx").on(t.roomId, t.position), index("events_actor_idx").on(t.actorId, t.position)],

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { eq, sql } from "drizzle-orm";
+import { announceProfile } from "../accounts/profile-events.ts";
 import { type AuthUser, authUserColumns } from "../accounts/sessions.ts";
 import { users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
@@ -71,6 +72,7 @@ async function replaceAvatar(deps: Deps, user: AuthUser, name: string | null): P
       .set({ avatar: name, updatedAt: sql`now()` })
       .where(eq(users.id, user.id))
       .returning(authUserColumns);
+    await announceProfile(deps, tx, user.id);
     return { updated, previous: row?.avatar ?? null };
   });
   // This process's cached sessions of the user would serve the old avatar's URL.

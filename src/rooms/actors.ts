@@ -90,7 +90,10 @@ export function toProfile(deps: Pick<Deps, "config">, row: ProfileRow): ActorPro
  * Profiles of the given actors, in one query. Local actors are shown from their user row;
  * remote ones (from the federation issue on) from their IRI.
  */
-export async function actorProfiles(deps: Deps, ids: readonly string[]): Promise<Map<string, ActorProfile>> {
+export async function actorProfiles(
+  deps: Pick<Deps, "db" | "config">,
+  ids: readonly string[],
+): Promise<Map<string, ActorProfile>> {
   const unique = [...new Set(ids)];
   const result = new Map<string, ActorProfile>();
   if (unique.length === 0) return result;

@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { uuidv7 } from "uuidv7";
+import { announceProfile } from "../accounts/profile-events.ts";
 import { actors, pendingJoins, type Room, roomBans, roomMembers, rooms, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
@@ -21,8 +22,11 @@ export interface RemoteActor {
   readonly avatarUrl: string | null;
 }
 
-/** Stores or refreshes a remote actor; returns its local actor id. */
-export async function upsertRemoteActor(deps: Pick<Deps, "db">, actor: RemoteActor): Promise<string> {
+/**
+ * Stores or refreshes a remote actor; returns its local actor id. A known actor whose name,
+ * handle or avatar changed is told live to everyone here who sees them (`profile.updated`).
+ */
+export async function upsertRemoteActor(deps: Pick<Deps, "db" | "config">, actor: RemoteActor): Promise<string> {
   const values = {
     handle: actor.handle.toLowerCase(),
     name: actor.name,
@@ -31,13 +35,24 @@ export async function upsertRemoteActor(deps: Pick<Deps, "db">, actor: RemoteAct
     avatarUrl: actor.avatarUrl,
     fetchedAt: sql`now()`,
   };
-  const [row] = await deps.db
-    .insert(actors)
-    .values({ id: uuidv7(), iri: actor.iri, ...values })
-    .onConflictDoUpdate({ target: actors.iri, set: values })
-    .returning({ id: actors.id });
-  if (row == null) throw new Error("The remote actor was not stored.");
-  return row.id;
+  return await deps.db.transaction(async (tx) => {
+    const [before] = await tx
+      .select({ handle: actors.handle, name: actors.name, avatarUrl: actors.avatarUrl })
+      .from(actors)
+      .where(eq(actors.iri, actor.iri))
+      .for("update");
+    const [row] = await tx
+      .insert(actors)
+      .values({ id: uuidv7(), iri: actor.iri, ...values })
+      .onConflictDoUpdate({ target: actors.iri, set: values })
+      .returning({ id: actors.id });
+    if (row == null) throw new Error("The remote actor was not stored.");
+    const changed =
+      before != null &&
+      (before.handle !== values.handle || before.name !== values.name || before.avatarUrl !== values.avatarUrl);
+    if (changed) await announceProfile(deps, tx, row.id);
+    return row.id;
+  });
 }
 
 /** What federation learnt about a remote room (a `Group`). */

@@ -8,6 +8,8 @@ import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
 import { avatarUrl } from "../media/avatars.ts";
 import { cleanName, cleanText, codePointLength } from "../text.ts";
+import { type ActorProfile, actorProfileSchema } from "./actors.ts";
+import { directAvatar, directName, directOthersOf } from "./direct-views.ts";
 import { allowedActions, type Role, roles } from "./permissions.ts";
 import { pendingRooms } from "./remote.ts";
 import { accessRoom, listMyRooms, type NotificationSettings } from "./rooms.ts";
@@ -59,6 +61,11 @@ export const roomSchema = z.object({
   membership: z
     .enum(["joined", "pending", "none"])
     .describe("`pending` while a room on another server has not answered the caller's join"),
+  others: z
+    .array(actorProfileSchema)
+    .describe(
+      "In a direct room: the other people in it (never the caller), in the order they joined; it is named and pictured by them. Empty elsewhere",
+    ),
   createdAt: z.string(),
 });
 /** A room as the API shows it to one caller. */
@@ -72,18 +79,21 @@ export function serializeRoom(
     lastReadSeq?: number;
     notifications?: NotificationSettings;
     pending?: boolean;
+    /** In a direct room: the others in it ({@link directOthers}). */
+    others?: readonly ActorProfile[];
   },
 ): z.infer<typeof roomSchema> {
   const remoteUrl = room.iri ? new URL(room.iri) : undefined;
+  const others = room.direct ? [...(caller.others ?? [])] : [];
   return {
     id: room.id,
-    name: room.name,
+    name: room.direct ? directName(room.name, others) : room.name,
     topic: room.topic,
     visibility: room.visibility,
     direct: room.direct,
     theme: room.theme,
     linkPreviews: room.linkPreviews,
-    avatarUrl: avatarUrl(deps, room.avatar),
+    avatarUrl: room.direct ? directAvatar(avatarUrl(deps, room.avatar), others) : avatarUrl(deps, room.avatar),
     role: caller.role,
     permissions: caller.role ? allowedActions(caller.role) : [],
     unread: caller.unread ?? 0,
@@ -97,6 +107,7 @@ export function serializeRoom(
     url: room.iri ?? `${deps.config.origin}/rooms/${room.id}`,
     remote: room.iri != null,
     membership: caller.pending ? "pending" : caller.role ? "joined" : "none",
+    others,
     createdAt: room.createdAt.toISOString(),
   };
 }
@@ -105,7 +116,10 @@ export async function roomFor(c: Context<Env>, roomId: string) {
   const deps = c.var.deps;
   const { user } = authenticated(c);
   const [entry] = await listMyRooms(deps, user.id, roomId);
-  if (entry) return serializeRoom(deps, entry.room, entry);
+  if (entry) {
+    const others = entry.room.direct ? await directOthersOf(deps, user.id, roomId) : [];
+    return serializeRoom(deps, entry.room, { ...entry, others });
+  }
   const pending = (await pendingRooms(deps, user.id)).find((r) => r.id === roomId);
   if (pending) return serializeRoom(deps, pending, { role: null, pending: true });
   const { room } = await accessRoom(deps, roomId, user.id, "visible");

@@ -10,6 +10,7 @@ import { multipartFile } from "../http/multipart.ts";
 import { enforceRateLimits } from "../http/rate-limit.ts";
 import { avatarLimits } from "../media/avatars.ts";
 import { maxDirectParticipants, openDirect } from "./direct.ts";
+import { directOthers } from "./direct-views.ts";
 import { redeemInvite } from "./invites.ts";
 import { joinRoom, leaveRoom } from "./members.ts";
 import { pendingRooms } from "./remote.ts";
@@ -117,10 +118,12 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
       const deps = c.var.deps;
       const entries = await listMyRooms(deps, me(c));
       const pending = await pendingRooms(deps, me(c));
+      const direct = entries.filter((e) => e.room.direct).map((e) => e.room.id);
+      const others = await directOthers(deps, me(c), direct);
       return c.json({
         rooms: [
           ...pending.map((room) => serializeRoom(deps, room, { role: null, pending: true })),
-          ...entries.map((e) => serializeRoom(deps, e.room, e)),
+          ...entries.map((e) => serializeRoom(deps, e.room, { ...e, others: others.get(e.room.id) ?? [] })),
         ],
       });
     },

@@ -23,7 +23,8 @@ export type EventType =
   | "contact.updated"
   | "block.updated"
   | "stickers.updated"
-  | "emoji.updated";
+  | "emoji.updated"
+  | "profile.updated";
 
 /**
  * One event to append: for a room's members, (with `actorId` and no room) for one actor, or
@@ -36,6 +37,8 @@ export interface NewEvent {
   readonly data: unknown;
   /** The remote activity behind the event, which the room's server relays as it is. */
   readonly activity?: unknown;
+  /** Beyond `actorId`: the members of these rooms and these actors get the event too. */
+  readonly audience?: { readonly rooms: readonly string[]; readonly actors: readonly string[] };
 }
 
 /** PostgreSQL notification channel: its payload is the newest position. */
@@ -67,6 +70,8 @@ export async function appendEvents(tx: DatabaseLike, list: readonly NewEvent[]):
       type: event.type,
       data: event.data as object,
       activity: (event.activity ?? null) as object | null,
+      audienceRooms: event.audience ? [...event.audience.rooms] : null,
+      audienceActors: event.audience ? [...event.audience.actors] : null,
     })),
   );
   await tx.execute(sql`select pg_notify(${eventsChannel}, ${String(counter.position)})`);

@@ -325,6 +325,10 @@ export class Hub {
       return;
     }
     if (row.roomId == null) {
+      if (row.audienceRooms || row.audienceActors) {
+        for (const connection of this.#audience(row)) write(connection);
+        return;
+      }
       const recipients = this.#byActor.get(row.actorId ?? "");
       if (recipients == null) return;
       const roomId = (data() as { roomId?: unknown }).roomId;
@@ -349,6 +353,14 @@ export class Hub {
       }
     }
     for (const connection of [...(this.#byRoom.get(row.roomId) ?? [])]) write(connection);
+  }
+
+  /** The connections here an event with an audience goes to, each once: its actor's, and its rooms' and actors'. */
+  #audience(row: StreamRow): Set<Connection> {
+    const recipients = new Set<Connection>(this.#byActor.get(row.actorId ?? "") ?? []);
+    for (const roomId of row.audienceRooms ?? []) for (const c of this.#byRoom.get(roomId) ?? []) recipients.add(c);
+    for (const actorId of row.audienceActors ?? []) for (const c of this.#byActor.get(actorId) ?? []) recipients.add(c);
+    return recipients;
   }
 
   /** Sends an event that is not kept (typing, presence) to every process's room members. */

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
+import { and, arrayContains, arrayOverlaps, asc, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import type { DatabaseLike } from "../db/client.ts";
 import { events, streamPosition } from "../db/schema.ts";
 
@@ -15,6 +15,8 @@ export const streamColumns = {
   roomId: events.roomId,
   actorId: events.actorId,
   dataText: sql<string>`${events.data}::text`,
+  audienceRooms: events.audienceRooms,
+  audienceActors: events.audienceActors,
 };
 
 export interface StreamRow {
@@ -23,6 +25,9 @@ export interface StreamRow {
   roomId: string | null;
   actorId: string | null;
   dataText: string;
+  /** Who else gets an event addressed to an actor (a profile change): see `events.audienceRooms`. */
+  audienceRooms?: string[] | null;
+  audienceActors?: string[] | null;
 }
 
 /** One event as the client sees it; an event addressed to one actor names its room too. */
@@ -70,7 +75,10 @@ export async function eventsAfter(db: DatabaseLike, position: number, limit: num
     .limit(limit);
 }
 
-/** What a connection missed in (since, head]: its rooms' events and those addressed to it. */
+/**
+ * What a connection missed in (since, head]: its rooms' events, those addressed to it, and
+ * those whose audience names one of its rooms or it.
+ */
 export async function eventsForReplay(
   db: DatabaseLike,
   range: { since: number; head: number; rooms: readonly string[]; actorId: string },
@@ -86,6 +94,8 @@ export async function eventsForReplay(
           range.rooms.length ? inArray(events.roomId, [...range.rooms]) : sql`false`,
           eq(events.actorId, range.actorId),
           and(isNull(events.roomId), isNull(events.actorId)),
+          range.rooms.length ? arrayOverlaps(events.audienceRooms, [...range.rooms]) : sql`false`,
+          arrayContains(events.audienceActors, [range.actorId]),
         ),
       ),
     )
