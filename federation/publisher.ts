@@ -19,6 +19,7 @@ import {
   toNote,
   updateActivity,
 } from "./notes.ts";
+import { sendProfileUpdate } from "./profiles.ts";
 import { recipient, remoteMembers } from "./remote.ts";
 import { roomAudience, roomCollectionUri, roomIdentifier, toGroup } from "./rooms.ts";
 import { microblogOrigins } from "./software.ts";
@@ -157,6 +158,13 @@ async function outboxEntries(ctx: Context<Deps>, batch: StreamEvent[]): Promise<
   const entries: OutboxEntry[] = [];
   const hosted = new Map<string, { room: Room; members: Recipient[] } | null>();
   for (const event of batch) {
+    if (event.type === "profile.updated" && event.actorId != null) {
+      // Not a room's: the user's own Update{Person}, through Fedify's queue.
+      await sendProfileUpdate(ctx, event.actorId, event.position).catch((error) =>
+        log.warn("The profile change {position} could not be sent: {error}", { position: event.position, error }),
+      );
+      continue;
+    }
     const roomId = event.roomId ?? (event.type === "room.deleted" ? (event.data as { roomId?: string }).roomId : null);
     if (roomId == null) continue;
     if (!hosted.has(roomId)) {

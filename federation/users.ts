@@ -1,4 +1,4 @@
-import { importJwk, type RequestContext } from "@fedify/fedify";
+import { type Context, importJwk } from "@fedify/fedify";
 import { Person } from "@fedify/vocab";
 import { findUser } from "../src/accounts/accounts.ts";
 import type { ActorKeys } from "../src/accounts/keys.ts";
@@ -37,7 +37,7 @@ export async function keyPairsOf(keys: ActorKeys): Promise<CryptoKeyPair[]> {
 }
 
 /** A user as an ActivityPub `Person`: name, bio, avatar, both keys (FEP-521a multikeys). */
-export async function toPerson(ctx: RequestContext<Deps>, identifier: string, user: User): Promise<Person> {
+export async function toPerson(ctx: Context<Deps>, identifier: string, user: User): Promise<Person> {
   return new Person({
     ...(await actorProperties(ctx, identifier, {
       preferredUsername: user.username,
