@@ -2,7 +2,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterEach } from "vitest";
+import { afterEach, expect } from "vitest";
 import { preparedDataDir } from "../helpers/data-dir.ts";
 import { freePort, type ServerProcess, startServer, stopServer } from "../helpers/server.ts";
 
@@ -148,4 +148,25 @@ export function screenshotFailures(pages: () => Record<string, Page | undefined>
       await page?.screenshot({ path: screenshotPath(`failed-${name}-${who}`) }).catch(() => {});
     }
   });
+}
+
+/** The API as a script would use it, signed in as `username` (JSON bodies, or a FormData as it is). */
+export async function apiAs(url: string, username: string) {
+  const login = await fetch(`${url}/api/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password: "correct horse battery", refreshTokenIn: "body" }),
+  });
+  expect(login.status).toBe(200);
+  const { accessToken } = (await login.json()) as { accessToken: string };
+  return async (method: string, path: string, body?: unknown) => {
+    const form = body instanceof FormData;
+    const res = await fetch(`${url}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${accessToken}`, ...(form ? {} : { "content-type": "application/json" }) },
+      body: form ? body : body === undefined ? undefined : JSON.stringify(body),
+    });
+    expect(res.status, `${method} ${path}: ${res.status}`).toBeLessThan(300);
+    return (await res.json()) as Record<string, unknown>;
+  };
 }

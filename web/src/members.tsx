@@ -27,6 +27,9 @@ export function MemberPanel(props: { room: Room; state: RoomState; onClose(): vo
   const user = me.value;
   const looksAlike = lookalikesIn(members);
   const can = (action: string) => room.permissions.includes(action);
+  // In a direct conversation nobody has a role to change, and between two nobody removes the other.
+  const changeRoles = can("changeRoles") && !room.direct;
+  const pair = room.direct && (room.others?.length ?? 0) <= 1;
   const sorted = [...(members ?? [])].sort(
     (a, b) => rank(b.role) - rank(a.role) || a.actor.displayName.localeCompare(b.actor.displayName),
   );
@@ -56,6 +59,7 @@ export function MemberPanel(props: { room: Room; state: RoomState; onClose(): vo
           const name = memberName(m);
           const alike = looksAlike(m.actor.id, name);
           const outranks = rank(room.role) > rank(m.role) && m.actor.id !== user?.id;
+          const role = m.role !== "member" && !room.direct ? m.role : null;
           return (
             <li key={m.actor.id} class={alike ? "member lookalike" : "member"}>
               <span class="member-avatar">
@@ -71,19 +75,20 @@ export function MemberPanel(props: { room: Room; state: RoomState; onClose(): vo
                   <PersonName name={name} handle={m.actor.handle} alike={alike} />
                 </a>
                 <span class="muted small">
-                  {m.role !== "member" ? m.role : null}
-                  {m.role !== "member" && !alike ? " · " : null}
+                  {/* A direct conversation's people are equals there: whoever opened it is no "owner". */}
+                  {role ? role : null}
+                  {role && !alike ? " · " : null}
                   {/* Beside the name already when it looks like another member's. */}
                   {alike ? null : <Name text={`@${m.actor.handle}`} />}
                 </span>
               </span>
-              {outranks && (can("changeRoles") || can("kick") || can("ban")) ? (
+              {outranks && !pair && (changeRoles || can("kick") || can("ban")) ? (
                 <details class="member-menu" onKeyDown={(e) => e.key === "Escape" && closeMenu(e.currentTarget, true)}>
                   <summary aria-label={`Moderate ${name}`}>
                     <Icon name="more" />
                   </summary>
                   <div class="menu">
-                    {can("changeRoles") ? (
+                    {changeRoles ? (
                       <label class="field">
                         <span class="field-label">Role</span>
                         <select

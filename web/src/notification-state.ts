@@ -37,8 +37,10 @@ export async function enableNotifications(): Promise<void> {
 /** What a notification says: a title with the names in it kept apart, and a line. */
 export function describeNotification(n: AppNotification): { title: Phrase; body: string } {
   const who = { name: n.actor?.displayName || n.actor?.handle || "Someone" };
-  const roomName = rooms.peek().find((r) => r.id === n.roomId)?.name ?? (n.data.roomName as string | undefined);
-  const inRoom = roomName ? [" in ", { name: roomName }] : [];
+  const room = rooms.peek().find((r) => r.id === n.roomId);
+  const roomName = room?.name ?? (n.data.roomName as string | undefined);
+  // A conversation between two is named after the one who wrote: "Bob in Bob" says nothing.
+  const inRoom = roomName && !(room?.direct && room.others?.length === 1) ? [" in ", { name: roomName }] : [];
   const snippet = typeof n.data.snippet === "string" ? n.data.snippet : "";
   switch (n.type) {
     case "mention":

@@ -5,6 +5,7 @@ import { ApiError, api } from "./api.ts";
 import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { isolate, Name, plain, UserText } from "./names.tsx";
+import { liveProfiles } from "./profiles.ts";
 import { navigate } from "./router.ts";
 import { attempt, blocked, me, pageTitle, putRoom, rooms, say } from "./store.ts";
 import type { Room, User } from "./types.ts";
@@ -275,7 +276,13 @@ export async function openDirect(handles: string[]): Promise<void> {
 }
 
 export function UserPage(props: { handle: string }) {
-  const [user, setUser] = useState<User | null>(null);
+  const [fetched, setUser] = useState<User | null>(null);
+  // A change told live since it was fetched shows at once.
+  const live = fetched ? liveProfiles.value[fetched.id] : undefined;
+  const user =
+    fetched && live
+      ? { ...fetched, displayName: live.displayName, avatarUrl: live.avatarUrl, color: live.color }
+      : fetched;
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     setUser(null);

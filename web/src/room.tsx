@@ -10,6 +10,7 @@ import { Icon } from "./icons.tsx";
 import { MemberPanel } from "./members.tsx";
 import { lookalikesIn, memberName, Name, PersonName, UserText } from "./names.tsx";
 import { PinnedList, PinsButton } from "./pins.tsx";
+import { RoomAvatar } from "./room-face.tsx";
 import { RoomSettings } from "./room-settings.tsx";
 import { navigate } from "./router.ts";
 import {
@@ -149,7 +150,7 @@ function JoinedRoom(props: { room: Room; panel?: "settings" | undefined }) {
           <a href="/" class="icon-button back" aria-label="Back to rooms">
             <Icon name="back" />
           </a>
-          <Avatar id={room.id} name={room.name} url={room.avatarUrl} size="s" color={room.theme} />
+          <RoomAvatar room={room} size="s" />
           <div class="room-title-block">
             <h1 id="room-title" ref={heading} tabIndex={-1}>
               <Name text={room.name} />

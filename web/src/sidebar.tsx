@@ -4,6 +4,7 @@ import { useEffect } from "preact/hooks";
 import { logout } from "./api.ts";
 import { Icon } from "./icons.tsx";
 import { Name } from "./names.tsx";
+import { RoomAvatar } from "./room-face.tsx";
 import { path } from "./router.ts";
 import { SearchBox } from "./search.tsx";
 import { contacts, loadRooms, me, roomsLoaded, sortedRooms, unreadNotifications } from "./store.ts";
@@ -15,7 +16,7 @@ function RoomTitle(props: { room: Room; host: string | null | undefined }) {
   const { room, host } = props;
   return (
     <>
-      <Avatar id={room.id} name={room.name} url={room.avatarUrl} size="s" color={room.theme} />
+      <RoomAvatar room={room} size="s" />
       <span class="room-name">
         <Name text={room.name} />
         {host ? (

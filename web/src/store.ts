@@ -17,6 +17,7 @@ import {
   readNotificationsOf,
   unreadNotifications,
 } from "./notification-state.ts";
+import { applyProfile } from "./profiles.ts";
 import { loadRooms, rooms, roomsLoaded, updateRoom } from "./room-list.ts";
 import { deliver, presence, roomState, roomStates } from "./room-state.ts";
 import { navigate } from "./router.ts";
@@ -299,6 +300,10 @@ function applyEvent(event: StreamEvent): void {
     }
     case "stickers.updated": {
       applyStickerEvent(data);
+      return;
+    }
+    case "profile.updated": {
+      if (data.actor) applyProfile(data.actor as Actor, { me, contacts });
       return;
     }
     case "presence": {

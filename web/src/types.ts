@@ -63,6 +63,8 @@ export interface Room {
   /** Remote joins: "pending" until the room's server accepts. */
   membership?: "joined" | "pending" | "none";
   members?: number;
+  /** A direct room's other people (never oneself): it is named and pictured by them. */
+  others?: Actor[];
 }
 
 export interface Member {
