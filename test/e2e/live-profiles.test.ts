@@ -6,6 +6,7 @@ import {
   ok,
   openStream,
   register,
+  roomMessages,
   type StreamSocket,
   send,
   type User,
@@ -48,6 +49,11 @@ describe("profile changes across two servers", { timeout: 180_000 }, () => {
     });
     // A message into a room on another server is accepted (202) and numbered there.
     await ok(202, b.server, bob.token, "PUT", `/api/v1/rooms/${mirror.id}/messages/t2`, { content: "hello from B" });
+    // B knows Alice once her message is there: an Update of an actor B never met is not kept.
+    await eventually("B to hold both messages", async () => {
+      const list = await roomMessages<{ content: string }>(b.server, bob, mirror.id);
+      return list.length === 2 ? list : undefined;
+    });
   }, 150_000);
 
   afterAll(async () => {
