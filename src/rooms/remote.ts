@@ -68,7 +68,10 @@ export interface RemoteRoom {
   readonly featured: string | null;
 }
 
-/** Stores or refreshes the mirror of a remote room; returns it. */
+/**
+ * Stores or refreshes the mirror of a remote room; returns it. When an existing mirror's name,
+ * topic or visibility changed (`Update{Group}`), its members here are told live (`room.updated`).
+ */
 export async function upsertRemoteRoom(deps: Pick<Deps, "db">, room: RemoteRoom): Promise<Room> {
   const values = {
     name: room.name,
@@ -79,13 +82,28 @@ export async function upsertRemoteRoom(deps: Pick<Deps, "db">, room: RemoteRoom)
     outbox: room.outbox,
     featured: room.featured,
   };
-  const [row] = await deps.db
-    .insert(rooms)
-    .values({ id: uuidv7(), iri: room.iri, ...values })
-    .onConflictDoUpdate({ target: rooms.iri, set: { ...values, deletedAt: null } })
-    .returning();
-  if (row == null) throw new Error("The remote room was not stored.");
-  return row;
+  return await deps.db.transaction(async (tx) => {
+    const [before] = await tx
+      .select({ name: rooms.name, topic: rooms.topic, visibility: rooms.visibility, deletedAt: rooms.deletedAt })
+      .from(rooms)
+      .where(eq(rooms.iri, room.iri))
+      .for("update");
+    const [row] = await tx
+      .insert(rooms)
+      .values({ id: uuidv7(), iri: room.iri, ...values })
+      .onConflictDoUpdate({ target: rooms.iri, set: { ...values, deletedAt: null } })
+      .returning();
+    if (row == null) throw new Error("The remote room was not stored.");
+    if (before != null && before.deletedAt == null) {
+      const changes = Object.fromEntries(
+        (["name", "topic", "visibility"] as const).filter((k) => before[k] !== values[k]).map((k) => [k, values[k]]),
+      );
+      if (Object.keys(changes).length > 0) {
+        await appendEvents(tx, [{ type: "room.updated", roomId: row.id, data: { changes } }]);
+      }
+    }
+    return row;
+  });
 }
 
 /** The mirror of a remote room by its `Group` IRI. */

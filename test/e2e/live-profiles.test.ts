@@ -87,6 +87,24 @@ describe("profile changes across two servers", { timeout: 180_000 }, () => {
     expect(messages.find((m) => m.content === "hello from A")?.author?.displayName).toBe("Alice Liddell");
   });
 
+  it("tells Bob on B live when Alice renames her room on A", async () => {
+    const socket = sockets[0] as StreamSocket;
+    await ok(200, a.server, alice.token, "PATCH", `/api/v1/rooms/${room.id}`, {
+      name: "Tea and cake",
+      topic: "Fridays",
+    });
+    const [event] = await nextEvents(socket, 1, 45_000, (f) => f.type === "room.updated");
+    expect(event).toMatchObject({ roomId: mirror.id, data: { changes: { name: "Tea and cake", topic: "Fridays" } } });
+    const { rooms } = await ok<{ rooms: { id: string; name: string }[] }>(
+      200,
+      b.server,
+      bob.token,
+      "GET",
+      "/api/v1/rooms",
+    );
+    expect(rooms.find((r) => r.id === mirror.id)?.name).toBe("Tea and cake");
+  });
+
   it("tells Alice on A live when Bob on B, a member of her room, renames himself", async () => {
     const socket = await openStream(a.server, alice, "alice@A");
     sockets.push(socket);
