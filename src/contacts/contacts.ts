@@ -4,7 +4,7 @@ import type { DatabaseLike } from "../db/client.ts";
 import { type ContactRequest, contactRequests, contacts } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
-import { notifyActor } from "../notifications/notifications.ts";
+import { markContactRequestRead, notifyActor } from "../notifications/notifications.ts";
 import { type ActorProfile, actorByHandle, actorProfiles } from "../rooms/actors.ts";
 import { remote } from "../rooms/rooms.ts";
 import { appendEvents } from "../stream/events.ts";
@@ -216,6 +216,8 @@ export async function settleContactRequest(
       .returning();
     if (request == null) throw new AppError("contact_request_not_found", "No such contact request.");
     settled = request;
+    // Answered (or withdrawn), the request leaves nothing unread in the bell.
+    await markContactRequestRead(tx, request.toId, request.id);
     if (action === "accept") return await addContacts(deps, tx, request.fromId, request.toId);
     await announce(deps, tx, [
       { to: actorId, about: action === "cancel" ? request.toId : request.fromId, state: "none" },

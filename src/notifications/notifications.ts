@@ -153,6 +153,24 @@ export async function markMessageNotificationsRead(
 }
 
 /**
+ * Marks read, in the caller's transaction, the recipient's notification of a contact request
+ * once it is answered: nothing is left to do about it.
+ */
+export async function markContactRequestRead(tx: DatabaseLike, actorId: string, requestId: string): Promise<void> {
+  await tx
+    .update(notifications)
+    .set({ readAt: sql`now()` })
+    .where(
+      and(
+        eq(notifications.actorId, actorId),
+        eq(notifications.type, "contact_request"),
+        isNull(notifications.readAt),
+        sql`${notifications.data}->>'requestId' = ${requestId}`,
+      ),
+    );
+}
+
+/**
  * Notifies one actor of an invite or a contact request, in the caller's transaction; never
  * when either blocks the other (requests from here are refused before this, those from other
  * servers arrive here).

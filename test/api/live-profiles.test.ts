@@ -137,3 +137,22 @@ describe("direct rooms", () => {
     });
   });
 });
+
+describe("contact request notifications", () => {
+  it("are read once the request is accepted or declined (issue 17, item 7)", async () => {
+    const nia = await signUp("nia");
+    for (const answer of ["accept", "decline"] as const) {
+      const asker = await signUp(`asker_${answer}`);
+      const { requestId } = await ok<{ requestId: string }>(
+        await call("POST", "/contacts", asker, { user: nia.username }),
+      );
+      const before = await ok<{ unread: number }>(await call("GET", "/notifications", nia));
+      await ok(await call("POST", `/contacts/requests/${requestId}/${answer}`, nia), 204);
+      const after = await ok<{ unread: number; notifications: { type: string; read: boolean }[] }>(
+        await call("GET", "/notifications", nia),
+      );
+      expect(after.unread).toBe(before.unread - 1);
+      expect(after.notifications.filter((n) => n.type === "contact_request").every((n) => n.read)).toBe(true);
+    }
+  });
+});

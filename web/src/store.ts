@@ -286,6 +286,8 @@ function applyEvent(event: StreamEvent): void {
     }
     case "contact.updated": {
       void loadContacts();
+      // An answered request's notification was marked read with it.
+      if (data.state !== "incoming") void loadNotifications();
       return;
     }
     case "block.updated": {
