@@ -32,6 +32,8 @@ import { Field, FormError, useSubmit } from "./ui.tsx";
 
 function AuthScreen() {
   const [mode, setMode] = useState<"login" | "register">(path.value === "/register" ? "register" : "login");
+  // An error belongs to the form that got it: switching to the other one leaves it behind.
+  const [errorOf, setErrorOf] = useState(mode);
   const { busy, error, onSubmit } = useSubmit(
     async (form) => {
       const data = new FormData(form);
@@ -42,6 +44,7 @@ function AuthScreen() {
       if (path.value === "/login" || path.value === "/register") navigate("/", true);
     },
     (err) => {
+      setErrorOf(mode);
       const text = describeError(err);
       if (err instanceof Error && "code" in err) {
         const code = (err as { code: string }).code;
@@ -87,7 +90,7 @@ function AuthScreen() {
             autoComplete={mode === "login" ? "current-password" : "new-password"}
           />
         </Field>
-        <FormError error={error} id="auth-error" />
+        <FormError error={errorOf === mode ? error : null} id="auth-error" />
         <button type="submit" class="primary" disabled={busy}>
           {mode === "login" ? "Sign in" : "Create account"}
         </button>
