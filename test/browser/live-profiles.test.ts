@@ -107,4 +107,18 @@ describe("live profiles", () => {
     await small.screenshot({ path: screenshotPath("live-profiles-dm-phone") });
     await small.close();
   });
+
+  it("pictures a group conversation by two of its others, named by them", async () => {
+    const carol = await fetch(`${server.url}/api/v1/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "carol", password: "correct horse battery", displayName: "Carol" }),
+    });
+    expect(carol.status).toBe(201);
+    await (await apiAs(server.url, "bob"))("POST", "/dms", { users: ["alice", "carol"] });
+    const link = roomLink(bob.page, "Alice Cooper, Carol");
+    await link.waitFor();
+    expect(await link.locator(".avatar-stack .avatar").count()).toBe(2);
+    await bob.page.locator(".sidebar").screenshot({ path: screenshotPath("live-profiles-group-dm-desktop") });
+  });
 });
