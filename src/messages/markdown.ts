@@ -7,7 +7,7 @@
  * (ours or a library's) does not become script in someone's browser.
  */
 import { Parser } from "htmlparser2";
-import markdownIt, { type Env, type MarkdownIt } from "markdown-it";
+import markdownIt, { type Env, type MarkdownIt, type StateInline } from "markdown-it";
 import sanitizeHtml from "sanitize-html";
 
 /** A mention that {@link RenderOptions.resolveMention} recognised. */
@@ -55,7 +55,7 @@ interface RenderEnv extends Env {
 }
 
 /** The tags the output may contain, and their attributes. */
-const allowedTags = ["p", "br", "strong", "em", "s", "code", "pre", "a", "ul", "ol", "li", "blockquote"];
+const allowedTags = ["p", "br", "strong", "em", "s", "code", "pre", "a", "ul", "ol", "li", "blockquote", "span"];
 const linkRel = "nofollow noopener noreferrer ugc";
 const languagePattern = /^[a-z0-9+#-]{1,20}$/i;
 
@@ -140,6 +140,12 @@ function createRenderer(): MarkdownIt {
     return true;
   });
 
+  // markdown-it's text rule swallows `|` (it is no marker of its own), so ours stops there too.
+  md.inline.ruler.at("text", textRule);
+  md.inline.ruler.before("emphasis", "spoiler", spoilerRule);
+  md.renderer.rules.spoiler_open = () => '<span class="spoiler">';
+  md.renderer.rules.spoiler_close = () => "</span>";
+
   const escapeHtml = md.utils.escapeHtml;
   md.renderer.rules.mention = (tokens, idx) => {
     const meta = tokens[idx]?.meta as { url: string; handle: string } | null | undefined;
@@ -161,6 +167,47 @@ function createRenderer(): MarkdownIt {
   return md;
 }
 
+/** The characters that may start some inline rule; a run of anything else is plain text. */
+const inlineMarkers = /[\n!#$%&*+\-:<=@[\\\]^_`{}~|]/g;
+
+/** Plain text up to the next character that may start an inline rule (`|` included). */
+function textRule(state: StateInline, silent: boolean): boolean {
+  inlineMarkers.lastIndex = state.pos;
+  const next = inlineMarkers.exec(state.src);
+  const end = next == null || next.index > state.posMax ? state.posMax : next.index;
+  if (end === state.pos) return false;
+  if (!silent) state.pending += state.src.slice(state.pos, end);
+  state.pos = end;
+  return true;
+}
+
+/**
+ * `||hidden||`: a spoiler, as in Discord. Markup is a plain `<span class="spoiler">` so that a
+ * server that does not know it keeps the text readable (see FEDERATION.md); the client hides it
+ * until it is activated. Its content is parsed as inline Markdown up to the next `||` on the
+ * same paragraph; an unclosed or empty `||` stays literal text.
+ */
+function spoilerRule(state: StateInline, silent: boolean): boolean {
+  // In silent mode (scanning a link label) the markers are plain text: one character each, so
+  // the label ends where it would without this rule.
+  if (silent) return false;
+  const start = state.pos;
+  const src = state.src;
+  if (src.charCodeAt(start) !== 0x7c || src.charCodeAt(start + 1) !== 0x7c) return false;
+  const close = src.indexOf("||", start + 2);
+  // Nothing between the markers (`||||`), or no end before the paragraph's: text.
+  if (close < 0 || close >= state.posMax || close === start + 2) return false;
+  const oldMax = state.posMax;
+  state.push("spoiler_open", "span", 1);
+  state.pos = start + 2;
+  state.posMax = close;
+  state.md.inline.tokenize(state);
+  state.pos = close + 2;
+  state.posMax = oldMax;
+  state.push("spoiler_close", "span", -1);
+  return true;
+}
+
 /** Calls the resolver at most once per username and host, and records what it recognised. */
 function resolveOnce(env: RenderEnv, username: string, host: string | undefined) {
   const key = host == null ? username : `${username}@${host}`;
@@ -180,8 +227,8 @@ const md = createRenderer();
 /** The second line of defence: only the subset's tags, attributes, classes and schemes. */
 const sanitizeOptions: sanitizeHtml.IOptions = {
   allowedTags,
-  allowedAttributes: { a: ["href", "rel", "target", "class"], code: ["class"], ol: ["start"] },
-  allowedClasses: { a: ["mention"], code: [/^language-[a-z0-9+#-]{1,20}$/i] },
+  allowedAttributes: { a: ["href", "rel", "target", "class"], code: ["class"], ol: ["start"], span: ["class"] },
+  allowedClasses: { a: ["mention"], code: [/^language-[a-z0-9+#-]{1,20}$/i], span: ["spoiler"] },
   allowedSchemes: ["http", "https", "mailto"],
   allowedSchemesByTag: {},
   allowedSchemesAppliedToAttributes: ["href"],
@@ -190,6 +237,14 @@ const sanitizeOptions: sanitizeHtml.IOptions = {
   // Anything unexpected is shown, not run and not silently dropped.
   disallowedTagsMode: "escape",
   transformTags: {
+    // A span is kept only as a spoiler; any other (Mastodon's `h-card`, `invisible`) loses its
+    // attributes here and its tags in unwrapSpans, and its text stays.
+    // (Renaming it to a disallowed tag would be neater, but sanitize-html then closes a later
+    // tag at the same depth with the new name; unwrapSpans does it after.)
+    span: (tagName, attribs) => {
+      const out: sanitizeHtml.Attributes = attribs.class === "spoiler" ? { class: "spoiler" } : {};
+      return { tagName, attribs: out };
+    },
     // Whatever produced the link, it carries our rel, and opens elsewhere unless a mention.
     a: (tagName, attribs) => {
       const href = attribs.href ?? "";
@@ -203,22 +258,35 @@ const sanitizeOptions: sanitizeHtml.IOptions = {
 };
 
 /**
+ * Removes the tags of spans that are not spoilers, keeping their content. Safe on
+ * sanitize-html's output only: there every tag is balanced and `<` never occurs but in a tag.
+ */
+function unwrapSpans(html: string): string {
+  const kept: boolean[] = [];
+  return html.replace(/<span( class="spoiler")?>|<\/span>/g, (tag, spoiler: string | undefined) => {
+    if (tag === "</span>") return kept.pop() ? tag : "";
+    kept.push(spoiler != null);
+    return spoiler != null ? tag : "";
+  });
+}
+
+/**
  * Sanitises a message's HTML from another server with the same allowlist. Unknown elements
  * (Mastodon's `<span class="h-card">`, say) are dropped but their text stays.
  */
 export function sanitizeRemoteHtml(html: string): string {
-  return sanitizeHtml(html, { ...sanitizeOptions, disallowedTagsMode: "discard" }).trim();
+  return unwrapSpans(sanitizeHtml(html, { ...sanitizeOptions, disallowedTagsMode: "discard" })).trim();
 }
 
 function render(source: string, env: RenderEnv): string {
-  return sanitizeHtml(md.render(source, env), sanitizeOptions).trim();
+  return unwrapSpans(sanitizeHtml(md.render(source, env), sanitizeOptions)).trim();
 }
 
 /**
  * Renders a chat message's Markdown source to sanitised HTML and collects its mentions.
  *
  * The subset: paragraphs, line breaks (a single newline is `<br>`), `**bold**`, `*italic*`,
- * `~~strikethrough~~`, `` `code` ``, fenced and indented code blocks, links (`[text](url)`,
+ * `~~strikethrough~~`, `||spoiler||` (`<span class="spoiler">`), `` `code` ``, fenced and indented code blocks, links (`[text](url)`,
  * `<url>` and bare `http(s)://` / `mailto:` addresses, plus mail addresses), lists and block
  * quotes. Headings, tables, rules, images and raw HTML stay literal text (`![a](u)` is `!` and a
  * link). Only http, https and mailto links are made; anything else stays text.
@@ -287,22 +355,33 @@ const breakingElements = new Set([
  * whitespace collapsed and trimmed.
  *
  * @param html The HTML.
+ * @param hideSpoilers Whether a spoiler (`<span class="spoiler">`) shows as `[spoiler]`
+ *   rather than its text, as in reply quotes and notifications.
  * @returns One line of plain text.
  */
-export function plainText(html: string): string {
+export function plainText(html: string, hideSpoilers = false): string {
   let text = "";
   let hidden = 0;
+  // For each open span, whether it is a spoiler being hidden.
+  const spans: boolean[] = [];
   const parser = new Parser(
     {
-      onopentag(name) {
-        if (hiddenElements.has(name)) hidden++;
+      onopentag(name, attribs) {
+        if (name === "span") {
+          const spoiler = hideSpoilers && /(?:^|\s)spoiler(?:\s|$)/.test(attribs.class ?? "");
+          if (spoiler && hidden === 0) text += "[spoiler]";
+          spans.push(spoiler);
+          if (spoiler) hidden++;
+        } else if (hiddenElements.has(name)) hidden++;
         else if (breakingElements.has(name)) text += " ";
       },
       ontext(data) {
         if (hidden === 0) text += data;
       },
       onclosetag(name) {
-        if (hiddenElements.has(name)) hidden = Math.max(0, hidden - 1);
+        if (name === "span") {
+          if (spans.pop()) hidden = Math.max(0, hidden - 1);
+        } else if (hiddenElements.has(name)) hidden = Math.max(0, hidden - 1);
         else if (breakingElements.has(name)) text += " ";
       },
     },
@@ -317,7 +396,7 @@ const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
 /**
  * A short plain-text excerpt of a message, for reply quotes: the text of the rendered message
- * (mentions as written), cut at a word boundary with an ellipsis when longer than `max`.
+ * (mentions as written, spoilers as `[spoiler]`), cut at a word boundary with an ellipsis when longer than `max`.
  *
  * Lengths are in code points, the ellipsis included; a character made of several code points
  * (an emoji sequence, a letter with accents) is never split.
@@ -329,7 +408,10 @@ const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
  */
 export function snippet(source: string, max = 140): string {
   if (!Number.isInteger(max) || max < 1) throw new RangeError("max must be a positive integer");
-  const text = plainText(render(source, { ownHost: undefined, resolve: undefined, cache: new Map(), mentions: [] }));
+  const text = plainText(
+    render(source, { ownHost: undefined, resolve: undefined, cache: new Map(), mentions: [] }),
+    true,
+  );
   let length = 0;
   for (const _ of text) length++;
   if (length <= max) return text;

@@ -320,6 +320,7 @@ const allowlist: Record<string, Record<string, RegExp>> = {
   blockquote: {},
   ol: { start: /^\d+$/ },
   code: { class: /^language-[a-z0-9+#-]{1,20}$/i },
+  span: { class: /^spoiler$/ },
   a: {
     // Inside double quotes only `"` could end the value; backticks and spaces are refused too.
     href: /^(?:https?:\/\/|mailto:)[^\s"<>`]+$/i,
@@ -478,6 +479,7 @@ const payloads = [
 const contexts: [string, (payload: string) => string][] = [
   ["alone", (p) => p],
   ["in bold", (p) => `**${p}**`],
+  ["in a spoiler", (p) => `||${p}||`],
   ["as link text", (p) => `[${p}](https://ok.example)`],
   ["as a link address", (p) => `[x](${p})`],
   ["as an autolink", (p) => `<${p}>`],
