@@ -15,6 +15,7 @@ import { trackUpload } from "./outbox.ts";
 import { roomState, say } from "./store.ts";
 import type { Attachment, Message } from "./types.ts";
 import { Dialog } from "./ui.tsx";
+import { UploadThumb } from "./upload-preview.tsx";
 
 /** A message carries at most this many attachments (the server's limit). */
 export const maxAttachments = 10;
@@ -113,7 +114,7 @@ export function UploadChips(props: { items: Signal<UploadItem[]> }) {
     <ul class="upload-chips" aria-label="Files to send">
       {list.map((item) => (
         <li key={item.key} class={`upload-chip ${item.state}`}>
-          <Icon name="file" size={14} />
+          <UploadThumb item={item} />
           <span class="upload-name" title={isolate(item.attachment?.name ?? item.name)}>
             {/* Once uploaded, the name as the server keeps it (without its bidi controls). */}
             <Name text={item.attachment?.name ?? item.name} />

@@ -20,6 +20,7 @@ import { maxDraftLength, useDraft } from "./drafts.ts";
 import { emojiIndex, loadEmoji, rememberEmoji, skinTone } from "./emoji.ts";
 import { emojiText, type ShortcodeMatch } from "./emoji-index.ts";
 import { EmojiPicker } from "./emoji-picker.tsx";
+import { FormatToggle, FormatToolbar, formatKey } from "./format-toolbar.tsx";
 import { Icon } from "./icons.tsx";
 import { displayNameIn } from "./message.tsx";
 import { pasteTooLong, textAsFile, tooLong } from "./message-length.ts";
@@ -46,6 +47,8 @@ export function Composer(props: {
   const lastTyping = useRef(0);
   const dismissed = useSignal<string | null>(null);
   const picking = useSignal(false);
+  // The formatting toolbar, on a narrow screen (always shown on a wide one).
+  const formatting = useSignal(false);
   const editing = props.editing.value;
   const replyTo = props.replyTo.value;
   const user = me.value;
@@ -226,6 +229,7 @@ export function Composer(props: {
     ) {
       return;
     }
+    if (formatKey(e)) return;
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       void submit();
@@ -289,6 +293,7 @@ export function Composer(props: {
       ) : null}
       {completion ? <CompletionList list={completion as Completion<unknown>} active={active.value} /> : null}
       {editing ? null : <UploadChips items={uploads} />}
+      <FormatToolbar target={() => area.current} open={formatting} />
       <div class="composer-row">
         {editing ? null : (
           <>
@@ -352,6 +357,7 @@ export function Composer(props: {
             addFiles(uploads, files);
           }}
         />
+        <FormatToggle open={formatting} />
         <button
           type="button"
           class="icon-button"
@@ -399,8 +405,8 @@ export function Composer(props: {
         }
       />
       <p id="composer-hint" class="composer-hint">
-        Enter sends, Shift+Enter adds a line, ↑ edits your last message, :name suggests emoji. **bold**, _italic_,
-        `code`, &gt; quote.
+        Enter sends, Shift+Enter adds a line, ↑ edits your last message, :name suggests emoji. **bold** (Ctrl+B),
+        *italic* (Ctrl+I), `code`, ||spoiler||, &gt; quote.
       </p>
       {picking.value ? (
         <EmojiPicker

@@ -6,6 +6,7 @@ import { authenticate } from "./api.ts";
 import { describeError } from "./errors.ts";
 import { isolate, Name } from "./names.tsx";
 import { CreateRoom, Directory, InvitePage, JoinRemote, NewDirect, UserPage } from "./pages.tsx";
+import { watchRichContent } from "./rich-content.ts";
 import { RoomView } from "./room.tsx";
 import { match, navigate, onLinkClick, path } from "./router.ts";
 import { SearchPage } from "./search.tsx";
@@ -260,6 +261,7 @@ applyTheme();
 const root = document.getElementById("app");
 if (root) {
   root.textContent = "";
+  watchRichContent(root);
   render(<App />, root);
 }
 void boot().catch((error) => say(describeError(error), true));

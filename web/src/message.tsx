@@ -14,6 +14,7 @@ import { StickerMessage } from "./sticker-entry.tsx";
 import { attempt, discardSend, isHidden, me, retrySend } from "./store.ts";
 import type { Actor, Member, Message, PendingMessage, Room } from "./types.ts";
 import { Avatar, Dialog, formatDate, Time } from "./ui.tsx";
+import { FileThumb } from "./upload-preview.tsx";
 
 /**
  * The name and colour an author has in a room (their nickname there, else their display
@@ -289,7 +290,8 @@ export function PendingItem(props: { pending: PendingMessage }) {
           <ul class="attachment-files">
             {[...(p.attachments ?? []), ...(p.files ?? [])].map((a, i) => (
               <li key={"id" in a ? a.id : `file-${i}`} class="attachment-file">
-                <Icon name="file" size={18} /> <Name class="attachment-name" text={a.name} />
+                <FileThumb blob={"blob" in a ? a.blob : undefined} attachment={"id" in a ? a : undefined} size={18} />{" "}
+                <Name class="attachment-name" text={a.name} />
               </li>
             ))}
           </ul>

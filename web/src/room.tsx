@@ -27,6 +27,7 @@ import { openThread, ThreadPanel } from "./threads.tsx";
 import { Timeline } from "./timeline.tsx";
 import type { Message, Room } from "./types.ts";
 import { ActionButton, Avatar, Dialog } from "./ui.tsx";
+import { DropOverlay } from "./upload-preview.tsx";
 
 export function RoomView(props: { roomId: string; panel?: "settings" }) {
   const room = rooms.value.find((r) => r.id === props.roomId);
@@ -146,6 +147,7 @@ function JoinedRoom(props: { room: Room; panel?: "settings" | undefined }) {
           addFiles(uploads, e.dataTransfer?.files ?? []);
         }}
       >
+        {dragging.value ? <DropOverlay /> : null}
         <header class="room-head">
           <a href="/" class="icon-button back" aria-label="Back to rooms">
             <Icon name="back" />
