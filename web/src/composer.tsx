@@ -20,7 +20,7 @@ import { maxDraftLength, useDraft } from "./drafts.ts";
 import { emojiIndex, loadEmoji, rememberEmoji, skinTone } from "./emoji.ts";
 import { emojiText, type ShortcodeMatch } from "./emoji-index.ts";
 import { EmojiPicker } from "./emoji-picker.tsx";
-import { FormatToggle, FormatToolbar, formatKey } from "./format-toolbar.tsx";
+import { FormatToggle, FormatToolbar, formatKey, mod } from "./format-toolbar.tsx";
 import { Icon } from "./icons.tsx";
 import { displayNameIn } from "./message.tsx";
 import { pasteTooLong, textAsFile, tooLong } from "./message-length.ts";
@@ -405,8 +405,8 @@ export function Composer(props: {
         }
       />
       <p id="composer-hint" class="composer-hint">
-        Enter sends, Shift+Enter adds a line, ↑ edits your last message, :name suggests emoji. **bold** (Ctrl+B),
-        *italic* (Ctrl+I), `code`, ||spoiler||, &gt; quote.
+        Enter sends, Shift+Enter adds a line, ↑ edits your last message, :name suggests emoji. **bold** ({mod}B),
+        *italic* ({mod}I), `code`, ||spoiler||, &gt; quote.
       </p>
       {picking.value ? (
         <EmojiPicker

@@ -9,7 +9,8 @@ import type { ComponentChild, TargetedKeyboardEvent } from "preact";
 import { type FormatKind, formatShortcut, formatText } from "./format-text.ts";
 
 const mac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
-const mod = mac ? "⌘" : "Ctrl+";
+/** How the platform writes the shortcuts' modifier: `⌘` on a Mac, `Ctrl+` elsewhere. */
+export const mod = mac ? "⌘" : "Ctrl+";
 
 /** A chain link, drawn (no emoji font needed). */
 const linkGlyph = (
