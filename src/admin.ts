@@ -55,8 +55,8 @@ interface CommandRun {
   readonly extraChecks: () => Promise<readonly ConsistencyCheck[]>;
 }
 
-/** A command; it answers the exit status when it is not 0 (the consistency check's 1). */
-type Command = (run: CommandRun) => Promise<number | void>;
+/** A command; a number it answers is the exit status (the consistency check's 1), else 0. */
+type Command = (run: CommandRun) => Promise<unknown>;
 
 function one(args: string[], what = "user name"): string {
   if (args.length !== 1 || !args[0]) throw new UsageError(`Expected exactly one ${what}.`);
@@ -241,7 +241,8 @@ async function runParsed(
 ): Promise<number> {
   try {
     const print = (line: string) => output.out(`${line}\n`);
-    return (await command({ deps, args, options, print, extraChecks: () => extraChecks(deps) })) ?? 0;
+    const status = await command({ deps, args, options, print, extraChecks: () => extraChecks(deps) });
+    return typeof status === "number" ? status : 0;
   } catch (error) {
     if (error instanceof UsageError) {
       output.err(`${error.message}\n\n${usage}`);

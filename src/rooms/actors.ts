@@ -110,7 +110,10 @@ export async function actorProfiles(
 }
 
 /** Adds to profiles whose name has a `:shortcode:` the emoji it names (one query for all). */
-async function withNameEmoji(deps: Deps, profiles: Map<string, ActorProfile>): Promise<Map<string, ActorProfile>> {
+async function withNameEmoji(
+  deps: Pick<Deps, "db" | "config">,
+  profiles: Map<string, ActorProfile>,
+): Promise<Map<string, ActorProfile>> {
   const named = [...profiles.values()].filter((p) => p.displayName.includes(":"));
   if (named.length === 0) return profiles;
   const ours = new URL(deps.config.origin).host;

@@ -84,7 +84,9 @@ export function serializeRoom(
   },
 ): z.infer<typeof roomSchema> {
   const remoteUrl = room.iri ? new URL(room.iri) : undefined;
-  const others = room.direct ? [...(caller.others ?? [])] : [];
+  const others = room.direct
+    ? (caller.others ?? []).map((p) => ({ ...p, emojis: p.emojis ? [...p.emojis] : undefined }))
+    : [];
   return {
     id: room.id,
     name: room.direct ? directName(room.name, others) : room.name,
