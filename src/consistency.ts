@@ -4,7 +4,8 @@ import { and, eq, inArray, isNotNull, isNull, lt, sql } from "drizzle-orm";
 import { queryRows } from "./db/client.ts";
 import { attachments, roomMembers, rooms } from "./db/schema.ts";
 import type { Deps } from "./deps.ts";
-import { attachmentPath, makePreview, previewPath, removeUnreferencedFiles } from "./media/attachments.ts";
+import { attachmentPath, previewPath, removeUnreferencedFiles } from "./media/attachments.ts";
+import { makePreview } from "./media/image-previews.ts";
 import { stickerFiles } from "./stickers/consistency.ts";
 
 /** One thing that disagrees: what it is, and what `--fix` does about it. */

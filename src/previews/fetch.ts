@@ -12,7 +12,7 @@ import { eq, lt, sql } from "drizzle-orm";
 import { linkPreviews } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
-import { imageLimits, makePreview } from "../media/attachments.ts";
+import { imageLimits, makePreview } from "../media/image-previews.ts";
 import { inspectImage } from "../media/images.ts";
 import { fetchRemoteMedia, type RemoteFetchLimits } from "../media/remote.ts";
 import { isHtml, readPageMeta } from "./parse.ts";

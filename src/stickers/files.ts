@@ -3,7 +3,8 @@ import { readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
-import { isAnimated, makeStill, place } from "../media/attachments.ts";
+import { place } from "../media/attachments.ts";
+import { isAnimated, makeStill } from "../media/image-previews.ts";
 import { inspectImage } from "../media/images.ts";
 
 // A sticker's image on disk: DATA_DIR/media/stickers/<sha256>.<ext>, and for an animated one

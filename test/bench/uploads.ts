@@ -14,8 +14,8 @@ import { createInstance, type Instance } from "../../federation/instance.ts";
 import { loadConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { actors, attachments } from "../../src/db/schema.ts";
-import { makePreview } from "../../src/media/attachments.ts";
 import { signedUrl } from "../../src/media/downloads.ts";
+import { makePreview } from "../../src/media/image-previews.ts";
 import { percentile, report } from "./support.ts";
 
 async function upload(instance: Instance, token: string, bytes: Uint8Array, name: string): Promise<Response> {
