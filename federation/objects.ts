@@ -20,8 +20,9 @@ import {
 } from "@fedify/vocab";
 import { maxAttachmentsPerMessage } from "../src/media/attachments.ts";
 import { type RemoteAttachment, remoteFileName } from "../src/media/carried.ts";
-import { plainText, sanitizeRemoteHtml } from "../src/messages/markdown.ts";
+import { sanitizeRemoteHtml } from "../src/messages/markdown.ts";
 import { maxMessageLength } from "../src/messages/messages.ts";
+import { plainText } from "../src/messages/plain-text.ts";
 import { storableText, truncate } from "../src/text.ts";
 
 /** The largest HTML accepted in a remote message; larger ones are refused, not cut. */

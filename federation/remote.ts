@@ -5,7 +5,7 @@ import { actors, blockedServers, type Room, roomMembers } from "../src/db/schema
 import type { Deps } from "../src/deps.ts";
 import { AppError } from "../src/errors.ts";
 import { jsonNodes } from "../src/json.ts";
-import { plainText } from "../src/messages/markdown.ts";
+import { plainText } from "../src/messages/plain-text.ts";
 import { canonicalHost } from "../src/net.ts";
 import { removeRemoteMember, roomByIri, upsertRemoteActor, upsertRemoteRoom } from "../src/rooms/remote.ts";
 import { cleanName, cleanText, truncate } from "../src/text.ts";

@@ -1,14 +1,14 @@
 /**
  * The text of chat messages: a small Markdown subset rendered to sanitised HTML, mentions, and
- * the plain text used for reply quotes and notifications.
+ * the short excerpts used for reply quotes and notifications (from plain-text.ts).
  *
  * Rendering is done by markdown-it with raw HTML off and only the rules a chat needs; its
  * output then goes through sanitize-html with a strict allowlist, so a mistake in one layer
  * (ours or a library's) does not become script in someone's browser.
  */
-import { Parser } from "htmlparser2";
 import markdownIt, { type Env, type MarkdownIt, type StateInline } from "markdown-it";
 import sanitizeHtml from "sanitize-html";
+import { plainText } from "./plain-text.ts";
 
 /** A mention that {@link RenderOptions.resolveMention} recognised. */
 export interface Mention {
@@ -309,87 +309,6 @@ export function renderMessage(source: string, options: RenderOptions): RenderedM
   const env: RenderEnv = { ownHost, resolve: options.resolveMention, cache: new Map(), mentions: [] };
   const html = render(source, env);
   return { html, mentions: env.mentions };
-}
-
-/** Elements whose content is never text to show. */
-const hiddenElements = new Set(["script", "style", "template", "noscript", "title", "head"]);
-/** Elements that separate words; everything else (`<em>`, `<a>`…) is inline. */
-const breakingElements = new Set([
-  "address",
-  "article",
-  "aside",
-  "blockquote",
-  "br",
-  "dd",
-  "div",
-  "dl",
-  "dt",
-  "figcaption",
-  "figure",
-  "footer",
-  "h1",
-  "h2",
-  "h3",
-  "h4",
-  "h5",
-  "h6",
-  "header",
-  "hr",
-  "li",
-  "main",
-  "nav",
-  "ol",
-  "p",
-  "pre",
-  "section",
-  "table",
-  "td",
-  "th",
-  "tr",
-  "ul",
-]);
-
-/**
- * The text of some HTML (ours or a remote server's): tags removed, entities decoded, the
- * content of scripts and styles dropped, block boundaries and line breaks turned into spaces,
- * whitespace collapsed and trimmed.
- *
- * @param html The HTML.
- * @param hideSpoilers Whether a spoiler (`<span class="spoiler">`) shows as `[spoiler]`
- *   rather than its text, as in reply quotes and notifications.
- * @returns One line of plain text.
- */
-export function plainText(html: string, hideSpoilers = false): string {
-  let text = "";
-  let hidden = 0;
-  // For each open span, whether it is a spoiler being hidden.
-  const spans: boolean[] = [];
-  const parser = new Parser(
-    {
-      onopentag(name, attribs) {
-        if (name === "span") {
-          const spoiler = hideSpoilers && /(?:^|\s)spoiler(?:\s|$)/.test(attribs.class ?? "");
-          if (spoiler && hidden === 0) text += "[spoiler]";
-          spans.push(spoiler);
-          if (spoiler) hidden++;
-        } else if (hiddenElements.has(name)) hidden++;
-        else if (breakingElements.has(name)) text += " ";
-      },
-      ontext(data) {
-        if (hidden === 0) text += data;
-      },
-      onclosetag(name) {
-        if (name === "span") {
-          if (spans.pop()) hidden = Math.max(0, hidden - 1);
-        } else if (hiddenElements.has(name)) hidden = Math.max(0, hidden - 1);
-        else if (breakingElements.has(name)) text += " ";
-      },
-    },
-    { decodeEntities: true },
-  );
-  parser.write(html);
-  parser.end();
-  return text.replace(/\s+/gu, " ").trim();
 }
 
 const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });

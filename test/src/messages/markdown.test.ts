@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { plainText, type RenderOptions, renderMessage, snippet } from "../../../src/messages/markdown.ts";
+import { type RenderOptions, renderMessage, snippet } from "../../../src/messages/markdown.ts";
+import { plainText } from "../../../src/messages/plain-text.ts";
 
 const origin = "https://chat.example";
 const rel = "nofollow noopener noreferrer ugc";
