@@ -153,11 +153,18 @@ export async function listPacks(deps: Deps, viewer: Viewer): Promise<PackView[]>
  * server's when they are an admin). Another user's pack is not found, never forbidden.
  * @throws {AppError} `sticker_pack_not_found`, `admin_only` (a server pack, to change, by a non-admin).
  */
-async function packFor(db: DatabaseLike, viewer: Viewer, packId: string, change: boolean): Promise<StickerPack> {
-  const [pack] = await db
+async function packFor(
+  db: DatabaseLike,
+  viewer: Viewer,
+  packId: string,
+  change: boolean,
+  lock = false,
+): Promise<StickerPack> {
+  const query = db
     .select()
     .from(stickerPacks)
     .where(and(eq(stickerPacks.id, packId), visibleTo(viewer)));
+  const [pack] = lock ? await query.for("update") : await query;
   if (pack == null) throw new AppError("sticker_pack_not_found", "No such sticker pack.");
   if (change && pack.ownerId == null && viewer.role !== "admin") {
     throw new AppError("admin_only", "Only an admin of this server may change the server's sticker packs.");
@@ -165,27 +172,23 @@ async function packFor(db: DatabaseLike, viewer: Viewer, packId: string, change:
   return pack;
 }
 
-/** Locks and reads a pack for a change, so limits are counted by one writer at a time. */
+/**
+ * Locks and reads a pack for a change, so limits are counted by one writer at a time; a pack
+ * deleted meanwhile is not found.
+ */
 async function lockPack(tx: DatabaseLike, viewer: Viewer, packId: string): Promise<StickerPack> {
-  const pack = await packFor(tx, viewer, packId, true);
-  await tx.select({ id: stickerPacks.id }).from(stickerPacks).where(eq(stickerPacks.id, pack.id)).for("update");
-  return pack;
+  return await packFor(tx, viewer, packId, true, true);
 }
 
 /**
  * Tells those who see a pack that it changed. Its owner's sessions get the pack itself (`pack`
- * null once deleted). A server pack's change goes to every local user, one event each (the log
- * has no broadcast address; packs change seldom), so it stays small: `{ packId, kind: "server",
- * deleted }`, and clients that hold the packs load them again.
+ * null once deleted). A server pack's change is one event for every connected client (no room,
+ * no actor), kept small: `{ packId, kind: "server", deleted }`, and clients that hold the packs
+ * load them again.
  */
 async function announce(deps: Deps, tx: DatabaseLike, pack: StickerPack, deleted = false): Promise<void> {
   if (pack.ownerId == null) {
-    const everyone = await tx.select({ id: users.id }).from(users).where(isNull(users.suspendedAt));
-    const data = { packId: pack.id, kind: "server", deleted };
-    await appendEvents(
-      tx,
-      everyone.map((u) => ({ type: "stickers.updated" as const, actorId: u.id, data })),
-    );
+    await appendEvents(tx, [{ type: "stickers.updated", data: { packId: pack.id, kind: "server", deleted } }]);
     return;
   }
   let view: PackView | null = null;

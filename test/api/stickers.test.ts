@@ -7,6 +7,7 @@ import { setRole } from "../../src/accounts/admin.ts";
 import { checkConsistency } from "../../src/consistency.ts";
 import { stickerFiles as stickerFileCheck } from "../../src/stickers/consistency.ts";
 import { animatedGif } from "../helpers/animated.ts";
+import { testDatabaseKind } from "../helpers/db.ts";
 import { createTestInstance, type TestInstance } from "../helpers/instance.ts";
 import { apiClient, type Client, expectProblem, jpeg1x1, openStream, png, rows } from "./support.ts";
 
@@ -185,6 +186,31 @@ describe("personal packs", () => {
     expect(await counts()).toEqual(before);
   });
 
+  // Two connections are needed to hold a lock while the server waits on it: PostgreSQL only.
+  if (testDatabaseKind === "postgres")
+    it("answers sticker_pack_not_found, not a server error, when the pack goes while a sticker is added", async () => {
+      const doomed = await pack(alice, "Doomed");
+      const before = await counts();
+      let adding: Promise<Response> | undefined;
+      await t.database.db.transaction(async (tx) => {
+        await tx.execute(sql`select 1 from sticker_packs where id = ${doomed.id} for update`);
+        adding = uploadSticker(alice, doomed.id, png(8, 8), "Late");
+        // Until the upload waits for the pack's lock.
+        for (let i = 0; i < 200; i++) {
+          const waiting = await rows<{ n: number }>(
+            t,
+            sql`select count(*)::int as n from pg_stat_activity
+                where wait_event_type = 'Lock' and query ilike '%sticker_packs%'`,
+          );
+          if ((waiting[0]?.n ?? 0) > 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        await tx.execute(sql`delete from sticker_packs where id = ${doomed.id}`);
+      });
+      await expectProblem(await (adding as Promise<Response>), 404, "sticker_pack_not_found");
+      expect(await counts()).toEqual({ ...before, packs: (before.packs ?? 0) - 1 });
+    });
+
   it("holds a user to 10 packs", async () => {
     const carol = await signUp("carol");
     for (let i = 0; i < 10; i++) await pack(carol, `Pack ${i}`);
@@ -240,7 +266,12 @@ describe("server packs", () => {
       data: { packId: official.id, kind: "server", deleted: false },
     });
 
+    // One event for everyone, however many users there are (one row per user once overflowed
+    // PostgreSQL's bind parameters past about 8,000 users).
+    const eventsBefore = await rows<{ n: number }>(t, sql`select count(*)::int as n from events`);
     const added = await ok<Sticker>(await uploadSticker(admin, official.id, partyGif, "Party", "🎉"), 201);
+    const eventsAfter = await rows<{ n: number }>(t, sql`select count(*)::int as n from events`);
+    expect((eventsAfter[0]?.n ?? 0) - (eventsBefore[0]?.n ?? 0)).toBe(1);
     const [filled] = await bobStream.take(1);
     expect(filled?.data).toEqual({ packId: official.id, kind: "server", deleted: false });
     expect((await packsOf(bob)).find((p) => p.id === official.id)?.stickers.map((s) => s.id)).toEqual([added.id]);
