@@ -42,19 +42,29 @@ export async function makeStill(bytes: Uint8Array): Promise<Uint8Array> {
 }
 
 /**
+ * The most pixels, over all its frames, of an animation whose preview stays animated: libvips
+ * decodes every frame at once (64 MB at this size). A longer or larger one gets a preview of its
+ * first frame, as any image did before previews kept animations.
+ */
+export const maxAnimatedPixels = 16_000_000;
+
+/**
  * A WebP preview that fits in {@link previewSize} pixels, turned upright by its EXIF orientation.
- * An animated GIF or WebP keeps every frame and its timing (an animated WebP preview): libvips
- * reads only the first frame unless told otherwise, which used to freeze them.
+ * An animated GIF or WebP keeps every frame and its timing (an animated WebP preview) when it
+ * has at most {@link maxAnimatedPixels}: libvips reads only the first frame unless told
+ * otherwise, which used to freeze them.
  * Only call it on an image whose header {@link inspectImage} passed: libvips is told the same
- * pixel limit as a second guard (for an animation, over all its frames), and JPEGs are shrunk
- * while they are decoded.
+ * pixel limit as a second guard, and JPEGs are shrunk while they are decoded.
  * @throws {AppError} `unsupported_media_type` when the pixels cannot be decoded.
  */
 export async function makePreview(bytes: Uint8Array): Promise<Uint8Array> {
   try {
     const sharp = await libvips();
-    if (await isAnimated(bytes)) {
-      return await sharp(bytes, { limitInputPixels: imageLimits.maxPixels, failOn: "error", animated: true })
+    const metadata = await sharp(bytes, { limitInputPixels: imageLimits.maxPixels }).metadata();
+    const pages = metadata.pages ?? 1;
+    const framePixels = (metadata.width ?? 0) * (metadata.pageHeight ?? metadata.height ?? 0);
+    if (pages > 1 && pages * framePixels <= maxAnimatedPixels) {
+      return await sharp(bytes, { limitInputPixels: maxAnimatedPixels, failOn: "error", animated: true })
         .resize(previewSize, previewSize, { fit: "inside", withoutEnlargement: true })
         .webp({ quality: 75 })
         .toBuffer();
