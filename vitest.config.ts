@@ -5,9 +5,12 @@ import { databaseIndependentTests } from "./test/helpers/database-passes.ts";
 
 const excluded = ["test/bench/**", "test/browser/**", "node_modules/**"];
 // On PostgreSQL, only the files that use the database the run targets: the others did the
-// same in the embedded pass (test/helpers/database-passes.ts).
+// same in the embedded pass (test/helpers/database-passes.ts). `*.postgres.test.ts` files
+// need PostgreSQL: the PostgreSQL pass only.
 if (process.env.TEST_DATABASE_URL) {
   excluded.push(...databaseIndependentTests(fileURLToPath(new URL(".", import.meta.url))));
+} else {
+  excluded.push("test/**/*.postgres.test.ts");
 }
 
 export default defineConfig({
