@@ -313,6 +313,9 @@ export async function onMembership(ctx: InboxContext<Deps>, activity: Add | Remo
       await welcome(ctx, mirror, actorId);
       return;
     }
+    // A local user is in a remote room only by a join of their own: one withdrawn (or never
+    // made) is not brought back by a late `Add`.
+    if (await localActorIri(deps, actorId)) return;
     await addMirrorMember(deps, mirror.id, actorId);
     return;
   }

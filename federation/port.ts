@@ -282,6 +282,13 @@ async function activityFor(
         audience: group,
       });
     }
+    case "cancel-join":
+      return new Undo({
+        id: new URL(`${action.joinIri}-undo`),
+        actor: user.iri,
+        object: new Join({ id: new URL(action.joinIri), actor: user.iri, object: group, to: group }),
+        to: group,
+      });
     case "leave":
       return new Leave({
         id: new URL(`${user.iri.href}#leave-${Date.now()}`),

@@ -27,7 +27,9 @@ export type RemoteRoomAction =
   | { readonly type: "react"; readonly messageIri: string; readonly emoji: string; readonly on: boolean }
   /** A moderator's pin (`on`) or unpin: `Add`/`Remove` with the `Group`'s `featured` as target. */
   | { readonly type: "pin"; readonly messageIri: string; readonly on: boolean }
-  | { readonly type: "leave" };
+  | { readonly type: "leave" }
+  /** Withdraws a join not answered yet (`Undo{Join}`), naming the `Join` by its IRI. */
+  | { readonly type: "cancel-join"; readonly joinIri: string };
 
 /**
  * What the domain asks of federation. The federation layer implements it; src/ never imports

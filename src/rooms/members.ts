@@ -7,6 +7,7 @@ import { appendEvents } from "../stream/events.ts";
 import { onlineActors } from "../stream/presence.ts";
 import { actorProfiles } from "./actors.ts";
 import { authorize, type Role } from "./permissions.ts";
+import { cancelPendingJoin } from "./remote.ts";
 
 import {
   accessRoom,
@@ -121,9 +122,11 @@ export async function removeMember(
 
 /**
  * Leaves a room. The owner cannot leave while others remain (hand ownership over first); an
- * owner leaving an otherwise empty room deletes it.
+ * owner leaving an otherwise empty room deletes it. Leaving a remote room whose server has not
+ * answered the join yet withdraws the join.
  */
 export async function leaveRoom(deps: Deps, actorId: string, roomId: string): Promise<void> {
+  if (await cancelPendingJoin(deps, actorId, roomId)) return;
   const { room, member } = await accessRoom(deps, roomId, actorId);
   if (room.iri != null) {
     // Its server is told; here the member goes at once.

@@ -138,6 +138,31 @@ export async function pendingRooms(deps: Pick<Deps, "db">, actorId: string): Pro
 }
 
 /**
+ * A local user withdraws a join the remote room has not answered: the request goes, the room's
+ * server is told (`Undo{Join}`), and an answer that comes later finds nothing to settle.
+ * @returns Whether such a request was pending.
+ */
+export async function cancelPendingJoin(deps: Deps, actorId: string, roomId: string): Promise<boolean> {
+  const [cancelled] = await deps.db.transaction(async (tx) => {
+    const gone = await tx
+      .delete(pendingJoins)
+      .where(and(eq(pendingJoins.roomId, roomId), eq(pendingJoins.actorId, actorId)))
+      .returning();
+    if (gone.length > 0) {
+      const data = { roomId, actorId, reason: "left", by: null };
+      await appendEvents(tx, [{ type: "member.left", actorId, data }]);
+    }
+    return gone;
+  });
+  if (cancelled == null) return false;
+  const [room] = await deps.db.select().from(rooms).where(eq(rooms.id, roomId));
+  if (room?.iri != null) {
+    await deps.federation?.sendToRoom(actorId, room, { type: "cancel-join", joinIri: cancelled.activityIri });
+  }
+  return true;
+}
+
+/**
  * The remote room answered a local user's join: accepted, they become a member of its mirror;
  * refused, the request goes and the user is told. Either way the pending request ends.
  * @returns Whether such a request was pending.
