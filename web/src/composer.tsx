@@ -233,7 +233,7 @@ export function Composer(props: {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       void submit();
-    } else if (e.key === "ArrowUp" && text.value === "" && !editing) {
+    } else if (e.key === "ArrowUp" && !e.altKey && text.value === "" && !editing) {
       const mine = [...state.messages.peek()]
         .reverse()
         .find((m) => m.author?.id === user?.id && !m.deletedAt && !m.sticker);
@@ -334,7 +334,8 @@ export function Composer(props: {
             text.value = e.currentTarget.value;
             caret.value = e.currentTarget.selectionStart;
             active.value = 0;
-            typing(e.currentTarget.value.trim() !== "");
+            // Editing an old message is not typing a new one: others are not told.
+            typing(!editing && e.currentTarget.value.trim() !== "");
           }}
           onKeyUp={(e) => {
             caret.value = e.currentTarget.selectionStart;

@@ -82,6 +82,8 @@ export function applyFormat(el: HTMLTextAreaElement, kind: FormatKind): void {
 export function formatKey(e: TargetedKeyboardEvent<HTMLTextAreaElement>): boolean {
   const kind = formatShortcut(e, mac);
   if (kind == null) return false;
+  // Ctrl+K makes a link of a selection; with nothing selected it opens the quick switcher.
+  if (kind === "link" && e.currentTarget.selectionStart === e.currentTarget.selectionEnd) return false;
   e.preventDefault();
   applyFormat(e.currentTarget, kind);
   return true;

@@ -1,15 +1,35 @@
 /** The room list: rooms, then direct messages, with unread and mention badges. */
 
 import { useEffect } from "preact/hooks";
-import { logout } from "./api.ts";
+import { api, logout } from "./api.ts";
 import { Icon } from "./icons.tsx";
 import { Name } from "./names.tsx";
 import { RoomAvatar } from "./room-face.tsx";
 import { path } from "./router.ts";
 import { SearchBox } from "./search.tsx";
-import { contacts, loadRooms, me, roomsLoaded, sortedRooms, unreadNotifications } from "./store.ts";
+import {
+  attempt,
+  contacts,
+  loadRooms,
+  me,
+  rooms,
+  roomsLoaded,
+  say,
+  sortedRooms,
+  unreadNotifications,
+} from "./store.ts";
+import { SwitcherButton } from "./switcher-entry.tsx";
 import type { Room } from "./types.ts";
 import { Avatar } from "./ui.tsx";
+
+/** Withdraws a join the room's server has not answered yet. */
+async function cancelJoin(room: Room) {
+  await attempt(async () => {
+    await api("POST", `/rooms/${room.id}/leave`);
+    rooms.value = rooms.peek().filter((r) => r.id !== room.id);
+    say("Join request withdrawn.");
+  });
+}
 
 /** A room's picture and name, with the server it is on when that is not this one. */
 function RoomTitle(props: { room: Room; host: string | null | undefined }) {
@@ -56,6 +76,14 @@ function RoomLink(props: { room: Room }) {
         <div class="room-link pending" title="Waiting for the room's server to accept">
           <RoomTitle room={room} host={host} />
           <span class="badge badge-pending">pending</span>
+          <button
+            type="button"
+            class="link cancel-join"
+            aria-label={`Cancel the request to join ${room.name}`}
+            onClick={() => void cancelJoin(room)}
+          >
+            Cancel
+          </button>
         </div>
       </li>
     );
@@ -113,6 +141,7 @@ export function Sidebar() {
             </span>
           ) : null}
         </a>
+        <SwitcherButton />
         <a href="/new" class="icon-button" aria-label="Create a room" title="Create a room">
           <Icon name="plus" />
         </a>
