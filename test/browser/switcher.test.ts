@@ -1,5 +1,6 @@
 import type { Browser, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Peer } from "../helpers/peer.ts";
 import {
   apiAs,
   composer,
@@ -15,16 +16,19 @@ import {
 } from "./support.ts";
 
 // Issue 17: the quick switcher (Ctrl+K, or its button), Alt+Up/Down between rooms (with Shift,
-// between unread ones), and editing a message not telling others that one is typing.
+// between unread ones), editing a message not telling others that one is typing, and
+// cancelling a pending join of a remote room (whose server is played by a peer).
 
-const server = new TestServer();
+// The peer serves on loopback.
+const server = new TestServer({ FEDERATION_ALLOW_PRIVATE_ADDRESS: "true" });
+let peer: Peer;
 let browser: Browser;
 let alice: Awaited<ReturnType<typeof newUserPage>>;
 let bob: Awaited<ReturnType<typeof newUserPage>>;
 const ids: Record<string, string> = {};
 
 beforeAll(async () => {
-  await server.start();
+  [peer] = await Promise.all([Peer.start(), server.start()]);
   browser = await launchBrowser();
   alice = await newUserPage(browser, server.url);
   bob = await newUserPage(browser, server.url);
@@ -47,7 +51,7 @@ screenshotFailures(() => ({ alice: alice?.page, bob: bob?.page }));
 
 afterAll(async () => {
   await browser?.close();
-  await server.dispose();
+  await Promise.all([server.dispose(), peer?.close()]);
 });
 
 const current = (page: Page) => new URL(page.url()).pathname;
@@ -220,5 +224,36 @@ describe("editing a message", () => {
     expect(typing.filter(Boolean)).toEqual([]);
     expect(await bob.page.getByText("Alice Liddell is typing…").count()).toBe(0);
     alice.page.off("request", watch);
+  });
+});
+
+describe("a pending join of a remote room", () => {
+  it("is cancelled from the room list, and the room's server is told", async () => {
+    const club = await peer.actor("club", { type: "Group" });
+    const page = alice.page;
+    await page.setViewportSize(desktop);
+    await page.goto("/join");
+    await page.getByLabel("Room address or URL").fill(club.id);
+    await page.getByRole("button", { name: "Join", exact: true }).click();
+    const join = await peer.receive("alice's Join", (a) => a.type === "Join" && a.object === club.id);
+    const cancel = page.getByRole("button", { name: "Cancel the request to join club" });
+    await cancel.waitFor();
+    // The room's page, where the join leads, offers the same.
+    await page.getByRole("button", { name: "Cancel the request", exact: true }).waitFor();
+    await page.screenshot({ path: screenshotPath("pending-join-desktop") });
+    await page.setViewportSize(phone);
+    await page.goto("/");
+    await cancel.waitFor();
+    await page.screenshot({ path: screenshotPath("pending-join-phone") });
+
+    await cancel.click();
+    await cancel.waitFor({ state: "detached" });
+    const undo = await peer.receive("alice's Undo{Join}", (a) => a.type === "Undo");
+    expect(undo).toMatchObject({ actor: join.actor, object: { type: "Join", id: join.id } });
+    // Still gone after a reload: the server dropped the request too.
+    await page.reload();
+    await page.getByRole("link", { name: /^Alpha club/ }).waitFor();
+    expect(await page.getByText("club", { exact: true }).count()).toBe(0);
+    await page.setViewportSize(desktop);
   });
 });

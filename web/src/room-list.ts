@@ -2,7 +2,7 @@
 import { computed, signal } from "@preact/signals";
 import { api } from "./api.ts";
 import { describeError } from "./errors.ts";
-import { say } from "./status.ts";
+import { attempt, say } from "./status.ts";
 import type { Room } from "./types.ts";
 
 export const rooms = signal<Room[]>([]);
@@ -46,4 +46,16 @@ export function updateRoom(roomId: string, change: Partial<Room> | ((room: Room)
   rooms.value = rooms
     .peek()
     .map((r) => (r.id === roomId ? { ...r, ...(typeof change === "function" ? change(r) : change) } : r));
+}
+
+/**
+ * Withdraws a join the remote room's server has not answered yet (the server sends `Undo{Join}`).
+ * @returns Whether it was withdrawn (a failure is said on the status line).
+ */
+export async function cancelJoin(room: Room): Promise<boolean> {
+  return await attempt(async () => {
+    await api("POST", `/rooms/${room.id}/leave`);
+    rooms.value = rooms.peek().filter((r) => r.id !== room.id);
+    say("Join request withdrawn.");
+  });
 }

@@ -11,6 +11,7 @@ import { MemberPanel } from "./members.tsx";
 import { lookalikesIn, memberName, Name, PersonName, UserText } from "./names.tsx";
 import { PinnedList, PinsButton } from "./pins.tsx";
 import { RoomAvatar } from "./room-face.tsx";
+import { cancelJoin } from "./room-list.ts";
 import { RoomSettings } from "./room-settings.tsx";
 import { navigate } from "./router.ts";
 import {
@@ -45,6 +46,9 @@ export function RoomView(props: { roomId: string; panel?: "settings" }) {
           <Name text={room.handle} />
         </p>
         <p role="status">Waiting for the room's server to accept you. The room opens here as soon as it does.</p>
+        <button type="button" onClick={() => void cancelJoin(room).then((done) => done && navigate("/"))}>
+          Cancel the request
+        </button>
       </section>
     );
   }

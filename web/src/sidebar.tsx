@@ -1,35 +1,17 @@
 /** The room list: rooms, then direct messages, with unread and mention badges. */
 
 import { useEffect } from "preact/hooks";
-import { api, logout } from "./api.ts";
+import { logout } from "./api.ts";
 import { Icon } from "./icons.tsx";
 import { Name } from "./names.tsx";
 import { RoomAvatar } from "./room-face.tsx";
+import { cancelJoin } from "./room-list.ts";
 import { path } from "./router.ts";
 import { SearchBox } from "./search.tsx";
-import {
-  attempt,
-  contacts,
-  loadRooms,
-  me,
-  rooms,
-  roomsLoaded,
-  say,
-  sortedRooms,
-  unreadNotifications,
-} from "./store.ts";
+import { contacts, loadRooms, me, roomsLoaded, sortedRooms, unreadNotifications } from "./store.ts";
 import { SwitcherButton } from "./switcher-entry.tsx";
 import type { Room } from "./types.ts";
 import { Avatar } from "./ui.tsx";
-
-/** Withdraws a join the room's server has not answered yet. */
-async function cancelJoin(room: Room) {
-  await attempt(async () => {
-    await api("POST", `/rooms/${room.id}/leave`);
-    rooms.value = rooms.peek().filter((r) => r.id !== room.id);
-    say("Join request withdrawn.");
-  });
-}
 
 /** A room's picture and name, with the server it is on when that is not this one. */
 function RoomTitle(props: { room: Room; host: string | null | undefined }) {
