@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Federated, showServerOutput, startFederated } from "../helpers/federated.ts";
 import type { PeerActor } from "../helpers/peer.ts";
-import { call, eventually, ok, register, type User } from "../helpers/stream.ts";
+import { call, eventually, memberHandles, ok, register, type User } from "../helpers/stream.ts";
 
 // A local user withdraws the join of a remote room before its server answered (issue 17,
 // item 7): the room's server gets `Undo{Join}`, and its late `Accept` and `Add` make nobody a
-// member. The room's server is played by the peer (a real HTTP server that signs as a Group),
-// so the answer comes exactly when the test says.
+// member. First the room's server is played by the peer (a real HTTP server that signs as a
+// Group), so the answer comes exactly when the test says; then it is a second real server.
 
 type Json = Record<string, unknown>;
 interface RoomBody {
@@ -16,14 +16,19 @@ interface RoomBody {
 
 describe("cancelling a pending join of a remote room", { timeout: 120_000 }, () => {
   let federated: Federated;
+  let host: Federated;
   let alice: User;
   let bob: User;
   let carol: User;
   let club: PeerActor;
   showServerOutput(() => federated?.server);
+  showServerOutput(() => host?.server);
 
   beforeAll(async () => {
-    federated = await startFederated("fedchat-cancel-join-");
+    [federated, host] = await Promise.all([
+      startFederated("fedchat-cancel-join-"),
+      startFederated("fedchat-cancel-join-host-"),
+    ]);
     [alice, bob, carol] = await Promise.all([
       register(federated.server, "alice"),
       register(federated.server, "bob"),
@@ -33,7 +38,7 @@ describe("cancelling a pending join of a remote room", { timeout: 120_000 }, () 
   }, 60_000);
 
   afterAll(async () => {
-    await federated?.close();
+    await Promise.all([federated?.close(), host?.close()]);
   });
 
   const roomsOf = async (user: User) =>
@@ -103,5 +108,35 @@ describe("cancelling a pending join of a remote room", { timeout: 120_000 }, () 
     // Carol never asked: she has nothing to withdraw.
     expect((await call(federated.server, carol.token, "POST", `/api/v1/rooms/${room.id}/leave`)).status).toBe(403);
     expect((await roomsOf(alice)).find((r) => r.id === room.id)?.membership).toBe("pending");
+  });
+
+  it("leaves nobody in, on either server, when the room's server is a real one", async () => {
+    const [owner, dave, erin] = await Promise.all([
+      register(host.server, "olga"),
+      register(federated.server, "dave"),
+      register(federated.server, "erin"),
+    ]);
+    const lounge = await ok<RoomBody & { handle: string }>(201, host.server, owner.token, "POST", "/api/v1/rooms", {
+      name: "Lounge",
+      visibility: "public",
+    });
+    // Dave asks and withdraws at once: the room's server may admit him before the Undo comes.
+    const asked = await ok<RoomBody>(202, federated.server, dave.token, "POST", "/api/v1/rooms/join", {
+      target: lounge.handle,
+    });
+    expect((await call(federated.server, dave.token, "POST", `/api/v1/rooms/${asked.id}/leave`)).status).toBe(204);
+    // Erin's join goes after his (one ordering key per room): once she is in, his were handled.
+    await ok(202, federated.server, erin.token, "POST", "/api/v1/rooms/join", { target: lounge.handle });
+    await eventually("erin to be in the lounge", async () =>
+      (await roomsOf(erin)).find((r) => r.id === asked.id && r.membership === "joined"),
+    );
+    const daveThere = `dave@${new URL(federated.server.url).host}`;
+    await eventually("dave to be out of the lounge on its server", async () =>
+      (await memberHandles(host.server, owner, lounge.id)).includes(daveThere) ? undefined : true,
+    );
+    expect((await roomsOf(dave)).some((r) => r.id === asked.id)).toBe(false);
+    const inMirror = await memberHandles(federated.server, erin, asked.id);
+    expect(inMirror.some((h) => h.startsWith("erin"))).toBe(true);
+    expect(inMirror.some((h) => h.startsWith("dave"))).toBe(false);
   });
 });
