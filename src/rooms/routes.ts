@@ -321,7 +321,7 @@ export function roomRoutes(api: Api, app: Hono<Env>): void {
       method: "post",
       path: "/api/v1/rooms/:roomId/leave",
       tag: "members",
-      summary: "Leave a room",
+      summary: "Leave a room, or withdraw a join of a remote room that is still pending",
       auth: true,
       params: roomParams,
       responses: noContent,
