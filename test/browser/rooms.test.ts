@@ -202,6 +202,8 @@ describe("rooms, history and moderation", () => {
     await olive.page.goto("/settings");
     await olive.page.getByLabel("Block a user").fill("max");
     await olive.page.getByRole("button", { name: "Block", exact: true }).click();
+    // Blocking asks first.
+    await olive.page.getByRole("dialog", { name: "Block max?" }).getByRole("button", { name: "Block" }).click();
     const blocked = olive.page.locator(".plain-list li").filter({ hasText: "Max Member" });
     await blocked.waitFor();
     // Max cannot start a new conversation with her now; the error comes from the problem's code.

@@ -267,6 +267,11 @@ describe("attachments, notifications, contacts and blocks", () => {
     await message(alice.page, "but this one counts").waitFor();
     await alice.page.goto("/users/bob");
     await alice.page.getByRole("button", { name: "Block", exact: true }).click();
+    // Blocking asks first.
+    await alice.page
+      .getByRole("dialog", { name: /^Block .*\?$/ })
+      .getByRole("button", { name: "Block" })
+      .click();
     await alice.page.getByRole("button", { name: "Unblock" }).waitFor();
     await alice.page.getByRole("link", { name: /^Side/ }).click();
     await alice.page.locator(".hidden-message").first().waitFor();

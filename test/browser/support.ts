@@ -167,6 +167,6 @@ export async function apiAs(url: string, username: string) {
       body: form ? body : body === undefined ? undefined : JSON.stringify(body),
     });
     expect(res.status, `${method} ${path}: ${res.status}`).toBeLessThan(300);
-    return (await res.json()) as Record<string, unknown>;
+    return res.status === 204 ? {} : ((await res.json()) as Record<string, unknown>);
   };
 }

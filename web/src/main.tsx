@@ -30,6 +30,7 @@ import {
 import { connection, nextAttemptAt } from "./stream.ts";
 import { applyTheme } from "./theme.ts";
 import { Field, FormError, useSubmit } from "./ui.tsx";
+import { installUserCards } from "./user-card-host.ts";
 
 function AuthScreen() {
   const [mode, setMode] = useState<"login" | "register">(path.value === "/register" ? "register" : "login");
@@ -258,6 +259,7 @@ function App() {
 }
 
 applyTheme();
+installUserCards();
 const root = document.getElementById("app");
 if (root) {
   root.textContent = "";

@@ -63,7 +63,15 @@ export function MemberPanel(props: { room: Room; state: RoomState; onClose(): vo
           return (
             <li key={m.actor.id} class={alike ? "member lookalike" : "member"}>
               <span class="member-avatar">
-                <Avatar id={m.actor.id} name={name} url={m.actor.avatarUrl} size="s" color={m.color ?? m.actor.color} />
+                <span class="author-avatar" data-user-card={m.actor.handle}>
+                  <Avatar
+                    id={m.actor.id}
+                    name={name}
+                    url={m.actor.avatarUrl}
+                    size="s"
+                    color={m.color ?? m.actor.color}
+                  />
+                </span>
                 <PresenceDot actorId={m.actor.id} initial={m.presence} />
               </span>
               <span class="member-text">

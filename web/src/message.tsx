@@ -10,6 +10,7 @@ import { Icon } from "./icons.tsx";
 import { LinkCards } from "./link-cards.tsx";
 import { type LooksAlike, Name, PersonName, personText, plain, UserText } from "./names.tsx";
 import { editUnsent } from "./outbox.ts";
+import { RelativeTime } from "./relative-time.ts";
 import { StickerMessage } from "./sticker-entry.tsx";
 import { attempt, discardSend, isHidden, me, retrySend } from "./store.ts";
 import type { Actor, Member, Message, PendingMessage, Room } from "./types.ts";
@@ -139,6 +140,10 @@ export function MessageItem(props: {
         <span class="gutter-time">
           <Time at={message.createdAt} />
         </span>
+      ) : message.author ? (
+        <span class="author-avatar" data-user-card={message.author.handle}>
+          <AuthorAvatar message={message} author={author} />
+        </span>
       ) : (
         <AuthorAvatar message={message} author={author} />
       )}
@@ -166,7 +171,7 @@ export function MessageItem(props: {
                 <PersonEmojiName name={author.name} handle={author.handle} emojis={message.author?.emojis} />
               )}
             </a>
-            <Time at={message.createdAt} />
+            <RelativeTime at={message.createdAt} />
           </div>
         )}
         {deleted ? (

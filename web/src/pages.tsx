@@ -2,6 +2,7 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api } from "./api.ts";
+import { ConfirmBlock } from "./block-confirm.tsx";
 import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { isolate, Name, plain, UserText } from "./names.tsx";
@@ -284,6 +285,7 @@ export function UserPage(props: { handle: string }) {
       ? { ...fetched, displayName: live.displayName, avatarUrl: live.avatarUrl, color: live.color }
       : fetched;
   const [error, setError] = useState<string | null>(null);
+  const [blocking, setBlocking] = useState(false);
   useEffect(() => {
     setUser(null);
     setError(null);
@@ -342,25 +344,20 @@ export function UserPage(props: { handle: string }) {
                       Unblock
                     </button>
                   ) : (
-                    <button
-                      type="button"
-                      onClick={async () => {
-                        await attempt(async () => {
-                          const { actor } = await api<{ actor: { id: string } }>("POST", "/blocks", {
-                            user: user.handle,
-                          });
-                          // The stream's block.updated confirms it; hide their messages at once.
-                          blocked.value = new Set([...(blocked.peek() ?? []), actor.id]);
-                          say(`Blocked ${isolate(user.displayName || user.username)}.`);
-                        });
-                      }}
-                    >
+                    <button type="button" onClick={() => setBlocking(true)}>
                       Block
                     </button>
                   )}
                 </>
               )}
             </div>
+            {blocking ? (
+              <ConfirmBlock
+                handle={user.handle}
+                name={user.displayName || user.username}
+                onClose={() => setBlocking(false)}
+              />
+            ) : null}
           </>
         ) : null}
       </div>

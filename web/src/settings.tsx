@@ -2,6 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, logout } from "./api.ts";
 import { AvatarPicker, formWith } from "./avatar-picker.tsx";
+import { ConfirmBlock } from "./block-confirm.tsx";
 import { CustomEmojiAdmin } from "./custom-emoji-admin.tsx";
 import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
@@ -198,14 +199,13 @@ function Blocks() {
       .then((r) => setBlocks(r.blocks))
       .catch((e) => say(describeError(e), true));
   useEffect(() => void load(), []);
+  // Blocking asks first (block-confirm.tsx), as it does everywhere.
+  const [confirming, setConfirming] = useState<{ handle: string; form: HTMLFormElement } | null>(null);
   const { busy, error, onSubmit } = useSubmit(async (form) => {
-    const user = String(new FormData(form).get("user") ?? "")
+    const handle = String(new FormData(form).get("user") ?? "")
       .trim()
       .replace(/^@/, "");
-    await api("POST", "/blocks", { user });
-    form.reset();
-    say(`Blocked ${user}.`);
-    void load();
+    setConfirming({ handle, form });
   }, describeError);
   return (
     <section class="card" aria-labelledby="blocks-title">
@@ -239,6 +239,17 @@ function Blocks() {
         ))}
         {blocks?.length === 0 ? <li class="muted">Nobody.</li> : null}
       </ul>
+      {confirming ? (
+        <ConfirmBlock
+          handle={confirming.handle}
+          name={confirming.handle}
+          onClose={() => setConfirming(null)}
+          onBlocked={() => {
+            confirming.form.reset();
+            void load();
+          }}
+        />
+      ) : null}
     </section>
   );
 }

@@ -8,6 +8,7 @@ import { batch, signal } from "@preact/signals";
 import { api, onSession, refresh } from "./api.ts";
 import { customEmojiChanged } from "./custom-emoji.ts";
 import { describeError } from "./errors.ts";
+import { noteMembership } from "./membership-lines.tsx";
 import {
   loadNotifications,
   notifications,
@@ -100,6 +101,9 @@ function applyEvent(event: StreamEvent): void {
   const data = event.data ?? {};
   const roomId = event.roomId ?? (typeof data.roomId === "string" ? data.roomId : undefined);
   const user = me.peek();
+  if (roomId && /^(member\.(joined|left)|room\.updated)$/.test(event.type)) {
+    noteMembership(event, roomStates.get(roomId)?.members.peek());
+  }
   switch (event.type) {
     case "message.created":
     case "message.updated": {

@@ -5,6 +5,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api } from "./api.ts";
 import { EmojiPicker } from "./emoji-picker.tsx";
 import { Icon } from "./icons.tsx";
+import { MembershipItem, membershipLines } from "./membership-lines.tsx";
 import { EditHistory, MessageItem, PendingItem, toggleReaction } from "./message.tsx";
 import { isolate, lookalikesIn, Name, UserText } from "./names.tsx";
 import { togglePin } from "./pins.tsx";
@@ -152,7 +153,15 @@ export function Timeline(props: {
   const pinnedIds = new Set(state.pins.value?.map((p) => p.message.id));
   const items: JSX.Element[] = [];
   let previous: Message | null = null;
+  // Membership lines go between the messages by time; those before the loaded page wait for it.
+  const lines = membershipLines.value[room.id] ?? [];
+  let line = messages[0] && !state.atStart.value ? lines.findIndex((l) => l.at >= (messages[0]?.createdAt ?? "")) : 0;
+  if (line < 0) line = lines.length;
   for (const message of messages) {
+    for (; line < lines.length && (lines[line]?.at ?? "") < message.createdAt; line++) {
+      const l = lines[line] as (typeof lines)[number];
+      items.push(<MembershipItem key={l.key} line={l} />);
+    }
     const day = new Date(message.createdAt).toDateString();
     if (!previous || new Date(previous.createdAt).toDateString() !== day) {
       items.push(
@@ -210,6 +219,7 @@ export function Timeline(props: {
     if (seenBy) items.push(<ReadReceipts key={`read-${message.id}`} readers={seenBy} />);
     previous = message;
   }
+  if (state.atEnd.value) for (const l of lines.slice(line)) items.push(<MembershipItem key={l.key} line={l} />);
   for (const p of pending) items.push(<PendingItem key={p.txnId} pending={p} />);
 
   return (

@@ -1,0 +1,199 @@
+/**
+ * A person's card: avatar, name, handle, bio and what one can do with them (message, add as
+ * a contact, block, open the whole profile). A popover by the clicked name on a wide screen,
+ * a bottom sheet on a phone. It is a modal `<dialog>`: focus moves in, Escape or a click
+ * outside closes it, and focus returns to the name that opened it.
+ */
+import { render } from "preact";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { ApiError, api } from "./api.ts";
+import { ConfirmBlock } from "./block-confirm.tsx";
+import { describeError } from "./errors.ts";
+import { Icon } from "./icons.tsx";
+import { isolate, Name, UserText } from "./names.tsx";
+import { openDirect } from "./pages.tsx";
+import { liveProfiles } from "./profiles.ts";
+import { navigate } from "./router.ts";
+import { attempt, blocked, contacts, loadContacts, me, say } from "./store.ts";
+import type { User } from "./types.ts";
+import { ActionButton, Avatar } from "./ui.tsx";
+
+/** Below this width the card is a bottom sheet (the layout's phone breakpoint). */
+const sheetQuery = "(max-width: 720px)";
+
+let host: HTMLElement | null = null;
+
+/** Opens the card of `handle` by `anchor` (closing any other card first). */
+export function openUserCard(handle: string, anchor: HTMLElement): void {
+  if (!host) {
+    host = document.createElement("div");
+    host.className = "user-card-host";
+    document.body.append(host);
+  }
+  const root = host;
+  render(null, root);
+  render(<UserCard handle={handle} anchor={anchor} onClose={() => render(null, root)} />, root);
+}
+
+/** Where the popover goes: below the name (above it when there is no room), inside the window. */
+function place(card: HTMLElement, anchor: HTMLElement): void {
+  const at = anchor.getBoundingClientRect();
+  const { width, height } = card.getBoundingClientRect();
+  const left = Math.max(8, Math.min(at.left, innerWidth - width - 8));
+  const below = at.bottom + 6;
+  const top = below + height <= innerHeight - 8 ? below : Math.max(8, at.top - height - 6);
+  card.style.left = `${left}px`;
+  card.style.top = `${top}px`;
+}
+
+function UserCard(props: { handle: string; anchor: HTMLElement; onClose(): void }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const [fetched, setUser] = useState<User | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [blocking, setBlocking] = useState(false);
+  const [sheet] = useState(() => matchMedia(sheetQuery).matches);
+  const live = fetched ? liveProfiles.value[fetched.id] : undefined;
+  const user =
+    fetched && live
+      ? { ...fetched, displayName: live.displayName, avatarUrl: live.avatarUrl, color: live.color }
+      : fetched;
+
+  useEffect(() => {
+    const dialog = ref.current;
+    const anchor = props.anchor;
+    dialog?.showModal();
+    if (contacts.peek() == null) void loadContacts();
+    api<User>("GET", `/users/${encodeURIComponent(props.handle)}`)
+      .then(setUser)
+      .catch((e) =>
+        setError(e instanceof ApiError && e.code.endsWith("not_found") ? "No such user." : describeError(e)),
+      );
+    return () => {
+      dialog?.close();
+      if (anchor.isConnected) anchor.focus();
+    };
+  }, []);
+
+  // Placed again once the profile is in (the card grows).
+  useLayoutEffect(() => {
+    if (!sheet && ref.current) place(ref.current, props.anchor);
+  }, [user, error]);
+
+  const name = user ? user.displayName || user.username : props.handle;
+  const self = user != null && user.id === me.value?.id;
+  const data = contacts.value;
+  const contact = user && data?.contacts.some((c) => c.actor.id === user.id);
+  const outgoing = user && data?.outgoing.some((r) => r.actor.id === user.id);
+  const incoming = user ? data?.incoming.find((r) => r.actor.id === user.id) : undefined;
+  const isBlocked = user != null && (blocked.value?.has(user.id) ?? false);
+  const go = (to: string) => {
+    props.onClose();
+    navigate(to);
+  };
+
+  return (
+    // biome-ignore lint/a11y/useKeyWithClickEvents: a click outside closes; Escape does the same (onCancel)
+    <dialog
+      ref={ref}
+      class={sheet ? "user-card sheet" : "user-card"}
+      aria-labelledby="user-card-name"
+      onCancel={(e) => {
+        e.preventDefault();
+        props.onClose();
+      }}
+      onClick={(e) => {
+        if (e.target === ref.current) props.onClose();
+      }}
+    >
+      <div class="user-card-body">
+        <div class="user-card-banner" style={user?.color ? { backgroundColor: user.color } : undefined} />
+        <header class="user-card-head">
+          {user ? (
+            <Avatar id={user.id} name={name} url={user.avatarUrl} size="l" color={user.color} />
+          ) : (
+            <span class="avatar avatar-l" aria-hidden="true" />
+          )}
+          <button type="button" class="icon-button" aria-label="Close" onClick={props.onClose}>
+            <Icon name="close" />
+          </button>
+        </header>
+        <h2 id="user-card-name" style={user?.color ? { color: user.color } : undefined}>
+          <Name text={name} />
+        </h2>
+        <p class="muted user-card-handle">
+          <Name text={`@${user?.handle ?? props.handle}`} />
+        </p>
+        {error ? <p role="alert">{error}</p> : null}
+        {!user && !error ? <p class="loading">Loading…</p> : null}
+        {user?.bio ? <UserText class="bio user-card-bio" text={user.bio} /> : null}
+        {user && !self ? (
+          <div class="user-card-actions">
+            <ActionButton class="primary" action={() => openDirect([user.handle]).then(props.onClose)}>
+              {/* The focus lands here first: the most common thing to do with a card. */}
+              Message
+            </ActionButton>
+            {contact ? (
+              <span class="muted small">Contact</span>
+            ) : outgoing ? (
+              <span class="muted small">Contact request sent</span>
+            ) : incoming ? (
+              <ActionButton
+                action={async () => {
+                  await api("POST", `/contacts/requests/${incoming.id}/accept`);
+                  say(`${isolate(name)} is now a contact.`);
+                  await loadContacts();
+                }}
+              >
+                Accept contact request
+              </ActionButton>
+            ) : (
+              <ActionButton
+                action={async () => {
+                  const answer = await api<{ state: string }>("POST", "/contacts", { user: user.handle });
+                  say(
+                    answer.state === "contact"
+                      ? `${isolate(name)} is now a contact.`
+                      : `Contact request sent to ${isolate(name)}.`,
+                  );
+                  await loadContacts();
+                }}
+              >
+                Add contact
+              </ActionButton>
+            )}
+            {isBlocked ? (
+              <button
+                type="button"
+                onClick={() =>
+                  void attempt(async () => {
+                    await api("DELETE", `/blocks/${encodeURIComponent(user.handle)}`);
+                    say(`Unblocked ${isolate(name)}.`);
+                  })
+                }
+              >
+                Unblock
+              </button>
+            ) : (
+              <button type="button" class="danger-text" onClick={() => setBlocking(true)}>
+                Block
+              </button>
+            )}
+          </div>
+        ) : null}
+        <div class="user-card-links">
+          {self ? (
+            <button type="button" class="link" onClick={() => go("/settings")}>
+              Edit profile
+            </button>
+          ) : null}
+          <button type="button" class="link" onClick={() => go(`/users/${encodeURIComponent(props.handle)}`)}>
+            View full profile
+          </button>
+        </div>
+      </div>
+      {blocking && user ? (
+        <ConfirmBlock handle={user.handle} name={name} onClose={() => setBlocking(false)} onBlocked={props.onClose} />
+      ) : null}
+    </dialog>
+  );
+}
