@@ -22,6 +22,7 @@ import { notificationRoutes } from "../notifications/routes.ts";
 import { previewRoutes } from "../previews/routes.ts";
 import { inviteRoutes } from "../rooms/invite-routes.ts";
 import { memberRoutes } from "../rooms/member-routes.ts";
+import { membershipRoutes } from "../rooms/membership-routes.ts";
 import { roomRoutes } from "../rooms/routes.ts";
 import { searchRoutes } from "../search/routes.ts";
 import { stickerRoutes } from "../stickers/routes.ts";
@@ -176,6 +177,7 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   inviteRoutes(api, app);
   messageRoutes(api, app);
   pinRoutes(api, app);
+  membershipRoutes(api, app);
   threadRoutes(api, app);
   streamRoutes(api, app);
   contactRoutes(api, app);

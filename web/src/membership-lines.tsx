@@ -2,14 +2,15 @@
  * "Alice joined", "Bob left", "The room was renamed to X": lines between the messages of a
  * timeline, made from the stream's `member.joined`, `member.left` and `room.updated` events.
  *
- * Live only: the server keeps membership changes in the event log for a week (for resuming
- * streams), not in a room's history, so these lines cover what happened while this tab was
- * open and are gone after a reload.
+ * A room's earlier changes come from `GET /rooms/:id/membership-changes`, which reads them
+ * back from the server's event log: that log keeps a week, so older changes have no line.
+ * Live and loaded lines share a key (the event's stream position) and merge without repeats.
  */
 import { signal } from "@preact/signals";
+import { api } from "./api.ts";
 import { Name } from "./names.tsx";
 import { RelativeTime } from "./relative-time.ts";
-import type { Member, StreamEvent } from "./types.ts";
+import type { Actor, Member, StreamEvent } from "./types.ts";
 
 /** One membership change shown in a room's timeline. */
 export interface MembershipLine {
@@ -34,7 +35,7 @@ export function noteMembership(event: StreamEvent, members: Member[] | null | un
   if (!roomId) return;
   const data = event.data ?? {};
   const at = new Date().toISOString();
-  const key = `${event.position ?? at}-${event.type}`;
+  const key = String(event.position ?? `live-${at}`);
   let line: MembershipLine | null = null;
   if (event.type === "member.joined") {
     const member = data.member as Member | undefined;
@@ -65,9 +66,37 @@ export function noteMembership(event: StreamEvent, members: Member[] | null | un
     if (typeof changes.name !== "string") return;
     line = { key, at, kind: "renamed", name: changes.name };
   }
-  if (!line) return;
+  if (line) merge(roomId, [line]);
+}
+
+/** Adds lines to a room's, without repeats (by key), in order of time. */
+function merge(roomId: string, added: MembershipLine[]): void {
   const all = membershipLines.peek();
-  membershipLines.value = { ...all, [roomId]: [...(all[roomId] ?? []), line] };
+  const byKey = new Map((all[roomId] ?? []).map((l) => [l.key, l]));
+  for (const l of added) if (!byKey.has(l.key)) byKey.set(l.key, l);
+  const lines = [...byKey.values()].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  membershipLines.value = { ...all, [roomId]: lines };
+}
+
+/** Loads a room's recent membership changes (the server keeps a week of them). */
+export async function loadMembershipChanges(roomId: string): Promise<void> {
+  try {
+    const { changes } = await api<{
+      changes: { position: number; kind: MembershipLine["kind"]; at: string; actor: Actor | null; name?: string }[];
+    }>("GET", `/rooms/${roomId}/membership-changes`);
+    merge(
+      roomId,
+      changes.map((c) => ({
+        key: String(c.position),
+        at: c.at,
+        kind: c.kind,
+        name: c.kind === "renamed" ? (c.name ?? "") : c.actor?.displayName || c.actor?.handle || "Someone",
+        ...(c.actor && c.kind !== "renamed" ? { handle: c.actor.handle } : {}),
+      })),
+    );
+  } catch {
+    // The lines are a nicety: the timeline works without them.
+  }
 }
 
 /** One line of the timeline for a membership change. */

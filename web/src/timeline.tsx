@@ -5,7 +5,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api } from "./api.ts";
 import { EmojiPicker } from "./emoji-picker.tsx";
 import { Icon } from "./icons.tsx";
-import { MembershipItem, membershipLines } from "./membership-lines.tsx";
+import { loadMembershipChanges, MembershipItem, membershipLines } from "./membership-lines.tsx";
 import { EditHistory, MessageItem, PendingItem, toggleReaction } from "./message.tsx";
 import { isolate, lookalikesIn, Name, UserText } from "./names.tsx";
 import { togglePin } from "./pins.tsx";
@@ -91,6 +91,8 @@ export function Timeline(props: {
     requestAnimationFrame(() => void jumpTo(wanted.messageId, wanted.seq));
   }, [jumpRequest.value, state.loaded.value]);
 
+  useEffect(() => void loadMembershipChanges(room.id), [room.id]);
+
   useEffect(() => {
     const visible = () => document.visibilityState === "visible" && onScroll();
     document.addEventListener("visibilitychange", visible);
@@ -154,15 +156,18 @@ export function Timeline(props: {
   const items: JSX.Element[] = [];
   let previous: Message | null = null;
   // Membership lines go between the messages by time; those before the loaded page wait for it.
-  const lines = membershipLines.value[room.id] ?? [];
+  const lines = state.loaded.value ? (membershipLines.value[room.id] ?? []) : [];
   let line = messages[0] && !state.atStart.value ? lines.findIndex((l) => l.at >= (messages[0]?.createdAt ?? "")) : 0;
   if (line < 0) line = lines.length;
   for (const message of messages) {
+    const day = new Date(message.createdAt).toDateString();
+    // Lines of an earlier day go above this day's separator, the day's own below it.
+    const due: JSX.Element[][] = [[], []];
     for (; line < lines.length && (lines[line]?.at ?? "") < message.createdAt; line++) {
       const l = lines[line] as (typeof lines)[number];
-      items.push(<MembershipItem key={l.key} line={l} />);
+      due[new Date(l.at).toDateString() === day ? 1 : 0]?.push(<MembershipItem key={l.key} line={l} />);
     }
-    const day = new Date(message.createdAt).toDateString();
+    items.push(...(due[0] ?? []));
     if (!previous || new Date(previous.createdAt).toDateString() !== day) {
       items.push(
         <li key={`day-${message.id}`} class="day-separator">
@@ -170,6 +175,7 @@ export function Timeline(props: {
         </li>,
       );
     }
+    items.push(...(due[1] ?? []));
     if (message === firstNew) {
       items.push(
         <li key="new-line" class="new-line">

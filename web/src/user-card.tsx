@@ -35,9 +35,22 @@ export function openUserCard(handle: string, anchor: HTMLElement): void {
   render(<UserCard handle={handle} anchor={anchor} onClose={() => render(null, root)} />, root);
 }
 
+/**
+ * The clicked link as it is in the page now: a timeline that reloads (a resync after the
+ * stream reconnects) replaces its elements, so a link gone from the page is found again by
+ * its address inside the element with the same id (the message).
+ */
+function current(anchor: HTMLElement): HTMLElement | null {
+  if (anchor.isConnected) return anchor;
+  const href = anchor.getAttribute("href");
+  const holder = anchor.closest("[id]")?.id;
+  const scope = holder ? document.getElementById(holder) : null;
+  return href && scope ? scope.querySelector<HTMLElement>(`a[href="${CSS.escape(href)}"]`) : null;
+}
+
 /** Where the popover goes: below the name (above it when there is no room), inside the window. */
 function place(card: HTMLElement, anchor: HTMLElement): void {
-  const at = anchor.getBoundingClientRect();
+  const at = (current(anchor) ?? anchor).getBoundingClientRect();
   const { width, height } = card.getBoundingClientRect();
   const left = Math.max(8, Math.min(at.left, innerWidth - width - 8));
   const below = at.bottom + 6;
@@ -70,7 +83,7 @@ function UserCard(props: { handle: string; anchor: HTMLElement; onClose(): void 
       );
     return () => {
       dialog?.close();
-      if (anchor.isConnected) anchor.focus();
+      current(anchor)?.focus();
     };
   }, []);
 
@@ -129,7 +142,6 @@ function UserCard(props: { handle: string; anchor: HTMLElement; onClose(): void 
         {user && !self ? (
           <div class="user-card-actions">
             <ActionButton class="primary" action={() => openDirect([user.handle]).then(props.onClose)}>
-              {/* The focus lands here first: the most common thing to do with a card. */}
               Message
             </ActionButton>
             {contact ? (
