@@ -215,10 +215,10 @@ describe("membership lines and relative times", () => {
       const after = await texts();
       expect(kinds(after)).toEqual(kinds(before));
       expect(at(after, "Carol Danvers left")).toBeGreaterThan(at(after, "can we fix it"));
+      await page.screenshot({ path: screenshotPath("membership-lines-desktop") });
       // The name in a line opens the card too.
       await lines.filter({ hasText: "Carol Danvers joined" }).getByRole("link").click();
       await page.getByRole("dialog", { name: "Carol Danvers" }).waitFor();
-      await page.screenshot({ path: screenshotPath("membership-lines-desktop") });
       await page.keyboard.press("Escape");
     } finally {
       await carolPage.context.close();
