@@ -123,12 +123,18 @@ export interface ProfileChanges {
  * request sees the change.
  */
 export async function updateProfile(deps: Deps, user: AuthUser, changes: ProfileChanges): Promise<AuthUser> {
-  const set: Partial<User> = {};
+  const set: Partial<Pick<User, "displayName" | "bio" | "color">> = {};
   if (changes.displayName !== undefined) set.displayName = changes.displayName;
   if (changes.bio !== undefined) set.bio = changes.bio;
   if (changes.color !== undefined) set.color = changes.color;
   if (Object.keys(set).length === 0) return user;
-  const updated = await deps.db.transaction(async (tx) => {
+  const { row: updated, changed } = await deps.db.transaction(async (tx) => {
+    const [current] = await tx.select(authUserColumns).from(users).where(eq(users.id, user.id)).for("update");
+    // A change to what the profile already says is no change: no event, no Update{Person}
+    // to every server that shows the user (a client saving the same form in a loop).
+    if (current != null && (Object.keys(set) as (keyof typeof set)[]).every((key) => current[key] === set[key])) {
+      return { row: current, changed: false };
+    }
     const [row] = await tx
       .update(users)
       .set({ ...set, updatedAt: sql`now()` })
@@ -136,9 +142,9 @@ export async function updateProfile(deps: Deps, user: AuthUser, changes: Profile
       .returning(authUserColumns);
     // Everyone who shows the user (and their other sessions) sees the change at once.
     await announceProfile(deps, tx, user.id);
-    return row;
+    return { row, changed: true };
   });
-  deps.auth.forget({ userId: user.id });
+  if (changed) deps.auth.forget({ userId: user.id });
   return updated ?? user;
 }
 

@@ -6,6 +6,7 @@ import type { Api } from "../http/api.ts";
 import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
 import { multipartFile } from "../http/multipart.ts";
+import { enforceRateLimits } from "../http/rate-limit.ts";
 import { avatarLimits, avatarUrl, readAvatar, removeAvatar, setAvatar } from "../media/avatars.ts";
 import { readRemoteAvatar } from "../media/remote-avatars.ts";
 import { actorByHandle, actorProfiles } from "../rooms/actors.ts";
@@ -110,6 +111,7 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
     },
     async (c, { body }) => {
       const deps = c.var.deps;
+      limitProfileChanges(deps, authenticated(c).user);
       return c.json(serializeMe(deps, await updateProfile(deps, authenticated(c).user, body)));
     },
   );
@@ -129,6 +131,7 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
     },
     async (c) => {
       const deps = c.var.deps;
+      limitProfileChanges(deps, authenticated(c).user);
       const file = await multipartFile(c, "file");
       const user = await setAvatar(deps, authenticated(c).user, new Uint8Array(await file.arrayBuffer()));
       return c.json(serializeMe(deps, user));
@@ -147,6 +150,7 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
     },
     async (c) => {
       const deps = c.var.deps;
+      limitProfileChanges(deps, authenticated(c).user);
       return c.json(serializeMe(deps, await removeAvatar(deps, authenticated(c).user)));
     },
   );
@@ -214,6 +218,21 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
     },
     async (c, { params }) => imageResponse(c, await readRemoteAvatar(c.var.deps, params.actorId)),
   );
+}
+
+/**
+ * Profile and avatar changes: 30 an hour per user, together. Each change is an event for
+ * everyone who shows the user and an `Update{Person}` to every server that does.
+ * @throws {AppError} `rate_limited`.
+ */
+function limitProfileChanges(deps: Deps, user: AuthUser): void {
+  enforceRateLimits(deps, [
+    {
+      key: `profile:change:${user.id}`,
+      limit: Math.max(1, Math.round(30 * deps.config.rateLimitFactor)),
+      windowSeconds: 3600,
+    },
+  ]);
 }
 
 /** An image's bytes (an avatar, a card's picture), sandboxed, for a browser to keep for good (its URL names it). */

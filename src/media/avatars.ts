@@ -67,6 +67,8 @@ export async function removeAvatar(deps: Deps, user: AuthUser): Promise<AuthUser
 async function replaceAvatar(deps: Deps, user: AuthUser, name: string | null): Promise<AuthUser> {
   const { updated, previous } = await deps.db.transaction(async (tx) => {
     const [row] = await tx.select({ avatar: users.avatar }).from(users).where(eq(users.id, user.id)).for("update");
+    // Removing an avatar that is not there changes nothing and tells nobody.
+    if (row != null && row.avatar === name) return { updated: undefined, previous: null };
     const [updated] = await tx
       .update(users)
       .set({ avatar: name, updatedAt: sql`now()` })

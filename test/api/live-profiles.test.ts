@@ -1,6 +1,7 @@
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestInstance, type TestInstance } from "../helpers/instance.ts";
-import { apiClient, avatarForm, type Client, openStream, png, type StreamEvent } from "./support.ts";
+import { apiClient, avatarForm, type Client, openStream, png, rows, type StreamEvent } from "./support.ts";
 
 // Profile changes reach, live and once, every session that shows the person: members of a
 // room they share, their contacts and their own other sessions; nobody else.
@@ -94,6 +95,30 @@ describe("profile.updated", () => {
     }
     expect(events).not.toContain("profile.updated");
     await strangerBack.close();
+  });
+
+  it("is not told for a change to what the profile already says", async () => {
+    const olga = await signUp("olga");
+    const told = async () => {
+      const [row] = await rows<{ n: number }>(
+        t,
+        sql`select count(*)::int as n from events where type = 'profile.updated' and actor_id = ${olga.id}`,
+      );
+      return Number(row?.n);
+    };
+    await ok(await call("PATCH", "/me", olga, { color: "#112233", displayName: "Olga" }));
+    expect(await told()).toBe(1);
+    for (let i = 0; i < 3; i++) {
+      const me = await ok<{ color: string; displayName: string }>(
+        await call("PATCH", "/me", olga, { color: "#112233", displayName: "Olga" }),
+      );
+      expect(me).toMatchObject({ color: "#112233", displayName: "Olga" });
+    }
+    // No avatar to remove: nothing to tell either.
+    await ok(await call("DELETE", "/me/avatar", olga));
+    expect(await told()).toBe(1);
+    await ok(await call("PATCH", "/me", olga, { color: null }));
+    expect(await told()).toBe(2);
   });
 });
 

@@ -117,3 +117,23 @@ describe("password change", () => {
     expect((await login("guessed", "the real password", "192.0.2.151")).status).toBe(200);
   });
 });
+
+describe("profile changes", () => {
+  it("allow thirty an hour per user, avatar changes included; the next is 429 and changes nothing", async () => {
+    const session = await registerUser(t, "restless", "correct horse battery");
+    const headers = bearer(session.accessToken);
+    const patch = (color: string) => t.request("/api/v1/me", json("PATCH", { color }, headers), "192.0.2.160");
+    for (let i = 0; i < 30; i++) {
+      const res = await patch(`#0000${i.toString(16).padStart(2, "0")}`);
+      expect(res.status, await peek(res)).toBe(200);
+    }
+    await expectRateLimited(await patch("#ffffff"), 3600);
+    await expectRateLimited(await t.request("/api/v1/me/avatar", { method: "DELETE", headers }, "192.0.2.161"), 3600);
+    const me = await t.request("/api/v1/me", { headers });
+    expect(((await me.json()) as { color: string }).color).toBe("#00001d");
+    // Someone else's limit is their own.
+    const other = await registerUser(t, "calm", "correct horse battery");
+    const res = await t.request("/api/v1/me", json("PATCH", { color: "#ffffff" }, bearer(other.accessToken)));
+    expect(res.status, await peek(res)).toBe(200);
+  });
+});
