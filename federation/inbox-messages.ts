@@ -247,17 +247,20 @@ export async function onReaction(
   if (mirror && message.roomId !== mirror.id) return;
   let key = reactionKeyOf(reaction);
   const named = key == null ? undefined : parseReactionKey(key);
-  if (named?.kind === "custom" || (reaction instanceof Like && reaction.content == null)) {
-    // A custom emoji (in `content`, or in Misskey's `_misskey_reaction` of a bare `Like`).
-    key = (await customReactionKey(ctx, reaction, named?.kind === "custom" ? named.shortcode : undefined)) ?? key;
-  }
-  if (key == null) return;
+  // A custom emoji (in `content`, or in Misskey's `_misskey_reaction` of a bare `Like`).
+  const custom = named?.kind === "custom" || (reaction instanceof Like && reaction.content == null);
+  if (key == null && !custom) return;
   const actorId = await senderId(ctx, reaction);
   if (actorId == null) return;
   if (mirror == null) {
     const room = await hostedRoomById(deps, message.roomId);
     if (room == null || (await membership(deps.db, room.id, actorId)) == null) return;
   }
+  // Only now, from a member: learning the emoji stores rows for it.
+  if (custom) {
+    key = (await customReactionKey(ctx, reaction, named?.kind === "custom" ? named.shortcode : undefined)) ?? key;
+  }
+  if (key == null) return;
   await applyRemoteReaction(
     deps,
     message,

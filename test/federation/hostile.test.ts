@@ -231,6 +231,35 @@ describe("a hostile peer", () => {
     seq = Math.max(seq, base + 4);
   });
 
+  it("learns no custom emoji from a reaction by someone not in the room", async () => {
+    const target = await marker();
+    /** An `EmojiReact` (Pleroma's type, Mastodon's emoji tag) with a custom emoji served by the actor's server. */
+    const react = (actor: PeerActor, origin: string, name: string) => ({
+      "@context": [
+        AS,
+        { toot: "http://joinmastodon.org/ns#", Emoji: "toot:Emoji", EmojiReact: "http://litepub.social/ns#EmojiReact" },
+      ],
+      id: `${actor.id}#reactions/${next()}`,
+      type: "EmojiReact",
+      actor: actor.id,
+      object: target.url,
+      content: `:${name}:`,
+      tag: [{ type: "Emoji", name: `:${name}:`, icon: { type: "Image", url: `${origin}/emoji/${name}.png` } }],
+    });
+    const learned = async () => (await sql`select count(*)::int as count from custom_emoji`)[0]?.count;
+    const before = await learned();
+    expect((await evil.send(mallory, roomInbox(), react(mallory, evil.url, "evilcat"))).status).toBe(202);
+    await marker();
+    expect(await learned()).toBe(before);
+    expect((await history()).find((m) => m.id === target.id)?.reactions).toEqual([]);
+    // The same from a member is learned and applied: the refusal above was the membership's.
+    expect((await honest.send(felix, roomInbox(), react(felix, honest.url, "goodcat"))).status).toBe(202);
+    await eventually("felix's reaction", async () =>
+      (await history()).find((m) => m.id === target.id)?.reactions.length ? true : undefined,
+    );
+    expect(await learned()).toBe(before + 1);
+  });
+
   it("applies a relayed reaction that was taken before the message it is about", async () => {
     const base = Math.max(0, ...(await history(bob, mirror.id)).map((m) => m.seq));
     const { create, note } = createNote(felix, "liked before it landed", { context: club.id, to: [club.id] });
