@@ -17,9 +17,12 @@ import {
 } from "../src/emoji/remote.ts";
 import { incomingReactionKey, type OutgoingEmoji } from "../src/emoji/usage.ts";
 
-/** A document loader that fetches nothing: what a tag does not embed is not looked up. */
-const refuse = async (): Promise<never> => {
-  throw new Error("Not fetched: an Emoji tag's icon must be embedded.");
+/**
+ * A document loader that fetches nothing: what an object does not embed (a tag given as a bare
+ * IRI, an emoji's icon) is not looked up, so one object cannot make us fetch 50 documents.
+ */
+export const embeddedOnly = async (): Promise<never> => {
+  throw new Error("Not fetched: tags and emoji icons must be embedded.");
 };
 
 /** One of our `Emoji` tags. */
@@ -35,12 +38,12 @@ export function emojiObject(emoji: OutgoingEmoji): Emoji {
 export async function emojiTagsOf(object: APObject): Promise<EmojiTag[]> {
   const tags: EmojiTag[] = [];
   let count = 0;
-  for await (const tag of object.getTags({ suppressError: true })) {
+  for await (const tag of object.getTags({ documentLoader: embeddedOnly, suppressError: true })) {
     if (++count > 50 || tags.length >= maxEmojiTags) break;
     if (!(tag instanceof Emoji)) continue;
     const name = tag.name?.toString();
     // Only an embedded icon: an emoji whose image needs another fetch to find is not shown.
-    const icon = await tag.getIcon({ documentLoader: refuse, suppressError: true }).catch(() => null);
+    const icon = await tag.getIcon({ documentLoader: embeddedOnly, suppressError: true }).catch(() => null);
     const url = icon?.url instanceof URL ? icon.url.href : icon?.url?.href?.href;
     if (name == null || url == null || !acceptableImageUrl(url)) continue;
     tags.push({ name, url, mediaType: icon?.mediaType ?? null });

@@ -31,7 +31,7 @@ import {
 } from "../src/messages/remote.ts";
 import { admitRemoteActor, deleteMirror, hostedRoomById } from "../src/rooms/remote.ts";
 import { membership } from "../src/rooms/rooms.ts";
-import { customReactionKey, learnEmojiOf } from "./emoji.ts";
+import { customReactionKey, embeddedOnly, learnEmojiOf } from "./emoji.ts";
 import { mentionedLocals, reactionKeyOf } from "./notes.ts";
 import { isMessageObject, objectContent } from "./objects.ts";
 import { actorIdFor, mirrorOf, rememberActor, rememberGroup, sameOrigin, storedActorId } from "./remote.ts";
@@ -59,7 +59,7 @@ async function addressedRoom(deps: Deps, activity: Activity, object?: APObject |
   ];
   if (object) {
     let count = 0;
-    for await (const tag of object.getTags({ suppressError: true })) {
+    for await (const tag of object.getTags({ documentLoader: embeddedOnly, suppressError: true })) {
       if (++count > 50) break;
       if ("href" in tag && tag.href instanceof URL) candidates.push(tag.href);
     }

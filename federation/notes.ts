@@ -26,7 +26,7 @@ import { outgoingReactionEmoji, outgoingTextEmoji } from "../src/emoji/usage.ts"
 import { federatedUrl } from "../src/media/downloads.ts";
 import { parseReactionKey } from "../src/messages/emoji.ts";
 import { messageUrl } from "../src/messages/views.ts";
-import { emojiObject } from "./emoji.ts";
+import { embeddedOnly, emojiObject } from "./emoji.ts";
 import { eddsaJcsProof } from "./proofs.ts";
 import { userIdentifier } from "./users.ts";
 
@@ -281,7 +281,7 @@ export async function mentionedLocals(deps: Deps, object: APObject): Promise<str
   const ids: string[] = [];
   const prefix = `${deps.config.origin}/users/`;
   let count = 0;
-  for await (const tag of object.getTags({ suppressError: true })) {
+  for await (const tag of object.getTags({ documentLoader: embeddedOnly, suppressError: true })) {
     if (++count > 50) break;
     if (!(tag instanceof Mention) || tag.href == null || !tag.href.href.startsWith(prefix)) continue;
     const username = tag.href.href.slice(prefix.length);

@@ -295,6 +295,36 @@ describe("interop: other servers' documents through the real inbox", () => {
     }
   });
 
+  it("fetches no tag given as a bare IRI, on a Person or a Note", async () => {
+    const paths = ["/tags/person-1", "/tags/person-2", "/tags/note-1", "/tags/note-2"];
+    for (const path of paths) {
+      const name = `:${path.split("/").at(-1)?.replace("-", "_")}:`;
+      const icon = { type: "Image", mediaType: "image/png", url: `${peer.url}/emoji/${name.slice(1, -1)}.png` };
+      peer.serve(path, {
+        "@context": [
+          "https://www.w3.org/ns/activitystreams",
+          { toot: "http://joinmastodon.org/ns#", Emoji: "toot:Emoji" },
+        ],
+        id: `${peer.url}${path}`,
+        type: "Emoji",
+        name,
+        icon,
+      });
+    }
+    const tagger = await peer.actor("tagger", {
+      mutate: (person) => {
+        person.tag = paths.slice(0, 2).map((path) => `${peer.url}${path}`);
+      },
+    });
+    const { create, note } = mastodonCreate(tagger, "tags by reference");
+    note.tag = [...(note.tag as Json[]), ...paths.slice(2).map((path) => `${peer.url}${path}`)];
+    expect((await peer.send(tagger, inbox(), create)).status).toBe(202);
+    await eventually("the message with tags by reference", async () =>
+      (await history()).find((m) => m.content.includes("tags by reference")),
+    );
+    for (const path of paths) expect(peer.hitsOn(path), path).toBe(0);
+  });
+
   it("stores a Pleroma ChatMessage addressed to the room, sanitised", async () => {
     const sable = await peer.actor("sable");
     const create = rehost(load("pleroma/create-chat-message.json"), peer.url) as Json;
