@@ -1,30 +1,19 @@
 /**
  * A local user's profile change told to other servers: `Update{Person}` from the user, with the
  * `Person` as it now is, to every server that shows them (those with a member in a room they
- * are in, the hosts of remote rooms they are in, and their remote contacts), one delivery per
- * server. Sent when the publisher reads `profile.updated` from the event log, so it goes
- * whatever changed the profile (name, bio, colour, avatar), from whichever process did it.
+ * are in, the hosts of remote rooms they are in, and their remote contacts; never a blocked
+ * server: see `profileRecipients`), one delivery per server. Sent when the publisher reads
+ * `profile.updated` from the event log, so it goes whatever changed the profile (name, bio,
+ * colour, avatar), from whichever process did it.
  */
 import type { Context } from "@fedify/fedify";
 import { Update } from "@fedify/vocab";
-import { and, eq, isNotNull, isNull } from "drizzle-orm";
-import { actors, contacts, users } from "../src/db/schema.ts";
+import { and, eq, isNull } from "drizzle-orm";
+import { users } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
-import { presencePeers } from "../src/rooms/remote.ts";
+import { profileRecipients } from "../src/rooms/remote.ts";
 import { PUBLIC } from "./notes.ts";
 import { toPerson, userIdentifier } from "./users.ts";
-
-/** The inboxes (shared where there is one) of the servers that show this local user. */
-async function profileInboxes(deps: Deps, actorId: string): Promise<string[]> {
-  const viaRooms = (await presencePeers(deps, [actorId])).map((p) => p.inbox);
-  const theirContacts = await deps.db
-    .select({ inbox: actors.inbox, sharedInbox: actors.sharedInbox })
-    .from(contacts)
-    .innerJoin(actors, eq(actors.id, contacts.contactId))
-    .where(and(eq(contacts.ownerId, actorId), isNotNull(actors.iri), isNotNull(actors.inbox)));
-  const viaContacts = theirContacts.flatMap((c) => c.sharedInbox ?? c.inbox ?? []);
-  return [...new Set([...viaRooms, ...viaContacts])];
-}
 
 /**
  * Sends `Update{Person}` for a local user's profile change (the event at `position`); a
@@ -37,7 +26,7 @@ export async function sendProfileUpdate(ctx: Context<Deps>, actorId: string, pos
     .from(users)
     .where(and(eq(users.id, actorId), isNull(users.suspendedAt)));
   if (user == null) return;
-  const inboxes = await profileInboxes(deps, actorId);
+  const inboxes = await profileRecipients(deps, actorId);
   if (inboxes.length === 0) return;
   const identifier = userIdentifier(user.username);
   const person = await toPerson(ctx, identifier, user);

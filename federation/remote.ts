@@ -1,30 +1,23 @@
 import type { Context } from "@fedify/fedify";
 import { type Actor, type Object as APObject, Group, isActor } from "@fedify/vocab";
-import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
-import { actors, blockedServers, type Room, roomMembers } from "../src/db/schema.ts";
+import { and, eq, isNotNull, sql } from "drizzle-orm";
+import { actors, type Room, roomMembers } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { AppError } from "../src/errors.ts";
 import { jsonNodes } from "../src/json.ts";
 import { plainText } from "../src/messages/plain-text.ts";
-import { canonicalHost } from "../src/net.ts";
 import { removeRemoteMember, roomByIri, upsertRemoteActor, upsertRemoteRoom } from "../src/rooms/remote.ts";
+import { blockedAmong, hostOf } from "../src/server-blocks.ts";
 import { cleanName, cleanText, truncate } from "../src/text.ts";
 import { learnEmojiOf } from "./emoji.ts";
+
+export { hostOf };
 
 /** How long a stored remote actor is trusted before it is fetched again. */
 const actorTtlMs = 24 * 60 * 60 * 1000;
 /** Remote names and topics are cut to what our own rooms and users allow. */
 const maxName = 100;
 const maxTopic = 1000;
-
-/**
- * A host as block lists compare it: lowercase, port kept when not the default, IP literals in
- * one form (`[::ffff:127.0.0.3]` and `2130706435` are both 127.0.0.3).
- */
-export function hostOf(iri: URL | string): string {
-  const host = (typeof iri === "string" ? new URL(iri) : iri).host.toLowerCase();
-  return canonicalHost(host) ?? host;
-}
 
 /** Whether two IRIs share an origin, compared as parsed origins, never as strings. */
 export function sameOrigin(a: URL | string | null | undefined, b: URL | string | null | undefined): boolean {
@@ -35,12 +28,6 @@ export function sameOrigin(a: URL | string | null | undefined, b: URL | string |
   return x != null && x !== "null" && x === y;
 }
 
-/** The names a block of which covers this host: itself and each parent domain. */
-function blockNames(host: string): string[] {
-  const labels = host.replace(/:\d+$/, "").split(".");
-  return [host, ...labels.slice(0, -1).map((_, i) => labels.slice(i).join("."))];
-}
-
 /** Whether an admin blocked this host or a parent domain of it. */
 export async function isBlockedHost(deps: Pick<Deps, "db">, host: string): Promise<boolean> {
   return (await firstBlocked(deps, [host.toLowerCase()])) !== undefined;
@@ -48,14 +35,8 @@ export async function isBlockedHost(deps: Pick<Deps, "db">, host: string): Promi
 
 /** The first of these hosts that a block covers, in one query for them all. */
 async function firstBlocked(deps: Pick<Deps, "db">, hosts: readonly string[]): Promise<string | undefined> {
-  if (hosts.length === 0) return undefined;
-  const rows = await deps.db
-    .select({ host: blockedServers.host })
-    .from(blockedServers)
-    .where(inArray(blockedServers.host, [...new Set(hosts.flatMap(blockNames))]));
-  if (rows.length === 0) return undefined;
-  const blocked = new Set(rows.map((r) => r.host));
-  return hosts.find((host) => blockNames(host).some((name) => blocked.has(name)));
+  const blocked = await blockedAmong(deps, hosts);
+  return hosts.find((host) => blocked.has(host));
 }
 
 /**

@@ -2,9 +2,10 @@ import { and, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { uuidv7 } from "uuidv7";
 import { announceProfile } from "../accounts/profile-events.ts";
-import { actors, pendingJoins, type Room, roomBans, roomMembers, rooms, users } from "../db/schema.ts";
+import { actors, contacts, pendingJoins, type Room, roomBans, roomMembers, rooms, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
+import { blockedAmong, hostOf } from "../server-blocks.ts";
 import { appendEvents } from "../stream/events.ts";
 import { actorProfiles } from "./actors.ts";
 import { addMember, removeMember } from "./members.ts";
@@ -383,6 +384,26 @@ export async function presencePeers(
     .innerJoin(rooms, and(eq(rooms.id, mine.roomId), isNull(rooms.deletedAt), isNotNull(rooms.inbox)))
     .where(inArray(mine.actorId, [...actorIds]));
   return [...(await base), ...(await hosts)];
+}
+
+/**
+ * Where a local user's profile change goes: the inboxes (shared where there is one) of the
+ * servers that show them, that is those with a member in a room they are in, the hosts of
+ * remote rooms they are in, and their remote contacts. Servers an admin blocked (and their
+ * subdomains) are left out: a block keeps their users' contacts and our users' remote rooms,
+ * but nothing more is told to them.
+ */
+export async function profileRecipients(deps: Pick<Deps, "db">, actorId: string): Promise<string[]> {
+  const viaRooms = (await presencePeers(deps, [actorId])).map((p) => p.inbox);
+  const theirContacts = await deps.db
+    .select({ inbox: actors.inbox, sharedInbox: actors.sharedInbox })
+    .from(contacts)
+    .innerJoin(actors, eq(actors.id, contacts.contactId))
+    .where(and(eq(contacts.ownerId, actorId), isNotNull(actors.iri), isNotNull(actors.inbox)));
+  const viaContacts = theirContacts.flatMap((c) => c.sharedInbox ?? c.inbox ?? []);
+  const inboxes = [...new Set([...viaRooms, ...viaContacts])].filter((inbox) => URL.canParse(inbox));
+  const blocked = await blockedAmong(deps, [...new Set(inboxes.map(hostOf))]);
+  return inboxes.filter((inbox) => !blocked.has(hostOf(inbox)));
 }
 
 /** The stored remote actors with these IRIs that are members of some room here, by id. */

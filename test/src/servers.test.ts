@@ -4,10 +4,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAccount } from "../../src/accounts/accounts.ts";
 import { loadConfig } from "../../src/config.ts";
+import { contacts } from "../../src/db/schema.ts";
 import type { Deps } from "../../src/deps.ts";
 import type { AppError } from "../../src/errors.ts";
-import { joinRoom, listMembers } from "../../src/rooms/members.ts";
-import { upsertRemoteActor } from "../../src/rooms/remote.ts";
+import { addMember, joinRoom, listMembers } from "../../src/rooms/members.ts";
+import { profileRecipients, upsertRemoteActor, upsertRemoteRoom } from "../../src/rooms/remote.ts";
 import { createRoom } from "../../src/rooms/rooms.ts";
 import {
   blockServer,
@@ -79,6 +80,50 @@ describe("the server block list", () => {
     expect(await unblockServer(deps, "bad.example")).toBe(true);
     expect(await unblockServer(deps, "bad.example")).toBe(false);
     expect(await listBlockedServers(deps)).toEqual([]);
+  });
+});
+
+describe("profile recipients", () => {
+  it("leave out blocked servers and their subdomains, whether contacts or hosts of rooms", async () => {
+    const user = await createAccount(deps, { username: "pia", password: "pia's password" });
+    const people = await Promise.all(
+      [
+        "https://worse.example/users/mallory",
+        "https://eu.worse.example/users/eve",
+        "https://fine.example/users/felix",
+      ].map(remoteActor),
+    );
+    await deps.db.insert(contacts).values(people.map((contactId) => ({ ownerId: user.id, contactId })));
+    const remoteRoom = (host: string) =>
+      upsertRemoteRoom(deps, {
+        iri: `https://${host}/rooms/lobby`,
+        name: "Lobby",
+        topic: "",
+        visibility: "public",
+        inbox: `https://${host}/rooms/lobby/inbox`,
+        sharedInbox: null,
+        outbox: null,
+        featured: null,
+      });
+    for (const host of ["worse.example", "fine.example"]) {
+      await addMember(deps, deps.db, (await remoteRoom(host)).id, user.id);
+    }
+    const everyone = [
+      "https://eu.worse.example/users/eve/inbox",
+      "https://fine.example/rooms/lobby/inbox",
+      "https://fine.example/users/felix/inbox",
+      "https://worse.example/rooms/lobby/inbox",
+      "https://worse.example/users/mallory/inbox",
+    ];
+    expect((await profileRecipients(deps, user.id)).sort()).toEqual(everyone);
+
+    await blockServer(deps, "worse.example");
+    expect((await profileRecipients(deps, user.id)).sort()).toEqual([
+      "https://fine.example/rooms/lobby/inbox",
+      "https://fine.example/users/felix/inbox",
+    ]);
+    await unblockServer(deps, "worse.example");
+    expect((await profileRecipients(deps, user.id)).sort()).toEqual(everyone);
   });
 });
 
