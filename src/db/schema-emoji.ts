@@ -4,7 +4,7 @@
  * @module
  */
 import { sql } from "drizzle-orm";
-import { check, integer, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 /**
  * One custom emoji, by its shortcode (without colons) and the host of the server it belongs
@@ -37,6 +37,9 @@ export const customEmoji = pgTable(
   },
   (t) => [
     uniqueIndex("custom_emoji_shortcode_idx").on(sql`lower(${t.shortcode})`, sql`coalesce(${t.host}, '')`),
+    // The inbox's lookups: a reaction's image by its URL, and the per-server count of emoji.
+    index("custom_emoji_remote_url_idx").on(t.remoteUrl),
+    index("custom_emoji_host_idx").on(t.host),
     check(
       "custom_emoji_local_or_remote",
       sql`(${t.host} is null and ${t.file} is not null) or ${t.remoteUrl} is not null`,

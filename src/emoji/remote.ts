@@ -7,7 +7,7 @@
  * server.
  */
 import { createHash } from "node:crypto";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { type CustomEmoji, customEmoji } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
@@ -88,13 +88,31 @@ export async function learnRemoteEmoji(
 ): Promise<Map<string, CustomEmoji>> {
   const learnt = new Map<string, CustomEmoji>();
   if (!hostPattern.test(host) || host === new URL(deps.config.origin).host) return learnt;
-  for (const tag of tags.slice(0, maxEmojiTags)) {
+  const wanted = tags.slice(0, maxEmojiTags).flatMap((tag) => {
     const shortcode = tagShortcode(tag.name);
-    if (shortcode == null || !acceptableImageUrl(tag.url) || learnt.has(shortcode)) continue;
-    const [existing] = await deps.db
-      .select()
-      .from(customEmoji)
-      .where(and(eq(customEmoji.host, host), eq(sql`lower(${customEmoji.shortcode})`, shortcode.toLowerCase())));
+    return shortcode != null && acceptableImageUrl(tag.url) ? [{ ...tag, shortcode }] : [];
+  });
+  if (wanted.length === 0) return learnt;
+  // What is known already, in one query (the shortcode index), not one per tag.
+  const known = new Map(
+    (
+      await deps.db
+        .select()
+        .from(customEmoji)
+        .where(
+          and(
+            eq(customEmoji.host, host),
+            inArray(sql`lower(${customEmoji.shortcode})`, [...new Set(wanted.map((t) => t.shortcode.toLowerCase()))]),
+          ),
+        )
+    ).map((row) => [row.shortcode.toLowerCase(), row]),
+  );
+  // Counted once, when something new comes, and kept up to date from there.
+  let count: number | undefined;
+  for (const tag of wanted) {
+    const { shortcode } = tag;
+    if (learnt.has(shortcode)) continue;
+    const existing = known.get(shortcode.toLowerCase());
     if (existing) {
       if (existing.remoteUrl === tag.url) {
         learnt.set(shortcode, existing);
@@ -108,10 +126,13 @@ export async function learnRemoteEmoji(
       if (updated) learnt.set(shortcode, updated);
       continue;
     }
-    const [{ count } = { count: 0 }] = await deps.db
-      .select({ count: sql<number>`count(*)`.mapWith(Number) })
-      .from(customEmoji)
-      .where(eq(customEmoji.host, host));
+    count ??=
+      (
+        await deps.db
+          .select({ count: sql<number>`count(*)`.mapWith(Number) })
+          .from(customEmoji)
+          .where(eq(customEmoji.host, host))
+      )[0]?.count ?? 0;
     if (count >= maxEmojiPerHost) break;
     const mediaType = tag.mediaType && /^image\/(png|gif|webp)$/.test(tag.mediaType) ? tag.mediaType : null;
     const [row] = await deps.db
@@ -119,6 +140,7 @@ export async function learnRemoteEmoji(
       .values({ id: uuidv7(), shortcode, host, remoteUrl: tag.url, mediaType })
       .onConflictDoNothing()
       .returning();
+    if (row) count++;
     const stored =
       row ??
       (
@@ -127,7 +149,10 @@ export async function learnRemoteEmoji(
           .from(customEmoji)
           .where(and(eq(customEmoji.host, host), eq(sql`lower(${customEmoji.shortcode})`, shortcode.toLowerCase())))
       )[0];
-    if (stored) learnt.set(shortcode, stored);
+    if (stored) {
+      learnt.set(shortcode, stored);
+      known.set(shortcode.toLowerCase(), stored);
+    }
   }
   return learnt;
 }

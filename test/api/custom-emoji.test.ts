@@ -1,11 +1,12 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setRole } from "../../src/accounts/admin.ts";
+import { queryRows } from "../../src/db/client.ts";
 import { customEmoji } from "../../src/db/schema.ts";
-import { learnRemoteEmoji, maxEmojiTags } from "../../src/emoji/remote.ts";
+import { learnRemoteEmoji, maxEmojiPerHost, maxEmojiTags } from "../../src/emoji/remote.ts";
 import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
 import { expectProblem, png, registerUser } from "./support.ts";
 
@@ -229,5 +230,41 @@ describe("server emoji", () => {
     expect(row?.file).toBeNull();
     await expectProblem(await t.request(`/media/remote-emoji/${id}`), 404, "not_found");
     expect((await list()).map((e) => e.shortcode)).not.toContain("blob@other.example");
+  });
+
+  it("looks emoji up by image URL and by server through indexes, not by reading the whole table", async () => {
+    const plans = await t.deps.db.transaction(async (tx) => {
+      // On a small table the planner would rightly scan it: asked not to, it shows an index exists.
+      await tx.execute(sql`set local enable_seqscan = off`);
+      const plan = async (query: ReturnType<typeof sql>) =>
+        (await queryRows<Record<string, string>>(tx, sql`explain ${query}`)).map((r) => Object.values(r)[0]).join("\n");
+      return [
+        await plan(sql`select * from custom_emoji where remote_url = ${"https://other.example/a.png"}`),
+        await plan(sql`select count(*) from custom_emoji where host = ${"other.example"}`),
+      ];
+    });
+    for (const plan of plans) expect(plan).toMatch(/Index/);
+  });
+
+  it("keeps at most the per-server number of emoji, counting once for a batch of new tags", async () => {
+    const host = "crowded.example";
+    const filler = Array.from({ length: maxEmojiPerHost - 1 }, (_, i) => ({
+      id: crypto.randomUUID(),
+      shortcode: `f${i}`,
+      host,
+      remoteUrl: `https://${host}/f${i}.png`,
+    }));
+    for (let i = 0; i < filler.length; i += 1000) await t.deps.db.insert(customEmoji).values(filler.slice(i, i + 1000));
+    const tags = ["f1", "new1", "new2", "new3"].map((name) => ({ name, url: `https://${host}/${name}.png` }));
+    const learnt = await learnRemoteEmoji(t.deps, host, tags);
+    // The known one (f1) and one new: then the server is full.
+    expect([...learnt.keys()].sort()).toEqual(["f1", "new1"]);
+    const [row] = await queryRows<{ n: number }>(
+      t.deps.db,
+      sql`select count(*)::int as n from custom_emoji where host = ${host}`,
+    );
+    expect(Number(row?.n)).toBe(maxEmojiPerHost);
+    // Learnt again: the same rows, nothing added.
+    expect([...(await learnRemoteEmoji(t.deps, host, tags)).keys()].sort()).toEqual(["f1", "new1"]);
   });
 });
