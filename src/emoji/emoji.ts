@@ -5,7 +5,7 @@
  * served from our origin. Every change tells every connected client (`emoji.updated`).
  */
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { and, asc, eq, isNull, ne, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
@@ -13,6 +13,7 @@ import type { DatabaseLike } from "../db/client.ts";
 import { type CustomEmoji, customEmoji } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
+import { place } from "../media/attachments.ts";
 import { type ImageLimits, inspectImage } from "../media/images.ts";
 import { appendEvents } from "../stream/events.ts";
 
@@ -100,16 +101,21 @@ export function checkShortcode(shortcode: string): string {
   return shortcode;
 }
 
+/** An emoji image checked and named, ready to be stored. */
+export interface EmojiImage {
+  readonly file: string;
+  readonly mediaType: string;
+  readonly width: number;
+  readonly height: number;
+  readonly bytes: Uint8Array;
+}
+
 /**
- * Checks an emoji image and stores it by its SHA-256 (an existing identical file is kept).
+ * Checks an emoji image and names it by its SHA-256 (`<hash>.<ext>`); nothing is stored.
  * @throws {AppError} `payload_too_large`, `unsupported_media_type` (not PNG, GIF or WebP) or
  *   `validation_failed` (too many pixels).
  */
-export async function storeEmojiFile(
-  deps: Pick<Deps, "config">,
-  bytes: Uint8Array,
-  limits: ImageLimits = emojiLimits,
-): Promise<{ file: string; mediaType: string; width: number; height: number }> {
+export async function checkEmojiImage(bytes: Uint8Array, limits: ImageLimits = emojiLimits): Promise<EmojiImage> {
   const image = await inspectImage(bytes, limits);
   const extension = extensions[image.mediaType];
   if (extension == null) {
@@ -118,20 +124,46 @@ export async function storeEmojiFile(
     });
   }
   const file = `${createHash("sha256").update(bytes).digest("hex")}.${extension}`;
-  const dir = emojiDir(deps);
-  await mkdir(dir, { recursive: true });
-  // Written under a temporary name and renamed, so a half-written file is never served.
-  const temporary = join(dir, `.${file}.${process.pid}.part`);
-  await writeFile(temporary, bytes, { mode: 0o644 });
-  await rename(temporary, join(dir, file));
-  return { file, mediaType: image.mediaType, width: image.width, height: image.height };
+  return { file, mediaType: image.mediaType, width: image.width, height: image.height, bytes };
 }
 
-/** Deletes a stored file unless another emoji (ours or a remote one) has the same bytes. */
+/**
+ * Takes an emoji file's lock until the transaction ends, as stickers' and attachments' files
+ * have theirs: a file is written and its row committed, or checked unused and removed, never
+ * interleaved (deleting :old: while :new: with the same bytes is added keeps the file).
+ */
+async function lockEmojiFile(tx: DatabaseLike, file: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`emoji:${file}`}, 0))`);
+}
+
+/**
+ * Stores a checked image under its name (an existing identical file is kept), inside the
+ * transaction that writes the row pointing at it, under the file's lock.
+ * @returns The row's image columns.
+ */
+export async function storeEmojiFile(
+  deps: Pick<Deps, "config">,
+  tx: DatabaseLike,
+  image: EmojiImage,
+): Promise<{ file: string; mediaType: string; width: number; height: number }> {
+  await lockEmojiFile(tx, image.file);
+  // A temporary name of its own, renamed into place: never a half-written file served, and
+  // two writes of the same bytes at once do not share one temporary file.
+  await place(join(emojiDir(deps), image.file), image.bytes);
+  return { file: image.file, mediaType: image.mediaType, width: image.width, height: image.height };
+}
+
+/**
+ * Deletes a stored file unless another emoji (ours or a remote one) has the same bytes; checked
+ * and removed under the file's lock.
+ */
 export async function releaseEmojiFile(deps: Pick<Deps, "db" | "config">, file: string | null): Promise<void> {
   if (file == null || !emojiFileName.test(file)) return;
-  const [other] = await deps.db.select({ id: customEmoji.id }).from(customEmoji).where(eq(customEmoji.file, file));
-  if (other == null) await unlink(join(emojiDir(deps), file)).catch(() => {});
+  await deps.db.transaction(async (tx) => {
+    await lockEmojiFile(tx, file);
+    const [other] = await tx.select({ id: customEmoji.id }).from(customEmoji).where(eq(customEmoji.file, file));
+    if (other == null) await unlink(join(emojiDir(deps), file)).catch(() => {});
+  });
 }
 
 /**
@@ -172,7 +204,7 @@ function taken(shortcode: string): AppError {
 export async function addEmoji(deps: Deps, shortcode: string, bytes: Uint8Array): Promise<CustomEmoji> {
   checkShortcode(shortcode);
   if (await localEmojiByShortcode(deps, shortcode)) throw taken(shortcode);
-  const stored = await storeEmojiFile(deps, bytes);
+  const image = await checkEmojiImage(bytes);
   try {
     return await deps.db.transaction(async (tx) => {
       // One writer at a time: the count and the shortcode are checked against committed rows.
@@ -183,6 +215,7 @@ export async function addEmoji(deps: Deps, shortcode: string, bytes: Uint8Array)
         .where(isNull(customEmoji.host));
       if (count >= maxLocalEmoji) throw new AppError("conflict", `A server keeps at most ${maxLocalEmoji} emoji.`);
       if (await localEmojiByShortcode({ db: tx }, shortcode)) throw taken(shortcode);
+      const stored = await storeEmojiFile(deps, tx, image);
       const [row] = await tx
         .insert(customEmoji)
         .values({ id: uuidv7(), shortcode, ...stored })
@@ -191,7 +224,8 @@ export async function addEmoji(deps: Deps, shortcode: string, bytes: Uint8Array)
       return row as CustomEmoji;
     });
   } catch (error) {
-    await releaseEmojiFile(deps, stored.file);
+    // Written and then refused (a count or shortcode lost to a concurrent add): not kept unused.
+    await releaseEmojiFile(deps, image.file);
     throw error;
   }
 }

@@ -14,7 +14,14 @@ import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import type { ImageLimits } from "../media/images.ts";
 import { fetchRemoteMedia } from "../media/remote.ts";
-import { emojiFileName, localEmojiUrl, readEmojiFile, releaseEmojiFile, storeEmojiFile } from "./emoji.ts";
+import {
+  checkEmojiImage,
+  emojiFileName,
+  localEmojiUrl,
+  readEmojiFile,
+  releaseEmojiFile,
+  storeEmojiFile,
+} from "./emoji.ts";
 
 /** Another server's shortcode: what Misskey and Pleroma allow too (`+` and `-`), 1 to 64 long. */
 export const remoteShortcode = /^[a-zA-Z0-9_+-]{1,64}$/;
@@ -172,11 +179,15 @@ async function fetchAndStore(deps: Deps, row: CustomEmoji, source: string): Prom
       limits: { maxBytes: remoteEmojiLimits.maxBytes, timeoutMs: 10_000, maxRedirects: 3 },
       accept: "image/png, image/gif, image/webp",
     });
-    const stored = await storeEmojiFile(deps, bytes, remoteEmojiLimits);
-    await deps.db
-      .update(customEmoji)
-      .set({ ...stored, fileSource: source, failedAt: null })
-      .where(eq(customEmoji.id, row.id));
+    const image = await checkEmojiImage(bytes, remoteEmojiLimits);
+    const stored = await deps.db.transaction(async (tx) => {
+      const stored = await storeEmojiFile(deps, tx, image);
+      await tx
+        .update(customEmoji)
+        .set({ ...stored, fileSource: source, failedAt: null })
+        .where(eq(customEmoji.id, row.id));
+      return stored;
+    });
     if (row.file && row.file !== stored.file) await releaseEmojiFile(deps, row.file);
     return stored.file;
   } catch (error) {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setRole } from "../../src/accounts/admin.ts";
 import { queryRows } from "../../src/db/client.ts";
 import { customEmoji } from "../../src/db/schema.ts";
+import { addEmoji, deleteEmoji, readEmojiFile } from "../../src/emoji/emoji.ts";
 import { learnRemoteEmoji, maxEmojiPerHost, maxEmojiTags } from "../../src/emoji/remote.ts";
 import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
 import { expectProblem, png, registerUser } from "./support.ts";
@@ -266,5 +267,32 @@ describe("server emoji", () => {
     expect(Number(row?.n)).toBe(maxEmojiPerHost);
     // Learnt again: the same rows, nothing added.
     expect([...(await learnRemoteEmoji(t.deps, host, tags)).keys()].sort()).toEqual(["f1", "new1"]);
+  });
+
+  it("stores identical images added at once, and keeps a file that a concurrent add still uses", async () => {
+    const image = async (r: number) =>
+      new Uint8Array(
+        await sharp({ create: { width: 8, height: 8, channels: 4, background: { r, g: 40, b: 90, alpha: 1 } } })
+          .png()
+          .toBuffer(),
+      );
+    for (let round = 0; round < 4; round++) {
+      const bytes = await image(round);
+      // The same bytes twice at once: both added, one file.
+      const [a, b] = await Promise.all([
+        addEmoji(t.deps, `twin_a${round}`, bytes),
+        addEmoji(t.deps, `twin_b${round}`, bytes),
+      ]);
+      expect(a.file).toBe(b.file);
+      expect(new Uint8Array((await readEmojiFile(t.deps, a.file as string)).bytes)).toEqual(bytes);
+      // Deleting both while the same bytes are added again: the new emoji's file stays.
+      const [, , added] = await Promise.all([
+        deleteEmoji(t.deps, a.id),
+        deleteEmoji(t.deps, b.id),
+        addEmoji(t.deps, `twin_c${round}`, bytes),
+      ]);
+      expect(new Uint8Array((await readEmojiFile(t.deps, added.file as string)).bytes)).toEqual(bytes);
+      await deleteEmoji(t.deps, added.id);
+    }
   });
 });
