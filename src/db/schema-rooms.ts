@@ -38,6 +38,8 @@ export const rooms = pgTable(
     direct: boolean("direct").notNull().default(false),
     /** For a one-to-one conversation, its two actor ids in order: the same pair gets one room. */
     directKey: text("direct_key").unique(),
+    /** In a direct room: whether someone gave it a name (else the others in it name it). */
+    nameChosen: boolean("name_chosen").notNull().default(false),
     createdBy: uuid("created_by").references(() => actors.id, { onDelete: "set null" }),
     /** Whether links in the room's messages get preview cards (moderators turn it off). */
     linkPreviews: boolean("link_previews").notNull().default(true),

@@ -10,12 +10,6 @@ import { type ActorProfile, actorProfiles } from "./actors.ts";
 /** How many of the others a direct room's view carries (a group holds at most ten people). */
 export const directOthersShown = 9;
 
-/**
- * The name a direct room gets when opened: its people's usernames. Such a name is replaced by
- * the others' display names in every view; a name someone chose is kept.
- */
-const generatedName = /^[a-z0-9_]+(, [a-z0-9_]+)*$/;
-
 /** The other people in each of these direct rooms, in the order they joined, for one viewer. */
 export async function directOthers(
   deps: Pick<Deps, "db" | "config">,
@@ -51,9 +45,13 @@ export async function directOthersOf(
   return (await directOthers(deps, viewerId, [roomId])).get(roomId) ?? [];
 }
 
-/** What a direct room is called for a viewer who sees these others in it. */
-export function directName(stored: string, others: readonly ActorProfile[]): string {
-  if (others.length === 0 || !(stored === "" || generatedName.test(stored))) return stored;
+/**
+ * What a direct room is called for a viewer who sees these others in it. The name it got when
+ * opened (its people's usernames) is replaced by the others' display names; a name someone
+ * chose (`chosen`, set when it is renamed) is kept, even one that looks like usernames.
+ */
+export function directName(stored: string, chosen: boolean, others: readonly ActorProfile[]): string {
+  if (others.length === 0 || chosen) return stored;
   return others.map((o) => o.displayName).join(", ");
 }
 

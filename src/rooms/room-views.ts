@@ -89,7 +89,7 @@ export function serializeRoom(
     : [];
   return {
     id: room.id,
-    name: room.direct ? directName(room.name, others) : room.name,
+    name: room.direct ? directName(room.name, room.nameChosen, others) : room.name,
     topic: room.topic,
     visibility: room.visibility,
     direct: room.direct,

@@ -189,7 +189,8 @@ export async function updateRoom(deps: Deps, actorId: string, roomId: string, ch
   return await deps.db.transaction(async (tx) => {
     const [updated] = await tx
       .update(rooms)
-      .set({ ...set, updatedAt: sql`now()` })
+      // A direct room named by someone keeps that name, whatever it looks like.
+      .set({ ...set, ...(room.direct && set.name !== undefined ? { nameChosen: true } : {}), updatedAt: sql`now()` })
       .where(eq(rooms.id, roomId))
       .returning();
     if (updated == null) throw new AppError("room_not_found", "No such room.");

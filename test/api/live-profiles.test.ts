@@ -161,6 +161,21 @@ describe("direct rooms", () => {
       name: "Book Club",
     });
   });
+
+  it("keep a chosen name that looks like usernames, such as one lowercase word", async () => {
+    const [nat, oli, pam] = [await signUp("nat"), await signUp("oli"), await signUp("pam")];
+    await ok(await call("PATCH", "/me", oli, { displayName: "Oliver" }));
+    const group = await ok<{ id: string; name: string }>(
+      await call("POST", "/dms", nat, { users: [oli.username, pam.username] }),
+    );
+    expect(group.name.split(", ").sort()).toEqual(["Oliver", pam.username].sort());
+    for (const name of ["bookclub", "nat, oli"]) {
+      await ok(await call("PATCH", `/rooms/${group.id}`, nat, { name }));
+      for (const who of [nat, oli, pam]) {
+        expect(await ok<{ name: string }>(await call("GET", `/rooms/${group.id}`, who))).toMatchObject({ name });
+      }
+    }
+  });
 });
 
 describe("contact request notifications", () => {
