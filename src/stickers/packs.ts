@@ -2,7 +2,7 @@ import { and, asc, count, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import type { AuthUser } from "../accounts/sessions.ts";
 import type { DatabaseLike } from "../db/client.ts";
-import { type Sticker, type StickerPack, stickerPacks, stickers, users } from "../db/schema.ts";
+import { type Sticker, type StickerPack, stickerPacks, stickers } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { appendEvents } from "../stream/events.ts";
