@@ -27,6 +27,7 @@ import { logger } from "../src/log.ts";
 import { notifyActor } from "../src/notifications/notifications.ts";
 import { redeemInvite } from "../src/rooms/invites.ts";
 import { admitRemoteActor, removeRemoteMember } from "../src/rooms/remote.ts";
+import { joinWithdrawn, withdrawJoin } from "../src/rooms/withdrawn-joins.ts";
 import { hostedRoom, onCreate, onDelete, onReaction, onUpdate, senderId } from "./inbox-messages.ts";
 import { onAnnounce, onAnswer, onMembership } from "./inbox-mirror.ts";
 import { onFeatured } from "./inbox-pins.ts";
@@ -74,6 +75,9 @@ async function onJoin(ctx: InboxContext<Deps>, request: Follow | Join) {
             sameOrigin(request.instrumentId, new URL(deps.config.origin)) ? request.instrumentId.pathname : "",
           )?.[1]
         : undefined;
+    if (request instanceof Join && request.id && (await joinWithdrawn(deps, request.id.href))) {
+      throw new AppError("conflict", "The join was withdrawn before it arrived.");
+    }
     if (code) {
       const invited = await redeemInvite(deps, actorId, code);
       if (invited.id !== room.id) throw new AppError("forbidden", "The invite is for another room.");
@@ -176,7 +180,13 @@ export function inboxHandlers(listeners: InboxListenerSetters<Deps>): void {
         const pair = object instanceof Follow ? await contactPair(ctx, object.actorId, object.objectId) : undefined;
         if (pair && object.id)
           await settleRemoteContact(ctx.data, pair.remoteId, pair.localId, object.id.href, "withdrawn");
-        else await onLeave(ctx, undo, object.objectId);
+        else {
+          // Handled before its Join, the Undo would find nobody to remove: the Join is refused when it comes.
+          if (object instanceof Join && object.id && object.id.origin === undo.actorId?.origin) {
+            await withdrawJoin(ctx.data, object.id.href);
+          }
+          await onLeave(ctx, undo, object.objectId);
+        }
       } else if (object instanceof Like || object instanceof EmojiReact) {
         await onReaction(ctx, object, false, undo);
       }

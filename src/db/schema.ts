@@ -307,7 +307,8 @@ export const outboundMessages = pgTable(
  * Messages from other servers deleted before they arrived here (a `Delete` that overtook its
  * `Create`): a late `Create` of one of these is ignored, so the message cannot come back.
  * A message a mirror's backfill finds already deleted keeps its number here, so the mirror's
- * numbering has no hole where it was.
+ * numbering has no hole where it was. A `Join` withdrawn (`Undo{Join}`) before it was handled
+ * is kept here too, by its IRI, so that it is refused when it comes (src/rooms/withdrawn-joins.ts).
  */
 export const tombstones = pgTable(
   "tombstones",

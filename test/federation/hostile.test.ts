@@ -288,6 +288,23 @@ describe("a hostile peer", () => {
     seq = Math.max(seq, base + 1);
   });
 
+  it("refuses a Join whose Undo was handled first, so a cancelled join admits nobody", async () => {
+    const quinn = await honest.actor("quinn");
+    const join = { "@context": AS, id: `${quinn.id}#join-${next()}`, type: "Join", actor: quinn.id, object: room.url };
+    const undo = { "@context": AS, id: `${join.id}-undo`, type: "Undo", actor: quinn.id, object: join };
+    // The inbox's workers may take the two in either order; here the Undo is done first.
+    expect((await honest.send(quinn, roomInbox(), undo)).status).toBe(202);
+    await marker();
+    expect((await honest.send(quinn, roomInbox(), join)).status).toBe(202);
+    const answer = await honest.receive(
+      "the answer to quinn's join",
+      (a) => (a.type === "Accept" || a.type === "Reject") && JSON.stringify(a.object).includes(join.id),
+    );
+    expect(answer.type).toBe("Reject");
+    const rows = await sql`select 1 from room_members m join actors a on a.id = m.actor_id where a.iri = ${quinn.id}`;
+    expect(rows).toHaveLength(0);
+  });
+
   it("applies a replayed activity once", async () => {
     const { create, note } = createNote(felix, "said once");
     for (let i = 0; i < 3; i++) expect((await honest.send(felix, roomInbox(), create)).status).toBe(202);
