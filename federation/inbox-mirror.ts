@@ -26,15 +26,8 @@ import type { Room } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { logger } from "../src/log.ts";
 import { mirrorHasGap, storeRemoteMessage } from "../src/messages/remote.ts";
-import {
-  addMirrorMember,
-  liveRoom,
-  localMemberOf,
-  pendingJoinByIri,
-  recordRemoteBan,
-  removeRemoteMember,
-  settlePendingJoin,
-} from "../src/rooms/remote.ts";
+import { pendingJoinByIri, settlePendingJoin } from "../src/rooms/pending-joins.ts";
+import { addMirrorMember, liveRoom, localMemberOf, recordRemoteBan, removeRemoteMember } from "../src/rooms/remote.ts";
 import { onDelete, onReaction, onUpdate, rawJson, remoteNote, senderId } from "./inbox-messages.ts";
 import { syncPinsFromOrigin } from "./inbox-pins.ts";
 import { syncMembersFromOrigin } from "./mirror-members.ts";

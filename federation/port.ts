@@ -20,7 +20,7 @@ import { actors, type Room, roomMembers } from "../src/db/schema.ts";
 import type { Deps, Federator, RemoteRoomAction } from "../src/deps.ts";
 import { outgoingTextEmoji } from "../src/emoji/usage.ts";
 import { AppError } from "../src/errors.ts";
-import { addPendingJoin } from "../src/rooms/remote.ts";
+import { addPendingJoin } from "../src/rooms/pending-joins.ts";
 import { emojiObject } from "./emoji.ts";
 import { sendRead, sendTyping } from "./ephemeral.ts";
 import {

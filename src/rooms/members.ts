@@ -6,8 +6,8 @@ import { AppError } from "../errors.ts";
 import { appendEvents } from "../stream/events.ts";
 import { onlineActors } from "../stream/presence.ts";
 import { actorProfiles } from "./actors.ts";
+import { cancelPendingJoin } from "./pending-joins.ts";
 import { authorize, type Role } from "./permissions.ts";
-import { cancelPendingJoin } from "./remote.ts";
 
 import {
   accessRoom,

@@ -10,8 +10,8 @@ import { avatarUrl } from "../media/avatars.ts";
 import { cleanName, cleanText, codePointLength } from "../text.ts";
 import { type ActorProfile, actorProfileSchema } from "./actors.ts";
 import { directAvatar, directName, directOthersOf } from "./direct-views.ts";
+import { pendingRooms } from "./pending-joins.ts";
 import { allowedActions, type Role, roles } from "./permissions.ts";
-import { pendingRooms } from "./remote.ts";
 import { accessRoom, listMyRooms, type NotificationSettings } from "./rooms.ts";
 import { notificationSettingsSchema } from "./schemas.ts";
 

@@ -13,7 +13,7 @@ import { maxDirectParticipants, openDirect } from "./direct.ts";
 import { directOthers } from "./direct-views.ts";
 import { redeemInvite } from "./invites.ts";
 import { joinRoom, leaveRoom } from "./members.ts";
-import { pendingRooms } from "./remote.ts";
+import { pendingRooms } from "./pending-joins.ts";
 import { createRoomBody, roomFor, roomSchema, serializeRoom, updateRoomBody } from "./room-views.ts";
 import { createRoom, deleteRoom, listMyRooms, remote, roomDirectory, setRoomAvatar, updateRoom } from "./rooms.ts";
 import { noContent, roomId, roomParams } from "./schemas.ts";
