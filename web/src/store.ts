@@ -9,6 +9,7 @@ import { api, onSession, refresh } from "./api.ts";
 import { customEmojiChanged } from "./custom-emoji.ts";
 import { describeError } from "./errors.ts";
 import { noteMembership } from "./membership-lines.tsx";
+import { applyMessageChange } from "./message-events.ts";
 import {
   loadNotifications,
   notifications,
@@ -25,19 +26,7 @@ import { navigate } from "./router.ts";
 import { attempt, say } from "./status.ts";
 import { applyStickerEvent, reloadStickerPacks } from "./sticker-state.ts";
 import { Stream } from "./stream.ts";
-import type {
-  Actor,
-  AppNotification,
-  Contacts,
-  Member,
-  Message,
-  Pin,
-  PreviewCard,
-  Reaction,
-  Room,
-  StreamEvent,
-  User,
-} from "./types.ts";
+import type { Actor, AppNotification, Contacts, Member, Message, Room, StreamEvent, User } from "./types.ts";
 
 export {
   describeNotification,
@@ -87,14 +76,6 @@ function mentionsMe(message: Message): boolean {
   return message.html.includes(`href="${user.url}"`) || /(^|\W)@room\b/.test(message.content);
 }
 
-function reactionsWith(list: Reaction[], emoji: string, delta: 1 | -1, mine: boolean, url?: string): Reaction[] {
-  const found = list.find((r) => r.emoji === emoji);
-  if (!found) return delta > 0 ? [...list, { emoji, count: 1, me: mine, ...(url ? { url } : {}) }] : list;
-  return list
-    .map((r) => (r.emoji === emoji ? { ...r, count: r.count + delta, me: mine ? delta > 0 : r.me } : r))
-    .filter((r) => r.count > 0);
-}
-
 const typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
 function applyEvent(event: StreamEvent): void {
@@ -104,6 +85,7 @@ function applyEvent(event: StreamEvent): void {
   if (roomId && /^(member\.(joined|left)|room\.updated)$/.test(event.type)) {
     noteMembership(event, roomStates.get(roomId)?.members.peek());
   }
+  if (roomId && applyMessageChange(event, roomId, user?.id)) return;
   switch (event.type) {
     case "message.created":
     case "message.updated": {
@@ -124,60 +106,9 @@ function applyEvent(event: StreamEvent): void {
       if (message.author) clearTyping(roomId, message.author.id);
       return;
     }
-    case "thread.read": {
-      if (!roomId || typeof data.rootId !== "string" || typeof data.unread !== "number") return;
-      const unread = data.unread;
-      roomState(roomId).patch(data.rootId, (m) => (m.thread ? { ...m, thread: { ...m.thread, unread } } : m));
-      return;
-    }
-    case "message.deleted": {
-      if (!roomId || typeof data.id !== "string") return;
-      roomState(roomId).patch(data.id, (m) => ({
-        ...m,
-        content: "",
-        html: "",
-        reactions: [],
-        deletedAt: new Date().toISOString(),
-      }));
-      return;
-    }
-    case "pins": {
-      if (!roomId || typeof data.messageId !== "string") return;
-      roomState(roomId).applyPin({
-        messageId: data.messageId,
-        pinned: data.pinned === true,
-        pin: data.pin as Pin | undefined,
-      });
-      return;
-    }
-    case "message.previews": {
-      // The server's cards for a message, once fetched (or none, once its author removed them).
-      if (!roomId || typeof data.messageId !== "string" || !Array.isArray(data.previews)) return;
-      const previews = data.previews as PreviewCard[];
-      roomState(roomId).patch(data.messageId, (m) => ({ ...m, previews }));
-      return;
-    }
     case "emoji.updated":
       customEmojiChanged();
       return;
-    case "reaction.added":
-    case "reaction.removed": {
-      if (!roomId || typeof data.messageId !== "string" || typeof data.emoji !== "string") return;
-      const actor = data.actor as Actor | null;
-      const emoji = data.emoji;
-      const mine = actor != null && actor.id === user?.id;
-      roomState(roomId).patch(data.messageId, (m) => ({
-        ...m,
-        reactions: reactionsWith(
-          m.reactions,
-          emoji,
-          event.type === "reaction.added" ? 1 : -1,
-          mine,
-          typeof data.url === "string" ? data.url : undefined,
-        ),
-      }));
-      return;
-    }
     case "member.joined":
     case "member.updated": {
       const member = data.member as Member | undefined;
