@@ -198,7 +198,7 @@ export function Composer(props: {
       if (!content.trim()) return;
       await attempt(async () => {
         const updated = await api<Message>("PATCH", `/rooms/${room.id}/messages/${editing.id}`, { content });
-        state.upsert(updated);
+        state.answered(updated);
         props.editing.value = null;
         text.value = "";
       });

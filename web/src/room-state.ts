@@ -33,7 +33,11 @@ export class RoomState {
   readonly error = signal<string | null>(null);
   #loading: Promise<void> | null = null;
 
-  constructor(readonly roomId: string) {}
+  readonly roomId: string;
+
+  constructor(roomId: string) {
+    this.roomId = roomId;
+  }
 
   /** Loads the newest page (once; again after a resync). */
   load(): Promise<void> {
@@ -206,6 +210,20 @@ export class RoomState {
     this.messages.value = merge(this.messages.peek(), [message]);
   }
 
+  /**
+   * Takes the server's answer to one's own send or edit. The stream may have brought the same
+   * message first, and later events (its link cards, reactions) patched that copy: the answer
+   * replaces a known copy only when it is a later edit of it.
+   */
+  answered(message: Message): void {
+    const known = this.messages.peek().find((m) => m.id === message.id);
+    if (known && (message.editedAt ?? "") <= (known.editedAt ?? "")) {
+      this.pending.value = this.pending.peek().filter((p) => p.messageId !== message.id);
+      return;
+    }
+    this.upsert(message, true);
+  }
+
   /** Merges messages loaded elsewhere (a thread's replies) into the room's. */
   add(list: Message[]): void {
     this.messages.value = merge(this.messages.peek(), list);
@@ -290,7 +308,7 @@ export async function deliver(pending: PendingMessage): Promise<void> {
       return;
     }
     batch(() => {
-      state.upsert(message, true);
+      state.answered(message);
       setPending(null);
     });
   } catch (error) {

@@ -29,7 +29,7 @@ export async function sendSticker(roomId: string, sticker: Sticker, thread?: { r
       sticker: sticker.id,
       ...(thread ? { threadRootId: thread.rootId } : {}),
     });
-    if (!message.pending) roomState(roomId).upsert(message, true);
+    if (!message.pending) roomState(roomId).answered(message);
     return true;
   } catch (error) {
     say(describeError(error), true);
