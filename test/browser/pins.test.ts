@@ -64,6 +64,7 @@ describe("pinned messages in two browsers", () => {
     const list = max.page.getByRole("dialog", { name: "Pinned messages" });
     await list.getByText("Bins go out on Tuesday").waitFor();
     expect(await list.getByRole("button", { name: "Unpin" }).count()).toBe(0);
+    expect(await list.locator("time").textContent()).toMatch(/^(just now|\d+ min ago)$/);
     await max.page.screenshot({ path: screenshotPath("pins-list") });
     await list.getByRole("button", { name: "Jump to message" }).click();
     await list.waitFor({ state: "detached" });

@@ -67,6 +67,10 @@ describe("search in the browser", () => {
     // The match is marked, and what the message says stays text.
     expect(await page.locator(".search-results mark").allTextContents()).toEqual(["needle", "needle"]);
     expect(await page.locator(".search-results img, .search-results b").count()).toBe(0);
+    // When, relative, with the full date on hover.
+    const when = page.locator(".search-results time").first();
+    expect(await when.textContent()).toMatch(/^(just now|\d+ min ago)$/);
+    expect(await when.getAttribute("title")).toMatch(/\d{4}/);
     await page.screenshot({ path: screenshotPath("search-results") });
 
     // A filter from its button, then the keyboard: ↓ chooses, Enter opens.

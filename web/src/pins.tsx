@@ -4,9 +4,10 @@ import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { displayNameIn } from "./message.tsx";
 import { PersonName } from "./names.tsx";
+import { RelativeTime } from "./relative-time.ts";
 import { jumpRequest, type RoomState, say } from "./store.ts";
 import type { Room } from "./types.ts";
-import { Dialog, Time } from "./ui.tsx";
+import { Dialog } from "./ui.tsx";
 
 /**
  * Pins (`on`) or unpins a message. The list follows from the `pins` event; in a room on
@@ -65,7 +66,7 @@ export function PinnedList(props: { room: Room; state: RoomState; onClose(): voi
                   <span class="author">
                     <PersonName {...author} />
                   </span>
-                  <Time at={pin.message.createdAt} />
+                  <RelativeTime at={pin.message.createdAt} />
                 </div>
                 {/* Server-rendered and sanitised, as in the timeline (src/messages/markdown.ts). */}
                 <div class="content" dir="auto" dangerouslySetInnerHTML={{ __html: pin.message.html }} />

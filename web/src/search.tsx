@@ -10,10 +10,10 @@ import { ApiError, api } from "./api.ts";
 import { describeError } from "./errors.ts";
 import { Name } from "./names.tsx";
 import { Page } from "./pages.tsx";
+import { RelativeTime } from "./relative-time.ts";
 import { navigate } from "./router.ts";
 import { jumpRequest } from "./store.ts";
 import type { SearchResult } from "./types.ts";
-import { formatDate } from "./ui.tsx";
 
 /** The server's limit on the text (src/search/routes.ts). */
 const maxLength = 500;
@@ -257,7 +257,7 @@ export function SearchPage() {
             <span class="search-meta">
               <Name class="search-room" text={r.room.name} /> ·{" "}
               <Name text={r.message.author?.displayName || r.message.author?.handle || "Someone"} /> ·{" "}
-              <span class="muted small">{formatDate(r.message.createdAt)}</span>
+              <RelativeTime class="muted small" at={r.message.createdAt} />
             </span>
             <Snippet text={r.snippet.text} highlights={r.snippet.highlights} />
           </div>

@@ -4,6 +4,7 @@ import { api } from "./api.ts";
 import { describeError } from "./errors.ts";
 import { isolate, Name, PhraseView, phraseText, plain, UserText } from "./names.tsx";
 import { openDirect, Page } from "./pages.tsx";
+import { RelativeTime } from "./relative-time.ts";
 import {
   attempt,
   contacts,
@@ -59,7 +60,7 @@ export function NotificationsPage() {
                   <PhraseView phrase={title} />
                 </span>
                 {body ? <UserText as="span" class="notification-body" text={body} /> : null}
-                <span class="muted small">{formatDate(n.createdAt)}</span>
+                <RelativeTime class="muted small" at={n.createdAt} />
               </button>
               {n.read ? null : (
                 <button

@@ -7,9 +7,10 @@ import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { AuthorAvatar, displayNameIn, PendingItem } from "./message.tsx";
 import { lookalikesIn, PersonName } from "./names.tsx";
+import { RelativeTime } from "./relative-time.ts";
 import { type RoomState, say, sendMessage } from "./store.ts";
 import type { Message, Room } from "./types.ts";
-import { Avatar, Time } from "./ui.tsx";
+import { Avatar } from "./ui.tsx";
 
 /** The thread open beside the room (a side panel on desktop, the whole screen on a phone). */
 export const openThread = signal<{ roomId: string; rootId: string } | null>(null);
@@ -17,15 +18,6 @@ export const openThread = signal<{ roomId: string; rootId: string } | null>(null
 /** Whether the main timeline shows a message: thread replies stay in their thread unless also sent to the room. */
 export function onMainTimeline(message: { threadRootId?: string | null; alsoInRoom?: boolean }): boolean {
   return message.threadRootId == null || message.alsoInRoom === true;
-}
-
-/** "2 min ago", "3 h ago", or the date. */
-function ago(at: string): string {
-  const minutes = Math.round((Date.now() - Date.parse(at)) / 60_000);
-  if (minutes < 1) return "just now";
-  if (minutes < 60) return `${minutes} min ago`;
-  if (minutes < 24 * 60) return `${Math.round(minutes / 60)} h ago`;
-  return new Date(at).toLocaleDateString();
 }
 
 /** What a thread's root shows under it: "5 replies · last 2 min ago" and the repliers' avatars. */
@@ -47,7 +39,10 @@ export function ThreadSummaryButton(props: { message: Message; roomId: string })
         ))}
       </span>
       <span class="thread-count">{label}</span>
-      <span class="muted small"> · last {ago(thread.lastReplyAt)}</span>
+      <span class="muted small">
+        {" "}
+        · last <RelativeTime at={thread.lastReplyAt} />
+      </span>
       {thread.unread > 0 ? <span class="badge thread-unread">{thread.unread} new</span> : null}
     </button>
   );
@@ -187,7 +182,7 @@ function ThreadItem(props: {
           <span class="author" style={author.color ? { color: author.color } : undefined}>
             <PersonName {...author} />
           </span>
-          <Time at={message.createdAt} />
+          <RelativeTime at={message.createdAt} />
           {message.alsoInRoom ? <span class="muted small"> · also sent to the room</span> : null}
         </div>
         {deleted ? (
