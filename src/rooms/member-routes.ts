@@ -5,13 +5,14 @@ import type { Api } from "../http/api.ts";
 import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
 import { cleanName, cleanText, codePointLength } from "../text.ts";
-import { actorProfileSchema } from "./actors.ts";
+import { actorByHandle, actorProfileSchema } from "./actors.ts";
 import {
   banMember,
   kickMember,
   listBans,
   listMembers,
   setMemberRole,
+  sharedRooms,
   unbanMember,
   updateMyMembership,
 } from "./members.ts";
@@ -21,6 +22,8 @@ import { noContent, notificationSettingsSchema, roomId, roomParams } from "./sch
 
 const actorId = z.uuid({ error: "expected an actor id" });
 const memberParams = z.object({ roomId, actorId });
+const handleParams = z.object({ handle: z.string().min(1).max(300) });
+const sharedRoomSchema = z.object({ id: z.string(), name: z.string() });
 
 const reason = z
   .string()
@@ -82,6 +85,27 @@ export function memberRoutes(api: Api, app: Hono<Env>): void {
       errors: ["room_not_found", "not_a_member"],
     },
     async (c, { params }) => c.json({ members: await listMembers(c.var.deps, me(c), params.roomId) }),
+  );
+
+  api.route(
+    app,
+    {
+      method: "get",
+      path: "/api/v1/users/:handle/shared-rooms",
+      tag: "members",
+      summary: "The rooms the caller and a user are both in (what a user card shows)",
+      description:
+        "By name, at most 50; direct conversations are left out. Someone on another server is looked up among the people this server knows, never fetched.",
+      auth: true,
+      params: handleParams,
+      responses: { 200: { description: "The rooms", schema: z.object({ rooms: z.array(sharedRoomSchema) }) } },
+      errors: ["user_not_found"],
+    },
+    async (c, { params }) => {
+      const deps = c.var.deps;
+      const other = await actorByHandle(deps, params.handle, { stored: true });
+      return c.json({ rooms: await sharedRooms(deps, me(c), other.id) });
+    },
   );
 
   api.route(

@@ -1,4 +1,5 @@
-import { and, asc, count, desc, eq, ne, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, isNull, ne, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import type { DatabaseLike } from "../db/client.ts";
 import { actors, type Room, type RoomMember, roomBans, roomMembers, rooms } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
@@ -35,7 +36,27 @@ async function memberViews(deps: Deps, members: readonly RoomMember[]): Promise<
   });
 }
 
-/** The actor's membership of a room, if any. */
+/**
+ * The rooms two actors are both in, by name (at most 50; conversations left out): what a
+ * user card shows as "shared rooms". Nobody shares rooms with themselves here.
+ */
+export async function sharedRooms(
+  deps: Pick<Deps, "db">,
+  actorId: string,
+  otherId: string,
+): Promise<{ id: string; name: string }[]> {
+  if (actorId === otherId) return [];
+  const theirs = alias(roomMembers, "theirs");
+  return await deps.db
+    .select({ id: rooms.id, name: rooms.name })
+    .from(roomMembers)
+    .innerJoin(theirs, and(eq(theirs.roomId, roomMembers.roomId), eq(theirs.actorId, otherId)))
+    .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
+    .where(and(eq(roomMembers.actorId, actorId), isNull(rooms.deletedAt), eq(rooms.direct, false)))
+    .orderBy(sql`lower(${rooms.name})`, asc(rooms.id))
+    .limit(50);
+}
+
 /** The members of a room, owners first. */
 export async function listMembers(deps: Deps, actorId: string, roomId: string): Promise<MemberView[]> {
   await accessRoom(deps, roomId, actorId);

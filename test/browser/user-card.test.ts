@@ -119,6 +119,27 @@ describe("the user card", () => {
     await page.locator(".profile h2", { hasText: "Bob Builder" }).waitFor();
   });
 
+  it("lists the rooms one shares with the person, and opens one", async () => {
+    const page = alice.page;
+    const garden = (
+      await (
+        await apiAs(server.url, "alice")
+      )("POST", "/rooms", { name: "Garden", visibility: "public" })
+    ).id as string;
+    await (await apiAs(server.url, "bob"))("POST", `/rooms/${garden}/join`);
+    await page.goto(`/rooms/${lounge}`);
+    await message(page, "can we fix it").locator("a.author").click();
+    const card = page.getByRole("dialog", { name: "Bob Builder", exact: true });
+    const shared = card.getByRole("region", { name: "2 shared rooms" });
+    await shared.waitFor();
+    // By name, each with its picture.
+    expect(await shared.locator("button bdi").allTextContents()).toEqual(["Garden", "Lounge"]);
+    expect(await shared.locator("button .avatar").count()).toBe(2);
+    await shared.getByRole("button", { name: "Garden" }).click();
+    await card.waitFor({ state: "detached" });
+    await page.waitForURL(`**/rooms/${garden}`);
+  });
+
   it("asks before blocking, naming who and what blocking does; Cancel blocks nobody", async () => {
     const page = alice.page;
     await page.goto(`/rooms/${lounge}`);

@@ -13,10 +13,51 @@ import { Icon } from "./icons.tsx";
 import { isolate, Name, UserText } from "./names.tsx";
 import { openDirect } from "./pages.tsx";
 import { liveProfiles } from "./profiles.ts";
+import { RoomAvatar } from "./room-face.tsx";
+import { rooms } from "./room-list.ts";
 import { navigate } from "./router.ts";
 import { attempt, blocked, contacts, loadContacts, me, say } from "./store.ts";
 import type { User } from "./types.ts";
 import { ActionButton, Avatar } from "./ui.tsx";
+
+/** How many shared rooms the card lists before "and N more". */
+const sharedShown = 5;
+
+/** The rooms one shares with the person (as Discord's "mutual servers"), each a way into it. */
+function SharedRooms(props: { handle: string; onOpen(roomId: string): void }) {
+  const [shared, setShared] = useState<{ id: string; name: string }[] | null>(null);
+  useEffect(() => {
+    api<{ rooms: { id: string; name: string }[] }>("GET", `/users/${encodeURIComponent(props.handle)}/shared-rooms`)
+      .then((answer) => setShared(answer.rooms))
+      // The card is whole without it.
+      .catch(() => setShared([]));
+  }, [props.handle]);
+  if (shared == null || shared.length === 0) return null;
+  // One's own room list knows the rooms' current names and pictures.
+  const mine = new Map(rooms.value.map((r) => [r.id, r]));
+  const more = shared.length - sharedShown;
+  return (
+    <section class="user-card-shared" aria-labelledby="user-card-shared-title">
+      <h3 id="user-card-shared-title">
+        {shared.length} shared {shared.length === 1 ? "room" : "rooms"}
+      </h3>
+      <ul>
+        {shared.slice(0, sharedShown).map((r) => {
+          const room = mine.get(r.id);
+          return (
+            <li key={r.id}>
+              <button type="button" class="user-card-room" onClick={() => props.onOpen(r.id)}>
+                {room ? <RoomAvatar room={room} size="s" /> : null}
+                <Name text={room?.name ?? r.name} />
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+      {more > 0 ? <p class="muted small">and {more} more</p> : null}
+    </section>
+  );
+}
 
 /** Below this width the card is a bottom sheet (the layout's phone breakpoint). */
 const sheetQuery = "(max-width: 720px)";
@@ -192,6 +233,7 @@ function UserCard(props: { handle: string; anchor: HTMLElement; onClose(): void 
             )}
           </div>
         ) : null}
+        {user && !self ? <SharedRooms handle={user.handle} onOpen={(id) => go(`/rooms/${id}`)} /> : null}
         <div class="user-card-links">
           {self ? (
             <button type="button" class="link" onClick={() => go("/settings")}>
