@@ -51,11 +51,11 @@ describe("spoilers", () => {
     );
   });
 
-  it("renders long hostile input in linear time and balanced", () => {
+  // Backtracking over unmatched markers would not finish within the test's timeout, which is
+  // the guard here: tests never assert timings (a busy machine once took 1.7 s for these).
+  it("renders long hostile input, balanced", { timeout: 30_000 }, () => {
     for (const source of ["||".repeat(2000), "||a".repeat(1333), "||a||".repeat(800), `${"||**".repeat(1000)}x`]) {
-      const started = performance.now();
       const html = render(source);
-      expect(performance.now() - started).toBeLessThan(1000);
       expect(html.split("<span").length).toBe(html.split("</span>").length);
     }
   });
