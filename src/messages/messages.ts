@@ -257,9 +257,11 @@ export async function listMessages(
   const inRoom = eq(messages.roomId, roomId);
   const rows =
     page.around != null ? await around(deps, inRoom, page.around, page.limit) : await pageOf(deps, inRoom, page);
-  // Cards missing from the cache (messages from other servers among them) are fetched now.
+  const views = await messageViews(deps, rows, actorId);
+  // Cards missing from the cache (messages from other servers among them) are fetched now, once
+  // this page is made: it shows what the cache had, and the cards come as events.
   deps.previews.afterRead(deps, rows, actorId);
-  return await messageViews(deps, rows, actorId);
+  return views;
 }
 
 /** A page of the messages `which` selects around `seq`: half before it, the rest from it on. */
@@ -302,8 +304,9 @@ export async function pageOf(
 export async function getMessage(deps: Deps, actorId: string, roomId: string, messageId: string) {
   await accessRoom(deps, roomId, actorId);
   const message = await messageIn(deps, roomId, messageId);
+  const view = await oneView(deps, message, actorId);
   deps.previews.afterRead(deps, [message], actorId);
-  return await oneView(deps, message, actorId);
+  return view;
 }
 
 /**
