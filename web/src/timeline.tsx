@@ -4,6 +4,7 @@ import type { JSX, TargetedKeyboardEvent } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api } from "./api.ts";
 import { EmojiPicker } from "./emoji-picker.tsx";
+import { continuesGroup } from "./grouping.ts";
 import { Icon } from "./icons.tsx";
 import { loadMembershipChanges, MembershipItem, membershipLines } from "./membership-lines.tsx";
 import { EditHistory, MessageItem, PendingItem, toggleReaction } from "./message.tsx";
@@ -14,9 +15,6 @@ import { atBottom, attempt, jumpRequest, markRead, me, type RoomState, say } fro
 import { onMainTimeline, replyInThread, ThreadSummaryButton } from "./threads.tsx";
 import type { Message, Room } from "./types.ts";
 import { Confirm, dayLabel } from "./ui.tsx";
-
-/** Consecutive messages by one author within this long share one header. */
-const groupWindowMs = 5 * 60 * 1000;
 
 /** Anything with a value, as the room hands its reply and edit signals down. */
 export type Sig<T> = { value: T; peek(): T };
@@ -183,14 +181,8 @@ export function Timeline(props: {
         </li>,
       );
     }
-    const continued =
-      previous != null &&
-      previous.author?.id === message.author?.id &&
-      !message.replyTo &&
-      !previous.deletedAt &&
-      new Date(previous.createdAt).toDateString() === day &&
-      Date.parse(message.createdAt) - Date.parse(previous.createdAt) < groupWindowMs &&
-      message !== firstNew;
+    // A line between them (new messages, someone joined) starts a new group too.
+    const continued = message !== firstNew && due.flat().length === 0 && continuesGroup(previous, message);
     items.push(
       <MessageItem
         key={message.id}
