@@ -2,8 +2,19 @@ import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import sharp from "sharp";
-import { afterAll, beforeAll, describe, it } from "vitest";
-import { apiAs, createRoom, desktop, launchBrowser, message, newUserPage, register, TestServer } from "./support.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  apiAs,
+  createRoom,
+  desktop,
+  launchBrowser,
+  message,
+  newUserPage,
+  phone,
+  register,
+  screenshotFailures,
+  TestServer,
+} from "./support.ts";
 
 // The design review of issue 17, point 8: the room view at desktop, phone and dark, the settings
 // page (its file input) and the room list, photographed the same way before and after a change
@@ -76,6 +87,8 @@ beforeAll(async () => {
   await asAlice("PUT", `/rooms/${lounge}/messages/${bobs.id}/reactions/${encodeURIComponent("🎉")}`);
 });
 
+screenshotFailures(() => ({ alice: alice?.page, bob: bob?.page }));
+
 afterAll(async () => {
   await browser?.close();
   await server.dispose();
@@ -103,6 +116,10 @@ describe("the design review screenshots", () => {
     await page.waitForLoadState("networkidle");
     await shoot(page, "settings-desktop");
 
+    await page.goto("/");
+    await page.getByRole("heading", { name: /Welcome/ }).waitFor();
+    await shoot(page, "home-desktop");
+
     await page.setViewportSize(phone390);
     await page.goto(`/rooms/${lounge}`);
     await message(page, "let's use icons").waitFor();
@@ -111,10 +128,80 @@ describe("the design review screenshots", () => {
     await page.emulateMedia({ colorScheme: "dark" });
     await shoot(page, "room-phone-dark");
     await page.emulateMedia({ colorScheme: "light" });
+    // The narrowest layout the client supports.
+    await page.setViewportSize(phone);
+    await shoot(page, "room-360");
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(phone.width);
+    await page.setViewportSize(phone390);
     await page.goto("/");
     await page.getByRole("navigation", { name: "Rooms" }).waitFor();
     await page.waitForLoadState("networkidle");
     await shoot(page, "sidebar-phone");
     await page.setViewportSize(desktop);
+    // No page errors and nothing the Content-Security-Policy refused (no inline styles added).
+    expect(bob.seen.errors).toEqual([]);
+  });
+});
+
+describe("compact message grouping", () => {
+  it("names the author once for a run of their messages, again after another author or at a reply", async () => {
+    const page = bob.page;
+    await page.setViewportSize(desktop);
+    await page.goto(`/rooms/${lounge}`);
+    await message(page, "let's use icons").waitFor();
+    // The room's earlier joins load after its messages: wait for the timeline to settle.
+    await page.locator(".membership-line", { hasText: "Bob Builder joined" }).waitFor();
+    // The first match: a reply quotes the message it answers.
+    const author = (text: string) => message(page, text).first().locator(".message-head .author");
+    // Alice's three messages within seconds: one name and avatar, on the first.
+    expect(await author("Morning!").textContent()).toBe("Alice Liddell");
+    await expect.poll(() => message(page, "Morning!").locator(".avatar").count()).toBe(1);
+    for (const text of ["groups rooms", "spacing"]) {
+      expect(await message(page, text).getAttribute("class")).toContain("continued");
+      expect(await author(text).count()).toBe(0);
+      expect(await message(page, text).locator(".avatar").count()).toBe(0);
+    }
+    // Bob after Alice: his name again; his second message under it.
+    expect(await author("Looks good on my laptop").textContent()).toBe("Bob Builder");
+    expect(await author("file input").count()).toBe(0);
+    // A reply opens its own group even right after the same author's message.
+    expect(await author("let's use icons").textContent()).toBe("Bob Builder");
+
+    // A grouped line's time shows while it is hovered or focused, not otherwise.
+    const time = message(page, "groups rooms").locator(".gutter-time time");
+    await page.mouse.move(0, 0);
+    expect(await time.isVisible()).toBe(false);
+    await message(page, "groups rooms").hover();
+    expect(await time.isVisible()).toBe(true);
+    await page.mouse.move(0, 0);
+    await message(page, "spacing").focus();
+    expect(await message(page, "spacing").locator(".gutter-time time").isVisible()).toBe(true);
+    // The message still says who wrote it to a screen reader.
+    expect(await message(page, "spacing").getAttribute("aria-label")).toMatch(/^Alice Liddell, /);
+  });
+});
+
+describe("the styled file input", () => {
+  it("is reached with Tab, shows the focus on its button, opens the picker from the keyboard and names the file", async () => {
+    const page = bob.page;
+    await page.setViewportSize(desktop);
+    // Listening from the start: the browser intercepts file choosers only once someone listens.
+    const chooser = page.waitForEvent("filechooser");
+    await page.goto("/settings");
+    const input = page.getByLabel("Picture (PNG, JPEG, WebP or GIF, at most 2 MB)");
+    expect(await input.getAttribute("type")).toBe("file");
+    await page.getByRole("link", { name: "your public profile" }).focus();
+    await page.keyboard.press("Tab");
+    expect(await input.evaluate((el) => el === document.activeElement)).toBe(true);
+    const button = page.locator(".file-button .button").first();
+    expect(await button.evaluate((el) => getComputedStyle(el).outlineStyle)).toBe("solid");
+    await page.keyboard.press("Space");
+    const picture = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#123456" } })
+      .png()
+      .toBuffer();
+    await (await chooser).setFiles({ name: "me.png", mimeType: "image/png", buffer: picture });
+    await page.locator(".file-chosen", { hasText: "me.png" }).waitFor();
+    await shoot(page, "settings-file-focus");
+    expect(await page.getByRole("button", { name: "Upload picture" }).isEnabled()).toBe(true);
   });
 });

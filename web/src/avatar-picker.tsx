@@ -1,6 +1,7 @@
 /** Choosing a picture (a user's or a room's) with a preview before it is uploaded. */
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "./errors.ts";
+import { FileField } from "./file-button.tsx";
 import { say } from "./store.ts";
 import { Avatar, FormError } from "./ui.tsx";
 
@@ -25,29 +26,27 @@ export function AvatarPicker(props: {
     <div class="avatar-picker">
       <Avatar id={props.id} name={props.name} url={preview ?? props.current} size="l" />
       <div>
-        <label class="field">
-          <span class="field-label">Picture (PNG, JPEG, WebP or GIF, at most 2 MB)</span>
-          <input
-            type="file"
-            accept={imageTypes}
-            onChange={(e) => {
-              setError(null);
-              const chosen = e.currentTarget.files?.[0] ?? null;
-              if (chosen && !imageTypes.split(",").includes(chosen.type)) {
-                setError("Choose a PNG, JPEG, WebP or GIF picture.");
-                e.currentTarget.value = "";
-                return;
-              }
-              if (chosen && chosen.size > maxAvatarBytes) {
-                setError("That picture is larger than 2 MB.");
-                e.currentTarget.value = "";
-                return;
-              }
-              setFile(chosen);
-              setPreview(chosen ? URL.createObjectURL(chosen) : null);
-            }}
-          />
-        </label>
+        <FileField
+          label="Picture (PNG, JPEG, WebP or GIF, at most 2 MB)"
+          text="Choose a picture"
+          accept={imageTypes}
+          onChange={(e) => {
+            setError(null);
+            const chosen = e.currentTarget.files?.[0] ?? null;
+            if (chosen && !imageTypes.split(",").includes(chosen.type)) {
+              setError("Choose a PNG, JPEG, WebP or GIF picture.");
+              e.currentTarget.value = "";
+              return;
+            }
+            if (chosen && chosen.size > maxAvatarBytes) {
+              setError("That picture is larger than 2 MB.");
+              e.currentTarget.value = "";
+              return;
+            }
+            setFile(chosen);
+            setPreview(chosen ? URL.createObjectURL(chosen) : null);
+          }}
+        />
         <FormError error={error} />
         <div class="actions left">
           <button

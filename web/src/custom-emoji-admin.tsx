@@ -7,6 +7,7 @@ import { api } from "./api.ts";
 import { type CustomEmoji, customEmoji, loadCustomEmoji } from "./custom-emoji.ts";
 import { EmojiImage } from "./custom-emoji-render.tsx";
 import { describeError } from "./errors.ts";
+import { FileField } from "./file-button.tsx";
 import { say } from "./store.ts";
 import { ActionButton, Field, FormError, useSubmit } from "./ui.tsx";
 
@@ -42,9 +43,7 @@ export function CustomEmojiAdmin() {
         <Field label="Shortcode" hint="Letters, digits and _, 2 to 64">
           <input name="shortcode" required pattern=":?[A-Za-z0-9_]{2,64}:?" maxLength={66} autoComplete="off" />
         </Field>
-        <Field label="Image">
-          <input type="file" name="file" required accept="image/png,image/gif,image/webp" />
-        </Field>
+        <FileField label="Image" text="Choose an image" name="file" required accept="image/png,image/gif,image/webp" />
         <div class="actions">
           <button type="submit" disabled={busy}>
             Add emoji

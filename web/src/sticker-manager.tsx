@@ -6,6 +6,7 @@ import type { TargetedSubmitEvent } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, upload } from "./api.ts";
 import { describeError } from "./errors.ts";
+import { FileButton } from "./file-button.tsx";
 import { Icon } from "./icons.tsx";
 import { MotionImage } from "./motion.tsx";
 import { Name, plain } from "./names.tsx";
@@ -181,7 +182,7 @@ function PackEditor(props: { pack: StickerPack }) {
       <form class="sticker-add" onSubmit={(e) => void add(e)}>
         <label for={fileId}>Add a sticker</label>
         <div class="row">
-          <input id={fileId} name="file" type="file" accept="image/png,image/gif,image/webp" required />
+          <FileButton id={fileId} text="Choose an image" name="file" accept="image/png,image/gif,image/webp" required />
           <input
             name="name"
             required
