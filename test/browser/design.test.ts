@@ -205,3 +205,20 @@ describe("the styled file input", () => {
     expect(await page.getByRole("button", { name: "Upload picture" }).isEnabled()).toBe(true);
   });
 });
+
+describe("the sidebar's navigation", () => {
+  it("offers its pages as icon buttons with a name and a tooltip", async () => {
+    const page = bob.page;
+    await page.goto("/");
+    for (const name of ["Room directory", "Join by address", "Contacts", "New direct message"]) {
+      const link = page.getByRole("link", { name, exact: true });
+      expect(await link.getAttribute("title")).toBe(name);
+      expect(await link.evaluate((el) => getComputedStyle(el).textDecorationLine)).toBe("none");
+    }
+    const directory = page.getByRole("navigation", { name: "Rooms" }).getByRole("link", { name: "Room directory" });
+    await directory.click();
+    await page.waitForURL(/\/directory$/);
+    expect(await directory.getAttribute("aria-current")).toBe("page");
+    expect(await page.getByRole("button", { name: "Sign out" }).getAttribute("title")).toBe("Sign out");
+  });
+});

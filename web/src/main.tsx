@@ -4,6 +4,7 @@ import { type JSX, render } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { authenticate } from "./api.ts";
 import { describeError } from "./errors.ts";
+import { Icon, type IconName } from "./icons.tsx";
 import { isolate, Name } from "./names.tsx";
 import { CreateRoom, Directory, InvitePage, JoinRemote, NewDirect, UserPage } from "./pages.tsx";
 import { watchRichContent } from "./rich-content.ts";
@@ -148,6 +149,14 @@ function Toast() {
   );
 }
 
+/** The home page's ways to start, as tiles (Element's home page has the same four). */
+const homeActions: [string, IconName, string][] = [
+  ["/new", "plus", "Create a room"],
+  ["/directory", "compass", "Browse the room directory"],
+  ["/join", "link", "Join a room on another server"],
+  ["/dm", "contact", "Start a direct conversation"],
+];
+
 function Home() {
   useEffect(() => {
     pageTitle.value = "";
@@ -159,18 +168,14 @@ function Home() {
       </h1>
       <p>Pick a room on the left, or:</p>
       <ul class="home-actions">
-        <li>
-          <a href="/new">Create a room</a>
-        </li>
-        <li>
-          <a href="/directory">Browse the room directory</a>
-        </li>
-        <li>
-          <a href="/join">Join a room on another server</a>
-        </li>
-        <li>
-          <a href="/dm">Start a direct conversation</a>
-        </li>
+        {homeActions.map(([href, icon, label]) => (
+          <li key={href}>
+            <a href={href} class="home-tile">
+              <Icon name={icon} size={22} />
+              {label}
+            </a>
+          </li>
+        ))}
       </ul>
       {notificationPermission.value === "default" ? (
         <p>

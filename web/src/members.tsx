@@ -46,13 +46,19 @@ export function MemberPanel(props: { room: Room; state: RoomState; onClose(): vo
     >
       <header class="panel-head">
         <h2 id="members-title">Members{members ? ` (${members.length})` : ""}</h2>
-        <button type="button" class="icon-button" aria-label="Close members" onClick={props.onClose}>
+        <button
+          type="button"
+          class="icon-button"
+          aria-label="Your nickname and colour here"
+          title="Your nickname and colour here"
+          onClick={() => setEditingMine(true)}
+        >
+          <Icon name="edit" />
+        </button>
+        <button type="button" class="icon-button" aria-label="Close members" title="Close" onClick={props.onClose}>
           <Icon name="close" />
         </button>
       </header>
-      <button type="button" class="link small" onClick={() => setEditingMine(true)}>
-        Your nickname and colour here
-      </button>
       {!members ? <p class="loading">Loading…</p> : null}
       <ul class="member-list">
         {sorted.map((m) => {

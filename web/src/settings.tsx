@@ -26,10 +26,11 @@ export function UserSettings() {
           <Icon name="back" />
         </a>
         <h1 id="settings-title">Settings</h1>
+        <a href="/settings/stickers" class="button small page-head-action">
+          <Icon name="sticker" size={16} />
+          Sticker packs
+        </a>
       </header>
-      <p>
-        <a href="/settings/stickers">Sticker packs</a>
-      </p>
       <Profile user={user} />
       <Appearance />
       <Sessions />

@@ -1,8 +1,9 @@
 /** The room list: rooms, then direct messages, with unread and mention badges. */
 
+import type { ComponentChildren } from "preact";
 import { useEffect } from "preact/hooks";
 import { logout } from "./api.ts";
-import { Icon } from "./icons.tsx";
+import { Icon, type IconName } from "./icons.tsx";
 import { Name } from "./names.tsx";
 import { RoomAvatar } from "./room-face.tsx";
 import { cancelJoin } from "./room-list.ts";
@@ -93,6 +94,22 @@ function RoomLink(props: { room: Room }) {
   );
 }
 
+/** A page of the sidebar's, as an icon button: its name in aria-label and in a tooltip. */
+function NavButton(props: { href: string; icon: IconName; label: string; children?: ComponentChildren }) {
+  return (
+    <a
+      href={props.href}
+      class="icon-button small nav-button"
+      aria-label={props.label}
+      title={props.label}
+      aria-current={path.value === props.href ? "page" : undefined}
+    >
+      <Icon name={props.icon} size={16} />
+      {props.children}
+    </a>
+  );
+}
+
 export function Sidebar() {
   useEffect(() => {
     if (!roomsLoaded.peek()) void loadRooms();
@@ -130,9 +147,13 @@ export function Sidebar() {
       </header>
       <SearchBox />
       <div class="sidebar-scroll">
-        <h2 class="section-title" id="rooms-title">
-          Rooms
-        </h2>
+        <div class="section-head">
+          <h2 class="section-title" id="rooms-title">
+            Rooms
+          </h2>
+          <NavButton href="/directory" icon="compass" label="Room directory" />
+          <NavButton href="/join" icon="link" label="Join by address" />
+        </div>
         {groups.length === 0 && roomsLoaded.value ? (
           <p class="muted small">
             No rooms yet. <a href="/directory">Find one</a> or <a href="/new">create one</a>.
@@ -143,12 +164,19 @@ export function Sidebar() {
             <RoomLink key={room.id} room={room} />
           ))}
         </ul>
-        <h2 class="section-title" id="dms-title">
-          Direct messages
-          <a href="/dm" class="icon-button small" aria-label="New direct message" title="New direct message">
-            <Icon name="plus" size={14} />
-          </a>
-        </h2>
+        <div class="section-head">
+          <h2 class="section-title" id="dms-title">
+            Direct messages
+          </h2>
+          <NavButton href="/contacts" icon="contact" label={requests > 0 ? `Contacts (${requests} new)` : "Contacts"}>
+            {requests > 0 ? (
+              <span class="badge bell-count" aria-hidden="true">
+                {requests > 99 ? "99+" : requests}
+              </span>
+            ) : null}
+          </NavButton>
+          <NavButton href="/dm" icon="plus" label="New direct message" />
+        </div>
         {directs.length === 0 && roomsLoaded.value ? (
           <p class="muted small">
             No conversations yet. <a href="/dm">Start one</a>.
@@ -158,23 +186,6 @@ export function Sidebar() {
           {directs.map((room) => (
             <RoomLink key={room.id} room={room} />
           ))}
-        </ul>
-        <ul class="nav-links">
-          <li>
-            <a href="/contacts" aria-current={path.value === "/contacts" ? "page" : undefined}>
-              Contacts{requests > 0 ? ` (${requests} new)` : ""}
-            </a>
-          </li>
-          <li>
-            <a href="/directory" aria-current={path.value === "/directory" ? "page" : undefined}>
-              Room directory
-            </a>
-          </li>
-          <li>
-            <a href="/join" aria-current={path.value === "/join" ? "page" : undefined}>
-              Join by address
-            </a>
-          </li>
         </ul>
       </div>
       {user ? (
@@ -189,8 +200,14 @@ export function Sidebar() {
             />
             <Name class="me-name" text={user.displayName || user.username} />
           </a>
-          <button type="button" class="link" onClick={() => void logout()}>
-            Sign out
+          <button
+            type="button"
+            class="icon-button"
+            aria-label="Sign out"
+            title="Sign out"
+            onClick={() => void logout()}
+          >
+            <Icon name="logout" />
           </button>
         </footer>
       ) : null}
