@@ -59,14 +59,17 @@ interface StaticFile {
 }
 
 /**
- * Whether the request wants the page: a browser navigation (it asks for HTML), or a client
- * that takes anything (`curl`, no `Accept` or `*\/*`) and asks for no JSON. A program that
- * asks for JSON (the API's, ActivityPub's) gets a problem, never HTML it did not ask for.
+ * Whether the request wants the page: anything that does not ask for JSON (a browser, `curl`,
+ * no `Accept`, an image viewer following a link). A program that asks for JSON (the API's,
+ * ActivityPub's) gets a problem, never HTML it did not ask for; `/` alone, which has no
+ * ActivityPub document, shows the client to any request but an ActivityPub one.
  */
-function wantsPage(c: Context<Env>): boolean {
+function wantsPage(c: Context<Env>, path: string): boolean {
   const types = (c.req.header("accept") ?? "*/*").split(",").map((part) => part.split(";")[0]?.trim().toLowerCase());
   if (types.includes("text/html")) return true;
-  return types.includes("*/*") && !types.some((type) => type?.endsWith("json"));
+  if (path === "/")
+    return !types.some((type) => type === "application/activity+json" || type === "application/ld+json");
+  return !types.some((type) => type?.endsWith("json"));
 }
 
 /**
@@ -132,7 +135,7 @@ export function webRoutes(app: Hono<Env>, root: string = defaultWebRoot): void {
       const file = await load(name);
       if (file) return send(c, file, "public, max-age=3600", false);
     }
-    if (!wantsPage(c) || !clientPages.test(path)) return next();
+    if (!wantsPage(c, path) || !clientPages.test(path)) return next();
     const index = await load("index.html");
     if (index) return send(c, index, "no-cache", true);
     return c.text(

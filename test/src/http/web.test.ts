@@ -54,7 +54,8 @@ describe("serving the web client", () => {
   });
 
   it("serves the page to a client that takes anything (curl), not only to a browser", async () => {
-    for (const headers of [{}, { accept: "*/*" }, { accept: "text/*, */*;q=0.5" }] as Record<string, string>[]) {
+    const anything = [{}, { accept: "*/*" }, { accept: "text/*, */*;q=0.5" }, { accept: "image/png" }];
+    for (const headers of anything as Record<string, string>[]) {
       const res = await app().request("/", { headers });
       expect(res.status, JSON.stringify(headers)).toBe(200);
       expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
@@ -75,6 +76,16 @@ describe("serving the web client", () => {
     expect(await head.text()).toBe("");
   });
 
+  it("shows the front page to any request but an ActivityPub one, and other pages to any but JSON", async () => {
+    for (const accept of ["application/json", "text/plain", "image/png", "application/xml"]) {
+      const res = await app().request("/", { headers: { accept } });
+      expect(res.status, accept).toBe(200);
+      expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    }
+    const image = await app().request("/rooms/x", { headers: { accept: "image/png" } });
+    expect(image.status).toBe(200);
+  });
+
   it("never answers server paths, missing assets or non-page requests with the page", async () => {
     for (const path of ["/api/v1/nothing", "/media/avatars/x.png", "/.well-known/nothing", "/problems/nope"]) {
       const res = await app().request(path, { headers: html });
@@ -83,10 +94,13 @@ describe("serving the web client", () => {
     }
     const missing = await app().request("/assets/index-gone.js", { headers: html });
     expect(missing.status).toBe(404);
-    for (const accept of ["application/json", "application/activity+json, */*;q=0.1", "image/png"]) {
+    for (const accept of ["application/json", "application/activity+json, */*;q=0.1"]) {
       const json = await app().request("/rooms/x", { headers: { accept } });
       expect(json.status, accept).toBe(404);
     }
+    // The front page has no ActivityPub document: only an ActivityPub request is refused.
+    const actor = await app().request("/", { headers: { accept: "application/activity+json" } });
+    expect(actor.status).toBe(404);
     // A path the client does not route is not found, for a browser too.
     const unknown = await app().request("/somewhere/else", { headers: html });
     expect(unknown.status).toBe(404);
