@@ -5,6 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { instanceRoutes } from "../accounts/instance-routes.ts";
 import { accountRoutes } from "../accounts/routes.ts";
 import type { AuthUser } from "../accounts/sessions.ts";
 import { contactRoutes } from "../contacts/routes.ts";
@@ -172,6 +173,7 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
 
   for (const frontend of options.frontends ?? []) app.use(frontend);
   accountRoutes(api, app);
+  instanceRoutes(api, app);
   roomRoutes(api, app);
   memberRoutes(api, app);
   inviteRoutes(api, app);

@@ -100,8 +100,7 @@ export async function newUserPage(
 
 /** Signs up through the sign-up form and waits for the room list. */
 export async function register(page: Page, username: string, displayName: string, password = "correct horse battery") {
-  await page.goto("/");
-  await page.getByRole("button", { name: "Create an account" }).click();
+  await page.goto("/register");
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Display name (optional)").fill(displayName);
   await page.getByLabel("Password").fill(password);

@@ -42,9 +42,20 @@ async function box(locator: Locator) {
 }
 
 describe("the sign-in page", () => {
-  it("draws no focus box around its title, and leaves a sign-in error behind on the sign-up form", async () => {
+  it("opens on the sign-up form while the server has no account, and signs in at /login", async () => {
     const { page } = visitor;
     await page.goto("/");
+    await page.getByRole("heading", { name: "Create your account" }).waitFor();
+    await page.getByText("Nobody has an account on this server yet").waitFor();
+    await page.screenshot({ path: screenshotPath("trust-first-account") });
+    await page.goto("/login");
+    await page.getByRole("heading", { name: "Sign in to fedchat" }).waitFor();
+    expect(await page.getByText("Nobody has an account").count()).toBe(0);
+  });
+
+  it("draws no focus box around its title, and leaves a sign-in error behind on the sign-up form", async () => {
+    const { page } = visitor;
+    await page.goto("/login");
     const title = page.getByRole("heading", { name: "Sign in to fedchat" });
     await expect.poll(() => title.evaluate((h) => h === document.activeElement)).toBe(true);
     expect(await title.evaluate((h) => getComputedStyle(h).outlineStyle)).toBe("none");

@@ -29,8 +29,7 @@ afterAll(async () => {
 });
 
 async function signUp(page: Page, url: string, username: string) {
-  await page.goto(url);
-  await page.getByRole("button", { name: "Create an account" }).click();
+  await page.goto(`${url}/register`);
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Create account" }).click();

@@ -2,7 +2,7 @@
 import { useSignalEffect } from "@preact/signals";
 import { type JSX, render } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { authenticate } from "./api.ts";
+import { api, authenticate } from "./api.ts";
 import { describeError } from "./errors.ts";
 import { Icon, type IconName } from "./icons.tsx";
 import { isolate, Name } from "./names.tsx";
@@ -57,6 +57,19 @@ function AuthScreen() {
       return text;
     },
   );
+  // A server nobody has signed up to yet opens on the sign-up form.
+  const [firstAccount, setFirstAccount] = useState(false);
+  useEffect(() => {
+    api<{ users: number }>("GET", "/instance")
+      .then((instance) => {
+        if (instance.users > 0) return;
+        setFirstAccount(true);
+        if (path.peek() !== "/login") setMode("register");
+      })
+      .catch(() => {
+        // The sign-in form works without it.
+      });
+  }, []);
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => heading.current?.focus(), [mode]);
   return (
@@ -66,6 +79,9 @@ function AuthScreen() {
           {mode === "login" ? "Sign in to fedchat" : "Create your account"}
         </h1>
         <p class="muted">{location.host}</p>
+        {firstAccount && mode === "register" ? (
+          <p class="first-account">Nobody has an account on this server yet: create the first one.</p>
+        ) : null}
         <Field label="Username" hint={mode === "register" ? "3–32 of a–z, 0–9 and _" : undefined}>
           <input
             name="username"
