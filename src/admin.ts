@@ -6,6 +6,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { type AccessScope, accessScopes, addAccessRule, listAccessRules, removeAccessRule } from "./access/rules.ts";
 import { createAccount } from "./accounts/accounts.ts";
 import { deleteUser, listUsers, resetPassword, setRole, suspendUser, unsuspendUser } from "./accounts/admin.ts";
 import { AuthCache } from "./accounts/auth-cache.ts";
@@ -40,6 +41,10 @@ const usage = `Usage: npm run admin -- <command> [options]
   servers:list                                              list blocked servers
   servers:deliveries [--json]                               each destination's delivery stream: behind, failures
   servers:refusals [--json]                                 what other servers sent that the inbox does not handle
+  access:allow <cidr> [--scope signup|login|api] [--note <n>]  admit only such networks (to sign up, log in, or the API)
+  access:deny <cidr> [--scope signup|login|api] [--note <n>]   refuse a network (403 address_denied)
+  access:list [--json]                                      list the access rules by address
+  access:remove <id>                                        remove an access rule
   consistency:check [--fix] [--json]                        find (and repair) rows and files that disagree;
                                                             also \`npm run check-consistency [-- --fix]\`
 `;
@@ -186,7 +191,38 @@ Object.assign(commands, {
     for (const r of rows) print(`${r.host}\t${r.createdAt.toISOString()}\t${r.reason}`);
     print(`${rows.length} blocked server${rows.length === 1 ? "" : "s"}.`);
   },
+  "access:allow": (run) => addRule(run, "allow"),
+  "access:deny": (run) => addRule(run, "deny"),
+  async "access:list"({ deps, options, print }) {
+    const rules = await listAccessRules(deps);
+    if (options.json) {
+      print(JSON.stringify(rules));
+      return;
+    }
+    for (const r of rules) print(`${r.id}\t${r.action}\t${r.scope}\t${r.cidr}\t${r.note}`);
+    print(`${rules.length} access rule${rules.length === 1 ? "" : "s"}.`);
+  },
+  async "access:remove"({ deps, args, print }) {
+    const id = one(args, "rule id");
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new UsageError("access:remove needs a rule id (see access:list).");
+    print((await removeAccessRule(deps, id)) ? `Removed ${id}.` : `No rule ${id}.`);
+  },
 } satisfies Record<string, Command>);
+
+async function addRule({ deps, args, options, print }: CommandRun, action: "allow" | "deny"): Promise<void> {
+  const scope = options.scope ?? "api";
+  if (typeof scope !== "string" || !(accessScopes as readonly string[]).includes(scope)) {
+    throw new UsageError(`--scope is one of ${accessScopes.join(", ")}.`);
+  }
+  const note = typeof options.note === "string" ? options.note : "";
+  const rule = await addAccessRule(deps, {
+    cidr: one(args, "network (CIDR)"),
+    action,
+    scope: scope as AccessScope,
+    note,
+  });
+  print(`${rule.action === "allow" ? "Allowed" : "Denied"} ${rule.cidr} (${rule.scope}): rule ${rule.id}.`);
+}
 
 /** Where a run writes: the process's stdout and stderr, or a test's buffers. */
 export interface AdminOutput {
@@ -213,6 +249,8 @@ function parseLine(argv: string[], output: AdminOutput): ParsedLine | number {
         "display-name": { type: "string" },
         json: { type: "boolean" },
         reason: { type: "string" },
+        scope: { type: "string" },
+        note: { type: "string" },
         fix: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },

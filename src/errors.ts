@@ -12,6 +12,7 @@ export const errorCodes = {
   invalid_refresh_token: { status: 401, title: "The refresh token is not valid" },
   forbidden: { status: 403, title: "Not allowed" },
   admin_only: { status: 403, title: "Only an admin of this server may do this" },
+  address_denied: { status: 403, title: "An access rule of this server refuses your network" },
   not_a_member: { status: 403, title: "Not a member of this room" },
   banned: { status: 403, title: "Banned from this room" },
   server_blocked: { status: 403, title: "This server's administrators block that server" },

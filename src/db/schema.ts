@@ -23,6 +23,7 @@ import {
 import { actors } from "./schema-accounts.ts";
 import { rooms } from "./schema-rooms.ts";
 
+export * from "./schema-access.ts";
 export * from "./schema-accounts.ts";
 export * from "./schema-emoji.ts";
 export * from "./schema-federation.ts";

@@ -5,6 +5,8 @@ import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { accessRoutes } from "../access/routes.ts";
+import { checkAddress } from "../access/rules.ts";
 import { instanceRoutes } from "../accounts/instance-routes.ts";
 import { accountRoutes } from "../accounts/routes.ts";
 import type { AuthUser } from "../accounts/sessions.ts";
@@ -31,6 +33,7 @@ import type { Hub } from "../stream/hub.ts";
 import { streamRoutes } from "../stream/routes.ts";
 import { Api } from "./api.ts";
 import { requireUser } from "./auth.ts";
+import { clientAddress } from "./client-address.ts";
 import { problemResponse } from "./problem.ts";
 import { webRoutes } from "./web.ts";
 
@@ -130,6 +133,20 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
       strictTransportSecurity: new URL(deps.config.origin).protocol === "https:" ? "max-age=31536000" : false,
     }),
   );
+  // Access rules by address, before any other work of an API request.
+  app.use("/api/*", async (c, next) => {
+    const path = c.req.path;
+    const scope =
+      c.req.method !== "POST"
+        ? null
+        : path === "/api/v1/auth/register"
+          ? "signup"
+          : path === "/api/v1/auth/login"
+            ? "login"
+            : null;
+    await checkAddress(deps, clientAddress(c, deps.config.trustProxy), scope);
+    return next();
+  });
   const api = new Api(requireUser);
   const limiters = new Map<number, MiddlewareHandler>();
   app.use((c, next) => {
@@ -174,6 +191,7 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   for (const frontend of options.frontends ?? []) app.use(frontend);
   accountRoutes(api, app);
   instanceRoutes(api, app);
+  accessRoutes(api, app);
   roomRoutes(api, app);
   memberRoutes(api, app);
   inviteRoutes(api, app);

@@ -10,8 +10,10 @@ import { createApp, type Readiness } from "../../../src/http/app.ts";
 const config = loadConfig({ ORIGIN: "https://chat.example", BODY_LIMIT: "1024" });
 
 function app(readiness: Readiness = { ready: true, checks: { database: "ok" } }) {
-  // No database or tokens: these routes touch neither.
-  const deps = { config, db: {} as DatabaseLike, tokens: {} } as unknown as Deps;
+  // No database or tokens: these routes touch neither. The app reads the access rules by
+  // address before any API request: the one query it makes finds none.
+  const noAccessRules = { select: () => ({ from: () => ({ orderBy: () => ({ limit: async () => [] }) }) }) };
+  const deps = { config, db: noAccessRules as unknown as DatabaseLike, tokens: {} } as unknown as Deps;
   return createApp(deps, {
     readiness: async () => readiness,
     routes: (a, api) => {
