@@ -6,7 +6,7 @@ import { authenticated } from "../http/auth.ts";
 import { enforceRateLimits } from "../http/rate-limit.ts";
 import { messageSchema } from "../messages/routes.ts";
 import { filterNames, hasValues } from "./query.ts";
-import { maxOffset, searchMessages } from "./search.ts";
+import { maxOffset, rankedMatches, searchMessages } from "./search.ts";
 
 /** The longest search text accepted, in characters. */
 export const maxSearchLength = 500;
@@ -37,7 +37,11 @@ export const searchResultSchema = z.object({
         .describe("Where the query matched: [start, end) offsets into `text` in UTF-16 code units"),
     })
     .describe("The passage that matched (the start of the message when only filters were given)"),
-  rank: z.number().describe("Relevance; higher first"),
+  rank: z
+    .number()
+    .describe(
+      `Relevance (\`ts_rank_cd\`, normalised by length; 0 without words): the newest ${rankedMatches} matches come in its order, higher first`,
+    ),
 });
 
 /** Mounts the search endpoint. */
@@ -50,7 +54,8 @@ export function searchRoutes(api: Api, app: Hono<Env>): void {
       tag: "search",
       summary: "Search the messages of every room one is a member of",
       description:
-        "Ranked by relevance, then newest first. Deleted messages are not found, edited ones by their " +
+        `The newest ${rankedMatches} matches, ranked by relevance (newest first on ties), then older ` +
+        "matches newest first. Deleted messages are not found, edited ones by their " +
         "current text; messages of people one blocks are left out. Without words, the newest messages " +
         "that pass the filters. Open a result with `GET /rooms/:roomId/messages?around=<seq>`.",
       auth: true,

@@ -4,9 +4,9 @@
  * full-text search with the `simple` configuration over a GIN expression index (see the
  * migration and ARCHITECTURE.md for why those two).
  */
-import { and, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
+import { eq, getTableColumns, inArray, type SQL, sql } from "drizzle-orm";
 import { type DatabaseLike, queryRows } from "../db/client.ts";
-import { messages, roomMembers, rooms } from "../db/schema.ts";
+import { messages, rooms } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { snippet as plainSnippet } from "../messages/markdown.ts";
@@ -16,13 +16,13 @@ import { isEmptyQuery, parseQuery, type SearchQuery } from "./query.ts";
 import { highlightedSnippet, parseHeadline, type Snippet } from "./snippets.ts";
 
 /**
- * Matches, newest first, that are ranked for one query at most. Ranking reads every
- * candidate's text, so a word found in half the archive would otherwise cost a scan of half
- * the archive; past this many, the newest matches are the ones ranked.
+ * How many of the newest matches are ranked by relevance at the top of the results. Finding
+ * them reads their rows (ranking needs each one's words), so the bound keeps a word found in
+ * half the archive from costing a read of half the archive; older matches follow, newest first.
  */
-export const maxCandidates = 1000;
-/** How deep a reader may page into the ranked results. */
-export const maxOffset = maxCandidates;
+export const rankedMatches = 100;
+/** How deep a reader may page into the results. */
+export const maxOffset = 1000;
 
 /** One search result: the message as history shows it, its room, and the matching passage. */
 export interface SearchResult {
@@ -63,29 +63,31 @@ async function actorIds(deps: Deps, handles: readonly string[]): Promise<string[
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The rooms the actor may read (a member, room not deleted), narrowed by `in:` (name or id). */
-async function readableRooms(
-  db: DatabaseLike,
-  actorId: string,
-  names: readonly string[],
-): Promise<Map<string, { id: string; name: string }>> {
+/**
+ * The rooms the actor may read (a member, room not deleted), narrowed by `in:` (name or id),
+ * as a condition on `m.room_id`; null when there are none. A list of ids rather than a
+ * subquery: the planner weighs how few messages a member of a few rooms may read (hidden in a
+ * subquery, a filters-only search of a member of 101 rooms walked the whole archive, 355 ms).
+ */
+async function readableRooms(db: DatabaseLike, actorId: string, names: readonly string[]): Promise<SQL | null> {
   const named =
     names.length === 0
-      ? undefined
-      : sql`(${sql.join(
+      ? sql``
+      : sql`and (${sql.join(
           names.map((name) =>
             uuidPattern.test(name)
-              ? sql`${rooms.id} = ${name.toLowerCase()}::uuid`
-              : sql`lower(${rooms.name}) = lower(${name.replace(/^#/, "")})`,
+              ? sql`r.id = ${name.toLowerCase()}::uuid`
+              : sql`lower(r.name) = lower(${name.replace(/^#/, "")})`,
           ),
           sql` or `,
         )})`;
-  const rows = await db
-    .select({ id: rooms.id, name: rooms.name })
-    .from(roomMembers)
-    .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
-    .where(and(eq(roomMembers.actorId, actorId), isNull(rooms.deletedAt), named));
-  return new Map(rows.map((r) => [r.id, r]));
+  const ids = await queryRows<{ room_id: string }>(
+    db,
+    sql`select rm.room_id from room_members rm join rooms r on r.id = rm.room_id
+      where rm.actor_id = ${actorId} and r.deleted_at is null ${named}`,
+  );
+  if (ids.length === 0) return null;
+  return sql`m.room_id = any(${`{${ids.map((r) => r.room_id).join(",")}}`}::uuid[])`;
 }
 
 /**
@@ -114,16 +116,15 @@ export async function searchMessages(
   }
   const none = { results: [], nextOffset: null };
   const readable = await readableRooms(deps.db, actorId, query.in);
-  if (readable.size === 0) return none;
+  if (readable == null) return none;
   const authors = query.from.length ? await actorIds(deps, query.from) : null;
   if (authors?.length === 0) return none;
   const mentioned = query.mentions.length ? await actorIds(deps, query.mentions) : null;
   if (mentioned?.length === 0) return none;
 
   const q = query.terms.length ? tsquery(query) : null;
-  const roomIds = sql`${`{${[...readable.keys()].join(",")}}`}::uuid[]`;
   const conditions: SQL[] = [
-    sql`m.room_id = any(${roomIds})`,
+    readable,
     sql`m.deleted_at is null`,
     // A blocked author's messages are not shown in results at all (history collapses them).
     sql`m.author_id not in (select blocked_id from blocks where blocker_id = ${actorId})`,
@@ -147,42 +148,66 @@ export async function searchMessages(
   if (query.after) conditions.push(sql`m.created_at >= ${query.after.toISOString()}::timestamptz`);
 
   const where = sql.join(conditions, sql` and `);
-  const rows = await queryRows<{ id: string; rank: number; headline: string | null }>(
-    deps.db,
-    q
-      ? // The newest candidates (bounded; ids are UUIDv7, so id order is time order), ranked,
-        // and only the page's rows get a headline, the costly part.
-        sql`select p.id, p.rank, ${highlightedSnippet(sql`p.content`, q, config)} as headline
-          from (select c.id, c.content, ts_rank_cd(c.search, ${q}, 1)::float8 as rank
-                from (select m.id, m.content, m.search from messages m where ${where}
-                      order by m.id desc limit ${maxCandidates}) c
-                order by rank desc, c.id desc
-                limit ${page.limit + 1} offset ${page.offset}) p
-          order by p.rank desc, p.id desc`
-      : // Filters alone: the newest that pass them.
-        sql`select m.id, 0::float8 as rank, null as headline from messages m where ${where}
-          order by m.id desc limit ${page.limit + 1} offset ${page.offset}`,
-  );
-  const more = rows.length > page.limit;
-  const hits = rows.slice(0, page.limit);
+  // Ranking needs the newest `rankedMatches` whatever the page; filters alone rank nothing.
+  const wanted = Math.max(q ? rankedMatches : 0, page.offset + page.limit + 1);
+  // One query, planned with this search's values (drizzle sends unnamed statements, so no
+  // plan made for a rare word serves a common one): the planner reads the text index and sorts
+  // the matches by id when they are few, or walks the primary key newest first and tests each
+  // message when they are many, which stops after `wanted` of them.
+  const matches = await deps.db.transaction(async (tx) => {
+    // Without parallel workers: a walk of the primary key that stops early gains little from
+    // them, and each worker builds the room and block lookups again (a filters-only search
+    // took 100 ms with two workers on a busy machine, 33 ms without).
+    await tx.execute(sql`select set_config('max_parallel_workers_per_gather', '0', true)`);
+    const rows = await queryRows<{ id: string; rank: number }>(
+      tx,
+      sql`select m.id, ${q ? sql`ts_rank_cd(m.search, ${q}, 1)::float8` : sql`0::float8`} as rank
+        from messages m where ${where} order by m.id desc limit ${wanted}`,
+    );
+    return rows.map((row) => ({ id: row.id, rank: Number(row.rank) }));
+  });
+  const ranked = matches
+    .slice(0, rankedMatches)
+    .sort((x, y) => y.rank - x.rank || (x.id < y.id ? 1 : x.id > y.id ? -1 : 0));
+  const ordered = [...ranked, ...matches.slice(rankedMatches)];
+  const hits = ordered.slice(page.offset, page.offset + page.limit);
+  const more = ordered.length > page.offset + page.limit;
   if (hits.length === 0) return none;
+  // Only the page's rows get a headline, the costly part.
   const found = await deps.db
-    .select()
+    .select({
+      ...getTableColumns(messages),
+      roomName: rooms.name,
+      headline: q ? highlightedSnippet(sql`${messages.content}`, q, config) : sql<null>`null`,
+    })
     .from(messages)
+    .innerJoin(rooms, eq(rooms.id, messages.roomId))
     .where(
       inArray(
         messages.id,
         hits.map((h) => h.id),
       ),
     );
-  const views = new Map((await messageViews(deps, found, actorId)).map((v) => [v.id, v]));
+  const extra = new Map(
+    found.map(({ id, headline, roomName }) => [id, { headline: headline as string | null, roomName }]),
+  );
+  const views = new Map(
+    (
+      await messageViews(
+        deps,
+        found.map(({ headline: _h, roomName: _r, ...row }) => row),
+        actorId,
+      )
+    ).map((v) => [v.id, v]),
+  );
   const results: SearchResult[] = [];
   for (const hit of hits) {
     const message = views.get(hit.id);
-    const room = message && readable.get(message.roomId);
-    if (!message || !room) continue;
+    const { headline, roomName } = extra.get(hit.id) ?? {};
+    if (!message || roomName == null) continue;
+    const room = { id: message.roomId, name: roomName };
     const snippet =
-      hit.headline != null ? parseHeadline(hit.headline) : { text: plainSnippet(message.content, 200), highlights: [] };
+      headline != null ? parseHeadline(headline) : { text: plainSnippet(message.content, 200), highlights: [] };
     results.push({ message, room, snippet, rank: Number(hit.rank) });
   }
   return { results, nextOffset: more && page.offset + page.limit < maxOffset ? page.offset + page.limit : null };

@@ -233,3 +233,70 @@ describe("search", () => {
     await expectProblem(both, 422, "validation_failed");
   });
 });
+
+describe("search ranking and reach", () => {
+  let erin: User;
+  let frank: User;
+  let marsh: string;
+  /** Sent first: short, so each ranks above the later long ones, but older than the newest 100. */
+  const older = new Set<string>();
+  /** Every match, newest first (ids are UUIDv7). */
+  let newestFirst: string[] = [];
+  /** Sent last, and more relevant than any other. */
+  let best: string;
+
+  beforeAll(async () => {
+    erin = await user("erin");
+    frank = await user("frank");
+    marsh = await room(erin, "Marsh", "public", []);
+    for (let i = 0; i < 30; i++) older.add((await send(erin, marsh, `old-${i}`, `heron ${i}`)).id);
+    const longer: string[] = [];
+    for (let i = 0; i < 100; i += 20) {
+      const batch = await Promise.all(
+        Array.from({ length: 20 }, (_, k) =>
+          send(erin, marsh, `new-${i + k}`, `a grey heron stood in the reeds of the marsh, number ${i + k}`),
+        ),
+      );
+      longer.push(...batch.map((m) => m.id));
+    }
+    best = (await send(erin, marsh, "best", "heron heron")).id;
+    newestFirst = [...older, ...longer, best].sort().reverse();
+  }, 120_000);
+
+  it("ranks the newest 100 matches by relevance, then lists older ones newest first", async () => {
+    const all: Result[] = [];
+    for (let offset: number | null = 0; offset != null; ) {
+      const page = await search(erin, "heron", `&limit=50&offset=${offset}`);
+      all.push(...page.results);
+      offset = page.nextOffset;
+    }
+    // Page boundaries (at 50 inside the ranked part, at 100 where it ends) lose and repeat nothing.
+    expect(all.map((r) => r.message.id).sort()).toEqual([...newestFirst].sort());
+    const top = all.slice(0, 100);
+    expect(top[0]?.message.id).toBe(best);
+    expect(new Set(top.map((r) => r.message.id))).toEqual(new Set(newestFirst.slice(0, 100)));
+    for (let i = 1; i < top.length; i++) {
+      expect((top[i - 1] as Result).rank).toBeGreaterThanOrEqual((top[i] as Result).rank);
+    }
+    // Past the ranked ones, older matches by time alone, though the short ones rank higher.
+    const rest = all.slice(100);
+    expect(rest.map((r) => r.message.id)).toEqual(newestFirst.slice(100));
+    const outranking = rest.filter((r) => older.has(r.message.id)).map((r) => r.rank);
+    expect(Math.min(...outranking)).toBeGreaterThan((top.at(-1) as Result).rank);
+  });
+
+  it("searches every room of a member of many, and only those", async () => {
+    const rooms: string[] = [];
+    for (let i = 0; i < 102; i++) rooms.push(await room(frank, `Pond ${i}`, "private", []));
+    const mine = await send(frank, rooms[101] as string, "ibis-1", "an ibis wades");
+    const elsewhere = await send(erin, marsh, "ibis-2", "an ibis flies");
+    expect(ids((await search(frank, "ibis")).results)).toEqual([mine.id]);
+    expect(ids((await search(erin, "ibis")).results)).toEqual([elsewhere.id]);
+    const joined = await t.request(`/api/v1/rooms/${marsh}/join`, { method: "POST", headers: frank.headers });
+    expect(joined.status).toBeLessThan(300);
+    expect(ids((await search(frank, "ibis")).results)).toEqual([mine.id, elsewhere.id].sort());
+    const left = await t.request(`/api/v1/rooms/${rooms[101]}/leave`, { method: "POST", headers: frank.headers });
+    expect(left.status).toBe(204);
+    expect(ids((await search(frank, "ibis")).results)).toEqual([elsewhere.id]);
+  }, 60_000);
+});
