@@ -1,5 +1,5 @@
 import type { Context } from "@fedify/fedify";
-import { type Actor, type Object as APObject, Group, isActor } from "@fedify/vocab";
+import { type Actor, type Object as APObject, Application, Group, isActor, Service } from "@fedify/vocab";
 import { and, eq, isNotNull, sql } from "drizzle-orm";
 import { actors, type Room, roomMembers } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
@@ -78,6 +78,8 @@ export async function rememberActor(deps: Deps, actor: Actor): Promise<string> {
     inbox: actor.inboxId?.href ?? null,
     sharedInbox: actor.endpoints?.sharedInbox?.href ?? null,
     avatarUrl: iconUrl && /^https?:/.test(iconUrl) ? iconUrl : null,
+    // Mastodon's rule: a `Service` or an `Application` is a bot.
+    bot: actor instanceof Service || actor instanceof Application,
   });
 }
 

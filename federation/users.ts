@@ -1,5 +1,5 @@
 import { type Context, importJwk } from "@fedify/fedify";
-import { Person } from "@fedify/vocab";
+import { Person, Service } from "@fedify/vocab";
 import { findUser } from "../src/accounts/accounts.ts";
 import type { ActorKeys } from "../src/accounts/keys.ts";
 import type { User } from "../src/db/schema.ts";
@@ -36,9 +36,13 @@ export async function keyPairsOf(keys: ActorKeys): Promise<CryptoKeyPair[]> {
   );
 }
 
-/** A user as an ActivityPub `Person`: name, bio, avatar, both keys (FEP-521a multikeys). */
-export async function toPerson(ctx: Context<Deps>, identifier: string, user: User): Promise<Person> {
-  return new Person({
+/**
+ * A user as an ActivityPub `Person`: name, bio, avatar, both keys (FEP-521a multikeys). A bot
+ * is the same actor as a `Service`, which Mastodon and others show as a bot.
+ */
+export async function toPerson(ctx: Context<Deps>, identifier: string, user: User): Promise<Person | Service> {
+  const Actor = user.botOwnerId != null ? Service : Person;
+  return new Actor({
     ...(await actorProperties(ctx, identifier, {
       preferredUsername: user.username,
       name: user.displayName,

@@ -3,6 +3,7 @@ import { uuidv7 } from "uuidv7";
 import { actors, type User, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
+import { revokeOwnedTokens } from "./access-tokens.ts";
 import { generateActorKeys } from "./keys.ts";
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "./passwords.ts";
 import { announceProfile } from "./profile-events.ts";
@@ -76,9 +77,11 @@ export async function login(
   client: ClientInfo,
 ): Promise<IssuedTokens> {
   const user = await findUser(deps, input.username);
-  const ok = user ? await verifyPassword(user.passwordHash, input.password) : await verifyDummyPassword(input.password);
-  if (!user || !ok) throw new AppError("invalid_credentials", "Wrong username or password.");
-  if (needsRehash(user.passwordHash)) {
+  // A bot has no password: it costs the same time and gets the same answer as a wrong one.
+  const hash = user?.passwordHash;
+  const ok = hash != null ? await verifyPassword(hash, input.password) : await verifyDummyPassword(input.password);
+  if (!user || hash == null || !ok) throw new AppError("invalid_credentials", "Wrong username or password.");
+  if (needsRehash(hash)) {
     await deps.db
       .update(users)
       .set({ passwordHash: await hashPassword(input.password) })
@@ -88,8 +91,9 @@ export async function login(
 }
 
 /**
- * Changes the password after checking the current one, and ends every other session: whoever
- * knew the old password is logged out everywhere else. The hash is read here: the user that
+ * Changes the password after checking the current one, and ends every other session and every
+ * personal access token the user made: whoever knew the old password is logged out everywhere
+ * else. The hash is read here: the user that
  * authentication hands a request does not carry it.
  * @throws {AppError} `invalid_credentials` when the current password is wrong.
  */
@@ -100,14 +104,16 @@ export async function changePassword(
   input: { currentPassword: string; newPassword: string },
 ): Promise<{ revokedSessions: number }> {
   const [row] = await deps.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId));
-  if (row == null || !(await verifyPassword(row.passwordHash, input.currentPassword))) {
+  if (row?.passwordHash == null || !(await verifyPassword(row.passwordHash, input.currentPassword))) {
     throw new AppError("invalid_credentials", "The current password is wrong.");
   }
   await deps.db
     .update(users)
     .set({ passwordHash: await hashPassword(input.newPassword), updatedAt: sql`now()` })
     .where(eq(users.id, userId));
-  return { revokedSessions: await revokeOtherSessions(deps, userId, sessionId, "password_changed") };
+  const revokedSessions = await revokeOtherSessions(deps, userId, sessionId, "password_changed");
+  await revokeOwnedTokens(deps, userId);
+  return { revokedSessions };
 }
 
 /** Profile fields a user may change; each is already validated and cleaned. */

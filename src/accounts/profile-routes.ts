@@ -23,7 +23,7 @@ export const displayName = z
   .refine((v) => v.length > 0, "expected at least one visible character")
   .refine((v) => codePointLength(v) <= 64, "expected at most 64 characters")
   .describe("1–64 characters; control characters, bidi overrides and zero-width runs are removed");
-const bio = z
+export const bio = z
   .string()
   .max(4000, "expected at most 500 characters")
   .transform(cleanText)
@@ -50,6 +50,7 @@ export const userSchema = z.object({
   color: z.string().nullable(),
   avatarUrl: z.string().nullable(),
   url: z.string().describe("The user's ActivityPub Person IRI"),
+  bot: z.boolean().describe("A bot (its actor is a `Service`), made by a user who owns it"),
   createdAt: z.string(),
 });
 
@@ -71,6 +72,7 @@ export function serializeUser(deps: Deps, user: AuthUser): z.infer<typeof userSc
     color: user.color,
     avatarUrl: avatarUrl(deps, user.avatar),
     url: `${deps.config.origin}/users/${user.username}`,
+    bot: user.botOwnerId != null,
     createdAt: user.createdAt.toISOString(),
   };
 }
@@ -184,6 +186,7 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
         color: null,
         avatarUrl: profile.avatarUrl,
         url: profile.url,
+        bot: profile.bot === true,
         createdAt: new Date(0).toISOString(),
       });
     },
@@ -225,7 +228,7 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
  * everyone who shows the user and an `Update{Person}` to every server that does.
  * @throws {AppError} `rate_limited`.
  */
-function limitProfileChanges(deps: Deps, user: AuthUser): void {
+export function limitProfileChanges(deps: Deps, user: AuthUser): void {
   enforceRateLimits(deps, [
     {
       key: `profile:change:${user.id}`,

@@ -2,13 +2,15 @@ import type { Hono } from "hono";
 import type { Api } from "../http/api.ts";
 import type { Env } from "../http/app.ts";
 import { authRoutes } from "./auth-routes.ts";
+import { botRoutes } from "./bot-routes.ts";
 import { profileRoutes } from "./profile-routes.ts";
 
 /**
  * Mounts the account endpoints: registration, login, refresh, logout, password, sessions,
- * the profile and the avatar, and public profiles.
+ * the profile and the avatar, public profiles, bots and personal access tokens.
  */
 export function accountRoutes(api: Api, app: Hono<Env>): void {
   authRoutes(api, app);
   profileRoutes(api, app);
+  botRoutes(api, app);
 }

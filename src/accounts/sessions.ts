@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { and, desc, eq, gt, isNull, lt, ne, or, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { queryRows } from "../db/client.ts";
-import { refreshTokens, type Session, sessions, type User, users } from "../db/schema.ts";
+import { personalAccessTokens, refreshTokens, type Session, sessions, type User, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import type { AccessClaims } from "./tokens.ts";
@@ -22,6 +22,8 @@ export const authUserColumns = {
   color: users.color,
   avatar: users.avatar,
   role: users.role,
+  /** Set for a bot: the user who owns it. */
+  botOwnerId: users.botOwnerId,
   createdAt: users.createdAt,
 } as const;
 
@@ -30,8 +32,8 @@ export type AuthUser = Pick<User, keyof typeof authUserColumns>;
 
 /** The {@link AuthUser} columns of a full user row. */
 export function toAuthUser(user: AuthUser): AuthUser {
-  const { id, username, displayName, bio, color, avatar, role, createdAt } = user;
-  return { id, username, displayName, bio, color, avatar, role, createdAt };
+  const { id, username, displayName, bio, color, avatar, role, botOwnerId, createdAt } = user;
+  return { id, username, displayName, bio, color, avatar, role, botOwnerId, createdAt };
 }
 
 /** What a login, a registration or a refresh hands the client. */
@@ -51,7 +53,8 @@ export interface ClientInfo {
   readonly address: string | undefined;
 }
 
-function hashToken(token: string): string {
+/** The SHA-256 of a secret token, base64url: what is stored in its place. */
+export function hashToken(token: string): string {
   return createHash("sha256").update(token).digest("base64url");
 }
 
@@ -233,7 +236,10 @@ export async function revokeSession(deps: Deps, userId: string, sessionId: strin
   if (ended.length === 0) throw new AppError("session_not_found", "No such session.");
 }
 
-/** Ends every session of the user but `keepSessionId`; returns how many ended. */
+/**
+ * Ends every session of the user but `keepSessionId`; returns how many ended. Personal access
+ * tokens are not sessions to the user: they are revoked from their own list.
+ */
 export async function revokeOtherSessions(
   deps: Deps,
   userId: string,
@@ -243,7 +249,7 @@ export async function revokeOtherSessions(
   const ended = await deps.db
     .update(sessions)
     .set({ revokedAt: sql`now()`, revokeReason: reason })
-    .where(and(eq(sessions.userId, userId), ne(sessions.id, keepSessionId), isNull(sessions.revokedAt)))
+    .where(and(eq(sessions.userId, userId), ne(sessions.id, keepSessionId), isNull(sessions.revokedAt), notToken()))
     .returning({ id: sessions.id });
   for (const { id } of ended) deps.auth.forget({ sessionId: id });
   return ended.length;
@@ -264,12 +270,17 @@ export async function revokeAllSessions(
   return ended.length;
 }
 
-/** The user's sessions that can still be used, most recently used first. */
+/** Not the session of a personal access token. */
+function notToken() {
+  return sql`not exists (select 1 from ${personalAccessTokens} where ${personalAccessTokens.sessionId} = ${sessions.id})`;
+}
+
+/** The user's logins that can still be used (not their tokens), most recently used first. */
 export async function listSessions(deps: Deps, userId: string): Promise<Session[]> {
   return await deps.db
     .select()
     .from(sessions)
-    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)))
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`), notToken()))
     .orderBy(desc(sessions.lastUsedAt));
 }
 

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  type AnyPgColumn,
   boolean,
   check,
   index,
@@ -26,6 +27,9 @@ export function actorKeyColumns() {
 /**
  * Local accounts. `username` is stored lowercase (handles are case-insensitive) and is unique;
  * the key pairs (JWK) are made at registration and sign the user's `Person` activities.
+ * A bot is a row here too, with `bot_owner_id` set (the user who made it, whose deletion
+ * deletes it) and no password: it acts only through personal access tokens (schema-tokens.ts),
+ * and federates as a `Service`.
  */
 export const users = pgTable(
   "users",
@@ -37,7 +41,10 @@ export const users = pgTable(
     color: text("color"),
     /** File name of the avatar under DATA_DIR/media/avatars, server-generated. */
     avatar: text("avatar"),
-    passwordHash: text("password_hash").notNull(),
+    /** Null for a bot: it cannot log in. */
+    passwordHash: text("password_hash"),
+    /** The user who owns this bot; null for a person. */
+    botOwnerId: uuid("bot_owner_id").references((): AnyPgColumn => users.id, { onDelete: "cascade" }),
     /** Whether the user sees link preview cards, and whether their own messages get any. */
     linkPreviews: boolean("link_previews").notNull().default(true),
     ...actorKeyColumns(),
@@ -51,6 +58,7 @@ export const users = pgTable(
   },
   (t) => [
     uniqueIndex("users_username_idx").on(t.username),
+    index("users_bot_owner_idx").on(t.botOwnerId),
     check("users_role_known", sql`${t.role} in ('user', 'admin')`),
   ],
 );
@@ -137,6 +145,8 @@ export const actors = pgTable("actors", {
   avatarFileSource: text("avatar_file_source"),
   avatarFailedAt: timestamp("avatar_failed_at", { withTimezone: true }),
   fetchedAt: timestamp("fetched_at", { withTimezone: true }),
+  /** A bot: a local user's bot, or a remote `Service` or `Application` (Mastodon's rule). */
+  bot: boolean("bot").notNull().default(false),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 

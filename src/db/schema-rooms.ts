@@ -43,6 +43,8 @@ export const rooms = pgTable(
     createdBy: uuid("created_by").references(() => actors.id, { onDelete: "set null" }),
     /** Whether links in the room's messages get preview cards (moderators turn it off). */
     linkPreviews: boolean("link_previews").notNull().default(true),
+    /** Whether bots may join and post (moderators turn it off; bots already in stay, silent). */
+    allowBots: boolean("allow_bots").notNull().default(true),
     lastSeq: bigint("last_seq", { mode: "number" }).notNull().default(0),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),

@@ -31,6 +31,7 @@ export * from "./schema-previews.ts";
 export * from "./schema-rooms.ts";
 export * from "./schema-stickers.ts";
 export * from "./schema-stream.ts";
+export * from "./schema-tokens.ts";
 
 /**
  * Messages. `seq` is the room's order, assigned by the room's server without gaps; `iri` is set

@@ -94,7 +94,7 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z
 
 /** Errors every endpoint can give. */
 const commonErrors: readonly ErrorCode[] = ["internal", "rate_limited", "database_unavailable"];
-const authErrors: readonly ErrorCode[] = ["unauthenticated", "token_expired"];
+const authErrors: readonly ErrorCode[] = ["unauthenticated", "token_expired", "token_scope"];
 const bodyErrors: readonly ErrorCode[] = ["malformed_json", "unsupported_media_type", "payload_too_large"];
 
 /**

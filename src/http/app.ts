@@ -52,6 +52,8 @@ export interface Env {
     /** Set by `requireUser`: the user without secrets (see `authUserColumns`). */
     user?: AuthUser;
     session?: Session;
+    /** Set by `requireUser` for a personal access token: its id and scopes. */
+    token?: { readonly id: string; readonly scopes: readonly string[] };
   };
 }
 

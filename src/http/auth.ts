@@ -1,5 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { authenticateAccessToken } from "../accounts/access-tokens.ts";
 import { type AuthUser, authenticate } from "../accounts/sessions.ts";
+import { checkTokenScope, isPersonalAccessToken } from "../accounts/token-scopes.ts";
 import type { Session } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
 import type { Env } from "./app.ts";
@@ -7,7 +9,9 @@ import { clientAddress } from "./client-address.ts";
 
 /**
  * Authenticates `Authorization: Bearer <access token>` and sets `c.var.user` and
- * `c.var.session`; anything else is 401 `unauthenticated` (or `token_expired`).
+ * `c.var.session`; anything else is 401 `unauthenticated` (or `token_expired`). A personal
+ * access token (`fct_…`) is looked up on every request and held to its scopes (403
+ * `token_scope`), and sets `c.var.token` too.
  */
 export const requireUser: MiddlewareHandler<Env> = async (c, next) => {
   const header = c.req.header("authorization") ?? "";
@@ -19,7 +23,16 @@ export const requireUser: MiddlewareHandler<Env> = async (c, next) => {
     });
   }
   const deps = c.var.deps;
-  const { user, session } = await authenticate(deps, match[1], clientAddress(c, deps.config.trustProxy));
+  const address = clientAddress(c, deps.config.trustProxy);
+  if (isPersonalAccessToken(match[1])) {
+    const { user, session, token } = await authenticateAccessToken(deps, match[1], address);
+    checkTokenScope(token.scopes, c.req.method, c.req.path);
+    c.set("user", user);
+    c.set("session", session);
+    c.set("token", token);
+    return await next();
+  }
+  const { user, session } = await authenticate(deps, match[1], address);
   c.set("user", user);
   c.set("session", session);
   await next();

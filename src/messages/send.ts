@@ -73,6 +73,9 @@ async function sendingContext(
     threadRootId: threadRootId ?? nobody,
   });
   const { room } = checkAccess(row?.room, row?.member ?? undefined, "member");
+  if (!room.allowBots && row?.author?.bot === true) {
+    throw new AppError("bots_forbidden", "This room does not allow bots to post.");
+  }
   // Left-joined: every column may be null, the id included.
   const profile = (p: (Omit<ProfileRow, "id"> & { id: string | null }) | null | undefined) =>
     p?.id != null ? toProfile(deps, { ...p, id: p.id }) : undefined;

@@ -19,6 +19,8 @@ export interface ActorProfile {
   readonly url: string;
   /** The custom emoji of their server that the display name names, when it names any. */
   readonly emojis?: readonly UsedEmoji[];
+  /** Present for a bot: a local user's bot, or a remote `Service` or `Application`. */
+  readonly bot?: true;
 }
 
 /** The API schema of {@link ActorProfile}. */
@@ -33,6 +35,7 @@ export const actorProfileSchema = z.object({
     .array(z.object({ shortcode: z.string(), url: z.string() }))
     .optional()
     .describe("Custom emoji of their server the display name names (`:shortcode:` shown as the image)"),
+  bot: z.literal(true).optional().describe("Present for a bot (an ActivityPub `Service` or `Application`)"),
 });
 
 /** The columns a profile is made from: select them from `actors` left-joined with `users`. */
@@ -42,6 +45,7 @@ export const profileColumns = {
   remoteHandle: actors.handle,
   remoteName: actors.name,
   remoteAvatar: actors.avatarUrl,
+  bot: actors.bot,
   username: users.username,
   displayName: users.displayName,
   avatar: users.avatar,
@@ -55,6 +59,7 @@ export interface ProfileRow {
   remoteHandle: string | null;
   remoteName: string | null;
   remoteAvatar: string | null;
+  bot: boolean | null;
   username: string | null;
   displayName: string | null;
   avatar: string | null;
@@ -71,6 +76,7 @@ export function toProfile(deps: Pick<Deps, "config">, row: ProfileRow): ActorPro
       avatarUrl: avatarUrl(deps, row.avatar),
       color: row.color,
       url: `${deps.config.origin}/users/${row.username}`,
+      ...(row.bot ? { bot: true as const } : {}),
     };
   }
   if (row.iri == null) return undefined;
@@ -83,6 +89,7 @@ export function toProfile(deps: Pick<Deps, "config">, row: ProfileRow): ActorPro
     avatarUrl: remoteAvatarUrl(deps, row.id, row.remoteAvatar),
     color: null,
     url: row.iri,
+    ...(row.bot ? { bot: true as const } : {}),
   };
 }
 

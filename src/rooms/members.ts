@@ -81,7 +81,8 @@ export async function listMembers(deps: Deps, actorId: string, roomId: string): 
 }
 
 /**
- * Adds an actor to a room (join, invite) in the caller's transaction: refused if banned; a
+ * Adds an actor to a room (join, invite) in the caller's transaction: refused if banned, or a
+ * bot where the room forbids bots; a
  * second concurrent join adds nothing (the primary key), and only the join that added the row
  * announces it.
  * @returns The membership, new or existing, and whether this call added it.
@@ -98,6 +99,12 @@ export async function addMember(
     .from(roomBans)
     .where(and(eq(roomBans.roomId, roomId), eq(roomBans.actorId, actorId)));
   if (ban) throw new AppError("banned", "You are banned from this room.");
+  const [bot] = await tx
+    .select({ id: actors.id })
+    .from(actors)
+    .innerJoin(rooms, eq(rooms.id, roomId))
+    .where(and(eq(actors.id, actorId), eq(actors.bot, true), eq(rooms.allowBots, false)));
+  if (bot) throw new AppError("bots_forbidden", "This room does not allow bots.");
   const [added] = await tx.insert(roomMembers).values({ roomId, actorId, role }).onConflictDoNothing().returning();
   if (added == null) return { member: (await membership(tx, roomId, actorId)) as RoomMember, added: false };
   const [profile] = (await actorProfiles({ ...deps, db: tx }, [actorId])).values();

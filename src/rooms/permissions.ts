@@ -17,6 +17,7 @@ export type Role = (typeof roles)[number];
  * | setTheme          |   ✓   |   ✓   |           |        |
  * | setVisibility     |   ✓   |   ✓   |           |        |
  * | setLinkPreviews   |   ✓   |   ✓   |     ✓     |        |
+ * | setBots           |   ✓   |   ✓   |     ✓     |        |
  * | invite            |   ✓   |   ✓   |     ✓     |        |
  * | kick              |   ✓   |   ✓   |     ✓     |        |
  * | ban               |   ✓   |   ✓   |     ✓     |        |
@@ -37,6 +38,7 @@ export const permissions = {
   setTheme: ["owner", "admin"],
   setVisibility: ["owner", "admin"],
   setLinkPreviews: ["owner", "admin", "moderator"],
+  setBots: ["owner", "admin", "moderator"],
   invite: ["owner", "admin", "moderator"],
   kick: ["owner", "admin", "moderator"],
   ban: ["owner", "admin", "moderator"],

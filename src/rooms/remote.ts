@@ -21,6 +21,8 @@ export interface RemoteActor {
   readonly inbox: string | null;
   readonly sharedInbox: string | null;
   readonly avatarUrl: string | null;
+  /** A `Service` or `Application`: shown as a bot. */
+  readonly bot?: boolean | undefined;
 }
 
 /**
@@ -34,6 +36,7 @@ export async function upsertRemoteActor(deps: Pick<Deps, "db" | "config">, actor
     inbox: actor.inbox,
     sharedInbox: actor.sharedInbox,
     avatarUrl: actor.avatarUrl,
+    bot: actor.bot ?? false,
     fetchedAt: sql`now()`,
   };
   return await deps.db.transaction(async (tx) => {

@@ -38,6 +38,10 @@ export const updateRoomBody = z.object({
   theme: theme.nullable().optional(),
   visibility: visibility.optional(),
   linkPreviews: z.boolean().optional().describe("Whether links in the room's messages get preview cards (moderators)"),
+  allowBots: z
+    .boolean()
+    .optional()
+    .describe("Whether bots may join and post (moderators); bots already in stay but cannot post"),
 });
 export const roomSchema = z.object({
   id: z.string(),
@@ -47,6 +51,7 @@ export const roomSchema = z.object({
   direct: z.boolean(),
   theme: z.string().nullable(),
   linkPreviews: z.boolean().describe("Whether links in the room's messages get preview cards"),
+  allowBots: z.boolean().describe("Whether bots may join and post"),
   avatarUrl: z.string().nullable(),
   role: z.enum(roles).nullable().describe("The caller's role; null when not a member"),
   permissions: z.array(z.string()).describe("What the caller may do here"),
@@ -95,6 +100,7 @@ export function serializeRoom(
     direct: room.direct,
     theme: room.theme,
     linkPreviews: room.linkPreviews,
+    allowBots: room.allowBots,
     avatarUrl: room.direct ? directAvatar(avatarUrl(deps, room.avatar), others) : avatarUrl(deps, room.avatar),
     role: caller.role,
     permissions: caller.role ? allowedActions(caller.role) : [],

@@ -164,6 +164,7 @@ export interface RoomChanges {
   readonly theme?: string | null | undefined;
   readonly visibility?: "public" | "private" | undefined;
   readonly linkPreviews?: boolean | undefined;
+  readonly allowBots?: boolean | undefined;
 }
 
 const changePermission: Record<keyof RoomChanges, Action> = {
@@ -172,9 +173,13 @@ const changePermission: Record<keyof RoomChanges, Action> = {
   theme: "setTheme",
   visibility: "setVisibility",
   linkPreviews: "setLinkPreviews",
+  allowBots: "setBots",
 };
 
-/** Changes a room's name, topic, theme, visibility or link previews, each by its own permission. */
+/**
+ * Changes a room's name, topic, theme, visibility, link previews or whether bots may join and
+ * post, each by its own permission.
+ */
 export async function updateRoom(deps: Deps, actorId: string, roomId: string, changes: RoomChanges): Promise<Room> {
   const { room, member } = await accessRoom(deps, roomId, actorId);
   if (room.iri != null)

@@ -54,6 +54,7 @@ const allActions = [
   "setTheme",
   "setVisibility",
   "setLinkPreviews",
+  "setBots",
   "invite",
   "kick",
   "ban",

@@ -24,7 +24,7 @@ interface MessageBody {
   content: string;
   html: string;
   editedAt: string | null;
-  author: { handle: string } | null;
+  author: { handle: string; bot?: boolean } | null;
 }
 
 describe("inbound objects: every type gets a defined outcome", () => {
@@ -81,6 +81,25 @@ describe("inbound objects: every type gets a defined outcome", () => {
     // (The link moved to the peer with every other host of the fixture.)
     expect(message.content).toContain(`${peer.url}/dahlias-overwinter`);
     expect(message.html).toContain(`href="${object.url}"`);
+  });
+
+  it("marks a Service's message as a bot's", async () => {
+    const beacon = await peer.actor("beacon", { type: "Service" });
+    const id = `${beacon.id}/objects/${++serial}`;
+    const activity = {
+      "@context": AS,
+      id: `${id}/activity`,
+      type: "Create",
+      actor: beacon.id,
+      to: [PUBLIC, room.url],
+      object: { id, type: "Note", attributedTo: beacon.id, content: "<p>Beacon ping 7</p>", to: [PUBLIC, room.url] },
+    };
+    const res = await peer.send(beacon, inbox(), activity);
+    expect(res.status, res.body).toBe(202);
+    const message = await eventually('"Beacon ping 7" in the room', async () =>
+      (await history()).find((m) => m.content.includes("Beacon ping 7")),
+    );
+    expect(message.author).toMatchObject({ handle: `beacon@${peer.host}`, bot: true });
   });
 
   it("stores an Article (as Friendica, WordPress and Plume send) with its title", async () => {
