@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { api } from "./api.ts";
 import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
-import { isolate, lookalikesIn, memberName, Name, PersonName } from "./names.tsx";
+import { BotBadge, isolate, lookalikesIn, memberName, Name, PersonName } from "./names.tsx";
 import { me, type RoomState, say } from "./store.ts";
 import type { Member, Role, Room } from "./types.ts";
 import { Avatar, Dialog, Field, FormError, PresenceDot, useSubmit } from "./ui.tsx";
@@ -87,6 +87,7 @@ export function MemberPanel(props: { room: Room; state: RoomState; onClose(): vo
                   style={(m.color ?? m.actor.color) ? { color: m.color ?? m.actor.color ?? undefined } : undefined}
                 >
                   <PersonName name={name} handle={m.actor.handle} alike={alike} />
+                  {m.actor.bot ? <BotBadge /> : null}
                 </a>
                 <span class="muted small">
                   {/* A direct conversation's people are equals there: whoever opened it is no "owner". */}

@@ -8,7 +8,7 @@ import { rememberEmoji } from "./emoji.ts";
 import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { LinkCards } from "./link-cards.tsx";
-import { type LooksAlike, Name, PersonName, personText, plain, UserText } from "./names.tsx";
+import { BotBadge, type LooksAlike, Name, PersonName, personText, plain, UserText } from "./names.tsx";
 import { editUnsent } from "./outbox.ts";
 import { RelativeTime } from "./relative-time.ts";
 import { StickerMessage } from "./sticker-entry.tsx";
@@ -171,6 +171,7 @@ export function MessageItem(props: {
                 <PersonEmojiName name={author.name} handle={author.handle} emojis={message.author?.emojis} />
               )}
             </a>
+            {message.author?.bot ? <BotBadge /> : null}
             <RelativeTime at={message.createdAt} />
           </div>
         )}

@@ -128,6 +128,15 @@ export function PersonName(props: { name: string; handle?: string | undefined; a
   );
 }
 
+/** The "BOT" mark beside a bot's name; screen readers hear "bot". */
+export function BotBadge() {
+  return (
+    <span class="bot-badge" title="A bot: an automated account" aria-label="bot" role="img">
+      BOT
+    </span>
+  );
+}
+
 /** `PersonName` as plain text; `plain` for an accessible name, as for {@link phraseText}. */
 export function personText(
   person: { name: string; handle?: string | undefined; alike: boolean },

@@ -19,11 +19,17 @@ export function RoomGeneral(props: { room: Room; can(action: string): boolean })
     if (can("setTheme")) body.theme = theme;
     if (can("setVisibility") && !room.direct) body.visibility = String(data.get("visibility"));
     if (can("setLinkPreviews") && !room.remote) body.linkPreviews = data.get("linkPreviews") === "on";
+    if (can("setBots") && !room.remote && !room.direct) body.allowBots = data.get("allowBots") === "on";
     putRoom({ ...room, ...(await api<Room>("PATCH", `/rooms/${room.id}`, body)) });
     say("Room saved.");
   }, describeError);
   const editable =
-    can("rename") || can("setTopic") || can("setTheme") || can("setVisibility") || can("setLinkPreviews");
+    can("rename") ||
+    can("setTopic") ||
+    can("setTheme") ||
+    can("setVisibility") ||
+    can("setLinkPreviews") ||
+    can("setBots");
   return (
     <>
       {can("setAvatar") ? (
@@ -89,6 +95,15 @@ export function RoomGeneral(props: { room: Room; can(action: string): boolean })
             <label class="check">
               <input type="checkbox" name="linkPreviews" defaultChecked={room.linkPreviews} /> Show a card (title,
               description, image) for the first links of each message, fetched by this server
+            </label>
+          </fieldset>
+        )}
+        {room.remote || room.direct ? null : (
+          <fieldset disabled={!can("setBots")}>
+            <legend>Bots</legend>
+            <label class="check">
+              <input type="checkbox" name="allowBots" defaultChecked={room.allowBots !== false} /> Bots may join and
+              post (turned off, bots already here stay but cannot post)
             </label>
           </fieldset>
         )}

@@ -1,8 +1,9 @@
-/** The user's own settings page: profile, appearance, sessions, blocks and password. */
+/** The user's own settings page: profile, appearance, sessions, bots and tokens, blocks and password. */
 import { useEffect, useState } from "preact/hooks";
 import { api, logout } from "./api.ts";
 import { AvatarPicker, formWith } from "./avatar-picker.tsx";
 import { ConfirmBlock } from "./block-confirm.tsx";
+import { BotsAndTokens } from "./bots-settings.tsx";
 import { CustomEmojiAdmin } from "./custom-emoji-admin.tsx";
 import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
@@ -34,6 +35,7 @@ export function UserSettings() {
       <Profile user={user} />
       <Appearance />
       <Sessions />
+      <BotsAndTokens />
       <Blocks />
       <Password />
       {user.role === "admin" ? <CustomEmojiAdmin /> : null}

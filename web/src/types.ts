@@ -20,6 +20,8 @@ export interface User {
   avatarUrl: string | null;
   url: string;
   createdAt: string;
+  /** A bot (an ActivityPub `Service`), made and owned by a user. */
+  bot?: boolean;
   /** Only on the logged-in user: `admin` runs the instance. */
   role?: "user" | "admin";
 }
@@ -33,6 +35,8 @@ export interface Actor {
   url: string;
   /** Custom emoji of their server that the display name names. */
   emojis?: { shortcode: string; url: string }[];
+  /** Present for a bot: a local user's, or a remote `Service` or `Application`. */
+  bot?: true;
 }
 
 export type Role = "owner" | "admin" | "moderator" | "member";
@@ -46,6 +50,8 @@ export interface Room {
   theme: string | null;
   /** Whether links in the room's messages get preview cards (moderators choose). */
   linkPreviews?: boolean;
+  /** Whether bots may join and post. */
+  allowBots?: boolean;
   avatarUrl: string | null;
   role: Role | null;
   permissions: string[];

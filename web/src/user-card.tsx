@@ -10,7 +10,7 @@ import { ApiError, api } from "./api.ts";
 import { ConfirmBlock } from "./block-confirm.tsx";
 import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
-import { isolate, Name, UserText } from "./names.tsx";
+import { BotBadge, isolate, Name, UserText } from "./names.tsx";
 import { openDirect } from "./pages.tsx";
 import { liveProfiles } from "./profiles.ts";
 import { RoomAvatar } from "./room-face.tsx";
@@ -173,6 +173,12 @@ function UserCard(props: { handle: string; anchor: HTMLElement; onClose(): void 
         </header>
         <h2 id="user-card-name" style={user?.color ? { color: user.color } : undefined}>
           <Name text={name} />
+          {user?.bot ? (
+            <>
+              {" "}
+              <BotBadge />
+            </>
+          ) : null}
         </h2>
         <p class="muted user-card-handle">
           <Name text={`@${user?.handle ?? props.handle}`} />
