@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { and, count, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { uuidv7 } from "uuidv7";
 import { type PersonalAccessToken, personalAccessTokens, sessions, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
@@ -16,6 +17,8 @@ import { personalTokenPrefix } from "./token-scopes.ts";
 
 /** How many live tokens one user may have made (for themselves and their bots together). */
 export const maxTokensPerOwner = 50;
+/** A bot's owner, in the authentication query. */
+const owners = alias(users, "owners");
 /** The session end of a token that does not expire. */
 const never = new Date("9999-12-31T00:00:00Z");
 
@@ -128,8 +131,9 @@ export async function revokeAccessToken(
 
 /**
  * Authenticates a personal access token: one query on the token's hash, with its session and
- * user (a revoked or expired token, or a suspended user, is refused). Not cached, so that a
- * revocation holds everywhere at once; "last used" is written at most once a minute.
+ * user (a revoked or expired token, a suspended user, or a bot whose owner is suspended, is
+ * refused). Not cached, so that a revocation holds everywhere at once; "last used" is written
+ * at most once a minute.
  * @throws {AppError} `unauthenticated`.
  */
 export async function authenticateAccessToken(
@@ -146,7 +150,15 @@ export async function authenticateAccessToken(
     .from(personalAccessTokens)
     .innerJoin(sessions, eq(sessions.id, personalAccessTokens.sessionId))
     .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(personalAccessTokens.tokenHash, hashToken(secret)), liveSession(), isNull(users.suspendedAt)));
+    .leftJoin(owners, eq(owners.id, users.botOwnerId))
+    .where(
+      and(
+        eq(personalAccessTokens.tokenHash, hashToken(secret)),
+        liveSession(),
+        isNull(users.suspendedAt),
+        isNull(owners.suspendedAt),
+      ),
+    );
   if (row == null) {
     throw new AppError("unauthenticated", "The personal access token is unknown, expired or revoked.", {
       headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },

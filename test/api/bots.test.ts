@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { personalAccessTokens, sessions } from "../../src/db/schema.ts";
+import { personalAccessTokens, sessions, users } from "../../src/db/schema.ts";
 import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
 import { expectProblem, type LoggedIn, openStream, peek, registerUser, rows } from "./support.ts";
 
@@ -255,6 +255,17 @@ describe("bots and personal access tokens", () => {
       (await t.request(`/api/v1/bots/${bot.id}`, { method: "DELETE", headers: bearer(jack.accessToken) })).status,
     ).toBe(204);
     await expectProblem(await t.request("/api/v1/me", { headers }), 401, "unauthenticated");
+  });
+
+  it("stops a bot's tokens while its owner is suspended", async () => {
+    const nina = await registerUser(t, "nina");
+    const bot = await makeBot(nina, "ninas_bot");
+    const { headers } = await makeToken(nina, { botId: bot.id, scopes: ["read"] });
+    expect((await t.request("/api/v1/me", { headers })).status).toBe(200);
+    await t.database.db.update(users).set({ suspendedAt: sql`now()` }).where(eq(users.id, nina.user.id));
+    await expectProblem(await t.request("/api/v1/me", { headers }), 401, "unauthenticated");
+    await t.database.db.update(users).set({ suspendedAt: null }).where(eq(users.id, nina.user.id));
+    expect((await t.request("/api/v1/me", { headers })).status).toBe(200);
   });
 
   it("validates scopes and names", async () => {
