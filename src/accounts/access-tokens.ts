@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { and, count, desc, eq, gt, isNull, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { uuidv7 } from "uuidv7";
+import type { DatabaseLike } from "../db/client.ts";
 import { type PersonalAccessToken, personalAccessTokens, sessions, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
@@ -129,6 +130,31 @@ export async function revokeAccessToken(
   deps.auth.forget({ sessionId: session.id });
 }
 
+/** The token lookup, built once per database: drizzle's query building is not free. */
+function lookupStatement(db: DatabaseLike) {
+  return db
+    .select({
+      user: authUserColumns,
+      session: sessions,
+      token: { id: personalAccessTokens.id, scopes: personalAccessTokens.scopes },
+    })
+    .from(personalAccessTokens)
+    .innerJoin(sessions, eq(sessions.id, personalAccessTokens.sessionId))
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .leftJoin(owners, eq(owners.id, users.botOwnerId))
+    .where(
+      and(
+        eq(personalAccessTokens.tokenHash, sql.placeholder("hash")),
+        liveSession(),
+        isNull(users.suspendedAt),
+        isNull(owners.suspendedAt),
+      ),
+    )
+    .prepare("fedchat_access_token");
+}
+
+const lookupStatements = new WeakMap<DatabaseLike, ReturnType<typeof lookupStatement>>();
+
 /**
  * Authenticates a personal access token: one query on the token's hash, with its session and
  * user (a revoked or expired token, a suspended user, or a bot whose owner is suspended, is
@@ -141,24 +167,12 @@ export async function authenticateAccessToken(
   secret: string,
   address: string | undefined,
 ): Promise<TokenAuthenticated> {
-  const [row] = await deps.db
-    .select({
-      user: authUserColumns,
-      session: sessions,
-      token: { id: personalAccessTokens.id, scopes: personalAccessTokens.scopes },
-    })
-    .from(personalAccessTokens)
-    .innerJoin(sessions, eq(sessions.id, personalAccessTokens.sessionId))
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .leftJoin(owners, eq(owners.id, users.botOwnerId))
-    .where(
-      and(
-        eq(personalAccessTokens.tokenHash, hashToken(secret)),
-        liveSession(),
-        isNull(users.suspendedAt),
-        isNull(owners.suspendedAt),
-      ),
-    );
+  let statement = lookupStatements.get(deps.db);
+  if (statement == null) {
+    statement = lookupStatement(deps.db);
+    lookupStatements.set(deps.db, statement);
+  }
+  const [row] = await statement.execute({ hash: hashToken(secret) });
   if (row == null) {
     throw new AppError("unauthenticated", "The personal access token is unknown, expired or revoked.", {
       headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
