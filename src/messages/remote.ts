@@ -87,10 +87,14 @@ export async function storeRemoteMessage(
         .update(rooms)
         .set({ lastSeq: sql`${rooms.lastSeq} + 1`, updatedAt: sql`now()` })
         .where(and(eq(rooms.id, roomId), isNull(rooms.deletedAt)))
-        .returning({ seq: rooms.lastSeq });
+        .returning({ seq: rooms.lastSeq, allowBots: rooms.allowBots });
       if (counter == null) throw new AppError("room_not_found", "No such room.");
       if ((await membership(tx, roomId, note.authorId)) == null) {
         throw new AppError("not_a_member", "Only members may post in this room.");
+      }
+      // A room that forbids bots takes no post from a remote `Service` either (the number rolls back).
+      if (!counter.allowBots && profiles.get(note.authorId)?.bot === true) {
+        throw new AppError("bots_forbidden", "This room does not allow bots to post.");
       }
       number = counter.seq;
     } else {

@@ -83,7 +83,7 @@ describe("inbound objects: every type gets a defined outcome", () => {
     expect(message.html).toContain(`href="${object.url}"`);
   });
 
-  it("marks a Service's message as a bot's", async () => {
+  it("marks a Service's message as a bot's, and drops it where the room forbids bots", async () => {
     const beacon = await peer.actor("beacon", { type: "Service" });
     const id = `${beacon.id}/objects/${++serial}`;
     const activity = {
@@ -100,6 +100,26 @@ describe("inbound objects: every type gets a defined outcome", () => {
       (await history()).find((m) => m.content.includes("Beacon ping 7")),
     );
     expect(message.author).toMatchObject({ handle: `beacon@${peer.host}`, bot: true });
+
+    // Once the room forbids bots, the Service's next post is dropped; a person's still lands.
+    await ok(200, server, alice.token, "PATCH", `/api/v1/rooms/${room.id}`, { allowBots: false });
+    const later = `${beacon.id}/objects/${++serial}`;
+    const refused = {
+      ...activity,
+      id: `${later}/activity`,
+      object: { ...activity.object, id: later, content: "<p>Beacon ping 8</p>" },
+    };
+    expect((await peer.send(beacon, inbox(), refused)).status).toBe(202);
+    const personal = `${author.id}/objects/${++serial}`;
+    const fromPerson = {
+      ...activity,
+      id: `${personal}/activity`,
+      actor: author.id,
+      object: { ...activity.object, id: personal, attributedTo: author.id, content: "<p>Fern after the beacon</p>" },
+    };
+    await delivered(fromPerson, "Fern after the beacon");
+    expect((await history()).some((m) => m.content.includes("Beacon ping 8"))).toBe(false);
+    await ok(200, server, alice.token, "PATCH", `/api/v1/rooms/${room.id}`, { allowBots: true });
   });
 
   it("stores an Article (as Friendica, WordPress and Plume send) with its title", async () => {
