@@ -146,6 +146,11 @@ describe("bots and personal access tokens", () => {
       "token_scope",
     );
     await expectProblem(await t.request("/api/v1/tokens", { headers }), 403, "token_scope");
+    // However the path is spelt.
+    for (const path of ["/api/v1/%74okens", "/api/v1//tokens", "/api/v1/./tokens", "/api/v1/bots/../tokens"]) {
+      const res = await t.request(path, { headers });
+      expect(res.status, `${path}: ${await peek(res)}`).not.toBe(200);
+    }
     await expectProblem(
       await t.request("/api/v1/bots", json("POST", { username: "x_bot" }, headers)),
       403,
