@@ -186,7 +186,7 @@ export async function findUser(deps: Pick<Deps, "db">, username: string): Promis
   return user;
 }
 
-/** Counts for NodeInfo: all users, and those active in the last month and half year. */
+/** Counts for NodeInfo: all users (people, not bots), and those active in the last month and half year. */
 export async function userCounts(deps: Pick<Deps, "db">): Promise<{ total: number; month: number; halfYear: number }> {
   const [row] = await deps.db
     .select({
@@ -201,6 +201,6 @@ export async function userCounts(deps: Pick<Deps, "db">): Promise<{ total: numbe
         ),
     })
     .from(users)
-    .where(isNull(users.suspendedAt));
+    .where(and(isNull(users.suspendedAt), isNull(users.botOwnerId)));
   return row ?? { total: 0, month: 0, halfYear: 0 };
 }

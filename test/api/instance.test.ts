@@ -1,6 +1,6 @@
 /** GET /api/v1/instance: what anyone may know of the server before signing in. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestInstance, type TestInstance } from "../helpers/instance.ts";
+import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
 import { registerUser } from "./support.ts";
 
 let t: TestInstance;
@@ -21,7 +21,14 @@ const instance = async () => {
 describe("the instance", () => {
   it("says its name, that sign-up is open, and how many accounts it has, without a session", async () => {
     expect(await instance()).toEqual({ name: "Test Town", users: 0, registrations: "open" });
-    await registerUser(t, "first_one");
+    const first = await registerUser(t, "first_one");
+    expect((await instance()).users).toBe(1);
+    // A bot is not an account of a person.
+    const bot = await t.request(
+      "/api/v1/bots",
+      json("POST", { username: "first_bot", displayName: "First bot" }, bearer(first.accessToken)),
+    );
+    expect(bot.status).toBe(201);
     expect((await instance()).users).toBe(1);
   });
 });
