@@ -9,6 +9,7 @@
 import markdownIt, { type Env, type MarkdownIt, type StateInline } from "markdown-it";
 import sanitizeHtml from "sanitize-html";
 import { plainText } from "./plain-text.ts";
+import { normaliseToneIndicators, toneIndicatorPlugin } from "./tone-indicators.ts";
 
 /** A mention that {@link RenderOptions.resolveMention} recognised. */
 export interface Mention {
@@ -55,7 +56,22 @@ interface RenderEnv extends Env {
 }
 
 /** The tags the output may contain, and their attributes. */
-const allowedTags = ["p", "br", "strong", "em", "s", "code", "pre", "a", "ul", "ol", "li", "blockquote", "span"];
+const allowedTags = [
+  "p",
+  "br",
+  "strong",
+  "em",
+  "s",
+  "code",
+  "pre",
+  "a",
+  "ul",
+  "ol",
+  "li",
+  "blockquote",
+  "span",
+  "abbr",
+];
 const linkRel = "nofollow noopener noreferrer ugc";
 const languagePattern = /^[a-z0-9+#-]{1,20}$/i;
 
@@ -145,6 +161,7 @@ function createRenderer(): MarkdownIt {
   md.inline.ruler.before("emphasis", "spoiler", spoilerRule);
   md.renderer.rules.spoiler_open = () => '<span class="spoiler">';
   md.renderer.rules.spoiler_close = () => "</span>";
+  md.use(toneIndicatorPlugin);
 
   const escapeHtml = md.utils.escapeHtml;
   md.renderer.rules.mention = (tokens, idx) => {
@@ -227,8 +244,14 @@ const md = createRenderer();
 /** The second line of defence: only the subset's tags, attributes, classes and schemes. */
 const sanitizeOptions: sanitizeHtml.IOptions = {
   allowedTags,
-  allowedAttributes: { a: ["href", "rel", "target", "class"], code: ["class"], ol: ["start"], span: ["class"] },
-  allowedClasses: { a: ["mention"], code: [/^language-[a-z0-9+#-]{1,20}$/i], span: ["spoiler"] },
+  allowedAttributes: {
+    a: ["href", "rel", "target", "class"],
+    abbr: ["class", "title"],
+    code: ["class"],
+    ol: ["start"],
+    span: ["class"],
+  },
+  allowedClasses: { a: ["mention"], abbr: ["tone"], code: [/^language-[a-z0-9+#-]{1,20}$/i], span: ["spoiler"] },
   allowedSchemes: ["http", "https", "mailto"],
   allowedSchemesByTag: {},
   allowedSchemesAppliedToAttributes: ["href"],
@@ -243,6 +266,11 @@ const sanitizeOptions: sanitizeHtml.IOptions = {
     // tag at the same depth with the new name; unwrapSpans does it after.)
     span: (tagName, attribs) => {
       const out: sanitizeHtml.Attributes = attribs.class === "spoiler" ? { class: "spoiler" } : {};
+      return { tagName, attribs: out };
+    },
+    // An abbr is kept only as a tone indicator, whose title normaliseToneIndicators rewrites.
+    abbr: (tagName, attribs) => {
+      const out: sanitizeHtml.Attributes = attribs.class === "tone" ? { class: "tone", title: "tone" } : {};
       return { tagName, attribs: out };
     },
     // Whatever produced the link, it carries our rel, and opens elsewhere unless a mention.
@@ -275,18 +303,24 @@ function unwrapSpans(html: string): string {
  * (Mastodon's `<span class="h-card">`, say) are dropped but their text stays.
  */
 export function sanitizeRemoteHtml(html: string): string {
-  return unwrapSpans(sanitizeHtml(html, { ...sanitizeOptions, disallowedTagsMode: "discard" })).trim();
+  return clean(sanitizeHtml(html, { ...sanitizeOptions, disallowedTagsMode: "discard" }));
+}
+
+/** The last pass over sanitize-html's output: only spoiler spans and known tone indicators. */
+function clean(html: string): string {
+  return normaliseToneIndicators(unwrapSpans(html)).trim();
 }
 
 function render(source: string, env: RenderEnv): string {
-  return unwrapSpans(sanitizeHtml(md.render(source, env), sanitizeOptions)).trim();
+  return clean(sanitizeHtml(md.render(source, env), sanitizeOptions));
 }
 
 /**
  * Renders a chat message's Markdown source to sanitised HTML and collects its mentions.
  *
  * The subset: paragraphs, line breaks (a single newline is `<br>`), `**bold**`, `*italic*`,
- * `~~strikethrough~~`, `||spoiler||` (`<span class="spoiler">`), `` `code` ``, fenced and indented code blocks, links (`[text](url)`,
+ * `~~strikethrough~~`, `||spoiler||` (`<span class="spoiler">`), tone indicators at the end of
+ * a clause (`lol /j` gives `<abbr class="tone" title="joking">/j</abbr>`; tone-indicators.ts), `` `code` ``, fenced and indented code blocks, links (`[text](url)`,
  * `<url>` and bare `http(s)://` / `mailto:` addresses, plus mail addresses), lists and block
  * quotes. Headings, tables, rules, images and raw HTML stay literal text (`![a](u)` is `!` and a
  * link). Only http, https and mailto links are made; anything else stays text.

@@ -1,6 +1,6 @@
 /**
  * Writing as in Discord or Element: the formatting toolbar and its shortcuts, spoilers hidden
- * until shown (by mouse and by keyboard), highlighted code blocks, thumbnails of files before
+ * until shown (by mouse and by keyboard), tone indicators with their meaning, highlighted code blocks, thumbnails of files before
  * sending (also after a reload and for a file waiting in the outbox), the drop overlay.
  */
 import type { Browser, BrowserContext, Dialog, Locator, Page } from "playwright-core";
@@ -258,6 +258,36 @@ describe("files before sending", () => {
   });
 });
 
+describe("tone indicators", () => {
+  it("shows the meaning on hover and keyboard focus, and names it for screen readers", async () => {
+    // On the second line: on a phone the message's actions cover its first line once touched.
+    await composer(page).fill("new shoes?\nnice shoes /j, see https://example.com/s and `x /s`");
+    const m = await sent("nice shoes");
+    const tone = m.getByRole("button", { name: "/j: joking", exact: true });
+    await tone.waitFor();
+    // Only the one at the end of a clause: not in the address nor in code.
+    expect(await m.locator("abbr.tone").count()).toBe(1);
+    expect(await tone.textContent()).toBe("/j");
+    const bubble = () =>
+      tone.evaluate((el) => {
+        const after = getComputedStyle(el, "::after");
+        return after.content === "none" ? "" : after.content;
+      });
+    expect(await bubble()).toBe("");
+    await tone.hover();
+    expect(await bubble()).toBe('"joking"');
+    await page.mouse.move(0, 0);
+    expect(await bubble()).toBe("");
+    await tone.focus();
+    await page.keyboard.press("Enter");
+    expect(await tone.getAttribute("aria-expanded")).toBe("true");
+    expect(await bubble()).toBe('"joking"');
+    await page.screenshot({ path: screenshotPath("tone-indicator-desktop") });
+    await page.keyboard.press("Escape");
+    expect(await tone.getAttribute("aria-expanded")).toBe("false");
+  });
+});
+
 describe("on a phone", () => {
   it("hides the toolbar behind a toggle, and shows spoilers and code", async () => {
     const phoneContext = await browser.newContext({
@@ -290,6 +320,15 @@ describe("on a phone", () => {
       await hidden.scrollIntoViewIfNeeded();
       await hidden.tap();
       expect(await small.locator(".spoiler[data-spoiler='shown']").count()).toBeGreaterThan(0);
+      // A tap shows a tone indicator's meaning (phones have no hover); a tap elsewhere hides it.
+      const tone = small.getByRole("button", { name: "/j: joking" }).last();
+      await tone.scrollIntoViewIfNeeded();
+      await tone.tap();
+      expect(await tone.getAttribute("aria-expanded")).toBe("true");
+      expect(await tone.evaluate((el) => getComputedStyle(el, "::after").content)).toBe('"joking"');
+      await small.screenshot({ path: screenshotPath("tone-indicator-phone") });
+      await composer(small).tap();
+      expect(await tone.getAttribute("aria-expanded")).toBe("false");
     } finally {
       await phoneContext.close();
     }

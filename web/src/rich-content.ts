@@ -1,7 +1,9 @@
 /**
  * What the server's message HTML becomes in the page: spoilers (`<span class="spoiler">`)
- * turn into controls that hide their text until activated, and code blocks with a language
- * are highlighted (highlight.ts, loaded on the first such block).
+ * turn into controls that hide their text until activated, tone indicators
+ * (`<abbr class="tone" title="joking">/j</abbr>`) show their meaning on hover, focus or tap and
+ * have it in their accessible name, and code blocks with a language are highlighted
+ * (highlight.ts, loaded on the first such block).
  *
  * Messages are rendered from sanitised HTML in many places (timeline, threads, pins, edit
  * history), so one observer of the page does it wherever a `.content` appears, and one
@@ -10,6 +12,7 @@
  */
 
 const spoilerSelector = ".content span.spoiler:not([data-spoiler])";
+const toneSelector = ".content abbr.tone[title]:not([data-tone])";
 const codeSelector = ".content pre > code[class*='language-']:not([data-highlight])";
 
 let highlighter: Promise<typeof import("./highlight.ts")> | undefined;
@@ -32,6 +35,36 @@ function reveal(spoiler: HTMLElement): void {
   spoiler.tabIndex = -1;
 }
 
+/**
+ * Makes a tone indicator a control that shows its meaning (in a bubble drawn by CSS from
+ * `data-meaning`) on hover, keyboard focus or a tap, which phones need as they have no hover.
+ * The meaning moves from `title` into the accessible name, so that it is read once, with the
+ * indicator as written ("/j: joking").
+ */
+function setUpTone(tone: HTMLElement): void {
+  const meaning = tone.title;
+  tone.dataset.tone = "closed";
+  tone.dataset.meaning = meaning;
+  tone.removeAttribute("title");
+  tone.setAttribute("role", "button");
+  tone.setAttribute("aria-label", `${tone.textContent ?? ""}: ${meaning}`);
+  tone.setAttribute("aria-expanded", "false");
+  tone.tabIndex = 0;
+}
+
+/** Shows one tone indicator's meaning (or none), hiding any other shown. */
+function openTone(tone: HTMLElement | null): void {
+  for (const open of document.querySelectorAll<HTMLElement>("abbr.tone[data-tone='open']")) {
+    if (open === tone) continue;
+    open.dataset.tone = "closed";
+    open.setAttribute("aria-expanded", "false");
+  }
+  if (tone == null) return;
+  const opening = tone.dataset.tone !== "open";
+  tone.dataset.tone = opening ? "open" : "closed";
+  tone.setAttribute("aria-expanded", String(opening));
+}
+
 function setUpCode(code: HTMLElement): void {
   code.dataset.highlight = "pending";
   highlighter ??= import("./highlight.ts");
@@ -52,7 +85,9 @@ function enhance(root: Element): void {
   if (!(root instanceof HTMLElement)) return;
   if (root.matches(spoilerSelector)) setUpSpoiler(root);
   if (root.matches(codeSelector)) setUpCode(root);
+  if (root.matches(toneSelector)) setUpTone(root);
   for (const el of root.querySelectorAll<HTMLElement>(spoilerSelector)) setUpSpoiler(el);
+  for (const el of root.querySelectorAll<HTMLElement>(toneSelector)) setUpTone(el);
   for (const el of root.querySelectorAll<HTMLElement>(codeSelector)) setUpCode(el);
 }
 
@@ -76,6 +111,10 @@ export function watchRichContent(root: HTMLElement = document.body): void {
     }
   }).observe(root, { childList: true, subtree: true });
   document.addEventListener("click", (e) => {
+    const tone = e.target instanceof Element ? e.target.closest<HTMLElement>("abbr.tone[data-tone]") : null;
+    // A tap on an indicator shows its meaning; a tap anywhere else hides it. An indicator in a
+    // hidden spoiler is not shown (the spoiler handles the tap).
+    if (hiddenSpoiler(e.target) == null) openTone(tone);
     const spoiler = hiddenSpoiler(e.target);
     if (spoiler == null) return;
     // A click on a hidden spoiler shows it and does nothing else (not follow a link in it).
@@ -84,6 +123,13 @@ export function watchRichContent(root: HTMLElement = document.body): void {
     reveal(spoiler);
   });
   document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") openTone(null);
+    const tone = e.target instanceof HTMLElement && e.target.matches("abbr.tone[data-tone]") ? e.target : null;
+    if (tone != null && (e.key === "Enter" || e.key === " ")) {
+      e.preventDefault();
+      openTone(tone);
+      return;
+    }
     if (e.key !== "Enter" && e.key !== " ") return;
     const spoiler = hiddenSpoiler(e.target);
     if (spoiler == null || spoiler !== e.target) return;
