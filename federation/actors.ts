@@ -4,7 +4,8 @@ import { Temporal } from "@js-temporal/polyfill";
 import type { Deps } from "../src/deps.ts";
 import { avatarMediaType, avatarUrl } from "../src/media/avatars.ts";
 
-function escapeHtml(text: string): string {
+/** Text as HTML: the five characters that could start markup or end an attribute, escaped. */
+export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 

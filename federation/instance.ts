@@ -1,6 +1,7 @@
 import type { Federation } from "@fedify/fedify";
 import type { Hono } from "hono";
 import { AuthCache } from "../src/accounts/auth-cache.ts";
+import { ProfileLinkVerifier } from "../src/accounts/profile-links.ts";
 import { purgeSessions } from "../src/accounts/sessions.ts";
 import { createTokenService } from "../src/accounts/tokens.ts";
 import type { Config } from "../src/config.ts";
@@ -90,6 +91,7 @@ export async function createInstance(
     urlKey: urlSigningKey(options.secrets),
     sends: new SendBatcher(database.db),
     previews: new LinkPreviewer(),
+    profileLinks: new ProfileLinkVerifier(),
   };
   const kv = new PostgresKvStore(database.db);
   const queue = new PostgresMessageQueue(database, {
@@ -177,8 +179,9 @@ export async function createInstance(
       draining = true;
       clearInterval(purge);
       await hub.stop();
-      // Card fetches are bounded by their deadline; they write to the database, which closes below.
+      // Card and profile link fetches are bounded by their deadline; they write to the database, which closes below.
       await deps.previews.settled();
+      await deps.profileLinks.settled();
       // Hits counted since the last sync still count for the other processes.
       await deps.limits.stop();
       await publisher.stop();

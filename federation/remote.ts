@@ -1,6 +1,7 @@
 import type { Context } from "@fedify/fedify";
-import { type Actor, type Object as APObject, Application, Group, isActor, Service } from "@fedify/vocab";
+import { type Actor, type Object as APObject, Application, Group, isActor, PropertyValue, Service } from "@fedify/vocab";
 import { and, eq, isNotNull, sql } from "drizzle-orm";
+import { maxProfileFields, type ProfileFieldInput, profileFieldLimits } from "../src/accounts/profile-fields.ts";
 import { actors, type Room, roomMembers } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { AppError } from "../src/errors.ts";
@@ -60,6 +61,28 @@ export async function blockedHostIn(deps: Pick<Deps, "db">, json: unknown): Prom
   return await firstBlocked(deps, [...hostsIn(json)]);
 }
 
+/**
+ * An actor's profile fields from its `PropertyValue` attachments (Mastodon's shape), as plain
+ * text held to our limits: the value's HTML is read for its text only (a link shows the
+ * address it says, which is the one we link). Mastodon's `verified_at` is not read: we show
+ * remote fields unverified rather than take another server's word.
+ */
+async function fieldsOfActor(actor: Actor): Promise<ProfileFieldInput[]> {
+  const fields: ProfileFieldInput[] = [];
+  try {
+    for await (const item of actor.getAttachments()) {
+      if (!(item instanceof PropertyValue)) continue;
+      const name = truncate(cleanName(plainText(item.name?.toString() ?? "")), profileFieldLimits.name);
+      const value = truncate(cleanName(plainText(item.value?.toString() ?? "")), profileFieldLimits.value);
+      if (name && value) fields.push({ name, value });
+      if (fields.length >= maxProfileFields) break;
+    }
+  } catch {
+    // An attachment that cannot be read (a reference that does not resolve) ends the list.
+  }
+  return fields;
+}
+
 /** Stores what an actor document says about a remote actor; returns its local id. */
 export async function rememberActor(deps: Deps, actor: Actor): Promise<string> {
   if (actor.id == null) throw new AppError("validation_failed", "The actor has no id.");
@@ -80,6 +103,7 @@ export async function rememberActor(deps: Deps, actor: Actor): Promise<string> {
     avatarUrl: iconUrl && /^https?:/.test(iconUrl) ? iconUrl : null,
     // Mastodon's rule: a `Service` or an `Application` is a bot.
     bot: actor instanceof Service || actor instanceof Application,
+    fields: await fieldsOfActor(actor),
   });
 }
 

@@ -1,11 +1,12 @@
 import { type Context, importJwk } from "@fedify/fedify";
-import { Person, Service } from "@fedify/vocab";
+import { Person, PropertyValue, Service } from "@fedify/vocab";
 import { findUser } from "../src/accounts/accounts.ts";
 import type { ActorKeys } from "../src/accounts/keys.ts";
+import { fieldLink, fieldsOf } from "../src/accounts/profile-fields.ts";
 import type { User } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { outgoingTextEmoji } from "../src/emoji/usage.ts";
-import { actorProperties } from "./actors.ts";
+import { actorProperties, escapeHtml } from "./actors.ts";
 import { emojiObject } from "./emoji.ts";
 
 const userPath = /^users\/([a-z0-9_]{3,32})$/;
@@ -37,8 +38,20 @@ export async function keyPairsOf(keys: ActorKeys): Promise<CryptoKeyPair[]> {
 }
 
 /**
- * A user as an ActivityPub `Person`: name, bio, avatar, both keys (FEP-521a multikeys). A bot
- * is the same actor as a `Service`, which Mastodon and others show as a bot.
+ * A profile field's value as Mastodon sends it: HTML, a link (with `rel="me"`) when the value
+ * is a web address, else escaped text.
+ */
+function fieldValueHtml(value: string): string {
+  const link = fieldLink(value);
+  return link
+    ? `<a href="${escapeHtml(link.href)}" rel="me nofollow noopener noreferrer" target="_blank">${escapeHtml(value)}</a>`
+    : escapeHtml(value);
+}
+
+/**
+ * A user as an ActivityPub `Person`: name, bio, avatar, both keys (FEP-521a multikeys), and the
+ * profile fields as `PropertyValue` attachments (Mastodon's convention). A bot is the same actor
+ * as a `Service`, which Mastodon and others show as a bot.
  */
 export async function toPerson(ctx: Context<Deps>, identifier: string, user: User): Promise<Person | Service> {
   const Actor = user.botOwnerId != null ? Service : Person;
@@ -52,5 +65,8 @@ export async function toPerson(ctx: Context<Deps>, identifier: string, user: Use
     })),
     // The custom emoji of ours the display name uses, as Mastodon tags a profile's.
     tags: (await outgoingTextEmoji(ctx.data, user.displayName)).map(emojiObject),
+    attachments: (await fieldsOf(ctx.data, user.id)).map(
+      (f) => new PropertyValue({ name: f.name, value: fieldValueHtml(f.value) }),
+    ),
   });
 }

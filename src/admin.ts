@@ -10,6 +10,7 @@ import { type AccessScope, accessScopes, addAccessRule, listAccessRules, removeA
 import { createAccount } from "./accounts/accounts.ts";
 import { deleteUser, listUsers, resetPassword, setRole, suspendUser, unsuspendUser } from "./accounts/admin.ts";
 import { AuthCache } from "./accounts/auth-cache.ts";
+import { ProfileLinkVerifier } from "./accounts/profile-links.ts";
 import { createTokenService } from "./accounts/tokens.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { type ConsistencyCheck, checkConsistency, coreChecks } from "./consistency.ts";
@@ -360,6 +361,7 @@ export async function runAdmin(
       urlKey: urlSigningKey(secrets),
       sends: new SendBatcher(database.db),
       previews: new LinkPreviewer(),
+      profileLinks: new ProfileLinkVerifier(),
     };
     return await runParsed(deps, line, extraChecks, output);
   } finally {

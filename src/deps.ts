@@ -1,4 +1,5 @@
 import type { AuthCache } from "./accounts/auth-cache.ts";
+import type { ProfileLinkVerifier } from "./accounts/profile-links.ts";
 import type { TokenService } from "./accounts/tokens.ts";
 import type { Config } from "./config.ts";
 import type { DatabaseLike } from "./db/client.ts";
@@ -87,4 +88,6 @@ export interface Deps {
   readonly sends: SendBatcher;
   /** Fetches link preview cards in the background (see src/previews/). */
   readonly previews: LinkPreviewer;
+  /** Verifies profile links (`rel="me"`) in the background (see src/accounts/profile-links.ts). */
+  readonly profileLinks: ProfileLinkVerifier;
 }

@@ -7,6 +7,7 @@ import { revokeOwnedTokens } from "./access-tokens.ts";
 import { generateActorKeys } from "./keys.ts";
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "./passwords.ts";
 import { announceProfile } from "./profile-events.ts";
+import { type ProfileFieldInput, replaceProfileFields } from "./profile-fields.ts";
 import {
   type AuthUser,
   authUserColumns,
@@ -121,6 +122,8 @@ export interface ProfileChanges {
   readonly displayName?: string | undefined;
   readonly bio?: string | undefined;
   readonly color?: string | null | undefined;
+  /** The profile fields, all of them (replacing those there were). */
+  readonly fields?: readonly ProfileFieldInput[] | undefined;
 }
 
 /**
@@ -133,19 +136,22 @@ export async function updateProfile(deps: Deps, user: AuthUser, changes: Profile
   if (changes.displayName !== undefined) set.displayName = changes.displayName;
   if (changes.bio !== undefined) set.bio = changes.bio;
   if (changes.color !== undefined) set.color = changes.color;
-  if (Object.keys(set).length === 0) return user;
+  if (Object.keys(set).length === 0 && changes.fields === undefined) return user;
   const { row: updated, changed } = await deps.db.transaction(async (tx) => {
     const [current] = await tx.select(authUserColumns).from(users).where(eq(users.id, user.id)).for("update");
+    const fieldsChanged = changes.fields !== undefined && (await replaceProfileFields(tx, user.id, changes.fields));
     // A change to what the profile already says is no change: no event, no Update{Person}
     // to every server that shows the user (a client saving the same form in a loop).
-    if (current != null && (Object.keys(set) as (keyof typeof set)[]).every((key) => current[key] === set[key])) {
-      return { row: current, changed: false };
-    }
-    const [row] = await tx
-      .update(users)
-      .set({ ...set, updatedAt: sql`now()` })
-      .where(eq(users.id, user.id))
-      .returning(authUserColumns);
+    const same =
+      current != null && (Object.keys(set) as (keyof typeof set)[]).every((key) => current[key] === set[key]);
+    if (same && !fieldsChanged) return { row: current, changed: false };
+    const [row] = same
+      ? [current]
+      : await tx
+          .update(users)
+          .set({ ...set, updatedAt: sql`now()` })
+          .where(eq(users.id, user.id))
+          .returning(authUserColumns);
     // Everyone who shows the user (and their other sessions) sees the change at once.
     await announceProfile(deps, tx, user.id);
     return { row, changed: true };

@@ -136,9 +136,9 @@ function assertOwnPage(c: Context<Env>): void {
 }
 
 /** Answers a login, registration or refresh: the refresh token goes where the client asked. */
-function tokensResponse(c: Context<Env>, issued: IssuedTokens, deliver: "cookie" | "body", status: 200 | 201) {
+async function tokensResponse(c: Context<Env>, issued: IssuedTokens, deliver: "cookie" | "body", status: 200 | 201) {
   const body: z.infer<typeof tokensSchema> = {
-    user: serializeMe(c.var.deps, issued.user),
+    user: await serializeMe(c.var.deps, issued.user),
     accessToken: issued.accessToken,
     expiresIn: issued.expiresIn,
   };
@@ -234,7 +234,7 @@ export function authRoutes(api: Api, app: Hono<Env>): void {
       if (!presented) throw new AppError("invalid_refresh_token", "Send the refresh token in the body or the cookie.");
       try {
         const issued = await refreshSession(deps, presented, { address: client(c).address });
-        return tokensResponse(c, issued, fromBody ? "body" : "cookie", 200);
+        return await tokensResponse(c, issued, fromBody ? "body" : "cookie", 200);
       } catch (error) {
         if (!fromBody) clearRefreshCookie(c);
         throw error;

@@ -12,6 +12,7 @@ import { readRemoteAvatar } from "../media/remote-avatars.ts";
 import { actorByHandle, actorProfiles } from "../rooms/actors.ts";
 import { cleanName, cleanText, codePointLength } from "../text.ts";
 import { findLocalUser, handleHost, isLocalHandle, updateProfile } from "./accounts.ts";
+import { fieldsOf, maxProfileFields, type ProfileFieldView, profileFieldLimits } from "./profile-fields.ts";
 import type { AuthUser } from "./sessions.ts";
 
 // ---- Schemas: they validate the requests and describe them in the OpenAPI document. ----
@@ -32,10 +33,25 @@ const color = z
   .string()
   .regex(/^#[0-9A-Fa-f]{6}$/, "expected a colour such as #3366ff")
   .transform((v) => v.toLowerCase());
+/** One line of a field: plain text, cleaned like a name, 1 to `max` characters. */
+const fieldText = (max: number) =>
+  z
+    .string()
+    .max(max * 8, `expected at most ${max} characters`)
+    .transform(cleanName)
+    .refine((v) => v.length > 0, "expected at least one visible character")
+    .refine((v) => codePointLength(v) <= max, `expected at most ${max} characters`);
+const profileFieldsBody = z
+  .array(z.object({ name: fieldText(profileFieldLimits.name), value: fieldText(profileFieldLimits.value) }))
+  .max(maxProfileFields, `expected at most ${maxProfileFields} fields`)
+  .describe(
+    `Replaces all the profile fields (at most ${maxProfileFields}; label and value each 1–${profileFieldLimits.value} characters of plain text). A value that is an http(s) address is verified in the background, as Mastodon does: its page must link back to the profile (the \`url\`) with \`rel="me"\`.`,
+  );
 export const updateProfileBody = z.object({
   displayName: displayName.optional(),
   bio: bio.optional(),
   color: color.nullable().optional(),
+  fields: profileFieldsBody.optional(),
 });
 const handleParams = z.object({ handle: z.string().min(1).max(300) });
 const avatarParams = z.object({ file: z.string().max(60) });
@@ -52,6 +68,20 @@ export const userSchema = z.object({
   url: z.string().describe("The user's ActivityPub Person IRI"),
   bot: z.boolean().describe("A bot (its actor is a `Service`), made by a user who owns it"),
   createdAt: z.string(),
+  fields: z
+    .array(
+      z.object({
+        name: z.string(),
+        value: z.string().describe("Plain text; an http(s) address is shown as a link"),
+        verifiedAt: z
+          .string()
+          .nullable()
+          .describe(
+            'When this server found the linked page linking back with `rel="me"`; always null for another server\'s users',
+          ),
+      }),
+    )
+    .describe(`At most ${maxProfileFields} labels and values, in order`),
 });
 
 /** The logged-in user: the public fields and what only they see. */
@@ -62,7 +92,11 @@ export const meSchema = userSchema.extend({
 // ---- Serialisation ----
 
 /** The API shape of a user (public fields only: everything here is on the Person too). */
-export function serializeUser(deps: Deps, user: AuthUser): z.infer<typeof userSchema> {
+export function serializeUser(
+  deps: Deps,
+  user: AuthUser,
+  fields: readonly ProfileFieldView[],
+): z.infer<typeof userSchema> {
   return {
     id: user.id,
     username: user.username,
@@ -74,12 +108,18 @@ export function serializeUser(deps: Deps, user: AuthUser): z.infer<typeof userSc
     url: `${deps.config.origin}/users/${user.username}`,
     bot: user.botOwnerId != null,
     createdAt: user.createdAt.toISOString(),
+    fields: [...fields],
   };
 }
 
-/** The API shape of the logged-in user: {@link serializeUser} and their role. */
-export function serializeMe(deps: Deps, user: AuthUser): z.infer<typeof meSchema> {
-  return { ...serializeUser(deps, user), role: user.role };
+/** The API shape of the logged-in user: {@link serializeUser} (fields read here) and their role. */
+export async function serializeMe(deps: Deps, user: AuthUser): Promise<z.infer<typeof meSchema>> {
+  return { ...serializeUser(deps, user, await fieldsOf(deps, user.id)), role: user.role };
+}
+
+/** Where a user's profile is: the addresses a `rel="me"` link may point at. */
+export function profileUrls(deps: Deps, user: Pick<AuthUser, "username">): string[] {
+  return [`${deps.config.origin}/users/${user.username}`];
 }
 
 /**
@@ -97,7 +137,7 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
       auth: true,
       responses: { 200: { description: "The user", schema: meSchema } },
     },
-    (c) => c.json(serializeMe(c.var.deps, authenticated(c).user)),
+    async (c) => c.json(await serializeMe(c.var.deps, authenticated(c).user)),
   );
 
   api.route(
@@ -106,15 +146,18 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
       method: "patch",
       path: "/api/v1/me",
       tag: "profile",
-      summary: "Change the display name, bio or name colour",
+      summary: "Change the display name, bio, name colour or profile fields",
       auth: true,
       body: updateProfileBody,
       responses: { 200: { description: "The updated user", schema: meSchema } },
     },
     async (c, { body }) => {
       const deps = c.var.deps;
-      limitProfileChanges(deps, authenticated(c).user);
-      return c.json(serializeMe(deps, await updateProfile(deps, authenticated(c).user, body)));
+      const user = authenticated(c).user;
+      limitProfileChanges(deps, user);
+      const updated = await updateProfile(deps, user, body);
+      if (body.fields !== undefined) deps.profileLinks.verifyLater(deps, user.id, profileUrls(deps, user));
+      return c.json(await serializeMe(deps, updated));
     },
   );
 
@@ -136,7 +179,7 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
       limitProfileChanges(deps, authenticated(c).user);
       const file = await multipartFile(c, "file");
       const user = await setAvatar(deps, authenticated(c).user, new Uint8Array(await file.arrayBuffer()));
-      return c.json(serializeMe(deps, user));
+      return c.json(await serializeMe(deps, user));
     },
   );
 
@@ -153,7 +196,7 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
     async (c) => {
       const deps = c.var.deps;
       limitProfileChanges(deps, authenticated(c).user);
-      return c.json(serializeMe(deps, await removeAvatar(deps, authenticated(c).user)));
+      return c.json(await serializeMe(deps, await removeAvatar(deps, authenticated(c).user)));
     },
   );
 
@@ -171,7 +214,8 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
     async (c, { params }) => {
       const deps = c.var.deps;
       if (isLocalHandle(deps, params.handle)) {
-        return c.json(serializeUser(deps, await findLocalUser(deps, params.handle)));
+        const user = await findLocalUser(deps, params.handle);
+        return c.json(serializeUser(deps, user, await fieldsOf(deps, user.id)));
       }
       // Someone on another server: fetched through federation, then shown from what it said.
       const { id } = await actorByHandle(deps, params.handle);
@@ -188,6 +232,7 @@ export function profileRoutes(api: Api, app: Hono<Env>): void {
         url: profile.url,
         bot: profile.bot === true,
         createdAt: new Date(0).toISOString(),
+        fields: await fieldsOf(deps, profile.id),
       });
     },
   );

@@ -3,7 +3,7 @@
  * attachments, notifications) and mirrors' bookkeeping. Rooms, members and invites are in
  * schema-rooms.ts, people in schema-accounts.ts, federation's own tables in
  * schema-federation.ts, the event log in schema-stream.ts, the link preview cache in
- * schema-previews.ts; all are re-exported here, the schema drizzle-kit reads.
+ * schema-previews.ts, profile fields in schema-profile-fields.ts; all are re-exported here, the schema drizzle-kit reads.
  */
 import { sql } from "drizzle-orm";
 import {
@@ -28,6 +28,7 @@ export * from "./schema-accounts.ts";
 export * from "./schema-emoji.ts";
 export * from "./schema-federation.ts";
 export * from "./schema-previews.ts";
+export * from "./schema-profile-fields.ts";
 export * from "./schema-rooms.ts";
 export * from "./schema-stickers.ts";
 export * from "./schema-stream.ts";

@@ -2,6 +2,7 @@ import { and, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { uuidv7 } from "uuidv7";
 import { announceProfile } from "../accounts/profile-events.ts";
+import { type ProfileFieldInput, replaceProfileFields } from "../accounts/profile-fields.ts";
 import { actors, contacts, type Room, roomBans, roomMembers, rooms, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
@@ -23,6 +24,8 @@ export interface RemoteActor {
   readonly avatarUrl: string | null;
   /** A `Service` or `Application`: shown as a bot. */
   readonly bot?: boolean | undefined;
+  /** Its profile fields (`PropertyValue` attachments) as plain text; left as they are when undefined. */
+  readonly fields?: readonly ProfileFieldInput[] | undefined;
 }
 
 /**
@@ -51,9 +54,13 @@ export async function upsertRemoteActor(deps: Pick<Deps, "db" | "config">, actor
       .onConflictDoUpdate({ target: actors.iri, set: values })
       .returning({ id: actors.id });
     if (row == null) throw new Error("The remote actor was not stored.");
+    const fieldsChanged = actor.fields !== undefined && (await replaceProfileFields(tx, row.id, actor.fields));
     const changed =
       before != null &&
-      (before.handle !== values.handle || before.name !== values.name || before.avatarUrl !== values.avatarUrl);
+      (fieldsChanged ||
+        before.handle !== values.handle ||
+        before.name !== values.name ||
+        before.avatarUrl !== values.avatarUrl);
     if (changed) await announceProfile(deps, tx, row.id);
     return row.id;
   });

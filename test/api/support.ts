@@ -18,6 +18,7 @@ export interface ApiUser {
   avatarUrl: string | null;
   url: string;
   createdAt: string;
+  fields: { name: string; value: string; verifiedAt: string | null }[];
   /** Only on the logged-in user. */
   role?: "user" | "admin";
 }

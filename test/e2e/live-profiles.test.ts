@@ -14,7 +14,8 @@ import {
 
 // Two servers on loopback, each with its own database: a profile change on one reaches the
 // other as `Update{Person}`, which refreshes the stored profile and is told live to the
-// sessions there that show the person (issue 17, item 3).
+// sessions there that show the person (issue 17, item 3); profile fields travel as the
+// `Person`'s `PropertyValue` attachments (issue 18, item 6).
 
 interface RoomBody {
   id: string;
@@ -112,5 +113,41 @@ describe("profile changes across two servers", { timeout: 180_000 }, () => {
     const [event] = await nextEvents(socket, 1, 45_000, (f) => f.type === "profile.updated");
     expect(event?.data).toMatchObject({ actor: { url: bobUrl(), displayName: "Bob Builder" } });
     expect(await nameIn(a, alice, room.id, bobUrl())).toBe("Bob Builder");
+  });
+
+  it("sends Bob's profile fields as PropertyValue attachments; A stores them and shows them unverified", async () => {
+    const socket = sockets[1] as StreamSocket;
+    // Bob's link points at his own profile: B fetches it (loopback is allowed between these
+    // test servers) and finds no rel=me there, so it stays unverified anyway; A must not
+    // verify on B's word either way.
+    await ok(200, b.server, bob.token, "PATCH", "/api/v1/me", {
+      fields: [
+        { name: "Pronouns", value: "he/him" },
+        { name: "Site", value: `${bobUrl()}?page=1` },
+      ],
+    });
+    const res = await fetch(bobUrl(), { headers: { accept: "application/activity+json" } });
+    const person = (await res.json()) as { attachment?: { type: string; name: string; value: string }[] };
+    expect(person.attachment).toEqual([
+      { type: "PropertyValue", name: "Pronouns", value: "he/him" },
+      {
+        type: "PropertyValue",
+        name: "Site",
+        value: `<a href="${bobUrl()}?page=1" rel="me nofollow noopener noreferrer" target="_blank">${bobUrl()}?page=1</a>`,
+      },
+    ]);
+    await nextEvents(socket, 1, 45_000, (f) => f.type === "profile.updated");
+    const handle = `bob@${new URL(b.server.url).host}`;
+    const profile = await ok<{ fields: { name: string; value: string; verifiedAt: string | null }[] }>(
+      200,
+      a.server,
+      alice.token,
+      "GET",
+      `/api/v1/users/${encodeURIComponent(handle)}`,
+    );
+    expect(profile.fields).toEqual([
+      { name: "Pronouns", value: "he/him", verifiedAt: null },
+      { name: "Site", value: `${bobUrl()}?page=1`, verifiedAt: null },
+    ]);
   });
 });

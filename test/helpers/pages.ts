@@ -18,7 +18,9 @@ const html = (head: string, body = "") =>
 /**
  * Serves: `/og` (Open Graph with an image), `/twitter` (Twitter card tags only), `/title`
  * (`<title>` and meta description, in ISO-8859-1), `/huge` (tags first, then 3 MiB), `/slow`
- * (never answers), `/file` (not HTML), `/image.png`.
+ * (never answers), `/file` (not HTML), `/image.png`; for profile links, `/me?to=<url>` (an
+ * `<a rel="me">` to `url`), `/me-link?to=<url>` (a `<link rel="me">` in the head, relative to a
+ * `<base>`) and `/not-me?to=<url>` (a plain link to `url`).
  */
 export async function startPageServer(): Promise<PageServer> {
   const hits = new Map<string, number>();
@@ -74,6 +76,19 @@ export async function startPageServer(): Promise<PageServer> {
         res.writeHead(200, { "content-type": "application/octet-stream" });
         res.end(Buffer.alloc(1000));
         return;
+      case "/me":
+      case "/not-me": {
+        const to = (url.searchParams.get("to") ?? "").replace(/[&<>"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+        res.writeHead(200, { "content-type": "text/html" });
+        res.end(html("<title>Me</title>", `<a href="${to}"${path === "/me" ? ' rel="nofollow ME"' : ""}>me</a>`));
+        return;
+      }
+      case "/me-link": {
+        const to = new URL(url.searchParams.get("to") ?? "");
+        res.writeHead(200, { "content-type": "text/html" });
+        res.end(html(`<base href="${to.origin}/"><link rel="me" href="${to.pathname.slice(1)}#x">`));
+        return;
+      }
       case "/image.png":
         res.writeHead(200, { "content-type": "image/png" });
         res.end(png(64, 32));

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import { AuthCache, type AuthCacheOptions } from "../../src/accounts/auth-cache.ts";
+import { ProfileLinkVerifier } from "../../src/accounts/profile-links.ts";
 import { createTokenService } from "../../src/accounts/tokens.ts";
 import type { Config } from "../../src/config.ts";
 import type { DatabaseLike } from "../../src/db/client.ts";
@@ -36,5 +37,6 @@ export async function testDeps(
     urlKey: urlSigningKey(secrets),
     sends: new SendBatcher(db),
     previews: new LinkPreviewer(),
+    profileLinks: new ProfileLinkVerifier(),
   };
 }

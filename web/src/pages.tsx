@@ -6,6 +6,7 @@ import { ConfirmBlock } from "./block-confirm.tsx";
 import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { isolate, Name, plain, UserText } from "./names.tsx";
+import { ProfileFields } from "./profile-fields.tsx";
 import { liveProfiles } from "./profiles.ts";
 import { navigate } from "./router.ts";
 import { attempt, blocked, me, pageTitle, putRoom, rooms, say } from "./store.ts";
@@ -317,6 +318,7 @@ export function UserPage(props: { handle: string }) {
               <Name text={`@${user.handle}`} />
             </p>
             {user.bio ? <UserText class="bio" text={user.bio} /> : null}
+            <ProfileFields fields={user.fields} />
             <div class="actions center">
               {self ? (
                 <a class="button" href="/settings">

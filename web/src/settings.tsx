@@ -9,6 +9,7 @@ import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { linkPreviewsOn, setLinkPreviews } from "./link-cards.tsx";
 import { Name } from "./names.tsx";
+import { ProfileFieldsEditor } from "./profile-fields.tsx";
 import { enableNotifications, me, notificationsEnabled, pageTitle, say } from "./store.ts";
 import { applyTheme, type ThemeChoice, themeChoice } from "./theme.ts";
 import type { Actor, SessionInfo, User } from "./types.ts";
@@ -46,12 +47,15 @@ export function UserSettings() {
 function Profile(props: { user: User }) {
   const { user } = props;
   const [useColor, setUseColor] = useState(user.color != null);
+  const [fields, setFields] = useState<{ name: string; value: string }[] | undefined>(undefined);
   const { busy, error, onSubmit } = useSubmit(async (form) => {
     const data = new FormData(form);
     me.value = await api<User>("PATCH", "/me", {
       displayName: String(data.get("displayName") ?? "").trim(),
       bio: String(data.get("bio") ?? ""),
       color: useColor ? String(data.get("color")) : null,
+      // Sent only when edited: an untouched form leaves them (and their verification) alone.
+      ...(fields ? { fields: fields.map((f) => ({ name: f.name.trim(), value: f.value.trim() })) } : {}),
     });
     say("Profile saved.");
   }, describeError);
@@ -88,6 +92,7 @@ function Profile(props: { user: User }) {
             <input type="color" name="color" defaultValue={user.color ?? "#4f5bd5"} />
           </Field>
         ) : null}
+        <ProfileFieldsEditor initial={user.fields} onChange={setFields} />
         <FormError error={error} />
         <div class="actions">
           <button type="submit" class="primary" disabled={busy}>

@@ -22,8 +22,17 @@ export interface User {
   createdAt: string;
   /** A bot (an ActivityPub `Service`), made and owned by a user. */
   bot?: boolean;
+  /** Up to four labels and values, in order. */
+  fields?: ProfileField[];
   /** Only on the logged-in user: `admin` runs the instance. */
   role?: "user" | "admin";
+}
+
+/** A profile field; `verifiedAt` when this server found its link's page linking back (`rel="me"`). */
+export interface ProfileField {
+  name: string;
+  value: string;
+  verifiedAt: string | null;
 }
 
 export interface Actor {

@@ -12,6 +12,7 @@ import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
 import { BotBadge, isolate, Name, UserText } from "./names.tsx";
 import { openDirect } from "./pages.tsx";
+import { ProfileFields } from "./profile-fields.tsx";
 import { liveProfiles } from "./profiles.ts";
 import { RoomAvatar } from "./room-face.tsx";
 import { rooms } from "./room-list.ts";
@@ -186,6 +187,7 @@ function UserCard(props: { handle: string; anchor: HTMLElement; onClose(): void 
         {error ? <p role="alert">{error}</p> : null}
         {!user && !error ? <p class="loading">Loading…</p> : null}
         {user?.bio ? <UserText class="bio user-card-bio" text={user.bio} /> : null}
+        {user ? <ProfileFields fields={user.fields} /> : null}
         {user && !self ? (
           <div class="user-card-actions">
             <ActionButton class="primary" action={() => openDirect([user.handle]).then(props.onClose)}>
