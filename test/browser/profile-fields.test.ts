@@ -52,6 +52,8 @@ describe("profile fields", () => {
     const page = bob.page;
     const home = `${pages.origin}/me?to=${encodeURIComponent(`${server.url}/users/bob`)}`;
     await page.goto("/settings");
+    // The settings say what to link back to.
+    await page.getByText(`<a rel="me" href="${server.url}/users/bob">`).waitFor();
     await page.getByRole("button", { name: "Add field" }).click();
     await page.getByLabel("Label 1").fill("Pronouns");
     await page.getByLabel("Value 1").fill("he/him");
@@ -61,6 +63,7 @@ describe("profile fields", () => {
     await page.getByRole("button", { name: "Add field" }).click();
     await page.getByLabel("Label 3").fill("Empty row, left out");
     await page.getByRole("button", { name: "Remove field 3" }).click();
+    await page.locator(".profile-fields-editor").screenshot({ path: screenshotPath("profile-fields-settings") });
     await page.getByRole("button", { name: "Save profile" }).click();
     await page.getByText("Profile saved.").waitFor();
     const asAlice = await apiAs(server.url, "alice");

@@ -62,6 +62,8 @@ export function ProfileFields(props: { fields: readonly ProfileField[] | undefin
  */
 export function ProfileFieldsEditor(props: {
   initial: readonly ProfileField[] | undefined;
+  /** Where the profile is: what a linked page must link back to. */
+  profileUrl: string;
   onChange(fields: { name: string; value: string }[]): void;
 }) {
   const [rows, setRows] = useState(() => (props.initial ?? []).map((f) => ({ name: f.name, value: f.value })));
@@ -73,8 +75,8 @@ export function ProfileFieldsEditor(props: {
     <fieldset class="profile-fields-editor">
       <legend>Profile fields</legend>
       <p class="muted small">
-        Up to {maxFields}, such as pronouns or a website. A link is verified when its page links back to your profile
-        with <code>rel="me"</code>.
+        Up to {maxFields}, such as pronouns or a website. A link is verified when its page links back to your profile:{" "}
+        <code>{`<a rel="me" href="${props.profileUrl}">`}</code>.
       </p>
       {rows.map((row, i) => (
         <div class="profile-field-row" key={i}>

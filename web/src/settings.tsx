@@ -92,7 +92,7 @@ function Profile(props: { user: User }) {
             <input type="color" name="color" defaultValue={user.color ?? "#4f5bd5"} />
           </Field>
         ) : null}
-        <ProfileFieldsEditor initial={user.fields} onChange={setFields} />
+        <ProfileFieldsEditor initial={user.fields} profileUrl={user.url} onChange={setFields} />
         <FormError error={error} />
         <div class="actions">
           <button type="submit" class="primary" disabled={busy}>
