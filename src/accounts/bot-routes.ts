@@ -11,7 +11,7 @@ import { cleanName, codePointLength } from "../text.ts";
 import { type AccessTokenView, createAccessToken, listAccessTokens, revokeAccessToken } from "./access-tokens.ts";
 import { updateProfile } from "./accounts.ts";
 import { botOf, createBot, deleteBot, listBots } from "./bots.ts";
-import { bio, displayName, limitProfileChanges, serializeUser, userSchema } from "./profile-routes.ts";
+import { bio, displayName, limitProfileChanges, userSchema, userView, userViews } from "./profile-routes.ts";
 import { tokenScopes } from "./token-scopes.ts";
 
 // ---- Schemas ----
@@ -53,13 +53,13 @@ const tokenSchema = z.object({
   lastUsedAt: z.string(),
 });
 
-function serializeToken(deps: Deps, view: AccessTokenView): z.infer<typeof tokenSchema> {
+function serializeToken(view: AccessTokenView, user: z.infer<typeof userSchema>): z.infer<typeof tokenSchema> {
   return {
     id: view.token.id,
     name: view.token.name,
     scopes: view.token.scopes,
     prefix: view.token.prefix,
-    user: serializeUser(deps, view.user),
+    user,
     expiresAt: view.token.expiresAt?.toISOString() ?? null,
     createdAt: view.token.createdAt.toISOString(),
     lastUsedAt: view.lastUsedAt.toISOString(),
@@ -98,7 +98,7 @@ export function botRoutes(api: Api, app: Hono<Env>): void {
       const deps = c.var.deps;
       const { user } = authenticated(c);
       limitCredentialChanges(deps, user.id);
-      return c.json(serializeUser(deps, await createBot(deps, user, body)), 201);
+      return c.json(await userView(deps, await createBot(deps, user, body)), 201);
     },
   );
 
@@ -115,7 +115,7 @@ export function botRoutes(api: Api, app: Hono<Env>): void {
     async (c) => {
       const deps = c.var.deps;
       const bots = await listBots(deps, authenticated(c).user.id);
-      return c.json({ bots: bots.map((bot) => serializeUser(deps, bot)) });
+      return c.json({ bots: await userViews(deps, bots) });
     },
   );
 
@@ -136,7 +136,7 @@ export function botRoutes(api: Api, app: Hono<Env>): void {
       const deps = c.var.deps;
       const bot = await botOf(deps, authenticated(c).user.id, params.id);
       limitProfileChanges(deps, bot);
-      return c.json(serializeUser(deps, await updateProfile(deps, bot, body)));
+      return c.json(await userView(deps, await updateProfile(deps, bot, body)));
     },
   );
 
@@ -159,7 +159,7 @@ export function botRoutes(api: Api, app: Hono<Env>): void {
       const bot = await botOf(deps, authenticated(c).user.id, params.id);
       limitProfileChanges(deps, bot);
       const file = await multipartFile(c, "file");
-      return c.json(serializeUser(deps, await setAvatar(deps, bot, new Uint8Array(await file.arrayBuffer()))));
+      return c.json(await userView(deps, await setAvatar(deps, bot, new Uint8Array(await file.arrayBuffer()))));
     },
   );
 
@@ -178,7 +178,7 @@ export function botRoutes(api: Api, app: Hono<Env>): void {
     async (c, { params }) => {
       const deps = c.var.deps;
       const bot = await botOf(deps, authenticated(c).user.id, params.id);
-      return c.json(serializeUser(deps, await removeAvatar(deps, bot)));
+      return c.json(await userView(deps, await removeAvatar(deps, bot)));
     },
   );
 
@@ -226,7 +226,10 @@ export function botRoutes(api: Api, app: Hono<Env>): void {
       limitCredentialChanges(deps, user.id);
       const expiresAt = body.expiresInDays != null ? new Date(Date.now() + body.expiresInDays * 86_400_000) : null;
       const created = await createAccessToken(deps, user, { ...body, expiresAt });
-      return c.json({ token: serializeToken(deps, created), secret: created.secret }, 201);
+      return c.json(
+        { token: serializeToken(created, await userView(deps, created.user)), secret: created.secret },
+        201,
+      );
     },
   );
 
@@ -243,7 +246,13 @@ export function botRoutes(api: Api, app: Hono<Env>): void {
     async (c) => {
       const deps = c.var.deps;
       const tokens = await listAccessTokens(deps, authenticated(c).user.id);
-      return c.json({ tokens: tokens.map((token) => serializeToken(deps, token)) });
+      const users = await userViews(
+        deps,
+        tokens.map((t) => t.user),
+      );
+      return c.json({
+        tokens: tokens.map((token, i) => serializeToken(token, users[i] as z.infer<typeof userSchema>)),
+      });
     },
   );
 

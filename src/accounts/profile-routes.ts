@@ -12,7 +12,13 @@ import { readRemoteAvatar } from "../media/remote-avatars.ts";
 import { actorByHandle, actorProfiles } from "../rooms/actors.ts";
 import { cleanName, cleanText, codePointLength } from "../text.ts";
 import { findLocalUser, handleHost, isLocalHandle, updateProfile } from "./accounts.ts";
-import { fieldsOf, maxProfileFields, type ProfileFieldView, profileFieldLimits } from "./profile-fields.ts";
+import {
+  fieldsOf,
+  maxProfileFields,
+  type ProfileFieldView,
+  profileFieldLimits,
+  profileFieldsOf,
+} from "./profile-fields.ts";
 import type { AuthUser } from "./sessions.ts";
 
 // ---- Schemas: they validate the requests and describe them in the OpenAPI document. ----
@@ -110,6 +116,20 @@ export function serializeUser(
     createdAt: user.createdAt.toISOString(),
     fields: [...fields],
   };
+}
+
+/** Users in the API's shape, their profile fields read in one query. */
+export async function userViews(deps: Deps, list: readonly AuthUser[]): Promise<z.infer<typeof userSchema>[]> {
+  const fields = await profileFieldsOf(
+    deps,
+    list.map((u) => u.id),
+  );
+  return list.map((u) => serializeUser(deps, u, fields.get(u.id) ?? []));
+}
+
+/** One user in the API's shape, with their profile fields. */
+export async function userView(deps: Deps, user: AuthUser): Promise<z.infer<typeof userSchema>> {
+  return serializeUser(deps, user, await fieldsOf(deps, user.id));
 }
 
 /** The API shape of the logged-in user: {@link serializeUser} (fields read here) and their role. */
