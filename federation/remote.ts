@@ -1,5 +1,13 @@
 import type { Context } from "@fedify/fedify";
-import { type Actor, type Object as APObject, Application, Group, isActor, PropertyValue, Service } from "@fedify/vocab";
+import {
+  type Actor,
+  type Object as APObject,
+  Application,
+  Group,
+  isActor,
+  PropertyValue,
+  Service,
+} from "@fedify/vocab";
 import { and, eq, isNotNull, sql } from "drizzle-orm";
 import { maxProfileFields, type ProfileFieldInput, profileFieldLimits } from "../src/accounts/profile-fields.ts";
 import { actors, type Room, roomMembers } from "../src/db/schema.ts";

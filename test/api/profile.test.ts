@@ -360,7 +360,19 @@ describe("public profiles", () => {
       const user = (await res.json()) as Record<string, unknown>;
       expect(user).toMatchObject({ id: alice.user.id, username: "alice", handle: "alice@chat.example" });
       expect(Object.keys(user).sort()).toEqual(
-        ["avatarUrl", "bio", "bot", "color", "createdAt", "displayName", "fields", "handle", "id", "url", "username"].sort(),
+        [
+          "avatarUrl",
+          "bio",
+          "bot",
+          "color",
+          "createdAt",
+          "displayName",
+          "fields",
+          "handle",
+          "id",
+          "url",
+          "username",
+        ].sort(),
       );
     }
   });
