@@ -11,11 +11,19 @@ import { createAccount } from "./accounts/accounts.ts";
 import { deleteUser, listUsers, resetPassword, setRole, suspendUser, unsuspendUser } from "./accounts/admin.ts";
 import { AuthCache } from "./accounts/auth-cache.ts";
 import { ProfileLinkVerifier } from "./accounts/profile-links.ts";
+import {
+  approveSignUp,
+  awaitingApproval,
+  registrationMode,
+  rejectSignUp,
+  setRegistrationMode,
+} from "./accounts/registrations.ts";
 import { createTokenService } from "./accounts/tokens.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { type ConsistencyCheck, checkConsistency, coreChecks } from "./consistency.ts";
 import { DataDirInUseError, openDatabase } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
+import { type RegistrationMode, registrationModes } from "./db/schema.ts";
 import { deliveryStates } from "./delivery/streams.ts";
 import type { Deps } from "./deps.ts";
 import { AppError } from "./errors.ts";
@@ -36,6 +44,9 @@ const usage = `Usage: npm run admin -- <command> [options]
   users:reset-password <name> [--password <p>]              set a password (random if none), end sessions
   users:delete <name>                                       delete an account and its sessions
   users:role <name> <user|admin>                            make an account an admin of the instance, or not
+  users:approve <name>                                      let in a sign-up that waits for approval
+  users:reject <name>                                       refuse a waiting sign-up (deletes it)
+  registrations [open|approval|closed]                      show or set who may sign up; lists who waits
   rooms:list [--json]                                       list the rooms hosted here and mirrored
   servers:block <host> [--reason <r>]                       refuse a remote server (and its subdomains)
   servers:unblock <host>                                    federate with it again
@@ -191,6 +202,28 @@ Object.assign(commands, {
     const rows = await listBlockedServers(deps);
     for (const r of rows) print(`${r.host}\t${r.createdAt.toISOString()}\t${r.reason}`);
     print(`${rows.length} blocked server${rows.length === 1 ? "" : "s"}.`);
+  },
+  async "users:approve"({ deps, args, print }) {
+    const user = await approveSignUp(deps, one(args));
+    print(`Approved ${user.username}: they can log in now.`);
+  },
+  async "users:reject"({ deps, args, print }) {
+    await rejectSignUp(deps, one(args));
+    print(`Refused the sign-up of ${args[0]}; the account is deleted.`);
+  },
+  async registrations({ deps, args, print }) {
+    if (args.length > 1) throw new UsageError("registrations takes at most one mode.");
+    const wanted = args[0];
+    if (wanted !== undefined) {
+      if (!(registrationModes as readonly string[]).includes(wanted)) {
+        throw new UsageError(`The mode is one of ${registrationModes.join(", ")}.`);
+      }
+      await setRegistrationMode(deps, wanted as RegistrationMode);
+    }
+    print(`Registrations: ${await registrationMode(deps)}.`);
+    const waiting = await awaitingApproval(deps);
+    for (const u of waiting) print(`${u.username}\twaiting since ${u.awaitingApprovalSince?.toISOString()}`);
+    print(`${waiting.length} sign-up${waiting.length === 1 ? "" : "s"} waiting.`);
   },
   "access:allow": (run) => addRule(run, "allow"),
   "access:deny": (run) => addRule(run, "deny"),

@@ -12,6 +12,8 @@ export const errorCodes = {
   invalid_refresh_token: { status: 401, title: "The refresh token is not valid" },
   forbidden: { status: 403, title: "Not allowed" },
   admin_only: { status: 403, title: "Only an admin of this server may do this" },
+  registrations_closed: { status: 403, title: "Sign-up is closed on this server" },
+  account_pending: { status: 403, title: "The account waits for an admin's approval" },
   address_denied: { status: 403, title: "An access rule of this server refuses your network" },
   not_a_member: { status: 403, title: "Not a member of this room" },
   banned: { status: 403, title: "Banned from this room" },

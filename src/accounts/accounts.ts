@@ -1,4 +1,4 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { actors, type User, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
@@ -8,6 +8,7 @@ import { generateActorKeys } from "./keys.ts";
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from "./passwords.ts";
 import { announceProfile } from "./profile-events.ts";
 import { type ProfileFieldInput, replaceProfileFields } from "./profile-fields.ts";
+import { registrationMode, usable } from "./registrations.ts";
 import {
   type AuthUser,
   authUserColumns,
@@ -31,7 +32,7 @@ export function handleHost(deps: Pick<Deps, "config">): string {
  */
 export async function createAccount(
   deps: Pick<Deps, "db" | "config">,
-  input: { username: string; password: string; displayName?: string | undefined },
+  input: { username: string; password: string; displayName?: string | undefined; awaitingApproval?: boolean },
 ): Promise<User> {
   const username = checkUsername(input.username, new URL(deps.config.origin).hostname);
   const [existing] = await deps.db.select({ id: users.id }).from(users).where(eq(users.username, username));
@@ -45,6 +46,7 @@ export async function createAccount(
         username,
         displayName: input.displayName ?? username,
         passwordHash,
+        awaitingApprovalSince: input.awaitingApproval ? new Date() : null,
         ...keys,
       })
       .onConflictDoNothing({ target: users.username })
@@ -58,13 +60,20 @@ export async function createAccount(
   return user;
 }
 
-/** Creates an account and its first session (sign-up). See {@link createAccount}. */
+/**
+ * Signs up, as the instance's registration mode allows: an account and its first session, or
+ * (by approval) an account that waits for an admin, with no session (`null`).
+ * @throws {AppError} `registrations_closed`, and those of {@link createAccount}.
+ */
 export async function register(
   deps: Deps,
   input: { username: string; password: string; displayName?: string | undefined },
   client: ClientInfo,
-): Promise<IssuedTokens> {
-  return await startSession(deps, await createAccount(deps, input), client);
+): Promise<IssuedTokens | null> {
+  const mode = await registrationMode(deps);
+  if (mode === "closed") throw new AppError("registrations_closed", "Sign-up is closed on this server.");
+  const user = await createAccount(deps, { ...input, awaitingApproval: mode === "approval" });
+  return mode === "approval" ? null : await startSession(deps, user, client);
 }
 
 /**
@@ -77,11 +86,15 @@ export async function login(
   input: { username: string; password: string },
   client: ClientInfo,
 ): Promise<IssuedTokens> {
-  const user = await findUser(deps, input.username);
+  // A sign-up waiting for approval is found nowhere else; here, who knows its password learns that it waits.
+  const user = (await findUser(deps, input.username)) ?? (await findAwaiting(deps, input.username));
   // A bot has no password: it costs the same time and gets the same answer as a wrong one.
   const hash = user?.passwordHash;
   const ok = hash != null ? await verifyPassword(hash, input.password) : await verifyDummyPassword(input.password);
   if (!user || hash == null || !ok) throw new AppError("invalid_credentials", "Wrong username or password.");
+  if (user.awaitingApprovalSince != null) {
+    throw new AppError("account_pending", "Your sign-up waits for an admin of this server to approve it.");
+  }
   if (needsRehash(hash)) {
     await deps.db
       .update(users)
@@ -188,7 +201,23 @@ export async function findUser(deps: Pick<Deps, "db">, username: string): Promis
   const [user] = await deps.db
     .select()
     .from(users)
-    .where(and(eq(users.username, username.toLowerCase()), isNull(users.suspendedAt)));
+    .where(and(eq(users.username, username.toLowerCase()), usable));
+  return user;
+}
+
+/** A sign-up waiting for approval, by username. */
+async function findAwaiting(deps: Pick<Deps, "db">, username: string): Promise<User | undefined> {
+  if (!usernamePattern.test(username.toLowerCase())) return undefined;
+  const [user] = await deps.db
+    .select()
+    .from(users)
+    .where(
+      and(
+        eq(users.username, username.toLowerCase()),
+        isNull(users.suspendedAt),
+        isNotNull(users.awaitingApprovalSince),
+      ),
+    );
   return user;
 }
 
@@ -207,6 +236,6 @@ export async function userCounts(deps: Pick<Deps, "db">): Promise<{ total: numbe
         ),
     })
     .from(users)
-    .where(and(isNull(users.suspendedAt), isNull(users.botOwnerId)));
+    .where(and(usable, isNull(users.botOwnerId)));
   return row ?? { total: 0, month: 0, halfYear: 0 };
 }

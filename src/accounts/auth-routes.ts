@@ -169,8 +169,18 @@ export function authRoutes(api: Api, app: Hono<Env>): void {
       tag: "auth",
       summary: "Create an account and log in",
       body: registerBody,
-      responses: { 201: { description: "The new user and its first session's tokens", schema: tokensSchema } },
-      errors: ["username_taken"],
+      description:
+        "As the server's registration mode allows (`GET /api/v1/instance`): open, 201 with a session; by approval, " +
+        "202 and no session until an admin approves the account (logging in answers 403 `account_pending` meanwhile); " +
+        "closed, 403 `registrations_closed`.",
+      responses: {
+        201: { description: "The new user and its first session's tokens", schema: tokensSchema },
+        202: {
+          description: "The account waits for an admin's approval",
+          schema: z.object({ status: z.literal("awaiting_approval") }),
+        },
+      },
+      errors: ["username_taken", "registrations_closed"],
     },
     async (c, { body }) => {
       const deps = c.var.deps;
@@ -182,6 +192,8 @@ export function authRoutes(api: Api, app: Hono<Env>): void {
         deviceLabel: body.deviceLabel || deviceLabelFrom(userAgent),
         address,
       });
+      // By approval: the account waits, and nobody is logged in yet.
+      if (issued == null) return c.json({ status: "awaiting_approval" as const }, 202);
       return tokensResponse(c, issued, body.refreshTokenIn, 201);
     },
   );
@@ -195,7 +207,7 @@ export function authRoutes(api: Api, app: Hono<Env>): void {
       summary: "Log in and start a session",
       body: loginBody,
       responses: { 200: { description: "The user and the new session's tokens", schema: tokensSchema } },
-      errors: ["invalid_credentials"],
+      errors: ["invalid_credentials", "account_pending"],
     },
     async (c, { body }) => {
       const deps = c.var.deps;

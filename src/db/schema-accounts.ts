@@ -51,6 +51,11 @@ export const users = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
     suspendedAt: timestamp("suspended_at", { withTimezone: true }),
+    /**
+     * Set while a sign-up waits for an admin's approval (registrations by approval): such an
+     * account is found nowhere and cannot log in until approved.
+     */
+    awaitingApprovalSince: timestamp("awaiting_approval_since", { withTimezone: true }),
     /** `admin` runs the instance (server emoji and sticker packs, ...); set from the command line. */
     role: text("role", { enum: ["user", "admin"] })
       .notNull()

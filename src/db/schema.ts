@@ -27,6 +27,7 @@ export * from "./schema-access.ts";
 export * from "./schema-accounts.ts";
 export * from "./schema-emoji.ts";
 export * from "./schema-federation.ts";
+export * from "./schema-instance.ts";
 export * from "./schema-previews.ts";
 export * from "./schema-profile-fields.ts";
 export * from "./schema-rooms.ts";

@@ -1,7 +1,7 @@
 import { type Algorithm, hash } from "@node-rs/argon2";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { changePassword, login, register, updateProfile } from "../../../src/accounts/accounts.ts";
+import { changePassword, login, register as signUp, updateProfile } from "../../../src/accounts/accounts.ts";
 import { passwordParameters } from "../../../src/accounts/passwords.ts";
 import { authenticate, authUserColumns, purgeSessions, refreshSession } from "../../../src/accounts/sessions.ts";
 import { loadConfig } from "../../../src/config.ts";
@@ -10,6 +10,13 @@ import type { Deps } from "../../../src/deps.ts";
 import type { AppError } from "../../../src/errors.ts";
 import { createTestDatabase, type TestDatabase, testDatabaseKind } from "../../helpers/db.ts";
 import { testDeps } from "../../helpers/secrets.ts";
+
+/** Signs up on a server open to sign-up: the new account's first session. */
+async function register(...args: Parameters<typeof signUp>) {
+  const issued = await signUp(...args);
+  if (issued == null) throw new Error("expected an open server to start a session");
+  return issued;
+}
 
 let database: TestDatabase;
 let deps: Deps;
