@@ -30,8 +30,8 @@ export const tokenScopes = z
   .refine((scopes) => scopes.includes("read") || scopes.includes("write"), "expected read or write among the scopes")
   .describe("`read`, `write` (which includes read), and any number of `rooms:<room id>` to limit it to those rooms");
 
-/** Routes no token reaches: they manage credentials. */
-const credentialRoutes = /^\/api\/v1\/(tokens|bots|auth)(\/|$)/;
+/** Routes no token reaches: they manage credentials, or the server itself (its admins'). */
+const credentialRoutes = /^\/api\/v1\/(tokens|bots|auth|admin)(\/|$)/;
 const roomRoute = /^\/api\/v1\/rooms\/([0-9a-f-]{36})(\/|$)/i;
 const streamTicket = "/api/v1/stream/ticket";
 
@@ -45,7 +45,9 @@ function refuse(message: string): AppError {
  */
 export function checkTokenScope(scopes: readonly string[], method: string, path: string): void {
   if (credentialRoutes.test(path)) {
-    throw refuse("A personal access token cannot manage tokens, bots, passwords or sessions; log in for that.");
+    throw refuse(
+      "A personal access token cannot manage tokens, bots, passwords, sessions or the server; log in for that.",
+    );
   }
   const rooms = scopes.flatMap((scope) => roomScope.exec(scope)?.[1] ?? []);
   const safe = method === "GET" || method === "HEAD";

@@ -1,5 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { setRole } from "../../src/accounts/admin.ts";
 import { personalAccessTokens, sessions, users } from "../../src/db/schema.ts";
 import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
 import { expectProblem, type LoggedIn, openStream, peek, registerUser, rows } from "./support.ts";
@@ -147,16 +148,27 @@ describe("bots and personal access tokens", () => {
     );
     await expectProblem(await t.request("/api/v1/tokens", { headers }), 403, "token_scope");
     // However the path is spelt.
-    for (const path of ["/api/v1/%74okens", "/api/v1//tokens", "/api/v1/./tokens", "/api/v1/bots/../tokens"]) {
-      const res = await t.request(path, { headers });
-      expect(res.status, `${path}: ${await peek(res)}`).not.toBe(200);
+    for (const path of ["/api/v1/%74okens", "/api/v1/./tokens", "/api/v1/bots/../tokens"]) {
+      await expectProblem(await t.request(path, { headers }), 403, "token_scope");
     }
+    // A path the router does not know is not found, scope or not.
+    await expectProblem(await t.request("/api/v1//tokens", { headers }), 404, "not_found");
     await expectProblem(
       await t.request("/api/v1/bots", json("POST", { username: "x_bot" }, headers)),
       403,
       "token_scope",
     );
     await expectProblem(await t.request("/api/v1/auth/sessions", { headers }), 403, "token_scope");
+    // An admin's token does not reach the server's administration either.
+    await setRole(t.deps, "frank", "admin");
+    await expectProblem(await t.request("/api/v1/admin/access-rules", { headers }), 403, "token_scope");
+    await expectProblem(
+      await t.request("/api/v1/admin/access-rules", json("POST", { cidr: "0.0.0.0/0", action: "deny" }, headers)),
+      403,
+      "token_scope",
+    );
+    await expectProblem(await t.request("/api/v1/admin/registrations", { headers }), 403, "token_scope");
+    await setRole(t.deps, "frank", "user");
     await expectProblem(
       await t.request("/api/v1/auth/password", json("POST", { currentPassword: "a", newPassword: "b" }, headers)),
       403,
