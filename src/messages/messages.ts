@@ -21,7 +21,7 @@ import { removeUnreferencedFiles } from "../media/attachments.ts";
 import { detachFromMessage } from "../media/carried.ts";
 import { markMessageNotificationsRead, notifyMessage } from "../notifications/notifications.ts";
 import { authorize } from "../rooms/permissions.ts";
-import { accessRoom, logModeration, membership, remote } from "../rooms/rooms.ts";
+import { accessRoom, logModeration, membership, refuseForbiddenBot, remote } from "../rooms/rooms.ts";
 import { appendEvents } from "../stream/events.ts";
 import { renderMessage, snippet } from "./markdown.ts";
 import { pinsEvent } from "./pin-events.ts";
@@ -115,6 +115,7 @@ export async function editMessage(
   content: string,
 ): Promise<MessageView> {
   const { room } = await accessRoom(deps, roomId, actorId);
+  await refuseForbiddenBot(deps, room, actorId);
   const message = await messageIn(deps, roomId, messageId);
   if (message.authorId !== actorId) throw new AppError("forbidden", "Only the author may edit a message.");
   if (message.deletedAt) throw new AppError("conflict", "A deleted message cannot be edited.");

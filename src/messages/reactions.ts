@@ -4,7 +4,7 @@ import type { Deps } from "../deps.ts";
 import { knownReactionKey, reactionEmojiUrls } from "../emoji/usage.ts";
 import { AppError } from "../errors.ts";
 import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
-import { accessRoom, remote } from "../rooms/rooms.ts";
+import { accessRoom, refuseForbiddenBot, remote } from "../rooms/rooms.ts";
 import { appendEvents } from "../stream/events.ts";
 import { parseReactionKey, reactionKeyText } from "./emoji.ts";
 import { messageIn } from "./messages.ts";
@@ -31,6 +31,7 @@ export async function react(
   on: boolean,
 ): Promise<void> {
   const { room } = await accessRoom(deps, roomId, actorId);
+  if (on) await refuseForbiddenBot(deps, room, actorId);
   const message = await messageIn(deps, roomId, messageId);
   if (message.deletedAt) throw new AppError("conflict", "A deleted message takes no reactions.");
   if (on && !(await knownReactionKey(deps, key))) {

@@ -17,7 +17,7 @@ import { removeUnreferencedFiles } from "../media/attachments.ts";
 import { addRemoteAttachments, claimOutbound, type RemoteAttachment } from "../media/carried.ts";
 import { notifyMessage } from "../notifications/notifications.ts";
 import { actorProfiles } from "../rooms/actors.ts";
-import { membership } from "../rooms/rooms.ts";
+import { membership, refuseForbiddenBot } from "../rooms/rooms.ts";
 import { appendEvents } from "../stream/events.ts";
 import { snippet } from "./markdown.ts";
 import { recordMentions, tombstoneMessage } from "./messages.ts";
@@ -253,6 +253,13 @@ export async function applyRemoteEdit(
   edit: RemoteEdit,
   relay: boolean,
 ): Promise<boolean> {
+  const [room] = await deps.db.select().from(rooms).where(eq(rooms.id, message.roomId));
+  // A bot's edit in a room that forbids bots is dropped, as its new posts are.
+  try {
+    if (room) await refuseForbiddenBot(deps, room, message.authorId);
+  } catch {
+    return false;
+  }
   return await deps.db.transaction(async (tx) => {
     const [current] = await tx.select().from(messages).where(eq(messages.id, message.id)).for("update");
     if (current == null || current.deletedAt) return false;

@@ -214,6 +214,7 @@ describe("bots and personal access tokens", () => {
     const { headers } = await makeToken(ivy, { botId: bot.id, scopes: ["write"] });
     const open = await makeRoom(ivy, "Was open");
     expect((await t.request(`/api/v1/rooms/${open}/join`, { method: "POST", headers })).status).toBe(200);
+    const before = (await (await send(open, "n0", headers)).json()) as { id: string };
     const closed = await makeRoom(ivy, "No bots");
     const changed = await t.request(
       `/api/v1/rooms/${closed}`,
@@ -228,6 +229,20 @@ describe("bots and personal access tokens", () => {
     // Turned off later: the bot stays a member but cannot post.
     await t.request(`/api/v1/rooms/${open}`, json("PATCH", { allowBots: false }, bearer(ivy.accessToken)));
     await expectProblem(await send(open, "n1", headers), 403, "bots_forbidden");
+    // Nor edit what it posted before (a way to mention everyone anew), nor react.
+    await expectProblem(
+      await t.request(`/api/v1/rooms/${open}/messages/${before.id}`, json("PATCH", { content: "@ivy spam" }, headers)),
+      403,
+      "bots_forbidden",
+    );
+    await expectProblem(
+      await t.request(`/api/v1/rooms/${open}/messages/${before.id}/reactions/${encodeURIComponent("👍")}`, {
+        method: "PUT",
+        headers,
+      }),
+      403,
+      "bots_forbidden",
+    );
     // People are not affected.
     expect((await send(open, "n2", bearer(ivy.accessToken))).status).toBe(201);
   });
