@@ -53,7 +53,10 @@ export function normalizeCidr(input: string): string {
       `${JSON.stringify(input.slice(0, 100))} is not an address or a CIDR network.`,
     );
   }
-  return `${firstAddress(network)}/${network.prefix}`;
+  const first = firstAddress(network);
+  // An IPv4-mapped (or NAT64) network is the IPv4 one: clients are checked by their IPv4 address.
+  const ipv4 = network.family === "ipv6" && network.prefix >= 96 ? embeddedIpv4(first) : undefined;
+  return ipv4 ? `${ipv4}/${network.prefix - 96}` : `${first}/${network.prefix}`;
 }
 
 function parseCidr(input: string): Network | undefined {
@@ -100,10 +103,18 @@ function toBytes(address: string, family: "ipv4" | "ipv6"): Uint8Array {
   return bytes;
 }
 
-/** One scope's rules, compiled. */
+/**
+ * One scope's rules, compiled: a list per action and address family. Kept apart by family
+ * because a `BlockList` checks an IPv4 address against its IPv6 subnets too, as `::ffff:a.b.c.d`:
+ * a rule for `::/0` must not catch every IPv4 client.
+ */
 interface Compiled {
-  readonly allow: BlockList | null;
-  readonly deny: BlockList | null;
+  readonly allow: Lists | null;
+  readonly deny: Lists | null;
+}
+interface Lists {
+  readonly ipv4: BlockList;
+  readonly ipv6: BlockList;
 }
 
 interface Loaded {
@@ -111,25 +122,35 @@ interface Loaded {
   readonly scopes: ReadonlyMap<AccessScope, Compiled>;
 }
 
-// Per database (a test's instance, the server's pool): the compiled rules and the read under way.
+// Per database (a test's instance, the server's pool): the compiled rules, the read under way,
+// and how many changes this process made (a read that began before the last one is not kept).
 const loaded = new WeakMap<object, Loaded>();
 const loading = new WeakMap<object, Promise<Loaded>>();
+const changes = new WeakMap<object, number>();
 
 async function load(db: DatabaseLike): Promise<Loaded> {
+  const version = changes.get(db) ?? 0;
   const rows = await db.select().from(accessRules).orderBy(asc(accessRules.createdAt)).limit(maxRules);
-  const lists = new Map<AccessScope, { allow: BlockList | null; deny: BlockList | null }>();
+  const lists = new Map<AccessScope, { allow: Lists | null; deny: Lists | null }>();
   for (const row of rows) {
     const network = parseCidr(row.cidr);
     if (network == null) continue;
     const entry = lists.get(row.scope) ?? { allow: null, deny: null };
-    const list = entry[row.action] ?? new BlockList();
-    list.addSubnet(network.address, network.prefix, network.family);
+    const list = entry[row.action] ?? { ipv4: new BlockList(), ipv6: new BlockList() };
+    list[network.family].addSubnet(network.address, network.prefix, network.family);
     entry[row.action] = list;
     lists.set(row.scope, entry);
   }
   const result = { at: Date.now(), scopes: lists };
-  loaded.set(db, result);
+  if ((changes.get(db) ?? 0) === version) loaded.set(db, result);
   return result;
+}
+
+/** Forgets this process's copy of the rules after it changed them. */
+function changed(db: DatabaseLike): void {
+  changes.set(db, (changes.get(db) ?? 0) + 1);
+  loaded.delete(db);
+  loading.delete(db);
 }
 
 async function current(db: DatabaseLike): Promise<Loaded> {
@@ -156,8 +177,8 @@ function admits(compiled: Compiled | undefined, address: string | undefined): bo
         ? "ipv4"
         : null;
   const plain = ipv4 ?? address;
-  const matches = (list: BlockList | null) =>
-    list != null && family != null && plain != null && list.check(plain, family);
+  const matches = (list: Lists | null) =>
+    list != null && family != null && plain != null && list[family].check(plain, family);
   if (matches(compiled.deny)) return false;
   return compiled.allow == null || matches(compiled.allow);
 }
@@ -218,7 +239,7 @@ export async function addAccessRule(
     .values({ id: uuidv7(), cidr, action: rule.action, scope: rule.scope, note: rule.note ?? "" })
     .onConflictDoNothing()
     .returning();
-  loaded.delete(deps.db);
+  changed(deps.db);
   if (row) return view(row);
   const [raced] = (await listAccessRules(deps)).filter(
     (r) => r.cidr === cidr && r.action === rule.action && r.scope === rule.scope,
@@ -230,6 +251,6 @@ export async function addAccessRule(
 /** Removes a rule by id; whether there was one. */
 export async function removeAccessRule(deps: Pick<Deps, "db">, id: string): Promise<boolean> {
   const removed = await deps.db.delete(accessRules).where(eq(accessRules.id, id)).returning({ id: accessRules.id });
-  loaded.delete(deps.db);
+  changed(deps.db);
   return removed.length > 0;
 }

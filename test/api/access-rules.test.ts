@@ -79,6 +79,11 @@ describe("access rules by address", () => {
       201,
     );
     await expectProblem(await call("GET", "/me", plain, undefined, "10.9.8.7"), 403, "address_denied");
+    // A rule for all of IPv6 is for IPv6 alone: IPv4 clients are not caught by its mapped range.
+    await ok(await call("POST", "/admin/access-rules", admin, { cidr: "::/0", action: "deny" }, "10.1.1.1"), 201);
+    await expectProblem(await call("GET", "/me", plain, undefined, "fd12:3456::1"), 403, "address_denied");
+    expect((await call("GET", "/me", plain, undefined, "10.20.30.40")).status).toBe(200);
+    expect((await call("GET", "/me", plain, undefined, "::ffff:10.20.30.40")).status).toBe(200);
     // Only the API: pages and health checks still answer.
     expect((await t.request("/healthz", {}, "192.0.2.1")).status).toBe(200);
   });
@@ -133,7 +138,8 @@ describe("access rules by address", () => {
     await expectProblem(await call("DELETE", `/admin/access-rules/${uuidv7()}`, admin), 404, "not_found");
     expect(normalizeCidr("2001:DB8:0:0::1/32")).toBe("2001:db8::/32");
     expect(normalizeCidr("::1")).toBe("::1/128");
-    expect(normalizeCidr("::ffff:192.0.2.1/128")).toBe("::ffff:c000:201/128");
+    expect(normalizeCidr("::ffff:192.0.2.1/128")).toBe("192.0.2.1/32");
+    expect(normalizeCidr("::ffff:192.0.2.0/120")).toBe("192.0.2.0/24");
     expect(normalizeCidr("192.0.2.1")).toBe("192.0.2.1/32");
     expect(normalizeCidr("0.0.0.0/0")).toBe("0.0.0.0/0");
     expect(normalizeCidr("::/0")).toBe("::/0");
