@@ -69,6 +69,9 @@ export async function blockedHostIn(deps: Pick<Deps, "db">, json: unknown): Prom
   return await firstBlocked(deps, [...hostsIn(json)]);
 }
 
+/** Attachments of an actor read at most, fields or not. */
+const maxAttachmentsRead = 2 * maxProfileFields;
+
 /**
  * An actor's profile fields from its `PropertyValue` attachments (Mastodon's shape), as plain
  * text held to our limits: the value's HTML is read for its text only (a link shows the
@@ -77,13 +80,17 @@ export async function blockedHostIn(deps: Pick<Deps, "db">, json: unknown): Prom
  */
 async function fieldsOfActor(actor: Actor): Promise<ProfileFieldInput[]> {
   const fields: ProfileFieldInput[] = [];
+  // Every item counts, read or not: an attachment given by URL is fetched to be read, and a
+  // list of thousands must not make as many fetches.
+  let seen = 0;
   try {
     for await (const item of actor.getAttachments()) {
-      if (!(item instanceof PropertyValue)) continue;
-      const name = truncate(cleanName(plainText(item.name?.toString() ?? "")), profileFieldLimits.name);
-      const value = truncate(cleanName(plainText(item.value?.toString() ?? "")), profileFieldLimits.value);
-      if (name && value) fields.push({ name, value });
-      if (fields.length >= maxProfileFields) break;
+      if (item instanceof PropertyValue) {
+        const name = truncate(cleanName(plainText(item.name?.toString() ?? "")), profileFieldLimits.name);
+        const value = truncate(cleanName(plainText(item.value?.toString() ?? "")), profileFieldLimits.value);
+        if (name && value) fields.push({ name, value });
+      }
+      if (fields.length >= maxProfileFields || ++seen >= maxAttachmentsRead) break;
     }
   } catch {
     // An attachment that cannot be read (a reference that does not resolve) ends the list.

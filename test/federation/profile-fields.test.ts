@@ -64,4 +64,32 @@ describe("a remote Person's profile fields", () => {
     await rememberActor(t.deps, await mastodonPerson([]));
     expect(await fieldsOf(t.deps, id)).toEqual([]);
   });
+
+  it("reads at most a few attachments, so a list of thousands of links costs no more fetches", async () => {
+    let fetched = 0;
+    const person = await Person.fromJsonLd(
+      {
+        "@context": context,
+        id: "https://mastodon.example/users/many",
+        type: "Person",
+        preferredUsername: "many",
+        inbox: "https://mastodon.example/users/many/inbox",
+        attachment: Array.from({ length: 1000 }, (_, i) => `https://attacker.example/n/${i}`),
+      },
+      {
+        documentLoader: async (url: string) => {
+          fetched++;
+          return {
+            contextUrl: null,
+            documentUrl: url,
+            document: { "@context": "https://www.w3.org/ns/activitystreams", id: url, type: "Note", content: "x" },
+          };
+        },
+      },
+    );
+    const id = await rememberActor(t.deps, person);
+    expect(await fieldsOf(t.deps, id)).toEqual([]);
+    expect(fetched).toBeGreaterThan(0);
+    expect(fetched).toBeLessThanOrEqual(8);
+  });
 });
