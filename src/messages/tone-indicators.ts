@@ -63,14 +63,19 @@ const tone = `/(?:${[...toneIndicators.keys()]
   .map((k) => k.slice(1))
   .sort((a, b) => b.length - a.length)
   .join("|")})(?![\\p{L}\\p{N}_/])`;
+/**
+ * The most indicators in a row that are marked: bounding the run keeps the look-ahead from
+ * rescanning a long run of them at every position (quadratic on a message of thousands).
+ */
+const maxRun = 6;
 /** What may end a clause after the indicators. */
 const clauseEnd = `[.,;:!?)\\]}…"'”’]`;
 /**
  * An indicator after a space, an opening bracket or the start of a text run, followed by more
  * indicators and then punctuation or (in {@link atTextEnd}) the end of the run.
  */
-const beforePunctuation = new RegExp(`(?<=^|[\\s(])${tone}(?=(?:\\s+${tone})*\\s*${clauseEnd})`, "giu");
-const atTextEnd = new RegExp(`(?<=^|[\\s(])${tone}(?=(?:\\s+${tone})*\\s*(?:${clauseEnd}|$))`, "giu");
+const beforePunctuation = new RegExp(`(?<=^|[\\s(])${tone}(?=(?:\\s+${tone}){0,${maxRun - 1}}\\s*${clauseEnd})`, "giu");
+const atTextEnd = new RegExp(`(?<=^|[\\s(])${tone}(?=(?:\\s+${tone}){0,${maxRun - 1}}\\s*(?:${clauseEnd}|$))`, "giu");
 
 /** Tokens after which a text run starts a clause, and before which it ends one. */
 const breaks = new Set(["softbreak", "hardbreak"]);

@@ -104,3 +104,11 @@ describe("sanitizeRemoteHtml and tone indicators", () => {
     ).toBe("HTML /nope /j /j");
   });
 });
+
+describe("a long run of tone indicators", () => {
+  it("marks at most six in a row, the last six before the clause's end", () => {
+    const html = renderMessage(`${"/j ".repeat(1333)}.`, options).html;
+    expect(html.match(/<abbr /g)).toHaveLength(6);
+    expect(renderMessage("ok /j /s /t /pos /neg /lh.", options).html.match(/<abbr /g)).toHaveLength(6);
+  });
+});
