@@ -1,7 +1,8 @@
 import { and, eq, gt, inArray, isNull, lte, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import type { DatabaseHandle } from "../db/client.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
-import { roomMembers, sessions, streamTickets } from "../db/schema.ts";
+import { roomMembers, sessions, streamTickets, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { logger } from "../log.ts";
@@ -416,10 +417,22 @@ export class Hub {
     const ids = [...new Set(checked.map((c) => c.sessionId))];
     if (ids.length === 0) return;
     try {
+      // A bot's session ends with its owner's suspension too (its tokens are refused meanwhile).
+      const owners = alias(users, "owners");
       const live = await this.#deps.db
         .select({ id: sessions.id })
         .from(sessions)
-        .where(and(inArray(sessions.id, ids), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)));
+        .innerJoin(users, eq(users.id, sessions.userId))
+        .leftJoin(owners, eq(owners.id, users.botOwnerId))
+        .where(
+          and(
+            inArray(sessions.id, ids),
+            isNull(sessions.revokedAt),
+            gt(sessions.expiresAt, sql`now()`),
+            isNull(users.suspendedAt),
+            isNull(owners.suspendedAt),
+          ),
+        );
       const alive = new Set(live.map((s) => s.id));
       for (const connection of checked) {
         if (!alive.has(connection.sessionId)) {

@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { setRole } from "../../src/accounts/admin.ts";
+import { setRole, suspendUser } from "../../src/accounts/admin.ts";
 import { personalAccessTokens, sessions, users } from "../../src/db/schema.ts";
 import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
 import { expectProblem, type LoggedIn, openStream, peek, registerUser, rows } from "./support.ts";
@@ -298,6 +298,16 @@ describe("bots and personal access tokens", () => {
     await expectProblem(await t.request("/api/v1/me", { headers }), 401, "unauthenticated");
     await t.database.db.update(users).set({ suspendedAt: null }).where(eq(users.id, nina.user.id));
     expect((await t.request("/api/v1/me", { headers })).status).toBe(200);
+  });
+
+  it("ends a bot's open stream when its owner is suspended", async () => {
+    const otto = await registerUser(t, "otto");
+    const bot = await makeBot(otto, "ottos_bot");
+    const { headers } = await makeToken(otto, { botId: bot.id, scopes: ["read"] });
+    const stream = await openStream(t, headers);
+    expect((await stream.take(1))[0]?.type).toBe("ready");
+    await suspendUser(t.deps, "otto");
+    expect(await stream.ended()).toBe(true);
   });
 
   it("validates scopes and names", async () => {
