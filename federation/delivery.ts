@@ -315,7 +315,10 @@ export class DeliveryWorker {
   async #deliverOne(held: Held, item: OutboxItem): Promise<string | undefined> {
     const started = performance.now();
     const result = await this.#sender.deliver(held.inbox, item, held.spec, this.#abort.signal);
-    held.latencyMs = 0.8 * held.latencyMs + 0.2 * (performance.now() - started);
+    const elapsed = performance.now() - started;
+    held.latencyMs = 0.8 * held.latencyMs + 0.2 * elapsed;
+    this.#deps.metrics.deliveries.inc({ outcome: result.kind });
+    this.#deps.metrics.deliveryDuration.observe(elapsed / 1000);
     if (this.#latency.size >= 10_000) this.#latency.clear();
     this.#latency.set(held.inbox, held.latencyMs);
     if (result.kind === "ok") {

@@ -20,6 +20,7 @@ import { contextLoader } from "./contexts.ts";
 import { guardFetches } from "./fetch.ts";
 import { historyDispatchers } from "./history.ts";
 import { inboxHandlers } from "./inbox.ts";
+import { countedListeners } from "./inbox-metrics.ts";
 import { dropUnreachableMembers } from "./remote.ts";
 import { roomCollections } from "./room-collections.ts";
 import { roomIdentifier, roomOf, toGroup } from "./rooms.ts";
@@ -166,7 +167,9 @@ export function createChatFederation(options: ChatFederationOptions): Federation
       return room ? await keyPairsOf(await roomKeyPairs(ctx.data, room.id)) : [];
     });
 
-  inboxHandlers(federation.setInboxListeners("/{+identifier}/inbox", "/inbox").withIdempotency("global"));
+  inboxHandlers(
+    countedListeners(federation.setInboxListeners("/{+identifier}/inbox", "/inbox").withIdempotency("global")),
+  );
   historyDispatchers(federation);
   roomCollections(federation);
 

@@ -5,9 +5,9 @@ import { ProfileLinkVerifier } from "../src/accounts/profile-links.ts";
 import { purgeSessions } from "../src/accounts/sessions.ts";
 import { createTokenService } from "../src/accounts/tokens.ts";
 import type { Config } from "../src/config.ts";
-import { type DatabaseHandle, openDatabase, ping } from "../src/db/client.ts";
+import { connectionStates, type DatabaseHandle, openDatabase, ping } from "../src/db/client.ts";
 import { migrateDatabase, migrationStatus } from "../src/db/migrate.ts";
-import { purgeOutbox } from "../src/delivery/streams.ts";
+import { deliveryBacklog, purgeOutbox } from "../src/delivery/streams.ts";
 import type { Deps, Federator } from "../src/deps.ts";
 import { createApp, type Env, type Readiness } from "../src/http/app.ts";
 import { purgeRateLimits } from "../src/http/rate-limit.ts";
@@ -15,6 +15,7 @@ import { RateLimiter } from "../src/http/rate-limiter.ts";
 import { logger } from "../src/log.ts";
 import { purgeEarlyEdits } from "../src/messages/remote.ts";
 import { SendBatcher } from "../src/messages/send-batch.ts";
+import { Metrics, topDestinations } from "../src/metrics.ts";
 import { purgeLinkPreviews } from "../src/previews/fetch.ts";
 import { LinkPreviewer } from "../src/previews/previewer.ts";
 import { type Secrets, urlSigningKey } from "../src/secrets.ts";
@@ -92,6 +93,7 @@ export async function createInstance(
     sends: new SendBatcher(database.db),
     previews: new LinkPreviewer(),
     profileLinks: new ProfileLinkVerifier(),
+    metrics: new Metrics({ process: true }),
   };
   const kv = new PostgresKvStore(database.db);
   const queue = new PostgresMessageQueue(database, {
@@ -127,6 +129,13 @@ export async function createInstance(
 
   const hub = new Hub(deps, database);
   await hub.start();
+  deps.metrics.watch({
+    openStreams: () => hub.size,
+    deliveryBacklog: () => deliveryBacklog(deps.db, topDestinations),
+    queueDepth: () => queue.depth(),
+    databaseConnections: () => connectionStates(database),
+    poolSize: database.driver === "postgres" ? config.databasePoolSize : 1,
+  });
   const inboxGate = new WorkGate(config.inboxConcurrency);
   const app = createApp(deps, { readiness, hub, frontends: [fedifyMiddleware(federation, inboxGate)] });
 

@@ -206,6 +206,17 @@ export class PostgresMessageQueue implements MessageQueue {
     return row;
   }
 
+  /** How many messages wait: due now (`ready`) and due later (`delayed`); for the metrics. */
+  async depth(): Promise<{ ready: number; delayed: number }> {
+    const [row] = await this.#handle.db
+      .select({
+        ready: sql<number>`(count(*) filter (where ${fedifyQueue.deliverAt} <= now()))::int`,
+        delayed: sql<number>`(count(*) filter (where ${fedifyQueue.deliverAt} > now()))::int`,
+      })
+      .from(fedifyQueue);
+    return { ready: Number(row?.ready ?? 0), delayed: Number(row?.delayed ?? 0) };
+  }
+
   /** Waits for a wake-up, the next due message, or the poll interval, whichever is first. */
   async #sleep(maxMs: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return;

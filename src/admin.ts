@@ -30,6 +30,7 @@ import { AppError } from "./errors.ts";
 import { RateLimiter } from "./http/rate-limiter.ts";
 import { setupLogging } from "./log.ts";
 import { SendBatcher } from "./messages/send-batch.ts";
+import { Metrics } from "./metrics.ts";
 import { LinkPreviewer } from "./previews/previewer.ts";
 import { listAllRooms } from "./rooms/rooms.ts";
 import { loadSecrets, urlSigningKey } from "./secrets.ts";
@@ -395,6 +396,7 @@ export async function runAdmin(
       sends: new SendBatcher(database.db),
       previews: new LinkPreviewer(),
       profileLinks: new ProfileLinkVerifier(),
+      metrics: new Metrics(),
     };
     return await runParsed(deps, line, extraChecks, output);
   } finally {

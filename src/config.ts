@@ -86,6 +86,10 @@ const envSchema = z.object({
   ATTACHMENT_QUOTA_BYTES: positiveInt("a size in bytes").default(1024 * 1024 * 1024),
   INSTANCE_NAME: z.string().min(1).max(100, "expected at most 100 characters").optional(),
   JWT_PRIVATE_KEY: z.string().min(1).optional(),
+  METRICS_TOKEN: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.string().min(16, "expected a secret of at least 16 characters").optional(),
+  ),
 });
 
 /** The names of the environment variables the server reads (the README documents each). */
@@ -142,6 +146,8 @@ export interface Config {
   readonly instanceName: string;
   /** An Ed25519 private key as JWK JSON; generated into the data folder when absent. */
   readonly jwtPrivateKey: string | undefined;
+  /** The bearer token `/metrics` asks for; without one, `/metrics` is not served. */
+  readonly metricsToken: string | undefined;
 }
 
 /** A configuration error that names every offending variable. */
@@ -199,5 +205,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     attachmentQuotaBytes: e.ATTACHMENT_QUOTA_BYTES,
     instanceName: e.INSTANCE_NAME ?? new URL(origin).hostname,
     jwtPrivateKey: e.JWT_PRIVATE_KEY,
+    metricsToken: e.METRICS_TOKEN,
   };
 }

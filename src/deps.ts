@@ -6,6 +6,7 @@ import type { DatabaseLike } from "./db/client.ts";
 import type { Room } from "./db/schema.ts";
 import type { RateLimiter } from "./http/rate-limiter.ts";
 import type { SendBatcher } from "./messages/send-batch.ts";
+import type { Metrics } from "./metrics.ts";
 import type { LinkPreviewer } from "./previews/previewer.ts";
 
 /**
@@ -90,4 +91,6 @@ export interface Deps {
   readonly previews: LinkPreviewer;
   /** Verifies profile links (`rel="me"`) in the background (see src/accounts/profile-links.ts). */
   readonly profileLinks: ProfileLinkVerifier;
+  /** This process's Prometheus metrics (see src/metrics.ts). */
+  readonly metrics: Metrics;
 }

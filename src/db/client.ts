@@ -230,6 +230,22 @@ async function openPglite(options: { dataDir?: string; memory?: boolean; pglite?
 }
 
 /** Checks that the database answers a trivial query. */
+/**
+ * The database's client connections by state (`active`, `idle`, `idle in transaction`…), from
+ * every process connected to it: the use of the pools. PGlite has one connection and none to
+ * report.
+ */
+export async function connectionStates(handle: DatabaseHandle): Promise<{ state: string; count: number }[]> {
+  if (handle.driver !== "postgres") return [];
+  const rows = await queryRows<{ state: string | null; count: number }>(
+    handle.db,
+    sql`select state, count(*)::int as count from pg_stat_activity
+         where datname = current_database() and backend_type = 'client backend'
+         group by state`,
+  );
+  return rows.map((r) => ({ state: r.state ?? "unknown", count: Number(r.count) }));
+}
+
 export async function ping(db: DatabaseLike): Promise<void> {
   await db.execute(sql`select 1`);
 }

@@ -8,6 +8,7 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import type { DatabaseLike } from "../db/client.ts";
 import { queryRows } from "../db/client.ts";
 import { type DeliveryStream, deliveryStreams, federationCursor, federationOutbox } from "../db/schema.ts";
+import type { DeliveryBacklog } from "../metrics.ts";
 
 /** The channel a NOTIFY on which tells every process's delivery worker there is work. */
 export const deliveryChannel = "fedchat_delivery";
@@ -218,4 +219,30 @@ export async function deliveryStates(db: DatabaseLike): Promise<DeliveryStream[]
     .select()
     .from(deliveryStreams)
     .orderBy(sql`${deliveryStreams.queued} - ${deliveryStreams.position} desc`, asc(deliveryStreams.inbox));
+}
+
+/**
+ * What the delivery streams hold, for the metrics: streams, failing streams, activities not
+ * delivered yet, and the `top` destination hosts furthest behind. One statement.
+ */
+export async function deliveryBacklog(db: DatabaseLike, top: number): Promise<DeliveryBacklog> {
+  const [totals] = await queryRows<{ streams: number; failing: number; behind: number }>(
+    db,
+    sql`select count(*)::int as streams, (count(*) filter (where failures > 0))::int as failing,
+          coalesce(sum(greatest(queued - position, 0)), 0)::float8 as behind
+        from delivery_streams`,
+  );
+  const hosts = await queryRows<{ host: string; behind: number }>(
+    db,
+    sql`select substring(inbox from '^[a-z]+://([^/?#]+)') as host,
+          sum(queued - position)::float8 as behind
+        from delivery_streams where queued > position
+        group by 1 order by 2 desc, 1 limit ${top}`,
+  );
+  return {
+    streams: totals?.streams ?? 0,
+    failing: totals?.failing ?? 0,
+    behind: Number(totals?.behind ?? 0),
+    top: hosts.map((h) => ({ host: h.host ?? "unknown", behind: Number(h.behind) })),
+  };
 }

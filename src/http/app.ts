@@ -4,6 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
+import { routePath } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
 import { accessRoutes } from "../access/routes.ts";
 import { checkAddress } from "../access/rules.ts";
@@ -21,6 +22,7 @@ import { attachmentRoutes } from "../media/routes.ts";
 import { pinRoutes } from "../messages/pin-routes.ts";
 import { messageRoutes } from "../messages/routes.ts";
 import { threadRoutes } from "../messages/thread-routes.ts";
+import { metricsTokenMatches } from "../metrics.ts";
 import { notificationRoutes } from "../notifications/routes.ts";
 import { previewRoutes } from "../previews/routes.ts";
 import { inviteRoutes } from "../rooms/invite-routes.ts";
@@ -112,11 +114,15 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
     await withContext({ requestId: c.var.requestId }, async () => {
       await next();
       const status = c.res.status;
+      const elapsed = performance.now() - started;
+      // The pattern of the route that answered, never the path: a bounded set of labels. What a
+      // front-end (Fedify) or the not-found handler answered is `/*`.
+      deps.metrics.observeRequest(c.req.method, routePath(c), status, elapsed / 1000);
       const fields = {
         method: c.req.method,
         path: c.req.path,
         status,
-        ms: Math.round((performance.now() - started) * 10) / 10,
+        ms: Math.round(elapsed * 10) / 10,
       };
       if (status >= 500) log.error("{method} {path} {status} in {ms} ms", fields);
       else log.info("{method} {path} {status} in {ms} ms", fields);
@@ -188,6 +194,19 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
     const code = c.req.param("code");
     if (!isErrorCode(code)) throw new AppError("not_found", "No such problem type.");
     return c.json({ code, ...errorCodes[code] });
+  });
+
+  app.get("/metrics", async (c) => {
+    const token = deps.config.metricsToken;
+    // Without a token nothing is exposed, as if there were no such path.
+    if (token == null) return problemResponse(c, "not_found", `Nothing is at ${c.req.path}.`);
+    if (!metricsTokenMatches(c.req.header("authorization"), token)) {
+      return problemResponse(c, "unauthenticated", "The metrics need the bearer token set in METRICS_TOKEN.", {
+        headers: { "WWW-Authenticate": 'Bearer realm="metrics"' },
+      });
+    }
+    const { body, contentType } = await deps.metrics.render();
+    return c.body(body, 200, { "Content-Type": contentType, "Cache-Control": "no-store" });
   });
 
   for (const frontend of options.frontends ?? []) app.use(frontend);

@@ -28,6 +28,8 @@ export interface StreamSink {
   uncork?(): void;
   /** Ends the connection with a code (WebSocket close codes; SSE just ends). */
   close(code: number, reason: string): void;
+  /** How the client is connected, for the metrics. */
+  readonly transport?: "websocket" | "sse";
 }
 
 /** Close codes the server uses. */
@@ -188,6 +190,7 @@ export class Hub {
       lastPosition: since ?? this.#lastPosition,
     };
     this.#add(connection);
+    this.#deps.metrics.streamsOpened.inc({ transport: sink.transport ?? "other" });
     try {
       if (since != null) await this.#replay(connection, since);
       else connection.sink.send(JSON.stringify({ type: "ready", position: this.#lastPosition, data: {} }));
@@ -296,6 +299,7 @@ export class Hub {
           this.#round = round;
           try {
             for (const row of rows) this.#dispatch(row);
+            if (rows.length > 0) this.#deps.metrics.streamEvents.inc(rows.length);
           } finally {
             this.#round = null;
             for (const connection of round.keys()) connection.sink.uncork?.();

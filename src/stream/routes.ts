@@ -91,6 +91,7 @@ export function streamRoutes(api: Api, app: Hono<Env>): void {
               .connect(
                 who,
                 {
+                  transport: "sse",
                   send(text) {
                     if (!open) return false;
                     // The id is the stream position (ephemeral events repeat the last one), so the

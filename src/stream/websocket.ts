@@ -131,6 +131,7 @@ export async function attachSocket(
 ): Promise<{ onMessage(data: string | Uint8Array): void; onClose(): void }> {
   let closed = false;
   const sink: StreamSink = {
+    transport: "websocket",
     send(text) {
       if (closed) return false;
       socket.send(text);

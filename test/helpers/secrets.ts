@@ -7,6 +7,7 @@ import type { DatabaseLike } from "../../src/db/client.ts";
 import type { Deps } from "../../src/deps.ts";
 import { RateLimiter } from "../../src/http/rate-limiter.ts";
 import { SendBatcher } from "../../src/messages/send-batch.ts";
+import { Metrics } from "../../src/metrics.ts";
 import { LinkPreviewer } from "../../src/previews/previewer.ts";
 import { type Secrets, urlSigningKey } from "../../src/secrets.ts";
 
@@ -38,5 +39,6 @@ export async function testDeps(
     sends: new SendBatcher(db),
     previews: new LinkPreviewer(),
     profileLinks: new ProfileLinkVerifier(),
+    metrics: new Metrics(),
   };
 }
