@@ -27,6 +27,8 @@ export function fedifyMiddleware(federation: Federation<Deps>, gate: WorkGate): 
   return async (c, next) => {
     if (appOnly.test(c.req.path)) return next();
     const inboxPost = c.req.method === "POST" && c.req.path.endsWith("/inbox");
+    // For the request metrics: what Fedify answers has no route pattern of its own.
+    c.set("metricsRoute", inboxPost ? "(inbox)" : "(federation)");
     const delivery = inboxPost ? await readInbox(c) : undefined;
     const invite = c.req.method === "GET" ? /^\/invite\/([A-Za-z0-9_-]{16,64})$/.exec(c.req.path)?.[1] : undefined;
     if (invite && /application\/(activity\+json|ld\+json)/.test(c.req.header("accept") ?? "")) {
@@ -47,6 +49,7 @@ export function fedifyMiddleware(federation: Federation<Deps>, gate: WorkGate): 
         contextData: c.var.deps,
         onNotFound: async () => {
           fellThrough = true;
+          c.set("metricsRoute", undefined);
           await next();
           return c.res;
         },
@@ -55,6 +58,7 @@ export function fedifyMiddleware(federation: Federation<Deps>, gate: WorkGate): 
         // is simply the app's (the web client serves pages for actor URLs).
         onNotAcceptable: async () => {
           fellThrough = true;
+          c.set("metricsRoute", undefined);
           await next();
           return c.res;
         },

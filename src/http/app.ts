@@ -56,6 +56,8 @@ export interface Env {
     session?: Session;
     /** Set by `requireUser` for a personal access token: its id and scopes. */
     token?: { readonly id: string; readonly scopes: readonly string[] };
+    /** The metrics' route label of a request answered by a front-end: `(inbox)`, `(federation)`. */
+    metricsRoute?: string | undefined;
   };
 }
 
@@ -115,9 +117,11 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
       await next();
       const status = c.res.status;
       const elapsed = performance.now() - started;
-      // The pattern of the route that answered, never the path: a bounded set of labels. What a
-      // front-end (Fedify) or the not-found handler answered is `/*`.
-      deps.metrics.observeRequest(c.req.method, routePath(c), status, elapsed / 1000);
+      // The pattern of the route that answered, never the path: a bounded set of labels. What
+      // Fedify answered is `(inbox)` or `(federation)`; what the not-found handler did, `/*`.
+      const pattern = routePath(c);
+      const route = pattern === "/*" ? (c.var.metricsRoute ?? pattern) : pattern;
+      deps.metrics.observeRequest(c.req.method, route, status, elapsed / 1000);
       const fields = {
         method: c.req.method,
         path: c.req.path,

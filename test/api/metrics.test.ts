@@ -115,6 +115,14 @@ describe("/metrics with METRICS_TOKEN", () => {
     expect(after).not.toContain("/nothing/");
   });
 
+  it("labels what Fedify answered as (federation)", async () => {
+    const count = "fedchat_http_request_duration_seconds_count";
+    const before = total(await scrape(), count, { route: "(federation)" });
+    expect((await t.request("/.well-known/nodeinfo")).status).toBe(200);
+    expect((await t.request("/.well-known/webfinger?resource=acct:alice@chat.example")).status).toBe(200);
+    expect(total(await scrape(), count, { route: "(federation)" }) - before).toBe(2);
+  });
+
   it("has every fedchat metric that the Grafana dashboard draws", async () => {
     const dashboard = readFileSync(new URL("../../examples/grafana/fedchat.json", import.meta.url), "utf8");
     const drawn = new Set([...dashboard.matchAll(/\b(fedchat_\w+?)(?:_bucket|_count|_sum)?\{/g)].map((m) => m[1]));

@@ -68,6 +68,8 @@ describe("metrics of federation", () => {
     await peer.receive("the Accept", (a) => a.type === "Accept");
     const before = await scrape();
     expect(total(before, "fedchat_inbox_activities_total", { type: "Follow", outcome: "ok" })).toBe(1);
+    const inboxPosts = { method: "POST", route: "(inbox)", status: "2xx" };
+    expect(total(before, "fedchat_http_request_duration_seconds_count", inboxPosts)).toBe(1);
 
     for (let i = 0; i < 10; i++) {
       await ok(201, server, alice.token, "PUT", `/api/v1/rooms/${room.id}/messages/m${i}`, { content: `n${i}` });
