@@ -16,7 +16,9 @@
  *   drop by id.
  * @module
  */
+
 import { randomUUID } from "node:crypto";
+import { SpanKind, SpanStatusCode, type Tracer, type TracerProvider } from "@opentelemetry/api";
 import type { DatabaseHandle } from "../src/db/client.ts";
 import type { DeliveryStream } from "../src/db/schema.ts";
 import {
@@ -30,6 +32,7 @@ import {
 } from "../src/delivery/streams.ts";
 import type { Deps } from "../src/deps.ts";
 import { logger } from "../src/log.ts";
+import { software } from "../src/version.ts";
 import { cavage, DeliverySender, rfc9421, type SignatureSpec } from "./delivery-send.ts";
 import { dropUnreachableMembers } from "./remote.ts";
 
@@ -108,9 +111,13 @@ export class DeliveryWorker {
   #stopped = false;
   #stopping: Promise<void> | undefined;
 
-  constructor(deps: Deps, groupIri: (roomId: string) => URL) {
+  readonly #tracer: Tracer | undefined;
+
+  /** @param tracerProvider Where each delivery's span goes, when traces are on (see tracing.ts). */
+  constructor(deps: Deps, groupIri: (roomId: string) => URL, tracerProvider?: TracerProvider) {
     this.#deps = deps;
     this.#sender = new DeliverySender(deps, groupIri);
+    this.#tracer = tracerProvider?.getTracer(software.name, software.version);
   }
 
   /** Starts: at once on every NOTIFY that something was queued, and every `pollMs` anyway. */
@@ -314,7 +321,21 @@ export class DeliveryWorker {
   /** One delivery; answers why the stream must stop, if it must (undefined: delivered or skipped). */
   async #deliverOne(held: Held, item: OutboxItem): Promise<string | undefined> {
     const started = performance.now();
-    const result = await this.#sender.deliver(held.inbox, item, held.spec, this.#abort.signal);
+    const result =
+      this.#tracer == null
+        ? await this.#sender.deliver(held.inbox, item, held.spec, this.#abort.signal)
+        : await this.#tracer.startActiveSpan("fedchat.deliver", { kind: SpanKind.CLIENT }, async (span) => {
+            span.setAttribute("activitypub.inbox.url", held.inbox);
+            span.setAttribute("fedchat.outbox.position", item.position);
+            try {
+              const outcome = await this.#sender.deliver(held.inbox, item, held.spec, this.#abort.signal);
+              span.setAttribute("fedchat.delivery.outcome", outcome.kind);
+              if (outcome.kind !== "ok") span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error });
+              return outcome;
+            } finally {
+              span.end();
+            }
+          });
     const elapsed = performance.now() - started;
     held.latencyMs = 0.8 * held.latencyMs + 0.2 * elapsed;
     this.#deps.metrics.deliveries.inc({ outcome: result.kind });

@@ -9,6 +9,7 @@ import {
   type MessageQueue,
 } from "@fedify/fedify";
 import { Application, Endpoints } from "@fedify/vocab";
+import type { TracerProvider } from "@opentelemetry/api";
 import { eq } from "drizzle-orm";
 import { findUser, userCounts } from "../src/accounts/accounts.ts";
 import { serverKeys } from "../src/db/schema.ts";
@@ -37,6 +38,8 @@ export interface ChatFederationOptions {
   /** Lets Fedify reach loopback and private addresses: tests only. */
   readonly allowPrivateAddress: boolean;
   readonly instanceName: string;
+  /** Where Fedify's spans go (see tracing.ts); the global provider when absent. */
+  readonly tracerProvider?: TracerProvider | undefined;
 }
 
 /**
@@ -101,6 +104,7 @@ export function createChatFederation(options: ChatFederationOptions): Federation
     manuallyStartQueue: true,
     origin: options.origin,
     allowPrivateAddress: options.allowPrivateAddress,
+    ...(options.tracerProvider ? { tracerProvider: options.tracerProvider } : {}),
     userAgent: { software: `${software.name}/${software.version}`, url: options.origin },
     outboxRetryPolicy,
     // A server that keeps failing is left alone for a while instead of being hammered; what

@@ -29,6 +29,7 @@ import { createFederator } from "./port.ts";
 import { Publisher } from "./publisher.ts";
 import { PostgresMessageQueue } from "./queue.ts";
 import { roomIdentifier } from "./rooms.ts";
+import { createTracerProvider } from "./tracing.ts";
 import { WorkGate } from "./work-gate.ts";
 
 /** One running server: its app, its federation, and how to stop it. */
@@ -100,7 +101,9 @@ export async function createInstance(
     pollIntervalMs: config.queuePollIntervalMs,
     concurrency: Math.max(1, config.queueWorkers),
   });
+  const tracerProvider = createTracerProvider(config);
   const federation = createChatFederation({
+    tracerProvider,
     origin: config.origin,
     kv,
     queue,
@@ -110,7 +113,7 @@ export async function createInstance(
   federator = createFederator(federation, deps);
   const publisher = new Publisher(federation, deps);
   const groups = federation.createContext(new URL(config.origin), deps);
-  const delivery = new DeliveryWorker(deps, (roomId) => groups.getActorUri(roomIdentifier(roomId)));
+  const delivery = new DeliveryWorker(deps, (roomId) => groups.getActorUri(roomIdentifier(roomId)), tracerProvider);
 
   let draining = false;
   const readiness = async (): Promise<Readiness> => {
@@ -198,6 +201,8 @@ export async function createInstance(
       workers.abort();
       await working;
       await queue.close();
+      // Sends the spans still in the batch.
+      await tracerProvider?.shutdown().catch((error) => log.warn("Sending the last traces failed: {error}", { error }));
       if (options.database == null) await database.close();
     },
   };

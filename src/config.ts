@@ -86,6 +86,11 @@ const envSchema = z.object({
   ATTACHMENT_QUOTA_BYTES: positiveInt("a size in bytes").default(1024 * 1024 * 1024),
   INSTANCE_NAME: z.string().min(1).max(100, "expected at most 100 characters").optional(),
   JWT_PRIVATE_KEY: z.string().min(1).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.url({ protocol: /^https?$/, error: "expected an http(s) URL such as http://127.0.0.1:4318" }).optional(),
+  ),
+  OTEL_SERVICE_NAME: z.string().min(1).max(100, "expected at most 100 characters").default("fedchat"),
   METRICS_TOKEN: z.preprocess(
     (v) => (v === "" ? undefined : v),
     z.string().min(16, "expected a secret of at least 16 characters").optional(),
@@ -146,6 +151,10 @@ export interface Config {
   readonly instanceName: string;
   /** An Ed25519 private key as JWK JSON; generated into the data folder when absent. */
   readonly jwtPrivateKey: string | undefined;
+  /** The OpenTelemetry collector's base URL (OTLP over HTTP); traces are off without it. */
+  readonly otlpEndpoint: string | undefined;
+  /** The `service.name` of the traces. */
+  readonly otelServiceName: string;
   /** The bearer token `/metrics` asks for; without one, `/metrics` is not served. */
   readonly metricsToken: string | undefined;
 }
@@ -205,6 +214,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     attachmentQuotaBytes: e.ATTACHMENT_QUOTA_BYTES,
     instanceName: e.INSTANCE_NAME ?? new URL(origin).hostname,
     jwtPrivateKey: e.JWT_PRIVATE_KEY,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    otelServiceName: e.OTEL_SERVICE_NAME,
     metricsToken: e.METRICS_TOKEN,
   };
 }

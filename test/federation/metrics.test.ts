@@ -1,4 +1,6 @@
 import { rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { preparedDataDir } from "../helpers/data-dir.ts";
 import { Peer } from "../helpers/peer.ts";
@@ -6,7 +8,8 @@ import { type ServerProcess, startServer, stopServer } from "../helpers/server.t
 import { eventually, ok, register, type User } from "../helpers/stream.ts";
 
 // The federation side of /metrics on a real server process: inbox activities counted by type
-// and outcome, deliveries by outcome, and the delivery streams read at scrape time.
+// and outcome, deliveries by outcome, and the delivery streams read at scrape time; and the
+// spans of the same work, sent to a loopback OpenTelemetry collector (OTLP over HTTP, JSON).
 
 const token = "metrics-token-for-the-federation-test";
 
@@ -22,17 +25,32 @@ function total(text: string, name: string, labels: Record<string, string> = {}):
   return sum;
 }
 
-describe("metrics of federation", () => {
+describe("metrics and traces of federation", () => {
+  let collector: Server;
+  const spans: string[] = [];
   let dir: string;
   let server: ServerProcess;
   let alice: User;
   let peer: Peer;
 
   beforeAll(async () => {
+    collector = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
+          resourceSpans: { scopeSpans: { spans: { name: string }[] }[] }[];
+        };
+        for (const r of body.resourceSpans) for (const s of r.scopeSpans) spans.push(...s.spans.map((x) => x.name));
+        res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
     dir = preparedDataDir("fedchat-metrics-");
     server = await startServer({
       DATA_DIR: dir,
       METRICS_TOKEN: token,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
       RATE_LIMIT_FACTOR: "1000",
       FEDERATION_ALLOW_PRIVATE_ADDRESS: "true",
       QUEUE_POLL_INTERVAL_MS: "100",
@@ -46,6 +64,7 @@ describe("metrics of federation", () => {
     await peer?.close();
     if (server) await stopServer(server);
     rmSync(dir, { recursive: true, force: true });
+    await new Promise<void>((resolve) => collector.close(() => resolve()));
   });
 
   const scrape = async () => {
@@ -84,5 +103,11 @@ describe("metrics of federation", () => {
     expect(
       total(after, "fedchat_stream_events_total") - total(before, "fedchat_stream_events_total"),
     ).toBeGreaterThanOrEqual(10);
+  });
+
+  it("sent the spans of the inbox and of each delivery by the time it stopped", async () => {
+    await stopServer(server); // flushes the last batch
+    expect(spans).toContain("activitypub.inbox");
+    expect(spans.filter((name) => name === "fedchat.deliver").length).toBeGreaterThanOrEqual(10);
   });
 });
