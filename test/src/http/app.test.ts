@@ -6,6 +6,7 @@ import type { DatabaseLike } from "../../../src/db/client.ts";
 import type { Deps } from "../../../src/deps.ts";
 import { AppError } from "../../../src/errors.ts";
 import { createApp, type Readiness } from "../../../src/http/app.ts";
+import { Metrics } from "../../../src/metrics.ts";
 
 const config = loadConfig({ ORIGIN: "https://chat.example", BODY_LIMIT: "1024" });
 
@@ -13,7 +14,12 @@ function app(readiness: Readiness = { ready: true, checks: { database: "ok" } })
   // No database or tokens: these routes touch neither. The app reads the access rules by
   // address before any API request: the one query it makes finds none.
   const noAccessRules = { select: () => ({ from: () => ({ orderBy: () => ({ limit: async () => [] }) }) }) };
-  const deps = { config, db: noAccessRules as unknown as DatabaseLike, tokens: {} } as unknown as Deps;
+  const deps = {
+    config,
+    db: noAccessRules as unknown as DatabaseLike,
+    tokens: {},
+    metrics: new Metrics(),
+  } as unknown as Deps;
   return createApp(deps, {
     readiness: async () => readiness,
     routes: (a, api) => {
