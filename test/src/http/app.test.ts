@@ -6,20 +6,13 @@ import type { DatabaseLike } from "../../../src/db/client.ts";
 import type { Deps } from "../../../src/deps.ts";
 import { AppError } from "../../../src/errors.ts";
 import { createApp, type Readiness } from "../../../src/http/app.ts";
-import { Metrics } from "../../../src/metrics.ts";
+import { appDeps } from "../../helpers/app-deps.ts";
 
 const config = loadConfig({ ORIGIN: "https://chat.example", BODY_LIMIT: "1024" });
 
 function app(readiness: Readiness = { ready: true, checks: { database: "ok" } }) {
-  // No database or tokens: these routes touch neither. The app reads the access rules by
-  // address before any API request: the one query it makes finds none.
-  const noAccessRules = { select: () => ({ from: () => ({ orderBy: () => ({ limit: async () => [] }) }) }) };
-  const deps = {
-    config,
-    db: noAccessRules as unknown as DatabaseLike,
-    tokens: {},
-    metrics: new Metrics(),
-  } as unknown as Deps;
+  // No database or tokens: these routes touch neither.
+  const deps = appDeps(config);
   return createApp(deps, {
     readiness: async () => readiness,
     routes: (a, api) => {

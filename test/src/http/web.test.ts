@@ -3,10 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../../src/config.ts";
-import type { DatabaseLike } from "../../../src/db/client.ts";
-import type { Deps } from "../../../src/deps.ts";
 import { createApp } from "../../../src/http/app.ts";
 import { clientPolicy } from "../../../src/http/web.ts";
+import { appDeps } from "../../helpers/app-deps.ts";
 
 const config = loadConfig({ ORIGIN: "https://chat.example" });
 let dist: string;
@@ -14,8 +13,7 @@ const page = "<!doctype html><title>fedchat</title><script type=module src=/asse
 
 function app(web: string | false = dist) {
   // No database: the client's files need none.
-  const deps = { config, db: {} as DatabaseLike, tokens: {} } as unknown as Deps;
-  return createApp(deps, { readiness: async () => ({ ready: true, checks: {} }), web });
+  return createApp(appDeps(config), { readiness: async () => ({ ready: true, checks: {} }), web });
 }
 
 const html = { accept: "text/html,application/xhtml+xml,*/*;q=0.8" };
