@@ -2,8 +2,6 @@ import { DrizzleQueryError } from "drizzle-orm/errors";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { loadConfig } from "../../../src/config.ts";
-import type { DatabaseLike } from "../../../src/db/client.ts";
-import type { Deps } from "../../../src/deps.ts";
 import { AppError } from "../../../src/errors.ts";
 import { createApp, type Readiness } from "../../../src/http/app.ts";
 import { appDeps } from "../../helpers/app-deps.ts";
