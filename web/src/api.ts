@@ -116,13 +116,17 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
   return (await response.json()) as T;
 }
 
-/** Signs up or logs in; the refresh token goes to the HttpOnly cookie. */
+/**
+ * Signs up or logs in; the refresh token goes to the HttpOnly cookie. A sign-up that waits for
+ * an admin's approval starts no session: `null`.
+ */
 export async function authenticate(
   kind: "login" | "register",
   body: { username: string; password: string; displayName?: string },
-): Promise<User> {
+): Promise<User | null> {
   const response = await raw("POST", `/api/v1/auth/${kind}`, { ...body, deviceLabel: deviceLabel() });
   if (!response.ok) throw await problemOf(response);
+  if (response.status === 202) return null;
   const session = adopt((await response.json()) as Session);
   if (!session) throw new ApiError("internal", "No session.");
   broadcast("login");

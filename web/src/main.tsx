@@ -43,7 +43,15 @@ function AuthScreen() {
       const username = String(data.get("username") ?? "").trim();
       const password = String(data.get("password") ?? "");
       const displayName = String(data.get("displayName") ?? "").trim();
-      await authenticate(mode, { username, password, ...(mode === "register" && displayName ? { displayName } : {}) });
+      const user = await authenticate(mode, {
+        username,
+        password,
+        ...(mode === "register" && displayName ? { displayName } : {}),
+      });
+      if (user == null) {
+        setAwaiting(true);
+        return;
+      }
       if (path.value === "/login" || path.value === "/register") navigate("/", true);
     },
     (err) => {
@@ -52,17 +60,23 @@ function AuthScreen() {
       if (err instanceof Error && "code" in err) {
         const code = (err as { code: string }).code;
         if (code === "invalid_credentials") return "Wrong username or password.";
+        if (code === "account_pending") return "Your sign-up waits for an admin of this server to approve it.";
+        if (code === "registrations_closed") return "Sign-up is closed on this server.";
         if (code === "username_taken" || code === "conflict") return "That username is taken: choose another.";
       }
       return text;
     },
   );
-  // A server nobody has signed up to yet opens on the sign-up form.
+  // A server nobody has signed up to yet opens on the sign-up form; a closed one offers none.
   const [firstAccount, setFirstAccount] = useState(false);
+  const [registrations, setRegistrations] = useState<"open" | "approval" | "closed">("open");
+  const [awaiting, setAwaiting] = useState(false);
   useEffect(() => {
-    api<{ users: number }>("GET", "/instance")
+    api<{ users: number; registrations: "open" | "approval" | "closed" }>("GET", "/instance")
       .then((instance) => {
-        if (instance.users > 0) return;
+        setRegistrations(instance.registrations);
+        if (instance.registrations === "closed") setMode("login");
+        if (instance.users > 0 || instance.registrations === "closed") return;
         setFirstAccount(true);
         if (path.peek() !== "/login") setMode("register");
       })
@@ -81,6 +95,14 @@ function AuthScreen() {
         <p class="muted">{location.host}</p>
         {firstAccount && mode === "register" ? (
           <p class="first-account">Nobody has an account on this server yet: create the first one.</p>
+        ) : null}
+        {mode === "register" && registrations === "approval" ? (
+          <p class="muted">An admin of this server approves each new account before it can sign in.</p>
+        ) : null}
+        {awaiting ? (
+          <p role="status" class="awaiting-approval">
+            Thank you: your account waits for an admin of this server to approve it. Sign in once it is approved.
+          </p>
         ) : null}
         <Field label="Username" hint={mode === "register" ? "3–32 of a–z, 0–9 and _" : undefined}>
           <input
@@ -113,12 +135,16 @@ function AuthScreen() {
         <button type="submit" class="primary" disabled={busy}>
           {mode === "login" ? "Sign in" : "Create account"}
         </button>
-        <p>
-          {mode === "login" ? "New here? " : "Have an account? "}
-          <button type="button" class="link" onClick={() => setMode(mode === "login" ? "register" : "login")}>
-            {mode === "login" ? "Create an account" : "Sign in"}
-          </button>
-        </p>
+        {registrations === "closed" && mode === "login" ? (
+          <p class="muted">Sign-up is closed on this server.</p>
+        ) : (
+          <p>
+            {mode === "login" ? "New here? " : "Have an account? "}
+            <button type="button" class="link" onClick={() => setMode(mode === "login" ? "register" : "login")}>
+              {mode === "login" ? "Create an account" : "Sign in"}
+            </button>
+          </p>
+        )}
       </form>
     </main>
   );
