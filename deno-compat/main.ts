@@ -36,7 +36,7 @@ await runServer({
           return fetch(request, { clientAddress: info.remoteAddr.hostname });
         }
         try {
-          const check = await checkUpgrade(hub, config, request);
+          const check = await checkUpgrade(hub, config, request, info.remoteAddr.hostname);
           const { socket, response } = Deno.upgradeWebSocket(request, { protocol: "chat.v1" });
           // Frames and a close that arrive while the hub replays are held, not lost.
           const early: (string | Uint8Array)[] = [];

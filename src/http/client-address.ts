@@ -9,8 +9,20 @@ import { embeddedIpv4 } from "../net.ts";
  */
 export function clientAddress(c: Context, trustedProxies: number): string | undefined {
   const peer = (c.env as { clientAddress?: string } | undefined)?.clientAddress;
+  return addressOf(peer, c.req.header("x-forwarded-for"), trustedProxies);
+}
+
+/**
+ * {@link clientAddress} from its parts, for requests that never reach Hono (the stream's
+ * WebSocket upgrades): the socket's peer, and `X-Forwarded-For` when proxies are trusted.
+ */
+export function addressOf(
+  peer: string | undefined,
+  forwardedFor: string | null | undefined,
+  trustedProxies: number,
+): string | undefined {
   if (trustedProxies <= 0) return peer;
-  const forwarded = (c.req.header("x-forwarded-for") ?? "")
+  const forwarded = (forwardedFor ?? "")
     .split(",")
     .map((part) => part.trim())
     .filter(Boolean);

@@ -97,6 +97,11 @@ export class Hub {
   /**
    * @param options `pullIntervalMs`: how often to read the log unprompted ({@link pullIntervalMs}).
    */
+  /** The database, for checks made before a connection is handed to the hub (access rules). */
+  get db(): Deps["db"] {
+    return this.#deps.db;
+  }
+
   constructor(deps: Deps, database: DatabaseHandle, options: { pullIntervalMs?: number } = {}) {
     this.#deps = deps;
     this.#database = database;

@@ -42,7 +42,7 @@ export function serveWebSockets(server: Server, hub: Hub, config: Config): void 
     for (const [name, value] of Object.entries(incoming.headers)) {
       if (typeof value === "string") headers.set(name, value);
     }
-    checkUpgrade(hub, config, new Request(url, { headers })).then(
+    checkUpgrade(hub, config, new Request(url, { headers }), incoming.socket.remoteAddress).then(
       (check) => {
         if (socket.destroyed) return;
         wss.handleUpgrade(incoming, socket, head, (ws) => {

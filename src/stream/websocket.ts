@@ -1,7 +1,9 @@
 import { z } from "zod";
+import { checkAddress } from "../access/rules.ts";
 import type { Config } from "../config.ts";
 import { databaseUnavailable, isDatabaseUnavailable } from "../db/errors.ts";
 import { AppError } from "../errors.ts";
+import { addressOf } from "../http/client-address.ts";
 import { logger } from "../log.ts";
 import type { Hub, StreamSink } from "./hub.ts";
 
@@ -85,7 +87,12 @@ function handshakeProtocols(request: Request): string[] {
  * @throws {AppError} `forbidden` for another origin, `bad_request`, `unauthenticated`,
  *   `database_unavailable`.
  */
-export async function checkUpgrade(hub: Hub, config: Config, request: Request): Promise<UpgradeCheck> {
+export async function checkUpgrade(
+  hub: Hub,
+  config: Config,
+  request: Request,
+  peer: string | undefined,
+): Promise<UpgradeCheck> {
   const origin = request.headers.get("origin");
   if (origin != null && origin !== config.origin) {
     throw new AppError("forbidden", "Cross-site WebSocket connections are refused.");
@@ -101,6 +108,8 @@ export async function checkUpgrade(hub: Hub, config: Config, request: Request): 
     throw new AppError("validation_failed", "since is a stream position (a whole number).");
   }
   try {
+    // The access rules by address hold here as for every API request (the upgrade skips Hono).
+    await checkAddress(hub, addressOf(peer, request.headers.get("x-forwarded-for"), config.trustProxy), null);
     return { who: await hub.redeemTicket(ticket), since };
   } catch (error) {
     // Refused upgrades are answered outside Hono's onError: say 503 here, as it would.

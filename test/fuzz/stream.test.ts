@@ -14,6 +14,7 @@ import { connect, type Socket } from "node:net";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { addAccessRule, removeAccessRule } from "../../src/access/rules.ts";
 import { clientFrame } from "../helpers/stream.ts";
 import {
   anyBytes,
@@ -654,6 +655,24 @@ describe("stream input found by fuzzing", () => {
     // The same String(frame.type): Array.prototype.join recursed until the stack ran out
     // (RangeError, uncaught). A fix that only guards against a missing toString misses it.
     await expectErrorFrame(`{"type":${nested(5000, "array")}}`);
+  });
+
+  it("refuses an upgrade from a network the access rules deny, before it uses the ticket", async () => {
+    // A ticket had before the rule came: the API now refuses its network.
+    const held = await ticket(alice);
+    const rule = await addAccessRule(server.instance.deps, { cidr: "127.0.0.0/8", action: "deny", scope: "api" });
+    try {
+      const refused = await rawUpgrade("/api/v1/stream", {
+        origin: server.url,
+        "sec-websocket-protocol": `chat.v1, ticket.${held}`,
+      });
+      expect(refused.status).toBe(403);
+      expect(JSON.parse(refused.body)).toMatchObject({ code: "address_denied" });
+    } finally {
+      await removeAccessRule(server.instance.deps, rule.id);
+    }
+    // The ticket was not spent: the same upgrade opens now.
+    await checkUpgrade("/api/v1/stream", { origin: server.url, "sec-websocket-protocol": `chat.v1, ticket.${held}` });
   });
 
   it("refuses an upgrade that offers a subprotocol twice with a coded problem, or opens", async () => {
