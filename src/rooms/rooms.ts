@@ -1,15 +1,7 @@
 import { and, asc, count, desc, eq, ilike, isNull, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import type { DatabaseLike } from "../db/client.ts";
-import {
-  actors,
-  messageMentions,
-  moderationLog,
-  type Room,
-  type RoomMember,
-  roomMembers,
-  rooms,
-} from "../db/schema.ts";
+import { messageMentions, moderationLog, type Room, type RoomMember, roomMembers, rooms } from "../db/schema.ts";
 import type { Deps, Federator } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { removeUnreferencedFiles } from "../media/attachments.ts";
@@ -91,21 +83,6 @@ export function checkAccess(
   }
   if (need === "member" && member == null) throw new AppError("not_a_member", "Join the room first.");
   return { room, member };
-}
-
-/**
- * Refuses a bot (a local bot, or a remote `Service` or `Application`) what it would do in a
- * room that forbids bots: post, edit, react. Bots already in such a room stay, silent.
- * @throws {AppError} `bots_forbidden`.
- */
-export async function refuseForbiddenBot(
-  deps: Pick<Deps, "db">,
-  room: Pick<Room, "allowBots">,
-  actorId: string,
-): Promise<void> {
-  if (room.allowBots) return;
-  const [row] = await deps.db.select({ bot: actors.bot }).from(actors).where(eq(actors.id, actorId));
-  if (row?.bot) throw new AppError("bots_forbidden", "This room does not allow bots to post.");
 }
 
 /** Like {@link accessRoom} for members, checking a permission too. */
