@@ -6,24 +6,17 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type AccessScope, accessScopes, addAccessRule, listAccessRules, removeAccessRule } from "./access/rules.ts";
 import { createAccount } from "./accounts/accounts.ts";
 import { deleteUser, listUsers, resetPassword, setRole, suspendUser, unsuspendUser } from "./accounts/admin.ts";
 import { AuthCache } from "./accounts/auth-cache.ts";
 import { ProfileLinkVerifier } from "./accounts/profile-links.ts";
-import {
-  approveSignUp,
-  awaitingApproval,
-  registrationMode,
-  rejectSignUp,
-  setRegistrationMode,
-} from "./accounts/registrations.ts";
 import { createTokenService } from "./accounts/tokens.ts";
+import { type Command, type CommandRun, one, UsageError } from "./admin-command.ts";
+import { instanceCommands } from "./admin-instance.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { type ConsistencyCheck, checkConsistency, coreChecks } from "./consistency.ts";
 import { DataDirInUseError, openDatabase } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
-import { type RegistrationMode, registrationModes } from "./db/schema.ts";
 import { deliveryStates } from "./delivery/streams.ts";
 import type { Deps } from "./deps.ts";
 import { AppError } from "./errors.ts";
@@ -61,27 +54,6 @@ const usage = `Usage: npm run admin -- <command> [options]
   consistency:check [--fix] [--json]                        find (and repair) rows and files that disagree;
                                                             also \`npm run check-consistency [-- --fix]\`
 `;
-
-/** What a command is given: the server's dependencies, its arguments, and where to write. */
-interface CommandRun {
-  readonly deps: Deps;
-  readonly args: string[];
-  readonly options: Record<string, string | boolean | (string | boolean)[] | undefined>;
-  /** Writes one line of the command's output. */
-  readonly print: (line: string) => void;
-  /** Consistency checks beyond the core ones (federation's), loaded only when asked for. */
-  readonly extraChecks: () => Promise<readonly ConsistencyCheck[]>;
-}
-
-/** A command; a number it answers is the exit status (the consistency check's 1), else 0. */
-type Command = (run: CommandRun) => Promise<unknown>;
-
-function one(args: string[], what = "user name"): string {
-  if (args.length !== 1 || !args[0]) throw new UsageError(`Expected exactly one ${what}.`);
-  return args[0];
-}
-
-class UsageError extends Error {}
 
 const commands: Record<string, Command> = {
   async "users:create"({ deps, args, options, print }) {
@@ -204,60 +176,8 @@ Object.assign(commands, {
     for (const r of rows) print(`${r.host}\t${r.createdAt.toISOString()}\t${r.reason}`);
     print(`${rows.length} blocked server${rows.length === 1 ? "" : "s"}.`);
   },
-  async "users:approve"({ deps, args, print }) {
-    const user = await approveSignUp(deps, one(args));
-    print(`Approved ${user.username}: they can log in now.`);
-  },
-  async "users:reject"({ deps, args, print }) {
-    await rejectSignUp(deps, one(args));
-    print(`Refused the sign-up of ${args[0]}; the account is deleted.`);
-  },
-  async registrations({ deps, args, print }) {
-    if (args.length > 1) throw new UsageError("registrations takes at most one mode.");
-    const wanted = args[0];
-    if (wanted !== undefined) {
-      if (!(registrationModes as readonly string[]).includes(wanted)) {
-        throw new UsageError(`The mode is one of ${registrationModes.join(", ")}.`);
-      }
-      await setRegistrationMode(deps, wanted as RegistrationMode);
-    }
-    print(`Registrations: ${await registrationMode(deps)}.`);
-    const waiting = await awaitingApproval(deps);
-    for (const u of waiting) print(`${u.username}\twaiting since ${u.awaitingApprovalSince?.toISOString()}`);
-    print(`${waiting.length} sign-up${waiting.length === 1 ? "" : "s"} waiting.`);
-  },
-  "access:allow": (run) => addRule(run, "allow"),
-  "access:deny": (run) => addRule(run, "deny"),
-  async "access:list"({ deps, options, print }) {
-    const rules = await listAccessRules(deps);
-    if (options.json) {
-      print(JSON.stringify(rules));
-      return;
-    }
-    for (const r of rules) print(`${r.id}\t${r.action}\t${r.scope}\t${r.cidr}\t${r.note}`);
-    print(`${rules.length} access rule${rules.length === 1 ? "" : "s"}.`);
-  },
-  async "access:remove"({ deps, args, print }) {
-    const id = one(args, "rule id");
-    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new UsageError("access:remove needs a rule id (see access:list).");
-    print((await removeAccessRule(deps, id)) ? `Removed ${id}.` : `No rule ${id}.`);
-  },
+  ...instanceCommands,
 } satisfies Record<string, Command>);
-
-async function addRule({ deps, args, options, print }: CommandRun, action: "allow" | "deny"): Promise<void> {
-  const scope = options.scope ?? "api";
-  if (typeof scope !== "string" || !(accessScopes as readonly string[]).includes(scope)) {
-    throw new UsageError(`--scope is one of ${accessScopes.join(", ")}.`);
-  }
-  const note = typeof options.note === "string" ? options.note : "";
-  const rule = await addAccessRule(deps, {
-    cidr: one(args, "network (CIDR)"),
-    action,
-    scope: scope as AccessScope,
-    note,
-  });
-  print(`${rule.action === "allow" ? "Allowed" : "Denied"} ${rule.cidr} (${rule.scope}): rule ${rule.id}.`);
-}
 
 /** Where a run writes: the process's stdout and stderr, or a test's buffers. */
 export interface AdminOutput {
