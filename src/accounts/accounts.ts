@@ -221,6 +221,15 @@ async function findAwaiting(deps: Pick<Deps, "db">, username: string): Promise<U
   return user;
 }
 
+/** How many people have usable accounts here (bots, suspended and waiting accounts aside). */
+export async function peopleCount(deps: Pick<Deps, "db">): Promise<number> {
+  const [row] = await deps.db
+    .select({ total: sql<number>`count(*)`.mapWith(Number) })
+    .from(users)
+    .where(and(usable, isNull(users.botOwnerId)));
+  return row?.total ?? 0;
+}
+
 /** Counts for NodeInfo: all users (people, not bots), and those active in the last month and half year. */
 export async function userCounts(deps: Pick<Deps, "db">): Promise<{ total: number; month: number; halfYear: number }> {
   const [row] = await deps.db

@@ -4,7 +4,7 @@ import { registrationModes } from "../db/schema.ts";
 import type { Api } from "../http/api.ts";
 import type { Env } from "../http/app.ts";
 import { requireAdmin } from "../http/auth.ts";
-import { userCounts } from "./accounts.ts";
+import { peopleCount } from "./accounts.ts";
 import { userSchema, userViews } from "./profile-routes.ts";
 import {
   approveSignUp,
@@ -46,8 +46,9 @@ export function instanceRoutes(api: Api, app: Hono<Env>): void {
     },
     async (c) => {
       const deps = c.var.deps;
-      const [{ total }, registrations] = await Promise.all([userCounts(deps), registrationMode(deps)]);
-      return c.json({ name: deps.config.instanceName, users: total, registrations });
+      // Public: the count alone, not NodeInfo's activity counts over every session.
+      const [users, registrations] = await Promise.all([peopleCount(deps), registrationMode(deps)]);
+      return c.json({ name: deps.config.instanceName, users, registrations });
     },
   );
 
