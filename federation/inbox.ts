@@ -27,7 +27,7 @@ import { logger } from "../src/log.ts";
 import { notifyActor } from "../src/notifications/notifications.ts";
 import { redeemInvite } from "../src/rooms/invites.ts";
 import { admitRemoteActor, removeRemoteMember } from "../src/rooms/remote.ts";
-import { joinWithdrawn, withdrawJoin } from "../src/rooms/withdrawn-joins.ts";
+import { withdrawRemoteJoin } from "../src/rooms/withdrawn-joins.ts";
 import { hostedRoom, onCreate, onDelete, onReaction, onUpdate, senderId } from "./inbox-messages.ts";
 import { onAnnounce, onAnswer, onMembership } from "./inbox-mirror.ts";
 import { onFeatured } from "./inbox-pins.ts";
@@ -75,14 +75,12 @@ async function onJoin(ctx: InboxContext<Deps>, request: Follow | Join) {
             sameOrigin(request.instrumentId, new URL(deps.config.origin)) ? request.instrumentId.pathname : "",
           )?.[1]
         : undefined;
-    if (request instanceof Join && request.id && (await joinWithdrawn(deps, request.id.href))) {
-      throw new AppError("conflict", "The join was withdrawn before it arrived.");
-    }
+    const joinIri = request instanceof Join ? request.id?.href : undefined;
     if (code) {
-      const invited = await redeemInvite(deps, actorId, code);
+      const invited = await redeemInvite(deps, actorId, code, joinIri);
       if (invited.id !== room.id) throw new AppError("forbidden", "The invite is for another room.");
     } else {
-      await admitRemoteActor(deps, room.id, actorId);
+      await admitRemoteActor(deps, room.id, actorId, joinIri);
     }
     // What its server runs decides how it is told of messages: learnt now, before the first.
     if (request.actorId) learnSoftware(deps, request.actorId.origin);
@@ -138,6 +136,17 @@ async function onLeave(ctx: InboxContext<Deps>, activity: Activity, groupIri: UR
   if (actorId) await removeRemoteMember(deps, room.id, actorId, "left");
 }
 
+/**
+ * `Undo{Join}`: the actor leaves a room hosted here, and the join is refused should it be
+ * handled after this (src/rooms/withdrawn-joins.ts).
+ */
+async function onWithdrawnJoin(ctx: InboxContext<Deps>, undo: Activity, joinIri: URL, groupIri: URL | null) {
+  const deps = ctx.data;
+  const room = await hostedRoom(deps, groupIri);
+  const actorId = room && undo.actorId ? await storedActorId(deps, undo.actorId) : undefined;
+  await withdrawRemoteJoin(deps, joinIri.href, room && actorId ? { roomId: room.id, actorId } : undefined);
+}
+
 /** An `Invite` of a local user into a remote room: the user is told, and may then join it. */
 async function onInvite(ctx: InboxContext<Deps>, invite: Invite) {
   const deps = ctx.data;
@@ -180,13 +189,9 @@ export function inboxHandlers(listeners: InboxListenerSetters<Deps>): void {
         const pair = object instanceof Follow ? await contactPair(ctx, object.actorId, object.objectId) : undefined;
         if (pair && object.id)
           await settleRemoteContact(ctx.data, pair.remoteId, pair.localId, object.id.href, "withdrawn");
-        else {
-          // Handled before its Join, the Undo would find nobody to remove: the Join is refused when it comes.
-          if (object instanceof Join && object.id && object.id.origin === undo.actorId?.origin) {
-            await withdrawJoin(ctx.data, object.id.href);
-          }
-          await onLeave(ctx, undo, object.objectId);
-        }
+        else if (object instanceof Join && object.id && object.id.origin === undo.actorId?.origin) {
+          await onWithdrawnJoin(ctx, undo, object.id, object.objectId);
+        } else await onLeave(ctx, undo, object.objectId);
       } else if (object instanceof Like || object instanceof EmojiReact) {
         await onReaction(ctx, object, false, undo);
       }

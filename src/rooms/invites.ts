@@ -9,6 +9,7 @@ import { notifyActor } from "../notifications/notifications.ts";
 import { actorByHandle } from "./actors.ts";
 import { addMember } from "./members.ts";
 import { accessRoomFor, logModeration, membership, remote } from "./rooms.ts";
+import { joinWithdrawnIn } from "./withdrawn-joins.ts";
 
 /** The longest an invite may last: 30 days. */
 export const maxInviteSeconds = 30 * 24 * 60 * 60;
@@ -181,14 +182,23 @@ export async function previewInvite(deps: Deps, code: string, actorId?: string) 
  * counted by a conditional UPDATE, so two concurrent redemptions of a one-time code give
  * exactly one member. A current member consumes nothing; a banned actor is refused. An invite
  * for one user is `invite_not_found` to everyone else.
- * @throws {AppError} `invite_not_found`, `invite_expired`, `banned`.
+ * @param joinIri The remote `Join` that carried the link: refused when it was withdrawn.
+ * @throws {AppError} `invite_not_found`, `invite_expired`, `banned`, `conflict`.
  */
-export async function redeemInvite(deps: Deps, actorId: string, code: string): Promise<Room> {
+export async function redeemInvite(
+  deps: Deps,
+  actorId: string,
+  code: string,
+  joinIri?: string | undefined,
+): Promise<Room> {
   const { invite, room } = await inviteByCode(deps, code);
   if (invite.inviteeId != null && invite.inviteeId !== actorId) {
     throw new AppError("invite_not_found", "No such invite.");
   }
   await deps.db.transaction(async (tx) => {
+    if (joinIri != null && (await joinWithdrawnIn(tx, joinIri))) {
+      throw new AppError("conflict", "The join was withdrawn before it arrived.");
+    }
     // Join first: a member already in (a repeated click) uses nothing up. Counting the use can
     // then fail, which rolls the join back.
     const { added } = await addMember(deps, tx, room.id, actorId);

@@ -12,6 +12,7 @@ import { actorProfiles } from "./actors.ts";
 import { addMember, removeMember } from "./members.ts";
 import type { Role } from "./permissions.ts";
 import { memberView } from "./rooms.ts";
+import { joinWithdrawnIn } from "./withdrawn-joins.ts";
 
 /** What federation learnt about a remote actor (a `Person`, `Service`…). */
 export interface RemoteActor {
@@ -127,14 +128,23 @@ export async function roomByIri(deps: Pick<Deps, "db">, iri: string): Promise<Ro
  * A remote actor asks to join a room hosted here (`Follow` or `Join` without an invite link):
  * a public room admits anyone not banned; a private one only those already in (an invite link
  * is redeemed instead).
- * @throws {AppError} `room_not_found`, `banned`, `forbidden` (a private room).
+ * @param joinIri The `Join` that asks: refused when it was withdrawn (`conflict`).
+ * @throws {AppError} `room_not_found`, `banned`, `forbidden` (a private room), `conflict`.
  */
-export async function admitRemoteActor(deps: Deps, roomId: string, actorId: string): Promise<void> {
+export async function admitRemoteActor(
+  deps: Deps,
+  roomId: string,
+  actorId: string,
+  joinIri?: string | undefined,
+): Promise<void> {
   const [room] = await deps.db.select().from(rooms).where(eq(rooms.id, roomId));
   if (room == null || room.deletedAt || room.iri != null || room.direct) {
     throw new AppError("room_not_found", "No such room.");
   }
   await deps.db.transaction(async (tx) => {
+    if (joinIri != null && (await joinWithdrawnIn(tx, joinIri))) {
+      throw new AppError("conflict", "The join was withdrawn before it arrived.");
+    }
     if (room.visibility === "private") {
       const [already] = await tx
         .select()
