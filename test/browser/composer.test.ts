@@ -236,7 +236,8 @@ describe("the composer keeps what is typed", () => {
     expect(tries).toBe(1);
     await page.unroute(sends);
     await refused.getByRole("button", { name: "Edit" }).click();
-    expect(await composer(page).inputValue()).toBe("a refused message");
+    // The text comes back through the draft, once the composer has rendered the change.
+    await expect.poll(() => composer(page).inputValue()).toBe("a refused message");
     expect(await refused.count()).toBe(0);
     await composer(page).press("Enter");
     await message(page, "a refused message").waitFor();

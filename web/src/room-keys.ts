@@ -5,8 +5,7 @@
  */
 import { signal } from "@preact/signals";
 import { sortedRooms } from "./room-list.ts";
-import { navigate } from "./router.ts";
-import { activeRoomId } from "./store.ts";
+import { navigate, path } from "./router.ts";
 import type { Room } from "./types.ts";
 
 /** Whether the quick switcher is open. */
@@ -56,12 +55,9 @@ function onKeyDown(event: KeyboardEvent): void {
   if (!event.altKey || event.ctrlKey || event.metaKey) return;
   if (event.key !== "ArrowUp" && event.key !== "ArrowDown") return;
   if (switcherOpen.peek()) return;
-  const target = stepRoom(
-    roomOrder(sortedRooms.peek()),
-    activeRoomId.peek(),
-    event.key === "ArrowDown" ? 1 : -1,
-    event.shiftKey,
-  );
+  // The room in the address, not the one drawn: a second press may come before the page is.
+  const current = /^\/rooms\/([^/]+)/.exec(path.peek())?.[1] ?? null;
+  const target = stepRoom(roomOrder(sortedRooms.peek()), current, event.key === "ArrowDown" ? 1 : -1, event.shiftKey);
   event.preventDefault();
   if (target) navigate(`/rooms/${target}`);
 }
