@@ -6,8 +6,9 @@
  *   `GET /api/v1/me`, still within `read` or `write`. Such a token cannot open the live stream,
  *   which carries the events of every room its user is in.
  *
- * Whatever the scopes, a token never reaches the routes that manage tokens, bots, passwords
- * and sessions: a leaked token cannot mint another or lock its owner out.
+ * Whatever the scopes, a token never reaches the routes that manage tokens, bots, passwords,
+ * sessions and rooms' incoming webhooks: a leaked token cannot mint another credential or lock
+ * its owner out.
  * @module
  */
 import { z } from "zod";
@@ -32,6 +33,8 @@ export const tokenScopes = z
 
 /** Routes no token reaches: they manage credentials, or the server itself (its admins'). */
 const credentialRoutes = /^\/api\/v1\/(tokens|bots|auth|admin)(\/|$)/;
+/** A room's incoming webhooks: making one hands out a secret URL, a credential of its own. */
+const webhookRoutes = /^\/api\/v1\/rooms\/[^/]+\/webhooks(\/|$)/;
 const roomRoute = /^\/api\/v1\/rooms\/([0-9a-f-]{36})(\/|$)/i;
 const streamTicket = "/api/v1/stream/ticket";
 
@@ -44,9 +47,9 @@ function refuse(message: string): AppError {
  * @throws {AppError} `token_scope` when the token may not make it.
  */
 export function checkTokenScope(scopes: readonly string[], method: string, path: string): void {
-  if (credentialRoutes.test(path)) {
+  if (credentialRoutes.test(path) || webhookRoutes.test(path)) {
     throw refuse(
-      "A personal access token cannot manage tokens, bots, passwords, sessions or the server; log in for that.",
+      "A personal access token cannot manage tokens, bots, webhooks, passwords, sessions or the server; log in for that.",
     );
   }
   const rooms = scopes.flatMap((scope) => roomScope.exec(scope)?.[1] ?? []);

@@ -34,6 +34,7 @@ export * from "./schema-rooms.ts";
 export * from "./schema-stickers.ts";
 export * from "./schema-stream.ts";
 export * from "./schema-tokens.ts";
+export * from "./schema-webhooks.ts";
 
 /**
  * Messages. `seq` is the room's order, assigned by the room's server without gaps; `iri` is set

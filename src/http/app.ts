@@ -33,6 +33,7 @@ import { searchRoutes } from "../search/routes.ts";
 import { stickerRoutes } from "../stickers/routes.ts";
 import type { Hub } from "../stream/hub.ts";
 import { streamRoutes } from "../stream/routes.ts";
+import { webhookRoutes } from "../webhooks/routes.ts";
 import { Api } from "./api.ts";
 import { requireUser } from "./auth.ts";
 import { clientAddress } from "./client-address.ts";
@@ -232,6 +233,7 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   searchRoutes(api, app);
   stickerRoutes(api, app);
   emojiRoutes(api, app);
+  webhookRoutes(api, app);
   options.routes?.(app, api);
   if (options.web !== false) webRoutes(app, options.web);
   const openapi = JSON.stringify(api.document(deps.config.origin));

@@ -1,4 +1,4 @@
-import { eq, inArray } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { findLocalUser, handleHost, isLocalHandle } from "../accounts/accounts.ts";
 import { actors, users } from "../db/schema.ts";
@@ -21,6 +21,8 @@ export interface ActorProfile {
   readonly emojis?: readonly UsedEmoji[];
   /** Present for a bot: a local user's bot, or a remote `Service` or `Application`. */
   readonly bot?: true;
+  /** Present for a room's incoming webhook (a local bot that owns itself; always with `bot`). */
+  readonly webhook?: true;
 }
 
 /** The API schema of {@link ActorProfile}. */
@@ -36,6 +38,7 @@ export const actorProfileSchema = z.object({
     .optional()
     .describe("Custom emoji of their server the display name names (`:shortcode:` shown as the image)"),
   bot: z.literal(true).optional().describe("Present for a bot (an ActivityPub `Service` or `Application`)"),
+  webhook: z.literal(true).optional().describe("Present for a room's incoming webhook (also a bot)"),
 });
 
 /** The columns a profile is made from: select them from `actors` left-joined with `users`. */
@@ -50,6 +53,8 @@ export const profileColumns = {
   displayName: users.displayName,
   avatar: users.avatar,
   color: users.color,
+  // An incoming webhook's account is the bot that owns itself (src/webhooks/webhooks.ts).
+  webhook: sql<boolean | null>`${users.botOwnerId} = ${users.id}`,
 };
 
 /** A row of {@link profileColumns}. */
@@ -64,6 +69,7 @@ export interface ProfileRow {
   displayName: string | null;
   avatar: string | null;
   color: string | null;
+  webhook: boolean | null;
 }
 
 /** The profile a row of {@link profileColumns} shows, or undefined for an actor with neither user nor IRI. */
@@ -77,6 +83,7 @@ export function toProfile(deps: Pick<Deps, "config">, row: ProfileRow): ActorPro
       color: row.color,
       url: `${deps.config.origin}/users/${row.username}`,
       ...(row.bot ? { bot: true as const } : {}),
+      ...(row.webhook ? { webhook: true as const } : {}),
     };
   }
   if (row.iri == null) return undefined;

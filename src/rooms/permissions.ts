@@ -18,6 +18,7 @@ export type Role = (typeof roles)[number];
  * | setVisibility     |   ✓   |   ✓   |           |        |
  * | setLinkPreviews   |   ✓   |   ✓   |     ✓     |        |
  * | setBots           |   ✓   |   ✓   |     ✓     |        |
+ * | manageWebhooks    |   ✓   |   ✓   |     ✓     |        |
  * | invite            |   ✓   |   ✓   |     ✓     |        |
  * | kick              |   ✓   |   ✓   |     ✓     |        |
  * | ban               |   ✓   |   ✓   |     ✓     |        |
@@ -39,6 +40,7 @@ export const permissions = {
   setVisibility: ["owner", "admin"],
   setLinkPreviews: ["owner", "admin", "moderator"],
   setBots: ["owner", "admin", "moderator"],
+  manageWebhooks: ["owner", "admin", "moderator"],
   invite: ["owner", "admin", "moderator"],
   kick: ["owner", "admin", "moderator"],
   ban: ["owner", "admin", "moderator"],

@@ -55,6 +55,7 @@ const allActions = [
   "setVisibility",
   "setLinkPreviews",
   "setBots",
+  "manageWebhooks",
   "invite",
   "kick",
   "ban",
