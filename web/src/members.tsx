@@ -87,7 +87,7 @@ export function MemberPanel(props: { room: Room; state: RoomState; onClose(): vo
                   style={(m.color ?? m.actor.color) ? { color: m.color ?? m.actor.color ?? undefined } : undefined}
                 >
                   <PersonName name={name} handle={m.actor.handle} alike={alike} />
-                  {m.actor.bot ? <BotBadge /> : null}
+                  {m.actor.bot ? <BotBadge webhook={m.actor.webhook} /> : null}
                 </a>
                 <span class="muted small">
                   {/* A direct conversation's people are equals there: whoever opened it is no "owner". */}

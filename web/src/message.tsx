@@ -171,7 +171,7 @@ export function MessageItem(props: {
                 <PersonEmojiName name={author.name} handle={author.handle} emojis={message.author?.emojis} />
               )}
             </a>
-            {message.author?.bot ? <BotBadge /> : null}
+            {message.author?.bot ? <BotBadge webhook={message.author.webhook} /> : null}
             <RelativeTime at={message.createdAt} />
           </div>
         )}

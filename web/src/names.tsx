@@ -129,8 +129,17 @@ export function PersonName(props: { name: string; handle?: string | undefined; a
 }
 
 /** The "BOT" mark beside a bot's name; screen readers hear "bot". */
-export function BotBadge() {
-  return (
+export function BotBadge(props: { webhook?: boolean | undefined }) {
+  return props.webhook ? (
+    <span
+      class="bot-badge"
+      title="A webhook: posted by a program through the room's webhook"
+      aria-label="webhook"
+      role="img"
+    >
+      WEBHOOK
+    </span>
+  ) : (
     <span class="bot-badge" title="A bot: an automated account" aria-label="bot" role="img">
       BOT
     </span>

@@ -1,21 +1,25 @@
-/** Room settings: a dialog over the room with its general settings, invites, bans, log, and leaving. */
+/** Room settings: a dialog over the room with its general settings, invites, webhooks, bans, log, and leaving. */
 import { useEffect, useState } from "preact/hooks";
 import { api } from "./api.ts";
 import { describeError } from "./errors.ts";
 import { Name } from "./names.tsx";
 import { RoomGeneral } from "./room-general.tsx";
+import { RoomWebhooks } from "./room-webhooks.tsx";
 import { navigate } from "./router.ts";
 import { attempt, rooms, say } from "./store.ts";
 import type { Actor, Invite, Room } from "./types.ts";
 import { ActionButton, Confirm, copyText, Dialog, Field, FormError, formatDate, useSubmit } from "./ui.tsx";
 
-type RoomTab = "general" | "invites" | "bans" | "log" | "leave";
+type RoomTab = "general" | "invites" | "webhooks" | "bans" | "log" | "leave";
 
 export function RoomSettings(props: { room: Room; canManage(action: string): boolean; onClose(): void }) {
   const { room, canManage: can } = props;
   const tabs: [RoomTab, string][] = [
     ["general", "General"],
     ...(can("invite") ? ([["invites", "Invites"]] as [RoomTab, string][]) : []),
+    ...(can("manageWebhooks") && !room.remote && !room.direct
+      ? ([["webhooks", "Webhooks"]] as [RoomTab, string][])
+      : []),
     ...(can("ban") ? ([["bans", "Bans"]] as [RoomTab, string][]) : []),
     ...(can("viewModerationLog") ? ([["log", "Moderation log"]] as [RoomTab, string][]) : []),
     ["leave", can("deleteRoom") ? "Leave or delete" : "Leave"],
@@ -60,6 +64,7 @@ export function RoomSettings(props: { room: Room; canManage(action: string): boo
       <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} class="tab-panel">
         {tab === "general" ? <RoomGeneral room={room} can={can} /> : null}
         {tab === "invites" ? <RoomInvites room={room} /> : null}
+        {tab === "webhooks" ? <RoomWebhooks room={room} /> : null}
         {tab === "bans" ? <RoomBans room={room} /> : null}
         {tab === "log" ? <ModerationLog room={room} /> : null}
         {tab === "leave" ? <RoomLeave room={room} can={can} /> : null}

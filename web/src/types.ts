@@ -46,6 +46,8 @@ export interface Actor {
   emojis?: { shortcode: string; url: string }[];
   /** Present for a bot: a local user's, or a remote `Service` or `Application`. */
   bot?: true;
+  /** Present for a room's incoming webhook (with `bot`). */
+  webhook?: true;
 }
 
 export type Role = "owner" | "admin" | "moderator" | "member";
