@@ -4,6 +4,7 @@ import { z } from "zod";
 import { handleHost } from "../accounts/accounts.ts";
 import { displayName } from "../accounts/profile-routes.ts";
 import type { Deps } from "../deps.ts";
+import { AppError } from "../errors.ts";
 import type { Api } from "../http/api.ts";
 import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
@@ -227,6 +228,7 @@ export function webhookRoutes(api: Api, app: Hono<Env>): void {
     async (c, { params, body }) => {
       const deps = c.var.deps;
       const webhook = await webhookBySecret(deps, params.webhookId, params.secret).catch((error: unknown) => {
+        if (!(error instanceof AppError && error.code === "webhook_not_found")) throw error;
         // Guessing costs: misses are counted by address (no honest sender misses often).
         enforceRateLimits(deps, [
           {

@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { incomingWebhooks, messages } from "../../src/db/schema.ts";
 import { bearer, createTestInstance, json, type TestInstance } from "../helpers/instance.ts";
-import { expectProblem, type LoggedIn, openStream, peek, registerUser } from "./support.ts";
+import { avatarForm, expectProblem, type LoggedIn, openStream, peek, png, registerUser } from "./support.ts";
 
 let t: TestInstance;
 beforeAll(async () => {
@@ -105,6 +105,27 @@ describe("incoming webhooks", () => {
     const seen = await history(alice, roomId);
     expect(seen.filter((m) => m.author?.id === webhook.userId).map((m) => m.seq)).toEqual([1, 2, 3]);
     await stream.close();
+
+    // Search finds it, and a mention notifies, as for anyone's message.
+    const found = await t.request(`/api/v1/search?q=${encodeURIComponent("passed")}`, {
+      headers: bearer(alice.accessToken),
+    });
+    const results = ((await found.json()) as { results: { message: ApiMessage }[] }).results;
+    expect(results.map((r) => r.message.author.id)).toContain(webhook.userId);
+    expect((await post(url, { content: "@alice the build is yours" })).status).toBe(200);
+    const notes = await t.request("/api/v1/notifications", { headers: bearer(alice.accessToken) });
+    const { notifications } = (await notes.json()) as { notifications: { type: string; from?: { id: string } }[] };
+    expect(notifications.some((n) => n.type === "mention")).toBe(true);
+
+    // Its avatar is set as a user's is.
+    const form = avatarForm(png(8, 8), "hook.png", "image/png");
+    const avatar = await t.request(`/api/v1/rooms/${roomId}/webhooks/${webhook.id}/avatar`, {
+      method: "PUT",
+      headers: bearer(alice.accessToken),
+      body: form,
+    });
+    expect(avatar.status, await peek(avatar)).toBe(200);
+    expect(((await avatar.json()) as ApiWebhook).avatarUrl).toMatch(/^https:\/\/chat\.example\//);
   });
 
   it("answers a wrong secret, an unknown id and a revoked webhook with 404, and posts nothing", async () => {
