@@ -118,7 +118,18 @@ beforeAll(async () => {
     body: stickerForm,
   });
   expect(sticker.status).toBe(201);
+  const webhook = await api<{ url: string }>(
+    server,
+    me,
+    "POST",
+    `/api/v1/rooms/${room.id}/webhooks`,
+    { name: "Fuzz hook" },
+    201,
+  );
+  const [webhookId = "", secret = ""] = new URL(webhook.url).pathname.split("/").slice(-2);
   Object.assign(fixture, {
+    webhookId,
+    secret,
     packId: pack.id,
     stickerId: ((await sticker.json()) as { id: string }).id,
     roomId: room.id,
