@@ -69,6 +69,9 @@ function limitWebhookChanges(deps: Deps, webhookId: string): void {
   ]);
 }
 
+/** An `Idempotency-Key` header: a transaction id's alphabet and length. */
+const idempotencyKey = /^[A-Za-z0-9._~-]{1,64}$/;
+
 /** A webhook POST's body: a message's worth of JSON with room for the fields other senders add. */
 export const incomingBodyLimit = 64 * 1024;
 
@@ -218,7 +221,8 @@ export function webhookRoutes(api: Api, app: Hono<Env>): void {
         "Takes `{ content }` (Markdown), Slack's `{ text }` or Discord's `{ content, username, avatar_url }`; " +
         "`username` and `avatar_url` are ignored (the webhook's own name and avatar are shown, and no address is fetched). " +
         "A wrong secret, a revoked webhook and an unknown one all answer 404 `webhook_not_found`. " +
-        "At most 30 posts a minute per webhook; the body at most 64 KiB.",
+        "At most 30 posts a minute per webhook; the body at most 64 KiB. " +
+        "An `Idempotency-Key` header (1–64 of A-Z, a-z, 0-9, `.`, `_`, `~`, `-`) makes a retry answer with the same message.",
       params: incomingParams,
       body: incomingWebhookBody,
       bodyLimit: incomingBodyLimit,
@@ -246,7 +250,13 @@ export function webhookRoutes(api: Api, app: Hono<Env>): void {
           windowSeconds: 60,
         },
       ]);
-      return c.json(await postAsWebhook(deps, webhook, webhookContent(body)));
+      const key = c.req.header("idempotency-key");
+      if (key != null && !idempotencyKey.test(key)) {
+        throw new AppError("validation_failed", "The Idempotency-Key header is not valid.", {
+          details: [{ path: "Idempotency-Key", message: "expected 1 to 64 characters of A-Z, a-z, 0-9, . _ ~ -" }],
+        });
+      }
+      return c.json(await postAsWebhook(deps, webhook, webhookContent(body), key));
     },
   );
 }

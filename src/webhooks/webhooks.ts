@@ -208,16 +208,20 @@ export async function webhookBySecret(deps: Pick<Deps, "db">, webhookId: string,
 }
 
 /**
- * Posts a message as a webhook: the normal send, as its account, with a fresh transaction id
- * (a webhook's caller has none to give). The room's rules apply as to anyone: a room that
- * forbids bots refuses it (`bots_forbidden`), a webhook kicked from the room is `not_a_member`.
- * @throws {AppError} `webhook_not_found`, and the send's errors.
+ * Posts a message as a webhook: the normal send, as its account. `idempotencyKey` (the
+ * caller's `Idempotency-Key`) is the send's transaction id, so a retried POST is the same
+ * message; without one each POST gets a fresh id. The room's rules apply as to anyone: a room
+ * that forbids bots refuses it (`bots_forbidden`), a webhook kicked from the room is
+ * `not_a_member`.
+ * @throws {AppError} the send's errors.
  */
 export async function postAsWebhook(
   deps: Deps,
   webhook: { roomId: string; userId: string },
   content: string,
+  idempotencyKey?: string | undefined,
 ): Promise<MessageView> {
-  const { message } = await sendMessage(deps, webhook.userId, webhook.roomId, { txnId: uuidv7(), content });
+  const txnId = idempotencyKey ?? uuidv7();
+  const { message } = await sendMessage(deps, webhook.userId, webhook.roomId, { txnId, content });
   return message;
 }

@@ -102,8 +102,18 @@ describe("incoming webhooks", () => {
     expect(discordMessage.author.displayName).toBe("CI");
     expect(discordMessage.html).not.toContain("<script");
 
+    // A retry with the same Idempotency-Key is the same message.
+    const first = await post(url, { content: "once" }, { "idempotency-key": "deploy-7" });
+    const retry = await post(url, { content: "once" }, { "idempotency-key": "deploy-7" });
+    expect(((await retry.json()) as ApiMessage).id).toBe(((await first.json()) as ApiMessage).id);
+    await expectProblem(
+      await post(url, { content: "x" }, { "idempotency-key": "no spaces" }),
+      422,
+      "validation_failed",
+    );
+
     const seen = await history(alice, roomId);
-    expect(seen.filter((m) => m.author?.id === webhook.userId).map((m) => m.seq)).toEqual([1, 2, 3]);
+    expect(seen.filter((m) => m.author?.id === webhook.userId).map((m) => m.seq)).toEqual([1, 2, 3, 4]);
     await stream.close();
 
     // Search finds it, and a mention notifies, as for anyone's message.
