@@ -8,7 +8,8 @@ import {
   type KvStore,
   type MessageQueue,
 } from "@fedify/fedify";
-import { Application, Endpoints } from "@fedify/vocab";
+import { Application, Endpoints, Tombstone } from "@fedify/vocab";
+import { Temporal } from "@js-temporal/polyfill";
 import type { TracerProvider } from "@opentelemetry/api";
 import { eq } from "drizzle-orm";
 import { findUser, userCounts } from "../src/accounts/accounts.ts";
@@ -25,7 +26,7 @@ import { countedListeners } from "./inbox-metrics.ts";
 import { dropUnreachableMembers } from "./remote.ts";
 import { roomCollections } from "./room-collections.ts";
 import { roomIdentifier, roomOf, toGroup } from "./rooms.ts";
-import { keyPairsOf, toPerson, userIdentifier, userOf } from "./users.ts";
+import { deletedUserOf, keyPairsOf, toPerson, userIdentifier, userOf } from "./users.ts";
 
 /** The identifier of the instance actor in the shared actor dispatcher. */
 export const instanceActorIdentifier = "actor";
@@ -136,6 +137,14 @@ export function createChatFederation(options: ChatFederationOptions): Federation
       if (identifier !== instanceActorIdentifier) {
         const user = await userOf(ctx.data, identifier);
         if (user) return toPerson(ctx, identifier, user);
+        // A deleted account answers 410 Gone, as Mastodon's do.
+        const gone = await deletedUserOf(ctx.data, identifier);
+        if (gone?.deletedAt) {
+          return new Tombstone({
+            id: ctx.getActorUri(identifier),
+            deleted: Temporal.Instant.fromEpochMilliseconds(gone.deletedAt.getTime()),
+          });
+        }
         const room = await roomOf(ctx.data, identifier);
         return room ? toGroup(ctx, identifier, room) : null;
       }
@@ -165,7 +174,7 @@ export function createChatFederation(options: ChatFederationOptions): Federation
       if (identifier === instanceActorIdentifier) {
         return [await cachedKeyPair(ctx.data, "instance:rsa"), await cachedKeyPair(ctx.data, "instance:ed25519")];
       }
-      const user = await userOf(ctx.data, identifier);
+      const user = (await userOf(ctx.data, identifier)) ?? (await deletedUserOf(ctx.data, identifier));
       if (user) return await keyPairsOf(user);
       const room = await roomOf(ctx.data, identifier);
       return room ? await keyPairsOf(await roomKeyPairs(ctx.data, room.id)) : [];

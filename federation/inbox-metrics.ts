@@ -32,5 +32,9 @@ export function countedListeners(listeners: InboxListenerSetters<Deps>): InboxLi
     listeners.onError(handler);
     return counted;
   };
+  counted.onUnverifiedActivity = (handler) => {
+    listeners.onUnverifiedActivity(handler);
+    return counted;
+  };
   return counted;
 }

@@ -28,6 +28,7 @@ import { notifyActor } from "../src/notifications/notifications.ts";
 import { redeemInvite } from "../src/rooms/invites.ts";
 import { admitRemoteActor, removeRemoteMember } from "../src/rooms/remote.ts";
 import { withdrawRemoteJoin } from "../src/rooms/withdrawn-joins.ts";
+import { isSelfDelete, onActorDelete, onUnverifiedDelete } from "./inbox-actors.ts";
 import { hostedRoom, onCreate, onDelete, onReaction, onUpdate, senderId } from "./inbox-messages.ts";
 import { onAnnounce, onAnswer, onMembership } from "./inbox-mirror.ts";
 import { onFeatured } from "./inbox-pins.ts";
@@ -199,6 +200,8 @@ export function inboxHandlers(listeners: InboxListenerSetters<Deps>): void {
     .on(Create, onCreate)
     .on(Update, (ctx, update) => onUpdate(ctx, update))
     .on(Delete, async (ctx, del) => {
+      // An account deleted by its own server (Mastodon's `Delete` of the actor by itself).
+      if (isSelfDelete(del)) return await onActorDelete(ctx, del);
       // A room's own delete (a moderator's, or of the room itself) comes straight from its Group.
       const mirror = del.actorId ? await mirrorOf(ctx.data, del.actorId) : undefined;
       await onDelete(ctx, del, mirror);
@@ -217,6 +220,7 @@ export function inboxHandlers(listeners: InboxListenerSetters<Deps>): void {
     .on(Accept, onAnswer)
     .on(Reject, onAnswer)
     .on(Invite, onInvite)
+    .onUnverifiedActivity(onUnverifiedDelete)
     .onError((_ctx, error) => {
       log.warn("An inbox activity failed: {error}", { error });
     });

@@ -1,6 +1,7 @@
 import type { Federation } from "@fedify/fedify";
 import type { Hono } from "hono";
 import { AuthCache } from "../src/accounts/auth-cache.ts";
+import { ExportMaker, purgeExports } from "../src/accounts/exports.ts";
 import { ProfileLinkVerifier } from "../src/accounts/profile-links.ts";
 import { purgeSessions } from "../src/accounts/sessions.ts";
 import { createTokenService } from "../src/accounts/tokens.ts";
@@ -94,6 +95,7 @@ export async function createInstance(
     sends: new SendBatcher(database.db),
     previews: new LinkPreviewer(),
     profileLinks: new ProfileLinkVerifier(),
+    exports: new ExportMaker(),
     metrics: new Metrics({ process: true }),
   };
   const kv = new PostgresKvStore(database.db);
@@ -155,6 +157,7 @@ export async function createInstance(
         ["early edits", () => purgeEarlyEdits(deps)],
         ["delivered activities", () => purgeOutbox(deps.db)],
         ["link previews", () => purgeLinkPreviews(deps)],
+        ["data exports", () => purgeExports(deps)],
       ] as const) {
         job().catch((error) => log.warn("Purging expired {what} failed: {error}", { what, error }));
       }
@@ -179,6 +182,7 @@ export async function createInstance(
         .start(database)
         .catch((error) => log.error("The federation publisher did not start: {error}", { error }));
       delivery.start(database).catch((error) => log.error("The delivery streams did not start: {error}", { error }));
+      deps.exports.start(deps);
       log.info("Started {count} queue workers.", { count: config.queueWorkers });
     },
     async stopDeliveries() {
@@ -194,6 +198,7 @@ export async function createInstance(
       // Card and profile link fetches are bounded by their deadline; they write to the database, which closes below.
       await deps.previews.settled();
       await deps.profileLinks.settled();
+      await deps.exports.stop();
       // Hits counted since the last sync still count for the other processes.
       await deps.limits.stop();
       await publisher.stop();

@@ -106,7 +106,9 @@ export function fedifyMiddleware(federation: Federation<Deps>, gate: WorkGate): 
       throw error;
     });
     if (fellThrough) return;
-    if (response.status >= 400 && !response.headers.get("content-type")?.startsWith(problemMediaType)) {
+    // A deleted account's actor: 410 Gone with its `Tombstone`, which other servers read as it is.
+    const tombstone = response.status === 410 && /json/.test(response.headers.get("content-type") ?? "");
+    if (response.status >= 400 && !tombstone && !response.headers.get("content-type")?.startsWith(problemMediaType)) {
       const code = codeForStatus(response.status);
       const text = response.status >= 500 ? "" : (await response.text()).trim().slice(0, 300);
       c.res = problemResponse(c, code, text || errorCodes[code].title, {

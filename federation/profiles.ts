@@ -7,8 +7,8 @@
  * colour, avatar), from whichever process did it.
  */
 import type { Context } from "@fedify/fedify";
-import { Update } from "@fedify/vocab";
-import { and, eq, isNull } from "drizzle-orm";
+import { Delete, Update } from "@fedify/vocab";
+import { and, eq, isNotNull, isNull } from "drizzle-orm";
 import { users } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { profileRecipients } from "../src/rooms/remote.ts";
@@ -37,5 +37,34 @@ export async function sendProfileUpdate(ctx: Context<Deps>, actorId: string, pos
     { identifier },
     inboxes.map((inbox) => ({ id: new URL(inbox), inboxId: new URL(inbox), endpoints: null })),
     update,
+  );
+}
+
+/**
+ * Sends `Delete` of a deleted local user's `Person` (Mastodon's shape: the actor deletes itself,
+ * to the public) to the inboxes read when the account was deleted, signed with the keys the
+ * tombstone keeps. The receiving servers cannot fetch the actor any more (410 Gone): they check
+ * the signature with the key they already hold, or see for themselves that the actor is gone.
+ */
+export async function sendAccountDelete(
+  ctx: Context<Deps>,
+  actorId: string,
+  inboxes: readonly string[],
+  position: number,
+): Promise<void> {
+  const deps = ctx.data;
+  const [user] = await deps.db
+    .select()
+    .from(users)
+    .where(and(eq(users.id, actorId), isNotNull(users.deletedAt)));
+  const targets = inboxes.filter((inbox) => URL.canParse(inbox));
+  if (user == null || targets.length === 0) return;
+  const identifier = userIdentifier(user.username);
+  const id = ctx.getActorUri(identifier);
+  const del = new Delete({ id: new URL(`${id.href}#delete-${position}`), actor: id, object: id, to: PUBLIC });
+  await ctx.sendActivity(
+    { identifier },
+    targets.map((inbox) => ({ id: new URL(inbox), inboxId: new URL(inbox), endpoints: null })),
+    del,
   );
 }

@@ -19,7 +19,7 @@ import {
   toNote,
   updateActivity,
 } from "./notes.ts";
-import { sendProfileUpdate } from "./profiles.ts";
+import { sendAccountDelete, sendProfileUpdate } from "./profiles.ts";
 import { recipient, remoteMembers } from "./remote.ts";
 import { roomAudience, roomCollectionUri, roomIdentifier, toGroup } from "./rooms.ts";
 import { microblogOrigins } from "./software.ts";
@@ -162,6 +162,14 @@ async function outboxEntries(ctx: Context<Deps>, batch: StreamEvent[]): Promise<
       // Not a room's: the user's own Update{Person}, through Fedify's queue.
       await sendProfileUpdate(ctx, event.actorId, event.position).catch((error) =>
         log.warn("The profile change {position} could not be sent: {error}", { position: event.position, error }),
+      );
+      continue;
+    }
+    if (event.type === "account.deleted" && event.actorId != null) {
+      const { inboxes } = event.data as { inboxes?: unknown };
+      const list = Array.isArray(inboxes) ? inboxes.filter((i): i is string => typeof i === "string") : [];
+      await sendAccountDelete(ctx, event.actorId, list, event.position).catch((error) =>
+        log.warn("The account deletion {position} could not be sent: {error}", { position: event.position, error }),
       );
       continue;
     }

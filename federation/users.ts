@@ -1,9 +1,10 @@
 import { type Context, importJwk } from "@fedify/fedify";
 import { Person, PropertyValue, Service } from "@fedify/vocab";
+import { and, eq, isNotNull } from "drizzle-orm";
 import { findUser } from "../src/accounts/accounts.ts";
 import type { ActorKeys } from "../src/accounts/keys.ts";
 import { fieldLink, fieldsOf } from "../src/accounts/profile-fields.ts";
-import type { User } from "../src/db/schema.ts";
+import { type User, users } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { outgoingTextEmoji } from "../src/emoji/usage.ts";
 import { actorProperties, escapeHtml } from "./actors.ts";
@@ -20,6 +21,20 @@ export function userIdentifier(username: string): string {
 export async function userOf(deps: Deps, identifier: string): Promise<User | undefined> {
   const username = userPath.exec(identifier)?.[1];
   return username ? await findUser(deps, username) : undefined;
+}
+
+/**
+ * The deleted account an actor identifier names, if it names one: its actor answers 410 Gone
+ * (a `Tombstone`), and its keys still sign the `Delete` of it.
+ */
+export async function deletedUserOf(deps: Deps, identifier: string): Promise<User | undefined> {
+  const username = userPath.exec(identifier)?.[1];
+  if (username == null) return undefined;
+  const [user] = await deps.db
+    .select()
+    .from(users)
+    .where(and(eq(users.username, username), isNotNull(users.deletedAt)));
+  return user;
 }
 
 /** An actor's RSA and Ed25519 key pairs, RSA first (it is the one Mastodon reads). */

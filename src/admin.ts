@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { createAccount } from "./accounts/accounts.ts";
 import { deleteUser, listUsers, resetPassword, setRole, suspendUser, unsuspendUser } from "./accounts/admin.ts";
 import { AuthCache } from "./accounts/auth-cache.ts";
+import { ExportMaker } from "./accounts/exports.ts";
 import { ProfileLinkVerifier } from "./accounts/profile-links.ts";
 import { createTokenService } from "./accounts/tokens.ts";
 import { type Command, type CommandRun, one, UsageError } from "./admin-command.ts";
@@ -316,6 +317,7 @@ export async function runAdmin(
       sends: new SendBatcher(database.db),
       previews: new LinkPreviewer(),
       profileLinks: new ProfileLinkVerifier(),
+      exports: new ExportMaker(),
       metrics: new Metrics(),
     };
     return await runParsed(deps, line, extraChecks, output);

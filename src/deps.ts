@@ -1,4 +1,5 @@
 import type { AuthCache } from "./accounts/auth-cache.ts";
+import type { ExportMaker } from "./accounts/exports.ts";
 import type { ProfileLinkVerifier } from "./accounts/profile-links.ts";
 import type { TokenService } from "./accounts/tokens.ts";
 import type { Config } from "./config.ts";
@@ -93,4 +94,6 @@ export interface Deps {
   readonly profileLinks: ProfileLinkVerifier;
   /** This process's Prometheus metrics (see src/metrics.ts). */
   readonly metrics: Metrics;
+  /** Makes users' data exports in the background (see src/accounts/exports.ts). */
+  readonly exports: ExportMaker;
 }

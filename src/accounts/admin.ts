@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { type User, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
@@ -38,7 +38,12 @@ export async function suspendUser(deps: Pick<Deps, "db" | "auth">, username: str
 /** Lifts a suspension. */
 export async function unsuspendUser(deps: Pick<Deps, "db">, username: string): Promise<User> {
   const user = await userNamed(deps, username);
-  const [updated] = await deps.db.update(users).set({ suspendedAt: null }).where(eq(users.id, user.id)).returning();
+  // A deleted account stays suspended: its tombstone is never an account again.
+  const [updated] = await deps.db
+    .update(users)
+    .set({ suspendedAt: null })
+    .where(and(eq(users.id, user.id), isNull(users.deletedAt)))
+    .returning();
   return updated ?? user;
 }
 

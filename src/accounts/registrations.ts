@@ -63,5 +63,8 @@ export async function rejectSignUp(deps: Pick<Deps, "db">, who: string): Promise
   await deps.db.delete(users).where(and(eq(users.id, user.id), isNotNull(users.awaitingApprovalSince)));
 }
 
-/** Whether an account is usable: neither suspended nor waiting for approval. */
-export const usable = and(isNull(users.suspendedAt), isNull(users.awaitingApprovalSince));
+/**
+ * Whether an account is usable: neither suspended nor waiting for approval (a deleted account
+ * is suspended too, so every check of suspension counts it out).
+ */
+export const usable = and(isNull(users.suspendedAt), isNull(users.awaitingApprovalSince), isNull(users.deletedAt));

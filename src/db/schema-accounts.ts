@@ -56,6 +56,12 @@ export const users = pgTable(
      * account is found nowhere and cannot log in until approved.
      */
     awaitingApprovalSince: timestamp("awaiting_approval_since", { withTimezone: true }),
+    /**
+     * When the user deleted their account. The row stays as a tombstone (Mastodon's way): its
+     * username is never given again, its keys sign the `Delete` of the `Person`, and the actor
+     * answers 410 Gone; the profile is emptied and the password removed.
+     */
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
     /** `admin` runs the instance (server emoji and sticker packs, ...); set from the command line. */
     role: text("role", { enum: ["user", "admin"] })
       .notNull()
@@ -152,6 +158,11 @@ export const actors = pgTable("actors", {
   fetchedAt: timestamp("fetched_at", { withTimezone: true }),
   /** A bot: a local user's bot, or a remote `Service` or `Application` (Mastodon's rule). */
   bot: boolean("bot").notNull().default(false),
+  /**
+   * When the actor was deleted: a local user who deleted their account, or a remote actor whose
+   * server sent `Delete` of it. Shown as a deleted account; their messages stay.
+   */
+  deletedAt: timestamp("deleted_at", { withTimezone: true }),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 

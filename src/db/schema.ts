@@ -26,6 +26,7 @@ import { rooms } from "./schema-rooms.ts";
 export * from "./schema-access.ts";
 export * from "./schema-accounts.ts";
 export * from "./schema-emoji.ts";
+export * from "./schema-exports.ts";
 export * from "./schema-federation.ts";
 export * from "./schema-instance.ts";
 export * from "./schema-previews.ts";

@@ -22,7 +22,7 @@ const mediaTypes: Record<ImageExtension, string> = {
   gif: "image/gif",
 };
 
-function avatarDir(deps: Deps): string {
+function avatarDir(deps: Pick<Deps, "config">): string {
   return join(deps.config.dataDir, "media", "avatars");
 }
 
@@ -102,6 +102,11 @@ export async function readAvatar(deps: Deps, name: string): Promise<{ bytes: Uin
   } catch {
     throw new AppError("not_found", "No such avatar.");
   }
+}
+
+/** Where a stored avatar file is, or undefined for a name that is not one of ours. */
+export function avatarPath(deps: Pick<Deps, "config">, name: string): string | undefined {
+  return avatarFileName.test(name) ? join(avatarDir(deps), name) : undefined;
 }
 
 /** The media type of a stored avatar, from its generated name. */

@@ -23,6 +23,8 @@ export interface ActorProfile {
   readonly bot?: true;
   /** Present for a room's incoming webhook (a local bot that owns itself; always with `bot`). */
   readonly webhook?: true;
+  /** Present for an account that was deleted (here, or by its server's `Delete`): its messages stay. */
+  readonly deleted?: true;
 }
 
 /** The API schema of {@link ActorProfile}. */
@@ -39,6 +41,10 @@ export const actorProfileSchema = z.object({
     .describe("Custom emoji of their server the display name names (`:shortcode:` shown as the image)"),
   bot: z.literal(true).optional().describe("Present for a bot (an ActivityPub `Service` or `Application`)"),
   webhook: z.literal(true).optional().describe("Present for a room's incoming webhook (also a bot)"),
+  deleted: z
+    .literal(true)
+    .optional()
+    .describe("Present for a deleted account (deleted here, or by its server's `Delete` of the actor)"),
 });
 
 /** The columns a profile is made from: select them from `actors` left-joined with `users`. */
@@ -49,6 +55,7 @@ export const profileColumns = {
   remoteName: actors.name,
   remoteAvatar: actors.avatarUrl,
   bot: actors.bot,
+  deletedAt: actors.deletedAt,
   username: users.username,
   displayName: users.displayName,
   avatar: users.avatar,
@@ -65,6 +72,7 @@ export interface ProfileRow {
   remoteName: string | null;
   remoteAvatar: string | null;
   bot: boolean | null;
+  deletedAt: Date | null;
   username: string | null;
   displayName: string | null;
   avatar: string | null;
@@ -84,6 +92,7 @@ export function toProfile(deps: Pick<Deps, "config">, row: ProfileRow): ActorPro
       url: `${deps.config.origin}/users/${row.username}`,
       ...(row.bot ? { bot: true as const } : {}),
       ...(row.webhook ? { webhook: true as const } : {}),
+      ...(row.deletedAt ? { deleted: true as const } : {}),
     };
   }
   if (row.iri == null) return undefined;
@@ -97,6 +106,7 @@ export function toProfile(deps: Pick<Deps, "config">, row: ProfileRow): ActorPro
     color: null,
     url: row.iri,
     ...(row.bot ? { bot: true as const } : {}),
+    ...(row.deletedAt ? { deleted: true as const } : {}),
   };
 }
 

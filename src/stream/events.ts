@@ -24,7 +24,9 @@ export type EventType =
   | "block.updated"
   | "stickers.updated"
   | "emoji.updated"
-  | "profile.updated";
+  | "profile.updated"
+  /** A local account deleted: the publisher sends `Delete` of the `Person` to `data.inboxes`. */
+  | "account.deleted";
 
 /**
  * One event to append: for a room's members, (with `actorId` and no room) for one actor, or

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import { AuthCache, type AuthCacheOptions } from "../../src/accounts/auth-cache.ts";
+import { ExportMaker } from "../../src/accounts/exports.ts";
 import { ProfileLinkVerifier } from "../../src/accounts/profile-links.ts";
 import { createTokenService } from "../../src/accounts/tokens.ts";
 import type { Config } from "../../src/config.ts";
@@ -39,6 +40,7 @@ export async function testDeps(
     sends: new SendBatcher(db),
     previews: new LinkPreviewer(),
     profileLinks: new ProfileLinkVerifier(),
+    exports: new ExportMaker(),
     metrics: new Metrics(),
   };
 }
