@@ -73,6 +73,7 @@ export async function requestExport(deps: Deps, userId: string): Promise<Account
     if (last && Date.now() - last.createdAt.getTime() < exportIntervalMs) {
       const wait = Math.ceil((last.createdAt.getTime() + exportIntervalMs - Date.now()) / 1000);
       throw new AppError("rate_limited", "One export a day: the last one is recent.", {
+        details: { retryAfter: Math.max(1, wait) },
         headers: { "Retry-After": String(Math.max(1, wait)) },
       });
     }

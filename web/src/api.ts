@@ -117,6 +117,25 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
 }
 
 /**
+ * Downloads a file of the API with the access token (a link cannot carry it), as a Blob; a 401
+ * leads to one refresh and one retry, as {@link api}.
+ * @throws {ApiError} with the problem's code.
+ */
+export async function apiBlob(path: string): Promise<Blob> {
+  const get = () =>
+    fetch(`/api/v1${path}`, {
+      headers: accessToken ? { authorization: `Bearer ${accessToken}` } : {},
+      credentials: "same-origin",
+    }).catch(() => {
+      throw new ApiError("network", "The server cannot be reached. Check your connection.");
+    });
+  let response = await get();
+  if (response.status === 401 && accessToken != null && (await refresh())) response = await get();
+  if (!response.ok) throw await problemOf(response);
+  return await response.blob();
+}
+
+/**
  * Signs up or logs in; the refresh token goes to the HttpOnly cookie. A sign-up that waits for
  * an admin's approval starts no session: `null`.
  */

@@ -27,6 +27,8 @@ export function displayNameIn(
   looksAlike: LooksAlike = () => false,
 ): { name: string; color: string | null; handle?: string; alike: boolean } {
   if (!actor) return { name: "Deleted user", color: null, alike: false };
+  // A deleted account (here, or by its server's `Delete`): its messages stay, under this name.
+  if (actor.deleted) return { name: "Deleted user", color: null, handle: actor.handle, alike: false };
   const member = members?.find((m) => m.actor.id === actor.id);
   const name = member?.nickname || actor.displayName || actor.handle;
   return {

@@ -1,5 +1,9 @@
-/** The user's own settings page: profile, appearance, sessions, bots and tokens, blocks and password. */
+/**
+ * The user's own settings page: profile, appearance, sessions, bots and tokens, blocks,
+ * password, an export of one's data and deleting the account.
+ */
 import { useEffect, useState } from "preact/hooks";
+import { DataExportSection, DeleteAccountSection } from "./account-data.tsx";
 import { api, logout } from "./api.ts";
 import { AvatarPicker, formWith } from "./avatar-picker.tsx";
 import { ConfirmBlock } from "./block-confirm.tsx";
@@ -39,6 +43,8 @@ export function UserSettings() {
       <BotsAndTokens />
       <Blocks />
       <Password />
+      <DataExportSection />
+      <DeleteAccountSection />
       {user.role === "admin" ? <CustomEmojiAdmin /> : null}
     </section>
   );

@@ -48,6 +48,8 @@ export interface Actor {
   bot?: true;
   /** Present for a room's incoming webhook (with `bot`). */
   webhook?: true;
+  /** Present for a deleted account: shown as "Deleted user", its messages kept. */
+  deleted?: true;
 }
 
 export type Role = "owner" | "admin" | "moderator" | "member";
