@@ -15,6 +15,7 @@ import { purgeRateLimits } from "../src/http/rate-limit.ts";
 import { RateLimiter } from "../src/http/rate-limiter.ts";
 import { logger } from "../src/log.ts";
 import { purgeEarlyEdits } from "../src/messages/remote.ts";
+import { enforceRetention } from "../src/messages/retention.ts";
 import { SendBatcher } from "../src/messages/send-batch.ts";
 import { Metrics, topDestinations } from "../src/metrics.ts";
 import { purgeLinkPreviews } from "../src/previews/fetch.ts";
@@ -165,6 +166,16 @@ export async function createInstance(
     10 * 60 * 1000,
   );
   purge.unref?.();
+  // Room retention: a bounded run a minute (src/messages/retention.ts), one at a time.
+  let retentionRun: Promise<unknown> | undefined;
+  let retention: ReturnType<typeof setInterval> | undefined;
+  const runRetention = () => {
+    retentionRun ??= enforceRetention(deps)
+      .catch((error) => log.warn("The retention job failed: {error}", { error }))
+      .finally(() => {
+        retentionRun = undefined;
+      });
+  };
   deps.limits.start();
 
   return {
@@ -183,6 +194,8 @@ export async function createInstance(
         .catch((error) => log.error("The federation publisher did not start: {error}", { error }));
       delivery.start(database).catch((error) => log.error("The delivery streams did not start: {error}", { error }));
       deps.exports.start(deps);
+      retention = setInterval(runRetention, 60_000);
+      retention.unref?.();
       log.info("Started {count} queue workers.", { count: config.queueWorkers });
     },
     async stopDeliveries() {
@@ -194,6 +207,8 @@ export async function createInstance(
     async close() {
       draining = true;
       clearInterval(purge);
+      clearInterval(retention);
+      await retentionRun;
       await hub.stop();
       // Card and profile link fetches are bounded by their deadline; they write to the database, which closes below.
       await deps.previews.settled();

@@ -19,6 +19,7 @@ import { removeRemoteMember, roomByIri, upsertRemoteActor, upsertRemoteRoom } fr
 import { blockedAmong, hostOf } from "../src/server-blocks.ts";
 import { cleanName, cleanText, truncate } from "../src/text.ts";
 import { learnEmojiOf } from "./emoji.ts";
+import { retentionOf } from "./rooms.ts";
 
 export { hostOf };
 
@@ -166,6 +167,7 @@ export async function rememberGroup(deps: Deps, group: Group): Promise<Room> {
     outbox: group.outboxId?.href ?? null,
     // Only on the room's own server: pins are sent there, and read from there on joining.
     featured: group.featuredId && sameOrigin(group.featuredId, group.id) ? group.featuredId.href : null,
+    retentionDays: await retentionOf(group),
   });
 }
 

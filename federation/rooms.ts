@@ -46,12 +46,16 @@ export function roomAudience(ctx: Context<Deps>, room: Room): RoomAudience {
 }
 
 const lemmy = "https://join-lemmy.org/ns#";
+/** Our own namespace (see FEDERATION.md): the room's retention, in days. */
+const retentionIri = "urn:fedchat:retentionDays";
 
 /** The terms Lemmy's context gives the properties it reads, which Fedify's actor context lacks. */
 const threadiverseContext = {
   lemmy,
   postingRestrictedToMods: "lemmy:postingRestrictedToMods",
   sensitive: "as:sensitive",
+  fedchat: "urn:fedchat:",
+  retentionDays: "fedchat:retentionDays",
 };
 
 /**
@@ -62,6 +66,8 @@ const threadiverseContext = {
  */
 export class RoomGroup extends Group {
   postingRestrictedToMods = false;
+  /** Days the room keeps messages (`fedchat:retentionDays`); null keeps them and is not written. */
+  retentionDays: number | null = null;
 
   override async toJsonLd(options: Parameters<Group["toJsonLd"]>[0] = {}): Promise<unknown> {
     const json = await super.toJsonLd(options);
@@ -70,7 +76,8 @@ export class RoomGroup extends Group {
       // Expanded (as embedded in an activity): the property under its full IRI.
       const [node, ...rest] = json as Record<string, unknown>[];
       const value = [{ "@value": this.postingRestrictedToMods }];
-      return node ? [{ ...node, [`${lemmy}postingRestrictedToMods`]: value }, ...rest] : json;
+      const retention = this.retentionDays == null ? {} : { [retentionIri]: [{ "@value": this.retentionDays }] };
+      return node ? [{ ...node, [`${lemmy}postingRestrictedToMods`]: value, ...retention }, ...rest] : json;
     }
     if (json == null || typeof json !== "object") return json;
     const { "@context": context, "as:sensitive": sensitive, ...properties } = json as Record<string, unknown>;
@@ -79,8 +86,25 @@ export class RoomGroup extends Group {
       ...properties,
       ...(sensitive === undefined ? {} : { sensitive }),
       postingRestrictedToMods: this.postingRestrictedToMods,
+      ...(this.retentionDays == null ? {} : { retentionDays: this.retentionDays }),
     };
   }
+}
+
+/**
+ * A `Group`'s `fedchat:retentionDays` as it came (Fedify's vocabulary drops unknown terms, so
+ * it is read from the document as received): under our term, its prefixed or full IRI, bare or
+ * as a JSON-LD value. Anything but a whole number of 1 to 3,650 days counts as not said.
+ */
+export async function retentionOf(group: Group): Promise<number | null> {
+  const json = (await group.toJsonLd().catch(() => null)) as unknown;
+  const node = (Array.isArray(json) ? json[0] : json) as Record<string, unknown> | null;
+  if (node == null || typeof node !== "object") return null;
+  let value = node.retentionDays ?? node["fedchat:retentionDays"] ?? node[retentionIri];
+  if (Array.isArray(value)) value = value[0];
+  if (value != null && typeof value === "object" && "@value" in value)
+    value = (value as { "@value": unknown })["@value"];
+  return typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= 3650 ? value : null;
 }
 
 /**
@@ -112,6 +136,7 @@ export async function toGroup(ctx: Context<Deps>, identifier: string, room: Room
   });
   // No room setting restricts posting to moderators (yet): everyone in the room may post.
   group.postingRestrictedToMods = false;
+  group.retentionDays = room.retentionDays;
   return group;
 }
 

@@ -3,9 +3,11 @@
  * log. Re-exported by schema.ts.
  * @module
  */
+import { sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
+  check,
   index,
   integer,
   jsonb,
@@ -45,12 +47,21 @@ export const rooms = pgTable(
     linkPreviews: boolean("link_previews").notNull().default(true),
     /** Whether bots may join and post (moderators turn it off; bots already in stay, silent). */
     allowBots: boolean("allow_bots").notNull().default(true),
+    /**
+     * Messages older than this many days are deleted (tombstoned) by the retention job; null
+     * keeps them. Set by moderators in a hosted room; a mirror keeps its `Group`'s value.
+     */
+    retentionDays: integer("retention_days"),
     lastSeq: bigint("last_seq", { mode: "number" }).notNull().default(0),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
     deletedAt: timestamp("deleted_at", { withTimezone: true }),
   },
-  (t) => [index("rooms_directory_idx").on(t.visibility, t.direct, t.deletedAt)],
+  (t) => [
+    index("rooms_directory_idx").on(t.visibility, t.direct, t.deletedAt),
+    index("rooms_retention_idx").on(t.id).where(sql`${t.retentionDays} is not null`),
+    check("rooms_retention_days_range", sql`${t.retentionDays} is null or ${t.retentionDays} between 1 and 3650`),
+  ],
 );
 
 /** Who is in which room, with what role, and how far they have read. */

@@ -19,6 +19,7 @@ export type Role = (typeof roles)[number];
  * | setLinkPreviews   |   ✓   |   ✓   |     ✓     |        |
  * | setBots           |   ✓   |   ✓   |     ✓     |        |
  * | manageWebhooks    |   ✓   |   ✓   |     ✓     |        |
+ * | setRetention      |   ✓   |   ✓   |     ✓     |        |
  * | invite            |   ✓   |   ✓   |     ✓     |        |
  * | kick              |   ✓   |   ✓   |     ✓     |        |
  * | ban               |   ✓   |   ✓   |     ✓     |        |
@@ -41,6 +42,7 @@ export const permissions = {
   setLinkPreviews: ["owner", "admin", "moderator"],
   setBots: ["owner", "admin", "moderator"],
   manageWebhooks: ["owner", "admin", "moderator"],
+  setRetention: ["owner", "admin", "moderator"],
   invite: ["owner", "admin", "moderator"],
   kick: ["owner", "admin", "moderator"],
   ban: ["owner", "admin", "moderator"],

@@ -78,6 +78,8 @@ export interface RemoteRoom {
   readonly outbox: string | null;
   /** Its `featured` collection: the pinned messages, and the target of pins sent there. */
   readonly featured: string | null;
+  /** Days its messages are kept (our `retentionDays` extension; null: forever or not said). */
+  readonly retentionDays?: number | null;
 }
 
 /**
@@ -93,10 +95,17 @@ export async function upsertRemoteRoom(deps: Pick<Deps, "db">, room: RemoteRoom)
     sharedInbox: room.sharedInbox,
     outbox: room.outbox,
     featured: room.featured,
+    retentionDays: room.retentionDays ?? null,
   };
   return await deps.db.transaction(async (tx) => {
     const [before] = await tx
-      .select({ name: rooms.name, topic: rooms.topic, visibility: rooms.visibility, deletedAt: rooms.deletedAt })
+      .select({
+        name: rooms.name,
+        topic: rooms.topic,
+        visibility: rooms.visibility,
+        retentionDays: rooms.retentionDays,
+        deletedAt: rooms.deletedAt,
+      })
       .from(rooms)
       .where(eq(rooms.iri, room.iri))
       .for("update");
@@ -108,7 +117,9 @@ export async function upsertRemoteRoom(deps: Pick<Deps, "db">, room: RemoteRoom)
     if (row == null) throw new Error("The remote room was not stored.");
     if (before != null && before.deletedAt == null) {
       const changes = Object.fromEntries(
-        (["name", "topic", "visibility"] as const).filter((k) => before[k] !== values[k]).map((k) => [k, values[k]]),
+        (["name", "topic", "visibility", "retentionDays"] as const)
+          .filter((k) => before[k] !== values[k])
+          .map((k) => [k, values[k]]),
       );
       if (Object.keys(changes).length > 0) {
         await appendEvents(tx, [{ type: "room.updated", roomId: row.id, data: { changes } }]);

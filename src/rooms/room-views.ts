@@ -32,6 +32,13 @@ const theme = z
   .transform((v) => v.toLowerCase());
 const visibility = z.enum(["public", "private"]);
 export const createRoomBody = z.object({ name: roomName, topic: topic.optional(), visibility });
+const retentionDays = z
+  .number()
+  .int()
+  .min(1)
+  .max(3650)
+  .nullable()
+  .describe("Messages older than this many days are deleted (moderators); null keeps them");
 export const updateRoomBody = z.object({
   name: roomName.optional(),
   topic: topic.optional(),
@@ -42,6 +49,7 @@ export const updateRoomBody = z.object({
     .boolean()
     .optional()
     .describe("Whether bots may join and post (moderators); bots already in stay but cannot post"),
+  retentionDays: retentionDays.optional(),
 });
 export const roomSchema = z.object({
   id: z.string(),
@@ -52,6 +60,7 @@ export const roomSchema = z.object({
   theme: z.string().nullable(),
   linkPreviews: z.boolean().describe("Whether links in the room's messages get preview cards"),
   allowBots: z.boolean().describe("Whether bots may join and post"),
+  retentionDays,
   avatarUrl: z.string().nullable(),
   role: z.enum(roles).nullable().describe("The caller's role; null when not a member"),
   permissions: z.array(z.string()).describe("What the caller may do here"),
@@ -101,6 +110,7 @@ export function serializeRoom(
     theme: room.theme,
     linkPreviews: room.linkPreviews,
     allowBots: room.allowBots,
+    retentionDays: room.retentionDays,
     avatarUrl: room.direct ? directAvatar(avatarUrl(deps, room.avatar), others) : avatarUrl(deps, room.avatar),
     role: caller.role,
     permissions: caller.role ? allowedActions(caller.role) : [],

@@ -165,6 +165,8 @@ export interface RoomChanges {
   readonly visibility?: "public" | "private" | undefined;
   readonly linkPreviews?: boolean | undefined;
   readonly allowBots?: boolean | undefined;
+  /** Days messages are kept (null: forever). */
+  readonly retentionDays?: number | null | undefined;
 }
 
 const changePermission: Record<keyof RoomChanges, Action> = {
@@ -174,11 +176,12 @@ const changePermission: Record<keyof RoomChanges, Action> = {
   visibility: "setVisibility",
   linkPreviews: "setLinkPreviews",
   allowBots: "setBots",
+  retentionDays: "setRetention",
 };
 
 /**
- * Changes a room's name, topic, theme, visibility, link previews or whether bots may join and
- * post, each by its own permission.
+ * Changes a room's name, topic, theme, visibility, link previews, whether bots may join and
+ * post, or how long messages are kept, each by its own permission.
  */
 export async function updateRoom(deps: Deps, actorId: string, roomId: string, changes: RoomChanges): Promise<Room> {
   const { room, member } = await accessRoom(deps, roomId, actorId);

@@ -35,7 +35,8 @@ beforeAll(async () => {
   await composer(ben.page).fill("ben was here");
   await composer(ben.page).press("Enter");
   await message(ben.page, "ben was here").waitFor();
-});
+  // Two users, a room and a message on a shared, loaded machine: more than the default minute or two.
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();

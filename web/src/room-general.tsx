@@ -1,4 +1,4 @@
-/** A room's general settings: avatar, name, topic, theme, who can join, link previews. */
+/** A room's general settings: avatar, name, topic, theme, who can join, link previews, bots, retention. */
 import { useState } from "preact/hooks";
 import { api } from "./api.ts";
 import { AvatarPicker, formWith } from "./avatar-picker.tsx";
@@ -20,6 +20,10 @@ export function RoomGeneral(props: { room: Room; can(action: string): boolean })
     if (can("setVisibility") && !room.direct) body.visibility = String(data.get("visibility"));
     if (can("setLinkPreviews") && !room.remote) body.linkPreviews = data.get("linkPreviews") === "on";
     if (can("setBots") && !room.remote && !room.direct) body.allowBots = data.get("allowBots") === "on";
+    if (can("setRetention") && !room.remote) {
+      const days = String(data.get("retentionDays") ?? "").trim();
+      body.retentionDays = days === "" ? null : Number(days);
+    }
     putRoom({ ...room, ...(await api<Room>("PATCH", `/rooms/${room.id}`, body)) });
     say("Room saved.");
   }, describeError);
@@ -29,7 +33,8 @@ export function RoomGeneral(props: { room: Room; can(action: string): boolean })
     can("setTheme") ||
     can("setVisibility") ||
     can("setLinkPreviews") ||
-    can("setBots");
+    can("setBots") ||
+    can("setRetention");
   return (
     <>
       {can("setAvatar") ? (
@@ -107,6 +112,25 @@ export function RoomGeneral(props: { room: Room; can(action: string): boolean })
             </label>
           </fieldset>
         )}
+        <Field
+          label="Keep messages for (days)"
+          hint={
+            room.remote
+              ? "Set by the room's server; this server deletes its copies as they pass it."
+              : "Empty keeps them; older messages are deleted, here and on the servers that mirror the room."
+          }
+        >
+          <input
+            type="number"
+            name="retentionDays"
+            min={1}
+            max={3650}
+            step={1}
+            placeholder="Forever"
+            defaultValue={room.retentionDays == null ? "" : String(room.retentionDays)}
+            disabled={room.remote || !can("setRetention")}
+          />
+        </Field>
         <p class="muted small">
           Address:{" "}
           <code>

@@ -65,6 +65,8 @@ export interface Room {
   linkPreviews?: boolean;
   /** Whether bots may join and post. */
   allowBots?: boolean;
+  /** Days messages are kept (moderators choose; a mirror shows its room's); null: forever. */
+  retentionDays?: number | null;
   avatarUrl: string | null;
   role: Role | null;
   permissions: string[];
