@@ -56,6 +56,7 @@ const allActions = [
   "setLinkPreviews",
   "setBots",
   "manageWebhooks",
+  "setRetention",
   "invite",
   "kick",
   "ban",
