@@ -32,6 +32,7 @@ import {
 import { admitRemoteActor, deleteMirror, hostedRoomById } from "../src/rooms/remote.ts";
 import { membership } from "../src/rooms/rooms.ts";
 import { customReactionKey, embeddedOnly, learnEmojiOf } from "./emoji.ts";
+import { invitationOfNote } from "./invitations.ts";
 import { mentionedLocals, reactionKeyOf } from "./notes.ts";
 import { isMessageObject, objectContent } from "./objects.ts";
 import { actorIdFor, mirrorOf, rememberActor, rememberGroup, sameOrigin, storedActorId } from "./remote.ts";
@@ -83,6 +84,7 @@ export async function remoteNote(
   authorId: string,
   content: Pick<RemoteNote, "content" | "html" | "attachments">,
   activity: unknown,
+  ctx?: Context<Deps>,
 ): Promise<RemoteNote> {
   // The emoji its text names are its author's server's (checked: same origin as the note).
   await learnEmojiOf(deps, iri.host, object);
@@ -96,6 +98,7 @@ export async function remoteNote(
     published: object.published ? new Date(object.published.epochMilliseconds) : null,
     mentioned: await mentionedLocals(deps, object),
     activity,
+    invitation: ctx ? await invitationOfNote(ctx, object) : undefined,
   };
 }
 
@@ -158,7 +161,7 @@ export async function onCreate(ctx: InboxContext<Deps>, create: Create) {
   await storeRemoteMessage(
     deps,
     room.id,
-    await remoteNote(deps, object.id, object, authorId, content, await rawJson(ctx, create)),
+    await remoteNote(deps, object.id, object, authorId, content, await rawJson(ctx, create), ctx),
   ).catch((error) => {
     if (error instanceof AppError) return undefined;
     throw error;

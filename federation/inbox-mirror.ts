@@ -15,7 +15,7 @@ import {
   EmojiReact,
   Like,
   type Multikey,
-  type Reject,
+  Reject,
   type Remove,
   Tombstone,
   Undo,
@@ -30,6 +30,7 @@ import { pendingJoinByIri, settlePendingJoin } from "../src/rooms/pending-joins.
 import { addMirrorMember, liveRoom, localMemberOf, recordRemoteBan, removeRemoteMember } from "../src/rooms/remote.ts";
 import { onDelete, onReaction, onUpdate, rawJson, remoteNote, senderId } from "./inbox-messages.ts";
 import { syncPinsFromOrigin } from "./inbox-pins.ts";
+import { onInvitationAnswer } from "./invitations.ts";
 import { syncMembersFromOrigin } from "./mirror-members.ts";
 import { localActorIri } from "./notes.ts";
 import { isMessageObject, objectContent } from "./objects.ts";
@@ -186,7 +187,7 @@ async function applyInMirror(
     await storeRemoteMessage(
       deps,
       mirror.id,
-      await remoteNote(deps, object.id, object, authorId, content, null),
+      await remoteNote(deps, object.id, object, authorId, content, null, ctx),
       seq ?? before + 1,
     );
     // A number past the next one: those between may still come (deliveries in flight together
@@ -200,6 +201,8 @@ async function applyInMirror(
     await onDelete(ctx, inner, mirror, seq);
   } else if (inner instanceof Like || inner instanceof EmojiReact) {
     await onReaction(ctx, inner, true, inner, mirror);
+  } else if (inner instanceof Accept || inner instanceof Reject) {
+    await onInvitationAnswer(ctx, inner, null, mirror);
   } else if (inner instanceof Undo) {
     const reaction = await inner.getObject({ crossOrigin: "ignore" }).catch(() => null);
     if (reaction instanceof Like || reaction instanceof EmojiReact)
@@ -322,6 +325,11 @@ export async function onMembership(ctx: InboxContext<Deps>, activity: Add | Remo
 export async function onAnswer(ctx: InboxContext<Deps>, answer: Accept | Reject) {
   const deps = ctx.data;
   if (answer.actorId == null || answer.objectId == null) return;
+  // An invitee's answer to an invitation card, into a room hosted here.
+  if (answer.objectId.hash === "#invitation") {
+    await onInvitationAnswer(ctx, answer, await rawJson(ctx, answer));
+    return;
+  }
   const mirror = await mirrorOf(deps, answer.actorId);
   if (mirror == null) {
     // An answer to a local user's contact request, by the person asked.

@@ -27,6 +27,7 @@ import { federatedUrl } from "../src/media/downloads.ts";
 import { parseReactionKey } from "../src/messages/emoji.ts";
 import { messageUrl } from "../src/messages/views.ts";
 import { embeddedOnly, emojiObject } from "./emoji.ts";
+import { invitationAttachment } from "./invitations.ts";
 import { eddsaJcsProof } from "./proofs.ts";
 import { userIdentifier } from "./users.ts";
 
@@ -124,8 +125,10 @@ export async function toNote(
     .from(attachments)
     .where(or(eq(attachments.messageId, message.id), eq(attachments.outboundId, message.id)))
     .orderBy(attachments.id);
+  const id = new URL(messageUrl(deps, message));
+  const invitation = await invitationAttachment(deps, message.id, id, author, room.group);
   return new Note({
-    id: new URL(messageUrl(deps, message)),
+    id,
     attribution: author,
     content: message.html,
     source: new Source({ content: message.content, mediaType: "text/markdown" }),
@@ -135,7 +138,10 @@ export async function toNote(
     audience: room.group,
     contexts: [thread ?? room.group],
     replyTarget,
-    attachments: files.filter((file) => file.remoteUrl == null).map((file) => attachmentObject(deps, file)),
+    attachments: [
+      ...files.filter((file) => file.remoteUrl == null).map((file) => attachmentObject(deps, file)),
+      ...(invitation ? [invitation] : []),
+    ],
     // Mastodon's `Emoji` tags: the custom emoji of ours the text names.
     tags: (await outgoingTextEmoji(deps, message.content)).map(emojiObject),
   });

@@ -23,6 +23,7 @@ import { AppError } from "../src/errors.ts";
 import { addPendingJoin } from "../src/rooms/pending-joins.ts";
 import { emojiObject } from "./emoji.ts";
 import { sendRead, sendTyping } from "./ephemeral.ts";
+import { answerActivity } from "./invitations.ts";
 import {
   addressing,
   createActivity,
@@ -282,6 +283,8 @@ async function activityFor(
         audience: group,
       });
     }
+    case "answer-invitation":
+      return answerActivity(user.iri, action.messageIri, action.answer, group);
     case "cancel-join":
       return new Undo({
         id: new URL(`${action.joinIri}-undo`),

@@ -9,6 +9,7 @@ import { logger } from "../src/log.ts";
 import { messageUrl } from "../src/messages/views.ts";
 import { eventsChannel } from "../src/stream/events.ts";
 import { historyId, messageActivityJson } from "./history.ts";
+import { answerActivity } from "./invitations.ts";
 import {
   actorIri,
   addressing,
@@ -331,6 +332,25 @@ async function activityOf(ctx: Context<Deps>, room: Room, event: StreamEvent): P
         group,
       );
       return announce(await signedJson(ctx, reactor.identifier, reaction));
+    }
+    case "invitation.updated": {
+      // An invitee's answer: relayed as it came, or a local member's, signed by them.
+      if (relayed) return announce(relayed);
+      const actorId = (data.actor as { id?: string } | null)?.id;
+      const invitee = actorId ? await localActorIri(deps, actorId) : undefined;
+      const [message] = await deps.db
+        .select()
+        .from(messages)
+        .where(eq(messages.id, String(data.messageId)));
+      if (invitee == null || message == null) return undefined;
+      const answer = data.answer === "accepted" ? "accepted" : "declined";
+      return announce(
+        await signedJson(
+          ctx,
+          invitee.identifier,
+          answerActivity(invitee.iri, messageUrl(deps, message), answer, group),
+        ),
+      );
     }
     case "member.joined": {
       const actorId = (data.member as { actor?: { id?: string } } | undefined)?.actor?.id;

@@ -31,6 +31,8 @@ export type RemoteRoomAction =
   /** A moderator's pin (`on`) or unpin: `Add`/`Remove` with the `Group`'s `featured` as target. */
   | { readonly type: "pin"; readonly messageIri: string; readonly on: boolean }
   | { readonly type: "leave" }
+  /** An invitee's answer to the invitation a message carries: `Accept` or `Reject` of it. */
+  | { readonly type: "answer-invitation"; readonly messageIri: string; readonly answer: "accepted" | "declined" }
   /** Withdraws a join not answered yet (`Undo{Join}`), naming the `Join` by its IRI. */
   | { readonly type: "cancel-join"; readonly joinIri: string };
 

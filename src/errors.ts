@@ -31,6 +31,8 @@ export const errorCodes = {
   message_not_found: { status: 404, title: "No such message in this room" },
   invite_not_found: { status: 404, title: "No such invite" },
   invite_expired: { status: 410, title: "The invite has expired, been used up or been revoked" },
+  not_invited: { status: 403, title: "This invitation is not for you" },
+  invitation_expired: { status: 410, title: "The invitation has expired" },
   method_not_allowed: { status: 405, title: "This address does not accept that method" },
   not_acceptable: { status: 406, title: "No acceptable representation" },
   conflict: { status: 409, title: "Conflicts with the current state" },

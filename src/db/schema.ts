@@ -29,6 +29,7 @@ export * from "./schema-emoji.ts";
 export * from "./schema-exports.ts";
 export * from "./schema-federation.ts";
 export * from "./schema-instance.ts";
+export * from "./schema-invitations.ts";
 export * from "./schema-previews.ts";
 export * from "./schema-profile-fields.ts";
 export * from "./schema-rooms.ts";

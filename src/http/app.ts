@@ -17,6 +17,7 @@ import type { Session } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { emojiRoutes } from "../emoji/routes.ts";
 import { AppError, codeForStatus, errorCodes, isErrorCode } from "../errors.ts";
+import { invitationRoutes } from "../invitations/routes.ts";
 import { logger } from "../log.ts";
 import { attachmentRoutes } from "../media/routes.ts";
 import { pinRoutes } from "../messages/pin-routes.ts";
@@ -222,6 +223,7 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   memberRoutes(api, app);
   inviteRoutes(api, app);
   messageRoutes(api, app);
+  invitationRoutes(api, app);
   pinRoutes(api, app);
   membershipRoutes(api, app);
   threadRoutes(api, app);

@@ -1,4 +1,4 @@
-import { and, eq, isNotNull, isNull, lte, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { queryRows } from "../db/client.ts";
 import {
@@ -8,11 +8,14 @@ import {
   messageEdits,
   messages,
   outboundMessages,
+  roomMembers,
   rooms,
   tombstones,
 } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
+import { type NewInvitation, storeInvitation } from "../invitations/store.ts";
+import { invitationViews } from "../invitations/views.ts";
 import { removeUnreferencedFiles } from "../media/attachments.ts";
 import { addRemoteAttachments, claimOutbound, type RemoteAttachment } from "../media/carried.ts";
 import { notifyMessage } from "../notifications/notifications.ts";
@@ -42,6 +45,8 @@ export interface RemoteNote {
   readonly attachments: readonly RemoteAttachment[];
   /** The author's activity, as received, to relay (rooms hosted here). */
   readonly activity: unknown;
+  /** The invitation it carries, checked by the federation layer. */
+  readonly invitation?: NewInvitation | undefined;
 }
 
 /** A message by its ActivityPub IRI: ours (`/messages/<id>`) or a remote one. */
@@ -137,9 +142,23 @@ export async function storeRemoteMessage(
       : tombstone
         ? []
         : await addRemoteAttachments(tx, note.authorId, message.id, note.attachments);
+    if (note.invitation && !tombstone) {
+      // In a room hosted here, only its members can be invited in it.
+      const invitees = note.invitation.invitees
+        ? (
+            await tx
+              .select({ id: roomMembers.actorId })
+              .from(roomMembers)
+              .where(and(eq(roomMembers.roomId, roomId), inArray(roomMembers.actorId, [...note.invitation.invitees])))
+          ).map((m) => m.id)
+        : null;
+      await storeInvitation(tx, message.id, roomId, { ...note.invitation, invitees });
+    }
+    const invitation = (await invitationViews({ ...deps, db: tx }, [message.id])).get(message.id);
     const view = {
       ...toView(deps, message, profiles, reply, [], files),
       emojis: await textEmojis({ ...deps, db: tx }, message, profiles),
+      ...(invitation ? { invitation } : {}),
     };
     await appendEvents(tx, [
       { type: "message.created", roomId, data: { message: view }, activity: seq == null ? note.activity : null },

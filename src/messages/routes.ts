@@ -1,9 +1,11 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
+import type { Deps } from "../deps.ts";
 import type { Api } from "../http/api.ts";
 import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
 import { enforceRateLimits } from "../http/rate-limit.ts";
+import { invitationSchema } from "../invitations/views.ts";
 import { maxAttachmentsPerMessage } from "../media/attachments.ts";
 import { attachmentSchema } from "../media/routes.ts";
 import { previewCardSchema } from "../previews/cards.ts";
@@ -124,7 +126,21 @@ export const messageSchema = z.object({
     .literal(true)
     .optional()
     .describe("A sticker: its one image attachment is shown large, without a bubble (sent with the stickers API)"),
+  invitation: invitationSchema
+    .optional()
+    .describe("An invitation card (sent with the invitations API); absent once the message is deleted"),
 });
+
+/** Holds a user to 60 sends a minute (messages and invitations share it), scaled by the test factor. */
+export function enforceSendLimit(deps: Deps, actorId: string): void {
+  enforceRateLimits(deps, [
+    {
+      key: `messages:send:${actorId}`,
+      limit: Math.max(1, Math.round(60 * deps.config.rateLimitFactor)),
+      windowSeconds: 60,
+    },
+  ]);
+}
 
 /** Mounts the message, reaction and read-marker endpoints. */
 export function messageRoutes(api: Api, app: Hono<Env>): void {
@@ -166,13 +182,7 @@ export function messageRoutes(api: Api, app: Hono<Env>): void {
     },
     async (c, { params, body }) => {
       const deps = c.var.deps;
-      enforceRateLimits(deps, [
-        {
-          key: `messages:send:${me(c)}`,
-          limit: Math.max(1, Math.round(60 * deps.config.rateLimitFactor)),
-          windowSeconds: 60,
-        },
-      ]);
+      enforceSendLimit(deps, me(c));
       const { message, created } = await sendMessage(deps, me(c), params.roomId, { txnId: params.txnId, ...body });
       return c.json(message, message.pending ? 202 : created ? 201 : 200);
     },

@@ -15,6 +15,8 @@ import {
 } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
+import { dropInvitation, type NewInvitation, storeInvitation } from "../invitations/store.ts";
+import { toInvitationView } from "../invitations/views.ts";
 import { attachmentsRefused, outboundAttachments, reserveForOutbound, uploadsOf } from "../media/carried.ts";
 import { type ActorProfile, actorProfiles, type ProfileRow, profileColumns, toProfile } from "../rooms/actors.ts";
 import { checkAccess, remote } from "../rooms/rooms.ts";
@@ -124,6 +126,8 @@ export async function sendMessage(
     attachments?: readonly string[] | undefined;
     threadRootId?: string | undefined;
     alsoInRoom?: boolean | undefined;
+    /** An invitation the message carries (src/invitations), checked by the caller. */
+    invitation?: NewInvitation | undefined;
   },
 ): Promise<{ message: MessageView; created: boolean }> {
   const { room, reply, root, profiles } = await sendingContext(
@@ -201,9 +205,11 @@ export async function sendMessage(
     deletedBy: null,
     previewsRemovedAt: null,
   };
+  const invitation = input.invitation;
   const { seq: _unnumbered, ...view } = {
     ...toView(deps, message, profiles, reply, [], files),
     emojis: await textEmojis(deps, message, profiles),
+    ...(invitation ? { invitation: await newInvitationView(deps, message.id, roomId, invitation) } : {}),
   };
   const send: PreparedSend = {
     id: message.id,
@@ -223,7 +229,16 @@ export async function sendMessage(
     author: profiles.get(actorId) ?? null,
     view,
   };
-  const result = await deps.sends.send(send);
+  // Written first, so that the message's event and the federation layer's `Note` find it.
+  if (invitation) await storeInvitation(deps.db, message.id, roomId, invitation);
+  let result: Awaited<ReturnType<typeof deps.sends.send>>;
+  try {
+    result = await deps.sends.send(send);
+  } catch (error) {
+    if (invitation) await dropInvitation(deps.db, message.id).catch(() => {});
+    throw error;
+  }
+  if (invitation && result.outcome !== "created") await dropInvitation(deps.db, message.id);
   switch (result.outcome) {
     case "created":
       // After the commit, in the background: the cards follow in `message.previews`.
@@ -260,6 +275,7 @@ async function sendToRemoteRoom(
     reply: Message | undefined;
     root: Message | undefined;
     alsoInRoom?: boolean | undefined;
+    invitation?: NewInvitation | undefined;
   },
   profiles: Map<string, ActorProfile>,
 ): Promise<{ message: MessageView; created: boolean }> {
@@ -284,6 +300,7 @@ async function sendToRemoteRoom(
       .onConflictDoNothing()
       .returning();
     if (row) await reserveForOutbound(tx, actorId, row.id, input.attachments);
+    if (row && input.invitation) await storeInvitation(tx, row.id, room.id, input.invitation);
     return row;
   });
   const [row] = inserted ? [inserted] : await deps.db.select().from(outboundMessages).where(key);
@@ -299,6 +316,9 @@ async function sendToRemoteRoom(
     inReplyTo: input.reply ? messageUrl(deps, input.reply) : null,
     thread: input.root ? messageUrl(deps, input.root) : null,
   });
+  const invitation = input.invitation
+    ? { invitation: await newInvitationView(deps, row.id, room.id, input.invitation) }
+    : {};
   const message = toView(
     deps,
     {
@@ -319,5 +339,15 @@ async function sendToRemoteRoom(
     await outboundAttachments(deps.db, row.id),
   );
   const emojis = await textEmojis(deps, { ...row, authorId: actorId }, profiles);
-  return { message: { ...message, emojis, pending: true }, created: inserted != null };
+  return { message: { ...message, emojis, ...invitation, pending: true }, created: inserted != null };
+}
+
+/** The view of an invitation not written yet (nobody has answered a new one). */
+async function newInvitationView(deps: Deps, messageId: string, roomId: string, invitation: NewInvitation) {
+  const invitees = invitation.invitees ?? [];
+  return toInvitationView(
+    { ...invitation, messageId, roomId, invitees: invitation.invitees ? [...invitees] : null, createdAt: new Date() },
+    [],
+    await actorProfiles(deps, invitees),
+  );
 }

@@ -2,6 +2,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Attachment, blocks, type Message, messages, reactions } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { emojiInTexts, reactionEmojiUrls, type UsedEmoji } from "../emoji/usage.ts";
+import { type InvitationView, invitationViews } from "../invitations/views.ts";
 import type { AttachmentView } from "../media/attachments.ts";
 import { attachmentsOf } from "../media/carried.ts";
 import { attachmentView } from "../media/downloads.ts";
@@ -60,6 +61,8 @@ export interface MessageView {
   readonly pending?: true;
   /** A sticker: one image attachment sent from a sticker pack, shown large without a bubble. */
   readonly sticker?: true;
+  /** An invitation to a game, a call or an event (src/invitations), with its answers. */
+  readonly invitation?: InvitationView;
 }
 
 /** The ActivityPub IRI of a local message. */
@@ -122,6 +125,10 @@ export async function messageViews(
     list.map((m) => m.id),
   );
   const cards = await previewCards(deps, list, viewerId);
+  const invites = await invitationViews(
+    deps,
+    list.filter((m) => m.deletedAt == null).map((m) => m.id),
+  );
   const emojis = await emojiInTexts(
     deps,
     list.map((m) => ({ id: m.id, host: authorHost(deps, profiles.get(m.authorId)), text: m.content })),
@@ -147,7 +154,13 @@ export async function messageViews(
       files.get(m.id) ?? [],
       summaries.get(m.id),
     );
-    const withCards = { ...view, previews: cards.get(m.id) ?? [], emojis: emojis.get(m.id) ?? [] };
+    const invitation = invites.get(m.id);
+    const withCards = {
+      ...view,
+      previews: cards.get(m.id) ?? [],
+      emojis: emojis.get(m.id) ?? [],
+      ...(invitation ? { invitation } : {}),
+    };
     return viewerId ? { ...withCards, hidden: blocked.has(m.authorId) } : withCards;
   });
 }

@@ -10,6 +10,7 @@ export type EventType =
   | "message.previews"
   | "reaction.added"
   | "reaction.removed"
+  | "invitation.updated"
   | "pins"
   | "member.joined"
   | "member.left"
