@@ -22,6 +22,7 @@ import { emojiText, type ShortcodeMatch } from "./emoji-index.ts";
 import { EmojiPicker } from "./emoji-picker.tsx";
 import { FormatToggle, FormatToolbar, formatKey, mod } from "./format-toolbar.tsx";
 import { Icon } from "./icons.tsx";
+import { InviteButton } from "./invitations.tsx";
 import { displayNameIn } from "./message.tsx";
 import { pasteTooLong, textAsFile, tooLong } from "./message-length.ts";
 import { isolate, lookalikesIn, memberName, Name, PersonName } from "./names.tsx";
@@ -371,6 +372,7 @@ export function Composer(props: {
           <Icon name="smile" />
         </button>
         {editing ? null : <StickerButton roomId={room.id} returnFocus={() => area.current} />}
+        {editing ? null : <InviteButton room={room} returnFocus={() => area.current} />}
         <button
           type="submit"
           class="primary send"

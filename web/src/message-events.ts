@@ -1,10 +1,10 @@
 /**
  * Stream events that change one message where it is shown (its thread's unread count, its
- * deletion, pin, link cards and reactions), applied to its room's state.
+ * deletion, pin, link cards, reactions and invitation answers), applied to its room's state.
  * @module
  */
 import { roomState } from "./room-state.ts";
-import type { Actor, Pin, PreviewCard, Reaction, StreamEvent } from "./types.ts";
+import type { Actor, Invitation, Pin, PreviewCard, Reaction, StreamEvent } from "./types.ts";
 
 function reactionsWith(list: Reaction[], emoji: string, delta: 1 | -1, mine: boolean, url?: string): Reaction[] {
   const found = list.find((r) => r.emoji === emoji);
@@ -52,6 +52,14 @@ export function applyMessageChange(event: StreamEvent, roomId: string, userId: s
       if (typeof data.messageId !== "string" || !Array.isArray(data.previews)) return true;
       const previews = data.previews as PreviewCard[];
       roomState(roomId).patch(data.messageId, (m) => ({ ...m, previews }));
+      return true;
+    }
+    case "invitation.updated": {
+      // Someone answered an invitation: the card shows who, live, for everyone in the room.
+      if (typeof data.messageId !== "string" || typeof data.invitation !== "object" || data.invitation == null)
+        return true;
+      const invitation = data.invitation as Invitation;
+      roomState(roomId).patch(data.messageId, (m) => ({ ...m, invitation }));
       return true;
     }
     case "reaction.added":

@@ -7,6 +7,7 @@ import { MessageHtml, PersonEmojiName, ReactionEmoji } from "./custom-emoji-rend
 import { rememberEmoji } from "./emoji.ts";
 import { describeError } from "./errors.ts";
 import { Icon } from "./icons.tsx";
+import { InvitationCard } from "./invitations.tsx";
 import { LinkCards } from "./link-cards.tsx";
 import { BotBadge, type LooksAlike, Name, PersonName, personText, plain, UserText } from "./names.tsx";
 import { editUnsent } from "./outbox.ts";
@@ -185,6 +186,7 @@ export function MessageItem(props: {
           <MessageHtml html={message.html} emojis={message.emojis} />
         )}
         {deleted ? null : message.sticker ? <StickerMessage message={message} /> : <AttachmentList message={message} />}
+        {!deleted && message.invitation ? <InvitationCard message={message} room={room} /> : null}
         {!deleted ? <LinkCards message={message} room={room} mine={props.mine} /> : null}
         {revealed ? (
           <button type="button" class="link small" onClick={() => setRevealed(false)}>

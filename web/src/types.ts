@@ -135,8 +135,25 @@ export interface Message {
   pending?: true;
   /** A sticker: its one image is shown large, without a frame. */
   sticker?: true;
+  /** An invitation card (to a game, a call or an event) with its answers. */
+  invitation?: Invitation;
   deletedAt: string | null;
   createdAt: string;
+}
+
+/** An invitation a message carries. */
+export interface Invitation {
+  kind: "game" | "call" | "event";
+  title: string;
+  link: string | null;
+  startsAt: string | null;
+  expiresAt: string;
+  /** Expired when the server made the view; the card also flips by itself at `expiresAt`. */
+  expired: boolean;
+  /** Everyone in the room is invited (else `invitees`). */
+  everyone: boolean;
+  invitees: Actor[];
+  responses: { actor: Actor; answer: "accepted" | "declined"; answeredAt: string }[];
 }
 
 /** A link's preview card; the image is served from our origin. */
