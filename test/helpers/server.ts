@@ -42,7 +42,11 @@ export interface ServerProcess {
  * Spawns `node federation/main.ts` with only the given environment (plus PATH), and waits
  * until `/healthz` answers or the process dies.
  */
-export async function startServer(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
+export async function startServer(
+  env: Record<string, string>,
+  // A loaded machine (several test runs on two cores) can take longer than a minute to start one.
+  timeoutMs = Number(process.env.TEST_SERVER_START_MS) || 60_000,
+): Promise<ServerProcess> {
   const port = env.PORT ?? String(await freePort());
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, [...startFlags, entry], {
