@@ -24,6 +24,7 @@ import { applyRemoteReaction } from "../src/messages/reactions.ts";
 import {
   applyRemoteDelete,
   applyRemoteEdit,
+  awaitMessageByIri,
   holdEarlyEdit,
   messageByIri,
   type RemoteNote,
@@ -278,11 +279,6 @@ export async function onReaction(
 const relayedOrderWaitMs = 3_000;
 
 /** The message an IRI names, waiting up to {@link relayedOrderWaitMs} for it to be stored. */
-async function awaitMessage(deps: Deps, iri: string) {
-  const deadline = Date.now() + relayedOrderWaitMs;
-  for (;;) {
-    const message = await messageByIri(deps, iri);
-    if (message != null || Date.now() >= deadline) return message;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+function awaitMessage(deps: Deps, iri: string) {
+  return awaitMessageByIri(deps, iri, relayedOrderWaitMs);
 }

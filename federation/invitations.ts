@@ -24,10 +24,10 @@ import {
 import { invitationOf, type NewInvitation } from "../src/invitations/store.ts";
 import { type InvitationAnswer, type InvitationKind, invitationKinds } from "../src/invitations/views.ts";
 import { logger } from "../src/log.ts";
-import { messageByIri } from "../src/messages/remote.ts";
+import { awaitMessageByIri, messageByIri } from "../src/messages/remote.ts";
 import { cleanName, truncate } from "../src/text.ts";
 import { embeddedOnly } from "./emoji.ts";
-import { actorIdFor, sameOrigin } from "./remote.ts";
+import { actorIdFor, sameOrigin, storedActorId } from "./remote.ts";
 import { userIdentifier } from "./users.ts";
 
 const log = logger("federation", "invitations");
@@ -115,7 +115,7 @@ export async function invitationOfNote(
       targets.length === 0 || targets.some((t) => t.href === PUBLIC || note.audienceIds.some((a) => a.href === t.href));
     const invitees = everyone
       ? null
-      : (await Promise.all(targets.map((t) => actorIdFor(ctx, t)))).filter((id): id is string => id != null);
+      : (await Promise.all(targets.map((t) => knownActorId(ctx, t)))).filter((id): id is string => id != null);
     return {
       kind,
       title,
@@ -126,6 +126,14 @@ export async function invitationOfNote(
     };
   }
   return undefined;
+}
+
+/**
+ * An invitee's local id, without fetching anything: invitees are members of the room, whom
+ * this server stores already, so a note cannot make it fetch fifty strangers.
+ */
+async function knownActorId(ctx: Context<Deps>, iri: URL): Promise<string | undefined> {
+  return sameOrigin(iri, ctx.data.config.origin) ? await actorIdFor(ctx, iri) : await storedActorId(ctx.data, iri);
 }
 
 /** A local invitee's answer, to send to the room's `Group`. */
@@ -157,7 +165,9 @@ export async function onInvitationAnswer(
   if (objectId == null || objectId.hash !== "#invitation" || activity.actorId == null) return false;
   const deps = ctx.data;
   const note = objectId.href.slice(0, -"#invitation".length);
-  const message = await messageByIri(deps, note);
+  // In a mirror, the room relayed the message first, but both may be taken from the queue
+  // together (an answer given at once): the message is given a moment to be stored.
+  const message = mirror ? await awaitMessageByIri(deps, note, 3_000) : await messageByIri(deps, note);
   const actorId = await actorIdFor(ctx, activity.actorId);
   if (message == null || actorId == null) {
     log.info("Ignored an answer to an unknown invitation {id}", { id: objectId.href });

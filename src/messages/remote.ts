@@ -49,6 +49,19 @@ export interface RemoteNote {
   readonly invitation?: NewInvitation | undefined;
 }
 
+/**
+ * {@link messageByIri}, waiting up to `ms` for it to be stored: what a room relays right after a
+ * message (a reaction, an answer) may be taken from the queue together with it.
+ */
+export async function awaitMessageByIri(deps: Deps, iri: string, ms: number): Promise<Message | undefined> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const message = await messageByIri(deps, iri);
+    if (message != null || Date.now() >= deadline) return message;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** A message by its ActivityPub IRI: ours (`/messages/<id>`) or a remote one. */
 export async function messageByIri(deps: Deps, iri: string): Promise<Message | undefined> {
   const local = `${deps.config.origin}/messages/`;

@@ -80,11 +80,16 @@ describe("invitations across two servers", { timeout: 600_000 }, () => {
       return messages.find((m) => m.url === url);
     });
   const answersOn = (on: Federated, user: User, roomId: string, url: string, expected: [string, string][]) =>
-    eventually(`the answers on ${on.server.url} to be ${JSON.stringify(expected)}`, async () => {
-      const message = await messageOn(on, user, roomId, url);
-      const now = (message.invitation?.responses ?? []).map((r) => [r.actor.url, r.answer]);
-      return JSON.stringify(now) === JSON.stringify(expected) ? message : undefined;
-    });
+    eventually(
+      `the answers on ${on.server.url} to be ${JSON.stringify(expected)}`,
+      async () => {
+        const message = await messageOn(on, user, roomId, url);
+        const now = (message.invitation?.responses ?? []).map((r) => [r.actor.url, r.answer]);
+        return JSON.stringify(now) === JSON.stringify(expected) ? message : undefined;
+      },
+      // Long: under load a delivery that timed out waits out its backoff before the next try.
+      120_000,
+    );
 
   let room: RoomBody;
   let mirror: RoomBody;
