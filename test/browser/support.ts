@@ -59,7 +59,8 @@ export class TestServer {
         PORT: String(this.port),
         ...this.env,
       },
-      90_000,
+      // TEST_SERVER_START_MS: a fresh embedded database on a loaded machine can take longer.
+      Number(process.env.TEST_SERVER_START_MS) || 90_000,
     );
   }
 
