@@ -48,6 +48,13 @@ export interface RemoteFetchOptions {
   acceptContentType?: (contentType: string | undefined) => boolean;
   /** Keep the first `maxBytes` of a longer body instead of refusing it (a page's head is enough). */
   truncate?: boolean;
+  /**
+   * A body to POST instead of a GET, with its headers (a bot's signed request). A POST follows
+   * no redirect: a 3xx answer is refused (`redirects`), so a signed body never goes elsewhere.
+   */
+  post?: { readonly body: string; readonly headers: Readonly<Record<string, string>> };
+  /** The `User-Agent` header. */
+  userAgent?: string;
 }
 
 /** How host names become addresses; tests pass their own. */
@@ -133,14 +140,26 @@ interface Hop {
   readonly response: http.IncomingMessage;
 }
 
-function request(url: URL, address: string, signal: AbortSignal, accept: string): Promise<Hop> {
+function request(
+  url: URL,
+  address: string,
+  signal: AbortSignal,
+  options: Pick<RemoteFetchOptions, "accept" | "post" | "userAgent">,
+): Promise<Hop> {
   const client = url.protocol === "https:" ? https : http;
+  const post = options.post;
   return new Promise((resolve, reject) => {
-    const req = client.get(
+    const req = client.request(
       url,
       {
         signal,
-        headers: { accept, "user-agent": "fedchat media fetcher" },
+        method: post ? "POST" : "GET",
+        headers: {
+          ...post?.headers,
+          accept: options.accept ?? "*/*",
+          "user-agent": options.userAgent ?? "fedchat media fetcher",
+          ...(post ? { "content-length": String(Buffer.byteLength(post.body)) } : {}),
+        },
         // Connect to the address that was checked, whatever DNS says now; TLS still verifies
         // the certificate against the host name.
         lookup: (_host, options, callback) => {
@@ -152,6 +171,7 @@ function request(url: URL, address: string, signal: AbortSignal, accept: string)
       (response) => resolve({ status: response.statusCode ?? 0, location: response.headers.location, response }),
     );
     req.on("error", reject);
+    req.end(post?.body);
   });
 }
 
@@ -212,10 +232,10 @@ export async function fetchRemoteMedia(
   try {
     for (let hops = 0; ; hops++) {
       const address = await checkedAddress(current, allow, options.resolve ?? systemResolver);
-      const hop = await request(current, address, signal, options.accept ?? "*/*");
+      const hop = await request(current, address, signal, options);
       if (hop.status >= 300 && hop.status < 400 && hop.location) {
         hop.response.resume();
-        if (hops >= limits.maxRedirects) throw refused("Too many redirects.", "redirects");
+        if (hops >= limits.maxRedirects || options.post) throw refused("Too many redirects.", "redirects");
         current = new URL(hop.location, current);
         continue;
       }
