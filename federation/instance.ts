@@ -5,6 +5,8 @@ import { ExportMaker, purgeExports } from "../src/accounts/exports.ts";
 import { ProfileLinkVerifier } from "../src/accounts/profile-links.ts";
 import { purgeSessions } from "../src/accounts/sessions.ts";
 import { createTokenService } from "../src/accounts/tokens.ts";
+import { purgeInteractions } from "../src/bots/interactions.ts";
+import { BotHookPusher } from "../src/bots/pusher.ts";
 import type { Config } from "../src/config.ts";
 import { connectionStates, type DatabaseHandle, openDatabase, ping } from "../src/db/client.ts";
 import { migrateDatabase, migrationStatus } from "../src/db/migrate.ts";
@@ -159,6 +161,7 @@ export async function createInstance(
         ["delivered activities", () => purgeOutbox(deps.db)],
         ["link previews", () => purgeLinkPreviews(deps)],
         ["data exports", () => purgeExports(deps)],
+        ["command interactions", () => purgeInteractions(deps)],
       ] as const) {
         job().catch((error) => log.warn("Purging expired {what} failed: {error}", { what, error }));
       }
@@ -177,6 +180,9 @@ export async function createInstance(
       });
   };
   deps.limits.start();
+  // Pushes room events to bots' URLs; safe in every process (see src/bots/pusher.ts).
+  const botPusher = new BotHookPusher(deps);
+  botPusher.start();
 
   return {
     config,
@@ -210,6 +216,7 @@ export async function createInstance(
       clearInterval(retention);
       await retentionRun;
       await hub.stop();
+      await botPusher.stop();
       // Card and profile link fetches are bounded by their deadline; they write to the database, which closes below.
       await deps.previews.settled();
       await deps.profileLinks.settled();

@@ -70,6 +70,7 @@ const envSchema = z.object({
     .default(256),
   REQUEST_TIMEOUT_MS: positiveInt("milliseconds").default(60_000),
   FEDERATION_ALLOW_PRIVATE_ADDRESS: booleanText.default(false),
+  BOT_HOOKS_ALLOW_LOOPBACK: booleanText.default(false),
   RATE_LIMIT_FACTOR: z.coerce
     .number({ error: "expected a number such as 1 or 0.5" })
     .positive("expected a number above 0")
@@ -137,6 +138,8 @@ export interface Config {
   readonly requestTimeoutMs: number;
   /** Lets federation reach loopback and private addresses: for tests only. */
   readonly allowPrivateAddress: boolean;
+  /** Lets bots' URLs be loopback addresses over plain http (tests, a bot on the same machine in development). */
+  readonly botHooksAllowLoopback: boolean;
   /** Multiplies every rate limit (2 doubles them); 1 by default. */
   readonly rateLimitFactor: number;
   /** Reverse proxies in front of the server whose `X-Forwarded-For` entries are trusted. */
@@ -207,6 +210,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxConnectionsPerAddress: e.TRUST_PROXY > 0 ? 0 : e.MAX_CONNECTIONS_PER_ADDRESS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     allowPrivateAddress: e.FEDERATION_ALLOW_PRIVATE_ADDRESS,
+    botHooksAllowLoopback: e.BOT_HOOKS_ALLOW_LOOPBACK,
     trustProxy: e.TRUST_PROXY,
     rateLimitFactor: e.RATE_LIMIT_FACTOR,
     attachmentMaxBytes: e.ATTACHMENT_MAX_BYTES,

@@ -25,6 +25,7 @@ import { rooms } from "./schema-rooms.ts";
 
 export * from "./schema-access.ts";
 export * from "./schema-accounts.ts";
+export * from "./schema-commands.ts";
 export * from "./schema-emoji.ts";
 export * from "./schema-exports.ts";
 export * from "./schema-federation.ts";

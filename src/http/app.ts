@@ -11,6 +11,7 @@ import { checkAddress } from "../access/rules.ts";
 import { instanceRoutes } from "../accounts/instance-routes.ts";
 import { accountRoutes } from "../accounts/routes.ts";
 import type { AuthUser } from "../accounts/sessions.ts";
+import { commandRoutes } from "../bots/routes.ts";
 import { contactRoutes } from "../contacts/routes.ts";
 import { databaseUnavailable, isDatabaseUnavailable } from "../db/errors.ts";
 import type { Session } from "../db/schema.ts";
@@ -236,6 +237,7 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   stickerRoutes(api, app);
   emojiRoutes(api, app);
   webhookRoutes(api, app);
+  commandRoutes(api, app);
   options.routes?.(app, api);
   if (options.web !== false) webRoutes(app, options.web);
   const openapi = JSON.stringify(api.document(deps.config.origin));

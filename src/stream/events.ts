@@ -27,7 +27,8 @@ export type EventType =
   | "emoji.updated"
   | "profile.updated"
   /** A local account deleted: the publisher sends `Delete` of the `Person` to `data.inboxes`. */
-  | "account.deleted";
+  | "account.deleted"
+  | "commands.updated";
 
 /**
  * One event to append: for a room's members, (with `actorId` and no room) for one actor, or

@@ -373,7 +373,11 @@ export class Hub {
     return recipients;
   }
 
-  /** Sends an event that is not kept (typing, presence) to every process's room members. */
+  /**
+   * Sends an event that is not kept (typing, presence) to every process's room members. One
+   * addressed to an actor (`actorId` in the payload, as `command.reply` is) goes to that actor's
+   * connections alone.
+   */
   async publishEphemeral(roomId: string, type: string, data: unknown): Promise<void> {
     const payload = JSON.stringify({ roomId, type, data });
     await this.#deps.db.execute(sql`select pg_notify(${ephemeralChannel}, ${payload})`);
@@ -390,7 +394,9 @@ export class Hub {
       void this.#presence.deliver(event.actorId, event.data);
       return;
     }
-    for (const connection of [...(this.#byRoom.get(event.roomId ?? "") ?? [])]) {
+    // Addressed to one actor (a bot's answer only its invoker sees): their connections alone.
+    const recipients = event.actorId ? this.#byActor.get(event.actorId) : this.#byRoom.get(event.roomId ?? "");
+    for (const connection of [...(recipients ?? [])]) {
       // Not replayed, so it carries the connection's own position and moves nothing.
       const text = JSON.stringify({ ...event, position: connection.lastPosition });
       this.#write(connection, 0, text);

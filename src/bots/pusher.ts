@@ -1,0 +1,214 @@
+/**
+ * Pushes room events to bots' URLs, for bots that would rather be called than hold a stream.
+ * Two steps, each safe with several processes:
+ * - collect: one process at a time (the `bot_hook_cursor` row, locked with SKIP LOCKED) reads
+ *   the event log past its cursor, and for each `message.created` of a room with hooked bot
+ *   members (not the bot's own messages) queues one signed-later body per bot in
+ *   `bot_hook_deliveries`, keeping at most {@link maxQueuedPerBot} per bot (the oldest go);
+ * - deliver: every process claims due rows (SKIP LOCKED, leased for a minute), POSTs them
+ *   through the bounded fetcher (hooks.ts), deletes the delivered, and retries the rest after
+ *   {@link retryDelaysMs}; a row that failed its last attempt is dropped.
+ * A bot's deliveries are sent one after another, oldest first; order across retries is not
+ * promised (a bot that must know uses the event's `position`).
+ * @module
+ */
+import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import { isDatabaseUnavailable } from "../db/errors.ts";
+import { botHookCursor, botHookDeliveries, botHooks, events, roomMembers } from "../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { logger } from "../log.ts";
+import { committedHead } from "../stream/log-reader.ts";
+import { callBot } from "./hooks.ts";
+
+const log = logger("bots");
+
+/** Pending pushes kept per bot; past this, the oldest are dropped. */
+export const maxQueuedPerBot = 100;
+/** Waits before each retry; after the last, the push is dropped (about 13 minutes in all). */
+export const retryDelaysMs = [1000, 5000, 30_000, 120_000, 600_000] as const;
+/** Events read from the log per round. */
+const batchSize = 200;
+/** Deliveries claimed per round. */
+const claimSize = 50;
+/** A claimed delivery is another process's again after this (its claimer died). */
+const leaseSeconds = 60;
+
+export class BotHookPusher {
+  readonly #deps: Deps;
+  readonly #intervalMs: number;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #round: Promise<void> | null = null;
+
+  /** @param options `intervalMs`: how often a round runs (1 s). */
+  constructor(deps: Deps, options: { intervalMs?: number } = {}) {
+    this.#deps = deps;
+    this.#intervalMs = options.intervalMs ?? 1000;
+  }
+
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => void this.runOnce(), this.#intervalMs);
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#round;
+  }
+
+  /** One round: collect, then deliver what is due. A round already running is waited for instead. */
+  async runOnce(): Promise<void> {
+    if (this.#round) return await this.#round;
+    this.#round = (async () => {
+      try {
+        await this.#collect();
+        await this.#deliver();
+      } catch (error) {
+        if (isDatabaseUnavailable(error)) log.warn("Bot pushes wait for the database: {error}", { error });
+        else log.error("Pushing events to bots failed: {error}", { error });
+      }
+    })();
+    try {
+      await this.#round;
+    } finally {
+      this.#round = null;
+    }
+  }
+
+  async #collect(): Promise<void> {
+    const db = this.#deps.db;
+    await db.transaction(async (tx) => {
+      const [cursor] = await tx
+        .select()
+        .from(botHookCursor)
+        .where(eq(botHookCursor.id, 1))
+        .for("update", { skipLocked: true });
+      const head = await committedHead(tx);
+      if (cursor == null) {
+        // First round ever (or another process holds it): start from now, never from the past.
+        await tx.insert(botHookCursor).values({ id: 1, position: head }).onConflictDoNothing();
+        return;
+      }
+      if (head <= cursor.position) return;
+      const [hooked] = await tx
+        .select({ n: sql<number>`count(*)`.mapWith(Number) })
+        .from(botHooks)
+        .where(sql`cardinality(${botHooks.events}) > 0`);
+      let position = head;
+      if ((hooked?.n ?? 0) > 0) {
+        const rows = await tx
+          .select({ position: events.position, roomId: events.roomId, type: events.type, data: events.data })
+          .from(events)
+          .where(
+            and(gt(events.position, cursor.position), lte(events.position, head), eq(events.type, "message.created")),
+          )
+          .orderBy(asc(events.position))
+          .limit(batchSize);
+        if (rows.length === batchSize) position = (rows[rows.length - 1] as { position: number }).position;
+        await this.#queue(tx, rows);
+      }
+      await tx.update(botHookCursor).set({ position }).where(eq(botHookCursor.id, 1));
+    });
+  }
+
+  /** Queues each event for the hooked bots among its room's members, then trims each bot's queue. */
+  async #queue(
+    tx: Deps["db"],
+    rows: readonly { position: number; roomId: string | null; type: string; data: unknown }[],
+  ): Promise<void> {
+    const roomIds = [...new Set(rows.flatMap((r) => (r.roomId ? [r.roomId] : [])))];
+    if (roomIds.length === 0) return;
+    const bots = await tx
+      .select({ roomId: roomMembers.roomId, botId: botHooks.botId, events: botHooks.events })
+      .from(roomMembers)
+      .innerJoin(botHooks, eq(botHooks.botId, roomMembers.actorId))
+      .where(inArray(roomMembers.roomId, roomIds));
+    const queued: { botId: string; body: string }[] = [];
+    for (const row of rows) {
+      const authorId = (row.data as { message?: { author?: { id?: string } } }).message?.author?.id;
+      for (const bot of bots) {
+        if (bot.roomId !== row.roomId || !bot.events.includes(row.type) || bot.botId === authorId) continue;
+        const event = { type: row.type, roomId: row.roomId, position: row.position, data: row.data };
+        queued.push({ botId: bot.botId, body: JSON.stringify({ type: "event", event }) });
+      }
+    }
+    if (queued.length === 0) return;
+    await tx.insert(botHookDeliveries).values(queued);
+    const trimmed = await tx.execute<{ bot_id: string }>(sql`
+      delete from ${botHookDeliveries} d
+      where d.bot_id in (${sql.join(
+        [...new Set(queued.map((q) => q.botId))].map((id) => sql`${id}::uuid`),
+        sql`, `,
+      )})
+        and d.id < (
+          select k.id from ${botHookDeliveries} k where k.bot_id = d.bot_id
+          order by k.id desc offset ${maxQueuedPerBot - 1} limit 1
+        )
+      returning d.bot_id`);
+    const dropped = Array.isArray(trimmed) ? trimmed.length : ((trimmed as { rows?: unknown[] }).rows?.length ?? 0);
+    if (dropped > 0) log.warn("Dropped {dropped} pushes to bots whose queues were full.", { dropped });
+  }
+
+  async #deliver(): Promise<void> {
+    const db = this.#deps.db;
+    const claimed = await db
+      .update(botHookDeliveries)
+      .set({
+        attempts: sql`${botHookDeliveries.attempts} + 1`,
+        nextAttemptAt: sql`now() + make_interval(secs => ${leaseSeconds})`,
+      })
+      .where(
+        inArray(
+          botHookDeliveries.id,
+          db
+            .select({ id: botHookDeliveries.id })
+            .from(botHookDeliveries)
+            .where(lte(botHookDeliveries.nextAttemptAt, sql`now()`))
+            .orderBy(asc(botHookDeliveries.id))
+            .limit(claimSize)
+            .for("update", { skipLocked: true }),
+        ),
+      )
+      .returning();
+    if (claimed.length === 0) return;
+    const hooks = await db
+      .select()
+      .from(botHooks)
+      .where(inArray(botHooks.botId, [...new Set(claimed.map((c) => c.botId))]));
+    const byBot = Map.groupBy(
+      claimed.sort((a, b) => a.id - b.id),
+      (c) => c.botId,
+    );
+    await Promise.all(
+      [...byBot].map(async ([botId, list]) => {
+        const hook = hooks.find((h) => h.botId === botId);
+        if (hook == null) return;
+        for (const delivery of list) await this.#send(hook, delivery);
+      }),
+    );
+  }
+
+  async #send(hook: typeof botHooks.$inferSelect, delivery: typeof botHookDeliveries.$inferSelect): Promise<void> {
+    const db = this.#deps.db;
+    try {
+      await callBot(this.#deps, hook, delivery.body, `push-${delivery.id}`);
+      await db.delete(botHookDeliveries).where(eq(botHookDeliveries.id, delivery.id));
+    } catch (error) {
+      const delay = retryDelaysMs[delivery.attempts - 1];
+      if (delay == null) {
+        log.warn("Dropped a push to {url} after {attempts} attempts: {error}", {
+          url: hook.url,
+          attempts: delivery.attempts,
+          error,
+        });
+        await db.delete(botHookDeliveries).where(eq(botHookDeliveries.id, delivery.id));
+        return;
+      }
+      await db
+        .update(botHookDeliveries)
+        .set({ nextAttemptAt: sql`now() + make_interval(secs => ${delay / 1000})` })
+        .where(eq(botHookDeliveries.id, delivery.id));
+    }
+  }
+}
