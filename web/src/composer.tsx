@@ -3,34 +3,27 @@
  * What is typed is kept as the room's draft (drafts.ts); past the length limit sending is
  * blocked with the reason, and a long text can go as a file (composer-limits.tsx).
  */
-import { type Signal, useComputed, useSignal } from "@preact/signals";
+import { type Signal, useSignal } from "@preact/signals";
 import type { TargetedKeyboardEvent } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { api } from "./api.ts";
 import { addFiles, UploadChips, type UploadItem } from "./attachments.tsx";
-import {
-  type Completion,
-  CompletionList,
-  comboboxAttributes,
-  completionKey,
-  replaceBeforeCaret,
-} from "./completion.tsx";
+import { type Completion, CompletionList, comboboxAttributes, completionKey } from "./completion.tsx";
+import { useComposerCompletions } from "./composer-completions.tsx";
 import { LengthNote, LongPasteOffer } from "./composer-limits.tsx";
 import { maxDraftLength, useDraft } from "./drafts.ts";
-import { emojiIndex, loadEmoji, rememberEmoji, skinTone } from "./emoji.ts";
-import { emojiText, type ShortcodeMatch } from "./emoji-index.ts";
 import { EmojiPicker } from "./emoji-picker.tsx";
 import { FormatToggle, FormatToolbar, formatKey, mod } from "./format-toolbar.tsx";
 import { Icon } from "./icons.tsx";
 import { InviteButton } from "./invitations.tsx";
 import { displayNameIn } from "./message.tsx";
 import { pasteTooLong, textAsFile, tooLong } from "./message-length.ts";
-import { isolate, lookalikesIn, memberName, Name, PersonName } from "./names.tsx";
+import { isolate, lookalikesIn, Name, PersonName } from "./names.tsx";
+import { runSlashCommand } from "./slash-commands.tsx";
 import { StickerButton } from "./sticker-entry.tsx";
 import { attempt, me, type RoomState, say, sendMessage } from "./store.ts";
 import type { Sig } from "./timeline.tsx";
-import type { Member, Message, Room } from "./types.ts";
-import { Avatar } from "./ui.tsx";
+import type { Message, Room } from "./types.ts";
 
 export function Composer(props: {
   room: Room;
@@ -88,78 +81,7 @@ export function Composer(props: {
     area.current?.focus();
   }, [room.id]);
 
-  const query = useComputed(() => {
-    const before = text.value.slice(0, caret.value);
-    const m = /(?:^|\s)@([A-Za-z0-9_.@-]{0,64})$/.exec(before);
-    return m ? (m[1] as string).toLowerCase() : null;
-  });
-  // `:smi` at the start of a word (not `12:30`, not `http://`), two characters at least.
-  const emojiQuery = useComputed(() => {
-    const m = /(?:^|[\s([{"'])(?::([A-Za-z0-9_+-]{2,64}))$/.exec(text.value.slice(0, caret.value));
-    return m ? (m[1] as string) : null;
-  });
-  useEffect(() => {
-    if (emojiQuery.value != null) loadEmoji().catch(() => {});
-  }, [emojiQuery.value]);
-  const emojiMatches = useComputed(() => {
-    const q = emojiQuery.value;
-    if (q == null || dismissed.value === text.value) return [];
-    return emojiIndex.value?.complete(q, 8) ?? [];
-  });
-  const suggestions = useComputed(() => {
-    const q = query.value;
-    if (q == null || dismissed.value === text.value) return [];
-    return (state.members.value ?? [])
-      .filter(
-        (m) =>
-          m.actor.id !== user?.id &&
-          (m.actor.handle.toLowerCase().startsWith(q) ||
-            m.actor.displayName.toLowerCase().startsWith(q) ||
-            (m.nickname ?? "").toLowerCase().startsWith(q)),
-      )
-      .slice(0, 6);
-  });
-
-  function mentionOf(member: Member): string {
-    const [name, host] = member.actor.handle.split("@");
-    return host && host !== localHost ? member.actor.handle : (name ?? member.actor.handle);
-  }
-
-  const mentionList: Completion<Member> = {
-    id: "mention-list",
-    label: "Mention someone",
-    items: suggestions.value,
-    key: (m) => m.actor.id,
-    render: (m) => (
-      <>
-        <Avatar id={m.actor.id} name={m.actor.displayName} url={m.actor.avatarUrl} size="s" color={m.color} />
-        <Name text={memberName(m)} /> <Name class="muted small" text={`@${mentionOf(m)}`} />
-      </>
-    ),
-    choose(member) {
-      if (area.current) replaceBeforeCaret(area.current, text, caret, /@[A-Za-z0-9_.@-]*$/, `@${mentionOf(member)} `);
-    },
-  };
-  const emojiList: Completion<ShortcodeMatch> = {
-    id: "emoji-list",
-    label: "Emoji",
-    items: emojiMatches.value,
-    key: (m) => m.entry.id,
-    render: ({ entry, shortcode }) => (
-      <>
-        <span class="suggestion-emoji" aria-hidden="true">
-          {entry.kind === "image" ? <img src={entry.url} alt="" class="emoji-image" /> : emojiText(entry, skinTone())}
-        </span>
-        <span>:{shortcode}:</span> <span class="muted small">{entry.label}</span>
-      </>
-    ),
-    choose({ entry }) {
-      const emoji = emojiText(entry, skinTone());
-      if (area.current) replaceBeforeCaret(area.current, text, caret, /:[A-Za-z0-9_+-]*$/, emoji);
-      rememberEmoji(user?.id, emoji);
-    },
-  };
-  const completion = mentionList.items.length > 0 ? mentionList : emojiList.items.length > 0 ? emojiList : null;
+  const completion = useComposerCompletions({ room, state, text, caret, dismissed, area, user, localHost });
 
   /** Writes a picked emoji where the caret was (over the selection, if any). */
   function insert(emoji: string) {
@@ -203,6 +125,11 @@ export function Composer(props: {
         props.editing.value = null;
         text.value = "";
       });
+      return;
+    }
+    if (content.startsWith("/") && ready.length === 0 && !replyTo && (await runSlashCommand(room.id, content))) {
+      text.value = "";
+      typing(false);
       return;
     }
     if (uploading) return say("Wait for the uploads to finish.", true);
@@ -408,8 +335,8 @@ export function Composer(props: {
         }
       />
       <p id="composer-hint" class="composer-hint">
-        Enter sends, Shift+Enter adds a line, ↑ edits your last message, :name suggests emoji. **bold** ({mod}B),
-        *italic* ({mod}I), `code`, ||spoiler||, &gt; quote.
+        Enter sends, Shift+Enter adds a line, ↑ edits your last message, :name suggests emoji, / lists bots' commands.
+        **bold** ({mod}B), *italic* ({mod}I), `code`, ||spoiler||, &gt; quote.
       </p>
       {picking.value ? (
         <EmojiPicker

@@ -14,6 +14,7 @@ import { RoomAvatar } from "./room-face.tsx";
 import { cancelJoin } from "./room-list.ts";
 import { RoomSettings } from "./room-settings.tsx";
 import { navigate } from "./router.ts";
+import { CommandReplies } from "./slash-commands.tsx";
 import {
   atBottom,
   pageTitle,
@@ -204,6 +205,7 @@ function JoinedRoom(props: { room: Room; panel?: "settings" | undefined }) {
         </header>
         <Timeline room={room} state={state} replyTo={replyTo} editing={editing} />
         <TypingLine state={state} />
+        <CommandReplies roomId={room.id} />
         <Composer room={room} state={state} replyTo={replyTo} editing={editing} uploads={uploads} />
       </section>
       {showPins.value ? (

@@ -6,6 +6,7 @@
  */
 import { batch, signal } from "@preact/signals";
 import { api, onSession, refresh } from "./api.ts";
+import { applyCommandReply, commandsChanged } from "./command-state.ts";
 import { customEmojiChanged } from "./custom-emoji.ts";
 import { describeError } from "./errors.ts";
 import { noteMembership } from "./membership-lines.tsx";
@@ -243,6 +244,12 @@ function applyEvent(event: StreamEvent): void {
       if (data.actor) applyProfile(data.actor as Actor, { me, contacts });
       return;
     }
+    case "commands.updated":
+      commandsChanged();
+      return;
+    case "command.reply":
+      applyCommandReply(data);
+      return;
     case "presence": {
       if (typeof data.actorId !== "string" || (data.status !== "online" && data.status !== "offline")) return;
       presence.value = { ...presence.peek(), [data.actorId]: data.status };

@@ -102,7 +102,12 @@ export class Stream {
         return;
       }
       if (event.type === "pong" || event.type === "error") return;
-      if (typeof event.position === "number" && event.type !== "typing" && event.type !== "presence") {
+      if (
+        typeof event.position === "number" &&
+        event.type !== "typing" &&
+        event.type !== "presence" &&
+        event.type !== "command.reply"
+      ) {
         if (this.#position != null && event.position <= this.#position) return; // seen already
         this.#position = event.position;
       }
