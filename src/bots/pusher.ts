@@ -5,14 +5,16 @@
  *   the event log past its cursor, and for each `message.created` of a room with hooked bot
  *   members (not the bot's own messages) queues one signed-later body per bot in
  *   `bot_hook_deliveries`, keeping at most {@link maxQueuedPerBot} per bot (the oldest go);
- * - deliver: every process claims due rows (SKIP LOCKED, leased for a minute), POSTs them
- *   through the bounded fetcher (hooks.ts), deletes the delivered, and retries the rest after
+ * - deliver: every process claims due rows (at most 5 per bot, the oldest, for bots it is not
+ *   sending to already; claimed by an update that checks each row again, leased for a minute),
+ *   sends each bot's in the background through the bounded fetcher (hooks.ts), so a slow bot
+ *   holds up only itself, deletes the delivered, and retries the rest after
  *   {@link retryDelaysMs}; a row that failed its last attempt is dropped.
  * A bot's deliveries are sent one after another, oldest first; order across retries is not
  * promised (a bot that must know uses the event's `position`).
  * @module
  */
-import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, lte, notInArray, sql } from "drizzle-orm";
 import { isDatabaseUnavailable } from "../db/errors.ts";
 import { botHookCursor, botHookDeliveries, botHooks, events, roomMembers } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
@@ -28,8 +30,9 @@ export const maxQueuedPerBot = 100;
 export const retryDelaysMs = [1000, 5000, 30_000, 120_000, 600_000] as const;
 /** Events read from the log per round. */
 const batchSize = 200;
-/** Deliveries claimed per round. */
+/** Deliveries claimed per round, and per bot. */
 const claimSize = 50;
+const claimPerBot = 5;
 /** A claimed delivery is another process's again after this (its claimer died). */
 const leaseSeconds = 60;
 
@@ -38,6 +41,9 @@ export class BotHookPusher {
   readonly #intervalMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #round: Promise<void> | null = null;
+  /** Bots this process is sending to now, and those sends. */
+  readonly #busy = new Set<string>();
+  readonly #jobs = new Set<Promise<void>>();
 
   /** @param options `intervalMs`: how often a round runs (1 s). */
   constructor(deps: Deps, options: { intervalMs?: number } = {}) {
@@ -55,6 +61,8 @@ export class BotHookPusher {
     clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#round;
+    // Each send is bounded by the fetcher's deadline.
+    while (this.#jobs.size > 0) await Promise.allSettled([...this.#jobs]);
   }
 
   /** One round: collect, then deliver what is due. A round already running is waited for instead. */
@@ -150,24 +158,50 @@ export class BotHookPusher {
     if (dropped > 0) log.warn("Dropped {dropped} pushes to bots whose queues were full.", { dropped });
   }
 
+  /**
+   * Claims due deliveries of bots this process is not already sending to (a few per bot, the
+   * oldest), and sends each bot's in the background: a slow or dead bot holds up only itself.
+   */
   async #deliver(): Promise<void> {
     const db = this.#deps.db;
+    const busy = [...this.#busy];
+    // Candidates first (a window cannot be locked), then claimed by an update that checks each
+    // row again under its lock: a row another process claimed meanwhile is due no longer.
+    const candidates = db.$with("candidates").as(
+      db
+        .select({
+          id: botHookDeliveries.id,
+          rank: sql<number>`row_number() over (partition by ${botHookDeliveries.botId} order by ${botHookDeliveries.id})`.as(
+            "rank",
+          ),
+        })
+        .from(botHookDeliveries)
+        .where(
+          and(
+            lte(botHookDeliveries.nextAttemptAt, sql`now()`),
+            busy.length > 0 ? notInArray(botHookDeliveries.botId, busy) : undefined,
+          ),
+        ),
+    );
     const claimed = await db
+      .with(candidates)
       .update(botHookDeliveries)
       .set({
         attempts: sql`${botHookDeliveries.attempts} + 1`,
         nextAttemptAt: sql`now() + make_interval(secs => ${leaseSeconds})`,
       })
       .where(
-        inArray(
-          botHookDeliveries.id,
-          db
-            .select({ id: botHookDeliveries.id })
-            .from(botHookDeliveries)
-            .where(lte(botHookDeliveries.nextAttemptAt, sql`now()`))
-            .orderBy(asc(botHookDeliveries.id))
-            .limit(claimSize)
-            .for("update", { skipLocked: true }),
+        and(
+          inArray(
+            botHookDeliveries.id,
+            db
+              .select({ id: candidates.id })
+              .from(candidates)
+              .where(lte(candidates.rank, claimPerBot))
+              .orderBy(asc(candidates.id))
+              .limit(claimSize),
+          ),
+          lte(botHookDeliveries.nextAttemptAt, sql`now()`),
         ),
       )
       .returning();
@@ -180,35 +214,53 @@ export class BotHookPusher {
       claimed.sort((a, b) => a.id - b.id),
       (c) => c.botId,
     );
-    await Promise.all(
-      [...byBot].map(async ([botId, list]) => {
-        const hook = hooks.find((h) => h.botId === botId);
-        if (hook == null) return;
-        for (const delivery of list) await this.#send(hook, delivery);
-      }),
-    );
+    for (const [botId, list] of byBot) {
+      const hook = hooks.find((h) => h.botId === botId);
+      if (hook == null) continue;
+      this.#busy.add(botId);
+      const job = this.#sendAll(hook, list)
+        .catch((error) => log.warn("Pushing to a bot failed: {error}", { error }))
+        .finally(() => {
+          this.#busy.delete(botId);
+          this.#jobs.delete(job);
+        });
+      this.#jobs.add(job);
+    }
   }
 
-  async #send(hook: typeof botHooks.$inferSelect, delivery: typeof botHookDeliveries.$inferSelect): Promise<void> {
+  /** Sends one bot's claimed deliveries in order; after a failure, the rest wait with it. */
+  async #sendAll(
+    hook: typeof botHooks.$inferSelect,
+    list: readonly (typeof botHookDeliveries.$inferSelect)[],
+  ): Promise<void> {
     const db = this.#deps.db;
-    try {
-      await callBot(this.#deps, hook, delivery.body, `push-${delivery.id}`);
-      await db.delete(botHookDeliveries).where(eq(botHookDeliveries.id, delivery.id));
-    } catch (error) {
-      const delay = retryDelaysMs[delivery.attempts - 1];
-      if (delay == null) {
-        log.warn("Dropped a push to {url} after {attempts} attempts: {error}", {
-          url: hook.url,
-          attempts: delivery.attempts,
-          error,
-        });
+    for (const [i, delivery] of list.entries()) {
+      try {
+        await callBot(this.#deps, hook, delivery.body, `push-${delivery.id}`);
         await db.delete(botHookDeliveries).where(eq(botHookDeliveries.id, delivery.id));
+      } catch (error) {
+        const delay = retryDelaysMs[delivery.attempts - 1];
+        if (delay == null) {
+          log.warn("Dropped a push to {url} after {attempts} attempts: {error}", {
+            url: hook.url,
+            attempts: delivery.attempts,
+            error,
+          });
+          await db.delete(botHookDeliveries).where(eq(botHookDeliveries.id, delivery.id));
+          continue;
+        }
+        const after = sql`now() + make_interval(secs => ${delay / 1000})`;
+        await db.update(botHookDeliveries).set({ nextAttemptAt: after }).where(eq(botHookDeliveries.id, delivery.id));
+        // Those not tried wait as long, their attempt not counted.
+        const rest = list.slice(i + 1).map((d) => d.id);
+        if (rest.length > 0) {
+          await db
+            .update(botHookDeliveries)
+            .set({ nextAttemptAt: after, attempts: sql`${botHookDeliveries.attempts} - 1` })
+            .where(inArray(botHookDeliveries.id, rest));
+        }
         return;
       }
-      await db
-        .update(botHookDeliveries)
-        .set({ nextAttemptAt: sql`now() + make_interval(secs => ${delay / 1000})` })
-        .where(eq(botHookDeliveries.id, delivery.id));
     }
   }
 }
