@@ -122,10 +122,13 @@ function applyEvent(event: StreamEvent): void {
         void state.loadMembers();
       }
       if (member.actor.id === user?.id) void loadRooms();
+      // A bot's commands are offered where it is a member.
+      if (event.type === "member.joined" && member.actor.bot) commandsChanged();
       return;
     }
     case "member.left": {
       if (!roomId || typeof data.actorId !== "string") return;
+      commandsChanged();
       const state = roomState(roomId);
       const list = state.members.peek();
       if (list) state.members.value = list.filter((m) => m.actor.id !== data.actorId);
