@@ -182,7 +182,7 @@ export async function createInstance(
   deps.limits.start();
   // Pushes room events to bots' URLs; safe in every process (see src/bots/pusher.ts).
   const botPusher = new BotHookPusher(deps);
-  botPusher.start();
+  await botPusher.start(database);
 
   return {
     config,

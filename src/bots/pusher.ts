@@ -15,10 +15,12 @@
  * @module
  */
 import { and, asc, eq, gt, inArray, lte, notInArray, sql } from "drizzle-orm";
+import type { DatabaseHandle } from "../db/client.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
 import { botHookCursor, botHookDeliveries, botHooks, events, roomMembers } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { logger } from "../log.ts";
+import { eventsChannel } from "../stream/events.ts";
 import { committedHead } from "../stream/log-reader.ts";
 import { callBot } from "./hooks.ts";
 
@@ -28,6 +30,8 @@ const log = logger("bots");
 export const maxQueuedPerBot = 100;
 /** Waits before each retry; after the last, the push is dropped (about 13 minutes in all). */
 export const retryDelaysMs = [1000, 5000, 30_000, 120_000, 600_000] as const;
+/** The least time between rounds that NOTIFYs start. */
+export const kickGapMs = 100;
 /** Events read from the log per round. */
 const batchSize = 200;
 /** Deliveries claimed per round, and per bot. */
@@ -44,6 +48,10 @@ export class BotHookPusher {
   /** Bots this process is sending to now, and those sends. */
   readonly #busy = new Set<string>();
   readonly #jobs = new Set<Promise<void>>();
+  /** Whether some bot wants events pushed (as of the last round): NOTIFYs start rounds only then. */
+  #pushing = false;
+  #again = false;
+  #unlisten: (() => Promise<void>) | undefined;
 
   /** @param options `intervalMs`: how often a round runs (1 s). */
   constructor(deps: Deps, options: { intervalMs?: number } = {}) {
@@ -51,18 +59,43 @@ export class BotHookPusher {
     this.#intervalMs = options.intervalMs ?? 1000;
   }
 
-  start(): void {
+  /**
+   * Runs a round every `intervalMs`, and, while some bot wants pushes, soon after each NOTIFY
+   * of the event log (rounds at least {@link kickGapMs} apart), so a push does not wait for
+   * the timer. Without `database` (tests of the domain), the timer alone.
+   */
+  async start(database?: DatabaseHandle): Promise<void> {
     if (this.#timer) return;
     this.#timer = setInterval(() => void this.runOnce(), this.#intervalMs);
     (this.#timer as { unref?: () => void }).unref?.();
+    if (database) {
+      this.#unlisten = await database.listen(eventsChannel, () => {
+        if (this.#pushing) this.#kick();
+      });
+    }
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#pushing = false;
+    await this.#unlisten?.().catch(() => {});
     await this.#round;
     // Each send is bounded by the fetcher's deadline.
     while (this.#jobs.size > 0) await Promise.allSettled([...this.#jobs]);
+  }
+
+  /** A round now, or one more after the running one: commits in a burst make few rounds. */
+  #kick(): void {
+    if (this.#round) {
+      this.#again = true;
+      return;
+    }
+    void this.runOnce().then(() => {
+      if (!this.#again || this.#timer == null) return;
+      this.#again = false;
+      setTimeout(() => this.#kick(), kickGapMs).unref?.();
+    });
   }
 
   /** One round: collect, then deliver what is due. A round already running is waited for instead. */
@@ -86,6 +119,11 @@ export class BotHookPusher {
 
   async #collect(): Promise<void> {
     const db = this.#deps.db;
+    const [hooked] = await db
+      .select({ n: sql<number>`count(*)`.mapWith(Number) })
+      .from(botHooks)
+      .where(sql`cardinality(${botHooks.events}) > 0`);
+    this.#pushing = (hooked?.n ?? 0) > 0;
     await db.transaction(async (tx) => {
       const [cursor] = await tx
         .select()
@@ -99,12 +137,8 @@ export class BotHookPusher {
         return;
       }
       if (head <= cursor.position) return;
-      const [hooked] = await tx
-        .select({ n: sql<number>`count(*)`.mapWith(Number) })
-        .from(botHooks)
-        .where(sql`cardinality(${botHooks.events}) > 0`);
       let position = head;
-      if ((hooked?.n ?? 0) > 0) {
+      if (this.#pushing) {
         const rows = await tx
           .select({ position: events.position, roomId: events.roomId, type: events.type, data: events.data })
           .from(events)

@@ -3,6 +3,7 @@
 // with `--` are flags handed to every chosen benchmark (`npm run bench -- chat --vs-prosody`).
 import { Temporal } from "@js-temporal/polyfill";
 import { chatBenchmark } from "./chat.ts";
+import { commandsBenchmark } from "./commands.ts";
 import { fanoutBenchmark } from "./fanout.ts";
 import { federationBenchmark } from "./federation.ts";
 import { inboxBenchmark } from "./inbox.ts";
@@ -25,6 +26,7 @@ const benchmarks: Record<string, (flags: readonly string[]) => Promise<void>> = 
   relay: relayBenchmark,
   uploads: uploadsBenchmark,
   search: searchBenchmark,
+  commands: commandsBenchmark,
   // Last: the longest, and the hot path's yardstick (issue 13); `-- chat --vs-prosody` for the anchor.
   chat: chatBenchmark,
 };
