@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, desc, eq, gt, isNull, lt, ne, or, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
-import { queryRows } from "../db/client.ts";
+import { builtOnce, queryRows } from "../db/client.ts";
 import { personalAccessTokens, refreshTokens, type Session, sessions, type User, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
@@ -181,25 +181,31 @@ export async function authenticate(deps: Deps, accessToken: string, address?: st
   return found;
 }
 
+/** The session lookup behind every access token, prepared: one round trip, no planning. */
+const sessionStatement = builtOnce((db) =>
+  db
+    .select({ user: authUserColumns, session: sessions })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(
+      and(
+        eq(sessions.id, sql.placeholder("sessionId")),
+        eq(sessions.userId, sql.placeholder("userId")),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, sql`now()`),
+        isNull(users.suspendedAt),
+      ),
+    )
+    .prepare("fedchat_session"),
+);
+
 /** Reads a live session with its user (undefined when it has ended), and notes its use. */
 async function readSession(
   deps: Deps,
   claims: AccessClaims,
   address: string | undefined,
 ): Promise<Authenticated | undefined> {
-  const [row] = await deps.db
-    .select({ user: authUserColumns, session: sessions })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(
-      and(
-        eq(sessions.id, claims.sessionId),
-        eq(sessions.userId, claims.userId),
-        isNull(sessions.revokedAt),
-        gt(sessions.expiresAt, sql`now()`),
-        isNull(users.suspendedAt),
-      ),
-    );
+  const [row] = await sessionStatement(deps.db).execute({ sessionId: claims.sessionId, userId: claims.userId });
   if (row == null) return undefined;
   // "Last used" is worth a write at most once a minute per session; with the lookup cached,
   // only a request that reads the row can make it.

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { type DatabaseLike, queryRows } from "../db/client.ts";
+import { builtOnce, type DatabaseLike } from "../db/client.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
 import type { ActorProfile } from "../rooms/actors.ts";
 import type { MessageView } from "./views.ts";
@@ -131,20 +131,28 @@ export class SendBatcher {
     const items = sends.map((send, i) => ({ i, ...send }));
     this.statements++;
     this.sends += sends.length;
-    const rows = await queryRows<{
-      r_idx: number;
-      r_id: string | null;
-      r_seq: string | number | null;
-      r_outcome: string;
-    }>(this.#db, sql`select r_idx, r_id, r_seq, r_outcome from fedchat_send_messages(${JSON.stringify(items)}::jsonb)`);
+    const rows = await batchStatement(this.#db).execute({ batch: JSON.stringify(items) });
     const outcomes: SendOutcome[] = [];
     for (const row of rows) {
-      const i = Number(row.r_idx);
-      if (row.r_outcome === "created") outcomes[i] = { outcome: "created", seq: Number(row.r_seq) };
-      else if (row.r_outcome === "retried") outcomes[i] = { outcome: "retried", id: String(row.r_id) };
-      else if (row.r_outcome === "attachments_taken") outcomes[i] = { outcome: "attachments_taken" };
+      const i = Number(row.idx);
+      if (row.outcome === "created") outcomes[i] = { outcome: "created", seq: Number(row.seq) };
+      else if (row.outcome === "retried") outcomes[i] = { outcome: "retried", id: String(row.id) };
+      else if (row.outcome === "attachments_taken") outcomes[i] = { outcome: "attachments_taken" };
       else outcomes[i] = { outcome: "not_a_member" };
     }
     return outcomes;
   }
 }
+
+/** The batch's one statement, prepared: a call is one round trip, never parsed or planned again. */
+const batchStatement = builtOnce((db) =>
+  db
+    .select({
+      idx: sql<number>`r_idx`,
+      id: sql<string | null>`r_id`,
+      seq: sql<string | number | null>`r_seq`,
+      outcome: sql<string>`r_outcome`,
+    })
+    .from(sql`fedchat_send_messages(${sql.placeholder("batch")}::jsonb)`)
+    .prepare("fedchat_send_messages"),
+);

@@ -1,5 +1,5 @@
 import { and, arrayContains, arrayOverlaps, asc, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
-import type { DatabaseLike } from "../db/client.ts";
+import { builtOnce, type DatabaseLike } from "../db/client.ts";
 import { events, streamPosition } from "../db/schema.ts";
 
 // The event log as the live stream reads it (src/stream/events.ts writes it).
@@ -65,14 +65,20 @@ export async function oldestKept(db: DatabaseLike): Promise<number | undefined> 
   return oldest?.position == null ? undefined : Number(oldest.position);
 }
 
-/** Up to `limit` events after `position`, in order. */
-export async function eventsAfter(db: DatabaseLike, position: number, limit: number): Promise<StreamRow[]> {
-  return await db
+/** The hub's read after each notification, prepared (it runs for every batch of sends). */
+const afterStatement = builtOnce((db) =>
+  db
     .select(streamColumns)
     .from(events)
-    .where(gt(events.position, position))
+    .where(gt(events.position, sql.placeholder("position")))
     .orderBy(asc(events.position))
-    .limit(limit);
+    .limit(sql.placeholder("limit"))
+    .prepare("fedchat_events_after"),
+);
+
+/** Up to `limit` events after `position`, in order. */
+export async function eventsAfter(db: DatabaseLike, position: number, limit: number): Promise<StreamRow[]> {
+  return await afterStatement(db).execute({ position, limit });
 }
 
 /**
