@@ -19,6 +19,7 @@ import { logger } from "../src/log.ts";
 import { purgeEarlyEdits } from "../src/messages/remote.ts";
 import { enforceRetention } from "../src/messages/retention.ts";
 import { SendBatcher } from "../src/messages/send-batch.ts";
+import { SendContextCache } from "../src/messages/send-context.ts";
 import { Metrics, topDestinations } from "../src/metrics.ts";
 import { purgeLinkPreviews } from "../src/previews/fetch.ts";
 import { LinkPreviewer } from "../src/previews/previewer.ts";
@@ -96,6 +97,7 @@ export async function createInstance(
     },
     urlKey: urlSigningKey(options.secrets),
     sends: new SendBatcher(database.db),
+    sendContexts: new SendContextCache(),
     previews: new LinkPreviewer(),
     profileLinks: new ProfileLinkVerifier(),
     exports: new ExportMaker(),

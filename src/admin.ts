@@ -24,6 +24,7 @@ import { AppError } from "./errors.ts";
 import { RateLimiter } from "./http/rate-limiter.ts";
 import { setupLogging } from "./log.ts";
 import { SendBatcher } from "./messages/send-batch.ts";
+import { SendContextCache } from "./messages/send-context.ts";
 import { Metrics } from "./metrics.ts";
 import { LinkPreviewer } from "./previews/previewer.ts";
 import { listAllRooms } from "./rooms/rooms.ts";
@@ -315,6 +316,8 @@ export async function runAdmin(
       auth: new AuthCache(),
       urlKey: urlSigningKey(secrets),
       sends: new SendBatcher(database.db),
+      // No hub feeds it here, so it keeps nothing.
+      sendContexts: new SendContextCache(),
       previews: new LinkPreviewer(),
       profileLinks: new ProfileLinkVerifier(),
       exports: new ExportMaker(),

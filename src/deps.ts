@@ -7,6 +7,7 @@ import type { DatabaseLike } from "./db/client.ts";
 import type { Room } from "./db/schema.ts";
 import type { RateLimiter } from "./http/rate-limiter.ts";
 import type { SendBatcher } from "./messages/send-batch.ts";
+import type { SendContextCache } from "./messages/send-context.ts";
 import type { Metrics } from "./metrics.ts";
 import type { LinkPreviewer } from "./previews/previewer.ts";
 
@@ -90,6 +91,8 @@ export interface Deps {
   readonly urlKey: Uint8Array;
   /** Writes sends in batches (group commit), on the pool. */
   readonly sends: SendBatcher;
+  /** Rooms, memberships and senders' profiles that sends found, emptied by the event log (send-context.ts). */
+  readonly sendContexts: SendContextCache;
   /** Fetches link preview cards in the background (see src/previews/). */
   readonly previews: LinkPreviewer;
   /** Verifies profile links (`rel="me"`) in the background (see src/accounts/profile-links.ts). */

@@ -1,104 +1,19 @@
-import { and, eq, isNull, ne, sql } from "drizzle-orm";
-import { alias } from "drizzle-orm/pg-core";
+import { and, eq, ne } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
 import { assertNotBlocked } from "../contacts/blocks.ts";
-import type { DatabaseLike } from "../db/client.ts";
-import {
-  actors,
-  type Message,
-  messages,
-  outboundMessages,
-  type Room,
-  roomMembers,
-  rooms,
-  users,
-} from "../db/schema.ts";
+import { type Message, messages, outboundMessages, type Room, roomMembers } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { dropInvitation, type NewInvitation, storeInvitation } from "../invitations/store.ts";
 import { toInvitationView } from "../invitations/views.ts";
 import { attachmentsRefused, outboundAttachments, reserveForOutbound, uploadsOf } from "../media/carried.ts";
-import { type ActorProfile, actorProfiles, type ProfileRow, profileColumns, toProfile } from "../rooms/actors.ts";
-import { checkAccess, remote } from "../rooms/rooms.ts";
+import type { ActorProfile } from "../rooms/actors.ts";
+import { remote } from "../rooms/rooms.ts";
 import { snippet } from "./markdown.ts";
 import { render } from "./messages.ts";
 import type { PreparedSend } from "./send-batch.ts";
+import { sendingContext } from "./send-context.ts";
 import { type MessageView, messageUrl, oneView, textEmojis, toView } from "./views.ts";
-
-const replied = alias(messages, "replied");
-const threadRoot = alias(messages, "thread_root");
-
-/** The statement of {@link sendingContext}, built once per database (drizzle's query building is not free). */
-function contextStatement(db: DatabaseLike) {
-  return db
-    .select({
-      room: rooms,
-      member: roomMembers,
-      author: profileColumns,
-      reply: replied,
-      root: threadRoot,
-    })
-    .from(rooms)
-    .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.actorId, sql.placeholder("actorId"))))
-    .leftJoin(actors, eq(actors.id, sql.placeholder("actorId")))
-    .leftJoin(users, eq(users.id, actors.userId))
-    .leftJoin(replied, and(eq(replied.id, sql.placeholder("replyTo")), eq(replied.roomId, rooms.id)))
-    .leftJoin(threadRoot, and(eq(threadRoot.id, sql.placeholder("threadRootId")), eq(threadRoot.roomId, rooms.id)))
-    .where(and(eq(rooms.id, sql.placeholder("roomId")), isNull(rooms.deletedAt)))
-    .prepare("fedchat_send_context");
-}
-
-const contextStatements = new WeakMap<DatabaseLike, ReturnType<typeof contextStatement>>();
-
-/**
- * What a send needs to know, in one statement: the room and the sender's membership (checked
- * as {@link accessRoom} does), the sender's profile, the message answered and the thread's root
- * (in this room only); the answered author's profile takes a second, and a thread named by
- * one of its replies a third, for its root.
- */
-async function sendingContext(
-  deps: Deps,
-  roomId: string,
-  actorId: string,
-  replyTo: string | undefined,
-  threadRootId: string | undefined,
-) {
-  let statement = contextStatements.get(deps.db);
-  if (statement == null) {
-    statement = contextStatement(deps.db);
-    contextStatements.set(deps.db, statement);
-  }
-  const [row] = await statement.execute({
-    roomId,
-    actorId,
-    replyTo: replyTo ?? nobody,
-    threadRootId: threadRootId ?? nobody,
-  });
-  const { room } = checkAccess(row?.room, row?.member ?? undefined, "member");
-  if (!room.allowBots && row?.author?.bot === true) {
-    throw new AppError("bots_forbidden", "This room does not allow bots to post.");
-  }
-  // Left-joined: every column may be null, the id included.
-  const profile = (p: (Omit<ProfileRow, "id"> & { id: string | null }) | null | undefined) =>
-    p?.id != null ? toProfile(deps, { ...p, id: p.id }) : undefined;
-  const reply = row?.reply ?? undefined;
-  const profiles = new Map<string, ActorProfile>();
-  const author = profile(row?.author);
-  if (author) profiles.set(author.id, author);
-  // Another statement, for replies only.
-  if (reply && !profiles.has(reply.authorId)) {
-    for (const [id, p] of await actorProfiles(deps, [reply.authorId])) profiles.set(id, p);
-  }
-  let root = row?.root ?? undefined;
-  // Threads are one level deep: a reply in a thread answers its root's thread.
-  if (root?.threadRootId != null) {
-    [root] = await deps.db.select().from(messages).where(eq(messages.id, root.threadRootId));
-  }
-  return { room, reply, root, profiles };
-}
-
-/** An id no row has, for a join on an absent reply. */
-const nobody = "00000000-0000-0000-0000-000000000000";
 
 /**
  * Sends a message. The client's transaction id makes it idempotent: a retry, even a concurrent
@@ -130,7 +45,7 @@ export async function sendMessage(
     invitation?: NewInvitation | undefined;
   },
 ): Promise<{ message: MessageView; created: boolean }> {
-  const { room, reply, root, profiles } = await sendingContext(
+  const { room, reply, root, profiles, cached } = await sendingContext(
     deps,
     roomId,
     actorId,
@@ -252,6 +167,12 @@ export async function sendMessage(
     case "attachments_taken":
       throw attachmentsRefused();
     case "not_a_member":
+      if (cached) {
+        // Remembered as a member, refused under the room's lock: a leave, kick, ban or
+        // deletion the hub has not read yet. Read afresh, which throws the right refusal.
+        deps.sendContexts.forget(roomId, actorId);
+        await sendingContext(deps, roomId, actorId, undefined, undefined, true);
+      }
       throw new AppError("not_a_member", "Join the room first.");
     default:
       throw new Error(`Unknown send outcome ${(result satisfies never as { outcome: string }).outcome}.`);

@@ -84,6 +84,8 @@ export class Hub {
   #fetching: Promise<void> | null = null;
   #again = false;
   #unlisten: (() => Promise<void>)[] = [];
+  /** Stops feeding the send path's cache (see `deps.sendContexts`); set while started. */
+  #unfeed: (() => void) | undefined;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #poller: ReturnType<typeof setInterval> | undefined;
@@ -115,6 +117,8 @@ export class Hub {
   /** Starts listening; events before this moment are reachable by replay only. */
   async start(): Promise<void> {
     this.#lastPosition = await committedHead(this.#deps.db);
+    // Every event this hub reads from now on reaches the send path's cache first.
+    this.#unfeed = this.#deps.sendContexts.feed();
     // A NOTIFY sent while the LISTEN connection is down reaches nobody: whenever the LISTEN is
     // (again) in place, read everything after the last position seen. The first time, that
     // also covers what was committed between reading the head and listening.
@@ -140,6 +144,7 @@ export class Hub {
     clearInterval(this.#sweeper);
     clearInterval(this.#heartbeat);
     clearInterval(this.#poller);
+    this.#unfeed?.();
     await this.#presence.stop();
     this.#stopped = true;
     for (const connection of this.#connections()) connection.sink.close(closeCodes.goingAway, "server shutting down");
@@ -323,6 +328,8 @@ export class Hub {
 
   #dispatch(row: StreamRow) {
     this.#lastPosition = Math.max(this.#lastPosition, row.position);
+    // A membership, room or profile change empties the send path's cache, in every process.
+    this.#deps.sendContexts.observe(row.type);
     const data = lazyData(row);
     let text: string | undefined;
     const write = (connection: Connection) => {

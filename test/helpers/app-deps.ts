@@ -6,6 +6,7 @@
 import type { Config } from "../../src/config.ts";
 import type { DatabaseLike } from "../../src/db/client.ts";
 import type { Deps } from "../../src/deps.ts";
+import { SendContextCache } from "../../src/messages/send-context.ts";
 import { Metrics } from "../../src/metrics.ts";
 
 export function appDeps(config: Config): Deps {
@@ -15,5 +16,6 @@ export function appDeps(config: Config): Deps {
     db: noAccessRules as unknown as DatabaseLike,
     tokens: {},
     metrics: new Metrics(),
+    sendContexts: new SendContextCache(),
   } as unknown as Deps;
 }

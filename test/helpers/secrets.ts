@@ -8,6 +8,7 @@ import type { DatabaseLike } from "../../src/db/client.ts";
 import type { Deps } from "../../src/deps.ts";
 import { RateLimiter } from "../../src/http/rate-limiter.ts";
 import { SendBatcher } from "../../src/messages/send-batch.ts";
+import { SendContextCache } from "../../src/messages/send-context.ts";
 import { Metrics } from "../../src/metrics.ts";
 import { LinkPreviewer } from "../../src/previews/previewer.ts";
 import { type Secrets, urlSigningKey } from "../../src/secrets.ts";
@@ -38,6 +39,7 @@ export async function testDeps(
     auth: new AuthCache(options.auth),
     urlKey: urlSigningKey(secrets),
     sends: new SendBatcher(db),
+    sendContexts: new SendContextCache(),
     previews: new LinkPreviewer(),
     profileLinks: new ProfileLinkVerifier(),
     exports: new ExportMaker(),

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { DatabaseHandle } from "../../../src/db/client.ts";
 import { actors } from "../../../src/db/schema.ts";
 import type { Deps } from "../../../src/deps.ts";
+import { SendContextCache } from "../../../src/messages/send-context.ts";
 import { Metrics } from "../../../src/metrics.ts";
 import { appendEvents } from "../../../src/stream/events.ts";
 import { Hub, type StreamSink } from "../../../src/stream/hub.ts";
@@ -110,7 +111,11 @@ describe("the hub when its LISTEN drops", () => {
 
   async function start(pullIntervalMs: number) {
     const listen = cuttable(database);
-    hub = new Hub({ db: database.db, metrics: new Metrics() } as unknown as Deps, listen.handle, { pullIntervalMs });
+    hub = new Hub(
+      { db: database.db, metrics: new Metrics(), sendContexts: new SendContextCache() } as unknown as Deps,
+      listen.handle,
+      { pullIntervalMs },
+    );
     await hub.start();
     const { frames, sink } = recorder();
     await hub.connect({ actorId, sessionId: randomUUID() }, sink);
@@ -161,9 +166,13 @@ describe("the hub when its LISTEN drops", () => {
 
   it("writes one round's frames to a connection a few at a time between cork and uncork", async () => {
     const listen = cuttable(database);
-    hub = new Hub({ db: database.db, metrics: new Metrics() } as unknown as Deps, listen.handle, {
-      pullIntervalMs: 3_600_000,
-    });
+    hub = new Hub(
+      { db: database.db, metrics: new Metrics(), sendContexts: new SendContextCache() } as unknown as Deps,
+      listen.handle,
+      {
+        pullIntervalMs: 3_600_000,
+      },
+    );
     await hub.start();
     const calls: string[] = [];
     const sink: StreamSink = {
