@@ -361,10 +361,23 @@ const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
  */
 export function snippet(source: string, max = 140): string {
   if (!Number.isInteger(max) || max < 1) throw new RangeError("max must be a positive integer");
-  const text = plainText(
-    render(source, { ownHost: undefined, resolve: undefined, cache: new Map(), mentions: [] }),
-    true,
-  );
+  return excerpt(render(source, { ownHost: undefined, resolve: undefined, cache: new Map(), mentions: [] }), max);
+}
+
+/**
+ * {@link snippet} from a message already rendered by {@link renderMessage}, without rendering
+ * it again: the same excerpt when `rendered.mentions` is empty (a mention that was not linked
+ * renders as the text it was), else the source is rendered once more.
+ * @param source The message's Markdown source.
+ * @param rendered What {@link renderMessage} made of it.
+ */
+export function snippetOf(source: string, rendered: RenderedMessage, max = 140): string {
+  return rendered.mentions.length === 0 ? excerpt(rendered.html, max) : snippet(source, max);
+}
+
+/** The excerpt of rendered HTML, as {@link snippet} describes it. */
+function excerpt(html: string, max: number): string {
+  const text = plainText(html, true);
   let length = 0;
   for (const _ of text) length++;
   if (length <= max) return text;

@@ -24,7 +24,7 @@ import { refuseForbiddenBot } from "../rooms/bot-policy.ts";
 import { authorize } from "../rooms/permissions.ts";
 import { accessRoom, logModeration, membership, remote } from "../rooms/rooms.ts";
 import { appendEvents } from "../stream/events.ts";
-import { renderMessage, snippet } from "./markdown.ts";
+import { renderMessage, snippet, snippetOf } from "./markdown.ts";
 import { pinsEvent } from "./pin-events.ts";
 import { type MessageView, messageUrl, messageViews, oneView } from "./views.ts";
 
@@ -59,7 +59,12 @@ export async function render(deps: Deps, content: string) {
     const user = candidates.get(m.username.toLowerCase());
     return user && (!m.host || m.host.toLowerCase() === host) ? [user.id] : [];
   });
-  return { html: rendered.html, mentioned: [...new Set(mentioned)] };
+  return {
+    html: rendered.html,
+    mentioned: [...new Set(mentioned)],
+    /** The notifications' excerpt, from this rendering when it can be (a send's hot path). */
+    snippet: () => snippetOf(content, rendered),
+  };
 }
 
 /**

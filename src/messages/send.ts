@@ -9,7 +9,6 @@ import { toInvitationView } from "../invitations/views.ts";
 import { attachmentsRefused, outboundAttachments, reserveForOutbound, uploadsOf } from "../media/carried.ts";
 import type { ActorProfile } from "../rooms/actors.ts";
 import { remote } from "../rooms/rooms.ts";
-import { snippet } from "./markdown.ts";
 import { render } from "./messages.ts";
 import type { PreparedSend } from "./send-batch.ts";
 import { sendingContext } from "./send-context.ts";
@@ -88,7 +87,7 @@ export async function sendMessage(
   }
   const thread = { threadRootId: root?.id ?? null, alsoInRoom: root != null && input.alsoInRoom === true };
   // Everything that needs no lock happens first: rendering, the view.
-  const { html, mentioned } = await render(deps, input.content);
+  const { html, mentioned, snippet } = await render(deps, input.content);
   if (room.iri != null) {
     return await sendToRemoteRoom(
       deps,
@@ -140,7 +139,7 @@ export async function sendMessage(
     mentioned,
     replyAuthor: reply && !reply.deletedAt ? reply.authorId : null,
     direct: room.direct,
-    snippet: snippet(input.content),
+    snippet: snippet(),
     author: profiles.get(actorId) ?? null,
     view,
   };

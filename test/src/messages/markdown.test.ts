@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type RenderOptions, renderMessage, snippet } from "../../../src/messages/markdown.ts";
+import { type RenderOptions, renderMessage, snippet, snippetOf } from "../../../src/messages/markdown.ts";
 import { plainText } from "../../../src/messages/plain-text.ts";
 
 const origin = "https://chat.example";
@@ -627,5 +627,16 @@ describe("snippet", () => {
 
   it.each([0, -1, 1.5, Number.NaN])("refuses max %s", (max) => {
     expect(() => snippet("hello", max)).toThrow(RangeError);
+  });
+
+  it.each([
+    ["plain", "**Hello** world ||secret|| lol /j"],
+    ["an unknown mention", "@nobody_here hi @ghost@remote.example"],
+    ["a linked local mention", "hi @ALICE, and `@alice` in code"],
+    ["a linked remote mention", "cc @carol@remote.example: see https://e.example"],
+    ["long", "word ".repeat(100)],
+  ])("is the same taken from the send's rendering: %s", (_, source) => {
+    const rendered = renderMessage(source, resolver().options);
+    expect(snippetOf(source, rendered)).toBe(snippet(source));
   });
 });
