@@ -68,6 +68,15 @@ describe("the send path's cache", () => {
     const [ann, ben] = [await viaA.signUp("ann"), await viaA.signUp("ben")];
     const roomId = await room(ann, ben);
     await viaB.ok(await sendVia(viaB, ben, roomId, "first"), 201);
+    // The room's creation and joins empty B's cache when B's hub reads them, which on
+    // PostgreSQL may be after the first send: send until one is answered from memory.
+    for (let i = 0; ; i++) {
+      const misses = b.deps.sendContexts.misses;
+      await viaB.ok(await sendVia(viaB, ben, roomId, `warm-${i}`), 201);
+      if (b.deps.sendContexts.misses === misses) break;
+      if (i === 20) throw new Error("B never answered a send from memory");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const before = { hits: b.deps.sendContexts.hits, misses: b.deps.sendContexts.misses };
     const second = await viaB.ok<{ seq: number; author: { id: string } }>(
       await sendVia(viaB, ben, roomId, "second"),
@@ -75,7 +84,7 @@ describe("the send path's cache", () => {
     );
     expect(b.deps.sendContexts.hits - before.hits).toBe(1);
     expect(b.deps.sendContexts.misses - before.misses).toBe(0);
-    expect(second.seq).toBe(2);
+    expect(second.seq).toBeGreaterThan(2);
     expect(second.author.id).toBe(ben.id);
   });
 
