@@ -7,7 +7,7 @@ import { AppError } from "../errors.ts";
 import { dropInvitation, type NewInvitation, storeInvitation } from "../invitations/store.ts";
 import { toInvitationView } from "../invitations/views.ts";
 import { attachmentsRefused, outboundAttachments, reserveForOutbound, uploadsOf } from "../media/carried.ts";
-import type { ActorProfile } from "../rooms/actors.ts";
+import { type ActorProfile, actorProfiles } from "../rooms/actors.ts";
 import { remote } from "../rooms/rooms.ts";
 import { render } from "./messages.ts";
 import type { PreparedSend } from "./send-batch.ts";
