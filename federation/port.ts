@@ -24,6 +24,7 @@ import { addPendingJoin } from "../src/rooms/pending-joins.ts";
 import { emojiObject } from "./emoji.ts";
 import { sendRead, sendTyping } from "./ephemeral.ts";
 import { answerActivity } from "./invitations.ts";
+import { forwardFlag } from "./forward-flag.ts";
 import {
   addressing,
   createActivity,
@@ -211,6 +212,10 @@ export function createFederator(federation: Federation<Deps>, deps: Deps): Feder
 
     async sendPresence(actorIds, status) {
       await sendPresence(contextOf(federation, deps), actorIds, status);
+    },
+
+    async forwardReport(actorId, objectIris, comment, reportId) {
+      await forwardFlag(contextOf(federation, deps), actorId, objectIris, comment, reportId);
     },
   };
 }

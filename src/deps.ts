@@ -70,6 +70,12 @@ export interface Federator {
   sendRead(actorId: string, room: Room, seq: number): Promise<void>;
   /** Tells the servers that share a room with these local users, best effort, that they are online or gone. */
   sendPresence(actorIds: readonly string[], status: "online" | "offline"): Promise<void>;
+  /**
+   * Sends a report to a remote actor's server as a `Flag` from this server's instance actor
+   * (as Mastodon forwards reports): the actor and these objects of theirs, and the comment;
+   * never who reported.
+   */
+  forwardReport(actorId: string, objectIris: readonly string[], comment: string, reportId: string): Promise<void>;
 }
 
 /**

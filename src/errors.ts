@@ -21,6 +21,7 @@ export const errorCodes = {
   token_scope: { status: 403, title: "The personal access token's scopes do not allow this" },
   bots_forbidden: { status: 403, title: "This room does not allow bots" },
   not_found: { status: 404, title: "Nothing is at this address" },
+  report_not_found: { status: 404, title: "No such report" },
   room_not_found: { status: 404, title: "No such room" },
   user_not_found: { status: 404, title: "No such user" },
   session_not_found: { status: 404, title: "No such session" },

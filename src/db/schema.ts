@@ -33,6 +33,7 @@ export * from "./schema-instance.ts";
 export * from "./schema-invitations.ts";
 export * from "./schema-previews.ts";
 export * from "./schema-profile-fields.ts";
+export * from "./schema-reports.ts";
 export * from "./schema-rooms.ts";
 export * from "./schema-stickers.ts";
 export * from "./schema-stream.ts";
@@ -253,7 +254,9 @@ export const notifications = pgTable(
     actorId: uuid("actor_id")
       .notNull()
       .references(() => actors.id, { onDelete: "cascade" }),
-    type: text("type", { enum: ["mention", "reply", "thread", "message", "invite", "contact_request"] }).notNull(),
+    type: text("type", {
+      enum: ["mention", "reply", "thread", "message", "invite", "contact_request", "report"],
+    }).notNull(),
     fromId: uuid("from_id").references(() => actors.id, { onDelete: "cascade" }),
     roomId: uuid("room_id").references(() => rooms.id, { onDelete: "cascade" }),
     messageId: uuid("message_id").references(() => messages.id, { onDelete: "cascade" }),

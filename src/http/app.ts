@@ -27,6 +27,7 @@ import { threadRoutes } from "../messages/thread-routes.ts";
 import { metricsTokenMatches } from "../metrics.ts";
 import { notificationRoutes } from "../notifications/routes.ts";
 import { previewRoutes } from "../previews/routes.ts";
+import { reportRoutes } from "../reports/routes.ts";
 import { inviteRoutes } from "../rooms/invite-routes.ts";
 import { memberRoutes } from "../rooms/member-routes.ts";
 import { membershipRoutes } from "../rooms/membership-routes.ts";
@@ -232,6 +233,7 @@ export function createApp(deps: Deps, options: AppOptions): Hono<Env> {
   contactRoutes(api, app);
   attachmentRoutes(api, app, deps.config);
   notificationRoutes(api, app);
+  reportRoutes(api, app);
   previewRoutes(api, app);
   searchRoutes(api, app);
   stickerRoutes(api, app);

@@ -246,3 +246,17 @@ export async function markNotificationsRead(deps: Deps, actorId: string, ids: re
     .set({ readAt: sql`now()` })
     .where(and(mine, isNull(notifications.readAt), ids === "all" ? undefined : inArray(notifications.id, [...ids])));
 }
+
+/**
+ * Tells a reporter, in the caller's transaction, how their report ended: `resolved` or
+ * `dismissed`, with the actions taken. The moderator stays unnamed, as in Mastodon.
+ */
+export async function notifyReportOutcome(
+  deps: Deps,
+  tx: DatabaseLike,
+  entry: { actorId: string; roomId: string | null; data: Record<string, unknown> },
+): Promise<void> {
+  await insertAndAnnounce(deps, tx, [
+    { id: uuidv7(), actorId: entry.actorId, type: "report", fromId: null, roomId: entry.roomId, data: entry.data },
+  ]);
+}

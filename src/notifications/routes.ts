@@ -9,13 +9,15 @@ import { listNotifications, markNotificationsRead } from "./notifications.ts";
 /** A notification as the API and the live `notification` event show it. */
 export const notificationSchema = z.object({
   id: z.string(),
-  type: z.enum(["mention", "reply", "message", "invite", "contact_request"]),
+  type: z.enum(["mention", "reply", "thread", "message", "invite", "contact_request", "report"]),
   actor: actorProfileSchema.nullable().describe("Who caused it"),
   roomId: z.string().nullable(),
   messageId: z.string().nullable(),
   data: z
     .record(z.string(), z.unknown())
-    .describe("`seq` and `snippet` for messages; `code` and `roomName` for invites"),
+    .describe(
+      "`seq` and `snippet` for messages; `code` and `roomName` for invites; `reportId`, `status`, `kind` and `actions` for a report's outcome",
+    ),
   read: z.boolean(),
   createdAt: z.string(),
 });

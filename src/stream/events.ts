@@ -28,7 +28,9 @@ export type EventType =
   | "profile.updated"
   /** A local account deleted: the publisher sends `Delete` of the `Person` to `data.inboxes`. */
   | "account.deleted"
-  | "commands.updated";
+  | "commands.updated"
+  | "report.created"
+  | "report.updated";
 
 /**
  * One event to append: for a room's members, (with `actorId` and no room) for one actor, or
