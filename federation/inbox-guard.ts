@@ -97,6 +97,7 @@ const handledActivities = new Set([
   "Create",
   "Delete",
   "EmojiReact",
+  "Flag",
   "Follow",
   "Invite",
   "Join",

@@ -8,6 +8,7 @@ import {
   Create,
   Delete,
   EmojiReact,
+  Flag,
   Follow,
   Invite,
   isActor,
@@ -29,6 +30,7 @@ import { redeemInvite } from "../src/rooms/invites.ts";
 import { admitRemoteActor, removeRemoteMember } from "../src/rooms/remote.ts";
 import { withdrawRemoteJoin } from "../src/rooms/withdrawn-joins.ts";
 import { isSelfDelete, onActorDelete, onUnverifiedDelete } from "./inbox-actors.ts";
+import { onFlag } from "./inbox-flags.ts";
 import { hostedRoom, onCreate, onDelete, onReaction, onUpdate, senderId } from "./inbox-messages.ts";
 import { onAnnounce, onAnswer, onMembership } from "./inbox-mirror.ts";
 import { onFeatured } from "./inbox-pins.ts";
@@ -220,6 +222,7 @@ export function inboxHandlers(listeners: InboxListenerSetters<Deps>): void {
     .on(Accept, onAnswer)
     .on(Reject, onAnswer)
     .on(Invite, onInvite)
+    .on(Flag, onFlag)
     .onUnverifiedActivity(onUnverifiedDelete)
     .onError((_ctx, error) => {
       log.warn("An inbox activity failed: {error}", { error });

@@ -1,6 +1,7 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { reportCategories, reportKinds, reportStatuses } from "../db/schema.ts";
+import { AppError } from "../errors.ts";
 import type { Api } from "../http/api.ts";
 import type { Env } from "../http/app.ts";
 import { authenticated } from "../http/auth.ts";
@@ -142,7 +143,7 @@ export function reportRoutes(api: Api, app: Hono<Env>): void {
       if (body.forward && report.targetActorId != null) {
         // Only someone of another server can be forwarded to; for anyone else the flag is moot.
         report = await forwardReport(deps, me.id, report).catch((error: unknown) => {
-          if (error instanceof Error && "code" in error && error.code === "validation_failed") return report;
+          if (error instanceof AppError && error.code === "validation_failed") return report;
           throw error;
         });
       }

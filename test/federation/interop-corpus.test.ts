@@ -105,7 +105,7 @@ const cases: Case[] = [
   { file: "mastodon/undo-follow.json", expect: "leave" },
   { file: "mastodon/announce-status.json", expect: "tolerated" },
   { file: "mastodon/block.json", expect: "tolerated" },
-  { file: "mastodon/flag.json", expect: "unsupported_activity" },
+  { file: "mastodon/flag.json", expect: "tolerated" },
   { file: "mastodon/move.json", expect: "unsupported_activity" },
   { file: "mastodon/update-person.json", expect: "tolerated" },
   // Pleroma / Akkoma
@@ -147,7 +147,7 @@ const cases: Case[] = [
   { file: "lemmy/dislike-post.json", address: true, context: lemmyContext, expect: "unsupported_activity" },
   { file: "lemmy/follow.json", context: lemmyContext, expect: "member" },
   { file: "lemmy/undo-follow.json", context: lemmyContext, expect: "leave" },
-  { file: "lemmy/report-page.json", context: lemmyContext, expect: "unsupported_activity" },
+  { file: "lemmy/report-page.json", context: lemmyContext, expect: "tolerated" },
   { file: "lemmy/lock-page.json", context: lemmyContext, expect: "unsupported_activity" },
   { file: "lemmy/warn.json", context: lemmyContext, expect: "unsupported_activity" },
   { file: "lemmy/resolve-report.json", context: lemmyContext, expect: "unsupported_activity" },
@@ -168,7 +168,7 @@ const cases: Case[] = [
   { file: "mbin/undo-like.json", expect: "unreact" },
   { file: "mbin/follow-magazine.json", expect: "member" },
   { file: "mbin/undo-follow.json", expect: "leave" },
-  { file: "mbin/flag.json", expect: "unsupported_activity" },
+  { file: "mbin/flag.json", expect: "tolerated" },
   { file: "mbin/lock.json", expect: "unsupported_activity" },
   { file: "mbin/announce-like.json", expect: "tolerated" },
   // GoToSocial
@@ -181,7 +181,7 @@ const cases: Case[] = [
   },
   { file: "gotosocial/delete-no-id.json", expect: "delete" },
   { file: "gotosocial/announce-self-boost.json", expect: "tolerated" },
-  { file: "gotosocial/flag.json", expect: "unsupported_activity" },
+  { file: "gotosocial/flag.json", expect: "tolerated" },
   { file: "gotosocial/move.json", expect: "unsupported_activity" },
   { file: "gotosocial/accept-like-request.json", expect: "tolerated" },
   // GNU social
