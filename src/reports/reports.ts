@@ -94,12 +94,13 @@ const moderatorRoles = ["owner", "admin", "moderator"] as const;
 /**
  * The condition under which `viewer` sees a report: an admin sees every one; a moderator of a
  * room hosted here sees the reports of messages and people in it, except those about themselves.
- * Reports of a room itself go to the admins alone.
+ * Reports of a room itself, and of direct conversations (whose members are their moderators),
+ * go to the admins alone.
  */
 function visibleTo(viewer: Viewer): SQL | undefined {
   if (viewer.role === "admin") return undefined;
   return sql`(${reports.kind} <> 'room' and ${reports.targetActorId} is distinct from ${viewer.id}
-    and exists (select 1 from ${roomMembers} rm join ${rooms} ro on ro.id = rm.room_id and ro.iri is null
+    and exists (select 1 from ${roomMembers} rm join ${rooms} ro on ro.id = rm.room_id and ro.iri is null and not ro.direct
       where rm.room_id = ${reports.roomId} and rm.actor_id = ${viewer.id}
         and rm.role in ('owner', 'admin', 'moderator')))`;
 }
@@ -115,7 +116,7 @@ export async function reportAudience(db: DatabaseLike, report: Report): Promise<
       ? await db
           .select({ id: roomMembers.actorId })
           .from(roomMembers)
-          .innerJoin(rooms, and(eq(rooms.id, roomMembers.roomId), isNull(rooms.iri)))
+          .innerJoin(rooms, and(eq(rooms.id, roomMembers.roomId), isNull(rooms.iri), eq(rooms.direct, false)))
           .innerJoin(actors, and(eq(actors.id, roomMembers.actorId), sql`${actors.userId} is not null`))
           .where(and(eq(roomMembers.roomId, report.roomId), inArray(roomMembers.role, [...moderatorRoles])))
       : [];
@@ -352,7 +353,10 @@ export async function moderatesAnything(deps: Pick<Deps, "db">, viewer: Viewer):
   const [row] = await deps.db
     .select({ roomId: roomMembers.roomId })
     .from(roomMembers)
-    .innerJoin(rooms, and(eq(rooms.id, roomMembers.roomId), isNull(rooms.iri), isNull(rooms.deletedAt)))
+    .innerJoin(
+      rooms,
+      and(eq(rooms.id, roomMembers.roomId), isNull(rooms.iri), eq(rooms.direct, false), isNull(rooms.deletedAt)),
+    )
     .where(and(eq(roomMembers.actorId, viewer.id), inArray(roomMembers.role, [...moderatorRoles])))
     .limit(1);
   return row != null;
