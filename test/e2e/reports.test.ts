@@ -31,7 +31,11 @@ describe("reports across two servers", { timeout: 300_000 }, () => {
   showServerOutput(() => b?.server);
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([startFederated("fedchat-reports-a-"), startFederated("fedchat-reports-b-")]);
+    // Two servers start at once: on a shared, loaded machine that takes more than a minute.
+    [a, b] = await Promise.all([
+      startFederated("fedchat-reports-a-", {}, undefined, 180_000),
+      startFederated("fedchat-reports-b-", {}, undefined, 180_000),
+    ]);
   }, 300_000);
 
   afterAll(async () => {

@@ -24,11 +24,13 @@ export interface Federated {
  * Starts a server (with `env` on top of the defaults) and a peer side by side.
  * @param prefix The data directory's name prefix (`fedchat-<what>-`).
  * @param prepare Runs with the server's environment before it starts (`npm run admin` commands).
+ * @param startTimeoutMs How long the server may take to answer (a loaded machine needs more).
  */
 export async function startFederated(
   prefix: string,
   env: Record<string, string> = {},
   prepare?: (env: Record<string, string>) => Promise<void> | void,
+  startTimeoutMs = 60_000,
 ): Promise<Federated> {
   const database: TestDatabase | undefined = process.env.TEST_DATABASE_URL ? await createTestDatabase() : undefined;
   const dir = database ? mkdtempSync(join(tmpdir(), prefix)) : preparedDataDir(prefix);
@@ -43,7 +45,7 @@ export async function startFederated(
   };
   // Before the server opens the database (the embedded one takes one process at a time).
   await prepare?.(serverEnv);
-  const [server, peer] = await Promise.all([startServer(serverEnv), Peer.start()]);
+  const [server, peer] = await Promise.all([startServer(serverEnv, startTimeoutMs), Peer.start()]);
   return {
     server,
     peer,
