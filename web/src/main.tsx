@@ -7,6 +7,7 @@ import { describeError } from "./errors.ts";
 import { Icon, type IconName } from "./icons.tsx";
 import { isolate, Name } from "./names.tsx";
 import { CreateRoom, Directory, InvitePage, JoinRemote, NewDirect, UserPage } from "./pages.tsx";
+import { ReportsEntry } from "./report-entry.tsx";
 import { watchRichContent } from "./rich-content.ts";
 import { RoomView } from "./room.tsx";
 import { match, navigate, onLinkClick, path } from "./router.ts";
@@ -246,6 +247,7 @@ const routes: [string, (params: Record<string, string>) => JSX.Element][] = [
   ["/notifications", () => <NotificationsPage />],
   ["/contacts", () => <ContactsPage />],
   ["/search", () => <SearchPage />],
+  ["/reports", () => <ReportsEntry />],
 ];
 
 function NotFound() {

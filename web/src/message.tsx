@@ -12,6 +12,7 @@ import { LinkCards } from "./link-cards.tsx";
 import { BotBadge, type LooksAlike, Name, PersonName, personText, plain, UserText } from "./names.tsx";
 import { editUnsent } from "./outbox.ts";
 import { RelativeTime } from "./relative-time.ts";
+import { ReportButton } from "./report-entry.tsx";
 import { StickerMessage } from "./sticker-entry.tsx";
 import { attempt, discardSend, isHidden, me, retrySend } from "./store.ts";
 import type { Actor, Member, Message, PendingMessage, Room } from "./types.ts";
@@ -267,6 +268,17 @@ export function MessageItem(props: {
             >
               <Icon name="pin" size={16} />
             </button>
+          ) : null}
+          {!props.mine && message.author && !message.pending ? (
+            <ReportButton
+              subject={{
+                kind: "message",
+                name: author.name,
+                handle: message.author.handle,
+                roomId: room.id,
+                messageIds: [message.id],
+              }}
+            />
           ) : null}
           {canDelete ? (
             <button type="button" class="icon-button small" aria-label="Delete" title="Delete" onClick={props.onDelete}>

@@ -55,8 +55,27 @@ export function describeNotification(n: AppNotification): { title: Phrase; body:
       return { title: [who, " invited you to ", roomName ? { name: roomName } : "a room"], body: "" };
     case "contact_request":
       return { title: [who, " wants to add you as a contact"], body: n.actor?.handle ?? "" };
+    case "report": {
+      // The moderators stay unnamed; what they did is said in words.
+      const taken = Array.isArray(n.data.actions) ? (n.data.actions as string[]) : [];
+      const words = taken.map((a) => reportOutcomes[a]).filter((w): w is string => w != null);
+      return {
+        title: [`Your report was ${n.data.status === "dismissed" ? "dismissed" : "resolved"}`, ...inRoom],
+        body: words.length ? `${words.join(", ").replace(/^./, (c) => c.toUpperCase())}.` : "",
+      };
+    }
   }
 }
+
+/** What a report's outcome says of each action taken. */
+const reportOutcomes: Record<string, string> = {
+  delete_messages: "the messages were deleted",
+  kick: "the person was removed from the room",
+  ban: "the person was banned from the room",
+  suspend: "the account was suspended",
+  block_server: "their server was blocked",
+  forward: "the report was sent to their server",
+};
 
 /** Shows a browser notification while the tab is hidden, if allowed. */
 export function notify(n: AppNotification): void {
@@ -125,6 +144,8 @@ export function readNotificationsOf(roomId: string, seq: number): void {
 export async function openNotification(n: AppNotification): Promise<void> {
   if (!n.read) void markNotificationsRead([n.id]);
   if (n.type === "contact_request") return navigate("/contacts");
+  // A report's outcome is all in the notification.
+  if (n.type === "report") return;
   if (n.type === "invite") {
     if (n.roomId && rooms.peek().some((r) => r.id === n.roomId && r.membership !== "pending")) {
       return navigate(`/rooms/${n.roomId}`);

@@ -5,6 +5,7 @@ import { useEffect } from "preact/hooks";
 import { logout } from "./api.ts";
 import { Icon, type IconName } from "./icons.tsx";
 import { Name } from "./names.tsx";
+import { ReportsLink } from "./report-entry.tsx";
 import { RoomAvatar } from "./room-face.tsx";
 import { cancelJoin } from "./room-list.ts";
 import { path } from "./router.ts";
@@ -153,6 +154,7 @@ export function Sidebar() {
           </h2>
           <NavButton href="/directory" icon="compass" label="Room directory" />
           <NavButton href="/join" icon="link" label="Join by address" />
+          <ReportsLink />
         </div>
         {groups.length === 0 && roomsLoaded.value ? (
           <p class="muted small">

@@ -63,6 +63,13 @@ export const blocked = signal<Set<string> | null>(null);
 /** Contacts and pending requests; null until loaded. */
 export const contacts = signal<Contacts | null>(null);
 
+/**
+ * Reports that reached this user's queue (`report.created`) since the queue was last looked
+ * at, and a tick at every change of one (`report.updated` too), for the queue to reload.
+ */
+export const newReports = signal(0);
+export const reportsChanged = signal(0);
+
 /** Whether a message's author is blocked by us (live messages have no `hidden` mark). */
 export function isHidden(message: Message): boolean {
   const list = blocked.value;
@@ -206,7 +213,9 @@ function applyEvent(event: StreamEvent): void {
       const notification = data.notification as AppNotification | undefined;
       if (!notification || notifications.peek().some((n) => n.id === notification.id)) return;
       // Someone reading the room as it happens has seen it: it goes in the list already read.
+      // (A report's outcome is about no message of the room: it is news even there.)
       const seen =
+        notification.messageId != null &&
         notification.roomId != null &&
         activeRoomId.peek() === notification.roomId &&
         atBottom.peek() &&
@@ -253,6 +262,14 @@ function applyEvent(event: StreamEvent): void {
     case "command.reply":
       applyCommandReply(data);
       return;
+    case "report.created":
+    case "report.updated": {
+      batch(() => {
+        if (event.type === "report.created") newReports.value = newReports.peek() + 1;
+        reportsChanged.value = reportsChanged.peek() + 1;
+      });
+      return;
+    }
     case "presence": {
       if (typeof data.actorId !== "string" || (data.status !== "online" && data.status !== "offline")) return;
       presence.value = { ...presence.peek(), [data.actorId]: data.status };

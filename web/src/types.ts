@@ -193,7 +193,7 @@ export interface Attachment {
 
 export interface AppNotification {
   id: string;
-  type: "mention" | "reply" | "thread" | "message" | "invite" | "contact_request";
+  type: "mention" | "reply" | "thread" | "message" | "invite" | "contact_request" | "report";
   actor: Actor | null;
   roomId: string | null;
   messageId: string | null;

@@ -14,9 +14,10 @@ import { BotBadge, isolate, Name, UserText } from "./names.tsx";
 import { openDirect } from "./pages.tsx";
 import { ProfileFields } from "./profile-fields.tsx";
 import { liveProfiles } from "./profiles.ts";
+import { ReportDialog } from "./report-dialog.tsx";
 import { RoomAvatar } from "./room-face.tsx";
 import { rooms } from "./room-list.ts";
-import { navigate } from "./router.ts";
+import { match, navigate, path } from "./router.ts";
 import { attempt, blocked, contacts, loadContacts, me, say } from "./store.ts";
 import type { User } from "./types.ts";
 import { ActionButton, Avatar } from "./ui.tsx";
@@ -106,6 +107,7 @@ function UserCard(props: { handle: string; anchor: HTMLElement; onClose(): void 
   const [fetched, setUser] = useState<User | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [blocking, setBlocking] = useState(false);
+  const [reporting, setReporting] = useState(false);
   const [sheet] = useState(() => matchMedia(sheetQuery).matches);
   const live = fetched ? liveProfiles.value[fetched.id] : undefined;
   const user =
@@ -239,6 +241,9 @@ function UserCard(props: { handle: string; anchor: HTMLElement; onClose(): void 
                 Block
               </button>
             )}
+            <button type="button" class="danger-text" onClick={() => setReporting(true)}>
+              Report
+            </button>
           </div>
         ) : null}
         {user && !self ? <SharedRooms handle={user.handle} onOpen={(id) => go(`/rooms/${id}`)} /> : null}
@@ -253,6 +258,19 @@ function UserCard(props: { handle: string; anchor: HTMLElement; onClose(): void 
           </button>
         </div>
       </div>
+      {reporting && user ? (
+        <ReportDialog
+          subject={{
+            kind: "user",
+            name,
+            handle: user.handle,
+            userId: user.id,
+            // Seen in a room: its moderators hear of it too.
+            roomId: match("/rooms/:id", path.value)?.id,
+          }}
+          onClose={() => setReporting(false)}
+        />
+      ) : null}
       {blocking && user ? (
         <ConfirmBlock handle={user.handle} name={name} onClose={() => setBlocking(false)} onBlocked={props.onClose} />
       ) : null}
