@@ -23,8 +23,8 @@ import { AppError } from "../src/errors.ts";
 import { addPendingJoin } from "../src/rooms/pending-joins.ts";
 import { emojiObject } from "./emoji.ts";
 import { sendRead, sendTyping } from "./ephemeral.ts";
-import { answerActivity } from "./invitations.ts";
 import { forwardFlag } from "./forward-flag.ts";
+import { answerActivity } from "./invitations.ts";
 import {
   addressing,
   createActivity,
