@@ -260,7 +260,7 @@ export async function holdEarlyEdit(deps: Deps, iri: string, authorId: string, e
  * Applies (then forgets) an edit held for a message that has just been stored, if it is newer;
  * a room hosted here relays it after the message.
  */
-async function applyEarlyEdit(deps: Deps, message: Message, published: Date | null): Promise<void> {
+export async function applyEarlyEdit(deps: Deps, message: Message, published: Date | null): Promise<void> {
   const iri = message.iri ?? `${deps.config.origin}/messages/${message.id}`;
   const [held] = await deps.db.delete(earlyEdits).where(eq(earlyEdits.iri, iri)).returning();
   if (held == null || held.authorId !== message.authorId) return;

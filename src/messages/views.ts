@@ -182,6 +182,16 @@ export async function textEmojis(
   return (await emojiInTexts(deps, [{ id: message.id, host, text: message.content }])).get(message.id) ?? [];
 }
 
+/** {@link textEmojis} of several messages, in one lookup. */
+export async function textEmojisOfMany(
+  deps: Deps,
+  list: readonly Pick<Message, "id" | "authorId" | "content">[],
+  profiles: Map<string, ActorProfile>,
+): Promise<Map<string, UsedEmoji[]>> {
+  const items = list.map((m) => ({ id: m.id, host: authorHost(deps, profiles.get(m.authorId)), text: m.content }));
+  return await emojiInTexts(deps, items);
+}
+
 export async function oneView(deps: Deps, message: Message, viewerId: string | null): Promise<MessageView> {
   const [view] = await messageViews(deps, [message], viewerId);
   if (view == null) throw new Error("A message could not be serialised.");
