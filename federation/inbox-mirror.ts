@@ -10,11 +10,9 @@ import {
   type Announce,
   Block,
   Create,
-  type CryptographicKey,
   Delete,
   EmojiReact,
   Like,
-  type Multikey,
   Reject,
   type Remove,
   Tombstone,
@@ -31,6 +29,7 @@ import { addMirrorMember, liveRoom, localMemberOf, recordRemoteBan, removeRemote
 import { onDelete, onReaction, onUpdate, rawJson, remoteNote, senderId } from "./inbox-messages.ts";
 import { syncPinsFromOrigin } from "./inbox-pins.ts";
 import { onInvitationAnswer } from "./invitations.ts";
+import { proofKeys } from "./key-cache.ts";
 import { syncMembersFromOrigin } from "./mirror-members.ts";
 import { localActorIri } from "./notes.ts";
 import { isMessageObject, objectContent } from "./objects.ts";
@@ -73,26 +72,6 @@ export async function onAnnounce(ctx: InboxContext<Deps>, announce: Announce) {
   }
   await applyInMirror(ctx, mirror, inner, announcedSeq(announce, announce.actorId));
 }
-
-/**
- * Keys that relayed activities' proofs were checked with, parsed, for a few minutes: a busy
- * room relays many activities of few authors, and each check would fetch (from the cache) and
- * parse its key document again. A key that could not be fetched is remembered for 30 s.
- */
-const proofKeys = (() => {
-  const entries = new Map<string, { key: CryptographicKey | Multikey | null; until: number }>();
-  return {
-    async get(keyId: URL) {
-      const entry = entries.get(keyId.href);
-      if (entry == null || entry.until < Date.now()) return undefined;
-      return entry.key;
-    },
-    async set(keyId: URL, key: CryptographicKey | Multikey | null) {
-      if (entries.size >= 10_000) entries.clear();
-      entries.set(keyId.href, { key, until: Date.now() + (key ? 5 * 60_000 : 30_000) });
-    },
-  };
-})();
 
 /**
  * The activity inside an `Announce`, if it can be trusted: its proof verifies against its
@@ -193,7 +172,7 @@ async function applyInMirror(
     // A number past the next one: those between may still come (deliveries in flight together
     // can overtake each other), or were missed. What has not come in a moment is fetched
     // from the room's history.
-    if (fillGaps && seq != null && seq > before + 1) awaitGap(ctx, mirror, before, seq);
+    if (fillGaps && seq != null && seq > before + 1) awaitGap(ctx, mirror.id, before, seq);
     if (inner instanceof Update) await onUpdate(ctx, inner, mirror);
   } else if (inner instanceof Update) {
     await onUpdate(ctx, inner, mirror);
@@ -220,22 +199,22 @@ const waiting = new Map<string, { after: number; before: number }>();
  * backfills the mirror from `after` if any is still missing. A gap seen while another is
  * waited for widens that wait.
  */
-function awaitGap(ctx: Context<Deps>, mirror: Room, after: number, before: number): void {
-  const pending = waiting.get(mirror.id);
+export function awaitGap(ctx: Context<Deps>, mirrorId: string, after: number, before: number): void {
+  const pending = waiting.get(mirrorId);
   if (pending) {
     pending.after = Math.min(pending.after, after);
     pending.before = Math.max(pending.before, before);
     return;
   }
   const range = { after, before };
-  waiting.set(mirror.id, range);
+  waiting.set(mirrorId, range);
   const timer = setTimeout(() => {
-    waiting.delete(mirror.id);
+    waiting.delete(mirrorId);
     (async () => {
-      if (!(await mirrorHasGap(ctx.data, mirror.id, range.after, range.before))) return;
-      const current = await liveRoom(ctx.data, mirror.id);
+      if (!(await mirrorHasGap(ctx.data, mirrorId, range.after, range.before))) return;
+      const current = await liveRoom(ctx.data, mirrorId);
       if (current) await backfill(ctx, current, range.after);
-    })().catch((error) => log.info("Filling a gap in {room} failed: {error}", { room: mirror.id, error }));
+    })().catch((error) => log.info("Filling a gap in {room} failed: {error}", { room: mirrorId, error }));
   }, gapWaitMs);
   timer.unref?.();
 }

@@ -28,11 +28,13 @@ import { purgeEvents } from "../src/stream/events.ts";
 import { Hub } from "../src/stream/hub.ts";
 import { DeliveryWorker } from "./delivery.ts";
 import { createChatFederation } from "./federation.ts";
+import { gapWatcher } from "./inbox-fast.ts";
 import { PostgresKvStore } from "./kv.ts";
 import { fedifyMiddleware } from "./middleware.ts";
 import { createFederator } from "./port.ts";
 import { Publisher } from "./publisher.ts";
 import { PostgresMessageQueue } from "./queue.ts";
+import { RelayBatcher } from "./relay-batch.ts";
 import { roomIdentifier } from "./rooms.ts";
 import { createTracerProvider } from "./tracing.ts";
 import { WorkGate } from "./work-gate.ts";
@@ -147,7 +149,13 @@ export async function createInstance(
     poolSize: database.driver === "postgres" ? config.databasePoolSize : 1,
   });
   const inboxGate = new WorkGate(config.inboxConcurrency);
-  const app = createApp(deps, { readiness, hub, frontends: [fedifyMiddleware(federation, inboxGate)] });
+  // Messages relayed into mirrors, taken by the inbox's fast path, are stored in batches.
+  const relayBatcher = new RelayBatcher(deps, gapWatcher(federation, deps));
+  const app = createApp(deps, {
+    readiness,
+    hub,
+    frontends: [fedifyMiddleware(federation, inboxGate, relayBatcher)],
+  });
 
   const workers = new AbortController();
   let working: Promise<void> | undefined;

@@ -7,9 +7,11 @@ import { problemMediaType, problemResponse } from "../src/http/problem.ts";
 import { logger } from "../src/log.ts";
 import { inviteRoomId } from "../src/rooms/invites.ts";
 import { isEphemeral, receiveRoomNotice } from "./ephemeral.ts";
+import { relayFast } from "./inbox-fast.ts";
 import { checkInbox, readInbox } from "./inbox-guard.ts";
 import { ed25519KeyDocument, ed25519KeyPath } from "./keys.ts";
 import { receivePresence } from "./presence.ts";
+import type { RelayBatcher } from "./relay-batch.ts";
 import { withEmptyFeatured } from "./room-collections.ts";
 import type { WorkGate } from "./work-gate.ts";
 
@@ -23,7 +25,11 @@ const appOnly = /^\/(api\/|healthz$|readyz$|problems\/)/;
  * NodeInfo requests it knows; everything else (and content negotiation that asks for HTML)
  * falls through to the routes. Fedify's own error answers become problem documents.
  */
-export function fedifyMiddleware(federation: Federation<Deps>, gate: WorkGate): MiddlewareHandler<Env> {
+export function fedifyMiddleware(
+  federation: Federation<Deps>,
+  gate: WorkGate,
+  relay?: RelayBatcher,
+): MiddlewareHandler<Env> {
   return async (c, next) => {
     if (appOnly.test(c.req.path)) return next();
     const inboxPost = c.req.method === "POST" && c.req.path.endsWith("/inbox");
@@ -64,9 +70,13 @@ export function fedifyMiddleware(federation: Federation<Deps>, gate: WorkGate): 
         },
       });
     // Verifying and parsing a delivery is CPU work that does not yield: within the work budget.
-    const checkedHandle = async () => {
+    // What the fast path leaves to do (waiting for its batch to commit) is done outside it.
+    const checkedHandle = async (): Promise<Response | (() => Promise<Response>)> => {
       if (delivery) {
         const activity = await checkInbox(c, delivery.bytes);
+        const fast = relay && (await relayFast(c, federation, relay, activity, delivery.bytes, delivery.sender));
+        if (fast) return fast;
+        if (relay && activity.type === "Announce") c.var.deps.metrics.inboxFastPath.inc({ outcome: "declined" });
         // What is not queued (typing, read positions, presence) is ours alone, and answered at once.
         if (isEphemeral(activity)) {
           return activity.type === "Presence"
@@ -76,7 +86,11 @@ export function fedifyMiddleware(federation: Federation<Deps>, gate: WorkGate): 
       }
       return await handle();
     };
-    const response = await (delivery ? gate.run(delivery.sender, checkedHandle) : handle()).catch((error: unknown) => {
+    const gated = async () => {
+      const outcome = await gate.run((delivery as { sender: string }).sender, checkedHandle);
+      return typeof outcome === "function" ? await outcome() : outcome;
+    };
+    const response = await (delivery ? gated() : handle()).catch((error: unknown) => {
       // A document whose JSON-LD cannot be expanded (a context that does not load, an id that
       // is no IRI) is the sender's fault, not ours; so is one whose values Fedify's parser
       // chokes on (`published: 3` or `""`, in the activity or in the signer's actor document),

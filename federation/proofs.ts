@@ -6,7 +6,7 @@
  * it (without `proof`), which Fedify's `verifyProof` does.
  * @module
  */
-import { createHash, type KeyObject, sign } from "node:crypto";
+import { createHash, type KeyObject, sign, verify } from "node:crypto";
 
 /** JSON Canonicalization Scheme (RFC 8785) for plain JSON values: sorted keys, ES serialisation. */
 export function canonicalJson(value: unknown): string {
@@ -36,7 +36,54 @@ export function base58(bytes: Uint8Array): string {
   return out;
 }
 
+/** The bytes of a Base58 string (the Bitcoin alphabet); undefined when it is not one. */
+export function fromBase58(text: string): Uint8Array | undefined {
+  let n = 0n;
+  for (const char of text) {
+    const digit = base58Alphabet.indexOf(char);
+    if (digit < 0) return undefined;
+    n = n * 58n + BigInt(digit);
+  }
+  const bytes: number[] = [];
+  while (n > 0n) {
+    bytes.unshift(Number(n % 256n));
+    n /= 256n;
+  }
+  for (const char of text) {
+    if (char !== "1") break;
+    bytes.unshift(0);
+  }
+  return Uint8Array.from(bytes);
+}
+
 const sha256 = (text: string) => createHash("sha256").update(text).digest();
+
+/**
+ * Whether an `eddsa-jcs-2022` proof verifies over a document as received (without its
+ * `proof`): the check {@link eddsaJcsProof} makes proofs for, and Fedify's `verifyProof` makes
+ * first, on the canonical JSON rather than through JSON-LD.
+ * @param created The proof's `created` as Fedify reads it back (a Temporal instant's string).
+ */
+export function verifyEddsaJcs(
+  document: Record<string, unknown>,
+  proof: { cryptosuite: string; verificationMethod: string; proofPurpose: string; proofValue: string },
+  created: string,
+  publicKey: KeyObject,
+): boolean {
+  const signature = proof.proofValue.startsWith("z") ? fromBase58(proof.proofValue.slice(1)) : undefined;
+  if (signature == null || signature.length !== 64) return false;
+  const options = {
+    "@context": document["@context"],
+    type: "DataIntegrityProof",
+    cryptosuite: proof.cryptosuite,
+    verificationMethod: proof.verificationMethod,
+    proofPurpose: proof.proofPurpose,
+    created,
+  };
+  const { proof: _, ...unsigned } = document;
+  const digest = Buffer.concat([sha256(canonicalJson(options)), sha256(canonicalJson(unsigned))]);
+  return verify(null, digest, publicKey, signature);
+}
 
 /**
  * The `proof` of a compacted JSON-LD document by an Ed25519 key: the SHA-256 of the canonical

@@ -55,6 +55,11 @@ export class Metrics {
   readonly streamEvents: Counter;
   /** Activities handled by the inbox listeners, by type and outcome (`ok`, `error`). */
   readonly inboxActivities: Counter<"type" | "outcome">;
+  /**
+   * Relayed activities the shared inbox's fast path took, by outcome (`stored`, `known`,
+   * `replayed`, `room_gone`), or handed to the full path (`declined`).
+   */
+  readonly inboxFastPath: Counter<"outcome">;
   /** Deliveries attempted by the delivery streams, by outcome (`ok`, `retry`, `skip`: refused for good, `gone`). */
   readonly deliveries: Counter<"outcome">;
   readonly deliveryDuration: Histogram;
@@ -89,6 +94,12 @@ export class Metrics {
       name: "fedchat_inbox_activities_total",
       help: "Activities handled by the inbox listeners, by type and outcome.",
       labelNames: ["type", "outcome"],
+      registers,
+    });
+    this.inboxFastPath = new Counter({
+      name: "fedchat_inbox_fast_path_total",
+      help: "Relayed activities the shared inbox's fast path took, by outcome, or declined.",
+      labelNames: ["outcome"],
       registers,
     });
     this.deliveries = new Counter({

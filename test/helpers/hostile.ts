@@ -67,7 +67,7 @@ export interface HostileWorld {
 }
 
 /** Starts the hostile-peer world; `prefix` names its data folder and database. */
-export async function startHostileWorld(prefix: string): Promise<HostileWorld> {
+export async function startHostileWorld(prefix: string, env: Record<string, string> = {}): Promise<HostileWorld> {
   const dir = preparedDataDir(`fedchat-${prefix}-`);
   const database = `fedchat_${prefix.replace(/\W/g, "_")}_${process.pid}_${randomBytes(4).toString("hex")}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
@@ -80,6 +80,7 @@ export async function startHostileWorld(prefix: string): Promise<HostileWorld> {
       FEDERATION_ALLOW_PRIVATE_ADDRESS: "true",
       QUEUE_POLL_INTERVAL_MS: "100",
       LOG_LEVEL: process.env.FED_LOG ?? "warning",
+      ...env,
     }),
     Peer.start(),
     Peer.start(),
