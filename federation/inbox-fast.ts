@@ -67,6 +67,8 @@ function definitions(context: unknown): Map<string, unknown> {
 const preloaded = preloadedContexts as Record<string, { "@context": unknown }>;
 const contextTerms = new Map([...knownContexts].map((url) => [url, definitions(preloaded[url]?.["@context"])]));
 
+const proofTerms = new Set(["proof", "DataIntegrityProof"]);
+
 /**
  * The terms the fast path reads, with what they must mean: ActivityStreams' definitions, and
  * the data integrity context's for the proof.
@@ -90,17 +92,16 @@ const readTerms = new Map<string, unknown>([
     "source",
     "context",
     "url",
-    "sensitive",
     "Announce",
     "Create",
     "Note",
     "Mention",
   ].map((term) => [term, contextTerms.get(AS)?.get(term)] as const),
-  ...["proof", "DataIntegrityProof"].map((term) => [term, contextTerms.get(dataIntegrity)?.get(term)] as const),
+  ...[...proofTerms].map((term) => [term, contextTerms.get(dataIntegrity)?.get(term)] as const),
 ]);
 // A Fedify whose preloaded contexts lack one of these would make every document look unsafe.
 for (const [term, definition] of readTerms) {
-  if (definition === undefined && term !== "sensitive") throw new Error(`No known context defines ${term}.`);
+  if (definition === undefined) throw new Error(`No known context defines ${term}.`);
 }
 
 /**
@@ -108,8 +109,9 @@ for (const [term, definition] of readTerms) {
  * expects (whichever context defines it last must define it as ActivityStreams or the data
  * integrity context does), names only contexts known here, and sets no keyword (`@vocab`,
  * `@base`, `@import`, ...) that could change how the document reads.
+ * @param proved Whether the document carries a proof (whose terms must then mean it too).
  */
-export function plainContext(context: unknown): boolean {
+export function plainContext(context: unknown, proved: boolean): boolean {
   const entries = [context].flat();
   if (!entries.includes(AS)) return false;
   const effective = new Map<string, unknown>();
@@ -124,6 +126,7 @@ export function plainContext(context: unknown): boolean {
     }
   }
   for (const [term, expected] of readTerms) {
+    if (!proved && proofTerms.has(term)) continue;
     const got = effective.get(term);
     if (got === undefined && expected === undefined) continue;
     if (JSON.stringify(got) !== JSON.stringify(expected)) return false;
@@ -254,7 +257,7 @@ export async function relayFast(
   const document = (create["@context"] === undefined ? { "@context": announce["@context"], ...create } : create) as {
     "@context": unknown;
   } & RelayedAnnounce["object"];
-  if (!plainContext(announce["@context"]) || !plainContext(document["@context"])) return undefined;
+  if (!plainContext(announce["@context"], false) || !plainContext(document["@context"], true)) return undefined;
   const proof = create.proof;
   if (proof["@context"] !== undefined && JSON.stringify(proof["@context"]) !== JSON.stringify(document["@context"])) {
     return undefined;

@@ -72,17 +72,17 @@ export async function storeRelayedMessages(
     // Marked in the same transaction as the rows: a replay (through this path or Fedify's
     // queue) finds the mark, and a failure leaves neither.
     // (A tombstoned one is stored after, one at a time, and unmarked: that way is idempotent.)
-    const marks = items.flatMap((item) =>
-      item.processedKey && !tombstoned.has(item.note.iri)
-        ? [
-            {
-              key: [...item.processedKey],
-              value: sql`'true'::jsonb`,
-              expiresAt: new Date(Date.now() + item.processedTtlMs),
-            },
-          ]
-        : [],
-    );
+    // (One statement may not mark a key twice: a delivery repeated within a batch is a replay.)
+    const marking = new Map<string, RelayedMessage>();
+    for (const item of items) {
+      const key = item.processedKey && !tombstoned.has(item.note.iri) ? JSON.stringify(item.processedKey) : undefined;
+      if (key && !marking.has(key)) marking.set(key, item);
+    }
+    const marks = [...marking.values()].map((item) => ({
+      key: [...(item.processedKey as readonly string[])],
+      value: sql`'true'::jsonb`,
+      expiresAt: new Date(Date.now() + item.processedTtlMs),
+    }));
     const fresh = new Set<string>();
     if (marks.length > 0) {
       const marked = await tx
@@ -100,7 +100,8 @@ export async function storeRelayedMessages(
     const rows: (typeof messages.$inferInsert)[] = [];
     const taken = new Set<string>();
     items.forEach((item, i) => {
-      if (item.processedKey && !tombstoned.has(item.note.iri) && !fresh.has(JSON.stringify(item.processedKey))) {
+      const key = item.processedKey && !tombstoned.has(item.note.iri) ? JSON.stringify(item.processedKey) : undefined;
+      if (key && (!fresh.has(key) || marking.get(key) !== item)) {
         outcomes[i] = "replayed";
         return;
       }
