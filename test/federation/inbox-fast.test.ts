@@ -18,7 +18,7 @@ describe("the inbox's fast path for relayed messages", () => {
 
   beforeAll(async () => {
     world = await startHostileWorld("inboxfast", { METRICS_TOKEN: token });
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await world?.close();
