@@ -73,16 +73,18 @@ export async function storeRelayedMessages(
     // queue) finds the mark, and a failure leaves neither.
     // (A tombstoned one is stored after, one at a time, and unmarked: that way is idempotent.)
     // (One statement may not mark a key twice: a delivery repeated within a batch is a replay.)
-    const marking = new Map<string, RelayedMessage>();
-    for (const item of items) {
+    const marking = new Map<string, number>();
+    for (const [i, item] of items.entries()) {
       const key = item.processedKey && !tombstoned.has(item.note.iri) ? JSON.stringify(item.processedKey) : undefined;
-      if (key && !marking.has(key)) marking.set(key, item);
+      if (key && !marking.has(key)) marking.set(key, i);
     }
-    const marks = [...marking.values()].map((item) => ({
-      key: [...(item.processedKey as readonly string[])],
-      value: sql`'true'::jsonb`,
-      expiresAt: new Date(Date.now() + item.processedTtlMs),
-    }));
+    const marks = [...marking.values()]
+      .map((i) => items[i] as RelayedMessage)
+      .map((item) => ({
+        key: [...(item.processedKey as readonly string[])],
+        value: sql`'true'::jsonb`,
+        expiresAt: new Date(Date.now() + item.processedTtlMs),
+      }));
     const fresh = new Set<string>();
     if (marks.length > 0) {
       const marked = await tx
@@ -101,7 +103,7 @@ export async function storeRelayedMessages(
     const taken = new Set<string>();
     items.forEach((item, i) => {
       const key = item.processedKey && !tombstoned.has(item.note.iri) ? JSON.stringify(item.processedKey) : undefined;
-      if (key && (!fresh.has(key) || marking.get(key) !== item)) {
+      if (key && (!fresh.has(key) || marking.get(key) !== i)) {
         outcomes[i] = "replayed";
         return;
       }
