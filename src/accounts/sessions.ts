@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { and, desc, eq, gt, isNull, lt, ne, or, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { uuidv7 } from "uuidv7";
 import { builtOnce, queryRows } from "../db/client.ts";
 import { personalAccessTokens, refreshTokens, type Session, sessions, type User, users } from "../db/schema.ts";
@@ -308,6 +309,29 @@ export async function purgeSessions(deps: Pick<Deps, "db">): Promise<number> {
         select (select count(*) from ended)::int as sessions, (select count(*) from stale)::int as tokens`,
   );
   return row?.sessions ?? 0;
+}
+
+/**
+ * Which of these sessions are live: not revoked, not expired, and their user (and a bot's
+ * owner) not suspended. The stream closes the connections of the others.
+ */
+export async function liveSessions(deps: Pick<Deps, "db">, ids: readonly string[]): Promise<Set<string>> {
+  const owners = alias(users, "owners");
+  const live = await deps.db
+    .select({ id: sessions.id })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .leftJoin(owners, eq(owners.id, users.botOwnerId))
+    .where(
+      and(
+        inArray(sessions.id, [...ids]),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, sql`now()`),
+        isNull(users.suspendedAt),
+        isNull(owners.suspendedAt),
+      ),
+    );
+  return new Set(live.map((s) => s.id));
 }
 
 const browsers: readonly [RegExp, string][] = [

@@ -365,3 +365,12 @@ export async function updateMyMembership(
     return { ...view, notifications: settings };
   });
 }
+
+/** The ids of the rooms an actor is a member of (here, or mirrored here). */
+export async function roomIdsOf(deps: Pick<Deps, "db">, actorId: string): Promise<string[]> {
+  const rows = await deps.db
+    .select({ roomId: roomMembers.roomId })
+    .from(roomMembers)
+    .where(eq(roomMembers.actorId, actorId));
+  return rows.map((r) => r.roomId);
+}

@@ -1,11 +1,11 @@
-import { and, eq, gt, inArray, isNull, lte, sql } from "drizzle-orm";
-import { alias } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { liveSessions } from "../accounts/sessions.ts";
 import type { DatabaseHandle } from "../db/client.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
-import { roomMembers, sessions, streamTickets, users } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
 import { logger } from "../log.ts";
+import { roomIdsOf } from "../rooms/members.ts";
 import { ephemeralChannel, eventsChannel } from "./events.ts";
 import {
   committedHead,
@@ -17,7 +17,7 @@ import {
   serialize,
 } from "./log-reader.ts";
 import { Presence } from "./presence.ts";
-import { redeemTicket } from "./tickets.ts";
+import { purgeTickets, redeemTicket } from "./tickets.ts";
 
 /** Where a stream connection writes; each transport (WebSocket, SSE) provides one. */
 export interface StreamSink {
@@ -96,14 +96,14 @@ export class Hub {
   /** This process's share of presence, told of first and last connections. */
   readonly #presence: Presence;
 
-  /**
-   * @param options `pullIntervalMs`: how often to read the log unprompted ({@link pullIntervalMs}).
-   */
   /** The database, for checks made before a connection is handed to the hub (access rules). */
   get db(): Deps["db"] {
     return this.#deps.db;
   }
 
+  /**
+   * @param options `pullIntervalMs`: how often to read the log unprompted ({@link pullIntervalMs}).
+   */
   constructor(deps: Deps, database: DatabaseHandle, options: { pullIntervalMs?: number } = {}) {
     this.#deps = deps;
     this.#database = database;
@@ -188,14 +188,10 @@ export class Hub {
       sink.close(closeCodes.goingAway, "server shutting down");
       return () => {};
     }
-    const memberships = await this.#deps.db
-      .select({ roomId: roomMembers.roomId })
-      .from(roomMembers)
-      .where(eq(roomMembers.actorId, who.actorId));
     const connection: Connection = {
       ...who,
       sink,
-      rooms: new Set(memberships.map((m) => m.roomId)),
+      rooms: new Set(await roomIdsOf(this.#deps, who.actorId)),
       pending: [],
       lastPosition: since ?? this.#lastPosition,
     };
@@ -440,29 +436,14 @@ export class Hub {
     if (ids.length === 0) return;
     try {
       // A bot's session ends with its owner's suspension too (its tokens are refused meanwhile).
-      const owners = alias(users, "owners");
-      const live = await this.#deps.db
-        .select({ id: sessions.id })
-        .from(sessions)
-        .innerJoin(users, eq(users.id, sessions.userId))
-        .leftJoin(owners, eq(owners.id, users.botOwnerId))
-        .where(
-          and(
-            inArray(sessions.id, ids),
-            isNull(sessions.revokedAt),
-            gt(sessions.expiresAt, sql`now()`),
-            isNull(users.suspendedAt),
-            isNull(owners.suspendedAt),
-          ),
-        );
-      const alive = new Set(live.map((s) => s.id));
+      const alive = await liveSessions(this.#deps, ids);
       for (const connection of checked) {
         if (!alive.has(connection.sessionId)) {
           this.#remove(connection);
           connection.sink.close(closeCodes.sessionEnded, "the session has ended");
         }
       }
-      await this.#deps.db.delete(streamTickets).where(lte(streamTickets.expiresAt, sql`now()`));
+      await purgeTickets(this.#deps);
     } catch (error) {
       log.warn("Checking stream sessions failed: {error}", { error });
     }

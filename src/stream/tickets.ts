@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash, randomBytes } from "node:crypto";
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, lte, sql } from "drizzle-orm";
 import { sessions, streamTickets } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { AppError } from "../errors.ts";
@@ -52,4 +52,9 @@ export async function redeemTicket(
     .where(and(eq(sessions.id, row.sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)));
   if (session == null) throw new AppError("unauthenticated", "The session of this ticket has ended.");
   return { actorId: session.userId, sessionId: row.sessionId };
+}
+
+/** Deletes the tickets that expired unredeemed. */
+export async function purgeTickets(deps: Pick<Deps, "db">): Promise<void> {
+  await deps.db.delete(streamTickets).where(lte(streamTickets.expiresAt, sql`now()`));
 }
