@@ -280,9 +280,15 @@ export async function relayFast(
   const deps = c.var.deps;
   const mirror = await cachedMirror(deps, announce.actor);
   if (mirror == null || mirror.deletedAt) return undefined;
-  // The author's key, fetched and checked by Fedify as its proof check does (then from memory).
   const ctx = federation.createContext(c.req.raw, deps);
   const loaders = { documentLoader: ctx.documentLoader, contextLoader };
+  // The HTTP signature first, so that only the Group makes us fetch its members' keys: by
+  // Fedify's verifier (its key fetched once, then from memory), and the key must be the
+  // Group's. The request is copied: the full path may still need the body.
+  const request = new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body: bytes });
+  const signer = await verifyRequest(request, { ...loaders, keyCache: signatureKeys }).catch(() => null);
+  if (signer?.ownerId?.href !== announce.actor) return undefined;
+  // The author's key, fetched and checked by Fedify as its proof check does (then from memory).
   const proofKey = await fetchKey(new URL(proof.verificationMethod), Multikey, { ...loaders, keyCache: proofKeys })
     .then((fetched) => fetched.key)
     .catch(() => null);
@@ -290,11 +296,6 @@ export async function relayFast(
   const publicKey = keyObjectOf(proofKey);
   if (publicKey == null) return undefined;
   if (!verifyEddsaJcs(document, proof, created.toString(), publicKey)) return undefined;
-  // The HTTP signature, by Fedify's verifier (its key fetched once, then from memory); the key
-  // must be the Group's own. The request is copied: the full path may still need the body.
-  const request = new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body: bytes });
-  const signer = await verifyRequest(request, { ...loaders, keyCache: signatureKeys }).catch(() => null);
-  if (signer?.ownerId?.href !== announce.actor) return undefined;
 
   let authorId = authors.get(create.actor);
   if (authorId == null || authorId.until < Date.now()) {
