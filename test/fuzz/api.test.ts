@@ -141,6 +141,8 @@ beforeAll(async () => {
     handle: other.username,
     emoji: encodeSegment("👍"),
     requestId: crypto.randomUUID(),
+    // No command was ever invoked: the interaction is unknown, which is all the fuzzer needs.
+    interactionId: crypto.randomUUID(),
     file: "nothing.png",
     sessionId: sessions.find((s) => !s.current)?.id ?? "",
     attachmentId: (JSON.parse(upload.text) as { id: string }).id,
@@ -173,7 +175,9 @@ function fixtureValue(endpoint: Endpoint, name: string): string {
   if (name === "txnId") return `fz${++txn}`;
   if (name === "id")
     return endpoint.path.includes("/sessions/") ? (fixture.sessionId ?? "") : (fixture.attachmentId ?? "");
-  return fixture[name] ?? "";
+  const value = fixture[name];
+  if (value == null) throw new Error(`The API fuzzer has no fixture for the path parameter :${name}.`);
+  return value;
 }
 
 function realPath(endpoint: Endpoint): string {

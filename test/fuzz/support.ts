@@ -66,9 +66,10 @@ export const answerTimeoutMs = 10_000;
 const volatileTables = new Set(["rate_limits", "presence", "fedify_kv"]);
 /**
  * Tables whose rows are rewritten without anything happening: a session's `last_used_at` by
- * any request, the federation publisher's lease on its cursor by the clock.
+ * any request, the federation publisher's and the bot pusher's leases on their cursors by the
+ * clock.
  */
-const countOnlyTables = new Set(["sessions", "federation_cursor"]);
+const countOnlyTables = new Set(["sessions", "federation_cursor", "bot_hook_cursor"]);
 
 /** Row count and a content digest per table. */
 export type Snapshot = Record<string, { rows: number; digest: string }>;
