@@ -134,14 +134,21 @@ const render = (board: string[]) =>
 async function invite(call: Call): Promise<Answer> {
   const roomId = call.room.id;
   if (games.has(roomId)) return { content: "A game is already on in this room.", ephemeral: true };
-  const name = call.text.trim().replace(/^@/, "").split("@")[0]?.toLowerCase() ?? "";
+  // `@bob` or `@bob@other.example`; handles come as `bob@chat.example`.
+  const wanted = call.text.trim().replace(/^@/, "").toLowerCase();
+  const name = wanted.split("@")[0] ?? "";
   const { members } = await api<{ members: { actor: { id: string; handle: string } }[] }>(
     "GET",
     `/api/v1/rooms/${roomId}/members`,
   );
-  const them = members.find((m) => m.actor.handle.replace(/^@/, "").split("@")[0]?.toLowerCase() === name);
-  if (!them || them.actor.id === call.user.id) {
-    return { content: `Invite someone else in this room, like \`/tictactoe @${name || "bob"}\`.`, ephemeral: true };
+  const found = members.filter((m) => {
+    const handle = m.actor.handle.replace(/^@/, "").toLowerCase();
+    return wanted.includes("@") ? handle === wanted : handle.split("@")[0] === wanted;
+  });
+  const them = found[0];
+  if (found.length !== 1 || !them || them.actor.id === call.user.id) {
+    const hint = found.length > 1 ? "Say which one, like `@bob@chat.example`." : "Invite someone else in this room.";
+    return { content: `${hint} Usage: \`/tictactoe @${name || "bob"}\``, ephemeral: true };
   }
   const game: Game = {
     players: [call.user.id, them.actor.id],
@@ -232,6 +239,9 @@ async function answer(call: Call): Promise<Answer> {
 await api("PUT", "/api/v1/commands", { commands });
 const { secret } = await api<{ secret: string }>("PUT", "/api/v1/bot-hook", { url: publicUrl });
 
+/** Delivery ids of the last {@link replayWindowSeconds}, with when they came. */
+const seen = new Map<string, number>();
+
 createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on("data", (c: Buffer) => chunks.push(c));
@@ -244,6 +254,13 @@ createServer((req, res) => {
     const checked = verify(secret, header("x-fedchat-signature"), header("x-fedchat-timestamp"), body);
     if (req.method !== "POST") return reply(405);
     if (checked !== "ok") return reply(401, { error: checked });
+    // A delivery id seen in the last window is a replay of a captured request (or a retry).
+    const delivery = header("x-fedchat-delivery");
+    if (delivery) {
+      for (const [id, at] of seen) if (at < Date.now() - replayWindowSeconds * 1000) seen.delete(id);
+      if (seen.has(delivery)) return reply(409, { error: "replayed" });
+      seen.set(delivery, Date.now());
+    }
     try {
       const call = JSON.parse(body.toString("utf8")) as Call;
       if (call.type !== "command") return reply(204);

@@ -154,7 +154,7 @@ describe("the example bot", () => {
     expect(await posted(bob, "echo", "hello *there*")).toBe("hello *there*");
   });
 
-  it("refuses a request with a bad signature or an old timestamp, and takes a good one", async () => {
+  it("refuses a bad signature, an old timestamp or a replayed delivery, and takes a good one", async () => {
     expect(secret).toMatch(/^fcs_/);
     const body = JSON.stringify({
       type: "command",
@@ -163,11 +163,12 @@ describe("the example bot", () => {
       room: { id: roomId },
       user: { id: alice.id, username: "alice" },
     });
-    const send = (ts: number, key: string, signed = body, sent = body) =>
+    const send = (ts: number, key: string, signed = body, sent = body, delivery?: string) =>
       fetch(botUrl, {
         method: "POST",
         headers: {
           "content-type": "application/json",
+          ...(delivery ? { "x-fedchat-delivery": delivery } : {}),
           "x-fedchat-timestamp": String(ts),
           "x-fedchat-signature": `v1=${createHmac("sha256", key).update(`v1:${ts}:${signed}`).digest("hex")}`,
         },
@@ -178,6 +179,9 @@ describe("the example bot", () => {
     const good = await send(now, secret);
     expect(good.status).toBe(200);
     expect(await good.json()).toEqual({ content: "signed" });
+    // The same delivery twice: the second is a replay, even with a good signature.
+    expect((await send(now, secret, body, body, "d-1")).status).toBe(200);
+    expect((await send(now, secret, body, body, "d-1")).status).toBe(409);
 
     expect((await send(now, "fcs_not-the-secret")).status).toBe(401);
     expect((await send(now, secret, body, body.replace("signed", "forged"))).status).toBe(401);
