@@ -202,10 +202,11 @@ export function inboxHandlers(listeners: InboxListenerSetters<Deps>): void {
     .on(Create, onCreate)
     .on(Update, (ctx, update) => onUpdate(ctx, update))
     .on(Delete, async (ctx, del) => {
-      // An account deleted by its own server (Mastodon's `Delete` of the actor by itself).
-      if (isSelfDelete(del)) return await onActorDelete(ctx, del);
       // A room's own delete (a moderator's, or of the room itself) comes straight from its Group.
       const mirror = del.actorId ? await mirrorOf(ctx.data, del.actorId) : undefined;
+      // An account deleted by its own server (Mastodon's `Delete` of the actor by itself); a
+      // Group we mirror deleting itself is the room's end, not an account's.
+      if (mirror == null && isSelfDelete(del)) return await onActorDelete(ctx, del);
       await onDelete(ctx, del, mirror);
     })
     .on(Like, (ctx, like) => onReaction(ctx, like, true, like))
