@@ -7,7 +7,9 @@ import type { Context, RequestContext, UnverifiedActivityReason } from "@fedify/
 import { type Activity, Delete } from "@fedify/vocab";
 import { receiveActorDeletion } from "../src/accounts/deletion.ts";
 import type { Deps } from "../src/deps.ts";
+import { AppError } from "../src/errors.ts";
 import { logger } from "../src/log.ts";
+import { fetchRemoteMedia } from "../src/media/remote.ts";
 import { fetchTimeoutMs } from "./fetch.ts";
 import { isBlockedHost, storedActorId } from "./remote.ts";
 
@@ -58,18 +60,18 @@ export async function onUnverifiedDelete(
   const actorId = await storedActorId(ctx.data, iri);
   // Someone never met: nothing to forget, and nothing to say.
   if (actorId == null) return new Response(null, { status: 202 });
-  const answer = await fetch(iri, {
-    headers: { accept: "application/activity+json" },
-    redirect: "manual",
-    signal: AbortSignal.timeout(fetchTimeoutMs),
-  }).catch(() => null);
-  await answer?.body?.cancel().catch(() => {});
-  if (answer == null || (answer.status !== 404 && answer.status !== 410)) return undefined;
+  // Through the bounded fetcher: public addresses only, pinned, no redirects, a small body.
+  const status = await fetchRemoteMedia(ctx.data.config, iri.href, {
+    accept: "application/activity+json",
+    limits: { maxBytes: 64 * 1024, timeoutMs: fetchTimeoutMs, maxRedirects: 0 },
+    truncate: true,
+  }).then(
+    () => 200,
+    (error) => (error instanceof AppError ? (error.details as { status?: number } | undefined)?.status : undefined),
+  );
+  if (status !== 404 && status !== 410) return undefined;
   if (await receiveActorDeletion(ctx.data, actorId)) {
-    log.info("{actor} was deleted by its server (the actor answers {status}).", {
-      actor: iri.href,
-      status: answer.status,
-    });
+    log.info("{actor} was deleted by its server (the actor answers {status}).", { actor: iri.href, status });
   }
   return new Response(null, { status: 202 });
 }

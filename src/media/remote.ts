@@ -109,8 +109,8 @@ export function isPrivateAddress(address: string): boolean {
   return forbidden.check(address, "ipv6");
 }
 
-function refused(message: string, reason: string, cause?: unknown): AppError {
-  return new AppError("remote_unreachable", message, { details: { reason }, cause });
+function refused(message: string, reason: string, cause?: unknown, status?: number): AppError {
+  return new AppError("remote_unreachable", message, { details: { reason, ...(status ? { status } : {}) }, cause });
 }
 
 /**
@@ -212,7 +212,8 @@ async function download(
  * every redirect checked again. No cookies are kept or sent. Callers keep what they fetched:
  * nothing is cached here.
  * @throws {AppError} `remote_unreachable` (with `details.reason`: scheme, credentials, dns,
- *   private_address, redirects, status, media_type, network, timeout) or `payload_too_large`.
+ *   private_address, redirects, status (with `details.status`), media_type, network, timeout) or
+ *   `payload_too_large`.
  */
 export async function fetchRemoteMedia(
   config: Pick<Config, "allowPrivateAddress">,
@@ -241,7 +242,7 @@ export async function fetchRemoteMedia(
       }
       if (hop.status < 200 || hop.status >= 300) {
         hop.response.resume();
-        throw refused(`The remote server answered ${hop.status}.`, "status");
+        throw refused(`The remote server answered ${hop.status}.`, "status", undefined, hop.status);
       }
       const contentType = hop.response.headers["content-type"];
       if (options.acceptContentType && !options.acceptContentType(contentType)) {
