@@ -15,7 +15,7 @@ import { eq } from "drizzle-orm";
 import { findUser, userCounts } from "../src/accounts/accounts.ts";
 import { serverKeys } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
-import { publicLocalMessageCount } from "../src/messages/remote.ts";
+import { publicLocalMessageCount } from "../src/messages/counts.ts";
 import { roomKeyPairs } from "../src/rooms/keys.ts";
 import { software } from "../src/version.ts";
 import { contextLoader } from "./contexts.ts";

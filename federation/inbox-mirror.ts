@@ -23,7 +23,8 @@ import { contactRequestByIri, settleRemoteContact } from "../src/contacts/contac
 import type { Room } from "../src/db/schema.ts";
 import type { Deps } from "../src/deps.ts";
 import { logger } from "../src/log.ts";
-import { mirrorHasGap, storeRemoteMessage } from "../src/messages/remote.ts";
+import { mirrorHasGap } from "../src/messages/counts.ts";
+import { storeRemoteMessage } from "../src/messages/remote.ts";
 import { pendingJoinByIri, settlePendingJoin } from "../src/rooms/pending-joins.ts";
 import { addMirrorMember, liveRoom, localMemberOf, recordRemoteBan, removeRemoteMember } from "../src/rooms/remote.ts";
 import { onDelete, onReaction, onUpdate, rawJson, remoteNote, senderId } from "./inbox-messages.ts";
