@@ -1,8 +1,6 @@
-import { and, eq, inArray, isNotNull, isNull, lte, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lte, sql } from "drizzle-orm";
 import { uuidv7 } from "uuidv7";
-import { queryRows } from "../db/client.ts";
 import {
-  actors,
   earlyEdits,
   type Message,
   messageEdits,
